@@ -1,0 +1,259 @@
+"""Handing out work: ``get_work`` with ranking, resources, the fair pass and batching."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from . import validate as v
+from .heaps import iter_in_order
+from .model import Task, Worker
+from .registration import Registration
+from .state import Entry, Sig, signature
+from .states import BATCH_RUNNING, PENDING, RUNNING
+
+
+class Assignment(Registration):
+    """``get_work`` and ``count_pending``."""
+
+    def get_work(
+        self,
+        host: str | None = None,
+        assistant: bool = False,
+        current_tasks: list[str] | None = None,
+        worker: str | None = None,
+        *,
+        now: float,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Hand ``worker`` the best runnable task (or a batch) and mark it RUNNING atomically.
+
+        The best task is the highest priority, then oldest, PENDING task whose dependencies
+        are all DONE, that the worker registered (any runnable task for an assistant), whose
+        resources fit, and whose resources are not held back for a higher-ranked task another
+        live worker can run (the fair pass). With ``current_tasks``, a task the scheduler
+        believes this worker runs but the worker does not list is handed back to it (a lost
+        reply), and batch members whose batch runner vanished go back to PENDING.
+
+        Cost: O(s log n) for s distinct resource signatures among the worker's ready tasks,
+        plus O(fair_lookahead) per resource the chosen task needs and O(batch_lookahead) when
+        a batch is assembled; never O(all tasks).
+        """
+        worker_id = v.identifier("worker", worker)
+        host = v.optional_text("host", host)
+        current = None if current_tasks is None else v.identifiers("current_tasks", current_tasks)
+        self.now = now
+        if self.config.prune_on_get_work:
+            self.run_deadlines()
+        record = self.touch_worker(worker_id, now, reference={"host": host} if host else None, get_work=True)
+        if record.disabled:
+            return {
+                "n_pending_tasks": 0,
+                "n_unique_pending": 0,
+                "n_pending_last_scheduled": 0,
+                "running_tasks": [],
+                "task_id": None,
+                "worker_state": record.state,
+            }
+        if assistant:
+            record.info["assistant"] = True
+
+        best: Task | None = None
+        members: list[Task] = []
+        batched: dict[str, list[Any]] = {}
+        if current is not None:
+            best = self._forgotten_run(worker_id, set(current))
+            self._reset_orphaned_batch_members(worker_id)
+        if best is None and not self.paused:
+            best = self._pick(record, assistant)
+            if best is not None:
+                members, batched = self._assemble_batch(record, best, assistant)
+
+        reply = self.pending_counters(record)
+        if len(members) > 1 and best is not None:
+            batch_id = hashlib.md5(
+                "|".join(t.id for t in members).encode(), usedforsecurity=False
+            ).hexdigest()
+            for member in members:
+                with self.edit(member):
+                    self.set_status(member, BATCH_RUNNING)
+                    member.batch_id = batch_id
+                    member.worker_running = worker_id
+                    member.resources_running = dict(member.resources)
+                    member.time_running = now
+            params = dict(best.params)
+            params.update(batched)
+            reply.update(
+                task_id=None,
+                task_family=best.family,
+                task_module=best.module,
+                task_params=params,
+                batch_id=batch_id,
+                batch_task_ids=[t.id for t in members],
+            )
+        elif best is not None:
+            with self.edit(best):
+                self.set_status(best, RUNNING)
+                best.worker_running = worker_id
+                best.resources_running = dict(best.resources)
+                best.time_running = now
+            reply.update(
+                task_id=best.id, task_family=best.family, task_module=best.module, task_params=best.params
+            )
+        else:
+            reply["task_id"] = None
+        return reply
+
+    def count_pending(self, worker: str, *, now: float) -> dict[str, Any]:
+        """The counters ``get_work`` replies with, for ``worker``, without handing out work. O(running)."""
+        worker_id = v.identifier("worker", worker)
+        record = self.workers.get(worker_id)
+        if record is None:
+            return {
+                "n_pending_tasks": 0,
+                "n_unique_pending": 0,
+                "n_pending_last_scheduled": 0,
+                "worker_state": "active",
+                "running_tasks": [],
+            }
+        return self.pending_counters(record)
+
+    def pending_counters(self, record: Worker) -> dict[str, Any]:
+        """Counters kept incrementally per worker, plus who runs the worker's RUNNING tasks."""
+        running: list[dict[str, Any]] = []
+        for task_id in record.reg_running:
+            runner_id = self.tasks[task_id].worker_running
+            runner = self.workers.get(runner_id) if runner_id else None
+            if runner is not None:
+                info: dict[str, Any] = {"task_id": task_id, "worker": runner.id}
+                info.update(runner.info)
+                running.append(info)
+        return {
+            "n_pending_tasks": record.n_pending,
+            "n_unique_pending": record.n_unique,
+            "n_pending_last_scheduled": record.n_last,
+            "worker_state": record.state,
+            "running_tasks": running,
+        }
+
+    # -------------------------------------------------------------- internals
+
+    def _forgotten_run(self, worker_id: str, current: set[str]) -> Task | None:
+        """The best-ranked task RUNNING for this worker that the worker does not list."""
+        best: Task | None = None
+        for task_id in self.running_by_worker.get(worker_id, ()):
+            task = self.tasks[task_id]
+            if task.status != RUNNING or task_id in current:
+                continue
+            if best is None or (task.priority, -task.time, -task.seq) > (
+                best.priority,
+                -best.time,
+                -best.seq,
+            ):
+                best = task
+        return best
+
+    def _reset_orphaned_batch_members(self, worker_id: str) -> None:
+        mine = self.running_by_worker.get(worker_id, ())
+        live_batches = {self.tasks[t].batch_id for t in mine if self.tasks[t].status == RUNNING}
+        for task_id in tuple(mine):
+            task = self.tasks[task_id]
+            if task.status == BATCH_RUNNING and task.batch_id not in live_batches:
+                with self.edit(task):
+                    self.set_status(task, PENDING)
+                    task.batch_id = None
+
+    def _pick(self, record: Worker, assistant: bool) -> Task | None:
+        buckets = self.global_buckets if assistant else record.buckets
+        owner = None if assistant else record.id
+        candidates: list[tuple[Entry, Sig]] = []
+        for sig in tuple(buckets):
+            entry = self.top_valid(buckets[sig], owner)
+            if entry is None:
+                del buckets[sig]
+            else:
+                candidates.append((entry, sig))
+        candidates.sort(key=lambda pair: pair[0][:3])
+        for entry, sig in candidates:
+            if not sig:
+                return entry[4]
+            if self._fits(sig) and self._fair(entry, sig, record.id):
+                return entry[4]
+        return None
+
+    def _fits(self, sig: Sig) -> bool:
+        used, capacity = self.used, self.resources
+        return all(used.get(name, 0) + amount <= capacity.get(name, 1) for name, amount in sig)
+
+    def _fair(self, entry: Entry, sig: Sig, asker: str) -> bool:
+        """Whether higher-ranked ready tasks that live workers with free slots could run leave
+        room for this one. A bounded version of Luigi's greedy reservation pass."""
+        cutoff = self.now - self.config.worker_disconnect_delay
+        slots: dict[str, int] = {}
+        reserved: dict[str, int] = {}
+        seen: set[str] = set()
+        key = entry[:3]
+        me = entry[4]
+        for name, need in sig:
+            room = self.resources.get(name, 1) - self.used.get(name, 0) - need
+            for other in iter_in_order(self.ready_by_resource.get(name, []), self.config.fair_lookahead):
+                if other[:3] >= key:
+                    break
+                task = other[4]
+                if task is me or task.id in seen or not self._entry_live(other):
+                    continue
+                for candidate in task.workers:
+                    if self._free_slots(candidate, slots, cutoff) > 0:
+                        slots[candidate] -= 1
+                        seen.add(task.id)
+                        for held, amount in task.resources.items():
+                            reserved[held] = reserved.get(held, 0) + amount
+                        break
+                if reserved.get(name, 0) > room:
+                    return False
+        return True
+
+    def _free_slots(self, worker_id: str, slots: dict[str, int], cutoff: float) -> int:
+        if worker_id not in slots:
+            record = self.workers.get(worker_id)
+            if (
+                record is None
+                or record.disabled
+                or record.last_get_work is None
+                or record.last_get_work <= cutoff
+            ):
+                slots[worker_id] = 0
+            else:
+                slots[worker_id] = record.processes() - len(self.running_by_worker.get(worker_id, ()))
+        return slots[worker_id]
+
+    def _assemble_batch(
+        self, record: Worker, best: Task, assistant: bool
+    ) -> tuple[list[Task], dict[str, list[Any]]]:
+        names, max_size = self.batchers.get(record.id, {}).get(best.family, ((), 1))
+        if not names or not best.batchable or max_size <= 1:
+            return [best], {}
+        if any(name not in best.params for name in names):
+            return [best], {}
+        batched = {name: [best.params[name]] for name in names}
+        fixed = {k: val for k, val in best.params.items() if k not in batched}
+        sig = signature(best.resources)
+        heap = (self.global_buckets if assistant else record.buckets).get(sig, [])
+        owner = None if assistant else record.id
+        members = [best]
+        chosen = {best.id}
+        for entry in iter_in_order(heap, self.config.batch_lookahead):
+            if len(members) >= max_size:
+                break
+            task = entry[4]
+            if task.id in chosen or not self.entry_valid(entry, owner):
+                continue
+            if task.family != best.family or not task.batchable or task.resources != best.resources:
+                continue
+            if any(task.params.get(k) != val for k, val in fixed.items()):
+                continue
+            members.append(task)
+            chosen.add(task.id)
+            for name in names:
+                batched[name].append(task.params.get(name))
+        return members, batched

@@ -1,0 +1,230 @@
+"""The scheduler's records: a task and a worker, as plain slotted objects.
+
+Only the scheduler mutates them, and only through its indexing helpers, so that the
+derived indexes (ready heaps, counters, resource usage) never drift from the records.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import RetryPolicy
+from .states import DISABLED, PENDING, WORKER_ACTIVE, WORKER_DISABLED
+
+#: Luigi's parameter visibilities: public parameters show in listings, hidden ones only in
+#: ``fetch_error``/``get_work``, private ones never leave the worker.
+VISIBILITY_PUBLIC = 0
+VISIBILITY_HIDDEN = 1
+
+
+class Task:
+    """One task the scheduler knows: its status, graph edges, ownership and run record."""
+
+    __slots__ = (
+        "accepts_messages",
+        "batch_id",
+        "batchable",
+        "blocked",
+        "deps",
+        "expl",
+        "failures",
+        "family",
+        "first_failure_time",
+        "gen",
+        "id",
+        "message_responses",
+        "module",
+        "param_visibilities",
+        "params",
+        "priority",
+        "progress_percentage",
+        "remove",
+        "resources",
+        "resources_running",
+        "retry",
+        "retry_policy",
+        "runnable",
+        "scheduler_disable_time",
+        "seq",
+        "stakeholders",
+        "status",
+        "status_message",
+        "time",
+        "time_running",
+        "tracking_url",
+        "unmet",
+        "updated",
+        "worker_running",
+        "workers",
+    )
+
+    def __init__(
+        self,
+        task_id: str,
+        status: str,
+        now: float,
+        seq: int,
+        retry_policy: RetryPolicy,
+        *,
+        deps: set[str] | None = None,
+        resources: dict[str, int] | None = None,
+        priority: float = 0,
+        family: str = "",
+        module: str | None = None,
+        params: dict[str, Any] | None = None,
+        param_visibilities: dict[str, int] | None = None,
+    ) -> None:
+        self.id = task_id
+        self.status = status
+        self.deps: set[str] = deps if deps is not None else set()
+        self.stakeholders: set[str] = set()
+        #: Workers that may run the task, in registration order (a dict used as an ordered set).
+        self.workers: dict[str, None] = {}
+        self.resources: dict[str, int] = resources or {}
+        self.resources_running: dict[str, int] | None = None
+        self.priority = priority
+        self.family = family
+        self.module = module
+        self.params: dict[str, Any] = params or {}
+        self.param_visibilities: dict[str, int] | None = param_visibilities or None
+        self.time = now
+        self.updated = now
+        self.retry: float | None = None
+        self.remove: float | None = None
+        self.worker_running: str | None = None
+        self.time_running: float | None = None
+        self.expl: str | None = None
+        self.accepts_messages = False
+        self.tracking_url: str | None = None
+        self.status_message: str | None = None
+        self.progress_percentage: float | None = None
+        self.message_responses: dict[str, Any] | None = None
+        self.scheduler_disable_time: float | None = None
+        self.runnable = False
+        self.batchable = False
+        self.batch_id: str | None = None
+        self.retry_policy = retry_policy
+        self.failures: list[float] | None = None
+        self.first_failure_time: float | None = None
+        #: Dependencies that are missing or not DONE (0 means every dependency is DONE).
+        self.unmet = 0
+        #: Dependencies that are DISABLED or PENDING behind a disabled task.
+        self.blocked = 0
+        #: Bumped whenever the task (re)enters the ready set, to invalidate older heap entries.
+        self.gen = 0
+        #: Creation order, the last tie-breaker of the ranking.
+        self.seq = seq
+
+    @property
+    def upstream_disabled_flag(self) -> bool:
+        """True if this task is DISABLED or PENDING behind a disabled dependency."""
+        return self.status == DISABLED or (self.status == PENDING and self.blocked > 0)
+
+    def public_params(self) -> dict[str, Any]:
+        """Parameters whose visibility is public (all of them unless visibilities say otherwise)."""
+        vis = self.param_visibilities
+        if not vis:
+            return self.params
+        return {k: v for k, v in self.params.items() if vis.get(k, VISIBILITY_PUBLIC) == VISIBILITY_PUBLIC}
+
+    def pretty_id(self) -> str:
+        """``Family(a=1, b=2)`` from the public parameters, as Luigi displays tasks."""
+        args = ", ".join(f"{k}={v}" for k, v in sorted(self.public_params().items()))
+        return f"{self.family}({args})"
+
+    def add_failure(self, now: float) -> None:
+        """Record one failure at ``now``."""
+        if self.first_failure_time is None:
+            self.first_failure_time = now
+        if self.failures is None:
+            self.failures = []
+        self.failures.append(now)
+
+    def num_failures(self, now: float) -> int:
+        """Failures within the retry policy's window ending at ``now``."""
+        if not self.failures:
+            return 0
+        horizon = now - self.retry_policy.disable_window
+        kept = [t for t in self.failures if t >= horizon]
+        self.failures = kept
+        return len(kept)
+
+    def has_excessive_failures(self, now: float) -> bool:
+        """Whether the retry policy says this task should now be disabled."""
+        first = self.first_failure_time
+        if first is not None and now >= first + self.retry_policy.disable_hard_timeout:
+            return True
+        return self.num_failures(now) >= self.retry_policy.retry_count
+
+    def clear_failures(self) -> None:
+        """Forget the failure history."""
+        self.failures = None
+        self.first_failure_time = None
+
+
+class Worker:
+    """A worker process known to the scheduler, with the counters that ``get_work`` replies with."""
+
+    __slots__ = (
+        "buckets",
+        "disabled",
+        "id",
+        "info",
+        "last_active",
+        "last_get_work",
+        "n_last",
+        "n_pend_all",
+        "n_pending",
+        "n_uniq_all",
+        "n_unique",
+        "reference",
+        "reg_running",
+        "related",
+        "rpc_messages",
+        "started",
+    )
+
+    def __init__(self, worker_id: str, now: float) -> None:
+        self.id = worker_id
+        self.reference: dict[str, Any] | None = None
+        self.last_active = now
+        self.last_get_work: float | None = None
+        self.started = now
+        self.info: dict[str, Any] = {}
+        self.disabled = False
+        self.rpc_messages: list[dict[str, Any]] = []
+        #: Ids of tasks this worker is a stakeholder of or may run.
+        self.related: set[str] = set()
+        #: Ready heaps of tasks this worker may run, one per resource signature.
+        self.buckets: dict[tuple[tuple[str, int], ...], list[Any]] = {}
+        # Counters behind get_work's reply (PENDING or FAILED, not behind a disabled task).
+        self.n_pending = 0
+        self.n_unique = 0
+        self.n_last = 0
+        # Counters behind worker_list (PENDING only, as Luigi counts them there).
+        self.n_pend_all = 0
+        self.n_uniq_all = 0
+        #: Ids of RUNNING tasks this worker registered (whoever runs them).
+        self.reg_running: set[str] = set()
+
+    @property
+    def assistant(self) -> bool:
+        """Whether the worker declared itself an assistant (may run any runnable task)."""
+        return bool(self.info.get("assistant", False))
+
+    @property
+    def state(self) -> str:
+        """``active`` or ``disabled``."""
+        return WORKER_DISABLED if self.disabled else WORKER_ACTIVE
+
+    def processes(self) -> int:
+        """How many tasks the worker runs at once, as it declared in ``add_worker``."""
+        value = self.info.get("workers", 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            return 1
+        return value
+
+    def fetch_rpc_messages(self) -> list[dict[str, Any]]:
+        """Hand over and forget the queued messages."""
+        messages, self.rpc_messages = self.rpc_messages, []
+        return messages

@@ -1,0 +1,58 @@
+"""The pure scheduling core: Luigi's central-scheduler methods over incremental indexes.
+
+Nothing here reads a clock, opens a file or a socket, or starts a thread: every public
+method takes ``now`` (seconds since the epoch) as a keyword argument, so tests and the
+service layer decide what time it is.
+"""
+
+from __future__ import annotations
+
+from .control import Control
+
+#: The XML-RPC methods the core implements, with Luigi's names and parameters.
+PUBLIC_METHODS: tuple[str, ...] = (
+    "add_task",
+    "add_worker",
+    "add_task_batcher",
+    "announce_scheduling_failure",
+    "get_work",
+    "ping",
+    "count_pending",
+    "set_task_status_message",
+    "get_task_status_message",
+    "set_task_progress_percentage",
+    "get_task_progress_percentage",
+    "decrease_running_task_resources",
+    "get_running_task_resources",
+    "send_scheduler_message",
+    "add_scheduler_message_response",
+    "get_scheduler_message_response",
+    "report_task_statistics",
+    "task_list",
+    "worker_list",
+    "resource_list",
+    "task_search",
+    "graph",
+    "dep_graph",
+    "inverse_dep_graph",
+    "fetch_error",
+    "has_task_history",
+    "is_pause_enabled",
+    "is_paused",
+    "pause",
+    "unpause",
+    "prune",
+    "disable_worker",
+    "set_worker_processes",
+    "re_enable_task",
+    "mark_as_done",
+    "forgive_failures",
+    "update_resources",
+    "update_resource",
+)
+
+
+class Scheduler(Control):
+    """Luigi's central scheduler, rebuilt so that ``get_work``, ``add_task`` and ``ping`` never
+    scan all tasks. Construct with a :class:`~xrsched.core.config.SchedulerConfig` and resource
+    capacities; call methods with ``now=``."""

@@ -1,0 +1,429 @@
+"""The scheduler's records and the incremental indexes derived from them.
+
+Every change to a task goes through :meth:`SchedulerState.edit` (or the create/delete
+helpers): the task's contributions to the indexes are withdrawn, the record changes, and
+the contributions are added back. That one discipline keeps these derived structures
+exact without ever scanning all tasks:
+
+* ``by_status``: task ids per status (counts and listings by status);
+* per-worker counters behind ``get_work``'s reply and ``worker_list``;
+* ready heaps: PENDING tasks whose dependencies are all DONE, ordered by rank
+  (priority, then age), one heap per worker and resource signature, plus global heaps
+  for assistants and per-resource heaps for the fair pass;
+* ``unmet``/``blocked`` counts on each task, pushed to dependents through the reverse
+  dependency index when a task enters or leaves DONE or the "disabled upstream" state;
+* resource usage of RUNNING tasks, the RUNNING tasks of each worker, batch membership.
+
+Heaps are invalidated lazily: an entry carries the task's ``gen`` and is skipped when the
+task has moved on; they are compacted when stale entries pile up.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .config import RetryPolicy, SchedulerConfig
+from .errors import UnknownTask, UnknownWorker
+from .heaps import DeadlineQueue
+from .model import Task, Worker
+from .states import BATCH_RUNNING, DONE, FAILED, PENDING, RUNNING, TASK_STATUSES
+from .validate import identifier
+
+Sig = tuple[tuple[str, int], ...]
+#: A ready-heap entry: (-priority, first-seen time, creation seq, gen, task).
+Entry = tuple[float, float, int, int, Task]
+ReadyKey = tuple[float, float, Sig]
+
+#: How many heap pushes may happen before stale entries are swept (at least).
+_MIN_COMPACT_INTERVAL = 100_000
+
+
+def signature(resources: dict[str, int]) -> Sig:
+    """The resource signature of a task: its non-zero needs, sorted. Hashable."""
+    if not resources:
+        return ()
+    return tuple(sorted((name, amount) for name, amount in resources.items() if amount))
+
+
+class _Snapshot:
+    """What a task contributed to the indexes before an edit."""
+
+    __slots__ = ("added", "done", "flag", "ready_key")
+
+    def __init__(self, done: bool, flag: bool, ready_key: ReadyKey | None) -> None:
+        self.done = done
+        self.flag = flag
+        self.ready_key = ready_key
+        self.added: list[str] = []
+
+
+class SchedulerState:
+    """Tasks, workers and their indexes. The scheduler's public methods build on this."""
+
+    def __init__(
+        self, config: SchedulerConfig | None = None, resources: dict[str, int] | None = None
+    ) -> None:
+        self.config = config or SchedulerConfig()
+        #: Configured resource capacities; a resource not listed has capacity 1.
+        self.resources: dict[str, int] = dict(resources or {})
+        self.tasks: dict[str, Task] = {}
+        self.workers: dict[str, Worker] = {}
+        self.by_status: dict[str, set[str]] = {status: set() for status in TASK_STATUSES}
+        #: dependency id -> ids of the tasks that depend on it (the id may name no task yet).
+        self.rdeps: dict[str, set[str]] = {}
+        #: worker id -> ids of the RUNNING or BATCH_RUNNING tasks it runs.
+        self.running_by_worker: dict[str, set[str]] = {}
+        #: batch id -> ids of its BATCH_RUNNING members.
+        self.batches: dict[str, set[str]] = {}
+        #: resource -> amount held by RUNNING tasks.
+        self.used: dict[str, int] = {}
+        self.global_buckets: dict[Sig, list[Entry]] = {}
+        self.ready_by_resource: dict[str, list[Entry]] = {}
+        self.n_ready = 0
+        self.deadlines = DeadlineQueue()
+        #: worker id -> task family -> (batched parameter names, max batch size)
+        self.batchers: dict[str, dict[str, tuple[tuple[str, ...], float]]] = {}
+        self.paused = False
+        self.now = 0.0
+        self._seq = 0
+        self._open: dict[str, _Snapshot] = {}
+        self._propagation: deque[tuple[str, int, int]] = deque()
+        self._draining = False
+        self._pushes = 0
+        self._compact_at = _MIN_COMPACT_INTERVAL
+        self._policies: dict[RetryPolicy, RetryPolicy] = {}
+
+    # ----------------------------------------------------------------- ranking
+
+    @staticmethod
+    def ready_key(task: Task) -> ReadyKey | None:
+        """The task's rank and signature if it is ready to run, else None."""
+        if task.status == PENDING and task.unmet == 0:
+            return (-task.priority, task.time, signature(task.resources))
+        return None
+
+    def is_done(self, task_id: str) -> bool:
+        """Whether the task exists and is DONE."""
+        task = self.tasks.get(task_id)
+        return task is not None and task.status == DONE
+
+    def shared_policy(self, policy: RetryPolicy) -> RetryPolicy:
+        """One shared instance per distinct policy, so a million tasks hold a handful."""
+        return self._policies.setdefault(policy, policy)
+
+    # ----------------------------------------------------------------- editing
+
+    @contextmanager
+    def edit(self, task: Task) -> Iterator[Task]:
+        """Change ``task`` inside this block; the indexes follow when it ends. Re-entrant."""
+        if task.id in self._open:
+            yield task
+            return
+        self._open[task.id] = self._unindex(task)
+        try:
+            yield task
+        finally:
+            self._reindex(task, self._open.pop(task.id))
+
+    def note_worker_added(self, task: Task, worker_id: str) -> None:
+        """Tell an open edit that ``worker_id`` joined ``task.workers`` (its ready entry is pushed)."""
+        snap = self._open.get(task.id)
+        if snap is not None:
+            snap.added.append(worker_id)
+
+    def create_task(self, task: Task) -> None:
+        """Insert a new task record and index it."""
+        self._seq += 1
+        task.seq = self._seq
+        self.tasks[task.id] = task
+        for dep in task.deps:
+            self.rdeps.setdefault(dep, set()).add(task.id)
+        self._recount_deps(task)
+        self._reindex(task, _Snapshot(False, False, None))
+
+    def next_seq(self) -> int:
+        """The creation number the next task will get."""
+        return self._seq + 1
+
+    def delete_task(self, task: Task) -> None:
+        """Remove a task record and everything derived from it."""
+        snap = self._unindex(task)
+        del self.tasks[task.id]
+        for dep in task.deps:
+            dependents = self.rdeps.get(dep)
+            if dependents is not None:
+                dependents.discard(task.id)
+                if not dependents:
+                    del self.rdeps[dep]
+        for worker_id in task.stakeholders | task.workers.keys():
+            worker = self.workers.get(worker_id)
+            if worker is not None:
+                worker.related.discard(task.id)
+        self._queue_propagation(task.id, -1 if snap.done else 0, -1 if snap.flag else 0)
+
+    def set_deps(self, task: Task, deps: Iterable[str], *, replace: bool) -> None:
+        """Replace (or extend) the dependencies of an open task, keeping the reverse index."""
+        new = set(deps)
+        if replace:
+            for dep in task.deps - new:
+                dependents = self.rdeps.get(dep)
+                if dependents is not None:
+                    dependents.discard(task.id)
+                    if not dependents:
+                        del self.rdeps[dep]
+            added = new - task.deps
+            task.deps = new
+        else:
+            added = new - task.deps
+            task.deps |= added
+        for dep in added:
+            self.rdeps.setdefault(dep, set()).add(task.id)
+        self._recount_deps(task)
+
+    def _recount_deps(self, task: Task) -> None:
+        tasks = self.tasks
+        unmet = blocked = 0
+        for dep in task.deps:
+            dep_task = tasks.get(dep)
+            if dep_task is None:
+                unmet += 1
+                continue
+            if dep_task.status != DONE:
+                unmet += 1
+            if dep_task.upstream_disabled_flag:
+                blocked += 1
+        task.unmet = unmet
+        task.blocked = blocked
+
+    # ---------------------------------------------------------------- indexing
+
+    def _unindex(self, task: Task) -> _Snapshot:
+        status = task.status
+        self.by_status[status].discard(task.id)
+        self._count(task, -1)
+        if status == RUNNING and task.resources_running:
+            used = self.used
+            for name, amount in task.resources_running.items():
+                used[name] = used.get(name, 0) - amount
+        if (status in (RUNNING, BATCH_RUNNING)) and task.worker_running is not None:
+            running = self.running_by_worker.get(task.worker_running)
+            if running is not None:
+                running.discard(task.id)
+                if not running:
+                    del self.running_by_worker[task.worker_running]
+        if status == BATCH_RUNNING and task.batch_id is not None:
+            members = self.batches.get(task.batch_id)
+            if members is not None:
+                members.discard(task.id)
+                if not members:
+                    del self.batches[task.batch_id]
+        key = self.ready_key(task)
+        if key is not None:
+            self.n_ready -= 1
+        return _Snapshot(status == DONE, task.upstream_disabled_flag, key)
+
+    def _reindex(self, task: Task, snap: _Snapshot) -> None:
+        status = task.status
+        self.by_status[status].add(task.id)
+        self._count(task, 1)
+        if status == RUNNING and task.resources_running:
+            used = self.used
+            for name, amount in task.resources_running.items():
+                used[name] = used.get(name, 0) + amount
+        if (status in (RUNNING, BATCH_RUNNING)) and task.worker_running is not None:
+            self.running_by_worker.setdefault(task.worker_running, set()).add(task.id)
+        if status == BATCH_RUNNING and task.batch_id is not None:
+            self.batches.setdefault(task.batch_id, set()).add(task.id)
+        key = self.ready_key(task)
+        if key is not None:
+            self.n_ready += 1
+            if key != snap.ready_key:
+                task.gen += 1
+                self._push_ready(task, key[2], task.workers, everywhere=True)
+            elif snap.added:
+                self._push_ready(task, key[2], snap.added, everywhere=False)
+        if not task.stakeholders and task.remove is None and status != RUNNING:
+            task.remove = self.now + self.config.remove_delay
+            self.deadlines.push(task.remove, "remove", task.id)
+        done = status == DONE
+        flag = task.upstream_disabled_flag
+        if done != snap.done or flag != snap.flag:
+            self._queue_propagation(
+                task.id,
+                (1 if done else -1) if done != snap.done else 0,
+                (1 if flag else -1) if flag != snap.flag else 0,
+            )
+
+    def _count(self, task: Task, sign: int) -> None:
+        """Add (sign=1) or withdraw (sign=-1) the task's share of the per-worker counters."""
+        status = task.status
+        workers = task.workers
+        if not workers or status not in (PENDING, FAILED, RUNNING):
+            return
+        lookup = self.workers.get
+        if status == RUNNING:
+            for worker_id in workers:
+                worker = lookup(worker_id)
+                if worker is not None:
+                    if sign > 0:
+                        worker.reg_running.add(task.id)
+                    else:
+                        worker.reg_running.discard(task.id)
+            return
+        counted = status == FAILED or task.blocked == 0
+        unique = len(workers) == 1
+        last = next(reversed(workers))
+        pending = status == PENDING
+        for worker_id in workers:
+            worker = lookup(worker_id)
+            if worker is None:
+                continue
+            if counted:
+                worker.n_pending += sign
+                if unique:
+                    worker.n_unique += sign
+                if worker_id == last:
+                    worker.n_last += sign
+            if pending:
+                worker.n_pend_all += sign
+                if unique:
+                    worker.n_uniq_all += sign
+
+    # ------------------------------------------------------------- propagation
+
+    def _queue_propagation(self, task_id: str, done_delta: int, flag_delta: int) -> None:
+        if not done_delta and not flag_delta:
+            return
+        self._propagation.append((task_id, done_delta, flag_delta))
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            queue = self._propagation
+            while queue:
+                dep_id, d_done, d_flag = queue.popleft()
+                for dependent_id in tuple(self.rdeps.get(dep_id, ())):
+                    dependent = self.tasks.get(dependent_id)
+                    if dependent is None:
+                        continue
+                    with self.edit(dependent):
+                        dependent.unmet -= d_done
+                        dependent.blocked += d_flag
+        finally:
+            self._draining = False
+
+    # ------------------------------------------------------------- ready heaps
+
+    def _push_ready(self, task: Task, sig: Sig, worker_ids: Iterable[str], *, everywhere: bool) -> None:
+        entry: Entry = (-task.priority, task.time, task.seq, task.gen, task)
+        pushes = 0
+        lookup = self.workers.get
+        for worker_id in worker_ids:
+            worker = lookup(worker_id)
+            if worker is not None:
+                heapq.heappush(worker.buckets.setdefault(sig, []), entry)
+                pushes += 1
+        if everywhere:
+            if task.runnable:
+                heapq.heappush(self.global_buckets.setdefault(sig, []), entry)
+                pushes += 1
+            for name, _ in sig:
+                heapq.heappush(self.ready_by_resource.setdefault(name, []), entry)
+                pushes += 1
+        self._pushes += pushes
+        if self._pushes > self._compact_at:
+            self.compact()
+
+    def entry_valid(self, entry: Entry, worker_id: str | None) -> bool:
+        """Whether a heap entry still names a ready task (that ``worker_id`` may run, if given)."""
+        task = entry[4]
+        if task.gen != entry[3] or task.status != PENDING or task.unmet != 0:
+            return False
+        if self.tasks.get(task.id) is not task:
+            return False
+        if worker_id is None:
+            return task.runnable
+        return worker_id in task.workers
+
+    def top_valid(self, heap: list[Entry], worker_id: str | None) -> Entry | None:
+        """The best valid entry of a ready heap, dropping stale ones from its top. O(log n) amortized."""
+        while heap:
+            entry = heap[0]
+            if self.entry_valid(entry, worker_id):
+                return entry
+            heapq.heappop(heap)
+        return None
+
+    def compact(self) -> None:
+        """Drop stale entries from every ready heap. O(total heap size), amortized O(1) per push."""
+        total = 0
+        for worker in self.workers.values():
+            total += self._compact_buckets(worker.buckets, worker.id)
+        total += self._compact_buckets(self.global_buckets, None)
+        for name in list(self.ready_by_resource):
+            heap = [e for e in self.ready_by_resource[name] if self._entry_live(e)]
+            if heap:
+                heapq.heapify(heap)
+                self.ready_by_resource[name] = heap
+                total += len(heap)
+            else:
+                del self.ready_by_resource[name]
+        self._pushes = 0
+        self._compact_at = max(_MIN_COMPACT_INTERVAL, 2 * total)
+
+    def _entry_live(self, entry: Entry) -> bool:
+        task = entry[4]
+        return (
+            task.gen == entry[3]
+            and task.status == PENDING
+            and task.unmet == 0
+            and self.tasks.get(task.id) is task
+        )
+
+    def _compact_buckets(self, buckets: dict[Sig, list[Entry]], worker_id: str | None) -> int:
+        total = 0
+        for sig in list(buckets):
+            heap = [e for e in buckets[sig] if self.entry_valid(e, worker_id)]
+            if heap:
+                heapq.heapify(heap)
+                buckets[sig] = heap
+                total += len(heap)
+            else:
+                del buckets[sig]
+        return total
+
+    # ----------------------------------------------------------------- workers
+
+    def known_worker(self, worker_id: Any) -> Worker:
+        """The worker record for an id a caller names, or UnknownWorker (404)."""
+        record = self.workers.get(identifier("worker", worker_id))
+        if record is None:
+            raise UnknownWorker(worker_id)
+        return record
+
+    def known_task(self, task_id: Any) -> Task:
+        """The task record for an id a caller names, or UnknownTask (404)."""
+        record = self.tasks.get(identifier("task_id", task_id))
+        if record is None:
+            raise UnknownTask(task_id)
+        return record
+
+    def touch_worker(
+        self, worker_id: str, now: float, *, reference: dict[str, Any] | None = None, get_work: bool = False
+    ) -> Worker:
+        """The worker record (created on first contact), marked active at ``now``."""
+        worker = self.workers.get(worker_id)
+        if worker is None:
+            worker = Worker(worker_id, now)
+            self.workers[worker_id] = worker
+            self.deadlines.push(now + self.config.worker_disconnect_delay, "worker", worker_id)
+        if reference:
+            worker.reference = reference
+        worker.last_active = now
+        if get_work:
+            worker.last_get_work = now
+        return worker
