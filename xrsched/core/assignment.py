@@ -93,10 +93,13 @@ class Assignment(Registration):
             )
         elif best is not None:
             with self.edit(best):
+                if best.status != RUNNING:
+                    # A forgotten run handed back keeps what it holds: recomputing it from
+                    # the (possibly re-registered) needs could oversubscribe a resource.
+                    best.resources_running = dict(best.resources)
+                    best.time_running = now
                 self.set_status(best, RUNNING)
                 best.worker_running = worker_id
-                best.resources_running = dict(best.resources)
-                best.time_running = now
             reply.update(
                 task_id=best.id, task_family=best.family, task_module=best.module, task_params=best.params
             )
