@@ -230,7 +230,7 @@ class Registration(Transitions):
         if worker is not None:
             self.touch_worker(v.identifier("worker", worker), now)
 
-    def ping(self, *, now: float, worker: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    def ping(self, worker: str | None = None, *, now: float, **kwargs: Any) -> dict[str, Any]:
         """Keep ``worker`` alive and hand it its queued messages. O(messages)."""
         worker_id = v.identifier("worker", worker)
         self.now = now

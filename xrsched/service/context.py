@@ -1,0 +1,10 @@
+"""The caller of the call being served, set by the RPC glue for the duration of one request."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+from .ownership import Caller
+
+#: None means an in-process caller (tests, the local scheduler): no ownership rules apply.
+CURRENT_CALLER: ContextVar[Caller | None] = ContextVar("xrsched_caller", default=None)

@@ -1,0 +1,146 @@
+"""SchedulerService: the thread-safe facade over the pure core (DESIGN §1, "service").
+
+It takes the lock, reads the clock once per call, applies the ownership rules for worker
+tokens, and calls the core. It holds no scheduling logic of its own. A background thread
+runs the incremental prune so timed rules fire even when nobody calls.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+import time
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from xrsched.core import PUBLIC_METHODS, Scheduler
+from xrsched.core.states import DISABLED, FAILED, PENDING, RUNNING
+
+from .context import CURRENT_CALLER
+from .ownership import WorkerBindings, check_call
+
+_log = logging.getLogger("xrsched.server")
+
+
+class SchedulerService:
+    """Serializes calls into one :class:`~xrsched.core.Scheduler` and keeps its clock."""
+
+    def __init__(
+        self,
+        core: Scheduler | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        maintenance_interval: float = 1.0,
+    ) -> None:
+        self.core = core or Scheduler()
+        self._clock = clock
+        self._last_now = 0.0
+        self._lock = threading.Lock()
+        self._bindings = WorkerBindings()
+        self._interval = maintenance_interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._methods: dict[str, Callable[..., Any]] = {name: self._expose(name) for name in PUBLIC_METHODS}
+
+    # ------------------------------------------------------------------ calls
+
+    def now(self) -> float:
+        """The wall clock, never going backwards between calls (a stepped clock must not
+        move deadlines into the past or future)."""
+        now = self._clock()
+        if now < self._last_now:
+            now = self._last_now
+        self._last_now = now
+        return now
+
+    def methods(self) -> dict[str, Callable[..., Any]]:
+        """Public name → callable with Luigi's signature (no ``now``), for the RPC method table."""
+        return dict(self._methods)
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call a public method by name (what the RPC layer and in-process users do)."""
+        try:
+            method = self._methods[name]
+        except KeyError:
+            raise AttributeError(f"no scheduler method {name!r}") from None
+        return method(*args, **kwargs)
+
+    def _expose(self, name: str) -> Callable[..., Any]:
+        core_function = getattr(Scheduler, name)
+        signature = inspect.signature(core_function)
+        parameters = [p for p in signature.parameters.values() if p.name not in ("self", "now")]
+        public_signature = signature.replace(parameters=parameters)
+        hints = typing.get_type_hints(core_function)
+        hints.pop("now", None)
+        bound_core = getattr(self.core, name)
+        bindings = self._bindings
+        tasks = self.core.tasks
+
+        def method(*args: Any, **kwargs: Any) -> Any:
+            caller = CURRENT_CALLER.get()
+            with self._lock:
+                if caller is not None and caller.restricted:
+                    try:
+                        arguments = public_signature.bind(*args, **kwargs).arguments
+                    except TypeError:
+                        arguments = {}
+                    extra = arguments.pop("kwargs", None)
+                    if isinstance(extra, dict):
+                        arguments.update(extra)
+                    check_call(caller, name, arguments, bindings, tasks)
+                return bound_core(*args, now=self.now(), **kwargs)
+
+        method.__name__ = name
+        method.__qualname__ = f"SchedulerService.{name}"
+        method.__doc__ = core_function.__doc__
+        method.__signature__ = public_signature  # type: ignore[attr-defined]
+        method.__annotations__ = hints
+        return method
+
+    # ------------------------------------------------------------ maintenance
+
+    def run_maintenance(self) -> None:
+        """Fire due timed rules and forget bindings of workers the core has dropped."""
+        with self._lock:
+            self.core.prune(now=self.now())
+            gone = [w for w in self._bindings.known() if w not in self.core.workers]
+            self._bindings.forget(gone)
+
+    def start(self) -> None:
+        """Start the background maintenance thread (idempotent)."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._maintain, name="xrsched-maintenance", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the maintenance thread and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _maintain(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.run_maintenance()
+            except Exception:
+                _log.exception("maintenance pass failed; will retry in %.1fs", self._interval)
+
+    # ---------------------------------------------------------------- health
+
+    def counts(self) -> dict[str, int]:
+        """Task and worker counts for the health document. O(1)."""
+        with self._lock:
+            core = self.core
+            return {
+                "tasks": len(core.tasks),
+                "pending": len(core.by_status[PENDING]),
+                "running": len(core.by_status[RUNNING]),
+                "failed": len(core.by_status[FAILED]),
+                "disabled": len(core.by_status[DISABLED]),
+                "workers": len(core.workers),
+            }

@@ -1,0 +1,131 @@
+"""Who may act as which worker and change which task (DESIGN §3, worker role).
+
+A worker id belongs to the token that first used it; one token may run many worker ids
+(workers pick a fresh id per process, as Luigi's do) and any other token using that id is
+refused. A worker-role caller changes only tasks one of its worker ids registered or runs.
+Operators and admins act for anyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from xrsched.core.errors import Forbidden
+from xrsched.core.model import Task
+from xrsched.core.states import DONE, FAILED, PENDING
+
+#: Methods whose ``worker`` argument must be one of the caller's own worker ids.
+WORKER_ARGUMENT_METHODS: frozenset[str] = frozenset(
+    {
+        "add_task",
+        "add_worker",
+        "add_task_batcher",
+        "announce_scheduling_failure",
+        "get_work",
+        "ping",
+        "count_pending",
+    }
+)
+#: Methods that change a task named by ``task_id``: the caller must own it.
+TASK_CHANGING_METHODS: frozenset[str] = frozenset(
+    {
+        "set_task_status_message",
+        "set_task_progress_percentage",
+        "decrease_running_task_resources",
+        "add_scheduler_message_response",
+        "report_task_statistics",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated identity behind a call, as the service needs it."""
+
+    identity: str
+    #: Whether ownership rules apply (the worker role); operators and admins are unrestricted.
+    restricted: bool
+
+
+class WorkerBindings:
+    """worker id → the identity that first used it. Not thread-safe: used under the service lock."""
+
+    def __init__(self) -> None:
+        self._owner: dict[str, str] = {}
+        self._ids: dict[str, set[str]] = {}
+
+    def claim(self, caller: Caller, worker_id: str) -> None:
+        """Bind ``worker_id`` to the caller on first use; 403 if another identity holds it."""
+        owner = self._owner.get(worker_id)
+        if owner is None:
+            self._owner[worker_id] = caller.identity
+            self._ids.setdefault(caller.identity, set()).add(worker_id)
+        elif owner != caller.identity:
+            raise Forbidden(f"worker: the worker id {worker_id!r} belongs to another token")
+
+    def ids_of(self, identity: str) -> set[str]:
+        """The worker ids bound to an identity."""
+        return self._ids.get(identity, set())
+
+    def forget(self, worker_ids: Iterable[str]) -> None:
+        """Drop bindings of workers the scheduler no longer knows (they may be reused)."""
+        for worker_id in worker_ids:
+            owner = self._owner.pop(worker_id, None)
+            if owner is not None:
+                ids = self._ids.get(owner)
+                if ids is not None:
+                    ids.discard(worker_id)
+                    if not ids:
+                        del self._ids[owner]
+
+    def known(self) -> list[str]:
+        """Every bound worker id."""
+        return list(self._owner)
+
+
+def owns(task: Task, worker_ids: set[str]) -> bool:
+    """Whether one of ``worker_ids`` registered (stakeholder or may run) or runs ``task``."""
+    if task.worker_running in worker_ids:
+        return True
+    return any(w in worker_ids for w in task.stakeholders) or any(w in worker_ids for w in task.workers)
+
+
+def check_call(
+    caller: Caller,
+    method: str,
+    arguments: dict[str, Any],
+    bindings: WorkerBindings,
+    tasks: dict[str, Task],
+) -> None:
+    """Refuse (403) a worker-role call that acts as a foreign worker id or changes a foreign task.
+
+    ``arguments`` are the call's bound arguments by name. Registering a task (PENDING) is open
+    to every worker, since pipelines share upstream tasks; reporting DONE/FAILED/DISABLED for a
+    task that exists needs the task to be one of the caller's.
+    """
+    if not caller.restricted:
+        return
+    if method in WORKER_ARGUMENT_METHODS:
+        worker_id = arguments.get("worker")
+        if isinstance(worker_id, str) and worker_id:
+            bindings.claim(caller, worker_id)
+    mine = bindings.ids_of(caller.identity)
+    if method == "add_task":
+        status = arguments.get("status", PENDING)
+        task = _named_task(arguments, tasks)
+        if task is not None and status != PENDING and status != "SUSPENDED" and not owns(task, mine):
+            verb = {DONE: "finish", FAILED: "fail"}.get(status, "change")
+            raise Forbidden(
+                f"task_id: this token may not {verb} task {task.id!r}: none of its workers holds it"
+            )
+    elif method in TASK_CHANGING_METHODS:
+        task = _named_task(arguments, tasks)
+        if task is not None and not owns(task, mine):
+            raise Forbidden(f"task_id: task {task.id!r} is not held by any worker of this token")
+
+
+def _named_task(arguments: dict[str, Any], tasks: dict[str, Task]) -> Task | None:
+    task_id = arguments.get("task_id")
+    return tasks.get(task_id) if isinstance(task_id, str) else None
