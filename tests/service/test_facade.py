@@ -35,7 +35,7 @@ def test_exposed_methods_have_luigi_signatures_without_now():
     assert list(add_task.parameters)[:4] == ["task_id", "status", "runnable", "deps"]
     assert methods["get_work"].__doc__.startswith("Hand ")
     ping = inspect.signature(methods["ping"])
-    assert list(ping.parameters)[0] == "worker"
+    assert next(iter(ping.parameters)) == "worker"
 
 
 def test_clock_never_goes_backwards():

@@ -15,6 +15,8 @@ from .states import DISABLED, PENDING, WORKER_ACTIVE, WORKER_DISABLED
 #: ``fetch_error``/``get_work``, private ones never leave the worker.
 VISIBILITY_PUBLIC = 0
 VISIBILITY_HIDDEN = 1
+#: Shared empty resource mapping. Never mutated: tasks replace ``resources`` wholesale.
+NO_RESOURCES: dict[str, int] = {}
 
 
 class Task:
@@ -66,7 +68,7 @@ class Task:
         seq: int,
         retry_policy: RetryPolicy,
         *,
-        deps: set[str] | None = None,
+        deps: tuple[str, ...] = (),
         resources: dict[str, int] | None = None,
         priority: float = 0,
         family: str = "",
@@ -76,11 +78,14 @@ class Task:
     ) -> None:
         self.id = task_id
         self.status = status
-        self.deps: set[str] = deps if deps is not None else set()
-        self.stakeholders: set[str] = set()
-        #: Workers that may run the task, in registration order (a dict used as an ordered set).
-        self.workers: dict[str, None] = {}
-        self.resources: dict[str, int] = resources or {}
+        # Small collections are tuples: a million tasks with one dependency and one worker
+        # each would spend ~200 bytes apiece on sets.
+        self.deps: tuple[str, ...] = deps
+        #: Workers that keep the task alive (registered it), in registration order.
+        self.stakeholders: tuple[str, ...] = ()
+        #: Workers that may run the task, in registration order.
+        self.workers: tuple[str, ...] = ()
+        self.resources: dict[str, int] = resources or NO_RESOURCES
         self.resources_running: dict[str, int] | None = None
         self.priority = priority
         self.family = family

@@ -249,7 +249,7 @@ class Queries(Assignment):
         self.run_deadlines()
         if task_id not in self.tasks:
             return {}
-        return self._walk(task_id, set(), lambda t: self.rdeps.get(t.id, ()), include_done=bool(include_done))
+        return self._walk(task_id, set(), lambda t: self.dependents(t.id), include_done=bool(include_done))
 
     def _walk(
         self, root: str, seen: set[str], edges: Callable[[Task], Iterable[str]], *, include_done: bool

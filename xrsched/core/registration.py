@@ -6,7 +6,7 @@ from typing import Any
 
 from . import validate as v
 from .errors import BadValue
-from .model import Task
+from .model import NO_RESOURCES, Task
 from .states import BATCH_RUNNING, DONE, FAILED, PENDING, RUNNING, UNKNOWN
 from .transitions import Transitions
 
@@ -78,7 +78,7 @@ class Registration(Transitions):
                 now,
                 self.next_seq(),
                 policy,
-                deps=set(dep_list) if dep_list else None,
+                deps=tuple(sorted(set(dep_list))) if dep_list else (),
                 resources=needs,
                 priority=priority,
                 family=family,
@@ -135,15 +135,15 @@ class Registration(Transitions):
                 self.set_deps(task, dep_list, replace=True)
             if new_dep_list:
                 self.set_deps(task, new_dep_list, replace=False)
-            task.resources = needs
+            task.resources = needs or NO_RESOURCES
 
             if not worker_obj.disabled and not assistant and worker_id not in task.stakeholders:
-                task.stakeholders.add(worker_id)
+                task.stakeholders += (worker_id,)
                 worker_obj.related.add(task_id)
             if runnable and status != FAILED and not worker_obj.disabled:
                 task.runnable = True
                 if worker_id not in task.workers:
-                    task.workers[worker_id] = None
+                    task.workers += (worker_id,)
                     worker_obj.related.add(task_id)
                     self.note_worker_added(task, worker_id)
             task.retry_policy = policy
@@ -164,7 +164,7 @@ class Registration(Transitions):
                 self.create_task(dep)
             if worker_id not in dep.stakeholders:
                 with self.edit(dep):
-                    dep.stakeholders.add(worker_id)
+                    dep.stakeholders += (worker_id,)
                     dep.remove = None
                 worker.related.add(dep_id)
 
@@ -250,7 +250,7 @@ class Registration(Transitions):
             task = self.tasks.get(task_id)
             if task is not None and worker_id in task.workers:
                 with self.edit(task):
-                    del task.workers[worker_id]
+                    task.workers = tuple(w for w in task.workers if w != worker_id)
         record.buckets.clear()
 
     def set_worker_processes(self, worker: str, n: int, *, now: float) -> None:

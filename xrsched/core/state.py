@@ -73,8 +73,9 @@ class SchedulerState:
         self.tasks: dict[str, Task] = {}
         self.workers: dict[str, Worker] = {}
         self.by_status: dict[str, set[str]] = {status: set() for status in TASK_STATUSES}
-        #: dependency id -> ids of the tasks that depend on it (the id may name no task yet).
-        self.rdeps: dict[str, set[str]] = {}
+        #: dependency id -> the id (or set of ids) of the tasks that depend on it; the
+        #: dependency may name no task yet. A lone dependent is stored as a bare string.
+        self.rdeps: dict[str, str | set[str]] = {}
         #: worker id -> ids of the RUNNING or BATCH_RUNNING tasks it runs.
         self.running_by_worker: dict[str, set[str]] = {}
         #: batch id -> ids of its BATCH_RUNNING members.
@@ -141,9 +142,9 @@ class SchedulerState:
         task.seq = self._seq
         self.tasks[task.id] = task
         for dep in task.deps:
-            self.rdeps.setdefault(dep, set()).add(task.id)
+            self._link(dep, task.id)
         self._recount_deps(task)
-        self._reindex(task, _Snapshot(False, False, None))
+        self._reindex(task, _Snapshot(False, False, None), fresh=True)
 
     def next_seq(self) -> int:
         """The creation number the next task will get."""
@@ -154,12 +155,8 @@ class SchedulerState:
         snap = self._unindex(task)
         del self.tasks[task.id]
         for dep in task.deps:
-            dependents = self.rdeps.get(dep)
-            if dependents is not None:
-                dependents.discard(task.id)
-                if not dependents:
-                    del self.rdeps[dep]
-        for worker_id in task.stakeholders | task.workers.keys():
+            self._unlink(dep, task.id)
+        for worker_id in {*task.stakeholders, *task.workers}:
             worker = self.workers.get(worker_id)
             if worker is not None:
                 worker.related.discard(task.id)
@@ -167,22 +164,56 @@ class SchedulerState:
 
     def set_deps(self, task: Task, deps: Iterable[str], *, replace: bool) -> None:
         """Replace (or extend) the dependencies of an open task, keeping the reverse index."""
+        old = set(task.deps)
         new = set(deps)
         if replace:
-            for dep in task.deps - new:
-                dependents = self.rdeps.get(dep)
-                if dependents is not None:
-                    dependents.discard(task.id)
-                    if not dependents:
-                        del self.rdeps[dep]
-            added = new - task.deps
-            task.deps = new
+            for dep in old - new:
+                self._unlink(dep, task.id)
+            added = new - old
+            if new == old:
+                return
+            task.deps = tuple(sorted(new))
         else:
-            added = new - task.deps
-            task.deps |= added
+            added = new - old
+            if not added:
+                return
+            task.deps = tuple(sorted(old | added))
         for dep in added:
-            self.rdeps.setdefault(dep, set()).add(task.id)
+            self._link(dep, task.id)
         self._recount_deps(task)
+
+    def _link(self, dep: str, dependent: str) -> None:
+        current = self.rdeps.get(dep)
+        if current is None:
+            self.rdeps[dep] = dependent
+        elif isinstance(current, str):
+            if current != dependent:
+                self.rdeps[dep] = {current, dependent}
+        else:
+            current.add(dependent)
+
+    def _unlink(self, dep: str, dependent: str) -> None:
+        current = self.rdeps.get(dep)
+        if current is None:
+            return
+        if isinstance(current, str):
+            if current == dependent:
+                del self.rdeps[dep]
+            return
+        current.discard(dependent)
+        if len(current) == 1:
+            self.rdeps[dep] = next(iter(current))
+        elif not current:
+            del self.rdeps[dep]
+
+    def dependents(self, task_id: str) -> tuple[str, ...]:
+        """Ids of the tasks that list ``task_id`` as a dependency. O(result)."""
+        current = self.rdeps.get(task_id)
+        if current is None:
+            return ()
+        if isinstance(current, str):
+            return (current,)
+        return tuple(current)
 
     def _recount_deps(self, task: Task) -> None:
         tasks = self.tasks
@@ -226,7 +257,7 @@ class SchedulerState:
             self.n_ready -= 1
         return _Snapshot(status == DONE, task.upstream_disabled_flag, key)
 
-    def _reindex(self, task: Task, snap: _Snapshot) -> None:
+    def _reindex(self, task: Task, snap: _Snapshot, *, fresh: bool = False) -> None:
         status = task.status
         self.by_status[status].add(task.id)
         self._count(task, 1)
@@ -246,7 +277,7 @@ class SchedulerState:
                 self._push_ready(task, key[2], task.workers, everywhere=True)
             elif snap.added:
                 self._push_ready(task, key[2], snap.added, everywhere=False)
-        if not task.stakeholders and task.remove is None and status != RUNNING:
+        if not fresh and not task.stakeholders and task.remove is None and status != RUNNING:
             task.remove = self.now + self.config.remove_delay
             self.deadlines.push(task.remove, "remove", task.id)
         done = status == DONE
@@ -276,7 +307,7 @@ class SchedulerState:
             return
         counted = status == FAILED or task.blocked == 0
         unique = len(workers) == 1
-        last = next(reversed(workers))
+        last = workers[-1]
         pending = status == PENDING
         for worker_id in workers:
             worker = lookup(worker_id)
@@ -306,7 +337,7 @@ class SchedulerState:
             queue = self._propagation
             while queue:
                 dep_id, d_done, d_flag = queue.popleft()
-                for dependent_id in tuple(self.rdeps.get(dep_id, ())):
+                for dependent_id in self.dependents(dep_id):
                     dependent = self.tasks.get(dependent_id)
                     if dependent is None:
                         continue

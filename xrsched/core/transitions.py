@@ -155,8 +155,8 @@ class Transitions(SchedulerState):
             if task is None:
                 continue
             with self.edit(task):
-                task.stakeholders.discard(worker_id)
-                task.workers.pop(worker_id, None)
+                task.stakeholders = tuple(w for w in task.stakeholders if w != worker_id)
+                task.workers = tuple(w for w in task.workers if w != worker_id)
         del self.workers[worker_id]
         for task_id in tuple(self.running_by_worker.get(worker_id, ())):
             task = self.tasks.get(task_id)

@@ -1,0 +1,39 @@
+"""Fixtures for the XML-RPC layer tests: a small service and a dispatcher around it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.rpc.helpers import Service
+from xrsched.core.errors import Forbidden
+from xrsched.rpc import CallContext, Dispatcher, MethodTable, RequestLimits
+
+
+@pytest.fixture
+def service() -> Service:
+    return Service()
+
+
+@pytest.fixture
+def table(service: Service) -> MethodTable:
+    t = MethodTable()
+    t.register_methods(service, ["add_task", "ping", "fetch_error", "explode", "echo", "count"])
+    return t
+
+
+@pytest.fixture
+def audit_log() -> list[tuple[str, str | int]]:
+    return []
+
+
+@pytest.fixture
+def dispatcher(table: MethodTable, audit_log: list[tuple[str, str | int]]) -> Dispatcher:
+    def audit(ctx: CallContext, method: str, outcome: str | int, duration: float) -> None:
+        assert duration >= 0
+        audit_log.append((method, outcome))
+
+    def authorize(ctx: CallContext, method: str) -> None:
+        if ctx.identity == "viewer" and method == "add_task":
+            raise Forbidden("add_task: role 'viewer' may not call this method")
+
+    return Dispatcher(table, RequestLimits(), authorize=authorize, audit=audit)

@@ -1,0 +1,158 @@
+"""The audit log: one JSON object per line for every invocation and every refused request.
+
+A record says who (peer, identity, role) called what (method) with which outcome (``"ok"``, a
+fault code or an HTTP status), how long it took and under which request id. It never holds a
+secret or a parameter dump: fields whose names look like credentials are dropped, and extra
+values are cut short.
+
+Writing must not take the scheduler down: a failed write marks the log unhealthy (the health
+document shows it), is logged once on ``xrsched.audit``, and the next record tries to reopen
+the file, so auditing resumes by itself when the disk recovers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import logging
+import math
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("xrsched.audit")
+
+FIELD_ORDER = ("ts", "peer", "identity", "role", "method", "outcome", "duration_ms", "request_id")
+MAX_VALUE_LENGTH = 200
+MAX_EXTRA_FIELDS = 16
+SENSITIVE_NAME = re.compile(r"token|secret|passw|authori[sz]ation|credential|cookie|api_?key", re.IGNORECASE)
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+
+
+def _utc_now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _short(value: Any) -> str | int | float | bool | None:
+    """A JSON scalar no longer than MAX_VALUE_LENGTH characters."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= MAX_VALUE_LENGTH else text[: MAX_VALUE_LENGTH - 3] + "..."
+
+
+def build_record(fields: dict[str, Any]) -> dict[str, Any]:
+    """The record :meth:`AuditLog.record` writes: known fields first, secrets dropped, values short."""
+    record: dict[str, Any] = {"ts": _utc_now()}
+    dropped: list[str] = []
+    extras = 0
+    known = [k for k in FIELD_ORDER if k in fields]
+    for name in known + sorted(k for k in fields if k not in FIELD_ORDER):
+        if name == "identity" or not SENSITIVE_NAME.search(name):
+            if name not in FIELD_ORDER:
+                extras += 1
+                if extras > MAX_EXTRA_FIELDS or not _FIELD_NAME.fullmatch(name):
+                    dropped.append(name[:40])
+                    continue
+            value = fields[name]
+            if name == "duration_ms" and isinstance(value, int | float) and math.isfinite(value):
+                value = round(float(value), 3)
+            record[name] = _short(value)
+        else:
+            dropped.append(name)
+    if dropped:
+        record["dropped_fields"] = ",".join(dropped)
+    return record
+
+
+class AuditLog:
+    """Append-only JSON-lines audit file; ``AuditLog(None)`` accepts records and writes nothing."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = None if path is None else Path(path)
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._healthy = True
+        self._partial = False  # a failed write may have left half a line behind
+        self.dropped = 0  # records lost while the file could not be written
+        if self.path is not None:
+            with self._lock:
+                self._open()
+
+    @property
+    def healthy(self) -> bool:
+        """False while records cannot be written (cleared by the next successful write)."""
+        return self._healthy
+
+    def _open(self) -> bool:
+        assert self.path is not None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        except OSError as exc:
+            self._fail(exc)
+            return False
+        return True
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):  # nothing more to do with an fd that cannot close
+                os.close(self._fd)
+            self._fd = None
+
+    def _fail(self, exc: OSError) -> None:
+        self._close()
+        if self._healthy:
+            log.error("cannot write audit log %s: %s; will retry on the next record", self.path, exc)
+        self._healthy = False
+
+    def _write(self, data: bytes) -> None:
+        assert self._fd is not None
+        view = memoryview(data)
+        while view:
+            try:
+                written = os.write(self._fd, view)
+            except OSError:
+                # Half a line reached the file: end it before the next record so that one stays whole.
+                self._partial = self._partial or len(view) < len(data)
+                raise
+            view = view[written:]
+
+    def record(self, **fields: Any) -> None:
+        """Append one record (see :func:`build_record`); never raises for I/O errors."""
+        if self.path is None:
+            return
+        line = json.dumps(build_record(fields), ensure_ascii=True, separators=(",", ":")) + "\n"
+        with self._lock:
+            if self._fd is None and not self._open():
+                self.dropped += 1
+                return
+            data = ("\n" + line if self._partial else line).encode("ascii")
+            try:
+                self._write(data)
+            except OSError as exc:
+                self.dropped += 1
+                self._fail(exc)
+                return
+            self._partial = False
+            if not self._healthy:
+                log.warning("audit log %s is writable again (%d record(s) lost)", self.path, self.dropped)
+                self._healthy = True
+
+    def reopen(self) -> bool:
+        """Close and reopen the file (SIGHUP after logrotate moved it); returns whether it opened."""
+        if self.path is None:
+            return True
+        with self._lock:
+            self._close()
+            return self._open()
+
+    def close(self) -> None:
+        """Close the file; a later record reopens it."""
+        with self._lock:
+            self._close()

@@ -1,0 +1,162 @@
+"""Who is calling: check an ``Authorization`` header or a client certificate against the tokens.
+
+Rules (DESIGN §3):
+
+- ``Authorization: Bearer <secret>``, or HTTP Basic with the token id as the user name and the
+  secret as the password. An empty Basic user name (``:secret``) is treated like Bearer, for
+  clients that can only put credentials in a URL; any other user name must be the id of the
+  token whose secret is given, so a mismatch is refused.
+- A header that is present wins: if it is wrong the request is refused even when a client
+  certificate was presented. Without a header, a verified client certificate whose subject CN
+  is mapped in ``[certificates]`` authenticates as that mapping's identity.
+- Hashes are compared with :func:`hmac.compare_digest` against every token (no early exit).
+- Expired tokens are refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from xrsched.auth.roles import Role
+from xrsched.auth.tokenfile import CertificateMapping, TokenFileError, TokenRecord, read_tokens
+from xrsched.auth.tokens import hash_secret
+
+log = logging.getLogger("xrsched.server")
+
+MAX_HEADER_LENGTH = 4096
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An authenticated caller. ``kind`` is ``"token"`` or ``"certificate"``."""
+
+    id: str
+    role: Role
+    kind: str
+
+    @property
+    def principal(self) -> str:
+        """``kind:id``: unique across both kinds (use it as the owner of worker ids)."""
+        return f"{self.kind}:{self.id}"
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """The outcome of a check: an identity, or None and a short reason for the audit log."""
+
+    identity: Identity | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Table:
+    tokens: MappingProxyType[str, TokenRecord]
+    certificates: MappingProxyType[str, CertificateMapping]
+
+
+def _table_from(path: Path) -> _Table:
+    data = read_tokens(path)
+    return _Table(MappingProxyType(dict(data.tokens)), MappingProxyType(dict(data.certificates)))
+
+
+def _split_header(header: str) -> tuple[str, str] | None:
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    return (scheme.lower(), value) if value else None
+
+
+def _decode_basic(value: str) -> tuple[str, str] | None:
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    user, sep, secret = decoded.partition(":")
+    return (user, secret) if sep else None
+
+
+class TokenStore:
+    """The tokens table a server checks credentials against; reloadable while requests run.
+
+    Reads take a reference to an immutable snapshot, so :meth:`reload` never blocks them and a
+    request sees either the old table or the new one, never a mix.
+    """
+
+    def __init__(self, path: Path, table: _Table) -> None:
+        self.path = Path(path)
+        self._table = table
+        self._reload_lock = threading.Lock()
+
+    @classmethod
+    def load(cls, path: Path) -> TokenStore:
+        """Read the tokens file; raises :class:`TokenFileError` if it is missing or invalid."""
+        return cls(Path(path), _table_from(Path(path)))
+
+    def __len__(self) -> int:
+        return len(self._table.tokens)
+
+    def reload(self) -> TokenFileError | None:
+        """Re-read the file (on SIGHUP). On error keep the current table, log and return the error."""
+        with self._reload_lock:
+            try:
+                table = _table_from(self.path)
+            except TokenFileError as exc:
+                log.warning("tokens file not reloaded, keeping the previous tokens: %s", exc.message)
+                return exc
+            self._table = table
+        log.info("tokens file reloaded: %d token(s)", len(table.tokens))
+        return None
+
+    def authenticate(
+        self, authorization_header: str | None, peer_cert_cn: str | None, now: float
+    ) -> Identity | None:
+        """The caller's identity, or None if the credentials are missing, wrong or expired."""
+        return self.check(authorization_header, peer_cert_cn, now).identity
+
+    def check(self, authorization_header: str | None, peer_cert_cn: str | None, now: float) -> AuthResult:
+        """Like :meth:`authenticate` but also says why a request was refused."""
+        table = self._table
+        if authorization_header is None:
+            if peer_cert_cn is not None:
+                mapping = table.certificates.get(peer_cert_cn)
+                if mapping is not None:
+                    return AuthResult(Identity(mapping.identity, mapping.role, "certificate"), "ok")
+                return AuthResult(None, "certificate not mapped")
+            return AuthResult(None, "no credentials")
+        if len(authorization_header) > MAX_HEADER_LENGTH:
+            return AuthResult(None, "malformed authorization")
+        parts = _split_header(authorization_header)
+        if parts is None:
+            return AuthResult(None, "malformed authorization")
+        scheme, value = parts
+        if scheme == "bearer":
+            user, secret = "", value
+        elif scheme == "basic":
+            basic = _decode_basic(value)
+            if basic is None:
+                return AuthResult(None, "malformed authorization")
+            user, secret = basic
+        else:
+            return AuthResult(None, "unsupported authorization scheme")
+        record = self._match(table, secret)
+        if record is None or (user and user != record.id):
+            return AuthResult(None, "invalid token")
+        if record.expired(now):
+            return AuthResult(None, "expired token")
+        return AuthResult(Identity(record.id, record.role, "token"), "ok")
+
+    @staticmethod
+    def _match(table: _Table, secret: str) -> TokenRecord | None:
+        digest = hash_secret(secret).encode()
+        found = None
+        for record in table.tokens.values():
+            # No early exit: the time taken does not depend on where (or whether) a match is.
+            if hmac.compare_digest(digest, record.hash.encode()):
+                found = record
+        return found

@@ -1,0 +1,1 @@
+"""Command-line interface: the ``xrsched`` click group and its subcommands (thin wrappers)."""

@@ -1,0 +1,135 @@
+"""``xrsched token add|list|revoke``: manage the tokens file the server reads (DESIGN §3)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from xrsched.auth.roles import Role
+from xrsched.auth.tokenfile import Expiry, TokenFileError, as_utc, parse_expiry, read_tokens
+from xrsched.auth.tokens import add_token, list_tokens, revoke_token
+from xrsched.paths import default_tokens_path
+
+ROLE_NAMES = [r.label for r in Role]
+
+
+def tokens_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The ``--tokens FILE`` option, with the same default as the server's."""
+    return click.option(
+        "--tokens",
+        "tokens_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Tokens file (default: $XRSCHED_TOKENS, else tokens.toml in the state directory, "
+        "$XRSCHED_STATE_PATH or $XDG_STATE_HOME/xrsched).",
+    )(func)
+
+
+def _path(tokens_path: Path | None) -> Path:
+    return tokens_path if tokens_path is not None else default_tokens_path()
+
+
+def _expiry(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Expiry | None:
+    if value is None:
+        return None
+    try:
+        expires = parse_expiry(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc}; use e.g. 2027-01-31 or 2027-01-31T12:00:00Z") from None
+    if as_utc(expires).timestamp() <= time.time():
+        raise click.BadParameter(f"{value} is in the past")
+    return expires
+
+
+def _fmt(value: Expiry | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, _dt.datetime):
+        return as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.isoformat()
+
+
+@click.group()
+def token() -> None:
+    """Manage API tokens (only their hashes are stored in the tokens file).
+
+    A running server picks up changes when it receives SIGHUP.
+    """
+
+
+@token.command("add")
+@click.option("--id", "token_id", required=True, help="Token id; also the HTTP Basic user name.")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(ROLE_NAMES, case_sensitive=False),
+    help="viewer: read-only; worker: run tasks; operator: control tasks and workers; admin: all.",
+)
+@click.option(
+    "--expires",
+    callback=_expiry,
+    metavar="DATE",
+    help="Expiry: a date (2027-01-31, i.e. midnight UTC) or an RFC 3339 date-time. Default: never.",
+)
+@tokens_option
+def add_command(token_id: str, role: str, expires: Expiry | None, tokens_path: Path | None) -> None:
+    """Add a token and print its secret (once, alone on stdout; it cannot be shown again)."""
+    path = _path(tokens_path)
+    try:
+        secret = add_token(path, token_id, role, expires)
+    except TokenFileError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(secret)
+    click.echo(
+        f"Added token {token_id!r} (role {role.lower()}) to {path}. Keep the secret above safe: "
+        "it is not stored and cannot be shown again. Clients send it as "
+        "'Authorization: Bearer <secret>' or as the HTTP Basic password with the id as user name. "
+        "Send the server SIGHUP to load it.",
+        err=True,
+    )
+
+
+@token.command("list")
+@tokens_option
+def list_command(tokens_path: Path | None) -> None:
+    """List tokens (id, role, created, expires, expired) and certificate mappings; never hashes."""
+    path = _path(tokens_path)
+    try:
+        records = list_tokens(path)
+        certificates = read_tokens(path).certificates
+    except TokenFileError as exc:
+        raise click.ClickException(exc.message) from None
+    now = time.time()
+    rows = [("ID", "ROLE", "CREATED", "EXPIRES", "EXPIRED")]
+    rows += [
+        (r.id, r.role.label, _fmt(r.created), _fmt(r.expires), "yes" if r.expired(now) else "no")
+        for r in records
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1])
+    if not records:
+        click.echo(f"(no tokens in {path})", err=True)
+    if certificates:
+        click.echo("")
+        click.echo("CERTIFICATE CN -> IDENTITY (ROLE)")
+        for cert in certificates.values():
+            click.echo(f"{cert.cn} -> {cert.identity} ({cert.role.label})")
+
+
+@token.command("revoke")
+@click.argument("token_id", metavar="ID")
+@tokens_option
+def revoke_command(token_id: str, tokens_path: Path | None) -> None:
+    """Remove the token ID; the server refuses it after SIGHUP."""
+    path = _path(tokens_path)
+    try:
+        revoke_token(path, token_id)
+    except TokenFileError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Revoked token {token_id!r} in {path}. Send the server SIGHUP to apply it.", err=True)

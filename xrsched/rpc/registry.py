@@ -1,0 +1,182 @@
+"""The explicit table of callable methods and their compiled argument binders.
+
+A public name maps to one Python callable; nothing is ever looked up as an attribute, so
+``__class__.__init__`` or ``_private`` names simply are not there (-32601). Each entry's
+binder is compiled once from ``inspect.signature`` and ``typing.get_type_hints``.
+
+Arguments arrive positionally in the documented order, or as keywords in a trailing struct
+holding ``"__starstar": true`` (Koji's convention); both forms can be mixed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import typing
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from xrsched.rpc.faults import METHOD_NOT_FOUND, ArgumentError, ProtocolError, printable
+from xrsched.rpc.signature import Checker, Mismatch, compile_hint, xmlrpc_type_name
+
+STARSTAR = "__starstar"
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*")
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+@dataclass(frozen=True, slots=True)
+class _Param:
+    name: str
+    check: Checker
+    required: bool
+    keyword_ok: bool
+
+
+class Binder:
+    """Checks and converts one method's arguments; built once per registered callable."""
+
+    def __init__(self, public_name: str, func: Callable[..., Any]) -> None:
+        self.public_name = public_name
+        signature = inspect.signature(func)
+        try:
+            hints = typing.get_type_hints(func)
+        except (NameError, TypeError) as exc:
+            raise TypeError(f"{public_name}: cannot resolve the type hints of {func!r}") from exc
+        self.return_hint: Any = hints.get("return", Any)
+        self.positional: list[_Param] = []
+        self.by_name: dict[str, _Param] = {}
+        self.var_positional: Checker | None = None
+        self.var_keyword: Checker | None = None
+        self.param_hints: list[Any] = []
+        for p in signature.parameters.values():
+            check, _ = compile_hint(hints.get(p.name, Any))
+            if p.kind is inspect.Parameter.VAR_POSITIONAL:
+                self.var_positional = check
+                continue
+            if p.kind is inspect.Parameter.VAR_KEYWORD:
+                self.var_keyword = check
+                continue
+            param = _Param(p.name, check, p.default is inspect.Parameter.empty,
+                           p.kind is not inspect.Parameter.POSITIONAL_ONLY)  # fmt: skip
+            if p.kind in _POSITIONAL:
+                self.positional.append(param)
+                self.param_hints.append(hints.get(p.name, Any))
+            if param.keyword_ok:
+                self.by_name[p.name] = param
+        self._index = {p.name: i for i, p in enumerate(self.positional)}
+        never = len(self.positional)  # index for keyword-only parameters: never given positionally
+        self._required = [(p.name, self._index.get(p.name, never)) for p in self.positional if p.required]
+        self._required += [
+            (p.name, never) for p in self.by_name.values() if p.required and p.name not in self._index
+        ]
+
+    def bind(self, params: tuple[Any, ...]) -> tuple[list[Any], dict[str, Any]]:
+        """Return ``(args, kwargs)`` ready for the call, or raise :class:`ArgumentError`."""
+        keywords: dict[str, Any] = {}
+        if params and type(params[-1]) is dict and params[-1].get(STARSTAR):
+            keywords = {k: v for k, v in params[-1].items() if k != STARSTAR}
+            params = params[:-1]
+        positional = self.positional
+        if len(params) > len(positional) and self.var_positional is None:
+            raise self._error(f"takes at most {len(positional)} positional arguments, got {len(params)}")
+        args: list[Any] = []
+        for param, value in zip(positional, params, strict=False):
+            args.append(self._check(param.name, param.check, value))
+        if len(params) > len(positional) and self.var_positional is not None:
+            extra = self.var_positional
+            args.extend(self._check("*args", extra, v) for v in params[len(positional) :])
+        kwargs: dict[str, Any] = {}
+        given = len(params)
+        for key, value in keywords.items():
+            param = self.by_name.get(key)
+            if param is not None:
+                if self._index.get(key, given) < given:
+                    raise self._error(f"parameter {key!r} given both positionally and by keyword")
+                kwargs[key] = self._check(key, param.check, value)
+            elif self.var_keyword is not None:
+                kwargs[key] = self._check(printable(key, 40), self.var_keyword, value)
+            else:
+                raise self._error(f"unexpected keyword argument {printable(key, 40)!r}")
+        for name, index in self._required:
+            if index >= given and name not in kwargs:
+                raise self._error(f"missing required parameter {name!r}")
+        return args, kwargs
+
+    def _check(self, name: str, check: Checker, value: Any) -> Any:
+        try:
+            return check(value)
+        except Mismatch as exc:
+            raise self._error(f"parameter {name!r}{exc.describe()}") from None
+
+    def _error(self, text: str) -> ArgumentError:
+        return ArgumentError(f"{self.public_name}: {text}")
+
+    def xmlrpc_signature(self) -> list[str]:
+        """``[return type, param types...]`` in XML-RPC type names (positional parameters)."""
+        return [xmlrpc_type_name(self.return_hint)] + [xmlrpc_type_name(h) for h in self.param_hints]
+
+
+@dataclass(frozen=True, slots=True)
+class MethodEntry:
+    """One registered method: its public name, callable, help text and binder."""
+
+    name: str
+    func: Callable[..., Any]
+    help: str
+    binder: Binder
+
+    def invoke(self, params: tuple[Any, ...]) -> Any:
+        """Bind and check ``params``, then call the method."""
+        args, kwargs = self.binder.bind(params)
+        return self.func(*args, **kwargs)
+
+
+def first_paragraph(doc: str | None) -> str:
+    """The first paragraph of a docstring, with its lines joined."""
+    text = inspect.cleandoc(doc or "").strip()
+    return " ".join(text.split("\n\n", 1)[0].split())
+
+
+class MethodTable:
+    """Public method name → :class:`MethodEntry`; the only way a request reaches code."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, MethodEntry] = {}
+
+    def register(self, name: str, func: Callable[..., Any], *, doc: str | None = None) -> MethodEntry:
+        """Expose ``func`` as ``name``; ``doc`` overrides the docstring's first paragraph for help."""
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise ValueError(f"not a valid public method name: {name!r}")
+        if name in self._entries:
+            raise ValueError(f"method {name!r} is already registered")
+        if not callable(func):
+            raise TypeError(f"{name}: {func!r} is not callable")
+        entry = MethodEntry(name, func, first_paragraph(doc or func.__doc__), Binder(name, func))
+        self._entries[name] = entry
+        return entry
+
+    def register_methods(self, obj: object, names: Iterable[str], *, prefix: str = "") -> None:
+        """Register ``obj.<name>`` as ``prefix + name`` for each listed name (an explicit list)."""
+        for name in names:
+            self.register(prefix + name, getattr(obj, name))
+
+    def lookup(self, name: str) -> MethodEntry:
+        """The entry for ``name`` or :class:`ProtocolError` -32601 naming it (sanitized)."""
+        entry = self._entries.get(name)
+        if entry is None:
+            raise ProtocolError(METHOD_NOT_FOUND, f"no such method: {printable(name, 64)!r}")
+        return entry
+
+    def names(self) -> list[str]:
+        """Registered names, sorted."""
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[MethodEntry]:
+        return iter(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -1,0 +1,212 @@
+"""ServerSettings: the single list of server options (STYLE.md, "define each option once").
+
+The click options of ``xrsched-server``, the keys of its TOML config file and the
+``XRSCHED_*`` environment variables are all derived from the fields below. Precedence:
+command-line flag > environment variable > config file > default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import MISSING, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from xrsched.core.config import SchedulerConfig
+from xrsched.core.errors import BadValue
+
+ENV_PREFIX = "XRSCHED_"
+
+
+def _opt(default: Any, help: str, *, metavar: str | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "metavar": metavar})
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Every option of ``xrsched-server`` with its default. Paths left as None get defaults
+    under ``state_path``."""
+
+    address: str = _opt("127.0.0.1", "Address to listen on.", metavar="HOST")
+    port: int = _opt(8082, "TCP port to listen on (0 picks a free one).", metavar="PORT")
+    tls_cert: Path | None = _opt(None, "Server certificate chain (PEM).", metavar="FILE")
+    tls_key: Path | None = _opt(
+        None, "Private key (PEM); its password, if any, comes from XRSCHED_TLS_KEY_PASSWORD.", metavar="FILE"
+    )
+    tls_client_ca: Path | None = _opt(
+        None,
+        "CA bundle for optional client certificates, mapped to identities in the tokens file.",
+        metavar="FILE",
+    )
+    no_tls: bool = _opt(
+        False, "Serve plain HTTP (tokens then cross the network in clear; not for production)."
+    )
+    tokens: Path | None = _opt(
+        None, "Tokens file (TOML, hashes only). Default: STATE_PATH/tokens.toml.", metavar="FILE"
+    )
+    audit_log: Path | None = _opt(
+        None, "Audit log, JSON lines. Default: STATE_PATH/audit.log.", metavar="FILE"
+    )
+    audit_required: bool = _opt(False, "Refuse mutating calls (503) while the audit log cannot be written.")
+    state_path: Path | None = _opt(
+        None, "Directory for state, tokens, audit log and generated certificates.", metavar="DIR"
+    )
+    max_connections: int = _opt(256, "Concurrent connections; past it new ones get a quick 503.", metavar="N")
+    max_request_bytes: int = _opt(
+        10 * 1024 * 1024, "Largest request body accepted (413 beyond).", metavar="BYTES"
+    )
+    handshake_timeout: float = _opt(
+        10.0, "Seconds a client has to finish the TLS handshake.", metavar="SECONDS"
+    )
+    read_timeout: float = _opt(30.0, "Seconds a request may take to arrive once started.", metavar="SECONDS")
+    idle_timeout: float = _opt(60.0, "Seconds an idle keep-alive connection is kept open.", metavar="SECONDS")
+    health_requires_token: bool = _opt(False, "Make GET /health ask for a valid token.")
+    background: bool = _opt(False, "Detach and run in the background (see --pidfile, --logdir).")
+    pidfile: Path | None = _opt(
+        None, "Write the server's process id here (with --background).", metavar="FILE"
+    )
+    logdir: Path | None = _opt(
+        None, "Write xrsched-server.log here instead of standard error.", metavar="DIR"
+    )
+    log_level: str = _opt("INFO", "DEBUG, INFO, WARNING or ERROR.", metavar="LEVEL")
+    scheduler: SchedulerConfig = field(
+        default_factory=SchedulerConfig, metadata={"help": "[scheduler] table (Luigi's keys)", "cli": False}
+    )
+    resources: dict[str, int] = field(
+        default_factory=dict, metadata={"help": "[resources] table: name = capacity", "cli": False}
+    )
+
+    def resolved_state_path(self) -> Path:
+        """The state directory, defaulting per :func:`xrsched.paths.default_state_dir`."""
+        if self.state_path is not None:
+            return self.state_path
+        from xrsched.paths import default_state_dir
+
+        return default_state_dir()
+
+    def resolved_tokens(self) -> Path:
+        """The tokens file path."""
+        return self.tokens if self.tokens is not None else self.resolved_state_path() / "tokens.toml"
+
+    def resolved_audit_log(self) -> Path:
+        """The audit log path."""
+        return self.audit_log if self.audit_log is not None else self.resolved_state_path() / "audit.log"
+
+
+def option_fields() -> list[Any]:
+    """The fields that are command-line options (everything but the TOML-only tables)."""
+    return [f for f in fields(ServerSettings) if f.metadata.get("cli", True)]
+
+
+def env_name(name: str) -> str:
+    """The environment variable for a setting: ``XRSCHED_`` + upper-case name."""
+    return ENV_PREFIX + name.upper()
+
+
+def _convert(name: str, kind: str, value: Any, origin: str) -> Any:
+    try:
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(value)
+        if kind == "int":
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return int(value)
+        if kind == "float":
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return float(value)
+        if kind == "Path | None":
+            return None if value in (None, "") else Path(str(value)).expanduser()
+        if kind == "str":
+            if not isinstance(value, str):
+                raise ValueError(value)
+            return value
+    except (TypeError, ValueError):
+        raise BadValue(f"{origin}: {name} expects {kind.replace(' | None', '')}, got {value!r}") from None
+    raise BadValue(f"{origin}: {name} cannot be set here")
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """Read a TOML config: top-level keys are settings; ``[scheduler]`` and ``[resources]`` tables."""
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise BadValue(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BadValue(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise BadValue(f"config file {path} cannot be read: {exc.strerror}") from None
+    return data
+
+
+def build_settings(
+    file_values: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+    flags: dict[str, Any] | None = None,
+    *,
+    origin: str = "config",
+) -> ServerSettings:
+    """Merge defaults < config file < environment < flags into one validated ServerSettings.
+
+    ``flags`` holds only the options the user actually gave on the command line.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    file_values = dict(file_values or {})
+    values: dict[str, Any] = {}
+    known = {f.name: f for f in fields(ServerSettings)}
+    for key in file_values:
+        if key.replace("-", "_") not in known:
+            raise BadValue(f"{origin}: unknown setting {key!r}")
+    for f in option_fields():
+        kind = str(f.type)
+        for source, raw in (
+            (origin, file_values.get(f.name, file_values.get(f.name.replace("_", "-"), MISSING))),
+            (f"environment {env_name(f.name)}", environ.get(env_name(f.name), MISSING)),
+            ("command line", (flags or {}).get(f.name, MISSING)),
+        ):
+            if raw is not MISSING and raw is not None:
+                values[f.name] = _convert(f.name, kind, raw, source)
+    scheduler = file_values.get("scheduler", {})
+    if not isinstance(scheduler, dict):
+        raise BadValue(f"{origin}: [scheduler] must be a table")
+    values["scheduler"] = SchedulerConfig.from_mapping(scheduler)
+    resources = file_values.get("resources", {})
+    if not isinstance(resources, dict):
+        raise BadValue(f"{origin}: [resources] must be a table")
+    for name, amount in resources.items():
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+            raise BadValue(f"{origin}: resources.{name} must be a non-negative integer, got {amount!r}")
+    values["resources"] = dict(resources)
+    settings = ServerSettings(**values)
+    _check(settings)
+    return settings
+
+
+def _check(settings: ServerSettings) -> None:
+    if not 0 <= settings.port <= 65535:
+        raise BadValue(f"port must be between 0 and 65535, got {settings.port}")
+    if settings.max_connections < 1:
+        raise BadValue("max_connections must be at least 1")
+    if settings.max_request_bytes < 1024:
+        raise BadValue("max_request_bytes must be at least 1024")
+    for name in ("handshake_timeout", "read_timeout", "idle_timeout"):
+        if getattr(settings, name) <= 0:
+            raise BadValue(f"{name} must be positive")
+    if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise BadValue(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {settings.log_level!r}")
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        raise BadValue("tls_cert and tls_key go together: give both or neither")
+    if settings.no_tls and settings.tls_cert is not None:
+        raise BadValue("no_tls contradicts tls_cert/tls_key: choose one")
+
+
+__all__ = ["ServerSettings", "build_settings", "env_name", "load_config_file", "option_fields", "replace"]
