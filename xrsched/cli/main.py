@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from xrsched import __version__
+from xrsched.cli.health import health
 from xrsched.cli.token import token
 
 
@@ -15,6 +16,7 @@ def main() -> None:
 
 
 main.add_command(token)
+main.add_command(health)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,187 @@
+"""``xrsched health HOST:PORT``: a monitoring-plugin style probe of ``GET /health``.
+
+Prints one line and exits 0 (ok), 1 (degraded) or 2 (down, unreachable, or an answer that
+is not a health document), so it drops into Nagios, Icinga or a Kubernetes exec probe.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from xrsched.health import MAX_DOCUMENT_BYTES, HealthDocumentError, HealthReport, parse_xml
+
+DEFAULT_PORT = 8082
+EXIT_OK, EXIT_DEGRADED, EXIT_DOWN = 0, 1, 2
+_EXIT_BY_STATUS = {"ok": EXIT_OK, "degraded": EXIT_DEGRADED, "down": EXIT_DOWN}
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What a probe found: the exit code, the one-line summary, and the raw document if any."""
+
+    exit_code: int
+    line: str
+    document: bytes | None = None
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """``host``, ``host:port``, ``[v6]:port`` (or a URL-ish ``https://host:port/``) to (host, port)."""
+    value = text.strip()
+    for scheme in ("https://", "http://"):
+        if value.lower().startswith(scheme):
+            value = value[len(scheme) :]
+    value = value.split("/", 1)[0]
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+    elif value.count(":") == 1:
+        host, port_text = value.split(":")
+    else:
+        host, port_text = value, ""
+    if not host:
+        raise click.BadParameter(f"no host in {text!r}", param_hint="HOST:PORT")
+    if not port_text:
+        return host, DEFAULT_PORT
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise click.BadParameter(f"bad port in {text!r}", param_hint="HOST:PORT")
+    return host, int(port_text)
+
+
+def summarize(report: HealthReport) -> str:
+    """The one-line summary of a health document."""
+    counts = report.scheduler
+    parts = [
+        report.status.upper(),
+        f"xrsched {report.version}",
+        f"uptime {format_uptime(report.uptime_seconds)}",
+        f"tasks={counts.tasks} pending={counts.pending} running={counts.running} failed={counts.failed} "
+        f"disabled={counts.disabled} workers={counts.workers}",
+    ]
+    if not report.tls.enabled:
+        parts.append("tls off")
+    elif report.tls.not_after is not None:
+        parts.append(f"tls-expires {report.tls.not_after.date().isoformat()}")
+    line = " ".join(parts)
+    if report.reasons:
+        line += " - " + "; ".join(report.reasons)
+    return line
+
+
+def format_uptime(seconds: float) -> str:
+    """``12s``, ``5m03s``, ``3h07m``, ``2d04h``: short enough for a status line."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    if whole < 86400:
+        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+    return f"{whole // 86400}d{whole % 86400 // 3600:02d}h"
+
+
+def probe(
+    host: str,
+    port: int,
+    *,
+    context: ssl.SSLContext | None,
+    token: str | None = None,
+    timeout: float = 5.0,
+) -> ProbeResult:
+    """GET /health from ``host:port`` (TLS when ``context`` is given) and judge the answer."""
+    where = f"{host}:{port}"
+    conn: http.client.HTTPConnection
+    if context is None:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    else:
+        conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+    headers = {"Accept": "application/xml", "User-Agent": "xrsched-health"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        conn.request("GET", "/health", headers=headers)
+        response = conn.getresponse()
+        body = response.read(MAX_DOCUMENT_BYTES + 1)
+    except (OSError, http.client.HTTPException) as exc:
+        reason = describe_error(exc, timeout, tls=context is not None)
+        return ProbeResult(EXIT_DOWN, f"UNREACHABLE {where}: {reason}")
+    finally:
+        conn.close()
+    if response.status == 401:
+        hint = "the token was refused" if token else "a token is needed (--token or XRSCHED_TOKEN)"
+        return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: HTTP 401, {hint}")
+    if response.status not in (200, 503):
+        return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: HTTP {response.status} from /health")
+    try:
+        report = parse_xml(body)
+    except HealthDocumentError as exc:
+        state = "DOWN" if response.status == 503 else "UNKNOWN"
+        line = f"{state} {where}: HTTP {response.status}, not a health document ({exc})"
+        return ProbeResult(EXIT_DOWN, line, body)
+    return ProbeResult(_EXIT_BY_STATUS[report.status], summarize(report), body)
+
+
+def describe_error(exc: BaseException, timeout: float, *, tls: bool) -> str:
+    """A short, operator-facing reason for a failed probe."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS verify failed: {exc.verify_message or exc.reason} (use --ca FILE, or --insecure)"
+    if isinstance(exc, ssl.SSLError):
+        hint = " (is the server running with --no-tls?)" if "WRONG_VERSION_NUMBER" in str(exc) else ""
+        return f"TLS error: {exc.reason or exc}{hint}"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError):
+        return f"timed out after {timeout:g}s"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve host ({exc.strerror})"
+    if isinstance(exc, http.client.RemoteDisconnected | ConnectionResetError):
+        hint = "" if tls else " (does the server expect TLS? drop --no-tls)"
+        return f"server closed the connection{hint}"
+    if isinstance(exc, http.client.HTTPException):
+        return f"not an HTTP answer ({type(exc).__name__})"
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+@click.command("health")
+@click.argument("address", metavar="HOST:PORT")
+@click.option("--ca", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CA certificate (PEM) to verify the server with; default: the system store.")
+@click.option("--insecure", is_flag=True, help="Do not verify the server certificate.")
+@click.option("--token", envvar="XRSCHED_TOKEN", metavar="TOKEN",
+              help="Token to send, for servers started with --health-requires-token.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="Seconds to wait for the connection and the answer.")
+@click.option("--xml", "show_xml", is_flag=True, help="Print the XML document instead of the summary.")
+@click.option("--no-tls", is_flag=True, help="Speak plain HTTP (a server started with --no-tls).")
+def health(
+    address: str,
+    ca: Path | None,
+    insecure: bool,
+    token: str | None,
+    timeout: float,
+    show_xml: bool,
+    no_tls: bool,
+) -> None:
+    """Check a server's health; exit 0 ok, 1 degraded, 2 down or unreachable."""
+    from xrsched.tls import TLSConfigError, client_context
+
+    host, port = parse_address(address)
+    context = None
+    if not no_tls:
+        try:
+            context = client_context(ca, verify=not insecure)
+        except TLSConfigError as exc:
+            click.echo(f"UNKNOWN {host}:{port}: {exc}")
+            sys.exit(EXIT_DOWN)
+    result = probe(host, port, context=context, token=token, timeout=timeout)
+    if show_xml and result.document is not None:
+        click.echo(result.document.decode("utf-8", "replace"), nl=False)
+    else:
+        click.echo(result.line)
+    sys.exit(result.exit_code)

@@ -1,0 +1,115 @@
+"""``xrsched-server``: start the scheduler server. Options derive from ServerSettings."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from xrsched import __version__
+from xrsched.core.errors import BadValue
+from xrsched.settings import build_settings, env_name, load_config_file, option_fields
+
+_KINDS: dict[str, Any] = {
+    "int": click.INT,
+    "float": click.FLOAT,
+    "str": click.STRING,
+    "Path | None": click.Path(path_type=Path, dir_okay=True),
+}
+
+
+def _options(function: Any) -> Any:
+    for f in reversed(option_fields()):
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f"{f.metadata['help']} [env: {env_name(f.name)}]"
+        if str(f.type) == "bool":
+            function = click.option(flag, f.name, is_flag=True, default=False, help=help_text)(function)
+        else:
+            default = f.default
+            shown = f"default: {default}" if default is not None else None
+            function = click.option(
+                flag,
+                f.name,
+                type=_KINDS[str(f.type)],
+                default=None,
+                metavar=f.metadata.get("metavar"),
+                help=f"{help_text}" + (f" [{shown}]" if shown else ""),
+            )(function)
+    return function
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="TOML file with any of these settings as top-level keys, plus [scheduler] (Luigi's keys) "
+    "and [resources] tables. Flags win over XRSCHED_* variables, which win over the file. "
+    "[env: XRSCHED_CONFIG]",
+)
+@_options
+@click.version_option(__version__, prog_name="xrsched-server")
+@click.pass_context
+def main(ctx: click.Context, config_file: Path | None, **given: Any) -> None:
+    """Run the xrsched scheduler: XML-RPC over TLS with tokens, roles, an audit log and /health.
+
+    With no options it listens on 127.0.0.1:8082, keeps its files under
+    ~/.local/state/xrsched, generates a self-signed certificate there and, on first start,
+    a tokens file holding one admin token whose secret is printed once.
+    """
+    flags = {
+        name: value
+        for name, value in given.items()
+        if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
+    }
+    config_file = config_file or (
+        Path(os.environ["XRSCHED_CONFIG"]) if os.environ.get("XRSCHED_CONFIG") else None
+    )
+    try:
+        file_values = load_config_file(config_file) if config_file else {}
+        settings = build_settings(file_values, dict(os.environ), flags, origin=str(config_file or "config"))
+    except BadValue as exc:
+        raise click.UsageError(exc.message) from None
+    _configure_logging(
+        settings.log_level, settings.logdir if settings.background or settings.logdir else None
+    )
+
+    # Imported here so that --help stays fast and never touches the network stack.
+    from xrsched.server.daemon import detach, write_pidfile
+    from xrsched.server.runtime import ServerRuntime
+    from xrsched.tls import TLSConfigError
+
+    try:
+        runtime = ServerRuntime(settings)
+    except (TLSConfigError, BadValue) as exc:
+        click.echo(f"xrsched-server: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"xrsched-server: cannot start: {exc.strerror or exc}", err=True)
+        sys.exit(1)
+    if settings.background:
+        log_file = (settings.logdir / "xrsched-server.log") if settings.logdir else None
+        detach(log_file)
+    if settings.pidfile is not None:
+        write_pidfile(settings.pidfile)
+    runtime.install_signal_handlers()
+    sys.exit(runtime.run())
+
+
+def _configure_logging(level: str, logdir: Path | None) -> None:
+    handler: logging.Handler
+    if logdir is not None:
+        logdir.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(logdir / "xrsched-server.log")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("xrsched")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())

@@ -1,0 +1,244 @@
+"""The health document of DESIGN §5: one pure model, three renderings.
+
+:class:`HealthReport` is built by the server from its counters; :func:`to_xml` renders
+``GET /health``, :func:`to_struct` the ``system.health`` struct (nil-free), and
+:func:`parse_xml` reads the document back for ``xrsched health``. :func:`assess` holds
+the rules that turn raw facts into ``ok`` / ``degraded`` / ``down``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from xml.etree.ElementTree import Element  # type only: parsing goes through defusedxml
+
+import defusedxml.ElementTree as SafeET
+
+STATUSES: tuple[str, ...] = ("ok", "degraded", "down")
+CERT_EXPIRY_WARNING = _dt.timedelta(days=14)
+MAX_DOCUMENT_BYTES = 64 * 1024
+
+_COUNT_NAMES: tuple[str, ...] = ("tasks", "pending", "running", "failed", "disabled", "workers")
+_NOT_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+class HealthDocumentError(ValueError):
+    """The bytes are not a health document this version understands."""
+
+
+@dataclass(frozen=True)
+class SchedulerCounts:
+    """Task and worker counters; never task names or parameters."""
+
+    tasks: int = 0
+    pending: int = 0
+    running: int = 0
+    failed: int = 0
+    disabled: int = 0
+    workers: int = 0
+
+
+@dataclass(frozen=True)
+class StoreHealth:
+    """Which store is in use and whether its last operation succeeded."""
+
+    kind: str = "memory"
+    ok: bool = True
+
+
+@dataclass(frozen=True)
+class TlsHealth:
+    """Whether the port speaks TLS and when the server certificate expires (UTC)."""
+
+    enabled: bool = False
+    not_after: _dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """A snapshot of the server's health, as ``GET /health`` and ``system.health`` show it."""
+
+    status: str
+    version: str
+    uptime_seconds: float
+    scheduler: SchedulerCounts = field(default_factory=SchedulerCounts)
+    store: StoreHealth = field(default_factory=StoreHealth)
+    tls: TlsHealth = field(default_factory=TlsHealth)
+    reasons: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {self.status!r}")
+        if not math.isfinite(self.uptime_seconds) or self.uptime_seconds < 0:
+            raise ValueError("uptime_seconds must be a finite number >= 0")
+
+    @property
+    def http_status(self) -> int:
+        """200 for ``ok`` and ``degraded``, 503 for ``down`` (DESIGN §5)."""
+        return 503 if self.status == "down" else 200
+
+
+def assess(
+    store: StoreHealth,
+    tls: TlsHealth,
+    now: _dt.datetime,
+    *,
+    draining: bool = False,
+    problems: tuple[str, ...] = (),
+) -> tuple[str, tuple[str, ...]]:
+    """Decide the status and the reasons for it from the facts the server knows at ``now``.
+
+    ``down`` while draining; ``degraded`` on store errors, a certificate that expires within
+    14 days (or has expired), or any extra ``problems`` the caller names; ``ok`` otherwise.
+    """
+    if draining:
+        return "down", ("server is shutting down", *problems)
+    reasons = list(problems)
+    if not store.ok:
+        reasons.append(f"{store.kind} store reports errors")
+    if tls.enabled and tls.not_after is not None:
+        left = _as_utc(tls.not_after) - _as_utc(now)
+        if left <= _dt.timedelta(0):
+            reasons.append("server certificate has expired")
+        elif left <= CERT_EXPIRY_WARNING:
+            reasons.append(f"server certificate expires in {left.days} days")
+    return ("degraded" if reasons else "ok"), tuple(reasons)
+
+
+def to_xml(report: HealthReport) -> bytes:
+    """Render the ``GET /health`` document exactly in the shape of DESIGN §5."""
+    counts = " ".join(f'{name}="{int(getattr(report.scheduler, name))}"' for name in _COUNT_NAMES)
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f"<health status={_attr(report.status)} version={_attr(report.version)}>",
+        f'  <uptime seconds="{report.uptime_seconds:.1f}"/>',
+        f"  <scheduler {counts}/>",
+        f"  <store kind={_attr(report.store.kind)} ok={_attr(_bool(report.store.ok))}/>",
+    ]
+    tls = f"  <tls enabled={_attr(_bool(report.tls.enabled))}"
+    if report.tls.not_after is not None:
+        tls += f" not-after={_attr(_iso(report.tls.not_after))}"
+    lines.append(tls + "/>")
+    if report.reasons:
+        lines.append("  <reasons>")
+        lines.extend(f"    <reason>{_text(reason)}</reason>" for reason in report.reasons)
+        lines.append("  </reasons>")
+    lines.append("</health>")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def to_struct(report: HealthReport) -> dict[str, Any]:
+    """The ``system.health`` struct: same content, times as epoch doubles, no None members."""
+    tls: dict[str, Any] = {"enabled": report.tls.enabled}
+    if report.tls.not_after is not None:
+        tls["not_after"] = _as_utc(report.tls.not_after).timestamp()
+    return {
+        "status": report.status,
+        "version": report.version,
+        "uptime_seconds": float(report.uptime_seconds),
+        "scheduler": {name: int(getattr(report.scheduler, name)) for name in _COUNT_NAMES},
+        "store": {"kind": report.store.kind, "ok": report.store.ok},
+        "tls": tls,
+        "reasons": list(report.reasons),
+    }
+
+
+def parse_xml(data: bytes) -> HealthReport:
+    """Read a health document back (for ``xrsched health``); raise HealthDocumentError if bad."""
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise HealthDocumentError("document is larger than 64 KiB")
+    try:
+        root = SafeET.fromstring(data, forbid_dtd=True)
+    except Exception as exc:  # defusedxml raises ParseError or its own DefusedXmlException family
+        raise HealthDocumentError(f"not well-formed XML ({type(exc).__name__})") from exc
+    if root.tag != "health":
+        raise HealthDocumentError(f"root element is <{root.tag}>, expected <health>")
+    uptime = _float(_child(root, "uptime"), "seconds")
+    sched = _child(root, "scheduler")
+    store = _child(root, "store")
+    tls = _child(root, "tls")
+    not_after_text = tls.get("not-after")
+    reasons_el = root.find("reasons")
+    reasons = tuple((r.text or "") for r in reasons_el.findall("reason")) if reasons_el is not None else ()
+    try:
+        return HealthReport(
+            status=root.get("status", ""),
+            version=root.get("version", ""),
+            uptime_seconds=uptime,
+            scheduler=SchedulerCounts(**{name: _count(sched, name) for name in _COUNT_NAMES}),
+            store=StoreHealth(kind=store.get("kind", ""), ok=_flag(store, "ok")),
+            tls=TlsHealth(
+                enabled=_flag(tls, "enabled"),
+                not_after=_parse_time(not_after_text) if not_after_text else None,
+            ),
+            reasons=reasons,
+        )
+    except ValueError as exc:
+        raise HealthDocumentError(str(exc)) from exc
+
+
+def _child(root: Element, tag: str) -> Element:
+    found = root.find(tag)
+    if found is None:
+        raise HealthDocumentError(f"missing <{tag}> element")
+    return found
+
+
+def _float(el: Element, name: str) -> float:
+    try:
+        value = float(el.get(name, ""))
+    except ValueError:
+        raise HealthDocumentError(f"<{el.tag} {name}> is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise HealthDocumentError(f"<{el.tag} {name}> must be a finite number >= 0")
+    return value
+
+
+def _count(el: Element, name: str) -> int:
+    text = el.get(name, "")
+    if not text.isdigit():
+        raise HealthDocumentError(f"<{el.tag} {name}> must be a whole number >= 0, got {text[:20]!r}")
+    return int(text)
+
+
+def _flag(el: Element, name: str) -> bool:
+    text = el.get(name, "")
+    if text not in ("true", "false"):
+        raise HealthDocumentError(f"<{el.tag} {name}> must be true or false, got {text[:20]!r}")
+    return text == "true"
+
+
+def _parse_time(text: str) -> _dt.datetime:
+    try:
+        parsed = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise HealthDocumentError(f"<tls not-after> is not an ISO 8601 time: {text[:40]!r}") from None
+    return _as_utc(parsed)
+
+
+def _as_utc(moment: _dt.datetime) -> _dt.datetime:
+    # Naive datetimes (as older cryptography versions return) are taken to be UTC.
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=_dt.UTC)
+    return moment.astimezone(_dt.UTC)
+
+
+def _iso(moment: _dt.datetime) -> str:
+    return _as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _text(value: str) -> str:
+    cleaned = _NOT_XML_CHARS.sub("?", value)
+    return cleaned.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _attr(value: str) -> str:
+    escaped = _text(value).replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;")
+    return f'"{escaped.replace(chr(9), "&#9;")}"'

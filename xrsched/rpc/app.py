@@ -1,0 +1,82 @@
+"""The narrow interface between the HTTP transport and the rest of the server.
+
+The transport (:mod:`xrsched.rpc.http_server`) knows HTTP, TLS and timeouts and nothing
+else; everything it needs from the scheduler side goes through an :class:`Application`:
+who is calling, what to answer to an XML-RPC body, how healthy the server is, and which
+requests were refused (so that they reach the audit log too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from xrsched.health import HealthReport
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """What the transport knows about one HTTP request, safe to log and audit.
+
+    ``headers`` is a small allow-listed subset (never ``Authorization`` or cookies);
+    ``identity`` is whatever :meth:`Application.authenticate` returned, or None before
+    authentication or when the request needed none.
+    """
+
+    peer: tuple[str, int]
+    method: str
+    path: str
+    request_id: str
+    identity: object | None = None
+    peer_cert_cn: str | None = None
+    tls: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RpcResult:
+    """The answer to one XML-RPC body: a ``200`` with bytes to send, or an HTTP error.
+
+    An HTTP error (for example ``413`` for a body that inflates past the limit, or ``415``
+    for an unknown ``Content-Encoding``) is sent as a short plain-text ``message``; the
+    application audits such refusals itself (the transport does not call ``on_refused``
+    for them). The body was read in full, so the connection stays open.
+    """
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/xml; charset=utf-8"
+    message: str = ""
+
+    @classmethod
+    def ok(cls, body: bytes) -> RpcResult:
+        """A ``200`` carrying an XML-RPC methodResponse."""
+        return cls(status=200, body=body)
+
+    @classmethod
+    def error(cls, status: int, message: str) -> RpcResult:
+        """An HTTP-level refusal with a short plain-text reason."""
+        return cls(status=status, message=message)
+
+
+@runtime_checkable
+class Application(Protocol):
+    """What the HTTP transport calls. One instance serves every connection thread."""
+
+    def authenticate(self, headers: Mapping[str, str], peer_cert_cn: str | None) -> object | None:
+        """Return the caller's identity, or None when the credentials are missing or wrong."""
+        ...
+
+    def handle_rpc(self, body: bytes, content_encoding: str | None, request: RequestInfo) -> RpcResult:
+        """Answer one XML-RPC request body (still encoded as ``content_encoding`` says)."""
+        ...
+
+    def health(self) -> HealthReport:
+        """Describe the server for ``GET /health``."""
+        ...
+
+    def on_refused(self, request: RequestInfo, status: int) -> None:
+        """Record a request the transport refused (401, 404, 405, 411, 413, 415, 503, ...)."""
+        ...

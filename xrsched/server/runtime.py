@@ -1,0 +1,181 @@
+"""ServerRuntime: builds the server from ServerSettings and runs it until a signal stops it.
+
+Start-up is loud about the few things an operator must know once: the first admin token
+(printed a single time), the certificate's path and fingerprint when one was generated, and
+the address served. SIGHUP re-reads the tokens file, reopens the audit log and reloads the
+certificate; SIGTERM/SIGINT stop accepting, let in-flight calls finish, and exit 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import ssl
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from xrsched.audit import AuditLog
+from xrsched.auth import TokenStore, create_initial_admin
+from xrsched.core import Scheduler
+from xrsched.rpc.http_server import RpcHttpServer
+from xrsched.rpc.http_settings import HttpSettings
+from xrsched.rpc.limits import RequestLimits
+from xrsched.server.app import SchedulerApp
+from xrsched.service import SchedulerService
+from xrsched.settings import ServerSettings
+from xrsched.tls import CertificateInfo, certificate_info, ensure_self_signed, server_context
+
+log = logging.getLogger("xrsched.server")
+KEY_PASSWORD_ENV = "XRSCHED_TLS_KEY_PASSWORD"  # noqa: S105 (the variable's name, not a password)
+#: Seconds in-flight calls get to finish after SIGTERM.
+SHUTDOWN_GRACE = 10.0
+
+
+class ServerRuntime:
+    """Everything one running server owns, built in dependency order."""
+
+    def __init__(self, settings: ServerSettings, *, out: TextIO | None = None) -> None:
+        self.settings = settings
+        self.out = out or sys.stdout
+        self.state_dir = settings.resolved_state_path()
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.tokens_path = settings.resolved_tokens()
+        secret = create_initial_admin(self.tokens_path)
+        if secret is not None:
+            self._say(f"created tokens file {self.tokens_path} with one admin token (shown only now):")
+            self._say(f"  id: admin  secret: {secret}")
+        self.tokens = TokenStore.load(self.tokens_path)
+        self.audit = AuditLog(settings.resolved_audit_log())
+        self.cert_path, self.key_path = self._certificate_paths()
+        self.cert: CertificateInfo | None = certificate_info(self.cert_path) if self.cert_path else None
+        self.core = Scheduler(settings.scheduler, settings.resources)
+        self.service = SchedulerService(self.core)
+        self.app = SchedulerApp(
+            self.service,
+            tokens=self.tokens,
+            audit=self.audit,
+            limits=RequestLimits(
+                max_request_bytes=settings.max_request_bytes,
+                max_decompressed_bytes=max(
+                    settings.max_request_bytes, RequestLimits().max_decompressed_bytes
+                ),
+            ),
+            audit_required=settings.audit_required,
+            tls_not_after=(lambda: self.cert.not_after if self.cert else None) if self.cert_path else None,
+        )
+        self.http = RpcHttpServer(
+            (settings.address, settings.port),
+            self.app,
+            tls_context=self._tls_context(),
+            settings=HttpSettings(
+                max_connections=settings.max_connections,
+                handshake_timeout=settings.handshake_timeout,
+                read_timeout=settings.read_timeout,
+                idle_timeout=settings.idle_timeout,
+                max_request_bytes=settings.max_request_bytes,
+                health_requires_token=settings.health_requires_token,
+            ),
+        )
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+
+    # ---------------------------------------------------------------- set-up
+
+    def _say(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+    def _certificate_paths(self) -> tuple[Path | None, Path | None]:
+        settings = self.settings
+        if settings.no_tls:
+            log.warning("serving plain HTTP (--no-tls): tokens cross the network in clear")
+            return None, None
+        if settings.tls_cert is not None and settings.tls_key is not None:
+            return settings.tls_cert, settings.tls_key
+        cert, key, created = ensure_self_signed(self.state_dir)
+        info = certificate_info(cert)
+        verb = "generated a self-signed certificate" if created else "using the self-signed certificate"
+        self._say(f"{verb} {cert}")
+        self._say(f"  sha256 fingerprint: {info.fingerprint_sha256}")
+        self._say("  clients verify it with --ca pointing at this file")
+        return cert, key
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        if self.cert_path is None or self.key_path is None:
+            return None
+        return server_context(
+            self.cert_path,
+            self.key_path,
+            password=os.environ.get(KEY_PASSWORD_ENV) or None,
+            client_ca=self.settings.tls_client_ca,
+        )
+
+    @property
+    def url(self) -> str:
+        """The base URL clients use."""
+        host, port = self.http.server_address
+        scheme = "https" if self.http.tls_enabled else "http"
+        return f"{scheme}://{host}:{port}/RPC2"
+
+    # ---------------------------------------------------------------- running
+
+    def reload(self) -> None:
+        """SIGHUP: re-read tokens, reopen the audit log, reload the certificate.
+
+        A bad new tokens file or certificate is reported and the old one stays in force.
+        """
+        problem = self.tokens.reload()
+        if problem is not None:
+            log.error("tokens file not reloaded, keeping the previous tokens: %s", problem)
+        else:
+            log.info("tokens file %s reloaded (%d tokens)", self.tokens_path, len(self.tokens))
+        self.audit.reopen()
+        if self.cert_path is not None:
+            try:
+                context = self._tls_context()
+                info = certificate_info(self.cert_path)
+            except Exception as exc:  # a bad certificate must not take the server down
+                log.error("certificate not reloaded, keeping the previous one: %s", exc)
+            else:
+                if context is not None:
+                    self.http.replace_tls_context(context)
+                self.cert = info
+                log.info("certificate %s reloaded (valid until %s)", self.cert_path, info.not_after)
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM/SIGINT stop the server, SIGHUP reloads. Main thread only."""
+        signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
+        signal.signal(signal.SIGINT, lambda *_: self._stop.set())
+        signal.signal(signal.SIGHUP, lambda *_: self._reload.set())
+
+    def run(self, on_ready: Callable[[], None] | None = None) -> int:
+        """Serve until stopped; returns the process exit code (0 after a clean stop)."""
+        self.service.start()
+        self.http.start()
+        self._say(f"xrsched-server listening on {self.url}")
+        if on_ready is not None:
+            on_ready()
+        while not self._stop.wait(0.2):
+            if self._reload.is_set():
+                self._reload.clear()
+                self.reload()
+        return self.shutdown()
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return (thread-safe)."""
+        self._stop.set()
+
+    def shutdown(self) -> int:
+        """Stop accepting, drain in-flight calls (bounded), stop maintenance, close the audit log."""
+        log.info("stopping: finishing in-flight calls (up to %.0fs)", SHUTDOWN_GRACE)
+        self.app.draining.set()
+        clean = self.http.shutdown(SHUTDOWN_GRACE)
+        self.service.stop()
+        self.audit.close()
+        if not clean:
+            log.warning("some calls were still running after %.0fs and were cut off", SHUTDOWN_GRACE)
+        log.info("stopped")
+        return 0
