@@ -126,9 +126,18 @@ def test_not_a_health_document_exits_2():
 def test_real_subprocess_exit_code(dev_certs):
     with run_server(dev_certs, EchoApp(status="degraded")) as server:
         completed = subprocess.run(
-            [sys.executable, "-c", "from xrsched.cli.health import health; health()", _addr(server),
-             "--ca", str(dev_certs.ca_cert)],
-            capture_output=True, text=True, timeout=30, env={**os.environ, "XRSCHED_TOKEN": ""},
+            [
+                sys.executable,
+                "-c",
+                "from xrsched.cli.health import health; health()",
+                _addr(server),
+                "--ca",
+                str(dev_certs.ca_cert),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, "XRSCHED_TOKEN": ""},
         )
     assert completed.returncode == 1, completed.stderr
     assert completed.stdout.startswith("DEGRADED ")
@@ -155,5 +164,8 @@ def test_parse_address_rejects(text):
 
 def test_format_uptime():
     assert [format_uptime(s) for s in (12.7, 312, 3 * 3600 + 420, 2 * 86400 + 4 * 3600)] == [
-        "12s", "5m12s", "3h07m", "2d04h"
+        "12s",
+        "5m12s",
+        "3h07m",
+        "2d04h",
     ]

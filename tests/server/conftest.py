@@ -66,35 +66,45 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(tmp_path: Path, dev_certs) -> Iterator[LiveServer]:
-    state = tmp_path / "state"
-    settings = build_settings(
-        {
+def live_server_factory(tmp_path: Path, dev_certs) -> Iterator:
+    """Start servers with extra settings; each is stopped at the end of the test."""
+    started: list[tuple[ServerRuntime, threading.Thread]] = []
+
+    def start(**extra) -> LiveServer:
+        state = tmp_path / f"state{len(started)}"
+        values = {
             "port": 0,
             "state_path": str(state),
             "tls_cert": str(dev_certs.server_cert),
             "tls_key": str(dev_certs.server_key),
-        },
-        environ={},
-    )
-    output = io.StringIO()
-    runtime = ServerRuntime(settings, out=output)
-    admin_line = next(line for line in output.getvalue().splitlines() if "secret:" in line)
-    admin = admin_line.split("secret:", 1)[1].strip()
-    ready = threading.Event()
-    thread = threading.Thread(target=runtime.run, kwargs={"on_ready": ready.set}, daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    try:
-        yield LiveServer(
+        }
+        values.update(extra)
+        settings = build_settings(values, environ={})
+        output = io.StringIO()
+        runtime = ServerRuntime(settings, out=output)
+        admin_line = next(line for line in output.getvalue().splitlines() if "secret:" in line)
+        ready = threading.Event()
+        thread = threading.Thread(target=runtime.run, kwargs={"on_ready": ready.set}, daemon=True)
+        thread.start()
+        started.append((runtime, thread))
+        assert ready.wait(10)
+        return LiveServer(
             runtime=runtime,
             url=runtime.url.replace("127.0.0.1", "localhost"),
             ca=dev_certs.ca_cert,
             tokens_path=settings.resolved_tokens(),
             audit_path=settings.resolved_audit_log(),
-            admin=admin,
+            admin=admin_line.split("secret:", 1)[1].strip(),
             output=output,
         )
-    finally:
+
+    yield start
+    for runtime, thread in started:
         runtime.stop()
         thread.join(20)
+
+
+@pytest.fixture
+def live_server(live_server_factory) -> LiveServer:
+    """One server with default settings."""
+    return live_server_factory()

@@ -150,13 +150,25 @@ def describe_error(exc: BaseException, timeout: float, *, tls: bool) -> str:
 
 @click.command("health")
 @click.argument("address", metavar="HOST:PORT")
-@click.option("--ca", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="CA certificate (PEM) to verify the server with; default: the system store.")
+@click.option(
+    "--ca",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CA certificate (PEM) to verify the server with; default: the system store.",
+)
 @click.option("--insecure", is_flag=True, help="Do not verify the server certificate.")
-@click.option("--token", envvar="XRSCHED_TOKEN", metavar="TOKEN",
-              help="Token to send, for servers started with --health-requires-token.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
-              help="Seconds to wait for the connection and the answer.")
+@click.option(
+    "--token",
+    envvar="XRSCHED_TOKEN",
+    metavar="TOKEN",
+    help="Token to send, for servers started with --health-requires-token.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for the connection and the answer.",
+)
 @click.option("--xml", "show_xml", is_flag=True, help="Print the XML document instead of the summary.")
 @click.option("--no-tls", is_flag=True, help="Speak plain HTTP (a server started with --no-tls).")
 def health(

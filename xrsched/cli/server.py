@@ -83,11 +83,12 @@ def main(ctx: click.Context, config_file: Path | None, **given: Any) -> None:
     # Imported here so that --help stays fast and never touches the network stack.
     from xrsched.server.daemon import detach, write_pidfile
     from xrsched.server.runtime import ServerRuntime
+    from xrsched.auth import TokenFileError
     from xrsched.tls import TLSConfigError
 
     try:
         runtime = ServerRuntime(settings)
-    except (TLSConfigError, BadValue) as exc:
+    except (TLSConfigError, TokenFileError, BadValue) as exc:
         click.echo(f"xrsched-server: {exc}", err=True)
         sys.exit(1)
     except OSError as exc:

@@ -1,0 +1,230 @@
+"""The real ``xrsched-server`` command in a subprocess: first start, signals, background mode."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import xmlrpc.client
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+SERVER = str(BIN / "xrsched-server")
+XRSCHED = str(BIN / "xrsched")
+
+
+@dataclass
+class ServerProcess:
+    proc: subprocess.Popen
+    lines: list[str]
+    port: int
+    state: Path
+
+    @property
+    def cert(self) -> Path:
+        return self.state / "tls" / "server.pem"
+
+    def admin_secret(self) -> str:
+        line = next(line for line in self.lines if "secret:" in line)
+        return line.split("secret:", 1)[1].strip()
+
+    def proxy(self, secret: str) -> xmlrpc.client.ServerProxy:
+        context = ssl.create_default_context(cafile=str(self.cert))
+        return xmlrpc.client.ServerProxy(
+            f"https://admin:{secret}@localhost:{self.port}/RPC2", context=context
+        )
+
+
+def _start(args: list[str], env: dict[str, str], timeout: float = 20.0) -> ServerProcess:
+    proc = subprocess.Popen(
+        [SERVER, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    found: queue.Queue[int] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            match = re.search(r"listening on https?://[^:]+:(\d+)/", line)
+            if match:
+                found.put(int(match.group(1)))
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        port = found.get(timeout=timeout)
+    except queue.Empty:
+        proc.kill()
+        raise AssertionError("server did not start:\n" + "\n".join(lines)) from None
+    state = Path(args[args.index("--state-path") + 1])
+    return ServerProcess(proc, lines, port, state)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("XRSCHED_")}
+    environment["HOME"] = str(tmp_path / "home")
+    return environment
+
+
+@pytest.fixture
+def server(tmp_path: Path, env) -> Iterator[ServerProcess]:
+    process = _start(["--port", "0", "--state-path", str(tmp_path / "state")], env)
+    yield process
+    if process.proc.poll() is None:
+        process.proc.kill()
+        process.proc.wait(10)
+
+
+def test_first_start_prints_admin_secret_once_and_fingerprint(server, tmp_path, env):
+    text = "\n".join(server.lines)
+    assert "created tokens file" in text
+    assert re.search(r"sha256 fingerprint: ([0-9A-F]{2}:){31}[0-9A-F]{2}", text)
+    secret = server.admin_secret()
+    assert server.proxy(secret).is_paused() == {"paused": False}
+    tokens = (server.state / "tokens.toml").read_text()
+    assert secret not in tokens  # only the hash is stored
+    assert oct((server.state / "tokens.toml").stat().st_mode & 0o777) == "0o600"
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(20) == 0
+    again = _start(["--port", "0", "--state-path", str(server.state)], env)
+    try:
+        assert not any("secret:" in line for line in again.lines), "the secret is shown only on first start"
+        assert again.proxy(secret).is_paused() == {"paused": False}
+    finally:
+        again.proc.send_signal(signal.SIGTERM)
+        assert again.proc.wait(20) == 0
+
+
+def test_health_command_against_the_real_server(server, env):
+    result = subprocess.run(
+        [XRSCHED, "health", f"localhost:{server.port}", "--ca", str(server.cert)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("OK ")
+
+
+def test_sighup_rotates_tokens_without_restart(server, env):
+    tokens = server.state / "tokens.toml"
+    added = subprocess.run(
+        [XRSCHED, "token", "add", "--id", "ci", "--role", "viewer", "--tokens", str(tokens)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=True,
+    )
+    secret = added.stdout.strip().splitlines()[-1]
+    context = ssl.create_default_context(cafile=str(server.cert))
+    proxy = xmlrpc.client.ServerProxy(f"https://ci:{secret}@localhost:{server.port}/RPC2", context=context)
+    with pytest.raises(xmlrpc.client.ProtocolError) as info:
+        proxy.is_paused()
+    assert info.value.errcode == 401  # not yet: the server reads the file on SIGHUP
+    server.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            assert proxy.is_paused() == {"paused": False}
+            break
+        except xmlrpc.client.ProtocolError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    assert server.proc.poll() is None
+
+
+def test_sigterm_finishes_cleanly_with_exit_code_zero(server):
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(20) == 0
+    time.sleep(0.2)  # let the reader thread take the last lines
+    assert any(line.endswith("stopped") for line in server.lines), server.lines
+
+
+def test_background_mode_writes_a_pidfile_and_detaches(tmp_path, env):
+    state = tmp_path / "bg-state"
+    pidfile = tmp_path / "run" / "xrsched.pid"
+    logdir = tmp_path / "logs"
+    result = subprocess.run(
+        [
+            SERVER,
+            "--port",
+            "0",
+            "--state-path",
+            str(state),
+            "--background",
+            "--pidfile",
+            str(pidfile),
+            "--logdir",
+            str(logdir),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "secret:" in result.stdout  # printed before detaching
+    deadline = time.monotonic() + 10
+    while not pidfile.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pid = int(pidfile.read_text())
+    try:
+        log = logdir / "xrsched-server.log"
+        while "listening on" not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "listening on" in log.read_text()
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    while pidfile.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pidfile.exists(), "the pidfile is removed on a clean stop"
+
+
+def test_bad_configuration_is_refused_with_a_named_reason(tmp_path, env):
+    config = tmp_path / "bad.toml"
+    config.write_text('port = "eighty"\n')
+    result = subprocess.run(
+        [SERVER, "--config", str(config)], capture_output=True, text=True, env=env, timeout=30, check=False
+    )
+    assert result.returncode == 2
+    assert "port expects int" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_corrupt_tokens_file_stops_start_up_with_the_file_named(tmp_path, env):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "tokens.toml").write_text("[tokens.admin\nrole = 'admin'\n")
+    result = subprocess.run(
+        [SERVER, "--port", "0", "--state-path", str(state)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert str(state / "tokens.toml") in result.stderr
+    assert "Traceback" not in result.stderr
