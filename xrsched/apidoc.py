@@ -22,7 +22,9 @@ _SYSTEM_METHODS = {
     "system.listMethods": "Names of every method this server answers.",
     "system.methodHelp": "The documentation of one method.",
     "system.methodSignature": "Signatures of one method as XML-RPC type names, return type first.",
-    "system.getCapabilities": "The specifications this server follows (faults_interop, introspection, multicall).",
+    "system.getCapabilities": (
+        "The specifications this server follows (faults_interop, introspection, multicall)."
+    ),
     "system.multicall": "Several calls in one request; each entry is authorized and audited on its own.",
     "system.health": "The health document (see DESIGN §5) as a struct.",
 }

@@ -81,9 +81,9 @@ def main(ctx: click.Context, config_file: Path | None, **given: Any) -> None:
     )
 
     # Imported here so that --help stays fast and never touches the network stack.
+    from xrsched.auth import TokenFileError
     from xrsched.server.daemon import detach, write_pidfile
     from xrsched.server.runtime import ServerRuntime
-    from xrsched.auth import TokenFileError
     from xrsched.tls import TLSConfigError
 
     try:
