@@ -128,8 +128,8 @@ class Assignment(Registration):
             runner_id = self.tasks[task_id].worker_running
             runner = self.workers.get(runner_id) if runner_id else None
             if runner is not None:
-                info: dict[str, Any] = {"task_id": task_id, "worker": runner.id}
-                info.update(runner.info)
+                info: dict[str, Any] = dict(runner.info)
+                info.update(task_id=task_id, worker=runner.id)
                 running.append(info)
         return {
             "n_pending_tasks": record.n_pending,
@@ -205,6 +205,8 @@ class Assignment(Registration):
                 task = other[4]
                 if task is me or task.id in seen or not self._entry_live(other):
                     continue
+                if not self._fits_with(task.resources, reserved):
+                    continue  # it could not start anyway: holding resources back for it helps nobody
                 for candidate in task.workers:
                     if self._free_slots(candidate, slots, cutoff) > 0:
                         slots[candidate] -= 1
@@ -215,6 +217,14 @@ class Assignment(Registration):
                 if reserved.get(name, 0) > room:
                     return False
         return True
+
+    def _fits_with(self, needs: dict[str, int], reserved: dict[str, int]) -> bool:
+        used, capacity = self.used, self.resources
+        return all(
+            used.get(name, 0) + reserved.get(name, 0) + amount <= capacity.get(name, 1)
+            for name, amount in needs.items()
+            if amount
+        )
 
     def _free_slots(self, worker_id: str, slots: dict[str, int], cutoff: float) -> int:
         if worker_id not in slots:

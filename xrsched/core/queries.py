@@ -108,7 +108,7 @@ class Queries(Assignment):
         search = v.optional_text("search", search)
         cap = (
             self.config.max_shown_tasks
-            if max_shown_tasks is None
+            if not max_shown_tasks
             else v.whole("max_shown_tasks", max_shown_tasks, minimum=1)
         )
         self.now = now
@@ -146,15 +146,18 @@ class Queries(Assignment):
         for record in sorted(self.workers.values(), key=lambda w: w.started, reverse=True):
             first = record.info.get("first_task", "")
             first_task = self.tasks.get(first) if isinstance(first, str) else None
-            entry: dict[str, Any] = {
-                "name": record.id,
-                "last_active": record.last_active,
-                "started": record.started,
-                "state": record.state,
-                "first_task_display_name": first_task.pretty_id() if first_task else first,
-                "num_unread_rpc_messages": len(record.rpc_messages),
-            }
-            entry.update(record.info)
+            # The worker's own info first: it must not override the scheduler's facts.
+            entry: dict[str, Any] = dict(record.info)
+            entry.update(
+                {
+                    "name": record.id,
+                    "last_active": record.last_active,
+                    "started": record.started,
+                    "state": record.state,
+                    "first_task_display_name": first_task.pretty_id() if first_task else first,
+                    "num_unread_rpc_messages": len(record.rpc_messages),
+                }
+            )
             if include_running:
                 running = {}
                 for task_id in self.running_by_worker.get(record.id, ()):

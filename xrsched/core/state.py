@@ -36,7 +36,8 @@ from .validate import identifier
 Sig = tuple[tuple[str, int], ...]
 #: A ready-heap entry: (-priority, first-seen time, creation seq, gen, task).
 Entry = tuple[float, float, int, int, Task]
-ReadyKey = tuple[float, float, Sig]
+#: (-priority, first-seen time, resource signature, runnable by assistants)
+ReadyKey = tuple[float, float, Sig, bool]
 
 #: How many heap pushes may happen before stale entries are swept (at least).
 _MIN_COMPACT_INTERVAL = 100_000
@@ -104,7 +105,7 @@ class SchedulerState:
     def ready_key(task: Task) -> ReadyKey | None:
         """The task's rank and signature if it is ready to run, else None."""
         if task.status == PENDING and task.unmet == 0:
-            return (-task.priority, task.time, signature(task.resources))
+            return (-task.priority, task.time, signature(task.resources), task.runnable)
         return None
 
     def is_done(self, task_id: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .model import Task, Worker
 from .state import SchedulerState
-from .states import BATCH_RUNNING, DISABLED, DONE, FAILED, PENDING, RUNNING
+from .states import ACTIVE_RUN_STATUSES, BATCH_RUNNING, DISABLED, DONE, FAILED, PENDING, RUNNING
 
 
 class Transitions(SchedulerState):
@@ -160,7 +160,8 @@ class Transitions(SchedulerState):
         del self.workers[worker_id]
         for task_id in tuple(self.running_by_worker.get(worker_id, ())):
             task = self.tasks.get(task_id)
-            if task is None or task.worker_running != worker_id:
+            # A batch runner failing fails its members too: don't fail them twice.
+            if task is None or task.worker_running != worker_id or task.status not in ACTIVE_RUN_STATUSES:
                 continue
             with self.edit(task):
                 task.worker_running = None
@@ -174,7 +175,9 @@ class Transitions(SchedulerState):
             if worker_id in self.workers:
                 continue
             for task_id in tuple(self.running_by_worker.get(worker_id, ())):
-                task = self.tasks[task_id]
+                task = self.tasks.get(task_id)
+                if task is None or task.status not in ACTIVE_RUN_STATUSES:
+                    continue
                 with self.edit(task):
                     task.worker_running = None
                     self.set_status(task, FAILED)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import Any
 
 from .errors import BadValue
@@ -31,7 +30,7 @@ def optional_text(name: str, value: Any) -> str | None:
 
 def identifiers(name: str, value: Any) -> list[str]:
     """A list of task ids."""
-    if isinstance(value, str) or not isinstance(value, Iterable):
+    if not isinstance(value, list | tuple | set | frozenset):
         raise BadValue(f"{name}: expected a list of task ids, got {_kind(value)}")
     items = list(value)
     for item in items:
@@ -81,7 +80,7 @@ def mapping(name: str, value: Any) -> dict[str, Any]:
 
 def status(name: str, value: Any) -> str:
     """A status a client may report; SUSPENDED becomes PENDING."""
-    if value not in REPORTABLE_STATUSES:
+    if not isinstance(value, str) or value not in REPORTABLE_STATUSES:
         allowed = ", ".join(sorted(REPORTABLE_STATUSES))
         raise BadValue(f"{name}: unknown status {value!r} (expected one of {allowed})")
     return PENDING if value == SUSPENDED else value
@@ -91,7 +90,7 @@ def status_filter(name: str, value: Any) -> str:
     """A status to filter a listing by, or '' for all."""
     if value in ("", None):
         return ""
-    if value not in TASK_STATUSES:
+    if not isinstance(value, str) or value not in TASK_STATUSES:
         raise BadValue(f"{name}: unknown status {value!r}")
     return value
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from xrsched.requestid import CURRENT_REQUEST_ID, REQUEST_ID_MEMBER, valid_request_id
 from xrsched.rpc.faults import METHOD_NOT_FOUND, ArgumentError, ProtocolError, printable
 from xrsched.rpc.signature import Checker, Mismatch, compile_hint, xmlrpc_type_name
 
@@ -74,9 +75,14 @@ class Binder:
     def bind(self, params: tuple[Any, ...]) -> tuple[list[Any], dict[str, Any]]:
         """Return ``(args, kwargs)`` ready for the call, or raise :class:`ArgumentError`."""
         keywords: dict[str, Any] = {}
+        request_id = None
         if params and type(params[-1]) is dict and params[-1].get(STARSTAR):
             keywords = {k: v for k, v in params[-1].items() if k != STARSTAR}
             params = params[:-1]
+            if REQUEST_ID_MEMBER in keywords:
+                request_id = keywords.pop(REQUEST_ID_MEMBER)
+                if not valid_request_id(request_id):
+                    raise self._error(f"{REQUEST_ID_MEMBER} must be 1-128 characters of [A-Za-z0-9._:-]")
         positional = self.positional
         if len(params) > len(positional) and self.var_positional is None:
             raise self._error(f"takes at most {len(positional)} positional arguments, got {len(params)}")
@@ -101,6 +107,8 @@ class Binder:
         for name, index in self._required:
             if index >= given and name not in kwargs:
                 raise self._error(f"missing required parameter {name!r}")
+        if request_id is not None:
+            kwargs[REQUEST_ID_MEMBER] = request_id
         return args, kwargs
 
     def _check(self, name: str, check: Checker, value: Any) -> Any:
@@ -127,9 +135,15 @@ class MethodEntry:
     binder: Binder
 
     def invoke(self, params: tuple[Any, ...]) -> Any:
-        """Bind and check ``params``, then call the method."""
+        """Bind and check ``params``, then call the method (with the call's request id, if any,
+        in :data:`xrsched.requestid.CURRENT_REQUEST_ID`)."""
         args, kwargs = self.binder.bind(params)
-        return self.func(*args, **kwargs)
+        request_id = kwargs.pop(REQUEST_ID_MEMBER, None)
+        token = CURRENT_REQUEST_ID.set(request_id)
+        try:
+            return self.func(*args, **kwargs)
+        finally:
+            CURRENT_REQUEST_ID.reset(token)
 
 
 def first_paragraph(doc: str | None) -> str:
