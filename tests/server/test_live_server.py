@@ -129,3 +129,17 @@ def test_untrusted_certificate_is_refused_by_a_verifying_client(live_server):
     )
     with pytest.raises(ssl.SSLCertVerificationError):
         proxy.ping("w")
+
+
+def test_retried_call_with_the_same_request_id_gets_the_first_answer(live_server):
+    proxy = live_server.proxy(live_server.admin)
+    for task_id in ("R1", "R2"):
+        proxy.add_task({"__starstar": True, "task_id": task_id, "worker": "w"})
+    call = {"__starstar": True, "worker": "w", "__request_id": "retry-me"}
+    first = proxy.get_work(call)
+    assert proxy.get_work(call) == first
+    running = proxy.task_list("RUNNING", "")
+    assert list(running) == [first["task_id"]]
+    with pytest.raises(xmlrpc.client.Fault) as info:
+        proxy.get_work({**call, "__request_id": "bad id with spaces"})
+    assert info.value.faultCode == -32602

@@ -137,3 +137,52 @@ def test_counts_for_health():
         "disabled": 0,
         "workers": 1,
     }
+
+
+def _with_request_id(request_id):
+    from xrsched.requestid import CURRENT_REQUEST_ID
+
+    class _Scope:
+        def __enter__(self):
+            self.token = CURRENT_REQUEST_ID.set(request_id)
+
+        def __exit__(self, *exc):
+            CURRENT_REQUEST_ID.reset(self.token)
+
+    return _Scope()
+
+
+def test_a_retried_get_work_gets_the_first_answer_and_no_second_task():
+    service = SchedulerService()
+    service.call("add_task", task_id="A", worker="w")
+    service.call("add_task", task_id="B", worker="w")
+    with _with_request_id("req-1"):
+        first = service.call("get_work", worker="w")
+    with _with_request_id("req-1"):
+        again = service.call("get_work", worker="w")
+    assert again == first
+    running = [t.id for t in service.core.tasks.values() if t.status == "RUNNING"]
+    assert running == [first["task_id"]]
+    with _with_request_id("req-2"):
+        assert service.call("get_work", worker="w")["task_id"] != first["task_id"]
+
+
+def test_a_request_id_reused_for_another_method_is_a_conflict():
+    from xrsched.core.errors import Conflict
+
+    service = SchedulerService()
+    with _with_request_id("same"):
+        service.call("ping", worker="w")
+    with _with_request_id("same"), pytest.raises(Conflict):
+        service.call("add_task", task_id="A", worker="w")
+
+
+def test_request_ids_are_per_caller():
+    service = SchedulerService()
+    service.call("add_task", task_id="A", worker="wa")
+    service.call("add_task", task_id="B", worker="wb")
+    with as_caller(Caller("team-a", restricted=True)), _with_request_id("r"):
+        a = service.call("get_work", worker="wa")
+    with as_caller(Caller("team-b", restricted=True)), _with_request_id("r"):
+        b = service.call("get_work", worker="wb")
+    assert (a["task_id"], b["task_id"]) == ("A", "B")

@@ -17,9 +17,32 @@ from typing import Any
 
 from xrsched.core import PUBLIC_METHODS, Scheduler
 from xrsched.core.states import DISABLED, FAILED, PENDING, RUNNING
+from xrsched.requestid import CURRENT_REQUEST_ID
 
 from .context import CURRENT_CALLER
 from .ownership import WorkerBindings, check_call
+from .replies import ReplyCache
+
+#: Methods that change nothing: their answers are not kept for retried request ids.
+READ_ONLY_METHODS: frozenset[str] = frozenset(
+    {
+        "task_list",
+        "worker_list",
+        "resource_list",
+        "task_search",
+        "graph",
+        "dep_graph",
+        "inverse_dep_graph",
+        "fetch_error",
+        "has_task_history",
+        "is_pause_enabled",
+        "is_paused",
+        "get_task_status_message",
+        "get_task_progress_percentage",
+        "get_running_task_resources",
+        "count_pending",
+    }
+)
 
 _log = logging.getLogger("xrsched.server")
 
@@ -39,6 +62,7 @@ class SchedulerService:
         self._last_now = 0.0
         self._lock = threading.Lock()
         self._bindings = WorkerBindings()
+        self.replies = ReplyCache()
         self._interval = maintenance_interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -77,10 +101,18 @@ class SchedulerService:
         bound_core = getattr(self.core, name)
         bindings = self._bindings
         tasks = self.core.tasks
+        replies = self.replies
+        remembers = name not in READ_ONLY_METHODS
 
         def method(*args: Any, **kwargs: Any) -> Any:
             caller = CURRENT_CALLER.get()
+            request_id = CURRENT_REQUEST_ID.get() if remembers else None
+            who = caller.identity if caller is not None else ""
             with self._lock:
+                if request_id is not None:
+                    seen, answer = replies.lookup(who, request_id, name)
+                    if seen:
+                        return answer
                 if caller is not None and caller.restricted:
                     try:
                         arguments = public_signature.bind(*args, **kwargs).arguments
@@ -90,7 +122,10 @@ class SchedulerService:
                     if isinstance(extra, dict):
                         arguments.update(extra)
                     check_call(caller, name, arguments, bindings, tasks)
-                return bound_core(*args, now=self.now(), **kwargs)
+                answer = bound_core(*args, now=self.now(), **kwargs)
+                if request_id is not None:
+                    replies.remember(who, request_id, name, answer)
+                return answer
 
         method.__name__ = name
         method.__qualname__ = f"SchedulerService.{name}"
