@@ -70,7 +70,7 @@ class Task:
         *,
         deps: tuple[str, ...] = (),
         resources: dict[str, int] | None = None,
-        priority: float = 0,
+        priority: float = 0.0,
         family: str = "",
         module: str | None = None,
         params: dict[str, Any] | None = None,

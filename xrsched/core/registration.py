@@ -54,7 +54,7 @@ class Registration(Transitions):
         dep_list = None if deps is None else v.identifiers("deps", deps)
         new_dep_list = None if new_deps is None else v.identifiers("new_deps", new_deps)
         needs = v.resources("resources", resources)
-        priority = v.number("priority", priority)
+        priority = float(v.number("priority", priority))  # always a double on the wire
         family = v.optional_text("family", family) or ""
         module = v.optional_text("module", module)
         params = v.mapping("params", params)
