@@ -52,6 +52,16 @@ class ServerSettings:
     state_path: Path | None = _opt(
         None, "Directory for state, tokens, audit log and generated certificates.", metavar="DIR"
     )
+    store: str = _opt(
+        "sqlite", "Where state lives: sqlite (durable, under STATE_PATH) or memory.", metavar="KIND"
+    )
+    sync: str = _opt(
+        "full",
+        "full: a change survives power loss before its reply is sent; normal: it survives a crash "
+        "of the server process, and the last moments may be lost on power loss (faster).",
+        metavar="MODE",
+    )
+    history_days: float = _opt(30.0, "Days of task history to keep (0 keeps everything).", metavar="DAYS")
     max_connections: int = _opt(256, "Concurrent connections; past it new ones get a quick 503.", metavar="N")
     max_request_bytes: int = _opt(
         10 * 1024 * 1024, "Largest request body accepted (413 beyond).", metavar="BYTES"
@@ -201,6 +211,12 @@ def _check(settings: ServerSettings) -> None:
     for name in ("handshake_timeout", "read_timeout", "idle_timeout"):
         if getattr(settings, name) <= 0:
             raise BadValue(f"{name} must be positive")
+    if settings.store not in ("sqlite", "memory"):
+        raise BadValue(f"store must be sqlite or memory, got {settings.store!r}")
+    if settings.sync not in ("full", "normal"):
+        raise BadValue(f"sync must be full or normal, got {settings.sync!r}")
+    if settings.history_days < 0:
+        raise BadValue("history_days must not be negative")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise BadValue(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {settings.log_level!r}")
     if (settings.tls_cert is None) != (settings.tls_key is None):

@@ -196,6 +196,30 @@ class SchedulerMachine(RuleBasedStateMachine):
         if dice == 0 and worker in self.sched.workers:
             self.sched.disable_worker(worker, now=self.tick())
 
+    @rule(dice=st.integers(0, 5))
+    def restart(self, dice):
+        """Round-trip every record through the store's encoding into a fresh scheduler."""
+        if dice:
+            return
+        from xrsched.core.restore import meta_of, restore
+        from xrsched.store.records import (
+            decode_meta,
+            decode_task,
+            decode_worker,
+            encode_meta,
+            encode_task,
+            encode_worker,
+        )
+
+        old = self.sched
+        policies: dict = {}
+        tasks = [decode_task(t.id, encode_task(t), policies) for t in old.tasks.values()]
+        workers = [decode_worker(w.id, encode_worker(w), self.now) for w in old.workers.values()]
+        meta = decode_meta(encode_meta(meta_of(old)))
+        fresh = Scheduler(CONFIG, resources={"db": 1})
+        restore(fresh, tasks, workers, now=self.tick(), **meta)
+        self.sched = fresh
+
     @rule(dice=st.integers(0, 3))
     def toggle_pause(self, dice):
         if dice:

@@ -6,6 +6,7 @@ import click
 
 from xrsched import __version__
 from xrsched.cli.health import health
+from xrsched.cli.state import history, state
 from xrsched.cli.token import token
 
 
@@ -17,6 +18,8 @@ def main() -> None:
 
 main.add_command(token)
 main.add_command(health)
+main.add_command(state)
+main.add_command(history)
 
 if __name__ == "__main__":
     main()

@@ -84,11 +84,12 @@ def main(ctx: click.Context, config_file: Path | None, **given: Any) -> None:
     from xrsched.auth import TokenFileError
     from xrsched.server.daemon import detach, write_pidfile
     from xrsched.server.runtime import ServerRuntime
+    from xrsched.store import StoreError
     from xrsched.tls import TLSConfigError
 
     try:
         runtime = ServerRuntime(settings)
-    except (TLSConfigError, TokenFileError, BadValue) as exc:
+    except (TLSConfigError, TokenFileError, StoreError, BadValue) as exc:
         click.echo(f"xrsched-server: {exc}", err=True)
         sys.exit(1)
     except OSError as exc:

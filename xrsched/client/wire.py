@@ -69,7 +69,7 @@ def encode_call(method: str, params: Sequence[Any]) -> bytes:
     return (
         f"{_HEADER}<methodCall><methodName>{escape_text(method)}</methodName>"
         f"<params>{values}</params></methodCall>\n"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _malformed(message: str) -> MalformedResponse:

@@ -76,9 +76,9 @@ class Assignment(Registration):
             ).hexdigest()
             for member in members:
                 with self.edit(member):
+                    member.worker_running = worker_id
                     self.set_status(member, BATCH_RUNNING)
                     member.batch_id = batch_id
-                    member.worker_running = worker_id
                     member.resources_running = dict(member.resources)
                     member.time_running = now
             params = dict(best.params)
@@ -98,8 +98,8 @@ class Assignment(Registration):
                     # the (possibly re-registered) needs could oversubscribe a resource.
                     best.resources_running = dict(best.resources)
                     best.time_running = now
-                self.set_status(best, RUNNING)
                 best.worker_running = worker_id
+                self.set_status(best, RUNNING)
             reply.update(
                 task_id=best.id, task_family=best.family, task_module=best.module, task_params=best.params
             )

@@ -21,6 +21,12 @@ class RetryPolicy:
     disable_hard_timeout: float = NEVER
     disable_window: float = 3600
 
+    def __post_init__(self) -> None:
+        # One representation per value, so equal policies compare, hash and store alike.
+        object.__setattr__(self, "retry_count", int(self.retry_count))
+        object.__setattr__(self, "disable_hard_timeout", float(self.disable_hard_timeout))
+        object.__setattr__(self, "disable_window", float(self.disable_window))
+
     def merged(self, overrides: dict[str, Any] | None) -> RetryPolicy:
         """This policy with the non-None members of a task's ``retry_policy_dict`` applied."""
         if not overrides:

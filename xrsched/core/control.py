@@ -55,6 +55,7 @@ class Control(Queries):
         """Attach a human-readable status line to a task (and its batch). O(batch)."""
         task = self.known_task(task_id)
         task.status_message = v.optional_text("status_message", status_message)
+        self.mark_task(task)
         self._annotate_batch(task, "status_message", task.status_message)
 
     def get_task_status_message(self, task_id: str, *, now: float) -> dict[str, Any]:
@@ -69,6 +70,7 @@ class Control(Queries):
         if value > 100:
             raise BadValue(f"progress_percentage: must be at most 100, got {value!r}")
         task.progress_percentage = value
+        self.mark_task(task)
         self._annotate_batch(task, "progress_percentage", value)
 
     def get_task_progress_percentage(self, task_id: str, *, now: float) -> dict[str, Any]:
@@ -79,7 +81,9 @@ class Control(Queries):
     def _annotate_batch(self, task: Any, attribute: str, value: Any) -> None:
         if task.status == RUNNING and task.batch_id is not None:
             for member_id in self.batches.get(task.batch_id, ()):
-                setattr(self.tasks[member_id], attribute, value)
+                member = self.tasks[member_id]
+                setattr(member, attribute, value)
+                self.mark_task(member)
 
     def decrease_running_task_resources(
         self, task_id: str, decrease_resources: dict[str, int], *, now: float
@@ -121,6 +125,7 @@ class Control(Queries):
         if not self.config.send_messages:
             return {"message_id": None}
         message_id = str(uuid.uuid4())
+        self.mark_worker(record)
         record.rpc_messages.append(
             {
                 "name": "dispatch_scheduler_message",
@@ -138,6 +143,7 @@ class Control(Queries):
         if task.message_responses is None:
             task.message_responses = {}
         task.message_responses[key] = response
+        self.mark_task(task)
 
     def get_scheduler_message_response(self, task_id: str, message_id: str, *, now: float) -> dict[str, Any]:
         """Take (and forget) the answer to a message; ``response`` is absent until there is one."""
@@ -146,6 +152,7 @@ class Control(Queries):
         response = None
         if task is not None and task.message_responses:
             response = task.message_responses.pop(key, None)
+            self.mark_task(task)
         return {"response": response}
 
     # ------------------------------------------------------------ pause, etc.
@@ -166,16 +173,19 @@ class Control(Queries):
         """Stop handing out work (running tasks go on). A no-op when pausing is disabled."""
         if self.config.pause_enabled:
             self.paused = True
+            self.mark_meta()
 
     def unpause(self, *, now: float) -> None:
         """Resume handing out work."""
         if self.config.pause_enabled:
             self.paused = False
+            self.mark_meta()
 
     def update_resources(self, *, now: float, **resources: Any) -> bool:
         """Set the capacity of several resources at once (keyword arguments: name=amount)."""
         checked = v.resources("resources", resources)
         self.resources.update(checked)
+        self.mark_meta()
         return True
 
     def update_resource(self, resource: str, amount: int, *, now: float) -> bool:
@@ -185,4 +195,5 @@ class Control(Queries):
         if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
             return False
         self.resources[name] = amount
+        self.mark_meta()
         return True

@@ -172,7 +172,9 @@ class Registration(Transitions):
         if task.batch_id is None:
             return
         for member_id in self.batches.get(task.batch_id, ()):
-            setattr(self.tasks[member_id], attribute, value)
+            member = self.tasks[member_id]
+            setattr(member, attribute, value)
+            self.mark_task(member)
 
     def add_worker(self, worker: str, info: Any, *, now: float, **kwargs: Any) -> None:
         """Record facts a worker reports about itself (host, processes, assistant, ...). O(len(info))."""
@@ -188,7 +190,9 @@ class Registration(Transitions):
         else:
             raise BadValue("info: expected a struct or a list of [name, value] pairs")
         self.now = now
-        self.touch_worker(worker_id, now).info.update(items)
+        record = self.touch_worker(worker_id, now)
+        record.info.update(items)
+        self.mark_worker(record)
 
     def add_task_batcher(
         self,
@@ -204,11 +208,12 @@ class Registration(Transitions):
         family = v.identifier("task_family", task_family)
         names = v.identifiers("batched_args", batched_args)
         size = (
-            float("inf") if max_batch_size is None else v.number("max_batch_size", max_batch_size, minimum=1)
+            float("inf") if max_batch_size is None else float(v.number("max_batch_size", max_batch_size, minimum=1))
         )
         self.now = now
         self.touch_worker(worker_id, now)
         self.batchers.setdefault(worker_id, {})[family] = (tuple(names), size)
+        self.mark_meta()
 
     def announce_scheduling_failure(
         self,
@@ -234,7 +239,10 @@ class Registration(Transitions):
         """Keep ``worker`` alive and hand it its queued messages. O(messages)."""
         worker_id = v.identifier("worker", worker)
         self.now = now
-        return {"rpc_messages": self.touch_worker(worker_id, now).fetch_rpc_messages()}
+        record = self.touch_worker(worker_id, now)
+        if record.rpc_messages:
+            self.mark_worker(record)
+        return {"rpc_messages": record.fetch_rpc_messages()}
 
     def disable_worker(self, worker: str, *, now: float) -> None:
         """Stop giving ``worker`` work: it is taken off every task it could run (it stays a
@@ -246,6 +254,7 @@ class Registration(Transitions):
         if record is None:
             record = self.touch_worker(worker_id, now)
         record.disabled = True
+        self.mark_worker(record)
         for task_id in tuple(record.related):
             task = self.tasks.get(task_id)
             if task is not None and worker_id in task.workers:
@@ -258,3 +267,4 @@ class Registration(Transitions):
         record = self.known_worker(worker)
         count = v.whole("n", n, minimum=1)
         record.rpc_messages.append({"name": "set_worker_processes", "kwargs": {"n": count}})
+        self.mark_worker(record)

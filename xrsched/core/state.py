@@ -20,27 +20,22 @@ task has moved on; they are compacted when stale entries pile up.
 
 from __future__ import annotations
 
-import heapq
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .changes import ChangeSet, Snapshot
 from .config import RetryPolicy, SchedulerConfig
 from .errors import UnknownTask, UnknownWorker
 from .heaps import DeadlineQueue
 from .model import Task, Worker
+from .ready import MIN_COMPACT_INTERVAL, Entry, ReadyHeaps, Sig
 from .states import BATCH_RUNNING, DONE, FAILED, PENDING, RUNNING, TASK_STATUSES
 from .validate import identifier
 
-Sig = tuple[tuple[str, int], ...]
-#: A ready-heap entry: (-priority, first-seen time, creation seq, gen, task).
-Entry = tuple[float, float, int, int, Task]
 #: (-priority, first-seen time, resource signature, runnable by assistants)
 ReadyKey = tuple[float, float, Sig, bool]
-
-#: How many heap pushes may happen before stale entries are swept (at least).
-_MIN_COMPACT_INTERVAL = 100_000
 
 
 def signature(resources: dict[str, int]) -> Sig:
@@ -50,19 +45,7 @@ def signature(resources: dict[str, int]) -> Sig:
     return tuple(sorted((name, amount) for name, amount in resources.items() if amount))
 
 
-class _Snapshot:
-    """What a task contributed to the indexes before an edit."""
-
-    __slots__ = ("added", "done", "flag", "ready_key")
-
-    def __init__(self, done: bool, flag: bool, ready_key: ReadyKey | None) -> None:
-        self.done = done
-        self.flag = flag
-        self.ready_key = ready_key
-        self.added: list[str] = []
-
-
-class SchedulerState:
+class SchedulerState(ReadyHeaps):
     """Tasks, workers and their indexes. The scheduler's public methods build on this."""
 
     def __init__(
@@ -92,12 +75,16 @@ class SchedulerState:
         self.paused = False
         self.now = 0.0
         self._seq = 0
-        self._open: dict[str, _Snapshot] = {}
+        self._open: dict[str, Snapshot] = {}
         self._propagation: deque[tuple[str, int, int]] = deque()
         self._draining = False
+        self._derived_only = False
         self._pushes = 0
-        self._compact_at = _MIN_COMPACT_INTERVAL
+        self._compact_at = MIN_COMPACT_INTERVAL
         self._policies: dict[RetryPolicy, RetryPolicy] = {}
+        #: Whether changes are recorded for a store (see :meth:`track_changes`).
+        self.tracking = False
+        self.changes = ChangeSet.discarding()
 
     # ----------------------------------------------------------------- ranking
 
@@ -145,7 +132,7 @@ class SchedulerState:
         for dep in task.deps:
             self._link(dep, task.id)
         self._recount_deps(task)
-        self._reindex(task, _Snapshot(False, False, None), fresh=True)
+        self._reindex(task, Snapshot(False, False, None), fresh=True)
 
     def next_seq(self) -> int:
         """The creation number the next task will get."""
@@ -155,6 +142,8 @@ class SchedulerState:
         """Remove a task record and everything derived from it."""
         snap = self._unindex(task)
         del self.tasks[task.id]
+        self.changes.tasks.discard(task.id)
+        self.changes.removed_tasks.add(task.id)
         for dep in task.deps:
             self._unlink(dep, task.id)
         for worker_id in {*task.stakeholders, *task.workers}:
@@ -233,7 +222,7 @@ class SchedulerState:
 
     # ---------------------------------------------------------------- indexing
 
-    def _unindex(self, task: Task) -> _Snapshot:
+    def _unindex(self, task: Task) -> Snapshot:
         status = task.status
         self.by_status[status].discard(task.id)
         self._count(task, -1)
@@ -256,10 +245,12 @@ class SchedulerState:
         key = self.ready_key(task)
         if key is not None:
             self.n_ready -= 1
-        return _Snapshot(status == DONE, task.upstream_disabled_flag, key)
+        return Snapshot(status == DONE, task.upstream_disabled_flag, key)
 
-    def _reindex(self, task: Task, snap: _Snapshot, *, fresh: bool = False) -> None:
+    def _reindex(self, task: Task, snap: Snapshot, *, fresh: bool = False) -> None:
         status = task.status
+        if not self._derived_only:
+            self.changes.tasks.add(task.id)
         self.by_status[status].add(task.id)
         self._count(task, 1)
         if status == RUNNING and task.resources_running:
@@ -342,93 +333,41 @@ class SchedulerState:
                     dependent = self.tasks.get(dependent_id)
                     if dependent is None:
                         continue
-                    with self.edit(dependent):
-                        dependent.unmet -= d_done
-                        dependent.blocked += d_flag
+                    # Only derived counts change here: nothing the store keeps.
+                    self._derived_only = True
+                    try:
+                        with self.edit(dependent):
+                            dependent.unmet -= d_done
+                            dependent.blocked += d_flag
+                    finally:
+                        self._derived_only = False
         finally:
             self._draining = False
 
-    # ------------------------------------------------------------- ready heaps
-
-    def _push_ready(self, task: Task, sig: Sig, worker_ids: Iterable[str], *, everywhere: bool) -> None:
-        entry: Entry = (-task.priority, task.time, task.seq, task.gen, task)
-        pushes = 0
-        lookup = self.workers.get
-        for worker_id in worker_ids:
-            worker = lookup(worker_id)
-            if worker is not None:
-                heapq.heappush(worker.buckets.setdefault(sig, []), entry)
-                pushes += 1
-        if everywhere:
-            if task.runnable:
-                heapq.heappush(self.global_buckets.setdefault(sig, []), entry)
-                pushes += 1
-            for name, _ in sig:
-                heapq.heappush(self.ready_by_resource.setdefault(name, []), entry)
-                pushes += 1
-        self._pushes += pushes
-        if self._pushes > self._compact_at:
-            self.compact()
-
-    def entry_valid(self, entry: Entry, worker_id: str | None) -> bool:
-        """Whether a heap entry still names a ready task (that ``worker_id`` may run, if given)."""
-        task = entry[4]
-        if task.gen != entry[3] or task.status != PENDING or task.unmet != 0:
-            return False
-        if self.tasks.get(task.id) is not task:
-            return False
-        if worker_id is None:
-            return task.runnable
-        return worker_id in task.workers
-
-    def top_valid(self, heap: list[Entry], worker_id: str | None) -> Entry | None:
-        """The best valid entry of a ready heap, dropping stale ones from its top. O(log n) amortized."""
-        while heap:
-            entry = heap[0]
-            if self.entry_valid(entry, worker_id):
-                return entry
-            heapq.heappop(heap)
-        return None
-
-    def compact(self) -> None:
-        """Drop stale entries from every ready heap. O(total heap size), amortized O(1) per push."""
-        total = 0
-        for worker in self.workers.values():
-            total += self._compact_buckets(worker.buckets, worker.id)
-        total += self._compact_buckets(self.global_buckets, None)
-        for name in list(self.ready_by_resource):
-            heap = [e for e in self.ready_by_resource[name] if self._entry_live(e)]
-            if heap:
-                heapq.heapify(heap)
-                self.ready_by_resource[name] = heap
-                total += len(heap)
-            else:
-                del self.ready_by_resource[name]
-        self._pushes = 0
-        self._compact_at = max(_MIN_COMPACT_INTERVAL, 2 * total)
-
-    def _entry_live(self, entry: Entry) -> bool:
-        task = entry[4]
-        return (
-            task.gen == entry[3]
-            and task.status == PENDING
-            and task.unmet == 0
-            and self.tasks.get(task.id) is task
-        )
-
-    def _compact_buckets(self, buckets: dict[Sig, list[Entry]], worker_id: str | None) -> int:
-        total = 0
-        for sig in list(buckets):
-            heap = [e for e in buckets[sig] if self.entry_valid(e, worker_id)]
-            if heap:
-                heapq.heapify(heap)
-                buckets[sig] = heap
-                total += len(heap)
-            else:
-                del buckets[sig]
-        return total
-
     # ----------------------------------------------------------------- workers
+
+    def track_changes(self) -> None:
+        """Start recording changes for a store; :meth:`take_changes` hands them over."""
+        self.tracking = True
+        self.changes = ChangeSet()
+
+    def take_changes(self) -> ChangeSet:
+        """Hand over what changed since the last call (for the store) and start afresh."""
+        changes = self.changes
+        self.changes = ChangeSet() if self.tracking else ChangeSet.discarding()
+        return changes
+
+    def mark_task(self, task: Task) -> None:
+        """Note a change to a task field that no index depends on (messages, progress)."""
+        self.changes.tasks.add(task.id)
+
+    def mark_worker(self, worker: Worker) -> None:
+        """Note a change to a worker record that the store keeps (info, disabled, messages)."""
+        self.changes.workers.add(worker.id)
+
+    def mark_meta(self) -> None:
+        """Note a change to pause, resource capacities or batchers."""
+        self.changes.meta = True
 
     def known_worker(self, worker_id: Any) -> Worker:
         """The worker record for an id a caller names, or UnknownWorker (404)."""
@@ -452,6 +391,8 @@ class SchedulerState:
         if worker is None:
             worker = Worker(worker_id, now)
             self.workers[worker_id] = worker
+            self.changes.workers.add(worker_id)
+            self.changes.removed_workers.discard(worker_id)
             self.deadlines.push(now + self.config.worker_disconnect_delay, "worker", worker_id)
         if reference:
             worker.reference = reference

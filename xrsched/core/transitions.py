@@ -48,6 +48,7 @@ class Transitions(SchedulerState):
             elif new_status == DISABLED:
                 task.scheduler_disable_time = None
             if new_status != task.status:
+                self.changes.transitions.append((task.id, task.status, new_status, now, task.worker_running))
                 task.status = new_status
                 task.updated = now
             if new_status == FAILED:
@@ -158,14 +159,18 @@ class Transitions(SchedulerState):
                 task.stakeholders = tuple(w for w in task.stakeholders if w != worker_id)
                 task.workers = tuple(w for w in task.workers if w != worker_id)
         del self.workers[worker_id]
+        self.changes.workers.discard(worker_id)
+        self.changes.removed_workers.add(worker_id)
+        if self.batchers.pop(worker_id, None) is not None:
+            self.mark_meta()
         for task_id in tuple(self.running_by_worker.get(worker_id, ())):
             task = self.tasks.get(task_id)
             # A batch runner failing fails its members too: don't fail them twice.
             if task is None or task.worker_running != worker_id or task.status not in ACTIVE_RUN_STATUSES:
                 continue
             with self.edit(task):
-                task.worker_running = None
                 self.set_status(task, FAILED)
+                task.worker_running = None
 
     def fail_orphaned_runs(self) -> int:
         """Fail RUNNING tasks whose runner is no longer a known worker (e.g. after a restart
@@ -179,7 +184,7 @@ class Transitions(SchedulerState):
                 if task is None or task.status not in ACTIVE_RUN_STATUSES:
                     continue
                 with self.edit(task):
-                    task.worker_running = None
                     self.set_status(task, FAILED)
+                    task.worker_running = None
                 failed += 1
         return failed

@@ -14,7 +14,9 @@ import signal
 import ssl
 import sys
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -25,8 +27,10 @@ from xrsched.rpc.http_server import RpcHttpServer
 from xrsched.rpc.http_settings import HttpSettings
 from xrsched.rpc.limits import RequestLimits
 from xrsched.server.app import SchedulerApp
+from xrsched.server.statelock import hold_state_lock
 from xrsched.service import SchedulerService
 from xrsched.settings import ServerSettings
+from xrsched.store import SQLiteStore, load_into
 from xrsched.tls import CertificateInfo, certificate_info, ensure_self_signed, server_context
 
 log = logging.getLogger("xrsched.server")
@@ -52,8 +56,23 @@ class ServerRuntime:
         self.audit = AuditLog(settings.resolved_audit_log())
         self.cert_path, self.key_path = self._certificate_paths()
         self.cert: CertificateInfo | None = certificate_info(self.cert_path) if self.cert_path else None
-        self.core = Scheduler(settings.scheduler, settings.resources)
-        self.service = SchedulerService(self.core)
+        self._lock_file = hold_state_lock(self.state_dir)
+        self.store: SQLiteStore | None = None
+        scheduler_config = settings.scheduler
+        if settings.store == "sqlite":
+            self.store = SQLiteStore(
+                self.state_dir / "state.sqlite3", sync=settings.sync, history_days=settings.history_days
+            )
+            scheduler_config = replace(scheduler_config, record_task_history=True)
+        self.core = Scheduler(scheduler_config, settings.resources)
+        if self.store is not None:
+            started = time.monotonic()
+            counts = load_into(self.store, self.core, time.time())
+            self._say(
+                f"recovered {counts['tasks']} tasks and {counts['workers']} workers from "
+                f"{self.store.path} in {time.monotonic() - started:.1f}s"
+            )
+        self.service = SchedulerService(self.core, store=self.store)
         self.app = SchedulerApp(
             self.service,
             tokens=self.tokens,
@@ -66,6 +85,7 @@ class ServerRuntime:
             ),
             audit_required=settings.audit_required,
             tls_not_after=(lambda: self.cert.not_after if self.cert else None) if self.cert_path else None,
+            store_health=self.service.store_health,
         )
         self.http = RpcHttpServer(
             (settings.address, settings.port),
@@ -173,7 +193,7 @@ class ServerRuntime:
         log.info("stopping: finishing in-flight calls (up to %.0fs)", SHUTDOWN_GRACE)
         self.app.draining.set()
         clean = self.http.shutdown(SHUTDOWN_GRACE)
-        self.service.stop()
+        self.service.close()
         self.audit.close()
         if not clean:
             log.warning("some calls were still running after %.0fs and were cut off", SHUTDOWN_GRACE)

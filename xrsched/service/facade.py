@@ -16,8 +16,11 @@ from collections.abc import Callable
 from typing import Any
 
 from xrsched.core import PUBLIC_METHODS, Scheduler
+from xrsched.core.errors import BadValue, Unavailable
 from xrsched.core.states import DISABLED, FAILED, PENDING, RUNNING
+from xrsched.health import StoreHealth
 from xrsched.requestid import CURRENT_REQUEST_ID
+from xrsched.store import GroupCommitter, SQLiteStore, StoreUnavailable, encode_changes
 
 from .context import CURRENT_CALLER
 from .ownership import WorkerBindings, check_call
@@ -56,8 +59,14 @@ class SchedulerService:
         *,
         clock: Callable[[], float] = time.time,
         maintenance_interval: float = 1.0,
+        store: SQLiteStore | None = None,
     ) -> None:
         self.core = core or Scheduler()
+        self.store = store
+        self.committer: GroupCommitter | None = None
+        if store is not None:
+            self.core.track_changes()
+            self.committer = GroupCommitter(store)
         self._clock = clock
         self._last_now = 0.0
         self._lock = threading.Lock()
@@ -67,6 +76,7 @@ class SchedulerService:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._methods: dict[str, Callable[..., Any]] = {name: self._expose(name) for name in PUBLIC_METHODS}
+        self._methods["task_history"] = self.task_history
 
     # ------------------------------------------------------------------ calls
 
@@ -110,8 +120,10 @@ class SchedulerService:
             who = caller.identity if caller is not None else ""
             with self._lock:
                 if request_id is not None:
-                    seen, answer = replies.lookup(who, request_id, name)
+                    seen, kept = replies.lookup(who, request_id, name)
                     if seen:
+                        answer, ticket = kept
+                        self._await_durable(name, ticket)
                         return answer
                 if caller is not None and caller.restricted:
                     try:
@@ -123,9 +135,11 @@ class SchedulerService:
                         arguments.update(extra)
                     check_call(caller, name, arguments, bindings, tasks)
                 answer = bound_core(*args, now=self.now(), **kwargs)
+                ticket = self._submit_changes()
                 if request_id is not None:
-                    replies.remember(who, request_id, name, answer)
-                return answer
+                    replies.remember(who, request_id, name, (answer, ticket))
+            self._await_durable(name, ticket)
+            return answer
 
         method.__name__ = name
         method.__qualname__ = f"SchedulerService.{name}"
@@ -133,6 +147,56 @@ class SchedulerService:
         method.__signature__ = public_signature  # type: ignore[attr-defined]
         method.__annotations__ = hints
         return method
+
+    # ------------------------------------------------------------- durability
+
+    def _submit_changes(self) -> int:
+        """Queue the core's changes for the store (under the lock); 0 when nothing to write."""
+        if self.committer is None:
+            return 0
+        changes = self.core.take_changes()
+        if not changes:
+            return 0
+        return self.committer.submit(encode_changes(self.core, changes))
+
+    def _await_durable(self, name: str, ticket: int) -> None:
+        """Return once the change is stored (outside the lock); 503 if the store is failing."""
+        if ticket and self.committer is not None:
+            try:
+                self.committer.wait(ticket)
+            except StoreUnavailable as exc:
+                raise Unavailable(
+                    f"{name}: {exc}; the change was applied and will be saved when the store recovers"
+                ) from None
+
+    def task_history(self, task_id: str) -> list[dict[str, Any]]:
+        """Every recorded status change of a task, oldest first: old and new status, time, worker, host."""
+        if not isinstance(task_id, str) or not task_id:
+            raise BadValue("task_id: expected a non-empty string")
+        if self.store is None:
+            return []
+        if self.committer is not None:
+            self.committer.flush()
+        with self._lock:
+            return self.store.history(task_id)
+
+    def store_health(self) -> StoreHealth:
+        """The store part of the health document."""
+        if self.store is None:
+            return StoreHealth(kind="memory", ok=True)
+        return StoreHealth(kind=self.store.kind, ok=self.committer is None or self.committer.healthy)
+
+    def close(self) -> None:
+        """Stop maintenance, write what is pending, close the store."""
+        self.stop()
+        if self.committer is not None:
+            with self._lock:
+                ticket = self._submit_changes()
+            if ticket:
+                self._await_durable("shutdown", ticket)
+            self.committer.stop()
+        if self.store is not None:
+            self.store.close()
 
     # ------------------------------------------------------------ maintenance
 
@@ -142,6 +206,7 @@ class SchedulerService:
             self.core.prune(now=self.now())
             gone = [w for w in self._bindings.known() if w not in self.core.workers]
             self._bindings.forget(gone)
+            self._submit_changes()
 
     def start(self) -> None:
         """Start the background maintenance thread (idempotent)."""

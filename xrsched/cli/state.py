@@ -1,0 +1,121 @@
+"""``xrsched state check|export|import`` and ``xrsched history``: the state database offline."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+from pathlib import Path
+
+import click
+
+from xrsched.paths import default_state_dir
+
+STATE_FILE = "state.sqlite3"
+
+state_path_option = click.option(
+    "--state-path",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="The server's state directory (default: XRSCHED_STATE_PATH or ~/.local/state/xrsched).",
+)
+
+
+def _store(state_path: Path | None, *, must_exist: bool = True):  # noqa: ANN202 (imported lazily)
+    from xrsched.store import SQLiteStore, StoreError
+
+    directory = state_path or default_state_dir()
+    path = directory / STATE_FILE
+    if must_exist and not path.exists():
+        click.echo(f"xrsched: no state database at {path}", err=True)
+        sys.exit(1)
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        return SQLiteStore(path)
+    except StoreError as exc:
+        click.echo(f"xrsched: {exc}", err=True)
+        sys.exit(1)
+
+
+@click.group()
+def state() -> None:
+    """Check, back up (export) and restore (import) the server's state database."""
+
+
+@state.command()
+@state_path_option
+def check(state_path: Path | None) -> None:
+    """Verify the database opens, passes SQLite's check and every record decodes. Exit 1 if not."""
+    from xrsched.core import Scheduler
+    from xrsched.store import StoreError, load_into
+
+    store = _store(state_path)
+    try:
+        counts = load_into(store, Scheduler(), 0.0)
+    except StoreError as exc:
+        click.echo(f"BAD {exc}", err=True)
+        sys.exit(1)
+    finally:
+        store.close()
+    click.echo(f"OK {store.path}: {counts['tasks']} tasks, {counts['workers']} workers")
+
+
+@state.command("export")
+@state_path_option
+@click.argument("target", type=click.Path(path_type=Path, dir_okay=False))
+def export_command(state_path: Path | None, target: Path) -> None:
+    """Write every task, worker and setting to TARGET as JSON (safe while the server runs)."""
+    from xrsched.store.exchange import export_state
+
+    store = _store(state_path)
+    try:
+        counts = export_state(store, target)
+    finally:
+        store.close()
+    click.echo(f"exported {counts['tasks']} tasks and {counts['workers']} workers to {target}")
+
+
+@state.command("import")
+@state_path_option
+@click.option("--force", is_flag=True, help="Replace the tasks already in the database.")
+@click.argument("source", type=click.Path(path_type=Path, dir_okay=False))
+def import_command(state_path: Path | None, force: bool, source: Path) -> None:
+    """Load SOURCE (a JSON export) into the database. The server must be stopped."""
+    from xrsched.server.statelock import state_dir_in_use
+    from xrsched.store import StoreError
+    from xrsched.store.exchange import import_state
+
+    directory = state_path or default_state_dir()
+    if state_dir_in_use(directory):
+        click.echo(f"xrsched: a server is running on {directory}; stop it before importing", err=True)
+        sys.exit(1)
+    store = _store(state_path, must_exist=False)
+    try:
+        counts = import_state(store, source, force=force)
+    except StoreError as exc:
+        click.echo(f"xrsched: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        store.close()
+    click.echo(f"imported {counts['tasks']} tasks and {counts['workers']} workers into {store.path}")
+
+
+@click.command()
+@state_path_option
+@click.argument("task_id")
+def history(state_path: Path | None, task_id: str) -> None:
+    """Show every recorded status change of TASK_ID (from the state database)."""
+    store = _store(state_path)
+    try:
+        entries = store.history(task_id)
+    finally:
+        store.close()
+    if not entries:
+        click.echo(f"no history for {task_id}", err=True)
+        sys.exit(1)
+    for entry in entries:
+        when = _dt.datetime.fromtimestamp(entry["time"], _dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        worker = entry["worker"] or "-"
+        host = f" on {entry['host']}" if entry["host"] else ""
+        click.echo(
+            f"{when}Z  {entry['old_status'] or '(new)':>13} -> {entry['new_status']:<13} {worker}{host}"
+        )

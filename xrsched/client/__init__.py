@@ -1,0 +1,67 @@
+"""The hardened xrsched client: :class:`RemoteScheduler` and its multicall batching.
+
+Typical use::
+
+    from xrsched.client import RemoteScheduler
+
+    scheduler = RemoteScheduler("https://sched.example:8082", ca="ca.pem")  # token from XRSCHED_TOKEN
+    reply = scheduler.get_work(worker="w-1", host="build-7")
+    if reply["task_id"] is not None:
+        ...
+"""
+
+from xrsched.client.batch import BatchEntry, Call, MultiCallBatch, send_many
+from xrsched.client.errors import (
+    AuthenticationFailed,
+    BadRequest,
+    ClientError,
+    Conflict,
+    EncodeError,
+    Forbidden,
+    InternalError,
+    MalformedResponse,
+    NoSuchMethod,
+    NotFound,
+    RateLimited,
+    ResponseTooLarge,
+    SchedulerFault,
+    TransportError,
+    Unavailable,
+)
+from xrsched.client.remote import (
+    SCHEDULER_METHODS,
+    InsecureTokenFileWarning,
+    RemoteScheduler,
+    resolve_token,
+)
+from xrsched.client.retrying import RetryPolicy
+from xrsched.client.transport import ClientStats, TransportSettings
+
+__all__ = [
+    "SCHEDULER_METHODS",
+    "AuthenticationFailed",
+    "BadRequest",
+    "BatchEntry",
+    "Call",
+    "ClientError",
+    "ClientStats",
+    "Conflict",
+    "EncodeError",
+    "Forbidden",
+    "InsecureTokenFileWarning",
+    "InternalError",
+    "MalformedResponse",
+    "MultiCallBatch",
+    "NoSuchMethod",
+    "NotFound",
+    "RateLimited",
+    "RemoteScheduler",
+    "ResponseTooLarge",
+    "RetryPolicy",
+    "SchedulerFault",
+    "TransportError",
+    "TransportSettings",
+    "Unavailable",
+    "resolve_token",
+    "send_many",
+]

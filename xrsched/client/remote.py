@@ -1,0 +1,306 @@
+"""RemoteScheduler: every scheduler method as a Python method, over the hardened transport.
+
+Arguments always travel as keyword arguments in the trailing ``__starstar`` struct of
+DESIGN §2 (positional arguments are named from :data:`SCHEDULER_METHODS` first), because a
+``None`` cannot be sent positionally without ``<nil/>`` while an omitted keyword simply
+means "the server's default". Each logical call gets a fresh request id (uuid4 hex) in that
+struct and keeps it across its retries, so the server answers a repeat with the first
+answer (DESIGN §4b): a lost ``get_work`` reply never assigns a second task.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import stat
+import uuid
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xrsched.client.errors import SchedulerFault
+from xrsched.client.replies import restore
+from xrsched.client.retrying import RetryPolicy, retrying
+from xrsched.client.transport import MIB, ClientStats, HttpTransport, TransportSettings
+from xrsched.client.wire import decode_response, encode_call, keyword_struct
+
+if TYPE_CHECKING:
+    from xrsched.client.batch import Call, MultiCallBatch
+
+TOKEN_ENV = "XRSCHED_TOKEN"  # noqa: S105 (the variable's name, not a secret)
+TOKEN_FILE_ENV = "XRSCHED_TOKEN_FILE"  # noqa: S105
+
+#: Public method → parameter names in the documented order (docs/api.rst). Positional
+#: arguments are named from here; a test keeps it in step with the server's signatures.
+SCHEDULER_METHODS: dict[str, tuple[str, ...]] = {
+    "add_task": ("task_id", "status", "runnable", "deps", "new_deps", "expl", "resources", "priority",
+                 "family", "module", "params", "param_visibilities", "accepts_messages", "assistant",
+                 "tracking_url", "worker", "batchable", "batch_id", "retry_policy_dict", "owners"),
+    "add_worker": ("worker", "info"),
+    "add_task_batcher": ("worker", "task_family", "batched_args", "max_batch_size"),
+    "announce_scheduling_failure": ("task_name", "family", "params", "expl", "owners"),
+    "get_work": ("host", "assistant", "current_tasks", "worker"),
+    "ping": ("worker",),
+    "count_pending": ("worker",),
+    "set_task_status_message": ("task_id", "status_message"),
+    "get_task_status_message": ("task_id",),
+    "set_task_progress_percentage": ("task_id", "progress_percentage"),
+    "get_task_progress_percentage": ("task_id",),
+    "decrease_running_task_resources": ("task_id", "decrease_resources"),
+    "get_running_task_resources": ("task_id",),
+    "send_scheduler_message": ("worker", "task", "content"),
+    "add_scheduler_message_response": ("task_id", "message_id", "response"),
+    "get_scheduler_message_response": ("task_id", "message_id"),
+    "report_task_statistics": ("task_id", "statistics"),
+    "task_list": ("status", "upstream_status", "limit", "search", "max_shown_tasks"),
+    "worker_list": ("include_running",),
+    "resource_list": (),
+    "task_search": ("task_str",),
+    "graph": (),
+    "dep_graph": ("task_id", "include_done"),
+    "inverse_dep_graph": ("task_id", "include_done"),
+    "fetch_error": ("task_id",),
+    "has_task_history": (),
+    "is_pause_enabled": (),
+    "is_paused": (),
+    "pause": (),
+    "unpause": (),
+    "prune": (),
+    "disable_worker": ("worker",),
+    "set_worker_processes": ("worker", "n"),
+    "re_enable_task": ("task_id",),
+    "mark_as_done": ("task_id",),
+    "forgive_failures": ("task_id",),
+    "update_resources": (),
+    "update_resource": ("resource", "amount"),
+}  # fmt: skip
+
+#: ``system.*`` methods other than multicall (which :mod:`xrsched.client.batch` speaks).
+SYSTEM_METHODS: dict[str, tuple[str, ...]] = {
+    "system.listMethods": (),
+    "system.methodHelp": ("method_name",),
+    "system.methodSignature": ("method_name",),
+    "system.getCapabilities": (),
+    "system.health": (),
+}
+_PARAMS = {**SCHEDULER_METHODS, **SYSTEM_METHODS}
+
+
+class InsecureTokenFileWarning(UserWarning):
+    """The token file can be read by other users; ``chmod 600`` it."""
+
+
+def new_request_id() -> str:
+    """A fresh id for one logical call (32 hex digits; the server accepts ``[A-Za-z0-9._:-]{1,128}``)."""
+    return uuid.uuid4().hex
+
+
+def read_token_file(path: Path) -> str:
+    """The secret on the first non-blank line of ``path``; warns if group or others can read it."""
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        warnings.warn(
+            InsecureTokenFileWarning(f"token file {path} is accessible by group or others; chmod 600 it"),
+            stacklevel=3,
+        )
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            return line.strip()
+    raise ValueError(f"token file {path}: no token in it")
+
+
+def resolve_token(
+    token: str | None, token_file: str | Path | None, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The token to send: the argument, else ``$XRSCHED_TOKEN``, else the token file
+    (``token_file`` or ``$XRSCHED_TOKEN_FILE``), else None (no Authorization header)."""
+    env = os.environ if environ is None else environ
+    secret = token or env.get(TOKEN_ENV) or None
+    if secret is None:
+        path = token_file or env.get(TOKEN_FILE_ENV)
+        secret = read_token_file(Path(path)) if path else None
+    if secret is None:
+        return None
+    secret = secret.strip()
+    if not secret or not secret.isascii() or not secret.isprintable() or " " in secret:
+        raise ValueError("the token must be printable ASCII without blanks")
+    return secret
+
+
+class RemoteScheduler:
+    """A client for one xrsched server; safe to share between threads, picklable.
+
+    Every scheduler method of docs/api.rst is a method here (``add_task``, ``get_work``,
+    ``ping``, ...) taking its parameters positionally or by keyword; ``None`` means "leave
+    it out". Faults become :mod:`xrsched.client.errors` exceptions; connection errors,
+    timeouts, 429 and 503 are retried with backoff. Use :meth:`batch` or :meth:`send_many`
+    to send many calls as ``system.multicall`` requests.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        ca: str | Path | None = None,
+        timeout: float = 60.0,
+        retries: int = 5,
+        *,
+        token_file: str | Path | None = None,
+        verify: bool = True,
+        client_cert: str | Path | None = None,
+        client_key: str | Path | None = None,
+        connect_timeout: float = 10.0,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        max_retry_after: float = 60.0,
+        deadline: float | None = None,
+        max_response_bytes: int = 64 * MIB,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        settings = TransportSettings(
+            ca=Path(ca) if ca is not None else None,
+            verify=verify,
+            client_cert=Path(client_cert) if client_cert is not None else None,
+            client_key=Path(client_key) if client_key is not None else None,
+            connect_timeout=connect_timeout,
+            read_timeout=timeout,
+            max_response_bytes=max_response_bytes,
+        )
+        self.policy = RetryPolicy(retries, backoff, max_backoff, max_retry_after, deadline)
+        self._transport = HttpTransport(url, resolve_token(token, token_file, environ), settings)
+
+    @property
+    def url(self) -> str:
+        """The scheduler URL this client talks to."""
+        return self._transport.url
+
+    @property
+    def stats(self) -> ClientStats:
+        """Connections opened, HTTP requests sent and retries made by this client."""
+        return self._transport.stats
+
+    def __repr__(self) -> str:
+        return f"RemoteScheduler({self.url!r})"  # never the token
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the open connections; the client stays usable and reconnects when called."""
+        self._transport.close()
+
+    def __enter__(self) -> RemoteScheduler:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"transport": self._transport, "policy": self.policy}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._transport = state["transport"]
+        self.policy = state["policy"]
+
+    # -- calling --------------------------------------------------------------------------------
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call ``method`` with a fresh request id, retrying as the policy allows."""
+        params = self.prepare(method, args, kwargs, new_request_id())
+        request_id = params[-1]["__request_id"]
+        body = encode_call(method, params)
+        for attempt in self.retrying(method):
+            with attempt:
+                value = self.post_once(body, request_id)
+        return restore(method, value)
+
+    def prepare(
+        self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], request_id: str
+    ) -> list[Any]:
+        """The XML-RPC params for ``method(*args, **kwargs)``: one ``__starstar`` struct."""
+        names = _PARAMS.get(method)
+        if args:
+            if names is None:
+                raise TypeError(f"{method}: unknown method, pass its arguments by keyword")
+            if len(args) > len(names):
+                raise TypeError(f"{method}() takes at most {len(names)} positional arguments")
+            kwargs = dict(kwargs)
+            for name, value in zip(names, args, strict=False):
+                if name in kwargs:
+                    raise TypeError(f"{method}() got multiple values for argument {name!r}")
+                kwargs[name] = value
+        return [keyword_struct(kwargs, request_id)]
+
+    def retrying(self, what: str) -> Any:
+        """A fresh tenacity ``Retrying`` for one logical call."""
+        return retrying(self.policy, self.stats, what)
+
+    def post_once(self, body: bytes, request_id: str) -> Any:
+        """One HTTP exchange: the decoded value, or raise the fault / transport error."""
+        value = decode_response(self._transport.post(body, request_id))
+        if isinstance(value, SchedulerFault):
+            raise value
+        return value
+
+    # -- batching ---------------------------------------------------------------------------------
+
+    def batch(self, max_entries: int = 500) -> MultiCallBatch:
+        """A :class:`~xrsched.client.batch.MultiCallBatch` that sends its calls on leaving ``with``."""
+        from xrsched.client.batch import MultiCallBatch
+
+        return MultiCallBatch(self, max_entries)
+
+    def send_many(
+        self, calls: Iterable[Call | tuple[str, Mapping[str, Any]]], max_entries: int = 500
+    ) -> list[Any]:
+        """Send ``calls`` as multicalls; one result or exception instance per call, in order."""
+        from xrsched.client.batch import send_many
+
+        return send_many(self, calls, max_entries)
+
+    if TYPE_CHECKING:  # the scheduler methods are generated below; tell type checkers they exist
+
+        def __getattr__(self, name: str) -> Any: ...
+
+    # -- system methods ---------------------------------------------------------------------------
+
+    def list_methods(self) -> list[str]:
+        """``system.listMethods``: every method name the server answers."""
+        return self.call("system.listMethods")
+
+    def method_help(self, method_name: str) -> str:
+        """``system.methodHelp``: the first paragraph of a method's documentation."""
+        return self.call("system.methodHelp", method_name=method_name)
+
+    def method_signature(self, method_name: str) -> list[list[str]]:
+        """``system.methodSignature``: XML-RPC type names, the return type first."""
+        return self.call("system.methodSignature", method_name=method_name)
+
+    def get_capabilities(self) -> dict[str, Any]:
+        """``system.getCapabilities``: the XML-RPC extensions the server implements."""
+        return self.call("system.getCapabilities")
+
+    def health(self) -> dict[str, Any]:
+        """``system.health``: the health document (DESIGN §5) as a struct."""
+        return self.call("system.health")
+
+
+def _scheduler_method(name: str, params: tuple[str, ...]) -> Any:
+    def method(self: RemoteScheduler, *args: Any, **kwargs: Any) -> Any:
+        return self.call(name, *args, **kwargs)
+
+    method.__name__ = name
+    method.__qualname__ = f"RemoteScheduler.{name}"
+    method.__doc__ = f"Call the scheduler's ``{name}`` (see docs/api.rst); None arguments are left out."
+    keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    method.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("self", keyword)]
+        + [inspect.Parameter(p, keyword, default=None) for p in params]
+        + [inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)]
+    )
+    return method
+
+
+for _name, _params in SCHEDULER_METHODS.items():
+    setattr(RemoteScheduler, _name, _scheduler_method(_name, _params))
+del _name, _params

@@ -1,0 +1,109 @@
+"""Ready heaps: the runnable tasks of each worker (and of all workers, and per resource),
+ordered by rank, invalidated lazily and compacted when stale entries pile up."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from .model import Task
+from .states import PENDING
+
+if TYPE_CHECKING:
+    from .model import Worker
+
+Sig = tuple[tuple[str, int], ...]
+#: A ready-heap entry: (-priority, first-seen time, creation seq, gen, task).
+Entry = tuple[float, float, int, int, Task]
+#: How many heap pushes may happen before stale entries are swept (at least).
+MIN_COMPACT_INTERVAL = 100_000
+
+
+class ReadyHeaps:
+    """Mixin of :class:`~xrsched.core.state.SchedulerState` that owns the ready heaps."""
+
+    tasks: dict[str, Task]
+    workers: dict[str, Worker]
+    global_buckets: dict[Sig, list[Entry]]
+    ready_by_resource: dict[str, list[Entry]]
+    _pushes: int
+    _compact_at: int
+
+    def _push_ready(self, task: Task, sig: Sig, worker_ids: Iterable[str], *, everywhere: bool) -> None:
+        entry: Entry = (-task.priority, task.time, task.seq, task.gen, task)
+        pushes = 0
+        lookup = self.workers.get
+        for worker_id in worker_ids:
+            worker = lookup(worker_id)
+            if worker is not None:
+                heapq.heappush(worker.buckets.setdefault(sig, []), entry)
+                pushes += 1
+        if everywhere:
+            if task.runnable:
+                heapq.heappush(self.global_buckets.setdefault(sig, []), entry)
+                pushes += 1
+            for name, _ in sig:
+                heapq.heappush(self.ready_by_resource.setdefault(name, []), entry)
+                pushes += 1
+        self._pushes += pushes
+        if self._pushes > self._compact_at:
+            self.compact()
+
+    def entry_valid(self, entry: Entry, worker_id: str | None) -> bool:
+        """Whether a heap entry still names a ready task (that ``worker_id`` may run, if given)."""
+        task = entry[4]
+        if task.gen != entry[3] or task.status != PENDING or task.unmet != 0:
+            return False
+        if self.tasks.get(task.id) is not task:
+            return False
+        if worker_id is None:
+            return task.runnable
+        return worker_id in task.workers
+
+    def top_valid(self, heap: list[Entry], worker_id: str | None) -> Entry | None:
+        """The best valid entry of a ready heap, dropping stale ones from its top. O(log n) amortized."""
+        while heap:
+            entry = heap[0]
+            if self.entry_valid(entry, worker_id):
+                return entry
+            heapq.heappop(heap)
+        return None
+
+    def compact(self) -> None:
+        """Drop stale entries from every ready heap. O(total heap size), amortized O(1) per push."""
+        total = 0
+        for worker in self.workers.values():
+            total += self._compact_buckets(worker.buckets, worker.id)
+        total += self._compact_buckets(self.global_buckets, None)
+        for name in list(self.ready_by_resource):
+            heap = [e for e in self.ready_by_resource[name] if self._entry_live(e)]
+            if heap:
+                heapq.heapify(heap)
+                self.ready_by_resource[name] = heap
+                total += len(heap)
+            else:
+                del self.ready_by_resource[name]
+        self._pushes = 0
+        self._compact_at = max(MIN_COMPACT_INTERVAL, 2 * total)
+
+    def _entry_live(self, entry: Entry) -> bool:
+        task = entry[4]
+        return (
+            task.gen == entry[3]
+            and task.status == PENDING
+            and task.unmet == 0
+            and self.tasks.get(task.id) is task
+        )
+
+    def _compact_buckets(self, buckets: dict[Sig, list[Entry]], worker_id: str | None) -> int:
+        total = 0
+        for sig in list(buckets):
+            heap = [e for e in buckets[sig] if self.entry_valid(e, worker_id)]
+            if heap:
+                heapq.heapify(heap)
+                buckets[sig] = heap
+                total += len(heap)
+            else:
+                del buckets[sig]
+        return total

@@ -1,0 +1,76 @@
+"""Export and import of the whole state as one JSON document (backups, moves between hosts)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from xrsched.core.config import RetryPolicy
+
+from .base import StoreError
+from .records import RecordError, decode_meta, decode_task, decode_worker
+from .sqlite import SCHEMA_VERSION, SQLiteStore
+
+FORMAT = "xrsched-state"
+
+
+def export_state(store: SQLiteStore, target: Path) -> dict[str, int]:
+    """Write every record to ``target`` (atomically); returns the counts written."""
+    tasks = {task_id: json.loads(row) for task_id, row in store.iter_tasks()}
+    workers = {worker_id: json.loads(row) for worker_id, row in store.iter_workers()}
+    meta = json.loads(store.load_meta() or "{}")
+    document = {
+        "format": FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "meta": meta,
+        "workers": workers,
+        "tasks": tasks,
+    }
+    temporary = target.with_name(f".{target.name}.tmp")
+    with temporary.open("w") as handle:
+        json.dump(document, handle, separators=(",", ":"))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, target)
+    return {"tasks": len(tasks), "workers": len(workers)}
+
+
+def import_state(store: SQLiteStore, source: Path, *, force: bool = False) -> dict[str, int]:
+    """Replace the store's records with those in ``source`` after checking every one decodes."""
+    try:
+        document = json.loads(source.read_text())
+    except FileNotFoundError:
+        raise StoreError(f"{source} does not exist") from None
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{source} is not a JSON export: {exc}") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise StoreError(f"{source} is not an xrsched state export (no format: {FORMAT})")
+    if document.get("schema_version") != SCHEMA_VERSION:
+        raise StoreError(
+            f"{source} has schema version {document.get('schema_version')}, this xrsched reads {SCHEMA_VERSION}"
+        )
+    if not force and store.counts()["tasks"]:
+        raise StoreError(f"{store.path} already holds tasks; use --force to replace them")
+    tasks = _rows(document, "tasks")
+    workers = _rows(document, "workers")
+    meta = json.dumps(document.get("meta") or {}, separators=(",", ":"))
+    policies: dict[RetryPolicy, RetryPolicy] = {}
+    try:
+        for task_id, row in tasks:
+            decode_task(task_id, row, policies)
+        for worker_id, row in workers:
+            decode_worker(worker_id, row, 0.0)
+        decode_meta(meta)
+    except (RecordError, ValueError, TypeError, AttributeError) as exc:
+        raise StoreError(f"{source}: {exc}") from None
+    store.replace_all(tasks, workers, meta)
+    return {"tasks": len(tasks), "workers": len(workers)}
+
+
+def _rows(document: dict[str, Any], key: str) -> list[tuple[str, str]]:
+    rows = document.get(key) or {}
+    if not isinstance(rows, dict):
+        raise StoreError(f"the export's {key} must be an object")
+    return [(str(k), json.dumps(v, separators=(",", ":"))) for k, v in rows.items()]

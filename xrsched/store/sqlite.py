@@ -1,0 +1,205 @@
+"""SQLiteStore: the embedded default store, one SQLite database in WAL mode.
+
+Tables hold the live records (one row per task and per worker) plus the scheduler-wide
+settings and the task history. The row tables *are* the snapshot and the WAL is the journal:
+SQLite checkpoints the journal into the database as it goes, so the file and start-up time
+follow the live state, not the history of changes. History is trimmed to ``history_days``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .base import Batch, StoreCorrupt, StoreError, StoreTooNew
+
+log = logging.getLogger("xrsched.store")
+
+#: Identifies our databases (``PRAGMA application_id``): "xrsc".
+APPLICATION_ID = 0x78727363
+SCHEMA_VERSION = 1
+
+_SCHEMA_V1 = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, row TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS workers (id TEXT PRIMARY KEY, row TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS history (seq INTEGER PRIMARY KEY, task_id TEXT NOT NULL, old TEXT, "
+    "new TEXT NOT NULL, time REAL NOT NULL, worker TEXT, host TEXT)",
+    "CREATE INDEX IF NOT EXISTS history_by_task ON history(task_id, seq)",
+    "CREATE INDEX IF NOT EXISTS history_by_time ON history(time)",
+)
+#: version -> statements that bring a database from version-1 to version.
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SCHEMA_V1}
+
+
+class SQLiteStore:
+    """Durable records in ``<state dir>/state.sqlite3``. Not thread-safe: one writer thread."""
+
+    kind = "sqlite"
+
+    def __init__(self, path: Path, *, sync: str = "full", history_days: float = 30.0) -> None:
+        if sync not in ("full", "normal"):
+            raise StoreError(f"sync must be 'full' or 'normal', not {sync!r}")
+        self.path = path
+        self.history_days = history_days
+        self._last_trim = 0.0
+        existed = path.exists() and path.stat().st_size > 0
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
+            self.db.execute("PRAGMA busy_timeout=5000")
+            self._check_identity(existed)
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreCorrupt(
+                f"{path} is not a readable xrsched state database ({exc}). Restore it from a backup "
+                f"with 'xrsched state import', or move it away to start with an empty scheduler."
+            ) from None
+
+    # ---------------------------------------------------------------- schema
+
+    def _check_identity(self, existed: bool) -> None:
+        app_id = self.db.execute("PRAGMA application_id").fetchone()[0]
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if existed and app_id not in (0, APPLICATION_ID):
+            raise StoreCorrupt(
+                f"{self.path} is an SQLite database of another program (application_id {app_id:#x})"
+            )
+        if existed and app_id == 0 and version == 0:
+            tables = self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if tables:
+                raise StoreCorrupt(f"{self.path} is an SQLite database but not an xrsched state file")
+        if version > SCHEMA_VERSION:
+            raise StoreTooNew(
+                f"{self.path} has schema version {version}, newer than this xrsched understands "
+                f"({SCHEMA_VERSION}). Upgrade xrsched, or export with the newer version and import here."
+            )
+        problems = self.db.execute("PRAGMA quick_check").fetchall()
+        if problems and problems[0][0] != "ok":
+            detail = "; ".join(str(row[0]) for row in problems[:3])
+            raise StoreCorrupt(
+                f"{self.path} is damaged ({detail}). Restore it from a backup with 'xrsched state import', "
+                f"or move it away to start with an empty scheduler."
+            )
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in MIGRATIONS[target]:
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version={target}")
+                self.db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            log.info("state database %s migrated to schema version %d", self.path, target)
+
+    # ----------------------------------------------------------------- reads
+
+    def load_meta(self) -> str | None:
+        """The stored scheduler-wide settings (JSON), if any."""
+        row = self.db.execute("SELECT value FROM meta WHERE key='scheduler'").fetchone()
+        return row[0] if row else None
+
+    def iter_tasks(self) -> Iterator[tuple[str, str]]:
+        """(task id, encoded row) for every stored task."""
+        yield from self.db.execute("SELECT id, row FROM tasks")
+
+    def iter_workers(self) -> Iterator[tuple[str, str]]:
+        """(worker id, encoded row) for every stored worker."""
+        yield from self.db.execute("SELECT id, row FROM workers")
+
+    def counts(self) -> dict[str, int]:
+        """How many tasks, workers and history entries are stored."""
+        return {
+            table: self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 (fixed names)
+            for table in ("tasks", "workers", "history")
+        }
+
+    def history(self, task_id: str, limit: int = 1000) -> list[dict[str, Any]]:
+        """The recorded transitions of one task, oldest first (at most ``limit``, the newest)."""
+        rows = self.db.execute(
+            "SELECT old, new, time, worker, host FROM history WHERE task_id=? ORDER BY seq DESC LIMIT ?",
+            (task_id, limit),
+        ).fetchall()
+        return [
+            {
+                "task_id": task_id,
+                "old_status": old or "",
+                "new_status": new,
+                "time": t,
+                "worker": worker,
+                "host": host,
+            }
+            for old, new, t, worker, host in reversed(rows)
+        ]
+
+    # ---------------------------------------------------------------- writes
+
+    def write(self, batch: Batch) -> None:
+        """Apply one (merged) batch in one transaction; durable when this returns."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if batch.task_rows:
+                db.executemany("INSERT OR REPLACE INTO tasks(id, row) VALUES (?, ?)", batch.task_rows.items())
+            if batch.removed_tasks:
+                db.executemany("DELETE FROM tasks WHERE id=?", ((t,) for t in batch.removed_tasks))
+            if batch.worker_rows:
+                db.executemany(
+                    "INSERT OR REPLACE INTO workers(id, row) VALUES (?, ?)", batch.worker_rows.items()
+                )
+            if batch.removed_workers:
+                db.executemany("DELETE FROM workers WHERE id=?", ((w,) for w in batch.removed_workers))
+            if batch.meta is not None:
+                db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('scheduler', ?)", (batch.meta,))
+            if batch.history:
+                db.executemany(
+                    "INSERT INTO history(task_id, old, new, time, worker, host) VALUES (?, ?, ?, ?, ?, ?)",
+                    batch.history,
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        self._trim_history()
+
+    def _trim_history(self) -> None:
+        now = time.time()
+        if self.history_days <= 0 or now - self._last_trim < 3600:
+            return
+        self._last_trim = now
+        self.db.execute("DELETE FROM history WHERE time < ?", (now - self.history_days * 86400,))
+
+    def replace_all(self, tasks: list[tuple[str, str]], workers: list[tuple[str, str]], meta: str) -> None:
+        """Replace every record (used by ``xrsched state import``)."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DELETE FROM tasks")
+            db.execute("DELETE FROM workers")
+            db.executemany("INSERT INTO tasks(id, row) VALUES (?, ?)", tasks)
+            db.executemany("INSERT INTO workers(id, row) VALUES (?, ?)", workers)
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('scheduler', ?)", (meta,))
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        """Checkpoint the journal into the database and close it."""
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            log.warning("could not checkpoint %s on close: %s", self.path, exc)
+        self.db.close()

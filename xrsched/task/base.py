@@ -1,0 +1,328 @@
+"""``Task``, the class pipeline code subclasses, with ``ExternalTask`` and ``WrapperTask``.
+
+A task declares parameters as class attributes, names its dependencies in ``requires()``, its
+results in ``output()`` and its work in ``run()``. Its ``task_id`` is derived from its family
+and significant public parameters (:mod:`xrsched.task.ids`), so equal tasks built in different
+processes agree. Building a task twice with the same parameters returns the same object.
+"""
+
+from __future__ import annotations
+
+import math
+import traceback
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from .ids import task_id_str
+from .parameters import (
+    BadParameterValue,
+    DuplicateParameterException,
+    MissingParameterException,
+    Parameter,
+    ParameterVisibility,
+    UnknownParameterException,
+)
+from .registry import Register, task_family_of, task_namespace_of
+from .structure import flatten, getpaths
+from .target import Target
+
+
+class Reporter:
+    """Where a running task's progress goes; the worker installs one, the default drops everything."""
+
+    def status_message(self, message: str) -> None:
+        """Show ``message`` as the task's status."""
+
+    def progress_percentage(self, percentage: float) -> None:
+        """Show how far the task has got, 0 to 100."""
+
+    def tracking_url(self, url: str) -> None:
+        """Link the task to an external page (e.g. a cluster job)."""
+
+
+_SILENT = Reporter()
+
+
+class Task(metaclass=Register):
+    """A unit of work: subclass it, declare parameters, and override the methods below.
+
+    Class attributes the scheduler reads: ``priority``, ``resources`` (name -> units),
+    ``retry_count``, ``disable_hard_timeout``, ``disable_window`` (None = scheduler default),
+    ``accepts_messages``, ``max_batch_size``; ``task_namespace`` prefixes the family.
+    """
+
+    task_namespace: ClassVar[str | None] = None
+    priority: float = 0
+    resources: dict[str, int] = {}
+    retry_count: int | None = None
+    disable_hard_timeout: float | None = None
+    disable_window: float | None = None
+    accepts_messages: bool = False
+    max_batch_size: float = math.inf
+    worker_timeout: float | None = None
+    owner_email: Any = None  # accepted for Luigi compatibility; xrsched sends no e-mail
+    disabled: bool = False
+
+    _reporter: Reporter = _SILENT
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        values = self.get_param_values(self.get_params(), args, kwargs)
+        for name, value in values:
+            setattr(self, name, value)
+        self.param_kwargs: dict[str, Any] = dict(values)
+        self.task_id: str = task_id_str(self.task_family, self.to_str_params(only_significant=True, only_public=True))
+        self._hash = hash(self.task_id)
+
+    # -- identity -------------------------------------------------------------------------
+
+    @classmethod
+    def get_task_namespace(cls) -> str:
+        """The namespace: ``task_namespace`` if set (here or inherited), else ``namespace()``'s."""
+        return task_namespace_of(cls)
+
+    @classmethod
+    def get_task_family(cls) -> str:
+        """``namespace.ClassName``, or just the class name outside a namespace."""
+        return task_family_of(cls)
+
+    @property
+    def task_family(self) -> str:
+        """The family this task's class belongs to."""
+        return type(self).get_task_family()
+
+    @property
+    def task_module(self) -> str:
+        """The module that defines the task's class (sent to the scheduler as ``module``)."""
+        return type(self).__module__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Task):
+            return NotImplemented
+        return type(self) is type(other) and self.param_kwargs == other.param_kwargs
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        params = self.get_params()
+        shown = self.to_str_params(only_significant=True, only_public=True)
+        parts = ", ".join(f"{name}={shown[name]}" for name, _ in params if name in shown)
+        return f"{self.task_family}({parts})"
+
+    # -- parameters -----------------------------------------------------------------------
+
+    @classmethod
+    def get_params(cls) -> list[tuple[str, Parameter[Any]]]:
+        """The declared parameters in declaration order, base classes first."""
+        return list(type(cls).params_of(cls))  # type: ignore[arg-type]
+
+    @classmethod
+    def get_param_names(cls, include_significant: bool = False) -> list[str]:
+        """Names of the significant parameters, or of all of them with ``include_significant``."""
+        return [name for name, p in cls.get_params() if include_significant or p.significant]
+
+    @classmethod
+    def batch_param_names(cls) -> list[str]:
+        """Parameters with a ``batch_method``: the ones a batch of tasks may differ in."""
+        return [name for name, p in cls.get_params() if p.batchable]
+
+    @classmethod
+    def get_param_values(
+        cls, params: list[tuple[str, Parameter[Any]]], args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> list[tuple[str, Any]]:
+        """Match constructor arguments to ``params``, fill defaults and normalize every value."""
+        family = cls.get_task_family()
+        positional = [name for name, p in params if p.positional]
+        if len(args) > len(positional):
+            raise UnknownParameterException(
+                f"{family} takes {len(positional)} positional parameter(s)"
+                f" ({', '.join(positional) or 'none'}) but {len(args)} were given"
+            )
+        given = dict(zip(positional, args, strict=False))
+        known = dict(params)
+        for name, value in kwargs.items():
+            if name in given:
+                raise DuplicateParameterException(f"{family}: parameter {name!r} given twice")
+            if name not in known:
+                raise UnknownParameterException(
+                    f"{family} has no parameter {name!r} (it has: {', '.join(known) or 'none'})"
+                )
+            given[name] = value
+        missing = [name for name, p in params if name not in given and not p.has_default]
+        if missing:
+            raise MissingParameterException(f"{family} is missing parameter(s): {', '.join(missing)}")
+        values = []
+        for name, param in params:
+            if name not in given:
+                values.append((name, param.default))
+                continue
+            try:
+                values.append((name, param.normalize(given[name])))
+            except (TypeError, ValueError) as exc:
+                raise BadParameterValue(f"{family}.{name}: {exc}") from exc
+        return values
+
+    @classmethod
+    def from_str_params(cls, params_str: Mapping[str, str | list[str]]) -> Task:
+        """Build a task from serialized values (command line, scheduler); a list feeds a batch method."""
+        family = cls.get_task_family()
+        params = dict(cls.get_params())
+        kwargs: dict[str, Any] = {}
+        for name, text in params_str.items():
+            param = params.get(name)
+            if param is None:
+                raise UnknownParameterException(
+                    f"{family} has no parameter {name!r} (it has: {', '.join(params) or 'none'})"
+                )
+            try:
+                if isinstance(text, list) and param.batchable:
+                    kwargs[name] = param.parse_list(text)
+                elif isinstance(text, str):
+                    kwargs[name] = param.parse(text)
+                else:
+                    raise TypeError(f"expected a string, got {type(text).__name__}")
+            except (TypeError, ValueError) as exc:
+                shown = repr(text)[:60] if param.visibility == ParameterVisibility.PUBLIC else "(not shown)"
+                raise BadParameterValue(f"{family}.{name}: cannot read {shown}: {exc}") from exc
+        return cls(**kwargs)
+
+    def to_str_params(self, only_significant: bool = False, only_public: bool = False) -> dict[str, str]:
+        """Serialized parameter values, never the private ones; the default set is the scheduler's ``params``."""
+        result = {}
+        for name, param in self.get_params():
+            if param.visibility == ParameterVisibility.PRIVATE:
+                continue
+            if (only_significant and not param.significant) or (
+                only_public and param.visibility != ParameterVisibility.PUBLIC
+            ):
+                continue
+            result[name] = param.serialize(self.param_kwargs[name])
+        return result
+
+    def param_visibilities(self) -> dict[str, int]:
+        """``param_visibilities`` for the scheduler: 0 public, 1 hidden (private ones are left out)."""
+        return {name: int(p.visibility) for name, p in self.get_params() if p.visibility != ParameterVisibility.PRIVATE}
+
+    def clone(self, cls: type[Task] | None = None, **kwargs: Any) -> Task:
+        """A task of ``cls`` (default: this class) with this task's parameters it shares, and ``kwargs``."""
+        target = cls or type(self)
+        names = {name for name, _ in target.get_params()}
+        values = {name: value for name, value in self.param_kwargs.items() if name in names}
+        values.update(kwargs)
+        return target(**values)
+
+    # -- what the scheduler is told ---------------------------------------------------------
+
+    def retry_policy_dict(self) -> dict[str, float]:
+        """This task's retry overrides; unset (None) members are left out, so the scheduler's apply."""
+        policy = {
+            "retry_count": self.retry_count,
+            "disable_hard_timeout": self.disable_hard_timeout,
+            "disable_window": self.disable_window,
+        }
+        return {key: value for key, value in policy.items() if value is not None}
+
+    def process_resources(self) -> dict[str, int]:
+        """Resources held while running; override to compute them from parameters."""
+        return dict(self.resources)
+
+    @property
+    def batchable(self) -> bool:
+        """Whether the scheduler may run this task in a batch with others of its family."""
+        return bool(self.batch_param_names())
+
+    def scheduler_fields(self) -> dict[str, Any]:
+        """The ``add_task`` arguments that describe this task (not status, deps or worker)."""
+        return {
+            "task_id": self.task_id,
+            "family": self.task_family,
+            "module": self.task_module,
+            "params": self.to_str_params(),
+            "param_visibilities": self.param_visibilities(),
+            "priority": self.priority,
+            "resources": self.process_resources(),
+            "retry_policy_dict": self.retry_policy_dict(),
+            "accepts_messages": self.accepts_messages,
+            "batchable": self.batchable,
+            "runnable": not is_external(self),
+        }
+
+    # -- the pipeline API -----------------------------------------------------------------
+
+    def requires(self) -> Any:
+        """Tasks that must be complete before this one runs: one, or a list/tuple/dict of them."""
+        return []
+
+    def output(self) -> Any:
+        """What the task produces: a Target or a list/tuple/dict of them."""
+        return []
+
+    def run(self) -> Any:
+        """Do the work. May be a generator that yields tasks it needs (dynamic dependencies)."""
+
+    def input(self) -> Any:
+        """The outputs of ``requires()``, in the same shape."""
+        return getpaths(self.requires())
+
+    def deps(self) -> list[Task]:
+        """``requires()`` flattened into a list, each checked to be a Task."""
+        found = flatten(self.requires())
+        for dep in found:
+            if isinstance(dep, Target):
+                raise TypeError(f"{self!r}: requires() returned a Target; wrap it in an ExternalTask")
+            if not isinstance(dep, Task):
+                raise TypeError(f"{self!r}: requires() returned a {type(dep).__name__}, not a Task")
+        return found
+
+    def complete(self) -> bool:
+        """True when every output exists; a task with no outputs is never complete unless overridden."""
+        outputs = flatten(self.output())
+        return bool(outputs) and all(output.exists() for output in outputs)
+
+    def on_failure(self, exception: BaseException) -> str:
+        """The explanation sent to the scheduler when ``run()`` raised ``exception``."""
+        return "Runtime error:\n" + "".join(traceback.format_exception(exception))
+
+    def on_success(self) -> str | None:
+        """The explanation sent to the scheduler after a successful run (none by default)."""
+        return None
+
+    # -- progress while running -----------------------------------------------------------
+
+    def attach_reporter(self, reporter: Reporter | None) -> None:
+        """Route status messages and progress to ``reporter`` (None: discard them again)."""
+        if reporter is None:
+            self.__dict__.pop("_reporter", None)
+        else:
+            self._reporter = reporter
+
+    def set_status_message(self, message: str) -> None:
+        """Tell the scheduler what the task is doing."""
+        self._reporter.status_message(str(message))
+
+    def set_progress_percentage(self, percentage: float) -> None:
+        """Tell the scheduler how far along the task is; clamped to 0..100."""
+        self._reporter.progress_percentage(min(100.0, max(0.0, float(percentage))))
+
+    def set_tracking_url(self, url: str) -> None:
+        """Tell the scheduler where to follow the task's progress."""
+        self._reporter.tracking_url(str(url))
+
+
+class ExternalTask(Task):
+    """A task produced outside xrsched: it has no ``run()`` and only its outputs are checked."""
+
+    run = None  # type: ignore[assignment]
+
+
+class WrapperTask(Task):
+    """A task that only groups others: complete when all of its requirements are."""
+
+    def complete(self) -> bool:
+        """True when every required task is complete."""
+        return all(dep.complete() for dep in self.deps())
+
+
+def is_external(task: Task) -> bool:
+    """Whether a worker cannot run ``task`` itself (``run`` is None, as on ExternalTask)."""
+    return getattr(task, "run", None) is None

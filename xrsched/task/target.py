@@ -1,0 +1,244 @@
+"""Targets, the things tasks produce; ``LocalTarget`` is a file written atomically.
+
+A write goes to a hidden temporary file in the destination's directory, is flushed and
+fsynced, and is renamed over the destination only when the file is closed without error, so
+readers see the old file or the whole new one, never a partial one. An exception inside
+``with target.open("w")`` discards the temporary file.
+"""
+
+from __future__ import annotations
+
+import abc
+import builtins
+import contextlib
+import gzip
+import io
+import os
+import secrets
+import shutil
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+
+class Target(abc.ABC):
+    """Something a task produces; a task is complete when all its targets exist."""
+
+    @abc.abstractmethod
+    def exists(self) -> bool:
+        """Whether the target has been produced."""
+
+
+@dataclass(frozen=True)
+class Format:
+    """How a LocalTarget's bytes become what ``open`` returns (Luigi's ``luigi.format`` objects).
+
+    ``binary`` says what a mode without ``b`` or ``t`` means; ``compression`` is None or "gzip".
+    """
+
+    name: str
+    binary: bool = False
+    encoding: str = "utf-8"
+    compression: str | None = None
+
+
+Text = UTF8 = Format("Text")
+Nop = Format("Nop", binary=True)
+Gzip = Format("Gzip", binary=True, compression="gzip")
+
+
+def _sibling_temp_path(path: str) -> str:
+    """A fresh hidden name next to ``path`` that keeps its extension (some tools look at it)."""
+    directory, name = os.path.split(os.path.abspath(path))
+    return os.path.join(directory, f".tmp-{secrets.token_hex(6)}-{name[:200]}")
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make a rename in ``directory`` durable; some filesystems cannot, which we accept."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class _SyncOnClose(io.FileIO):
+    """A file that reaches the disk (fsync) when closed, unless the write is being abandoned."""
+
+    sync = True
+
+    def close(self) -> None:
+        try:
+            if self.sync and not self.closed:
+                os.fsync(self.fileno())
+        finally:
+            super().close()
+
+
+class AtomicWriter:
+    """A file being written under a temporary name; ``close()`` publishes it, ``abort()`` drops it.
+
+    Used as a context manager, an exception inside the block aborts. Anything a file object
+    offers (``write``, ``writelines``, ``flush``, ``tell``…) is forwarded to the open stream.
+    """
+
+    def __init__(self, path: str, *, binary: bool, file_format: Format = Text) -> None:
+        self.path = path
+        self.tmp_path = _sibling_temp_path(path)
+        self._done = True  # until the file exists, there is nothing to abort
+        self._raw = _SyncOnClose(self.tmp_path, "x")
+        self._done = False
+        self._buffered = io.BufferedWriter(self._raw)
+        stream: Any = self._buffered
+        if file_format.compression == "gzip":
+            stream = gzip.GzipFile(filename="", mode="wb", fileobj=stream, mtime=0)
+        if not binary:
+            stream = io.TextIOWrapper(stream, encoding=file_format.encoding)
+        self._stream = stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def __enter__(self) -> AtomicWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def __del__(self) -> None:
+        # Never publish a file nobody closed: it may be incomplete.
+        if not getattr(self, "_done", True):
+            self.abort()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the file was published or abandoned."""
+        return self._done
+
+    def write(self, data: Any) -> int:
+        """Write ``data`` (str or bytes, depending on the mode)."""
+        return self._stream.write(data)
+
+    def writelines(self, lines: Iterable[Any]) -> None:
+        """Write each of ``lines``."""
+        self._stream.writelines(lines)
+
+    def close(self) -> None:
+        """Flush, fsync and rename the file into place (once; later calls do nothing)."""
+        if self._done:
+            return
+        self._done = True
+        try:
+            self._stream.close()
+            self._buffered.close()  # GzipFile leaves the file it wraps open
+            os.replace(self.tmp_path, self.path)
+        except BaseException:
+            self._discard()
+            raise
+        _fsync_directory(os.path.dirname(os.path.abspath(self.path)))
+
+    def abort(self) -> None:
+        """Throw the temporary file away, leaving the destination as it was."""
+        if self._done:
+            return
+        self._done = True
+        self._discard()
+
+    def _discard(self) -> None:
+        self._raw.sync = False
+        for stream in (self._stream, self._buffered, self._raw):
+            with contextlib.suppress(Exception):
+                stream.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tmp_path)
+
+
+class LocalTarget(Target):
+    """A file (or directory) on the local filesystem, written atomically.
+
+    ``format`` is ``Text``/``UTF8`` (the default: str unless the mode has ``b``), ``Nop``
+    (bytes unless the mode has ``t``) or ``Gzip`` (compressed, bytes by default).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], format: Format | None = None) -> None:
+        self.path = os.fspath(path)
+        self.format = format or Text
+
+    def __repr__(self) -> str:
+        return f"LocalTarget({self.path!r})"
+
+    def __fspath__(self) -> str:
+        return self.path
+
+    def exists(self) -> bool:
+        """Whether the file or directory is there."""
+        return os.path.exists(self.path)
+
+    def open(self, mode: str = "r") -> Any:
+        """A file object: ``r``/``rb``/``rt`` read, ``w``/``wb``/``wt`` write atomically (an AtomicWriter)."""
+        kind = mode.replace("b", "", 1).replace("t", "", 1)
+        if kind not in ("r", "w") or ("b" in mode and "t" in mode):
+            raise ValueError(f"unsupported mode {mode!r}: use r, rb, rt, w, wb or wt")
+        binary = "b" in mode or ("t" not in mode and self.format.binary)
+        if kind == "w":
+            self.makedirs()
+            return AtomicWriter(self.path, binary=binary, file_format=self.format)
+        opener: Any = gzip.open if self.format.compression == "gzip" else builtins.open
+        if binary:
+            return opener(self.path, "rb")
+        return opener(self.path, "rt", encoding=self.format.encoding)
+
+    def makedirs(self) -> None:
+        """Create the directories the file will live in."""
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+
+    def remove(self) -> None:
+        """Delete the file, or the directory tree; FileNotFoundError if absent."""
+        if os.path.isdir(self.path) and not os.path.islink(self.path):
+            shutil.rmtree(self.path)
+        else:
+            os.unlink(self.path)
+
+    def move(self, new_path: str | os.PathLike[str], raise_if_exists: bool = False) -> None:
+        """Rename the file to ``new_path`` (creating its directories); this target keeps its path."""
+        destination = os.fspath(new_path)
+        if raise_if_exists and os.path.exists(destination):
+            raise FileExistsError(destination)
+        os.makedirs(os.path.dirname(os.path.abspath(destination)), exist_ok=True)
+        os.replace(self.path, destination)
+
+    @contextlib.contextmanager
+    def temporary_path(self) -> Iterator[str]:
+        """A path for tools that write the output themselves; renamed into place if the block succeeds.
+
+        The path is a hidden sibling that ends with the target's name, so extensions still
+        tell tools the format. If the block raises, whatever was written there is removed.
+        """
+        self.makedirs()
+        tmp = _sibling_temp_path(self.path)
+        try:
+            yield tmp
+        except BaseException:
+            if os.path.isdir(tmp) and not os.path.islink(tmp):
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+            raise
+        if not os.path.lexists(tmp):
+            raise FileNotFoundError(f"nothing was written to the temporary path of {self.path}")
+        if os.path.isfile(tmp):
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        os.replace(tmp, self.path)
+        _fsync_directory(os.path.dirname(os.path.abspath(self.path)))
