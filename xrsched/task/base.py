@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import traceback
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from .ids import task_id_str
 from .parameters import (
@@ -163,7 +163,7 @@ class Task(metaclass=Register):
         return values
 
     @classmethod
-    def from_str_params(cls, params_str: Mapping[str, str | list[str]]) -> Task:
+    def from_str_params(cls, params_str: Mapping[str, str | list[str]]) -> Self:
         """Build a task from serialized values (command line, scheduler); a list feeds a batch method."""
         family = cls.get_task_family()
         params = dict(cls.get_params())

@@ -23,7 +23,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
-from .base import Task
+from .base import Task, is_external
 from .structure import flatten, getpaths
 
 CompleteCheck = Callable[[Task], bool]
@@ -94,6 +94,8 @@ def iter_run(task: Task, complete: CompleteCheck | None = None) -> Generator[Dep
     means ``run()`` finished; exceptions from ``run()`` propagate. Closing the iterator closes
     ``run()``'s generator, so its ``finally`` blocks and ``with`` statements clean up.
     """
+    if is_external(task):
+        raise TypeError(f"{task!r} is external: it has no run()")
     check = complete or _is_complete
     result = task.run()  # type: ignore[misc]
     if not isinstance(result, types.GeneratorType):

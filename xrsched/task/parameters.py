@@ -87,11 +87,14 @@ class Parameter(Generic[T]):
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
+
+    def normalize_default(self, owner: type) -> None:
+        """Check and canonicalize the declared default; called once the owning class exists."""
         if self._default is not NO_VALUE:
             try:
                 self._default = self.normalize(self._default)
             except (TypeError, ValueError) as exc:
-                raise BadParameterValue(f"{owner.__name__}.{name}: bad default: {exc}") from exc
+                raise BadParameterValue(f"{owner.__name__}.{self.name}: bad default: {exc}") from exc
 
     @overload
     def __get__(self, instance: None, owner: type | None = None) -> Self: ...

@@ -77,6 +77,9 @@ class Register(type):
     def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any], **kwargs: Any) -> Register:
         cls = super().__new__(mcs, name, bases, attrs, **kwargs)
         cls._namespace_at_class_time = _namespace_for(cls.__module__)
+        for value in attrs.values():
+            if isinstance(value, Parameter):
+                value.normalize_default(cls)
         _families.setdefault(task_family_of(cls), {})[(cls.__module__, cls.__qualname__)] = cls
         return cls
 
@@ -97,6 +100,7 @@ class Register(type):
         super().__setattr__(name, value)
         if isinstance(value, Parameter):
             value.__set_name__(cls, name)
+            value.normalize_default(cls)
         _params.clear()
 
     def __delattr__(cls, name: str) -> None:

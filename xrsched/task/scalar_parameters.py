@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .parameters import NO_VALUE, OptionalMixin, Parameter, TypedParameter
+from .registry import Register, task_class
 
 if TYPE_CHECKING:
     from .base import Task
@@ -171,19 +172,15 @@ class TaskParameter(Parameter["type[Task]"]):
     """A task class, written as its family name."""
 
     def parse(self, text: str) -> type[Task]:
-        from .base import task_class  # imported late: base imports this module
-
-        return task_class(text)
+        return task_class(text)  # type: ignore[return-value]
 
     def serialize(self, value: type[Task]) -> str:
         return value.task_family  # type: ignore[return-value]
 
     def normalize(self, value: Any) -> type[Task]:
-        from .base import Task
-
         if isinstance(value, str):
             return self.parse(value)
-        if not (isinstance(value, type) and issubclass(value, Task)):
+        if not isinstance(value, Register):  # every Task subclass is made by Register
             raise TypeError(f"expected a Task subclass, got {value!r}")
         return value
 

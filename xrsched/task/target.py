@@ -115,7 +115,8 @@ class AtomicWriter:
     def __del__(self) -> None:
         # Never publish a file nobody closed: it may be incomplete.
         if not getattr(self, "_done", True):
-            self.abort()
+            with contextlib.suppress(Exception):  # may run at interpreter shutdown
+                self.abort()
 
     @property
     def closed(self) -> bool:

@@ -53,6 +53,7 @@ class YearParameter(DateParameter):
 class DateTimeParameter(TypedParameter[dt.datetime]):
     """A moment in ISO 8601 (``2024-01-31T12:30:00``, with an offset when timezone-aware).
 
+    Aware values are held with a fixed offset (a zone name cannot be written in the string).
     Not in Luigi, which only has the fixed-granularity parameters below.
     """
 
@@ -63,6 +64,10 @@ class DateTimeParameter(TypedParameter[dt.datetime]):
 
     def serialize(self, value: dt.datetime) -> str:
         return value.isoformat()
+
+    def convert(self, value: Any) -> dt.datetime:
+        offset = value.utcoffset()
+        return value if offset is None else value.replace(tzinfo=dt.timezone(offset))
 
 
 class _GranularDateTime(TypedParameter[dt.datetime]):
