@@ -22,9 +22,7 @@ _SYSTEM_METHODS = {
     "system.listMethods": "Names of every method this server answers.",
     "system.methodHelp": "The documentation of one method.",
     "system.methodSignature": "Signatures of one method as XML-RPC type names, return type first.",
-    "system.getCapabilities": (
-        "The specifications this server follows (faults_interop, introspection, multicall)."
-    ),
+    "system.getCapabilities": ("The specifications this server follows (faults_interop, introspection, multicall)."),
     "system.multicall": "Several calls in one request; each entry is authorized and audited on its own.",
     "system.health": "The health document (see DESIGN §5) as a struct.",
 }
@@ -98,7 +96,7 @@ def render() -> str:
     lines = [HEADER]
     lines += ["Scheduler methods", "=================", ""]
     for name in sorted(service.methods()):
-        function = getattr(Scheduler, name)
+        function = getattr(Scheduler, name, None) or getattr(SchedulerService, name)
         doc = inspect.getdoc(function) or ""
         lines += [name, "-" * len(name), "", ".. code-block:: text", "", "   " + _signature(table, name), ""]
         lines += [f"Role: ``{required_role(name).label}``", ""]

@@ -113,9 +113,7 @@ class TokenStore:
         log.info("tokens file reloaded: %d token(s)", len(table.tokens))
         return None
 
-    def authenticate(
-        self, authorization_header: str | None, peer_cert_cn: str | None, now: float
-    ) -> Identity | None:
+    def authenticate(self, authorization_header: str | None, peer_cert_cn: str | None, now: float) -> Identity | None:
         """The caller's identity, or None if the credentials are missing, wrong or expired."""
         return self.check(authorization_header, peer_cert_cn, now).identity
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 import enum
 from types import MappingProxyType
 
+from xrsched.core.scheduler import READ_ONLY_METHODS
+from xrsched.service.ownership import TASK_CHANGING_METHODS, WORKER_ARGUMENT_METHODS
+
 
 class Role(enum.IntEnum):
     """Ordered roles: each one may do everything the lower ones may."""
@@ -38,22 +41,8 @@ class Role(enum.IntEnum):
 
 
 _VIEWER_METHODS = (
-    "task_list",
-    "worker_list",
-    "resource_list",
-    "task_search",
-    "graph",
-    "dep_graph",
-    "inverse_dep_graph",
-    "fetch_error",
-    "has_task_history",
+    *sorted(READ_ONLY_METHODS),
     "task_history",
-    "is_pause_enabled",
-    "is_paused",
-    "get_task_status_message",
-    "get_task_progress_percentage",
-    "get_running_task_resources",
-    "count_pending",
     "system.listMethods",
     "system.methodHelp",
     "system.methodSignature",
@@ -106,25 +95,13 @@ def _table() -> dict[str, Role]:
 
 
 METHOD_ROLES: MappingProxyType[str, Role] = MappingProxyType(_table())
+_VIEWER = frozenset(_VIEWER_METHODS)
 """Minimum role per XML-RPC method (read-only)."""
 
-WORKER_SCOPED_METHODS: frozenset[str] = frozenset(
-    {"add_task", "add_worker", "add_task_batcher", "announce_scheduling_failure", "get_work", "ping"}
-)
-"""Worker-role methods carrying a ``worker`` argument: a worker-role caller may only name worker
-ids its token owns (the first token to use an id owns it)."""
-
-TASK_SCOPED_METHODS: frozenset[str] = frozenset(
-    {
-        "set_task_status_message",
-        "set_task_progress_percentage",
-        "decrease_running_task_resources",
-        "add_scheduler_message_response",
-        "report_task_statistics",
-    }
-)
-"""Worker-role methods that change a task named by ``task_id`` but carry no ``worker``: a
-worker-role caller may only touch tasks run by a worker id its token owns."""
+#: Worker-role methods carrying a ``worker`` argument, and those that change a task named by
+#: ``task_id``: the service's ownership rules (xrsched.service.ownership) apply to both.
+WORKER_SCOPED_METHODS: frozenset[str] = WORKER_ARGUMENT_METHODS - _VIEWER
+TASK_SCOPED_METHODS: frozenset[str] = TASK_CHANGING_METHODS
 
 
 def required_role(method: str) -> Role:

@@ -145,12 +145,13 @@ def send_many(
 def _send_chunk(scheduler: RemoteScheduler, chunk: list[tuple[str, list[Any]]]) -> list[Any]:
     results: list[Any] = [None] * len(chunk)
     pending = list(range(len(chunk)))
+    header_id = new_request_id()  # for the audit log; each entry carries its own id
     try:
         for attempt in scheduler.retrying(f"{MULTICALL} of {len(chunk)} calls"):
             with attempt:
                 entries = [{"methodName": chunk[i][0], "params": chunk[i][1]} for i in pending]
                 body = encode_call(MULTICALL, [entries])
-                answers = scheduler.post_once(body, new_request_id())
+                answers = scheduler.post_once(body, header_id)
                 if not isinstance(answers, list) or len(answers) != len(pending):
                     raise MalformedResponse("multicall answer does not have one entry per call")
                 for index, answer in zip(pending, answers, strict=True):

@@ -62,6 +62,7 @@ SCHEDULER_METHODS: dict[str, tuple[str, ...]] = {
     "inverse_dep_graph": ("task_id", "include_done"),
     "fetch_error": ("task_id",),
     "has_task_history": (),
+    "task_history": ("task_id",),
     "is_pause_enabled": (),
     "is_paused": (),
     "pause": (),
@@ -136,6 +137,15 @@ class RemoteScheduler:
     it out". Faults become :mod:`xrsched.client.errors` exceptions; connection errors,
     timeouts, 429 and 503 are retried with backoff. Use :meth:`batch` or :meth:`send_many`
     to send many calls as ``system.multicall`` requests.
+
+    ``url`` is ``https://host[:port][/path]`` (port 8082, path ``/RPC2`` by default). The token
+    comes from ``token``, else ``$XRSCHED_TOKEN``, else ``token_file`` / ``$XRSCHED_TOKEN_FILE``;
+    ``environ`` replaces ``os.environ`` for that lookup. ``ca`` is the CA bundle that verifies
+    the server (the system store when None). ``timeout`` bounds each read of an answer and
+    ``connect_timeout`` the TCP connect plus TLS handshake; ``retries``, ``backoff``,
+    ``max_backoff``, ``max_retry_after`` and ``deadline`` shape the
+    :class:`~xrsched.client.retrying.RetryPolicy`; answers over ``max_response_bytes`` (raw or
+    inflated) are refused.
     """
 
     def __init__(
@@ -204,19 +214,16 @@ class RemoteScheduler:
 
     # -- calling --------------------------------------------------------------------------------
 
-    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+    def call(self, method: str, /, *args: Any, **kwargs: Any) -> Any:
         """Call ``method`` with a fresh request id, retrying as the policy allows."""
-        params = self.prepare(method, args, kwargs, new_request_id())
-        request_id = params[-1]["__request_id"]
-        body = encode_call(method, params)
+        request_id = new_request_id()
+        body = encode_call(method, self.prepare(method, args, kwargs, request_id))
         for attempt in self.retrying(method):
             with attempt:
                 value = self.post_once(body, request_id)
         return restore(method, value)
 
-    def prepare(
-        self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], request_id: str
-    ) -> list[Any]:
+    def prepare(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], request_id: str) -> list[Any]:
         """The XML-RPC params for ``method(*args, **kwargs)``: one ``__starstar`` struct."""
         names = _PARAMS.get(method)
         if args:
@@ -250,9 +257,7 @@ class RemoteScheduler:
 
         return MultiCallBatch(self, max_entries)
 
-    def send_many(
-        self, calls: Iterable[Call | tuple[str, Mapping[str, Any]]], max_entries: int = 500
-    ) -> list[Any]:
+    def send_many(self, calls: Iterable[Call | tuple[str, Mapping[str, Any]]], max_entries: int = 500) -> list[Any]:
         """Send ``calls`` as multicalls; one result or exception instance per call, in order."""
         from xrsched.client.batch import send_many
 

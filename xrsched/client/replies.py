@@ -60,6 +60,13 @@ def _running_lists(entries: Any) -> None:
                 _task_map(entry.get("running"))
 
 
+def _history(entries: Any) -> None:
+    """``task_history``: each recorded transition names its worker and host, or None."""
+    if isinstance(entries, list):
+        for entry in entries:
+            _fill(entry, ("worker", "host"))
+
+
 def _single_task(task: Any) -> None:
     if task:  # re_enable_task answers {} when the task was not disabled by the scheduler
         _fill(task, TASK_KEYS)
@@ -74,6 +81,7 @@ _SHAPES: dict[str, Callable[[Any], None]] = {
     "worker_list": _running_lists,
     "resource_list": _running_lists,
     "re_enable_task": _single_task,
+    "task_history": _history,
 }
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import http.client
+import logging
 import select
 import socket
 import ssl
@@ -40,6 +41,8 @@ from xrsched.client.errors import (
 from xrsched.tls import client_context
 
 MIB = 1024 * 1024
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+log = logging.getLogger("xrsched.client")
 DEFAULT_PATH = "/RPC2"
 _CHUNK = 64 * 1024
 _ERROR_TEXT_BYTES = 2048
@@ -122,6 +125,8 @@ class _Timeouts:
     connect_timeout: float
     read_timeout: float
     stats: ClientStats
+    busy = False  # a call is using it (changed under the transport's lock)
+    close_after_use = False  # close() was asked while it was busy
 
     def _connected(self) -> None:
         self.sock.settimeout(self.read_timeout)
@@ -173,6 +178,8 @@ class HttpTransport:
         self._token = token
         self.stats = ClientStats()
         self._context = self._build_context()
+        if self._context is None and token is not None and self.endpoint.host not in _LOOPBACK:
+            log.warning("sending the token to %s over plain HTTP; use https://", self.endpoint.host)
         self._local = threading.local()
         self._open: weakref.WeakSet[Connection] = weakref.WeakSet()
         self._lock = threading.Lock()
@@ -206,23 +213,38 @@ class HttpTransport:
         return conn
 
     def close(self) -> None:
-        """Close every connection this transport opened (threads reconnect on their next call)."""
-        with self._lock:
-            connections = list(self._open)
-        for conn in connections:
-            with contextlib.suppress(Exception):
-                conn.close()
+        """Close every connection this transport opened; threads reconnect on their next call.
+
+        A connection in the middle of a call (another thread's) is closed when that call ends,
+        so closing never breaks a call in flight.
+        """
+        with self._lock:  # held so no thread starts a call on a connection being closed
+            for conn in list(self._open):
+                if conn.busy:
+                    conn.close_after_use = True
+                else:
+                    with contextlib.suppress(Exception):
+                        conn.close()
 
     # -- one exchange ---------------------------------------------------------------------------
 
     def post(self, body: bytes, request_id: str) -> bytes:
         """POST ``body``; return the answer's (inflated) body or raise a :class:`ClientError`."""
         conn = self._connection()
+        with self._lock:
+            conn.busy = True
         try:
-            return self._exchange(conn, body, request_id)
-        except _Stale:
-            conn.close()
-            return self._exchange(conn, body, request_id)
+            try:
+                return self._exchange(conn, body, request_id)
+            except _Stale:
+                conn.close()
+                return self._exchange(conn, body, request_id)
+        finally:
+            with self._lock:
+                conn.busy = False
+                if conn.close_after_use:
+                    conn.close_after_use = False
+                    conn.close()
 
     def _exchange(self, conn: Connection, body: bytes, request_id: str) -> bytes:
         reused = conn.sock is not None

@@ -67,8 +67,7 @@ def encode_call(method: str, params: Sequence[Any]) -> bytes:
     except (MarshalError, RecursionError) as exc:
         raise EncodeError(f"{method}: cannot send the arguments: {exc}") from None
     return (
-        f"{_HEADER}<methodCall><methodName>{escape_text(method)}</methodName>"
-        f"<params>{values}</params></methodCall>\n"
+        f"{_HEADER}<methodCall><methodName>{escape_text(method)}</methodName><params>{values}</params></methodCall>\n"
     ).encode()
 
 

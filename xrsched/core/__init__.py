@@ -2,10 +2,11 @@
 
 from .config import RetryPolicy, SchedulerConfig
 from .errors import BadValue, Conflict, Forbidden, NotFound, SchedulerError, UnknownTask, UnknownWorker
-from .scheduler import PUBLIC_METHODS, Scheduler
+from .scheduler import PUBLIC_METHODS, READ_ONLY_METHODS, Scheduler
 
 __all__ = [
     "PUBLIC_METHODS",
+    "READ_ONLY_METHODS",
     "BadValue",
     "Conflict",
     "Forbidden",

@@ -71,9 +71,7 @@ class Assignment(Registration):
 
         reply = self.pending_counters(record)
         if len(members) > 1 and best is not None:
-            batch_id = hashlib.md5(
-                "|".join(t.id for t in members).encode(), usedforsecurity=False
-            ).hexdigest()
+            batch_id = hashlib.md5("|".join(t.id for t in members).encode(), usedforsecurity=False).hexdigest()
             for member in members:
                 with self.edit(member):
                     member.worker_running = worker_id
@@ -100,9 +98,7 @@ class Assignment(Registration):
                     best.time_running = now
                 best.worker_running = worker_id
                 self.set_status(best, RUNNING)
-            reply.update(
-                task_id=best.id, task_family=best.family, task_module=best.module, task_params=best.params
-            )
+            reply.update(task_id=best.id, task_family=best.family, task_module=best.module, task_params=best.params)
         else:
             reply["task_id"] = None
         return reply
@@ -229,20 +225,13 @@ class Assignment(Registration):
     def _free_slots(self, worker_id: str, slots: dict[str, int], cutoff: float) -> int:
         if worker_id not in slots:
             record = self.workers.get(worker_id)
-            if (
-                record is None
-                or record.disabled
-                or record.last_get_work is None
-                or record.last_get_work <= cutoff
-            ):
+            if record is None or record.disabled or record.last_get_work is None or record.last_get_work <= cutoff:
                 slots[worker_id] = 0
             else:
                 slots[worker_id] = record.processes() - len(self.running_by_worker.get(worker_id, ()))
         return slots[worker_id]
 
-    def _assemble_batch(
-        self, record: Worker, best: Task, assistant: bool
-    ) -> tuple[list[Task], dict[str, list[Any]]]:
+    def _assemble_batch(self, record: Worker, best: Task, assistant: bool) -> tuple[list[Task], dict[str, list[Any]]]:
         names, max_size = self.batchers.get(record.id, {}).get(best.family, ((), 1))
         if not names or not best.batchable or max_size <= 1:
             return [best], {}

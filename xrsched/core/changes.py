@@ -32,12 +32,7 @@ class ChangeSet:
 
     def __bool__(self) -> bool:
         return bool(
-            self.tasks
-            or self.removed_tasks
-            or self.workers
-            or self.removed_workers
-            or self.meta
-            or self.transitions
+            self.tasks or self.removed_tasks or self.workers or self.removed_workers or self.meta or self.transitions
         )
 
 

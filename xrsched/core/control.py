@@ -85,9 +85,7 @@ class Control(Queries):
                 setattr(member, attribute, value)
                 self.mark_task(member)
 
-    def decrease_running_task_resources(
-        self, task_id: str, decrease_resources: dict[str, int], *, now: float
-    ) -> None:
+    def decrease_running_task_resources(self, task_id: str, decrease_resources: dict[str, int], *, now: float) -> None:
         """Give back part of the resources a RUNNING task holds (and its batch's). O(resources)."""
         task = self.known_task(task_id)
         decrease = v.resources("decrease_resources", decrease_resources)
@@ -134,9 +132,7 @@ class Control(Queries):
         )
         return {"message_id": message_id}
 
-    def add_scheduler_message_response(
-        self, task_id: str, message_id: str, response: str, *, now: float
-    ) -> None:
+    def add_scheduler_message_response(self, task_id: str, message_id: str, response: str, *, now: float) -> None:
         """Store a task's answer to a scheduler message. O(1)."""
         task = self.known_task(task_id)
         key = v.identifier("message_id", message_id)

@@ -23,9 +23,7 @@ _FAMILY_RE = re.compile(r"([^(_]+)[(_]")
 class Queries(Assignment):
     """``task_list``, ``worker_list``, ``resource_list``, ``task_search``, graphs and ``fetch_error``."""
 
-    def serialize_task(
-        self, task: Task, *, include_deps: bool = True, deps: Iterable[str] | None = None
-    ) -> dict:
+    def serialize_task(self, task: Task, *, include_deps: bool = True, deps: Iterable[str] | None = None) -> dict:
         """A task as Luigi's listings show it (None members are dropped on the wire)."""
         out: dict[str, Any] = {
             "display_name": task.pretty_id(),
@@ -127,11 +125,7 @@ class Queries(Assignment):
                 shown = task.pretty_id().casefold()
                 if not all(term in shown for term in terms):
                     continue
-            if (
-                task.status == PENDING
-                and upstream_status
-                and self.upstream_status(task, memo) != upstream_status
-            ):
+            if task.status == PENDING and upstream_status and self.upstream_status(task, memo) != upstream_status:
                 continue
             result[task_id] = self.serialize_task(task, include_deps=False)
         if limit and len(result) > cap:
@@ -232,9 +226,7 @@ class Queries(Assignment):
                 out.update(self._walk(task_id, seen, lambda t: t.deps, include_done=True))
         return out
 
-    def dep_graph(
-        self, task_id: str, include_done: bool = True, *, now: float, **kwargs: Any
-    ) -> dict[str, Any]:
+    def dep_graph(self, task_id: str, include_done: bool = True, *, now: float, **kwargs: Any) -> dict[str, Any]:
         """The dependencies of ``task_id``, breadth first, up to ``max_graph_nodes``."""
         task_id = v.identifier("task_id", task_id)
         self.now = now

@@ -89,12 +89,7 @@ class ReadyHeaps:
 
     def _entry_live(self, entry: Entry) -> bool:
         task = entry[4]
-        return (
-            task.gen == entry[3]
-            and task.status == PENDING
-            and task.unmet == 0
-            and self.tasks.get(task.id) is task
-        )
+        return task.gen == entry[3] and task.status == PENDING and task.unmet == 0 and self.tasks.get(task.id) is task
 
     def _compact_buckets(self, buckets: dict[Sig, list[Entry]], worker_id: str | None) -> int:
         total = 0

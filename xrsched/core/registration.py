@@ -62,9 +62,7 @@ class Registration(Transitions):
         expl = v.optional_text("expl", expl)
         tracking_url = v.optional_text("tracking_url", tracking_url)
         batch_id = v.optional_text("batch_id", batch_id)
-        policy = self.shared_policy(
-            self.config.retry_policy.merged(v.mapping("retry_policy_dict", retry_policy_dict))
-        )
+        policy = self.shared_policy(self.config.retry_policy.merged(v.mapping("retry_policy_dict", retry_policy_dict)))
         self.now = now
 
         worker_obj = self.touch_worker(worker_id, now)
@@ -89,11 +87,7 @@ class Registration(Transitions):
             self.create_task(task)
         elif task.status != RUNNING and worker_obj.disabled:
             return
-        if (
-            status == PENDING
-            and task.status == DONE
-            and now - task.updated < self.config.stable_done_cooldown_secs
-        ):
+        if status == PENDING and task.status == DONE and now - task.updated < self.config.stable_done_cooldown_secs:
             return
 
         with self.edit(task):
@@ -158,9 +152,7 @@ class Registration(Transitions):
         for dep_id in task.deps:
             dep = self.tasks.get(dep_id)
             if dep is None:
-                dep = Task(
-                    dep_id, UNKNOWN, self.now, self.next_seq(), self.config.retry_policy, priority=priority
-                )
+                dep = Task(dep_id, UNKNOWN, self.now, self.next_seq(), self.config.retry_policy, priority=priority)
                 self.create_task(dep)
             if worker_id not in dep.stakeholders:
                 with self.edit(dep):
@@ -207,9 +199,7 @@ class Registration(Transitions):
         worker_id = v.identifier("worker", worker)
         family = v.identifier("task_family", task_family)
         names = v.identifiers("batched_args", batched_args)
-        size = (
-            float("inf") if max_batch_size is None else float(v.number("max_batch_size", max_batch_size, minimum=1))
-        )
+        size = float("inf") if max_batch_size is None else float(v.number("max_batch_size", max_batch_size, minimum=1))
         self.now = now
         self.touch_worker(worker_id, now)
         self.batchers.setdefault(worker_id, {})[family] = (tuple(names), size)

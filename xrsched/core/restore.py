@@ -113,8 +113,7 @@ def meta_of(state: SchedulerState) -> dict[str, Any]:
         "resources": dict(state.resources),
         "batchers": {
             worker: {
-                family: [list(names), None if size == float("inf") else size]
-                for family, (names, size) in fams.items()
+                family: [list(names), None if size == float("inf") else size] for family, (names, size) in fams.items()
             }
             for worker, fams in state.batchers.items()
         },

@@ -52,6 +52,28 @@ PUBLIC_METHODS: tuple[str, ...] = (
 )
 
 
+#: The public methods that change nothing (listings, lookups, counters).
+READ_ONLY_METHODS: frozenset[str] = frozenset(
+    {
+        "task_list",
+        "worker_list",
+        "resource_list",
+        "task_search",
+        "graph",
+        "dep_graph",
+        "inverse_dep_graph",
+        "fetch_error",
+        "has_task_history",
+        "is_pause_enabled",
+        "is_paused",
+        "get_task_status_message",
+        "get_task_progress_percentage",
+        "get_running_task_resources",
+        "count_pending",
+    }
+)
+
+
 class Scheduler(Control):
     """Luigi's central scheduler, rebuilt so that ``get_work``, ``add_task`` and ``ping`` never
     scan all tasks. Construct with a :class:`~xrsched.core.config.SchedulerConfig` and resource

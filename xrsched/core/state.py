@@ -48,9 +48,7 @@ def signature(resources: dict[str, int]) -> Sig:
 class SchedulerState(ReadyHeaps):
     """Tasks, workers and their indexes. The scheduler's public methods build on this."""
 
-    def __init__(
-        self, config: SchedulerConfig | None = None, resources: dict[str, int] | None = None
-    ) -> None:
+    def __init__(self, config: SchedulerConfig | None = None, resources: dict[str, int] | None = None) -> None:
         self.config = config or SchedulerConfig()
         #: Configured resource capacities; a resource not listed has capacity 1.
         self.resources: dict[str, int] = dict(resources or {})

@@ -15,7 +15,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from xrsched.core import PUBLIC_METHODS, Scheduler
+from xrsched.core import PUBLIC_METHODS, READ_ONLY_METHODS, Scheduler
 from xrsched.core.errors import BadValue, Unavailable
 from xrsched.core.states import DISABLED, FAILED, PENDING, RUNNING
 from xrsched.health import StoreHealth
@@ -25,27 +25,6 @@ from xrsched.store import GroupCommitter, SQLiteStore, StoreUnavailable, encode_
 from .context import CURRENT_CALLER
 from .ownership import WorkerBindings, check_call
 from .replies import ReplyCache
-
-#: Methods that change nothing: their answers are not kept for retried request ids.
-READ_ONLY_METHODS: frozenset[str] = frozenset(
-    {
-        "task_list",
-        "worker_list",
-        "resource_list",
-        "task_search",
-        "graph",
-        "dep_graph",
-        "inverse_dep_graph",
-        "fetch_error",
-        "has_task_history",
-        "is_pause_enabled",
-        "is_paused",
-        "get_task_status_message",
-        "get_task_progress_percentage",
-        "get_running_task_resources",
-        "count_pending",
-    }
-)
 
 _log = logging.getLogger("xrsched.server")
 

@@ -117,9 +117,7 @@ def check_call(
         task = _named_task(arguments, tasks)
         if task is not None and status != PENDING and status != "SUSPENDED" and not owns(task, mine):
             verb = {DONE: "finish", FAILED: "fail"}.get(status, "change")
-            raise Forbidden(
-                f"task_id: this token may not {verb} task {task.id!r}: none of its workers holds it"
-            )
+            raise Forbidden(f"task_id: this token may not {verb} task {task.id!r}: none of its workers holds it")
     elif method in TASK_CHANGING_METHODS:
         task = _named_task(arguments, tasks)
         if task is not None and not owns(task, mine):
