@@ -149,9 +149,7 @@ def _leaf(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
     )
     if hostnames is not None:
         builder = builder.add_extension(_san(hostnames), critical=False)
@@ -200,9 +198,7 @@ def make_client_cert(
     return cert, _key_pem(key)
 
 
-def make_self_signed(
-    hostnames: Iterable[str] = DEFAULT_HOSTNAMES, days: float = LEAF_DAYS
-) -> tuple[bytes, bytes]:
+def make_self_signed(hostnames: Iterable[str] = DEFAULT_HOSTNAMES, days: float = LEAF_DAYS) -> tuple[bytes, bytes]:
     """Make a self-signed server certificate; clients trust it by pinning the cert file as their CA."""
     hostnames = tuple(hostnames)
     key = _new_key()

@@ -39,22 +39,16 @@ class ServerSettings:
         "CA bundle for optional client certificates, mapped to identities in the tokens file.",
         metavar="FILE",
     )
-    no_tls: bool = _opt(
-        False, "Serve plain HTTP (tokens then cross the network in clear; not for production)."
-    )
+    no_tls: bool = _opt(False, "Serve plain HTTP (tokens then cross the network in clear; not for production).")
     tokens: Path | None = _opt(
         None, "Tokens file (TOML, hashes only). Default: STATE_PATH/tokens.toml.", metavar="FILE"
     )
-    audit_log: Path | None = _opt(
-        None, "Audit log, JSON lines. Default: STATE_PATH/audit.log.", metavar="FILE"
-    )
+    audit_log: Path | None = _opt(None, "Audit log, JSON lines. Default: STATE_PATH/audit.log.", metavar="FILE")
     audit_required: bool = _opt(False, "Refuse mutating calls (503) while the audit log cannot be written.")
     state_path: Path | None = _opt(
         None, "Directory for state, tokens, audit log and generated certificates.", metavar="DIR"
     )
-    store: str = _opt(
-        "sqlite", "Where state lives: sqlite (durable, under STATE_PATH) or memory.", metavar="KIND"
-    )
+    store: str = _opt("sqlite", "Where state lives: sqlite (durable, under STATE_PATH) or memory.", metavar="KIND")
     sync: str = _opt(
         "full",
         "full: a change survives power loss before its reply is sent; normal: it survives a crash "
@@ -63,22 +57,14 @@ class ServerSettings:
     )
     history_days: float = _opt(30.0, "Days of task history to keep (0 keeps everything).", metavar="DAYS")
     max_connections: int = _opt(256, "Concurrent connections; past it new ones get a quick 503.", metavar="N")
-    max_request_bytes: int = _opt(
-        10 * 1024 * 1024, "Largest request body accepted (413 beyond).", metavar="BYTES"
-    )
-    handshake_timeout: float = _opt(
-        10.0, "Seconds a client has to finish the TLS handshake.", metavar="SECONDS"
-    )
+    max_request_bytes: int = _opt(10 * 1024 * 1024, "Largest request body accepted (413 beyond).", metavar="BYTES")
+    handshake_timeout: float = _opt(10.0, "Seconds a client has to finish the TLS handshake.", metavar="SECONDS")
     read_timeout: float = _opt(30.0, "Seconds a request may take to arrive once started.", metavar="SECONDS")
     idle_timeout: float = _opt(60.0, "Seconds an idle keep-alive connection is kept open.", metavar="SECONDS")
     health_requires_token: bool = _opt(False, "Make GET /health ask for a valid token.")
     background: bool = _opt(False, "Detach and run in the background (see --pidfile, --logdir).")
-    pidfile: Path | None = _opt(
-        None, "Write the server's process id here (with --background).", metavar="FILE"
-    )
-    logdir: Path | None = _opt(
-        None, "Write xrsched-server.log here instead of standard error.", metavar="DIR"
-    )
+    pidfile: Path | None = _opt(None, "Write the server's process id here (with --background).", metavar="FILE")
+    logdir: Path | None = _opt(None, "Write xrsched-server.log here instead of standard error.", metavar="DIR")
     log_level: str = _opt("INFO", "DEBUG, INFO, WARNING or ERROR.", metavar="LEVEL")
     scheduler: SchedulerConfig = field(
         default_factory=SchedulerConfig, metadata={"help": "[scheduler] table (Luigi's keys)", "cli": False}

@@ -125,9 +125,7 @@ def server_context(
     try:
         ctx.load_cert_chain(str(cert), str(key), password=_password_callback(password))
     except (ssl.SSLError, OSError) as exc:
-        raise TLSConfigError(
-            f"certificate file {cert} / key file {key}: rejected by OpenSSL ({exc})"
-        ) from None
+        raise TLSConfigError(f"certificate file {cert} / key file {key}: rejected by OpenSSL ({exc})") from None
     if client_ca is not None:
         _load_certs(client_ca, "client CA")
         try:

@@ -64,21 +64,15 @@ def main(ctx: click.Context, config_file: Path | None, **given: Any) -> None:
     a tokens file holding one admin token whose secret is printed once.
     """
     flags = {
-        name: value
-        for name, value in given.items()
-        if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
+        name: value for name, value in given.items() if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
     }
-    config_file = config_file or (
-        Path(os.environ["XRSCHED_CONFIG"]) if os.environ.get("XRSCHED_CONFIG") else None
-    )
+    config_file = config_file or (Path(os.environ["XRSCHED_CONFIG"]) if os.environ.get("XRSCHED_CONFIG") else None)
     try:
         file_values = load_config_file(config_file) if config_file else {}
         settings = build_settings(file_values, dict(os.environ), flags, origin=str(config_file or "config"))
     except BadValue as exc:
         raise click.UsageError(exc.message) from None
-    _configure_logging(
-        settings.log_level, settings.logdir if settings.background or settings.logdir else None
-    )
+    _configure_logging(settings.log_level, settings.logdir if settings.background or settings.logdir else None)
 
     # Imported here so that --help stays fast and never touches the network stack.
     from xrsched.auth import TokenFileError

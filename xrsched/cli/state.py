@@ -116,6 +116,4 @@ def history(state_path: Path | None, task_id: str) -> None:
         when = _dt.datetime.fromtimestamp(entry["time"], _dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
         worker = entry["worker"] or "-"
         host = f" on {entry['host']}" if entry["host"] else ""
-        click.echo(
-            f"{when}Z  {entry['old_status'] or '(new)':>13} -> {entry['new_status']:<13} {worker}{host}"
-        )
+        click.echo(f"{when}Z  {entry['old_status'] or '(new)':>13} -> {entry['new_status']:<13} {worker}{host}")

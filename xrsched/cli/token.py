@@ -106,10 +106,7 @@ def list_command(tokens_path: Path | None) -> None:
         raise click.ClickException(exc.message) from None
     now = time.time()
     rows = [("ID", "ROLE", "CREATED", "EXPIRES", "EXPIRED")]
-    rows += [
-        (r.id, r.role.label, _fmt(r.created), _fmt(r.expires), "yes" if r.expired(now) else "no")
-        for r in records
-    ]
+    rows += [(r.id, r.role.label, _fmt(r.created), _fmt(r.expires), "yes" if r.expired(now) else "no") for r in records]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1])

@@ -11,11 +11,14 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import io
+import itertools
 import logging
+import os
 import re
 import socket
 import ssl
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -35,6 +38,25 @@ _SAFE_HEADERS = ("host", "user-agent", "content-type", "content-length", "conten
 _MAX_REQUEST_LINE = 8192
 _LINGER_SECONDS = 1.0
 _BUSY_SECONDS = 1.0  # a refused client gets this long to handshake and to send its request head
+
+
+_date_cache: list[object] = [-1, ""]
+_request_ids = itertools.count(1)
+#: Generated request ids: a per-process random prefix and a counter (unique, and cheaper than uuid4).
+_REQUEST_ID_PREFIX = os.urandom(6).hex()
+
+
+def _http_date() -> str:
+    """The HTTP ``Date`` header value, formatted once per second."""
+    second = int(time.time())
+    if second != _date_cache[0]:
+        _date_cache[0] = second
+        _date_cache[1] = email.utils.formatdate(second, usegmt=True)
+    return str(_date_cache[1])
+
+
+def _next_request_id() -> str:
+    return f"{_REQUEST_ID_PREFIX}-{next(_request_ids)}"
 
 
 @dataclass
@@ -152,9 +174,7 @@ class Connection(BaseHTTPRequestHandler):
             self._refuse(HttpError(503, "server busy, retry later", headers=[("Retry-After", "1")]), info)
             return False
         expects = headers.get("expect", "").lower() == "100-continue" and self.request_version >= "HTTP/1.1"
-        exchange = Exchange(
-            info, headers, self.env.app, self.settings, self._read_exact, self._send_continue, expects
-        )
+        exchange = Exchange(info, headers, self.env.app, self.settings, self._read_exact, self._send_continue, expects)
         try:
             handler = self.env.router.resolve(self.command, info.path)
             response = handler(exchange)
@@ -234,7 +254,7 @@ class Connection(BaseHTTPRequestHandler):
         lines = [
             f"{self.protocol_version} {response.status} {reason_phrase(response.status)}",
             f"Server: {self.settings.server_name}",
-            f"Date: {email.utils.formatdate(usegmt=True)}",
+            f"Date: {_http_date()}",
             f"Content-Type: {response.content_type}",
             f"Content-Length: {len(response.body)}",
             "X-Content-Type-Options: nosniff",
@@ -259,7 +279,7 @@ class Connection(BaseHTTPRequestHandler):
             peer=self.client_address,
             method=(self.command or "")[:16],
             path=path[:256],
-            request_id=offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex,
+            request_id=offered if _REQUEST_ID.fullmatch(offered) else _next_request_id(),
             peer_cert_cn=self.peer_cert_cn,
             tls=self.env.tls_context is not None,
             headers={name: headers[name][:256] for name in _SAFE_HEADERS if name in headers},

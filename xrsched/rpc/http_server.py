@@ -178,9 +178,7 @@ class RpcHttpServer:
         self._dropped += 1
         now = time.monotonic()
         if now - self._drop_logged_at >= _DROP_LOG_INTERVAL:  # one line per interval, not per attack packet
-            log.warning(
-                "dropped %d connections: pool and overflow are full (last from %s)", self._dropped, peer[0]
-            )
+            log.warning("dropped %d connections: pool and overflow are full (last from %s)", self._dropped, peer[0])
             self._dropped, self._drop_logged_at = 0, now
 
     def _spawn(self, target: Callable[..., None], *args: object) -> None:

@@ -165,9 +165,7 @@ def dump_value(value: Any) -> str:
 
 def response_from_value_xml(value_xml: str) -> bytes:
     """Wrap a fragment from :func:`dump_value` into a complete methodResponse."""
-    return (
-        f"{_HEADER}<methodResponse><params><param>{value_xml}</param></params></methodResponse>\n"
-    ).encode()
+    return (f"{_HEADER}<methodResponse><params><param>{value_xml}</param></params></methodResponse>\n").encode()
 
 
 def dump_response(value: Any) -> bytes:

@@ -68,9 +68,7 @@ class Binder:
         self._index = {p.name: i for i, p in enumerate(self.positional)}
         never = len(self.positional)  # index for keyword-only parameters: never given positionally
         self._required = [(p.name, self._index.get(p.name, never)) for p in self.positional if p.required]
-        self._required += [
-            (p.name, never) for p in self.by_name.values() if p.required and p.name not in self._index
-        ]
+        self._required += [(p.name, never) for p in self.by_name.values() if p.required and p.name not in self._index]
 
     def bind(self, params: tuple[Any, ...]) -> tuple[list[Any], dict[str, Any]]:
         """Return ``(args, kwargs)`` ready for the call, or raise :class:`ArgumentError`."""

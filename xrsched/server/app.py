@@ -141,14 +141,14 @@ class SchedulerApp:
 
     def _audit_call(self, context: CallContext, method: str, outcome: str | int, duration: float) -> None:
         identity = context.identity if isinstance(context.identity, Identity) else None
-        self.audit.record(
-            peer=_peer(context.peer),
-            identity=identity.principal if identity else None,
-            role=identity.role.label if identity else None,
-            method=method,
-            outcome=outcome,
-            duration_ms=duration * 1000.0,
-            request_id=context.request_id,
+        self.audit.record_call(
+            _peer(context.peer),
+            identity.principal if identity else None,
+            identity.role.label if identity else None,
+            method,
+            outcome,
+            duration * 1000.0,
+            context.request_id,
         )
 
 

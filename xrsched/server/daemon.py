@@ -16,9 +16,7 @@ def write_pidfile(path: Path) -> None:
         except ValueError:
             other = 0
         if other > 0 and _alive(other):
-            raise SystemExit(
-                f"xrsched-server: {path} names running process {other}; stop it or remove the file"
-            )
+            raise SystemExit(f"xrsched-server: {path} names running process {other}; stop it or remove the file")
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(f"{os.getpid()}\n")

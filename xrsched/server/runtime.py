@@ -79,9 +79,7 @@ class ServerRuntime:
             audit=self.audit,
             limits=RequestLimits(
                 max_request_bytes=settings.max_request_bytes,
-                max_decompressed_bytes=max(
-                    settings.max_request_bytes, RequestLimits().max_decompressed_bytes
-                ),
+                max_decompressed_bytes=max(settings.max_request_bytes, RequestLimits().max_decompressed_bytes),
             ),
             audit_required=settings.audit_required,
             tls_not_after=(lambda: self.cert.not_after if self.cert else None) if self.cert_path else None,

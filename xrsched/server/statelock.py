@@ -23,8 +23,7 @@ def hold_state_lock(state_dir: Path) -> IO[str]:
         holder = handle.read().strip() or "another process"
         handle.close()
         raise StoreError(
-            f"{state_dir} is in use by another xrsched server (pid {holder}); "
-            "stop it or choose another --state-path"
+            f"{state_dir} is in use by another xrsched server (pid {holder}); stop it or choose another --state-path"
         ) from None
     handle.seek(0)
     handle.truncate()

@@ -85,6 +85,7 @@ class SchedulerService:
         signature = inspect.signature(core_function)
         parameters = [p for p in signature.parameters.values() if p.name not in ("self", "now")]
         public_signature = signature.replace(parameters=parameters)
+        positional_names = [p.name for p in parameters if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
         hints = typing.get_type_hints(core_function)
         hints.pop("now", None)
         bound_core = getattr(self.core, name)
@@ -105,13 +106,9 @@ class SchedulerService:
                         self._await_durable(name, ticket)
                         return answer
                 if caller is not None and caller.restricted:
-                    try:
-                        arguments = public_signature.bind(*args, **kwargs).arguments
-                    except TypeError:
-                        arguments = {}
-                    extra = arguments.pop("kwargs", None)
-                    if isinstance(extra, dict):
-                        arguments.update(extra)
+                    # The RPC layer has checked the arguments already: naming them is enough.
+                    arguments = dict(zip(positional_names, args, strict=False))
+                    arguments.update(kwargs)
                     check_call(caller, name, arguments, bindings, tasks)
                 answer = bound_core(*args, now=self.now(), **kwargs)
                 ticket = self._submit_changes()

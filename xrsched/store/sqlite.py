@@ -67,9 +67,7 @@ class SQLiteStore:
         app_id = self.db.execute("PRAGMA application_id").fetchone()[0]
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if existed and app_id not in (0, APPLICATION_ID):
-            raise StoreCorrupt(
-                f"{self.path} is an SQLite database of another program (application_id {app_id:#x})"
-            )
+            raise StoreCorrupt(f"{self.path} is an SQLite database of another program (application_id {app_id:#x})")
         if existed and app_id == 0 and version == 0:
             tables = self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
             if tables:
@@ -154,9 +152,7 @@ class SQLiteStore:
             if batch.removed_tasks:
                 db.executemany("DELETE FROM tasks WHERE id=?", ((t,) for t in batch.removed_tasks))
             if batch.worker_rows:
-                db.executemany(
-                    "INSERT OR REPLACE INTO workers(id, row) VALUES (?, ?)", batch.worker_rows.items()
-                )
+                db.executemany("INSERT OR REPLACE INTO workers(id, row) VALUES (?, ?)", batch.worker_rows.items())
             if batch.removed_workers:
                 db.executemany("DELETE FROM workers WHERE id=?", ((w,) for w in batch.removed_workers))
             if batch.meta is not None:

@@ -1,0 +1,179 @@
+"""WorkerSettings: the single list of worker options (STYLE.md, "define each option once").
+
+``xrsched run``'s click options, the keys of the ``[worker]`` table of its TOML config and the
+``XRSCHED_*`` environment variables are all derived from the fields below. Precedence:
+command-line flag > environment variable > config file > default. The token itself is never a
+setting (it would show in ``ps`` and in shell history): it comes from ``XRSCHED_TOKEN`` or the
+file named by ``token_file`` / ``XRSCHED_TOKEN_FILE``, as for every xrsched client.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import MISSING, Field, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "XRSCHED_"
+START_METHODS = ("spawn", "forkserver", "fork")
+
+
+def _opt(default: Any, help: str, *, metavar: str | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "metavar": metavar})
+
+
+class WorkerSettingsError(ValueError):
+    """A worker setting has a bad value, or the config file cannot be used."""
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """Every option of the xrsched worker with its default."""
+
+    scheduler_url: str = _opt("https://localhost:8082/RPC2", "Scheduler to work for.", metavar="URL")
+    ca: Path | None = _opt(None, "CA bundle that verifies the scheduler's certificate.", metavar="FILE")
+    token_file: Path | None = _opt(
+        None, "File holding the worker token (else XRSCHED_TOKEN is used).", metavar="FILE"
+    )
+    local_scheduler: bool = _opt(False, "Run the scheduler in this process (no server; for development).")
+    workers: int = _opt(1, "Tasks run at once, each in its own child process.", metavar="N")
+    keep_alive: bool = _opt(False, "Stay while the scheduler has pending tasks of ours, even if none can run now.")
+    assistant: bool = _opt(False, "Run any runnable task the scheduler has, not only the ones we registered.")
+    worker_id: str | None = _opt(None, "Worker id (default: a fresh one per process).", metavar="ID")
+    ping_interval: float = _opt(1.0, "Seconds between heartbeats.", metavar="SECONDS")
+    wait_interval: float = _opt(2.0, "Longest pause between asks for work when none is runnable.", metavar="SECONDS")
+    task_timeout: float = _opt(
+        0.0, "Kill a task running longer than this (0: never; a task's worker_timeout wins).", metavar="SECONDS"
+    )
+    check_complete_on_run: bool = _opt(
+        True, "Fail a task whose run() returned while some of its outputs are missing.", metavar="BOOL"
+    )
+    check_threads: int = _opt(8, "Threads checking complete() while the task graph is walked.", metavar="N")
+    batch_size: int = _opt(500, "Calls per system.multicall request when registering tasks.", metavar="N")
+    start_method: str = _opt("spawn", "How child processes start: spawn, forkserver or fork.", metavar="METHOD")
+    max_tasks_per_child: int = _opt(0, "Replace a child process after this many tasks (0: never).", metavar="N")
+    unreachable_timeout: float = _opt(
+        300.0, "Give up after the scheduler was unreachable this long.", metavar="SECONDS"
+    )
+    drain_timeout: float = _opt(
+        0.0, "After SIGTERM, kill tasks still running after this many seconds (0: wait for them).", metavar="SECONDS"
+    )
+    rpc_timeout: float = _opt(60.0, "Seconds to wait for each scheduler reply.", metavar="SECONDS")
+    rpc_retries: int = _opt(5, "Retries of a scheduler call that could not complete.", metavar="N")
+    log_level: str = _opt("INFO", "DEBUG, INFO, WARNING or ERROR.", metavar="LEVEL")
+
+
+def option_fields() -> list[Field[Any]]:
+    """Every field, in declaration order (each is a command-line option)."""
+    return list(fields(WorkerSettings))
+
+
+def env_name(name: str) -> str:
+    """The environment variable of a setting: ``XRSCHED_`` + upper-case name."""
+    return ENV_PREFIX + name.upper()
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+def convert(name: str, kind: str, value: Any, origin: str) -> Any:
+    """``value`` as the type ``kind`` of setting ``name``; WorkerSettingsError naming ``origin``."""
+    try:
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in _TRUE or text in _FALSE:
+                return text in _TRUE
+            raise ValueError(value)
+        if isinstance(value, bool):
+            raise ValueError(value)
+        if kind == "int":
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "Path | None":
+            return None if value in (None, "") else Path(str(value)).expanduser()
+        if kind in ("str", "str | None"):
+            if not isinstance(value, str):
+                raise ValueError(value)
+            return value or (None if kind == "str | None" else value)
+    except (TypeError, ValueError):
+        raise WorkerSettingsError(f"{origin}: {name} expects {kind.replace(' | None', '')}, got {value!r}") from None
+    raise WorkerSettingsError(f"{origin}: {name} cannot be set here")
+
+
+def load_worker_table(path: Path) -> dict[str, Any]:
+    """The ``[worker]`` table of a TOML file (other tables, e.g. the server's, are ignored)."""
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise WorkerSettingsError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkerSettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise WorkerSettingsError(f"config file {path} cannot be read: {exc.strerror}") from None
+    table = data.get("worker", {})
+    if not isinstance(table, dict):
+        raise WorkerSettingsError(f"{path}: [worker] must be a table")
+    return table
+
+
+def build_worker_settings(
+    file_values: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+    *,
+    origin: str = "config",
+) -> WorkerSettings:
+    """Merge defaults < ``[worker]`` table < environment < flags into checked WorkerSettings.
+
+    ``flags`` holds only the options given on the command line.
+    """
+    env = os.environ if environ is None else environ
+    table = {str(k).replace("-", "_"): v for k, v in (file_values or {}).items()}
+    known = {f.name for f in fields(WorkerSettings)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise WorkerSettingsError(f"{origin}: unknown [worker] setting(s): {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    for f in option_fields():
+        kind = str(f.type)
+        for source, raw in (
+            (origin, table.get(f.name, MISSING)),
+            (f"environment {env_name(f.name)}", env.get(env_name(f.name), MISSING)),
+            ("command line", (flags or {}).get(f.name, MISSING)),
+        ):
+            if raw is not MISSING and raw is not None:
+                values[f.name] = convert(f.name, kind, raw, source)
+    settings = WorkerSettings(**values)
+    check(settings)
+    return settings
+
+
+def check(settings: WorkerSettings) -> None:
+    """Refuse values that cannot work, naming the setting."""
+    if settings.workers < 1:
+        raise WorkerSettingsError("workers must be at least 1")
+    if not 1 <= settings.batch_size <= 1000:
+        raise WorkerSettingsError("batch_size must be between 1 and 1000 (the server's multicall limit)")
+    if settings.check_threads < 1:
+        raise WorkerSettingsError("check_threads must be at least 1")
+    if settings.start_method not in START_METHODS:
+        raise WorkerSettingsError(f"start_method must be one of {', '.join(START_METHODS)}")
+    for name in ("ping_interval", "wait_interval", "rpc_timeout", "unreachable_timeout"):
+        if getattr(settings, name) <= 0:
+            raise WorkerSettingsError(f"{name} must be positive")
+    for name in ("task_timeout", "drain_timeout", "max_tasks_per_child", "rpc_retries"):
+        if getattr(settings, name) < 0:
+            raise WorkerSettingsError(f"{name} must not be negative")
+    if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise WorkerSettingsError(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {settings.log_level!r}")
+    if not settings.local_scheduler and not settings.scheduler_url.startswith(("https://", "http://")):
+        raise WorkerSettingsError(f"scheduler_url must start with https:// (or http://), got {settings.scheduler_url!r}")
