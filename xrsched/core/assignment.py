@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
 from typing import Any
 
 from . import validate as v
@@ -173,10 +174,11 @@ class Assignment(Registration):
             else:
                 candidates.append((entry, sig))
         candidates.sort(key=lambda pair: pair[0][:3])
+        walks: dict[str, list[Entry]] = {}
         for entry, sig in candidates:
             if not sig:
                 return entry[4]
-            if self._fits(sig) and self._fair(entry, sig, record.id):
+            if self._fits(sig) and self._fair(entry, sig, walks):
                 return entry[4]
         return None
 
@@ -184,9 +186,10 @@ class Assignment(Registration):
         used, capacity = self.used, self.resources
         return all(used.get(name, 0) + amount <= capacity.get(name, 1) for name, amount in sig)
 
-    def _fair(self, entry: Entry, sig: Sig, asker: str) -> bool:
+    def _fair(self, entry: Entry, sig: Sig, walks: dict[str, list[Entry]]) -> bool:
         """Whether higher-ranked ready tasks that live workers with free slots could run leave
-        room for this one. A bounded version of Luigi's greedy reservation pass."""
+        room for this one. A bounded version of Luigi's greedy reservation pass: it looks at the
+        best ``fair_lookahead`` ready tasks needing each resource (walked once per ``get_work``)."""
         cutoff = self.now - self.config.worker_disconnect_delay
         slots: dict[str, int] = {}
         reserved: dict[str, int] = {}
@@ -195,11 +198,14 @@ class Assignment(Registration):
         me = entry[4]
         for name, need in sig:
             room = self.resources.get(name, 1) - self.used.get(name, 0) - need
-            for other in iter_in_order(self.ready_by_resource.get(name, []), self.config.fair_lookahead):
+            walk = walks.get(name)
+            if walk is None:
+                walk = walks[name] = self._live_ready_needing(name)
+            for other in walk:
                 if other[:3] >= key:
                     break
                 task = other[4]
-                if task is me or task.id in seen or not self._entry_live(other):
+                if task is me or task.id in seen:
                     continue
                 if not self._fits_with(task.resources, reserved):
                     continue  # it could not start anyway: holding resources back for it helps nobody
@@ -213,6 +219,34 @@ class Assignment(Registration):
                 if reserved.get(name, 0) > room:
                     return False
         return True
+
+    def _live_ready_needing(self, resource: str) -> list[Entry]:
+        """The best ready tasks needing ``resource``, in rank order, at most ``fair_lookahead``.
+
+        Stale entries are dropped from the top of the heap; if the walk meets more stale entries
+        than the lookahead below the top, the heap is swept (amortized by the pushes that made them).
+        """
+        heap = self.ready_by_resource.get(resource)
+        if not heap:
+            return []
+        while heap and not self._entry_live(heap[0]):
+            heapq.heappop(heap)
+        limit = self.config.fair_lookahead
+        live: list[Entry] = []
+        stale = 0
+        for other in iter_in_order(heap, 2 * limit):
+            if self._entry_live(other):
+                live.append(other)
+                if len(live) >= limit:
+                    break
+            else:
+                stale += 1
+        if stale > limit // 2:
+            fresh = [e for e in heap if self._entry_live(e)]
+            heapq.heapify(fresh)
+            self.ready_by_resource[resource] = fresh
+            live = [e for e in iter_in_order(fresh, limit)]
+        return live
 
     def _fits_with(self, needs: dict[str, int], reserved: dict[str, int]) -> bool:
         used, capacity = self.used, self.resources

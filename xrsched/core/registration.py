@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sys import intern
 from typing import Any
 
 from . import validate as v
@@ -48,16 +49,18 @@ class Registration(Transitions):
         Cost: O(len(deps) + workers of the task) plus O(affected) priority propagation;
         never O(all tasks).
         """
-        worker_id = v.identifier("worker", worker)
-        task_id = v.identifier("task_id", task_id)
+        # Ids and names repeat across a million tasks: interning keeps one copy of each.
+        worker_id = intern(v.identifier("worker", worker))
+        task_id = intern(v.identifier("task_id", task_id))
         status = v.status("status", status)
-        dep_list = None if deps is None else v.identifiers("deps", deps)
-        new_dep_list = None if new_deps is None else v.identifiers("new_deps", new_deps)
+        dep_list = None if deps is None else [intern(d) for d in v.identifiers("deps", deps)]
+        new_dep_list = None if new_deps is None else [intern(d) for d in v.identifiers("new_deps", new_deps)]
         needs = v.resources("resources", resources)
-        priority = float(v.number("priority", priority))  # always a double on the wire
-        family = v.optional_text("family", family) or ""
+        priority = float(v.number("priority", priority)) or 0.0  # always a double on the wire
+        family = intern(v.optional_text("family", family) or "")
         module = v.optional_text("module", module)
-        params = v.mapping("params", params)
+        module = intern(module) if module else module
+        params = {intern(k): val for k, val in v.mapping("params", params).items()}
         visibilities = v.mapping("param_visibilities", param_visibilities)
         expl = v.optional_text("expl", expl)
         tracking_url = v.optional_text("tracking_url", tracking_url)
@@ -132,12 +135,12 @@ class Registration(Transitions):
             task.resources = needs or NO_RESOURCES
 
             if not worker_obj.disabled and not assistant and worker_id not in task.stakeholders:
-                task.stakeholders += (worker_id,)
+                task.stakeholders = self.with_worker(task.stakeholders, worker_id)
                 worker_obj.related.add(task_id)
             if runnable and status != FAILED and not worker_obj.disabled:
                 task.runnable = True
                 if worker_id not in task.workers:
-                    task.workers += (worker_id,)
+                    task.workers = self.with_worker(task.workers, worker_id)
                     worker_obj.related.add(task_id)
                     self.note_worker_added(task, worker_id)
             task.retry_policy = policy
@@ -156,7 +159,7 @@ class Registration(Transitions):
                 self.create_task(dep)
             if worker_id not in dep.stakeholders:
                 with self.edit(dep):
-                    dep.stakeholders += (worker_id,)
+                    dep.stakeholders = self.with_worker(dep.stakeholders, worker_id)
                     dep.remove = None
                 worker.related.add(dep_id)
 

@@ -45,6 +45,10 @@ def signature(resources: dict[str, int]) -> Sig:
     return tuple(sorted((name, amount) for name, amount in resources.items() if amount))
 
 
+#: Up to this many dependents of one task are kept in a tuple, beyond it in a set.
+_SMALL_FANOUT = 8
+
+
 class SchedulerState(ReadyHeaps):
     """Tasks, workers and their indexes. The scheduler's public methods build on this."""
 
@@ -57,7 +61,7 @@ class SchedulerState(ReadyHeaps):
         self.by_status: dict[str, set[str]] = {status: set() for status in TASK_STATUSES}
         #: dependency id -> the id (or set of ids) of the tasks that depend on it; the
         #: dependency may name no task yet. A lone dependent is stored as a bare string.
-        self.rdeps: dict[str, str | set[str]] = {}
+        self.rdeps: dict[str, str | tuple[str, ...] | set[str]] = {}
         #: worker id -> ids of the RUNNING or BATCH_RUNNING tasks it runs.
         self.running_by_worker: dict[str, set[str]] = {}
         #: batch id -> ids of its BATCH_RUNNING members.
@@ -83,6 +87,7 @@ class SchedulerState(ReadyHeaps):
         #: Whether changes are recorded for a store (see :meth:`track_changes`).
         self.tracking = False
         self.changes = ChangeSet.discarding()
+        self._solo: dict[str, tuple[str]] = {}
 
     # ----------------------------------------------------------------- ranking
 
@@ -170,13 +175,19 @@ class SchedulerState(ReadyHeaps):
             self._link(dep, task.id)
         self._recount_deps(task)
 
+    # The reverse index stores a lone dependent as a bare string, a few as a tuple and many as
+    # a set: most tasks have one or two dependents, and a set costs 216 bytes.
+
     def _link(self, dep: str, dependent: str) -> None:
         current = self.rdeps.get(dep)
         if current is None:
             self.rdeps[dep] = dependent
         elif isinstance(current, str):
             if current != dependent:
-                self.rdeps[dep] = {current, dependent}
+                self.rdeps[dep] = (current, dependent)
+        elif isinstance(current, tuple):
+            if dependent not in current:
+                self.rdeps[dep] = (*current, dependent) if len(current) < _SMALL_FANOUT else {*current, dependent}
         else:
             current.add(dependent)
 
@@ -188,11 +199,19 @@ class SchedulerState(ReadyHeaps):
             if current == dependent:
                 del self.rdeps[dep]
             return
-        current.discard(dependent)
-        if len(current) == 1:
-            self.rdeps[dep] = next(iter(current))
-        elif not current:
+        if isinstance(current, set):
+            current.discard(dependent)
+            if len(current) > _SMALL_FANOUT:
+                return
+            remaining = tuple(current)
+        else:
+            remaining = tuple(d for d in current if d != dependent)
+        if not remaining:
             del self.rdeps[dep]
+        elif len(remaining) == 1:
+            self.rdeps[dep] = remaining[0]
+        else:
+            self.rdeps[dep] = remaining
 
     def dependents(self, task_id: str) -> tuple[str, ...]:
         """Ids of the tasks that list ``task_id`` as a dependency. O(result)."""
@@ -366,6 +385,15 @@ class SchedulerState(ReadyHeaps):
     def mark_meta(self) -> None:
         """Note a change to pause, resource capacities or batchers."""
         self.changes.meta = True
+
+    def with_worker(self, members: tuple[str, ...], worker_id: str) -> tuple[str, ...]:
+        """``members`` plus ``worker_id``; a lone worker's tuple is shared by all its tasks."""
+        if members:
+            return (*members, worker_id)
+        solo = self._solo.get(worker_id)
+        if solo is None:
+            solo = self._solo[worker_id] = (worker_id,)
+        return solo
 
     def known_worker(self, worker_id: Any) -> Worker:
         """The worker record for an id a caller names, or UnknownWorker (404)."""

@@ -159,6 +159,7 @@ class Transitions(SchedulerState):
                 task.stakeholders = tuple(w for w in task.stakeholders if w != worker_id)
                 task.workers = tuple(w for w in task.workers if w != worker_id)
         del self.workers[worker_id]
+        self._solo.pop(worker_id, None)
         self.changes.workers.discard(worker_id)
         self.changes.removed_workers.add(worker_id)
         if self.batchers.pop(worker_id, None) is not None:

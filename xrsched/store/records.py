@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from sys import intern
 from typing import Any
 
 from xrsched.core.config import RetryPolicy
@@ -103,7 +104,9 @@ def decode_task(task_id: str, text: str, policies: dict[RetryPolicy, RetryPolicy
         task.id = task_id
         for name, value in zip(TASK_FIELDS, row, strict=True):
             if name in _TUPLE_FIELDS:
-                value = tuple(value)
+                value = tuple(intern(item) for item in value)
+            elif name in ("family", "module") and value:
+                value = intern(value)
             elif name == "retry_policy":
                 policy = RetryPolicy(int(value[0]), float(value[1]), float(value[2]))
                 value = policies.setdefault(policy, policy)

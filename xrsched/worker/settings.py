@@ -7,6 +7,9 @@ setting (it would show in ``ps`` and in shell history): it comes from ``XRSCHED_
 file named by ``token_file`` / ``XRSCHED_TOKEN_FILE``, as for every xrsched client.
 """
 
+# Option fields are declared through a small helper around dataclasses.field() (as in xrsched/settings.py).
+# ruff: noqa: RUF009
+
 from __future__ import annotations
 
 import os
@@ -34,9 +37,7 @@ class WorkerSettings:
 
     scheduler_url: str = _opt("https://localhost:8082/RPC2", "Scheduler to work for.", metavar="URL")
     ca: Path | None = _opt(None, "CA bundle that verifies the scheduler's certificate.", metavar="FILE")
-    token_file: Path | None = _opt(
-        None, "File holding the worker token (else XRSCHED_TOKEN is used).", metavar="FILE"
-    )
+    token_file: Path | None = _opt(None, "File holding the worker token (else XRSCHED_TOKEN is used).", metavar="FILE")
     local_scheduler: bool = _opt(False, "Run the scheduler in this process (no server; for development).")
     workers: int = _opt(1, "Tasks run at once, each in its own child process.", metavar="N")
     keep_alive: bool = _opt(False, "Stay while the scheduler has pending tasks of ours, even if none can run now.")
@@ -52,7 +53,11 @@ class WorkerSettings:
     )
     check_threads: int = _opt(8, "Threads checking complete() while the task graph is walked.", metavar="N")
     batch_size: int = _opt(500, "Calls per system.multicall request when registering tasks.", metavar="N")
-    start_method: str = _opt("spawn", "How child processes start: spawn, forkserver or fork.", metavar="METHOD")
+    start_method: str = _opt(
+        "forkserver",
+        "How child processes start: forkserver, spawn or fork (see xrsched.worker.pool).",
+        metavar="METHOD",
+    )
     max_tasks_per_child: int = _opt(0, "Replace a child process after this many tasks (0: never).", metavar="N")
     unreachable_timeout: float = _opt(
         300.0, "Give up after the scheduler was unreachable this long.", metavar="SECONDS"
@@ -176,4 +181,5 @@ def check(settings: WorkerSettings) -> None:
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise WorkerSettingsError(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {settings.log_level!r}")
     if not settings.local_scheduler and not settings.scheduler_url.startswith(("https://", "http://")):
-        raise WorkerSettingsError(f"scheduler_url must start with https:// (or http://), got {settings.scheduler_url!r}")
+        shown = settings.scheduler_url
+        raise WorkerSettingsError(f"scheduler_url must start with https:// (or http://), got {shown!r}")

@@ -1,0 +1,1 @@
+"""Bridges to other tools. Each module imports its tool lazily: none is a dependency of xrsched."""

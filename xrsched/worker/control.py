@@ -1,0 +1,163 @@
+"""What the worker's main loop does between two asks for work: child reports, scheduler
+messages, signals and time limits. A mixin of :class:`~xrsched.worker.worker.Worker`, kept
+apart so each file reads as one job."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from .link import Call
+
+if TYPE_CHECKING:
+    from .pool import Child, ChildPool
+    from .settings import WorkerSettings
+    from .signals import SignalState, Wakeup
+    from .summary import GraphIndex
+
+log = logging.getLogger("xrsched.worker")
+
+
+class ControlMixin:
+    """Turns child reports into scheduler calls and applies messages, signals and timeouts."""
+
+    settings: WorkerSettings
+    worker_id: str
+    processes: int
+    index: GraphIndex
+    outcomes: dict[str, str]
+    _outgoing: list[Call]
+    _coalesced: dict[tuple[str, str], Call]
+    _inbox: deque[dict[str, Any]]
+    _pool: ChildPool
+    _signals: SignalState
+    _wakeup: Wakeup
+    _drain_started: float | None
+    #: Scheduler fields of each running task, sent again with its outcome.
+    _fields: dict[str, dict[str, Any]]
+
+    # -- from the heartbeat thread ----------------------------------------------------------
+
+    def _receive(self, messages: list[dict[str, Any]]) -> None:
+        """Queue ``rpc_messages`` from a ping for the main thread (called on the heartbeat thread)."""
+        self._inbox.extend(messages)
+        self._wakeup.set()
+
+    # -- in the main thread -----------------------------------------------------------------
+
+    def _apply_control(self) -> None:
+        while self._inbox:
+            self._apply_message(self._inbox.popleft())
+        now = time.monotonic()
+        if self._signals.draining and self._drain_started is None:
+            self._drain_started = now
+            log.warning("%s: taking no new tasks; waiting for %d running task(s)",
+                        self._signals.name(), len(self._pool.busy()))  # fmt: skip
+        if self._signals.hurried:
+            self._kill_running("killed: the worker was told to stop at once")
+        elif (
+            self._signals.terminating
+            and self.settings.drain_timeout
+            and self._drain_started is not None
+            and now - self._drain_started >= self.settings.drain_timeout
+        ):
+            self._kill_running(f"killed: still running {self.settings.drain_timeout:g}s after SIGTERM")
+        for child in self._pool.expired(now):
+            seconds = now - child.started
+            self._fail_child(child, f"killed: timed out after {seconds:.1f}s")
+
+    def _apply_message(self, message: dict[str, Any]) -> None:
+        name = message.get("name")
+        kwargs = message.get("kwargs") or {}
+        if name == "set_worker_processes":
+            count = kwargs.get("n")
+            if isinstance(count, int) and not isinstance(count, bool) and count >= 1:
+                log.info("the scheduler asks for %d process(es) (was %d)", count, self.processes)
+                self.processes = count
+                self._pool.resize(count)
+                info = {"workers": count}
+                self._outgoing.append(("add_worker", {"worker": self.worker_id, "info": info}))
+        elif name == "dispatch_scheduler_message":
+            task_id, message_id = kwargs.get("task_id"), kwargs.get("message_id")
+            content = kwargs.get("content", "")
+            delivered = (
+                isinstance(task_id, str)
+                and isinstance(message_id, str)
+                and self._pool.send_message(task_id, message_id, str(content))
+            )
+            if not delivered:
+                log.info("message %s for %s: the task is not running here", message_id, task_id)
+        else:
+            log.warning("ignoring unknown scheduler message %r", name)
+
+    def _kill_running(self, reason: str) -> None:
+        for child in self._pool.busy():
+            self._fail_child(child, reason)
+
+    def _fail_child(self, child: Child, reason: str) -> None:
+        task_id = child.task_id
+        self._pool.kill(child)
+        if task_id is not None:
+            log.error("%s: %s", task_id, reason)
+            self._report(task_id, "FAILED", reason)
+
+    def _report(self, task_id: str, status: str, expl: str | None, **extra: Any) -> None:
+        if status != "PENDING":
+            self.outcomes[task_id] = "done" if status == "DONE" else "failed"
+        fields = self._fields.pop(task_id, {})
+        call = {**fields, "task_id": task_id, "worker": self.worker_id, "status": status, "expl": expl, **extra}
+        self._outgoing.append(("add_task", call))
+
+    def _on_child(self, child: Child, message: tuple[Any, ...]) -> None:
+        kind, task_id = message[0], message[1]
+        if kind in ("status", "progress"):
+            method, key = (
+                ("set_task_status_message", "status_message")
+                if kind == "status"
+                else ("set_task_progress_percentage", "progress_percentage")
+            )
+            self._coalesced[(method, task_id)] = (method, {"task_id": task_id, key: message[2]})
+            return
+        if kind == "started":
+            self._fields[task_id] = message[3]
+            if child.task_id == task_id and message[2]:  # the task has its own worker_timeout
+                child.deadline = child.started + float(message[2])
+            return
+        if kind == "tracking":
+            call = {"task_id": task_id, "worker": self.worker_id, "status": "RUNNING", "tracking_url": message[2]}
+            self._outgoing.append(("add_task", call))
+            return
+        if kind == "response":
+            call = {"task_id": task_id, "message_id": message[2], "response": message[3]}
+            self._outgoing.append(("add_scheduler_message_response", call))
+            return
+        if kind == "died":
+            if task_id is not None:
+                self._report(task_id, "FAILED", f"the child process running the task died (exit status {message[2]})")
+                log.error("%s: child process died (exit status %s)", task_id, message[2])
+            return
+        if task_id != child.task_id:
+            log.warning("ignoring a late %s report for %s", kind, task_id)
+            return
+        elapsed = time.monotonic() - child.started
+        self._pool.finished(child)
+        if kind == "done":
+            log.info("done %s (%.3fs)", task_id, elapsed)
+            self._report(task_id, "DONE", message[2])
+        elif kind == "failed":
+            log.error("failed %s: %s", task_id, _last_line(message[2]))
+            self._report(task_id, "FAILED", message[2])
+        elif kind == "deps":
+            calls, new_deps = message[2], message[3]
+            log.info("%s waits for %d dynamic dependencies", task_id, len(new_deps))
+            self.index.ingest(calls)
+            self.index.add_new_deps(task_id, new_deps)
+            self._outgoing.extend(("add_task", {**kwargs, "worker": self.worker_id}) for kwargs in calls)
+            self._report(task_id, "PENDING", None, new_deps=new_deps)
+
+
+def _last_line(text: str | None) -> str:
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "(no explanation)"

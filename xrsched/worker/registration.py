@@ -1,0 +1,159 @@
+"""Walking a task graph and registering it with the scheduler in a few multicall requests.
+
+The walk is breadth-first from the tasks asked for. Each task is checked once: complete
+tasks are registered DONE (and their dependencies are not visited, as in Luigi), incomplete
+external tasks PENDING with ``runnable=False``, other incomplete tasks PENDING with their
+dependency ids. A task whose ``complete()`` or ``requires()`` raises is registered UNKNOWN
+with the traceback and not run.
+
+``complete()`` often asks a file system or a database; a level of the graph is checked inline
+while the checks are fast and handed to a thread pool as soon as they turn out slow, so a graph
+of cheap local targets pays no thread overhead and one of slow remote targets is checked in
+parallel.
+
+Registration calls go out deepest first (every task after its dependencies), so the first
+request already makes the leaves runnable and no placeholder tasks are created.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from xrsched.task import Task, is_external
+
+#: A check slower than this on average (seconds) sends the rest of its level to the thread pool.
+SLOW_CHECK = 0.0005
+
+DONE = "DONE"
+PENDING = "PENDING"
+UNKNOWN = "UNKNOWN"
+
+
+@dataclass
+class GraphWalk:
+    """What a walk found: the ``add_task`` calls to make and what each task turned out to be."""
+
+    #: ``add_task`` keyword arguments (without ``worker``), dependencies before dependents.
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    #: Every task met, by id.
+    tasks: dict[str, Task] = field(default_factory=dict)
+    #: Dependency ids of each incomplete runnable task.
+    deps: dict[str, list[str]] = field(default_factory=dict)
+    complete: set[str] = field(default_factory=set)
+    missing_external: set[str] = field(default_factory=set)
+    #: task id -> explanation, for tasks whose ``complete()`` or ``requires()`` raised.
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def runnable(self) -> set[str]:
+        """Ids of the incomplete tasks this worker may run."""
+        return set(self.deps)
+
+
+class CompletenessChecker:
+    """Calls ``complete()`` on many tasks: inline while cheap, in ``threads`` threads once slow."""
+
+    def __init__(self, threads: int = 8) -> None:
+        self.threads = threads
+        self._pool: ThreadPoolExecutor | None = None
+
+    def check_all(self, tasks: Sequence[Task]) -> list[bool | BaseException]:
+        """Whether each task is complete, or the exception its check raised."""
+        results: list[bool | BaseException] = []
+        started = time.perf_counter()
+        for task in tasks:
+            results.append(check_complete(task))
+            done = len(results)
+            if self.threads > 1 and done < len(tasks) and (time.perf_counter() - started) / done > SLOW_CHECK:
+                rest = tasks[done:]
+                results.extend(self._executor().map(check_complete, rest))
+                break
+        return results
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="xrsched-complete")
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the threads, if any were started."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+def check_complete(task: Task) -> bool | BaseException:
+    """``task.complete()``, insisting on a bool; the exception instead of raising it."""
+    try:
+        value = task.complete()
+    except Exception as exc:  # a broken check must not stop the walk of the rest of the graph
+        return exc
+    if not isinstance(value, bool):
+        return TypeError(f"{task!r}.complete() returned {type(value).__name__}, not a bool")
+    return value
+
+
+def _explain(what: str, task: Task, exc: BaseException) -> str:
+    return f"{what} of {task!r} raised:\n" + "".join(traceback.format_exception(exc))
+
+
+def walk(
+    roots: Iterable[Task],
+    checker: CompletenessChecker,
+    *,
+    skip: Callable[[str], bool] | None = None,
+) -> GraphWalk:
+    """Walk the graph below ``roots`` breadth-first; ``skip(task_id)`` prunes tasks already known."""
+    found = GraphWalk()
+    order: list[dict[str, Any]] = []
+    frontier: list[Task] = []
+    for task in roots:
+        if not isinstance(task, Task):
+            raise TypeError(f"expected a Task, got {type(task).__name__}: {task!r}")
+        if task.task_id not in found.tasks and not (skip and skip(task.task_id)):
+            found.tasks[task.task_id] = task
+            frontier.append(task)
+    while frontier:
+        following: list[Task] = []
+        for task, complete in zip(frontier, checker.check_all(frontier), strict=True):
+            fields = task.scheduler_fields()
+            if isinstance(complete, BaseException):
+                found.errors[task.task_id] = _explain("complete()", task, complete)
+                order.append({**fields, "status": UNKNOWN, "runnable": False, "expl": found.errors[task.task_id]})
+            elif complete:
+                found.complete.add(task.task_id)
+                order.append({**fields, "status": DONE})
+            elif is_external(task):
+                found.missing_external.add(task.task_id)
+                order.append({**fields, "status": PENDING, "runnable": False})
+            else:
+                try:
+                    deps = task.deps()
+                except Exception as exc:  # requires() is user code; report it like Luigi does
+                    found.errors[task.task_id] = _explain("requires()", task, exc)
+                    order.append({**fields, "status": UNKNOWN, "runnable": False, "expl": found.errors[task.task_id]})
+                    continue
+                dep_ids = [dep.task_id for dep in deps]
+                found.deps[task.task_id] = dep_ids
+                order.append({**fields, "status": PENDING, "deps": dep_ids})
+                for dep in deps:
+                    if dep.task_id not in found.tasks and not (skip and skip(dep.task_id)):
+                        found.tasks[dep.task_id] = dep
+                        following.append(dep)
+        frontier = following
+    order.reverse()
+    found.calls = order
+    return found
+
+
+def registration_calls(found: GraphWalk, worker_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """The ``add_task`` calls that register ``found`` for ``worker_id``.
+
+    Batch runs (``add_task_batcher``) are not requested: every task runs on its own.
+    """
+    return [("add_task", {**kwargs, "worker": worker_id}) for kwargs in found.calls]

@@ -1,0 +1,294 @@
+"""The worker: register a task graph, then ask the scheduler for work and run it in child processes.
+
+One main thread drives everything: it walks and registers the graph (:mod:`.registration`),
+then loops: report what children finished and ask for as many tasks as it has idle children
+in *one* ``system.multicall`` request, hand the tasks out, wait for children, signals or
+heartbeat messages. The heartbeat (:mod:`.heartbeat`) pings from its own thread. Children
+(:mod:`.pool`, :mod:`.runner`) run one task at a time.
+
+When to stop (Luigi's rules, simplified): after a ``get_work`` that handed out nothing, with
+nothing running here, the worker stops unless tasks it registered are running on other workers
+(their end may unblock ours). With ``keep_alive`` it also stays while the scheduler counts
+pending tasks of ours (``n_pending_tasks``), waiting for retries of failed tasks, for other
+workers' tasks, or for inputs; an assistant with ``keep_alive`` never stops by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import deque
+from dataclasses import replace
+from typing import Any
+
+from xrsched.client.errors import ClientError
+from xrsched.task import Task
+
+from .control import ControlMixin
+from .heartbeat import Heartbeat
+from .link import Call, as_link
+from .pool import ChildPool
+from .registration import CompletenessChecker, registration_calls, walk
+from .runner import ChildOptions
+from .settings import WorkerSettings
+from .signals import SignalState, Wakeup
+from .summary import GraphIndex, RunSummary, summarize
+
+log = logging.getLogger("xrsched.worker")
+
+#: Shortest pause between two asks for work when nothing could be handed out (seconds).
+MIN_WAIT = 0.05
+#: Registrations sent by a pipelined ``add`` before ``run`` takes over: small, so it is quick.
+FIRST_CHUNK = 50
+
+
+def new_worker_id(host: str) -> str:
+    """A fresh worker id: host, process id and a random suffix (workers never share ids)."""
+    return f"{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+class Worker(ControlMixin):
+    """Runs tasks for a scheduler (a RemoteScheduler or an in-process SchedulerService).
+
+    Use as a context manager: ``with Worker(scheduler, processes=4) as w: w.add(task); w.run()``.
+    ``add`` registers tasks and everything they need; ``run`` works until there is nothing left
+    for this worker and returns a :class:`~xrsched.worker.summary.RunSummary` (``exit_code``).
+    Arguments left as None come from ``settings``.
+    """
+
+    def __init__(
+        self,
+        scheduler: Any,
+        worker_id: str | None = None,
+        processes: int | None = None,
+        assistant: bool | None = None,
+        keep_alive: bool | None = None,
+        *,
+        settings: WorkerSettings | None = None,
+        host: str | None = None,
+        handle_signals: bool = True,
+    ) -> None:
+        base = settings or WorkerSettings()
+        overrides = {"workers": processes, "assistant": assistant, "keep_alive": keep_alive, "worker_id": worker_id}
+        self.settings = replace(base, **{k: v for k, v in overrides.items() if v is not None})
+        self.link = as_link(scheduler)
+        self.host = host or socket.gethostname()
+        self.worker_id = self.settings.worker_id or new_worker_id(self.host)
+        self.processes = self.settings.workers
+        self.index = GraphIndex()
+        #: Last outcome of each task run here: "done" or "failed".
+        self.outcomes: dict[str, str] = {}
+        self.summary: RunSummary | None = None
+        self._outgoing: list[Call] = []
+        #: Registrations still to send (``add(..., pipelined=True)``).
+        self._registering: deque[Call] = deque()
+        self._coalesced: dict[tuple[str, str], Call] = {}
+        self._fields: dict[str, dict[str, Any]] = {}
+        self._inbox: deque[dict[str, Any]] = deque()
+        self._wakeup = Wakeup()
+        self._signals = SignalState(self._wakeup)
+        self._handle_signals = handle_signals
+        self._checker = CompletenessChecker(self.settings.check_threads)
+        options = ChildOptions(self.settings.check_complete_on_run, self.settings.check_threads, "WARNING")
+        self._pool = ChildPool(self.settings.start_method, options, self.settings.max_tasks_per_child)
+        self._heartbeat = Heartbeat(self.link, self.worker_id, self.settings.ping_interval, self._receive)
+        self._announced = False
+        self._last_reply: dict[str, Any] = {}
+        self._unreachable_since: float | None = None
+        self._stop_reason = ""
+        self._drain_started: float | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def __enter__(self) -> Worker:
+        if self._handle_signals:
+            self._signals.install()
+        self._heartbeat.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        self._heartbeat.stop()
+        self._pool.close(kill=exc_type is not None or self._signals.hurried)
+        self._checker.close()
+        self._signals.restore()
+        self._wakeup.close()
+
+    def _start_children(self, modules: list[str]) -> None:
+        """Start the children (first call only), so they get ready while the graph is walked."""
+        if not self._pool.children:
+            self._pool.preload(modules)
+            self._pool.resize(self.processes)
+
+    def _worker_info(self) -> dict[str, Any]:
+        return {"host": self.host, "pid": os.getpid(), "workers": self.processes,
+                "assistant": self.settings.assistant}  # fmt: skip
+
+    # -- registration -----------------------------------------------------------------------
+
+    def add(self, *tasks: Task, pipelined: bool = False) -> bool:
+        """Register ``tasks`` and everything they need; False if some could not be scheduled.
+
+        With ``pipelined``, only the first :data:`FIRST_CHUNK` registrations (the deepest tasks,
+        which can start at once) are sent now; :meth:`run` sends the rest in its first requests,
+        so work starts while a large graph is still being registered. Refusals among those
+        are logged and show in the summary instead of in the return value.
+        """
+        self._start_children([task.task_module for task in tasks])
+        found = walk(tasks, self._checker, skip=self.index.__contains__)
+        for task in tasks:
+            if task.task_id not in self.index.roots:
+                self.index.roots.append(task.task_id)
+        self.index.ingest(found.calls)
+        calls = registration_calls(found, self.worker_id)
+        if not self._announced:
+            calls.insert(0, ("add_worker", {"worker": self.worker_id, "info": self._worker_info()}))
+            self._announced = True
+        if pipelined:
+            self._registering.extend(calls[FIRST_CHUNK:])
+            calls = calls[:FIRST_CHUNK]
+        started = time.perf_counter()
+        results = self.link.send_many(calls, max_entries=self.settings.batch_size)
+        refused = self._note_refusals(calls, results)
+        log.info("registered %d task(s) in %.3fs (%d already complete, %d missing external input)%s",
+                 len(found.calls), time.perf_counter() - started, len(found.complete), len(found.missing_external),
+                 f"; {len(self._registering)} more while running" if self._registering else "")  # fmt: skip
+        return not found.errors and not refused
+
+    def _note_refusals(self, calls: list[Call], results: list[Any]) -> int:
+        refused = 0
+        for (method, kwargs), result in zip(calls, results, strict=True):
+            if isinstance(result, Exception):
+                refused += 1
+                log.error("%s(%s) refused: %s", method, kwargs.get("task_id", ""), result)
+                if method == "add_task" and kwargs.get("status") != "DONE" and kwargs["task_id"] in self.index:
+                    self.index.errors.add(kwargs["task_id"])
+        return refused
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> RunSummary:
+        """Ask for work and run it until nothing is left for us; the summary says how it went."""
+        self._start_children([])
+        if not self._announced:
+            self._outgoing.append(("add_worker", {"worker": self.worker_id, "info": self._worker_info()}))
+            self._announced = True
+        delay = MIN_WAIT
+        while True:
+            self._apply_control()
+            busy = self._pool.busy()
+            stopping = self._stopping()
+            free = 0 if stopping else max(0, min(self.processes - len(busy), len(self._idle())))
+            handed: int | None = 0
+            if free or self._outgoing or self._coalesced or self._registering:
+                handed = self._exchange(free)
+            if handed is None:
+                if self._gave_up():
+                    break
+            elif handed:
+                delay = MIN_WAIT
+                continue
+            elif not busy and not self._registering and (stopping or not self._stay()):
+                break
+            self._wait(delay if (free or not busy or handed is None) else 1.0)
+            if not self._pool.busy() or free:
+                delay = min(delay * 2, self.settings.wait_interval)
+        self.summary = self._summarize()
+        log.debug("%s", self.summary.render())
+        return self.summary
+
+    def _idle(self) -> list[Any]:
+        return [c for c in self._pool.children if c.task_id is None and not c.retiring]
+
+    def _stopping(self) -> bool:
+        return bool(self._signals.draining or self._stop_reason)
+
+    def _stay(self) -> bool:
+        reply = self._last_reply
+        if reply.get("running_tasks"):
+            return True
+        if self.settings.keep_alive:
+            return self.settings.assistant or reply.get("n_pending_tasks", 0) > 0
+        return False
+
+    def _exchange(self, free: int) -> int | None:
+        """Send queued reports plus ``free`` get_work calls in one request; tasks started, or None
+        when the scheduler could not be reached."""
+        batch = self.settings.batch_size
+        registering = [self._registering.popleft() for _ in range(min(batch, len(self._registering)))]
+        calls = [*registering, *self._coalesced.values(), *self._outgoing]
+        reports = len(calls)
+        for i in range(free):
+            ask: dict[str, Any] = {"worker": self.worker_id, "host": self.host}
+            if self.settings.assistant:
+                ask["assistant"] = True
+            if i == 0:  # lets the scheduler hand back a task whose get_work reply we lost
+                ask["current_tasks"] = [c.task_id for c in self._pool.busy()]
+            calls.append(("get_work", ask))
+        try:
+            results = self.link.send_many(calls, max_entries=self.settings.batch_size)
+        except ClientError as exc:
+            self._registering.extendleft(reversed(registering))
+            if self._unreachable_since is None:
+                self._unreachable_since = time.monotonic()
+            log.warning("scheduler unreachable: %s (will retry)", exc)
+            return None
+        self._unreachable_since = None
+        self._coalesced.clear()
+        self._outgoing.clear()
+        self._note_refusals(calls[:reports], results[:reports])
+        return sum(self._start(reply) for reply in results[reports:])
+
+    def _start(self, reply: Any) -> int:
+        if isinstance(reply, Exception):
+            log.warning("get_work refused: %s", reply)
+            return 0
+        self._last_reply = reply
+        if reply.get("worker_state") == "disabled" and not self._stop_reason:
+            self._stop_reason = "disabled by the scheduler"
+            log.warning("the scheduler disabled this worker: finishing running tasks, taking no new ones")
+        task_id = reply.get("task_id")
+        if task_id is None or any(c.task_id == task_id for c in self._pool.busy()):
+            return 0
+        idle = self._idle()
+        if not idle:  # cannot happen (we ask for at most as many tasks as idle children)
+            log.error("no idle child for %s", task_id)
+            return 0
+        family, module = reply.get("task_family") or "", reply.get("task_module")
+        log.info("running %s", task_id)
+        self._pool.assign(idle[0], task_id, module, family, reply.get("task_params") or {},
+                          self.settings.task_timeout or None)  # fmt: skip
+        return 1
+
+    def _gave_up(self) -> bool:
+        since = self._unreachable_since
+        if since is None or time.monotonic() - since < self.settings.unreachable_timeout:
+            return False
+        self._stop_reason = self._stop_reason or "scheduler unreachable"
+        log.error("scheduler unreachable for %.0fs: giving up", time.monotonic() - since)
+        return True
+
+    def _wait(self, timeout: float) -> None:
+        messages, woke = self._pool.wait(timeout, [self._wakeup.fd])
+        if woke:
+            self._wakeup.clear()
+        for child, message in messages:
+            self._on_child(child, message)
+
+    # -- the summary ------------------------------------------------------------------------
+
+    def _summarize(self) -> RunSummary:
+        statuses: dict[str, str] = {}
+        unresolved = self.index.unresolved(self.outcomes) or self.index.external
+        if unresolved and self._unreachable_since is None:
+            for root in self.index.roots:
+                try:
+                    graph = self.link.call("dep_graph", task_id=root, include_done=True)
+                except ClientError as exc:
+                    log.warning("cannot fetch the task graph for the summary: %s", exc)
+                    break
+                statuses.update({tid: info.get("status", "") for tid, info in (graph or {}).items()})
+        interrupted = self._signals.name() or self._stop_reason
+        return summarize(self.index, self.outcomes, statuses, worker_id=self.worker_id, interrupted=interrupted)
