@@ -11,9 +11,7 @@ from tests.core.conftest import GET_WORK_KEYS, T0, add, finish, make, run, statu
 
 def batch_setup(s, n=3, worker="w1", max_batch_size=None, **kwargs):
     """A batcher for family F over ``p`` and ``n`` batchable F tasks F_1..F_n (oldest first)."""
-    s.add_task_batcher(
-        worker=worker, task_family="F", batched_args=["p"], max_batch_size=max_batch_size, now=T0
-    )
+    s.add_task_batcher(worker=worker, task_family="F", batched_args=["p"], max_batch_size=max_batch_size, now=T0)
     for i in range(1, n + 1):
         add(
             s,
@@ -301,10 +299,7 @@ def test_max_batch_size_must_be_at_least_one(sched, size):
 
 
 def test_add_task_batcher_returns_none_and_replaces(sched):
-    assert (
-        sched.add_task_batcher(worker="w1", task_family="F", batched_args=["p"], max_batch_size=5, now=T0)
-        is None
-    )
+    assert sched.add_task_batcher(worker="w1", task_family="F", batched_args=["p"], max_batch_size=5, now=T0) is None
     sched.add_task_batcher(worker="w1", task_family="F", batched_args=["p"], max_batch_size=2, now=T0)
     batch_setup(sched, n=3, max_batch_size=2)
     assert len(work(sched, now=T0 + 10)["batch_task_ids"]) == 2

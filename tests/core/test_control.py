@@ -211,20 +211,11 @@ def test_message_response_round_trip(sched):
     add(sched, "A")
     run(sched)
     message_id = sched.send_scheduler_message(worker="w1", task="A", content="q", now=T0)["message_id"]
-    assert sched.get_scheduler_message_response(task_id="A", message_id=message_id, now=T0) == {
-        "response": None
-    }
-    assert (
-        sched.add_scheduler_message_response(task_id="A", message_id=message_id, response="yes", now=T0)
-        is None
-    )
-    assert sched.get_scheduler_message_response(task_id="A", message_id=message_id, now=T0) == {
-        "response": "yes"
-    }
+    assert sched.get_scheduler_message_response(task_id="A", message_id=message_id, now=T0) == {"response": None}
+    assert sched.add_scheduler_message_response(task_id="A", message_id=message_id, response="yes", now=T0) is None
+    assert sched.get_scheduler_message_response(task_id="A", message_id=message_id, now=T0) == {"response": "yes"}
     # taken once
-    assert sched.get_scheduler_message_response(task_id="A", message_id=message_id, now=T0) == {
-        "response": None
-    }
+    assert sched.get_scheduler_message_response(task_id="A", message_id=message_id, now=T0) == {"response": None}
 
 
 def test_message_response_of_an_unknown_task(sched):

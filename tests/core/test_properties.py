@@ -203,8 +203,8 @@ class SchedulerMachine(RuleBasedStateMachine):
             return
         from xrsched.core.restore import meta_of, restore
         from xrsched.store.records import (
+            TaskDecoder,
             decode_meta,
-            decode_task,
             decode_worker,
             encode_meta,
             encode_task,
@@ -212,8 +212,8 @@ class SchedulerMachine(RuleBasedStateMachine):
         )
 
         old = self.sched
-        policies: dict = {}
-        tasks = [decode_task(t.id, encode_task(t), policies) for t in old.tasks.values()]
+        decoder = TaskDecoder(old.config.retry_policy)
+        tasks = [decoder.decode(encode_task(t, old.config.retry_policy)) for t in old.tasks.values()]
         workers = [decode_worker(w.id, encode_worker(w), self.now) for w in old.workers.values()]
         meta = decode_meta(encode_meta(meta_of(old)))
         fresh = Scheduler(CONFIG, resources={"db": 1})

@@ -155,7 +155,7 @@ def test_a_full_store_gives_a_clear_fault_and_recovers_without_losing_anything(t
     assert service.store_health().ok is True
     service.close()
     store = SQLiteStore(tmp_path / "state.sqlite3")
-    ids = {task_id for task_id, _ in store.iter_tasks()}
+    ids = {row[0] for row in store.iter_tasks()}
     assert ids == {"before", "during", "after"}
 
 

@@ -162,7 +162,7 @@ def run_task(task: Any, settings: WorkerSettings) -> int:
 
     scheduler, service = _scheduler(settings)
     try:
-        with Worker(scheduler, settings=settings) as worker:
+        with Worker(scheduler, settings=settings, preload_main=False) as worker:
             worker.add(task, pipelined=True)
             summary = worker.run()
     except ClientError as exc:

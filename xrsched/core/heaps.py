@@ -51,6 +51,14 @@ class DeadlineQueue:
         self._seq += 1
         heapq.heappush(self._heap, (when, self._seq, kind, key))
 
+    def extend(self, entries: list[tuple[float, str, str]]) -> None:
+        """Add many ``(when, kind, key)`` entries at once: O(n) instead of n pushes."""
+        heap = self._heap
+        for when, kind, key in entries:
+            self._seq += 1
+            heap.append((when, self._seq, kind, key))
+        heapq.heapify(heap)
+
     def pop_due(self, now: float) -> tuple[float, str, str] | None:
         """The earliest entry whose time is strictly before ``now``, removed; None if none is due."""
         heap = self._heap

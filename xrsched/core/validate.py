@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from .errors import BadValue
 from .states import PENDING, REPORTABLE_STATUSES, SUSPENDED, TASK_STATUSES
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: Longest task id, worker id, family or resource name accepted (bytes of text, not a limit on params).
 MAX_ID_LENGTH = 4096
 
@@ -18,6 +20,8 @@ def identifier(name: str, value: Any) -> str:
         raise BadValue(f"{name}: expected a non-empty string, got {_kind(value)}")
     if len(value) > MAX_ID_LENGTH:
         raise BadValue(f"{name}: longer than {MAX_ID_LENGTH} characters")
+    if not value.isprintable() and _CONTROL.search(value):
+        raise BadValue(f"{name}: control characters are not allowed")
     return value
 
 

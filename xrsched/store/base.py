@@ -8,6 +8,7 @@ history — so that a PostgreSQL store can be added without touching the core.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class StoreError(Exception):
@@ -26,7 +27,7 @@ class StoreTooNew(StoreError):
 class Batch:
     """Changes to write together, in one transaction. Later changes override earlier ones."""
 
-    task_rows: dict[str, str] = field(default_factory=dict)
+    task_rows: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     removed_tasks: set[str] = field(default_factory=set)
     worker_rows: dict[str, str] = field(default_factory=dict)
     removed_workers: set[str] = field(default_factory=set)

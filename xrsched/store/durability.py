@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sqlite3
 from typing import Any
 
 from xrsched.core.changes import ChangeSet
-from xrsched.core.config import RetryPolicy
 from xrsched.core.restore import meta_of, restore
 from xrsched.core.scheduler import Scheduler
 
 from .base import Batch, StoreCorrupt
-from .records import (
-    RecordError,
-    decode_meta,
-    decode_task,
-    decode_worker,
-    encode_meta,
-    encode_task,
-    encode_worker,
-)
+from .records import RecordError, TaskDecoder, decode_meta, decode_worker, encode_meta, encode_task, encode_worker
 from .sqlite import SQLiteStore
 
 log = logging.getLogger("xrsched.store")
@@ -30,10 +22,11 @@ def encode_changes(core: Scheduler, changes: ChangeSet) -> Batch:
     """The rows to write for a change set, read from the core now (call under the service lock)."""
     batch = Batch()
     tasks = core.tasks
+    default_policy = core.config.retry_policy
     for task_id in changes.tasks:
         task = tasks.get(task_id)
         if task is not None:
-            batch.task_rows[task_id] = encode_task(task)
+            batch.task_rows[task_id] = encode_task(task, default_policy)
     batch.removed_tasks = changes.removed_tasks - batch.task_rows.keys()
     workers = core.workers
     for worker_id in changes.workers:
@@ -53,30 +46,44 @@ def encode_changes(core: Scheduler, changes: ChangeSet) -> Batch:
 
 
 def load_into(store: SQLiteStore, core: Scheduler, now: float) -> dict[str, int]:
-    """Fill an empty core from the store's records; StoreCorrupt names what could not be read."""
-    policies: dict[RetryPolicy, RetryPolicy] = {}
+    """Fill an empty core from the store's records; StoreCorrupt names what could not be read.
+
+    The garbage collector is paused meanwhile: a million new objects would otherwise trigger
+    collections that scan them all, again and again, for nothing.
+    """
+    decoder = TaskDecoder(core.shared_policy(core.config.retry_policy))
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        meta = decode_meta(store.load_meta())
-        workers = [decode_worker(worker_id, row, now) for worker_id, row in store.iter_workers()]
-        tasks = [decode_task(task_id, row, policies) for task_id, row in store.iter_tasks()]
-    except RecordError as exc:
-        raise StoreCorrupt(f"{store.path}: {exc}. Restore a backup with 'xrsched state import'.") from None
-    except (sqlite3.DatabaseError, ValueError) as exc:
-        raise StoreCorrupt(
-            f"{store.path} cannot be read ({exc}). Restore a backup with 'xrsched state import', "
-            f"or move the file away to start empty."
-        ) from None
-    core._policies.update(policies)
-    restore(core, tasks, workers, paused=meta["paused"], resources={**core.resources, **meta["resources"]},
-            batchers=meta["batchers"], now=now)  # fmt: skip
+        try:
+            meta = decode_meta(store.load_meta())
+            workers = [decode_worker(worker_id, row, now) for worker_id, row in store.iter_workers()]
+            decode = decoder.decode
+            tasks = [decode(row) for row in store.iter_tasks()]
+        except RecordError as exc:
+            raise StoreCorrupt(f"{store.path}: {exc}. Restore a backup with 'xrsched state import'.") from None
+        except (sqlite3.DatabaseError, ValueError) as exc:
+            raise StoreCorrupt(
+                f"{store.path} cannot be read ({exc}). Restore a backup with 'xrsched state import', "
+                f"or move the file away to start empty."
+            ) from None
+        for policy in decoder.policies.values():
+            core.shared_policy(policy)
+        core._solo.update((worker_id[0], worker_id) for worker_id in decoder.solos.values())
+        restore(core, tasks, workers, paused=meta["paused"], resources={**core.resources, **meta["resources"]},
+                batchers=meta["batchers"], now=now)  # fmt: skip
+    finally:
+        if collecting:
+            gc.enable()
     log.info("recovered %d tasks and %d workers from %s", len(tasks), len(workers), store.path)
     return {"tasks": len(tasks), "workers": len(workers)}
 
 
 def snapshot_rows(core: Scheduler) -> dict[str, Any]:
     """Every record of a core, encoded (for export and tests)."""
+    policy = core.config.retry_policy
     return {
-        "tasks": {task_id: encode_task(task) for task_id, task in core.tasks.items()},
+        "tasks": {task_id: encode_task(task, policy) for task_id, task in core.tasks.items()},
         "workers": {worker_id: encode_worker(worker) for worker_id, worker in core.workers.items()},
         "meta": encode_meta(meta_of(core)),
     }

@@ -10,7 +10,7 @@ from typing import Any
 from xrsched.core.config import RetryPolicy
 
 from .base import StoreError
-from .records import RecordError, decode_meta, decode_task, decode_worker
+from .records import TASK_COLUMNS, RecordError, TaskDecoder, decode_meta, decode_worker
 from .sqlite import SCHEMA_VERSION, SQLiteStore
 
 FORMAT = "xrsched-state"
@@ -18,7 +18,7 @@ FORMAT = "xrsched-state"
 
 def export_state(store: SQLiteStore, target: Path) -> dict[str, int]:
     """Write every record to ``target`` (atomically); returns the counts written."""
-    tasks = {task_id: json.loads(row) for task_id, row in store.iter_tasks()}
+    tasks = {row[0]: list(row[1:]) for row in store.iter_tasks()}
     workers = {worker_id: json.loads(row) for worker_id, row in store.iter_workers()}
     meta = json.loads(store.load_meta() or "{}")
     document = {
@@ -53,13 +53,18 @@ def import_state(store: SQLiteStore, source: Path, *, force: bool = False) -> di
         )
     if not force and store.counts()["tasks"]:
         raise StoreError(f"{store.path} already holds tasks; use --force to replace them")
-    tasks = _rows(document, "tasks")
+    raw_tasks = document.get("tasks") or {}
+    if not isinstance(raw_tasks, dict) or not all(isinstance(v, list) for v in raw_tasks.values()):
+        raise StoreError(f"{source}: the export's tasks must map ids to arrays of columns")
+    tasks = [(str(task_id), *columns) for task_id, columns in raw_tasks.items()]
     workers = _rows(document, "workers")
     meta = json.dumps(document.get("meta") or {}, separators=(",", ":"))
-    policies: dict[RetryPolicy, RetryPolicy] = {}
+    decoder = TaskDecoder(RetryPolicy())
     try:
-        for task_id, row in tasks:
-            decode_task(task_id, row, policies)
+        for row in tasks:
+            if len(row) != len(TASK_COLUMNS):
+                raise RecordError(f"task {row[0]!r}: expected {len(TASK_COLUMNS)} columns")
+            decoder.decode(row)
         for worker_id, row in workers:
             decode_worker(worker_id, row, 0.0)
         decode_meta(meta)

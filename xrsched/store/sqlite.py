@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import Batch, StoreCorrupt, StoreError, StoreTooNew
+from .records import TASK_COLUMNS
 
 log = logging.getLogger("xrsched.store")
 
@@ -25,13 +26,19 @@ SCHEMA_VERSION = 1
 
 _SCHEMA_V1 = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, row TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, status TEXT NOT NULL, deps TEXT NOT NULL, "
+    "stakeholders TEXT NOT NULL, workers TEXT NOT NULL, priority REAL NOT NULL, time REAL NOT NULL, "
+    "updated REAL NOT NULL, seq INTEGER NOT NULL, family TEXT NOT NULL, module TEXT, params TEXT, resources TEXT, "
+    "worker_running TEXT, time_running REAL, retry REAL, remove REAL, scheduler_disable_time REAL, "
+    "runnable INTEGER NOT NULL, batch_id TEXT, cold TEXT) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS workers (id TEXT PRIMARY KEY, row TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS history (seq INTEGER PRIMARY KEY, task_id TEXT NOT NULL, old TEXT, "
     "new TEXT NOT NULL, time REAL NOT NULL, worker TEXT, host TEXT)",
     "CREATE INDEX IF NOT EXISTS history_by_task ON history(task_id, seq)",
     "CREATE INDEX IF NOT EXISTS history_by_time ON history(time)",
 )
+_COLUMNS = ", ".join(TASK_COLUMNS)
+_INSERT_TASK = f"INSERT OR REPLACE INTO tasks({_COLUMNS}) VALUES ({', '.join('?' * len(TASK_COLUMNS))})"  # noqa: S608
 #: version -> statements that bring a database from version-1 to version.
 MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SCHEMA_V1}
 
@@ -107,9 +114,11 @@ class SQLiteStore:
         row = self.db.execute("SELECT value FROM meta WHERE key='scheduler'").fetchone()
         return row[0] if row else None
 
-    def iter_tasks(self) -> Iterator[tuple[str, str]]:
-        """(task id, encoded row) for every stored task."""
-        yield from self.db.execute("SELECT id, row FROM tasks")
+    def iter_tasks(self) -> Iterator[tuple[Any, ...]]:
+        """Every stored task row (the columns of :data:`records.TASK_COLUMNS`)."""
+        cursor = self.db.execute(f"SELECT {_COLUMNS} FROM tasks")  # noqa: S608 (fixed names)
+        while rows := cursor.fetchmany(10_000):
+            yield from rows
 
     def iter_workers(self) -> Iterator[tuple[str, str]]:
         """(worker id, encoded row) for every stored worker."""
@@ -148,7 +157,7 @@ class SQLiteStore:
         db.execute("BEGIN IMMEDIATE")
         try:
             if batch.task_rows:
-                db.executemany("INSERT OR REPLACE INTO tasks(id, row) VALUES (?, ?)", batch.task_rows.items())
+                db.executemany(_INSERT_TASK, batch.task_rows.values())
             if batch.removed_tasks:
                 db.executemany("DELETE FROM tasks WHERE id=?", ((t,) for t in batch.removed_tasks))
             if batch.worker_rows:
@@ -176,14 +185,14 @@ class SQLiteStore:
         self._last_trim = now
         self.db.execute("DELETE FROM history WHERE time < ?", (now - self.history_days * 86400,))
 
-    def replace_all(self, tasks: list[tuple[str, str]], workers: list[tuple[str, str]], meta: str) -> None:
+    def replace_all(self, tasks: list[tuple[Any, ...]], workers: list[tuple[str, str]], meta: str) -> None:
         """Replace every record (used by ``xrsched state import``)."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute("DELETE FROM tasks")
             db.execute("DELETE FROM workers")
-            db.executemany("INSERT INTO tasks(id, row) VALUES (?, ?)", tasks)
+            db.executemany(_INSERT_TASK, tasks)
             db.executemany("INSERT INTO workers(id, row) VALUES (?, ?)", workers)
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('scheduler', ?)", (meta,))
             db.execute("COMMIT")

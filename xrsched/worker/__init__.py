@@ -17,9 +17,9 @@ How it works:
   prove slow) and registers every task in ``system.multicall`` requests of up to
   ``batch_size`` calls: a 10,000-task graph takes about 20 requests, not 10,000.
 * ``run`` asks for as many tasks as it has idle child processes, reporting finished tasks in
-  the same request. Each task runs in a long-lived child process (multiprocessing ``spawn`` by
-  default: no inherited threads, locks or sockets; the start-up cost is paid once per child),
-  which rebuilds it from family, module and parameters, runs it, checks its outputs and reports
+  the same request. Each task runs in a long-lived child process (forked from a multiprocessing
+  fork server by default: no inherited threads, locks or sockets, and the start-up cost is paid
+  once per worker, not per task; see :mod:`.pool`), which rebuilds it from family, module and parameters, runs it, checks its outputs and reports
   DONE or FAILED with the traceback (``fetch_error`` shows it). A ``run()`` that yields
   incomplete tasks has them registered and goes back to PENDING; it runs again once they are done.
 * A heartbeat thread pings; ``set_worker_processes`` resizes the pool, scheduler messages go to

@@ -22,6 +22,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -60,18 +61,36 @@ class ChildPool:
         self._context = multiprocessing.get_context(start_method)
         self._options = options
         self._preloaded = False
+        self._starting: threading.Thread | None = None
         self._max_runs = max_tasks_per_child
         self.children: list[Child] = []
 
     # -- size -----------------------------------------------------------------------------
 
-    def preload(self, modules: list[str]) -> None:
-        """Have the fork server import ``modules`` once, before it forks any child (forkserver only)."""
+    def preload(self, modules: list[str], main: bool = True) -> None:
+        """Have the fork server import ``modules`` (and the main script, with ``main``) once, before
+        it forks any child (forkserver only)."""
         if self._preloaded or self.start_method != "forkserver":
             return
         self._preloaded = True
-        wanted = ["__main__", "xrsched.worker.runner", *modules]
+        wanted = [*(["__main__"] if main else []), "xrsched.worker.runner", *modules]
         self._context.set_forkserver_preload(list(dict.fromkeys(wanted)))  # type: ignore[attr-defined]
+
+    def begin(self, size: int) -> None:
+        """Start ``size`` children without waiting for them: with forkserver, in a thread, so the
+        fork server's start-up (a fresh interpreter importing the task modules) overlaps with
+        the caller's work. Everything else waits for it through :meth:`ready`."""
+        if self.start_method == "forkserver":
+            self._starting = threading.Thread(target=self.resize, args=(size,), name="xrsched-pool-start", daemon=True)
+            self._starting.start()
+        else:  # spawn/fork children die with the thread that started them (PDEATHSIG): start them here
+            self.resize(size)
+
+    def ready(self) -> None:
+        """Wait until children started by :meth:`begin` exist."""
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
 
     def resize(self, size: int) -> None:
         """Have ``size`` children: start missing ones, retire idle extra ones (busy ones after their task)."""
@@ -202,6 +221,7 @@ class ChildPool:
 
     def close(self, kill: bool = False) -> None:
         """Stop every child: politely when idle, by force when ``kill`` or when they do not stop."""
+        self.ready()
         for child in list(self.children):
             if kill or child.task_id is not None:
                 self._kill(child)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections import deque
@@ -56,7 +57,8 @@ class Worker(ControlMixin):
     Use as a context manager: ``with Worker(scheduler, processes=4) as w: w.add(task); w.run()``.
     ``add`` registers tasks and everything they need; ``run`` works until there is nothing left
     for this worker and returns a :class:`~xrsched.worker.summary.RunSummary` (``exit_code``).
-    Arguments left as None come from ``settings``.
+    Arguments left as None come from ``settings``. ``preload_main=False`` keeps the fork
+    server from importing the main script (when tasks live in modules, as with ``xrsched run``).
     """
 
     def __init__(
@@ -70,6 +72,7 @@ class Worker(ControlMixin):
         settings: WorkerSettings | None = None,
         host: str | None = None,
         handle_signals: bool = True,
+        preload_main: bool = True,
     ) -> None:
         base = settings or WorkerSettings()
         overrides = {"workers": processes, "assistant": assistant, "keep_alive": keep_alive, "worker_id": worker_id}
@@ -83,14 +86,16 @@ class Worker(ControlMixin):
         self.outcomes: dict[str, str] = {}
         self.summary: RunSummary | None = None
         self._outgoing: list[Call] = []
-        #: Registrations still to send (``add(..., pipelined=True)``).
-        self._registering: deque[Call] = deque()
+        #: Threads sending the rest of pipelined registrations (``add(..., pipelined=True)``).
+        self._registrars: list[threading.Thread] = []
         self._coalesced: dict[tuple[str, str], Call] = {}
         self._fields: dict[str, dict[str, Any]] = {}
         self._inbox: deque[dict[str, Any]] = deque()
         self._wakeup = Wakeup()
         self._signals = SignalState(self._wakeup)
         self._handle_signals = handle_signals
+        self._preload_main = preload_main
+        self._started_children = False
         self._checker = CompletenessChecker(self.settings.check_threads)
         options = ChildOptions(self.settings.check_complete_on_run, self.settings.check_threads, "WARNING")
         self._pool = ChildPool(self.settings.start_method, options, self.settings.max_tasks_per_child)
@@ -100,6 +105,9 @@ class Worker(ControlMixin):
         self._unreachable_since: float | None = None
         self._stop_reason = ""
         self._drain_started: float | None = None
+        self._ask = self.processes
+        self._lock = threading.Lock()
+        self._news = False
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -110,6 +118,8 @@ class Worker(ControlMixin):
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        for thread in self._registrars:
+            thread.join(timeout=60.0)
         self._heartbeat.stop()
         self._pool.close(kill=exc_type is not None or self._signals.hurried)
         self._checker.close()
@@ -118,9 +128,10 @@ class Worker(ControlMixin):
 
     def _start_children(self, modules: list[str]) -> None:
         """Start the children (first call only), so they get ready while the graph is walked."""
-        if not self._pool.children:
-            self._pool.preload(modules)
-            self._pool.resize(self.processes)
+        if not self._started_children:
+            self._started_children = True
+            self._pool.preload(modules, main=self._preload_main)
+            self._pool.begin(self.processes)
 
     def _worker_info(self) -> dict[str, Any]:
         return {"host": self.host, "pid": os.getpid(), "workers": self.processes,
@@ -146,16 +157,43 @@ class Worker(ControlMixin):
         if not self._announced:
             calls.insert(0, ("add_worker", {"worker": self.worker_id, "info": self._worker_info()}))
             self._announced = True
+        rest: list[Call] = []
         if pipelined:
-            self._registering.extend(calls[FIRST_CHUNK:])
-            calls = calls[:FIRST_CHUNK]
+            calls, rest = calls[:FIRST_CHUNK], calls[FIRST_CHUNK:]
         started = time.perf_counter()
         results = self.link.send_many(calls, max_entries=self.settings.batch_size)
         refused = self._note_refusals(calls, results)
         log.info("registered %d task(s) in %.3fs (%d already complete, %d missing external input)%s",
                  len(found.calls), time.perf_counter() - started, len(found.complete), len(found.missing_external),
-                 f"; {len(self._registering)} more while running" if self._registering else "")  # fmt: skip
+                 f"; {len(rest)} more while running" if rest else "")  # fmt: skip
+        if rest:
+            thread = threading.Thread(target=self._register_rest, args=(rest,), name="xrsched-register", daemon=True)
+            self._registrars.append(thread)
+            thread.start()
         return not found.errors and not refused
+
+    def _register_rest(self, calls: list[Call]) -> None:
+        """Send registrations from a thread of their own (its own connection), so the main loop
+        hands out and reports tasks meanwhile; the deepest tasks were sent first."""
+        size = self.settings.batch_size
+        for start in range(0, len(calls), size):
+            chunk = calls[start : start + size]
+            try:
+                results = self.link.send_many(chunk, max_entries=size)
+            except ClientError as exc:
+                log.error("registering %d task(s) failed: %s", len(calls) - start, exc)
+                with self._lock:
+                    self.index.errors.update(kwargs["task_id"] for _, kwargs in calls[start:] if "task_id" in kwargs)
+                break
+            with self._lock:
+                self._note_refusals(chunk, results)
+            self._news = True  # newly registered tasks may be runnable: ask now
+            self._wakeup.set()
+        self._wakeup.set()
+
+    def _registering(self) -> bool:
+        self._registrars = [t for t in self._registrars if t.is_alive()]
+        return bool(self._registrars)
 
     def _note_refusals(self, calls: list[Call], results: list[Any]) -> int:
         refused = 0
@@ -172,29 +210,46 @@ class Worker(ControlMixin):
     def run(self) -> RunSummary:
         """Ask for work and run it until nothing is left for us; the summary says how it went."""
         self._start_children([])
+        self._pool.ready()
         if not self._announced:
             self._outgoing.append(("add_worker", {"worker": self.worker_id, "info": self._worker_info()}))
             self._announced = True
         delay = MIN_WAIT
+        next_ask = 0.0  # when to ask again although nothing changed (backoff while nothing is runnable)
         while True:
             self._apply_control()
             busy = self._pool.busy()
             stopping = self._stopping()
             free = 0 if stopping else max(0, min(self.processes - len(busy), len(self._idle())))
+            # A report (DONE, FAILED, new dependencies) may make tasks runnable: ask at once.
+            # Otherwise ask only when the backoff has passed.
+            news, self._news = self._news, False
+            ask = min(free, self._ask) if (self._outgoing or news or time.monotonic() >= next_ask) else 0
             handed: int | None = 0
-            if free or self._outgoing or self._coalesced or self._registering:
-                handed = self._exchange(free)
+            if ask or self._outgoing or self._coalesced:
+                handed = self._exchange(ask)
             if handed is None:
                 if self._gave_up():
                     break
-            elif handed:
-                delay = MIN_WAIT
-                continue
-            elif not busy and not self._registering and (stopping or not self._stay()):
-                break
-            self._wait(delay if (free or not busy or handed is None) else 1.0)
-            if not self._pool.busy() or free:
+                next_ask = time.monotonic() + delay
                 delay = min(delay * 2, self.settings.wait_interval)
+            elif ask and handed == ask:
+                # Everything asked for was handed out: maybe there is more; ask for twice as many.
+                self._ask = min(self.processes, ask * 2)
+                delay = MIN_WAIT
+                if free > handed > 1:
+                    continue
+            elif ask:
+                # Fewer tasks than asked for: ask for as many as came next time (one get_work per
+                # request for a chain) and back off while nothing at all comes.
+                self._ask = max(1, handed)
+                delay = MIN_WAIT if handed else min(delay * 2, self.settings.wait_interval)
+                next_ask = time.monotonic() + delay
+            idle = not busy and not handed and not self._outgoing and not self._registering()
+            if idle and (stopping or not self._stay()):
+                break
+            timeout = max(0.0, next_ask - time.monotonic()) if free else 1.0
+            self._wait(timeout if busy or free else 0.0)
         self.summary = self._summarize()
         log.debug("%s", self.summary.render())
         return self.summary
@@ -216,9 +271,7 @@ class Worker(ControlMixin):
     def _exchange(self, free: int) -> int | None:
         """Send queued reports plus ``free`` get_work calls in one request; tasks started, or None
         when the scheduler could not be reached."""
-        batch = self.settings.batch_size
-        registering = [self._registering.popleft() for _ in range(min(batch, len(self._registering)))]
-        calls = [*registering, *self._coalesced.values(), *self._outgoing]
+        calls = [*self._coalesced.values(), *self._outgoing]
         reports = len(calls)
         for i in range(free):
             ask: dict[str, Any] = {"worker": self.worker_id, "host": self.host}
@@ -230,7 +283,6 @@ class Worker(ControlMixin):
         try:
             results = self.link.send_many(calls, max_entries=self.settings.batch_size)
         except ClientError as exc:
-            self._registering.extendleft(reversed(registering))
             if self._unreachable_since is None:
                 self._unreachable_since = time.monotonic()
             log.warning("scheduler unreachable: %s (will retry)", exc)
