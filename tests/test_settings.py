@@ -30,9 +30,7 @@ def test_precedence_flag_over_env_over_file_over_default():
     assert build_settings({}, environ={}).port == 8082
     assert build_settings({"port": 9000}, environ={}).port == 9000
     assert build_settings({"port": 9000}, environ={env_name("port"): "9100"}).port == 9100
-    assert (
-        build_settings({"port": 9000}, environ={env_name("port"): "9100"}, flags={"port": 9200}).port == 9200
-    )
+    assert build_settings({"port": 9000}, environ={env_name("port"): "9100"}, flags={"port": 9200}).port == 9200
 
 
 def test_scheduler_and_resources_tables_use_luigis_keys():

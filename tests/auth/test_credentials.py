@@ -41,9 +41,7 @@ def tokens(tmp_path):
 def test_bearer(tokens):
     path, secrets = tokens
     store = TokenStore.load(path)
-    assert store.authenticate(f"Bearer {secrets['ops']}", None, NOW) == Identity(
-        "ops", Role.OPERATOR, "token"
-    )
+    assert store.authenticate(f"Bearer {secrets['ops']}", None, NOW) == Identity("ops", Role.OPERATOR, "token")
     assert store.authenticate(f"bearer   {secrets['w1']}  ", None, NOW).role is Role.WORKER
     assert len(store) == 3
 

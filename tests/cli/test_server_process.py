@@ -40,9 +40,7 @@ class ServerProcess:
 
     def proxy(self, secret: str) -> xmlrpc.client.ServerProxy:
         context = ssl.create_default_context(cafile=str(self.cert))
-        return xmlrpc.client.ServerProxy(
-            f"https://admin:{secret}@localhost:{self.port}/RPC2", context=context
-        )
+        return xmlrpc.client.ServerProxy(f"https://admin:{secret}@localhost:{self.port}/RPC2", context=context)
 
 
 def _start(args: list[str], env: dict[str, str], timeout: float = 20.0) -> ServerProcess:

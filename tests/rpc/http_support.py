@@ -68,14 +68,12 @@ class EchoApp:
 
 
 @contextlib.contextmanager
-def run_server(certs: object, app: EchoApp | None = None, *, tls: bool = True, **limits: object) -> Iterator[
-    RpcHttpServer
-]:
+def run_server(
+    certs: object, app: EchoApp | None = None, *, tls: bool = True, **limits: object
+) -> Iterator[RpcHttpServer]:
     """Serve ``app`` on 127.0.0.1:0 with the dev certificates until the block ends."""
     ctx = server_context(certs.server_cert, certs.server_key, client_ca=certs.ca_cert) if tls else None
-    server = RpcHttpServer(
-        ("127.0.0.1", 0), app or EchoApp(), tls_context=ctx, settings=HttpSettings(**limits)
-    )
+    server = RpcHttpServer(("127.0.0.1", 0), app or EchoApp(), tls_context=ctx, settings=HttpSettings(**limits))
     server.start()
     try:
         yield server

@@ -92,8 +92,7 @@ def test_hundred_thousand_deep_nesting_is_refused_cheaply(dispatcher):
 
 def test_deep_structs_are_refused_too():
     body = (
-        b"<methodCall><methodName>echo</methodName><params><param>"
-        + b"<value><struct><member><name>a</name>" * 100_000
+        b"<methodCall><methodName>echo</methodName><params><param>" + b"<value><struct><member><name>a</name>" * 100_000
     )
     with pytest.raises(ProtocolError) as info:
         parse_call(body)

@@ -88,10 +88,7 @@ def test_unexpected_exceptions_become_incidents(dispatcher, caplog, audit_log):
 
 
 def test_unsendable_result_is_an_incident(dispatcher, caplog):
-    assert (
-        answer(dispatcher.dispatch(call_xml("echo", "<value><i8>4611686018427387904</i8></value>"), CTX))
-        == 2**62
-    )
+    assert answer(dispatcher.dispatch(call_xml("echo", "<value><i8>4611686018427387904</i8></value>"), CTX)) == 2**62
     with caplog.at_level(logging.ERROR, logger="xrsched.server"):
         code, text = fault(dispatcher.dispatch(request("echo", [1, None]), CTX))
     assert code == INTERNAL_ERROR
@@ -180,14 +177,9 @@ def test_multicall_entry_with_unsendable_result_does_not_spoil_others(dispatcher
 
 def test_introspection(dispatcher):
     names = answer(dispatcher.dispatch(request("system.listMethods"), CTX))
-    assert {"add_task", "ping", "system.multicall", "system.methodHelp", "system.getCapabilities"} <= set(
-        names
-    )
+    assert {"add_task", "ping", "system.multicall", "system.methodHelp", "system.getCapabilities"} <= set(names)
     assert names == sorted(names)
-    assert (
-        answer(dispatcher.dispatch(request("system.methodHelp", "add_task"), CTX))
-        == "Register or update a task."
-    )
+    assert answer(dispatcher.dispatch(request("system.methodHelp", "add_task"), CTX)) == "Register or update a task."
     sig = answer(dispatcher.dispatch(request("system.methodSignature", "ping"), CTX))
     assert sig == [["struct", "string"]]
     add_sig = answer(dispatcher.dispatch(request("system.methodSignature", "add_task"), CTX))

@@ -46,7 +46,9 @@ def test_post_to_root_and_application_xml_are_accepted(dev_certs):
     with run_server(dev_certs) as server:
         conn = https(server, dev_certs)
         conn.request(
-            "POST", "/", body=b"<methodCall/>",
+            "POST",
+            "/",
+            body=b"<methodCall/>",
             headers={"Content-Type": "application/xml; charset=utf-8", "Authorization": f"Bearer {TOKEN}"},
         )
         response = conn.getresponse()

@@ -128,8 +128,7 @@ def test_pool_full_of_busy_requests_answers_503_quickly(dev_certs):
     with run_server(dev_certs, app, max_connections=4, read_timeout=30) as server:
         starts = [threading.Event() for _ in range(4)]
         threads = [
-            threading.Thread(target=_slowloris, args=(server, dev_certs, stop, event), daemon=True)
-            for event in starts
+            threading.Thread(target=_slowloris, args=(server, dev_certs, stop, event), daemon=True) for event in starts
         ]
         for thread in threads:
             thread.start()
@@ -179,9 +178,7 @@ def test_evicted_or_busy_clients_get_an_answer_not_a_hang(dev_certs):
     # one slot, held by a slow call: a newcomer gets a 503 within the admission wait
     app = EchoApp(slow_seconds=1.5)
     with run_server(dev_certs, app, max_connections=1) as server:
-        holder = threading.Thread(
-            target=lambda: post_rpc(https(server, dev_certs), body=b"<slow/>"), daemon=True
-        )
+        holder = threading.Thread(target=lambda: post_rpc(https(server, dev_certs), body=b"<slow/>"), daemon=True)
         holder.start()
         time.sleep(0.3)
         with tls_socket(server, dev_certs) as sock:

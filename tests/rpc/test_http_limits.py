@@ -22,7 +22,8 @@ def test_chunked_body_is_411_and_closes(dev_certs):
     app = EchoApp()
     with run_server(dev_certs, app) as server, tls_socket(server, dev_certs) as sock:
         sock.sendall(
-            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n" + AUTH
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
+            + AUTH
             + b"Transfer-Encoding: chunked\r\n\r\nd\r\n<methodCall/>\r\n0\r\n\r\n"
         )
         data = read_until_close(sock)
@@ -38,7 +39,8 @@ def test_oversized_body_is_413_before_it_is_sent(dev_certs):
     with run_server(dev_certs, app, max_request_bytes=limit) as server, tls_socket(server, dev_certs) as sock:
         started = time.monotonic()
         sock.sendall(
-            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n" + AUTH
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
+            + AUTH
             + b"Content-Length: 62914560\r\n\r\n"  # 60 MiB announced, not a byte of it sent
         )
         head = read_head(sock)
@@ -54,8 +56,7 @@ def test_oversized_body_is_413_before_it_is_sent(dev_certs):
 def test_expect_continue_gets_413_without_100(dev_certs):
     with run_server(dev_certs, max_request_bytes=1000) as server, tls_socket(server, dev_certs) as sock:
         sock.sendall(
-            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n" + AUTH
-            + b"Content-Length: 5000\r\n\r\n"
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n" + AUTH + b"Content-Length: 5000\r\n\r\n"
         )
         head = read_head(sock)
         assert head.startswith(b"HTTP/1.1 413 ")
@@ -64,8 +65,7 @@ def test_expect_continue_gets_413_without_100(dev_certs):
 def test_expect_continue_within_limits_gets_100_then_200(dev_certs):
     with run_server(dev_certs) as server, tls_socket(server, dev_certs) as sock:
         sock.sendall(
-            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n" + AUTH
-            + b"Content-Length: 13\r\n\r\n"
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n" + AUTH + b"Content-Length: 13\r\n\r\n"
         )
         assert read_head(sock).startswith(b"HTTP/1.1 100 Continue")
         sock.sendall(b"<methodCall/>")

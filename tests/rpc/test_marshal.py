@@ -118,8 +118,7 @@ _scalars = (
 _json_like = st.recursive(
     _scalars | st.none(),
     lambda children: (
-        st.lists(children.filter(lambda v: v is not None), max_size=5)
-        | st.dictionaries(_keys, children, max_size=5)
+        st.lists(children.filter(lambda v: v is not None), max_size=5) | st.dictionaries(_keys, children, max_size=5)
     ),
     max_leaves=25,
 )

@@ -127,9 +127,7 @@ def test_keyword_rules_without_var_keyword(table):
     assert error(table, "strict", 1, True, {"__starstar": True, "colour": 1}) == (
         "strict: unexpected keyword argument 'colour'"
     )
-    assert error(table, "strict", {"__starstar": True, "n": 1, "flag": True}).startswith(
-        "strict: unexpected keyword"
-    )
+    assert error(table, "strict", {"__starstar": True, "n": 1, "flag": True}).startswith("strict: unexpected keyword")
     assert "one of 'a', 'b'" in error(table, "strict", 1, True, {"__starstar": True, "mode": "c"})
     assert "one of 'fast', 'slow'" in error(table, "strict", 1, True, {"__starstar": True, "kind": 1})
 

@@ -77,9 +77,7 @@ def test_multicall_entries_are_audited_one_by_one(live_server):
     with pytest.raises(xmlrpc.client.Fault) as info:
         results[2]
     assert info.value.faultCode == -32601
-    records = [
-        r for r in live_server.audit_records() if r.get("method") in ("ping", "add_task", "system.multicall")
-    ]
+    records = [r for r in live_server.audit_records() if r.get("method") in ("ping", "add_task", "system.multicall")]
     assert [r["method"] for r in records][-3:] == ["ping", "add_task", "system.multicall"]
     assert all(r["outcome"] == "ok" for r in records[-3:])
     assert all(r["identity"].endswith("admin") for r in records[-3:])
@@ -124,9 +122,7 @@ def test_token_rotation_without_restart(live_server):
 
 
 def test_untrusted_certificate_is_refused_by_a_verifying_client(live_server):
-    proxy = __import__("xmlrpc.client").client.ServerProxy(
-        live_server.url, context=ssl.create_default_context()
-    )
+    proxy = __import__("xmlrpc.client").client.ServerProxy(live_server.url, context=ssl.create_default_context())
     with pytest.raises(ssl.SSLCertVerificationError):
         proxy.ping("w")
 
