@@ -448,7 +448,7 @@ def run_memory_probe(backend: str, n: int, timeout: float) -> dict[str, Any] | s
 # ---------------------------------------------------------------------------- report
 
 
-def machine_line() -> str:
+def machine_line(with_luigi: bool) -> str:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
@@ -464,7 +464,7 @@ def machine_line() -> str:
         cores = os.cpu_count() or 0
     import xrsched
 
-    lv = luigi_version()
+    lv = luigi_version() if with_luigi else None
     parts = [
         f"CPU: {cpu}",
         f"{cores} cores",
@@ -784,7 +784,7 @@ def main(argv: list[str] | None = None) -> int:
         cells=cells,
         luigi=use_luigi,
         memory=memory,
-        machine=machine_line(),
+        machine=machine_line(use_luigi),
         min_time=args.min_time,
         luigi_budget=args.luigi_budget,
         seconds=perf() - started,

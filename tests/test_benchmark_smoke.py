@@ -10,9 +10,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "core.py"
 
 
+#: Runs the script with ``import luigi`` failing, as where Luigi is not installed.
+WITHOUT_LUIGI = (
+    "import runpy, sys; sys.modules['luigi'] = None; "
+    "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--no-luigi", *args],
+        [sys.executable, "-c", WITHOUT_LUIGI, str(SCRIPT), "--quick", "--no-luigi", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -32,6 +39,7 @@ def test_quick_run_prints_a_table(tmp_path):
         assert f"| {shape} | 300 |" in out
         assert f"| {shape} | 2,000 |" in out
     assert "B/task" in out
+    assert "luigi not run" in out
     text = readme.read_text()
     assert "old" not in text
     assert text.startswith("# Benchmarks\n\nintro\n\n<!-- core:begin -->\n")

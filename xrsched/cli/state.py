@@ -28,7 +28,7 @@ def _store(state_path: Path | None, *, must_exist: bool = True):  # noqa: ANN202
     if must_exist and not path.exists():
         click.echo(f"xrsched: no state database at {path}", err=True)
         sys.exit(1)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         return SQLiteStore(path)
     except StoreError as exc:

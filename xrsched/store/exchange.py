@@ -29,7 +29,7 @@ def export_state(store: SQLiteStore, target: Path) -> dict[str, int]:
         "tasks": tasks,
     }
     temporary = target.with_name(f".{target.name}.tmp")
-    with temporary.open("w") as handle:
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
         json.dump(document, handle, separators=(",", ":"))
         handle.flush()
         os.fsync(handle.fileno())

@@ -9,6 +9,7 @@ follow the live state, not the history of changes. History is trimmed to ``histo
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -54,7 +55,12 @@ class SQLiteStore:
         self.path = path
         self.history_days = history_days
         self._last_trim = 0.0
+        if path.is_dir():
+            raise StoreError(f"{path} is a directory, not a state file: move it away or choose another --state-path")
         existed = path.exists() and path.stat().st_size > 0
+        if not path.exists():
+            # Task parameters may be confidential: the state file is for the server's user only.
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         try:
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")

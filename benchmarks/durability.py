@@ -1,0 +1,892 @@
+"""Durability benchmark (issue 5 §5): what durable state costs, side by side, in one run.
+
+Part 1, **add_task calls/s** with 8 clients against:
+
+* **durable**: ``xrsched-server`` with its default store (SQLite, WAL, ``--sync full``): every
+  reply waits until its change is on disk (group commit shares one fsync between the calls
+  that arrive together).
+* **normal**: the same with ``--sync normal``: a change survives a crash of the server process
+  but the last moments may be lost on power loss.
+* **memory**: ``xrsched-server --store memory``: nothing is written.
+* **luigid**: Luigi's own server, which is not durable either (it pickles its state on a clean
+  stop only), over plain HTTP through Luigi's own client (``luigi.rpc.RemoteScheduler``).
+
+Each client is a separate process with its own keep-alive connection and worker id, measured
+as in ``transport.py`` (warm-up, then a fixed window; server CPU from ``/proc/PID/stat``),
+registering new tasks (unique ids) with the arguments a Luigi worker sends for a simple task.
+xrsched runs with TLS, a worker bearer token and its audit log, as in production. Servers and
+repetitions are interleaved round robin; the table shows medians, and ratios are medians of
+the ratios within each round.
+
+Part 2, **restart time**: a state database holding 1,000,000 tasks (70 % DONE, 20 % PENDING,
+some behind a dependency, 5 % FAILED, 5 % RUNNING, 50 workers) is built directly through the
+store's own record encoder (``xrsched.store.records.encode_task`` on Task objects, written with
+``SQLiteStore.write`` in chunks), then ``xrsched-server`` is started on it and timed from exec
+to its "listening" line; its own "recovered N tasks ... in X s" is reported too. The same
+recovery is then repeated in this process phase by phase (open + check, read rows, decode,
+rebuild), and under cProfile when the target is missed (or with ``--profile-restart``).
+
+Run through ``benchmarks/run_durability.sh`` (a venv with luigi). Leaving luigid out
+(``--only durable,normal,memory``) needs no luigi. ``--write`` puts the tables into benchmarks/README.md
+between the durability markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import hashlib
+import io
+import json
+import multiprocessing as mp
+import os
+import platform
+import pstats
+import queue
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import xmlrpc.client
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+README = HERE / "README.md"
+BEGIN = "<!-- durability:begin -->"
+END = "<!-- durability:end -->"
+SERVERS = ("durable", "normal", "memory", "luigid")
+XRSCHED_FLAGS = {
+    "durable": ["--sync", "full"],
+    "normal": ["--sync", "normal"],
+    "memory": ["--store", "memory"],
+}
+#: Targets from the issue.
+TARGET_VS_LUIGID = 1.5
+TARGET_VS_MEMORY = 0.70
+TARGET_RESTART_S = 10.0
+START_TIMEOUT = 30.0
+RESTART_TIMEOUT = 600.0
+
+
+# ------------------------------------------------------------------------------ servers
+# (the same way transport.py starts and stops its servers; kept here so either script can change)
+
+
+@dataclass
+class Server:
+    """A running server subprocess and how clients reach it."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    spec: dict[str, Any]
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stop(self) -> None:
+        """SIGINT to the server's process group (both servers stop cleanly on it)."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                _kill_group(self.proc)
+
+
+def _spawn(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    """Start a server in its own process group, its output going to ``log_path`` (no pipe to fill)."""
+    with log_path.open("wb") as out:
+        return subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+
+
+def _wait_for(proc: subprocess.Popen[bytes], log_path: Path, pattern: str, timeout: float) -> re.Match[str]:
+    """Poll the server's output file for ``pattern``."""
+    deadline = time.monotonic() + timeout
+    regex = re.compile(pattern)
+    while time.monotonic() < deadline:
+        text = log_path.read_text(errors="replace") if log_path.exists() else ""
+        match = regex.search(text)
+        if match:
+            return match
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before it was ready:\n{text}")
+        time.sleep(0.01)
+    _kill_group(proc)
+    raise RuntimeError(f"server not ready after {timeout:.0f}s:\n{log_path.read_text(errors='replace')}")
+
+
+def _console_script(name: str, fallback_module: str) -> list[str]:
+    """The console script next to this interpreter, else ``python -c`` on its entry point."""
+    script = Path(sys.executable).parent / name
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", f"import sys; from {fallback_module} import main; sys.exit(main())"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_luigid(work: Path) -> Server:
+    luigid = Path(sys.executable).parent / "luigid"
+    if not luigid.exists():
+        raise RuntimeError(f"no luigid next to {sys.executable}: run benchmarks/run_durability.sh")
+    logdir = work / "luigid-logs"
+    logdir.mkdir()
+    port = _free_port()
+    command = [str(luigid), "--port", str(port), "--address", "127.0.0.1",
+               "--state-path", str(work / "luigid-state.pickle"), "--logdir", str(logdir)]  # fmt: skip
+    proc = _spawn(command, work / "luigid.out")
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"luigid exited with {proc.returncode}:\n{(work / 'luigid.out').read_text()}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            break
+        if time.monotonic() > deadline:
+            _kill_group(proc)
+            raise RuntimeError("luigid did not start listening")
+        time.sleep(0.05)
+    return Server("luigid", proc, {"kind": "luigi", "url": f"http://127.0.0.1:{port}"})
+
+
+def make_token(tokens: Path, token_id: str, role: str) -> str:
+    made = subprocess.run(
+        [
+            *_console_script("xrsched", "xrsched.cli.main"),
+            "token",
+            "add",
+            "--id",
+            token_id,
+            "--role",
+            role,
+            "--tokens",
+            str(tokens),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return made.stdout.strip().splitlines()[0]
+
+
+def server_command(state: Path, certs: Any, flags: list[str]) -> list[str]:
+    return [
+        *_console_script("xrsched-server", "xrsched.cli.server"),
+        "--port",
+        "0",
+        "--state-path",
+        str(state),
+        "--tls-cert",
+        str(certs.server_cert),
+        "--tls-key",
+        str(certs.server_key),
+        *flags,
+    ]
+
+
+def start_xrsched(work: Path, certs: Any, name: str) -> Server:
+    state = work / f"{name}-state"
+    state.mkdir(mode=0o700)
+    secret = make_token(state / "tokens.toml", "bench", "worker")
+    log_path = work / f"{name}.out"
+    proc = _spawn(server_command(state, certs, XRSCHED_FLAGS[name]), log_path)
+    match = _wait_for(proc, log_path, r"xrsched-server listening on (https://\S+?/RPC2)", START_TIMEOUT)
+    spec = {"kind": "xmlrpc", "url": match.group(1), "ca": str(certs.ca_cert), "secret": secret}
+    return Server(name, proc, spec)
+
+
+@contextlib.contextmanager
+def running_servers(names: list[str], work: Path, certs: Any) -> Iterator[dict[str, Server]]:
+    servers: dict[str, Server] = {}
+    try:
+        for name in names:
+            servers[name] = start_luigid(work) if name == "luigid" else start_xrsched(work, certs, name)
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+# ------------------------------------------------------------------------------ clients
+
+
+class _BearerTransport(xmlrpc.client.SafeTransport):
+    """SafeTransport (keeps its HTTP/1.1 connection) that sends ``Authorization: Bearer``."""
+
+    def __init__(self, secret: str, context: ssl.SSLContext) -> None:
+        super().__init__(context=context)
+        self._secret = secret
+
+    def send_headers(self, connection: Any, headers: Any) -> None:
+        super().send_headers(connection, [*headers, ("Authorization", f"Bearer {self._secret}")])
+
+
+def task_arguments(task_id: str, worker: str, n: int) -> dict[str, Any]:
+    """What a Luigi worker sends to register a simple task with two parameters."""
+    return {
+        "task_id": task_id,
+        "status": "PENDING",
+        "runnable": True,
+        "deps": [],
+        "expl": None,
+        "resources": {},
+        "priority": n % 5,
+        "family": "BenchTask",
+        "module": "bench.tasks",
+        "params": {"date": "2026-11-22", "n": str(n)},
+        "param_visibilities": {"date": 0, "n": 0},
+        "worker": worker,
+        "accepts_messages": False,
+        "assistant": False,
+        "retry_policy_dict": {},
+    }
+
+
+def _make_adder(spec: dict[str, Any], worker: str) -> tuple[Callable[[str, int], Any], str]:
+    if spec["kind"] == "xmlrpc":
+        context = ssl.create_default_context(cafile=spec["ca"])
+        proxy = xmlrpc.client.ServerProxy(
+            spec["url"], transport=_BearerTransport(spec["secret"], context), allow_none=True
+        )
+
+        def add(task_id: str, n: int) -> Any:
+            arguments = {k: v for k, v in task_arguments(task_id, worker, n).items() if v is not None}
+            return proxy.add_task({"__starstar": True, **arguments})
+
+        return add, "xmlrpc.client.ServerProxy + SafeTransport"
+
+    import luigi.rpc
+
+    scheduler = luigi.rpc.RemoteScheduler(url=spec["url"])
+
+    def luigi_add(task_id: str, n: int) -> Any:
+        return scheduler.add_task(**task_arguments(task_id, worker, n))
+
+    return luigi_add, f"luigi.rpc.RemoteScheduler ({type(scheduler._fetcher).__name__})"
+
+
+def _client_main(spec: dict[str, Any], index: int, tag: str, results: Any, go: Any, times: Any) -> None:
+    """One client process: register one task, report ready, then add_task back to back."""
+    try:
+        add, client = _make_adder(spec, f"bench-w{index}")
+        prefix = f"BenchTask_{tag}_c{index}"
+        add(f"{prefix}_first", 0)
+        results.put(("ready", index, None))
+        if not go.wait(START_TIMEOUT):
+            raise RuntimeError("never told to start")
+        start, end = times[0], times[1]
+        calls = n = 0
+        cpu_start = cpu_end = 0.0
+        while True:
+            add(f"{prefix}_{n}", n)
+            n += 1
+            now = time.monotonic()
+            if now >= start:
+                if calls == 0 and cpu_start == 0.0:
+                    cpu_start = time.process_time()
+                if now >= end:
+                    cpu_end = time.process_time()
+                    break
+                calls += 1
+        results.put(("done", index, {"calls": calls, "cpu": cpu_end - cpu_start, "client": client}))
+    except BaseException:
+        results.put(("error", index, traceback.format_exc()))
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process (all its threads), from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _sleep_until(moment: float) -> None:
+    while (left := moment - time.monotonic()) > 0:
+        time.sleep(min(left, 0.5))
+
+
+@dataclass
+class Sample:
+    server: str
+    clients: int
+    calls: int
+    seconds: float
+    server_cpu: float
+    client_cpu: float
+    client: str
+
+    @property
+    def rate(self) -> float:
+        return self.calls / self.seconds
+
+    @property
+    def server_us(self) -> float:
+        return self.server_cpu / max(self.calls, 1) * 1e6
+
+
+@dataclass
+class Row:
+    server: str
+    clients: int
+    samples: list[Sample]
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(s.rate for s in self.samples)
+
+    @property
+    def server_us(self) -> float:
+        return statistics.median(s.server_us for s in self.samples)
+
+    @property
+    def spread(self) -> str:
+        rates = [s.rate for s in self.samples]
+        return f"{min(rates):,.0f}-{max(rates):,.0f}"
+
+
+def paired_ratio(row: Row, base: Row) -> float:
+    """Median over repetitions of this row's rate over the base's in the same round: servers
+    measured back to back see the same load from the rest of the machine."""
+    return statistics.median(mine.rate / theirs.rate for mine, theirs in zip(row.samples, base.samples, strict=True))
+
+
+def _ratio(row: Row, base: Row | None) -> str:
+    return f"{paired_ratio(row, base):.2f}x" if base is not None and base is not row else "-"
+
+
+def measure(server: Server, clients: int, warmup: float, duration: float, tag: str) -> Sample:
+    ctx = mp.get_context("fork")
+    results = ctx.Queue()
+    go = ctx.Event()
+    times = ctx.Array("d", 2, lock=False)
+    procs = [
+        ctx.Process(target=_client_main, args=(server.spec, i, tag, results, go, times), daemon=True)
+        for i in range(clients)
+    ]
+    for proc in procs:
+        proc.start()
+    try:
+        done: dict[int, dict[str, Any]] = {}
+        ready = 0
+
+        def collect(timeout: float) -> None:
+            nonlocal ready
+            try:
+                what, index, payload = results.get(timeout=timeout)
+            except queue.Empty:
+                raise RuntimeError(f"{server.name}: clients silent for {timeout:.0f}s") from None
+            if what == "error":
+                raise RuntimeError(f"{server.name} client {index} failed:\n{payload}")
+            if what == "ready":
+                ready += 1
+            else:
+                done[index] = payload
+
+        while ready < clients:
+            collect(START_TIMEOUT)
+        now = time.monotonic()
+        times[0], times[1] = now + warmup, now + warmup + duration
+        go.set()
+        _sleep_until(times[0])
+        cpu0 = process_cpu(server.pid)
+        _sleep_until(times[1])
+        cpu1 = process_cpu(server.pid)
+        while len(done) < clients:
+            collect(START_TIMEOUT)
+    finally:
+        for proc in procs:
+            proc.join(5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+    stats = list(done.values())
+    return Sample(
+        server=server.name,
+        clients=clients,
+        calls=sum(s["calls"] for s in stats),
+        seconds=duration,
+        server_cpu=cpu1 - cpu0,
+        client_cpu=sum(s["cpu"] for s in stats),
+        client=stats[0]["client"],
+    )
+
+
+# ------------------------------------------------------------------------------ restart
+
+
+def build_state(path: Path, tasks: int, workers: int = 50, chunk: int = 100_000) -> dict[str, Any]:
+    """A state database of ``tasks`` tasks written through the store's own record encoder."""
+    from xrsched.core.config import SchedulerConfig
+    from xrsched.core.model import Task, Worker
+    from xrsched.core.states import DONE, FAILED, PENDING, RUNNING
+    from xrsched.store import SQLiteStore
+    from xrsched.store.base import Batch
+    from xrsched.store.records import encode_task, encode_worker
+
+    started = time.monotonic()
+    now = time.time()
+    policy = SchedulerConfig().retry_policy
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store = SQLiteStore(path, sync="normal", history_days=0)
+    worker_ids = [f"worker-{w:02d}-bench.example.com-{1000 + w}" for w in range(workers)]
+    batch = Batch()
+    for w, worker_id in enumerate(worker_ids):
+        record = Worker(worker_id, now - 3600)
+        record.info = {"host": f"bench-{w}.example.com", "username": "bench", "pid": 1000 + w, "workers": 4}
+        record.reference = {"host": f"bench-{w}.example.com"}
+        batch.worker_rows[worker_id] = encode_worker(record)
+    store.write(batch)
+    by_status: dict[str, int] = {}
+    previous = ""
+    batch = Batch()
+    for i in range(tasks):
+        kind = i % 20
+        status = DONE if kind < 14 else PENDING if kind < 18 else FAILED if kind == 18 else RUNNING
+        family = f"BenchTask{i % 17}"
+        day = f"2026-11-{i % 28 + 1:02d}"
+        digest = hashlib.md5(f"{family}{day}{i}".encode(), usedforsecurity=False).hexdigest()[:10]
+        task_id = f"{family}_{day.replace('-', '_')}_{i}_{digest}"
+        deps = (previous,) if status == PENDING and i % 40 >= 30 else ()
+        task = Task(
+            task_id,
+            status,
+            now - 3600 + i / 1000,
+            i + 1,
+            policy,
+            deps=deps,
+            priority=float(i % 5),
+            family=family,
+            module="bench.tasks",
+            params={"date": day, "n": str(i)},
+        )
+        worker = worker_ids[i % workers]
+        task.stakeholders = task.workers = (worker,)
+        task.runnable = True
+        if status == FAILED:
+            task.retry = now + 900
+            task.failures = [now - 60]
+            task.first_failure_time = now - 60
+            task.expl = "Traceback (most recent call last):\n  ...\nRuntimeError: bench"
+        elif status == RUNNING:
+            task.worker_running = worker
+            task.time_running = now - 30
+        batch.task_rows[task_id] = encode_task(task, policy)
+        by_status[status] = by_status.get(status, 0) + 1
+        previous = task_id
+        if len(batch.task_rows) >= chunk:
+            store.write(batch)
+            batch = Batch()
+    if batch:
+        store.write(batch)
+    store.close()
+    return {
+        "tasks": tasks,
+        "workers": workers,
+        "by_status": by_status,
+        "seconds": time.monotonic() - started,
+        "bytes": path.stat().st_size,
+    }
+
+
+def _rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def restart_once(state: Path, certs: Any, log_path: Path) -> dict[str, float]:
+    """Start xrsched-server on ``state``: exec -> listening, its own recovery time, RSS, stop."""
+    started = time.monotonic()
+    proc = _spawn(server_command(state, certs, []), log_path)
+    try:
+        _wait_for(proc, log_path, r"xrsched-server listening on https://", RESTART_TIMEOUT)
+        ready = time.monotonic() - started
+        text = log_path.read_text(errors="replace")
+        match = re.search(r"recovered (\d+) tasks and (\d+) workers from \S+ in ([\d.]+)s", text)
+        if match is None:
+            raise RuntimeError(f"no 'recovered' line:\n{text}")
+        rss = _rss_mib(proc.pid)
+        stopping = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        code = proc.wait(120)
+        if code != 0:
+            raise RuntimeError(f"server exited with {code} on SIGINT:\n{log_path.read_text(errors='replace')}")
+        return {
+            "ready": ready,
+            "recovered": float(match.group(3)),
+            "tasks": int(match.group(1)),
+            "workers": int(match.group(2)),
+            "rss": rss,
+            "stop": time.monotonic() - stopping,
+        }
+    finally:
+        if proc.poll() is None:
+            _kill_group(proc)
+
+
+def recovery_phases(path: Path) -> dict[str, float]:
+    """load_into's work, timed piece by piece in this process (same code, same order)."""
+    from xrsched.core import Scheduler
+    from xrsched.core.restore import restore
+    from xrsched.store import SQLiteStore
+    from xrsched.store.records import TaskDecoder, decode_meta, decode_worker
+
+    phases: dict[str, float] = {}
+    now = time.time()
+    mark = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal mark
+        moment = time.perf_counter()
+        phases[name] = moment - mark
+        mark = moment
+
+    store = SQLiteStore(path)
+    lap("open the database (incl. PRAGMA quick_check)")
+    meta = decode_meta(store.load_meta())
+    task_rows = list(store.iter_tasks())
+    worker_rows = list(store.iter_workers())
+    lap("read the rows")
+    core = Scheduler()
+    decoder = TaskDecoder(core.config.retry_policy)
+    workers = [decode_worker(worker_id, row, now) for worker_id, row in worker_rows]
+    tasks = [decoder.decode(row) for row in task_rows]
+    lap("decode the records (TaskDecoder.decode)")
+    restore(core, tasks, workers, paused=meta["paused"], resources=meta["resources"],
+            batchers=meta["batchers"], now=now)  # fmt: skip
+    lap("rebuild indexes, heaps, deadlines (restore)")
+    store.db.close()
+    return phases
+
+
+def profile_recovery(path: Path, top: int = 12) -> str:
+    """cProfile of load_into on ``path``: the top functions by own time, as text."""
+    from xrsched.core import Scheduler
+    from xrsched.store import SQLiteStore, load_into
+
+    store = SQLiteStore(path)
+    profile = cProfile.Profile()
+    profile.enable()
+    load_into(store, Scheduler(), time.time())
+    profile.disable()
+    store.db.close()
+    stats = pstats.Stats(profile, stream=io.StringIO())
+    total = stats.total_tt  # type: ignore[attr-defined]
+    rows = []
+    for (filename, line, name), (_cc, ncalls, own, cumulative, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        where = "/".join(filename.split("/")[-2:]) + f":{line}" if filename != "~" else ""
+        rows.append((own, cumulative, ncalls, f"{where}({name})" if where else name))
+    lines = [f"cProfile of load_into, {total:.1f} s in all (inflated by the profiler); by own time:", ""]
+    lines.append("| own s | cumulative s | calls | function |")
+    lines.append("| ---: | ---: | ---: | --- |")
+    for own, cumulative, ncalls, name in sorted(rows, reverse=True)[:top]:
+        lines.append(f"| {own:.2f} | {cumulative:.2f} | {ncalls:,} | `{name}` |")
+    return "\n".join(lines)
+
+
+@dataclass
+class RestartResult:
+    built: dict[str, Any]
+    runs: list[dict[str, float]]
+    phases: dict[str, float] = field(default_factory=dict)
+    profile: str = ""
+
+    @property
+    def ready(self) -> float:
+        return statistics.median(r["ready"] for r in self.runs)
+
+
+def measure_restart(work: Path, certs: Any, tasks: int, reps: int, profile: bool) -> RestartResult:
+    state = work / "restart-state"
+    path = state / "state.sqlite3"
+    print(f"building a state database with {tasks:,} tasks ...", file=sys.stderr, flush=True)
+    built = build_state(path, tasks)
+    print(
+        f"built in {built['seconds']:.1f} s: {built['bytes'] / 2**20:,.0f} MiB, {built['by_status']}",
+        file=sys.stderr,
+        flush=True,
+    )
+    runs = []
+    for rep in range(reps):
+        run = restart_once(state, certs, work / f"restart-{rep}.out")
+        if run["tasks"] != tasks:
+            raise RuntimeError(f"the server recovered {run['tasks']} tasks, not {tasks}")
+        runs.append(run)
+        print(
+            f"restart {rep + 1}/{reps}: listening {run['ready']:.1f} s after exec (its own recovery "
+            f"{run['recovered']:.1f} s), RSS {run['rss']:,.0f} MiB, stop {run['stop']:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+    result = RestartResult(built, runs)
+    if profile or result.ready > TARGET_RESTART_S:
+        result.phases = recovery_phases(path)
+        for name, seconds in result.phases.items():
+            print(f"  {seconds:6.2f} s  {name}", file=sys.stderr, flush=True)
+        result.profile = profile_recovery(path)
+        print(result.profile, file=sys.stderr, flush=True)
+    return result
+
+
+# ------------------------------------------------------------------------------ reporting
+
+
+def machine_info() -> dict[str, str]:
+    model = "unknown"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    info = {
+        "cpu": model,
+        "cores": f"{len(os.sched_getaffinity(0))} usable ({os.cpu_count()} online)",
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "sqlite": sqlite3.sqlite_version,
+        "kernel": platform.release(),
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+    with contextlib.suppress(Exception):
+        from importlib.metadata import version
+
+        info["luigi"] = version("luigi")
+    return info
+
+
+def render(rows: list[Any], restart: RestartResult | None, info: dict[str, str], args: argparse.Namespace) -> str:
+    by = {(r.server, r.clients): r for r in rows}
+    out: list[str] = []
+    verdicts: list[str] = []
+    if rows:
+        lines = [
+            "| server | clients | add_task calls/s (median) | calls/s (min-max) | server CPU µs/call "
+            "| vs luigid | vs in-memory |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for row in rows:
+            luigid, memory = by.get(("luigid", row.clients)), by.get(("memory", row.clients))
+            lines.append(
+                f"| {LABELS[row.server]} | {row.clients} | {row.rate:,.0f} | {row.spread} | {row.server_us:,.0f} "
+                f"| {_ratio(row, luigid)} | {_ratio(row, memory)} |"
+            )
+        out += ["\n".join(lines), ""]
+        for clients in args.clients:
+            durable = by.get(("durable", clients))
+            if durable is None:
+                continue
+            for other, target in (("luigid", TARGET_VS_LUIGID), ("memory", TARGET_VS_MEMORY)):
+                base = by.get((other, clients))
+                if base is not None:
+                    ratio = paired_ratio(durable, base)
+                    verdicts.append(
+                        f"- {clients} clients: durable / {other} = {ratio:.2f}x "
+                        f"(target ≥ {target}x: {'met' if ratio >= target else 'MISSED'})"
+                    )
+        out.append(
+            f"Medians of {args.reps} repetition{'s' if args.reps != 1 else ''}; each a {args.warmup:g} s "
+            f"warm-up then a {args.duration:g} s window; servers and repetitions interleaved round robin."
+        )
+        out.append("")
+    if restart is not None:
+        built = restart.built
+        statuses = ", ".join(f"{n:,} {s}" for s, n in sorted(built["by_status"].items()))
+        out += [
+            f"Restart with {built['tasks']:,} stored tasks ({statuses}; {built['workers']} workers; database "
+            f"{built['bytes'] / 2**20:,.0f} MiB, built in {built['seconds']:.0f} s):",
+            "",
+            "| run | exec → listening (s) | server's own recovery (s) | RSS after start (MiB) | clean stop (s) |",
+            "| ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for i, run in enumerate(restart.runs, 1):
+            out.append(f"| {i} | {run['ready']:.1f} | {run['recovered']:.1f} | {run['rss']:,.0f} | {run['stop']:.1f} |")
+        out.append("")
+        verdicts.append(
+            f"- restart with {built['tasks']:,} tasks: {restart.ready:.1f} s from exec to listening (median) "
+            f"(target < {TARGET_RESTART_S:g} s: {'met' if restart.ready < TARGET_RESTART_S else 'MISSED'})"
+        )
+        if restart.phases:
+            out += [
+                "Where the restart time goes (the same recovery repeated in one process, phase by phase):",
+                "",
+                "| phase | s |",
+                "| --- | ---: |",
+                *(f"| {name} | {seconds:.1f} |" for name, seconds in restart.phases.items()),
+                "",
+            ]
+        if restart.profile:
+            out += [restart.profile, ""]
+    if verdicts:
+        out += ["Targets:", "", *verdicts, ""]
+    out.append("Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + ".")
+    return "\n".join(out)
+
+
+LABELS = {
+    "durable": "xrsched durable (sqlite, sync full)",
+    "normal": "xrsched durable (sqlite, sync normal)",
+    "memory": "xrsched in-memory",
+    "luigid": "luigid (not durable)",
+}
+
+
+def write_readme(body: str) -> None:
+    section = (
+        f"{BEGIN}\n## Durability\n\n"
+        "`add_task` calls/s with 8 client processes, each with one keep-alive connection and its own "
+        "worker id, registering new tasks with the arguments a Luigi worker sends (see the docstring of "
+        "`durability.py`). xrsched: TLS + worker bearer token + audit log, with the SQLite store "
+        "(`--sync full`, the default: each reply waits for its fsync, shared by group commit; "
+        "`--sync normal`: survives a crash of the process, not of the machine) or `--store memory`; "
+        "luigid: plain HTTP through `luigi.rpc.RemoteScheduler`, state in memory (pickled on a clean "
+        "stop only). Clients and server share the machine's cores.\n\n"
+        "Restart: `xrsched-server` started on a database of 1,000,000 tasks, timed from exec to its "
+        '"listening" line.\n\n'
+        "How to reproduce: `benchmarks/run_durability.sh --write` (makes `benchmarks/.venv-durability` "
+        "with luigi and requests).\n\n"
+        f"{body}\n{END}"
+    )
+    text = README.read_text() if README.exists() else "# Benchmarks\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + section + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    README.write_text(text)
+
+
+# ------------------------------------------------------------------------------ main
+
+
+def _count(text: str) -> int:
+    text = text.strip().lower().replace("_", "")
+    factor = 1
+    if text.endswith("k"):
+        text, factor = text[:-1], 1_000
+    elif text.endswith("m"):
+        text, factor = text[:-1], 1_000_000
+    return int(float(text) * factor)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--only",
+        default=",".join(SERVERS),
+        help=f"servers, comma-separated, from {', '.join(SERVERS)} (default: all)",
+    )
+    parser.add_argument("--clients", default="8", help="client counts, comma-separated (default: 8)")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions; the table shows medians")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per measurement")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds measured per measurement")
+    parser.add_argument(
+        "--restart-tasks", default="1m", help="tasks in the restart database (default 1m; 0 skips the restart)"
+    )
+    parser.add_argument("--restart-reps", type=int, default=2, help="server starts on the restart database")
+    parser.add_argument(
+        "--profile-restart",
+        action="store_true",
+        help="time recovery phase by phase and under cProfile even when the restart target is met",
+    )
+    parser.add_argument("--quick", action="store_true", help="1 repetition of 0.3 s + 1 s, 20k tasks (smoke)")
+    parser.add_argument("--write", action="store_true", help="write the tables into benchmarks/README.md")
+    parser.add_argument("--json", type=Path, help="also dump every sample here")
+    args = parser.parse_args(argv)
+    args.servers = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(args.servers) - set(SERVERS)
+    if unknown:
+        parser.error(f"unknown servers: {', '.join(sorted(unknown))} (known: {', '.join(SERVERS)})")
+    args.servers = [s for s in SERVERS if s in args.servers]
+    args.clients = [int(c) for c in args.clients.split(",") if c.strip()]
+    args.restart_tasks = _count(args.restart_tasks)
+    if args.quick:
+        args.reps, args.warmup, args.duration = 1, 0.3, 1.0
+        args.restart_tasks, args.restart_reps = min(args.restart_tasks, 20_000), 1
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    from xrsched.certgen import make_dev_certificates
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    info = machine_info()
+    work = Path(tempfile.mkdtemp(prefix="xrsched-durability-"))
+    (work / "luigi.cfg").write_text("")
+    os.environ["LUIGI_CONFIG_PATH"] = str(work / "luigi.cfg")
+    samples: list[Any] = []
+    restart: RestartResult | None = None
+    started = time.monotonic()
+    try:
+        certs = make_dev_certificates(work / "certs")
+        if args.servers:
+            with running_servers(args.servers, work, certs) as servers:
+                for rep in range(args.reps):
+                    for clients in args.clients:
+                        for name in args.servers:
+                            sample = measure(servers[name], clients, args.warmup, args.duration, f"r{rep}")
+                            samples.append(sample)
+                            print(
+                                f"rep {rep + 1}/{args.reps} {name:8} clients={clients}: {sample.rate:8,.0f} "
+                                f"add_task/s  server {sample.server_us:6,.0f} us/call",
+                                file=sys.stderr,
+                                flush=True,
+                            )
+        if args.restart_tasks:
+            restart = measure_restart(work, certs, args.restart_tasks, args.restart_reps, args.profile_restart)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    rows = [
+        Row(name, clients, [s for s in samples if s.server == name and s.clients == clients])
+        for name in args.servers
+        for clients in args.clients
+    ]
+    body = render(rows, restart, info, args)
+    print(body)
+    print(f"\n(total {time.monotonic() - started:.0f} s)", file=sys.stderr)
+    if args.json:
+        document = {
+            "machine": info,
+            "samples": [{**s.__dict__, "rate": s.rate, "server_us": s.server_us} for s in samples],
+            "restart": restart.__dict__ if restart else None,
+        }
+        args.json.write_text(json.dumps(document, indent=2, default=str))
+    if args.write:
+        write_readme(body)
+        print(f"wrote {README}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,315 @@
+"""``xrsched state check|export|import`` and ``xrsched history`` as real commands, and the
+server's refusal of a state file it cannot open."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import re
+import signal
+import sqlite3
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import xmlrpc.client
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from xrsched.core import Scheduler
+from xrsched.service import SchedulerService
+from xrsched.store import SQLiteStore, load_into
+
+BIN = Path(sys.executable).parent
+SERVER = str(BIN / "xrsched-server")
+XRSCHED = str(BIN / "xrsched")
+STATE_FILE = "state.sqlite3"
+
+
+def kw(**values: Any) -> dict[str, Any]:
+    return {"__starstar": True, **values}
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("XRSCHED_")}
+    environment["HOME"] = str(tmp_path / "home")
+    return environment
+
+
+def xrsched(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([XRSCHED, *map(str, args)], capture_output=True, text=True, env=env, timeout=60, check=False)
+
+
+# ------------------------------------------------------------------------------ servers
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen
+    port: int
+    lines: list[str]
+    state: Path
+
+    def proxy(self, secret: str) -> xmlrpc.client.ServerProxy:
+        context = ssl.create_default_context(cafile=str(self.state / "tls" / "server.pem"))
+        return xmlrpc.client.ServerProxy(f"https://admin:{secret}@localhost:{self.port}/RPC2", context=context)
+
+    def secret(self) -> str:
+        line = next(line for line in self.lines if "secret:" in line)
+        return line.split("secret:", 1)[1].strip()
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(30)
+
+
+@pytest.fixture
+def start_server(env) -> Iterator[Any]:
+    started: list[Server] = []
+
+    def start(state: Path) -> Server:
+        proc = subprocess.Popen(
+            [SERVER, "--port", "0", "--state-path", str(state)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
+        lines: list[str] = []
+        found: queue.Queue[int] = queue.Queue()
+
+        def pump() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append(line.rstrip("\n"))
+                match = re.search(r"listening on https://[^:]+:(\d+)/", line)
+                if match:
+                    found.put(int(match.group(1)))
+
+        threading.Thread(target=pump, daemon=True).start()
+        try:
+            port = found.get(timeout=30)
+        except queue.Empty:
+            proc.kill()
+            proc.wait(10)
+            raise AssertionError("server did not start:\n" + "\n".join(lines)) from None
+        server = Server(proc, port, lines, state)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        if server.proc.poll() is None:
+            server.proc.kill()
+            server.proc.wait(10)
+
+
+# ------------------------------------------------------------------------------ states
+
+
+def build_state(directory: Path, tasks: int = 20, pad: int = 0) -> dict[str, Any]:
+    """A state database written through the service, as the server writes it; returns its listing."""
+    directory.mkdir(parents=True, exist_ok=True)
+    store = SQLiteStore(directory / STATE_FILE)
+    core = Scheduler()
+    load_into(store, core, time.time())
+    service = SchedulerService(core, store=store)
+    call = service.call
+    call("add_worker", "w1", {"workers": 2, "host": "h1"})
+    for i in range(tasks):
+        params = {"n": str(i), "pad": "p" * pad} if pad else {"n": str(i)}
+        call("add_task", task_id=f"T{i}", worker="w1", family="Fam", params=params, priority=i % 3,
+             deps=[f"T{i - 1}"] if i % 5 == 4 else None)  # fmt: skip
+    call("add_task", task_id="T0", worker="w1", status="DONE")
+    got = call("get_work", worker="w2", host="h2", assistant=True)
+    assert got["task_id"]
+    call("add_task", task_id="T1", worker="w1", status="FAILED", expl="Traceback: boom")
+    call("update_resource", "db", 3)
+    listing = call("task_list", limit=False)
+    service.close()
+    return listing
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], path: Path, *words: str) -> None:
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert str(path) in result.stderr, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+
+
+# ------------------------------------------------------------------------------ check
+
+
+def test_check_passes_on_a_good_database(tmp_path, env):
+    state = tmp_path / "state"
+    build_state(state, tasks=20)
+    result = xrsched(env, "state", "check", "--state-path", state)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"OK {state / STATE_FILE}: 20 tasks, 2 workers"
+
+
+def test_check_refuses_random_bytes(tmp_path, env):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / STATE_FILE).write_bytes(os.urandom(16384))
+    assert_refused(xrsched(env, "state", "check", "--state-path", state), state / STATE_FILE)
+
+
+def test_check_refuses_a_truncated_file(tmp_path, env):
+    state = tmp_path / "state"
+    build_state(state, tasks=300, pad=500)
+    path = state / STATE_FILE
+    assert not (state / f"{STATE_FILE}-wal").exists() or (state / f"{STATE_FILE}-wal").stat().st_size == 0
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+    assert_refused(xrsched(env, "state", "check", "--state-path", state), path)
+
+
+def test_check_refuses_a_newer_schema_version(tmp_path, env):
+    state = tmp_path / "state"
+    build_state(state, tasks=3)
+    with contextlib.closing(sqlite3.connect(state / STATE_FILE)) as db:
+        db.execute("PRAGMA user_version=99")
+    assert_refused(xrsched(env, "state", "check", "--state-path", state), state / STATE_FILE, "schema version 99")
+
+
+def test_check_without_a_database_says_so(tmp_path, env):
+    state = tmp_path / "empty"
+    result = xrsched(env, "state", "check", "--state-path", state)
+    assert_refused(result, state / STATE_FILE, "no state database")
+    assert not state.exists(), "check must not create the directory it was pointed at"
+
+
+# ------------------------------------------------------------------------------ export / import
+
+
+def test_export_import_round_trip_and_a_server_serves_the_imported_tasks(tmp_path, env, start_server):
+    source = tmp_path / "source"
+    listing = build_state(source, tasks=25)
+    backup = tmp_path / "backup.json"
+    exported = xrsched(env, "state", "export", "--state-path", source, backup)
+    assert exported.returncode == 0, exported.stderr
+    assert "exported 25 tasks and 2 workers" in exported.stdout
+    assert json.loads(backup.read_text())["format"] == "xrsched-state"
+
+    target = tmp_path / "fresh"
+    imported = xrsched(env, "state", "import", "--state-path", target, backup)
+    assert imported.returncode == 0, imported.stderr
+    assert "imported 25 tasks and 2 workers" in imported.stdout
+    checks = [xrsched(env, "state", "check", "--state-path", d) for d in (source, target)]
+    assert [c.returncode for c in checks] == [0, 0], [c.stderr for c in checks]
+    counts = [c.stdout.split(": ", 1)[1] for c in checks]
+    assert counts[0] == counts[1] == "25 tasks, 2 workers\n"
+
+    again = xrsched(env, "state", "import", "--state-path", target, backup)
+    assert again.returncode == 1 and "--force" in again.stderr and "Traceback" not in again.stderr
+
+    server = start_server(target)
+    proxy = server.proxy(server.secret())
+    served = proxy.task_list(kw(limit=False))
+    assert served.keys() == listing.keys()
+    for task_id, expected in listing.items():
+        expected = {k: v for k, v in expected.items() if v is not None}  # None is not sent over XML-RPC
+        assert served[task_id] == expected, task_id
+    assert {r["name"]: r["num_total"] for r in proxy.resource_list()}.get("db") == 3
+    assert server.stop() == 0
+
+
+def test_import_is_refused_while_a_server_runs_on_the_directory(tmp_path, env, start_server):
+    source = tmp_path / "source"
+    build_state(source, tasks=5)
+    backup = tmp_path / "backup.json"
+    assert xrsched(env, "state", "export", "--state-path", source, backup).returncode == 0
+
+    state = tmp_path / "live"
+    server = start_server(state)
+    proxy = server.proxy(server.secret())
+    proxy.add_task(kw(task_id="mine", worker="w"))
+    result = xrsched(env, "state", "import", "--state-path", state, backup, "--force")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "a server is running" in result.stderr and str(state) in result.stderr
+    assert "Traceback" not in result.stderr
+    assert set(proxy.task_list(kw(limit=False))) == {"mine"}, "the running server's state is untouched"
+    assert server.stop() == 0
+    check = xrsched(env, "state", "check", "--state-path", state)
+    assert check.returncode == 0 and ": 1 tasks" in check.stdout, check.stdout + check.stderr
+    # Once the server is gone the same import goes through.
+    forced = xrsched(env, "state", "import", "--state-path", state, backup, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "imported 5 tasks" in forced.stdout
+
+
+# ------------------------------------------------------------------------------ history
+
+
+def test_history_shows_pending_running_done_with_worker_and_host(tmp_path, env, start_server):
+    state = tmp_path / "state"
+    server = start_server(state)
+    proxy = server.proxy(server.secret())
+    proxy.add_task(kw(task_id="H1", worker="alice", family="Hist"))
+    assert proxy.get_work(kw(worker="alice", host="build-7"))["task_id"] == "H1"
+    proxy.add_task(kw(task_id="H1", worker="alice", status="DONE"))
+
+    def transitions(result: subprocess.CompletedProcess[str]) -> list[list[str]]:
+        assert result.returncode == 0, result.stderr
+        rows = [line.split() for line in result.stdout.splitlines()]
+        return [row[2:] for row in rows]  # without the date and time
+
+    expected = [
+        ["PENDING", "->", "RUNNING", "alice", "on", "build-7"],
+        ["RUNNING", "->", "DONE", "alice", "on", "build-7"],
+    ]
+    # While the server runs (a reader next to the writer, WAL) and after it stopped.
+    assert transitions(xrsched(env, "history", "--state-path", state, "H1")) == expected
+    assert server.stop() == 0
+    stopped = xrsched(env, "history", "--state-path", state, "H1")
+    assert transitions(stopped) == expected
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z ", stopped.stdout)
+
+    unknown = xrsched(env, "history", "--state-path", state, "nope")
+    assert unknown.returncode == 1 and "no history for nope" in unknown.stderr
+
+
+# ------------------------------------------------------------------------------ server start-up
+
+
+def test_a_state_file_the_server_cannot_open_stops_start_up(tmp_path, env):
+    state = tmp_path / "state"
+    (state / STATE_FILE).mkdir(parents=True)  # what the server must open is a directory
+    result = subprocess.run(
+        [SERVER, "--port", "0", "--state-path", str(state)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=False,
+    )
+    assert_refused(result, state / STATE_FILE)
+    assert "listening" not in result.stdout
+
+
+def test_the_server_refuses_a_corrupt_state_file(tmp_path, env):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / STATE_FILE).write_bytes(os.urandom(16384))
+    result = subprocess.run(
+        [SERVER, "--port", "0", "--state-path", str(state)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=False,
+    )
+    assert_refused(result, state / STATE_FILE, "xrsched state import")
+    assert "listening" not in result.stdout
