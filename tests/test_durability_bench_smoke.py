@@ -11,8 +11,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_durability_benchmark_quick_run():
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "durability.py"), "--quick", "--only", "durable,memory",
-         "--restart-tasks", "2000"],  # fmt: skip
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "durability.py"),
+            "--quick",
+            "--only",
+            "durable,memory",
+            "--restart-tasks",
+            "2000",
+        ],
         capture_output=True,
         text=True,
         timeout=300,
