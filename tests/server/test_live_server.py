@@ -139,3 +139,25 @@ def test_retried_call_with_the_same_request_id_gets_the_first_answer(live_server
     with pytest.raises(xmlrpc.client.Fault) as info:
         proxy.get_work({**call, "__request_id": "bad id with spaces"})
     assert info.value.faultCode == -32602
+
+
+def test_client_certificate_mapped_in_the_tokens_file_authenticates(live_server_factory, dev_certs):
+    from xrsched.auth import map_certificate
+
+    server = live_server_factory(tls_client_ca=str(dev_certs.ca_cert))
+    map_certificate(server.tokens_path, dev_certs.client_cn, "operator", identity="ci-robot")
+    server.runtime.reload()
+    context = server.context()
+    context.load_cert_chain(str(dev_certs.client_cert), str(dev_certs.client_key))
+    proxy = xmlrpc.client.ServerProxy(server.url, context=context)  # no token at all
+    proxy.pause()
+    assert proxy.is_paused() == {"paused": True}
+    records = [r for r in server.audit_records() if r.get("method") == "pause"]
+    assert records[-1]["identity"].endswith("ci-robot") and records[-1]["role"] == "operator"
+    with pytest.raises(xmlrpc.client.Fault) as info:
+        proxy.update_resource("db", 3)  # admin only
+    assert info.value.faultCode == 403
+    # Without the certificate (and without a token) the same server answers 401.
+    with pytest.raises(xmlrpc.client.ProtocolError) as refused:
+        xmlrpc.client.ServerProxy(server.url, context=server.context()).is_paused()
+    assert refused.value.errcode == 401
