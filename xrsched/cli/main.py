@@ -6,6 +6,7 @@ import click
 
 from xrsched import __version__
 from xrsched.cli.health import health
+from xrsched.cli.run import run
 from xrsched.cli.state import history, state
 from xrsched.cli.token import token
 
@@ -20,6 +21,7 @@ main.add_command(token)
 main.add_command(health)
 main.add_command(state)
 main.add_command(history)
+main.add_command(run)
 
 if __name__ == "__main__":
     main()

@@ -18,6 +18,7 @@ import contextlib
 import email.utils
 import http.client
 import logging
+import os
 import select
 import socket
 import ssl
@@ -202,12 +203,17 @@ class HttpTransport:
 
     def _connection(self) -> Connection:
         conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "pid", None) != os.getpid():
+            # Inherited through fork: the socket and TLS state belong to the parent. Forget them
+            # (closing would send a TLS close_notify on the parent's connection).
+            conn = None
         if conn is None:
             if self._context is not None:
                 conn = _HttpsConnection(self.endpoint, self._context, self.settings, self.stats)
             else:
                 conn = _HttpConnection(self.endpoint, self.settings, self.stats)
             self._local.conn = conn
+            self._local.pid = os.getpid()
             with self._lock:
                 self._open.add(conn)
         return conn

@@ -19,9 +19,10 @@ How it works:
 * ``run`` asks for as many tasks as it has idle child processes, reporting finished tasks in
   the same request. Each task runs in a long-lived child process (forked from a multiprocessing
   fork server by default: no inherited threads, locks or sockets, and the start-up cost is paid
-  once per worker, not per task; see :mod:`.pool`), which rebuilds it from family, module and parameters, runs it, checks its outputs and reports
-  DONE or FAILED with the traceback (``fetch_error`` shows it). A ``run()`` that yields
-  incomplete tasks has them registered and goes back to PENDING; it runs again once they are done.
+  once per worker, not per task; see :mod:`.pool`), which rebuilds it from family, module and
+  parameters, runs it, checks its outputs and reports DONE or FAILED with the traceback
+  (``fetch_error`` shows it). A ``run()`` that yields incomplete tasks has them registered and
+  goes back to PENDING; it runs again once they are done.
 * A heartbeat thread pings; ``set_worker_processes`` resizes the pool, scheduler messages go to
   the running task's ``scheduler_messages`` queue (tasks with ``accepts_messages = True``).
 * ``SIGUSR1`` (and ``SIGTERM``/``SIGINT``) stop it taking work; running tasks finish, then it exits.

@@ -1,0 +1,228 @@
+"""End-to-end benchmark: 2,000 trivial tasks, 4 worker processes, xrsched over TLS vs luigid.
+
+One run, side by side, for two graph shapes:
+
+* **chain**: task ``i`` needs task ``i - 1`` (2,000 links): one task can run at a time, so this
+  measures the round trip per task (report DONE, get the next task);
+* **fan-in**: one task needing 1,999 independent leaves: four run at a time.
+
+Systems:
+
+* **xrsched**: the real ``xrsched-server`` (TLS, worker-role bearer token, audit log, SQLite
+  state with its default ``sync = full``: every change on disk before its reply) and the
+  real ``xrsched run --workers 4`` (one worker process, four child processes);
+* **xrsched (sync normal)**: the same with ``--sync normal`` (a change survives a crash of the
+  server process, not a power cut), closer to what luigid promises (it keeps state in memory and
+  pickles it on shutdown);
+* **luigid**: Luigi's ``luigid`` over plain HTTP and Luigi's ``luigi --workers 4``.
+
+Each task writes a one-byte output file and appends its start and end times to a log. Measured:
+*first task* = the first task's start minus the moment the worker command was launched (it
+includes interpreter start-up, walking the graph and registering it); *wall* = launch to exit;
+*tasks/s* = 2,000 / wall. Each cell is one run on a fresh server and output directory.
+
+Run through ``benchmarks/run_e2e.sh`` (makes ``benchmarks/.venv-e2e`` with luigi; xrsched never
+depends on luigi). ``--only xrsched`` needs no luigi. ``--write`` puts the table into
+benchmarks/README.md between the e2e markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+README = HERE / "README.md"
+BEGIN = "<!-- e2e:begin -->"
+END = "<!-- e2e:end -->"
+BIN = Path(sys.executable).parent
+TARGET_RATIO = 10.0
+TARGET_FIRST = 0.5
+
+
+@dataclass
+class Result:
+    system: str
+    shape: str
+    tasks: int
+    first: float
+    wall: float
+    code: int
+
+    @property
+    def rate(self) -> float:
+        return self.tasks / self.wall if self.wall else 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def task_args(shape: str, tasks: int, root: Path) -> list[str]:
+    if shape == "chain":
+        return ["Chain", "--root", str(root), "--i", str(tasks - 1)]
+    return ["FanIn", "--root", str(root), "--leaves", str(tasks - 1)]
+
+
+def measure(root: Path, launched: float, finished: float, system: str, shape: str, code: int) -> Result:
+    lines = (root / "runs.log").read_text().split() if (root / "runs.log").exists() else []
+    starts = [float(v) for v in lines[0::2]]
+    return Result(system, shape, len(starts), (min(starts) - launched) if starts else float("nan"),
+                  finished - launched, code)  # fmt: skip
+
+
+def run_xrsched(shape: str, tasks: int, workers: int, sync: str, work: Path) -> Result:
+    state, root = work / "state", work / "out"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XRSCHED_")}
+    mint = [str(BIN / "xrsched"), "token", "add", "--id", "bench", "--role", "worker"]
+    mint += ["--tokens", str(state / "tokens.toml")]
+    added = subprocess.run(mint, capture_output=True, text=True, check=True, env=env)
+    secret = added.stdout.strip().splitlines()[-1]
+    server = subprocess.Popen(
+        [str(BIN / "xrsched-server"), "--port", "0", "--state-path", str(state), "--sync", sync,
+         "--log-level", "WARNING"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )  # fmt: skip
+    assert server.stdout is not None
+    port = None
+    for line in server.stdout:
+        match = re.search(r"listening on https://[^:]+:(\d+)/", line)
+        if match:
+            port = int(match.group(1))
+            break
+    assert port, "xrsched-server did not start"
+    env.update(XRSCHED_TOKEN=secret, XRSCHED_SCHEDULER_URL=f"https://localhost:{port}/RPC2",
+               XRSCHED_CA=str(state / "tls" / "server.pem"), PYTHONPATH=str(HERE))  # fmt: skip
+    command = [str(BIN / "xrsched"), "run"]
+    if subprocess.run([*command, "--help"], capture_output=True, env=env, check=False).returncode != 0:
+        command = [sys.executable, "-m", "xrsched.cli.run"]  # before `run` is part of `xrsched`
+    args = [*command, "--module", "e2e_tasks", *task_args(shape, tasks, root), "--workers", str(workers),
+            "--log-level", "WARNING"]  # fmt: skip
+    try:
+        launched = time.time()
+        code = subprocess.run(args, env=env, cwd=work, capture_output=True, check=False, timeout=900).returncode
+        finished = time.time()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    name = "xrsched" if sync == "full" else f"xrsched (sync {sync})"
+    return measure(root, launched, finished, name, shape, code)
+
+
+def run_luigi(shape: str, tasks: int, workers: int, work: Path) -> Result:
+    port, root = free_port(), work / "out"
+    (work / "logs").mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PYTHONPATH=str(HERE))
+    server = subprocess.Popen(
+        [str(BIN / "luigid"), "--port", str(port), "--address", "127.0.0.1",
+         "--state-path", str(work / "luigi-state.pickle"), "--logdir", str(work / "logs")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            break
+        assert time.monotonic() < deadline, "luigid did not start"
+        time.sleep(0.1)
+    args = [str(BIN / "luigi"), "--module", "e2e_luigi_tasks", *task_args(shape, tasks, root),
+            "--workers", str(workers), "--scheduler-host", "127.0.0.1", "--scheduler-port", str(port),
+            "--log-level", "WARNING"]  # fmt: skip
+    try:
+        launched = time.time()
+        code = subprocess.run(args, env=env, cwd=work, capture_output=True, check=False, timeout=1800).returncode
+        finished = time.time()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    return measure(root, launched, finished, "luigid", shape, code)
+
+
+def table(results: list[Result], tasks: int, workers: int) -> str:
+    luigi = {r.shape: r for r in results if r.system == "luigid"}
+    lines = [
+        "## End to end",
+        "",
+        f"{tasks:,} trivial tasks (each writes a one-byte file), {workers} worker processes, one run per cell on a "
+        "fresh server (see the docstring of `e2e.py`). *first task*: seconds from launching the worker command to "
+        "the first task's start; *wall*: launch to exit; *tasks/s*: tasks / wall. xrsched: TLS, worker token, audit "
+        "log, SQLite state; luigid: plain HTTP, state in memory.",
+        "",
+        "How to reproduce: `benchmarks/run_e2e.sh --write` (makes `benchmarks/.venv-e2e` with luigi).",
+        "",
+        "| system | shape | tasks run | first task (s) | wall (s) | tasks/s | vs luigid | exit |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        base = luigi.get(r.shape)
+        ratio = f"{r.rate / base.rate:.1f}x" if base and base.rate else "-"
+        lines.append(f"| {r.system} | {r.shape} | {r.tasks:,} | {r.first:.2f} | {r.wall:.2f} | {r.rate:,.0f} | "
+                     f"{ratio} | {r.code} |")  # fmt: skip
+    lines += ["", f"Targets: tasks/s at least {TARGET_RATIO:g}x luigid's; first task within {TARGET_FIRST} s."]
+    mine = [r for r in results if r.system != "luigid"]
+    ratios = [r.rate / luigi[r.shape].rate for r in mine if r.shape in luigi and luigi[r.shape].rate]
+    if mine:
+        first = max(r.first for r in mine)
+        ratio = f"at least {min(ratios):.1f}x luigid" if ratios else "no luigid run to compare with"
+        met = "met" if ratios and min(ratios) >= TARGET_RATIO and first <= TARGET_FIRST else "not met"
+        lines.append(f"This run: {ratio}, first task within {first:.2f} s: targets {met}.")
+    return "\n".join(lines)
+
+
+def write_readme(text: str, readme: Path) -> None:
+    current = readme.read_text()
+    block = f"{BEGIN}\n{text}\n{END}"
+    if BEGIN in current and END in current:
+        head, rest = current.split(BEGIN, 1)
+        current = head + block + rest.split(END, 1)[1]
+    else:
+        current = current.rstrip("\n") + "\n\n" + block + "\n"
+    readme.write_text(current)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--shapes", default="chain,fan-in")
+    parser.add_argument("--only", default="xrsched,xrsched-normal,luigid")
+    parser.add_argument("--write", action="store_true", help="update benchmarks/README.md")
+    parser.add_argument("--readme", type=Path, default=README)
+    options = parser.parse_args()
+    systems = options.only.split(",")
+    results: list[Result] = []
+    for shape in options.shapes.split(","):
+        for system in systems:
+            work = Path(tempfile.mkdtemp(prefix=f"e2e-{system}-"))
+            try:
+                if system == "luigid":
+                    result = run_luigi(shape, options.tasks, options.workers, work)
+                else:
+                    sync = "normal" if system == "xrsched-normal" else "full"
+                    result = run_xrsched(shape, options.tasks, options.workers, sync, work)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            print(f"{result.system:22} {shape:7} tasks={result.tasks} first={result.first:.2f}s "
+                  f"wall={result.wall:.2f}s rate={result.rate:.0f}/s exit={result.code}", flush=True)  # fmt: skip
+            results.append(result)
+    text = table(results, options.tasks, options.workers)
+    print(text)
+    if options.write:
+        write_readme(text, options.readme)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""An extract → transform → load pipeline for xrsched; see README.rst."""

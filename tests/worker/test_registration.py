@@ -1,0 +1,82 @@
+"""Registering a graph: few requests, the right statuses, complete() checked in threads when slow."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import xrsched.task as xt
+from tests.worker.tasks import Input, Node, UsesInput
+from xrsched.worker import CompletenessChecker, Worker, WorkerSettings, walk
+
+
+class SlowCheck(xt.Task):
+    """complete() takes 20 ms, as a remote target might; records the threads it ran in."""
+
+    n = xt.IntParameter()
+    threads: set[str] = set()
+
+    def complete(self):
+        SlowCheck.threads.add(threading.current_thread().name)
+        time.sleep(0.02)
+        return False
+
+    def requires(self):
+        return [SlowCheck(n=k) for k in range(1, 41)] if self.n == 0 else []
+
+
+def test_a_10000_task_graph_registers_in_a_few_multicalls(server, tmp_path):
+    root = Node(root=str(tmp_path / "big"), i=0, size=10_000)
+    client = server.client("w1")
+    quiet = WorkerSettings(ping_interval=3600)  # count registration requests only, no heartbeats
+    with client, Worker(client, processes=1, settings=quiet, handle_signals=False) as worker:
+        before = client.stats.requests_sent
+        started = time.monotonic()
+        assert worker.add(root)
+        elapsed = time.monotonic() - started
+        sent = client.stats.requests_sent - before
+    assert sent <= 25, f"{sent} requests for 10,000 tasks"
+    assert elapsed < 60
+    print(f"registered 10,000 tasks in {sent} requests, {elapsed:.2f}s")
+    with server.client() as admin:
+        assert admin.count_pending(worker=worker.worker_id)["n_pending_tasks"] == 10_000
+
+
+def test_walk_registers_complete_external_and_runnable_tasks_deps_first(tmp_path):
+    (tmp_path / "input.txt").write_text("here")
+    found = walk([UsesInput(root=str(tmp_path)), Node(root=str(tmp_path), i=0, size=3)], CompletenessChecker(1))
+    statuses = {call["task_id"]: (call["status"], call.get("runnable", True)) for call in found.calls}
+    assert statuses[Input(root=str(tmp_path)).task_id] == ("DONE", False)
+    assert statuses[UsesInput(root=str(tmp_path)).task_id] == ("PENDING", True)
+    order = [call["task_id"] for call in found.calls]
+    for call in found.calls:
+        for dep in call.get("deps", []):
+            assert order.index(dep) < order.index(call["task_id"])
+
+
+def test_missing_external_input_is_registered_not_runnable(tmp_path):
+    found = walk([UsesInput(root=str(tmp_path))], CompletenessChecker(1))
+    external = next(c for c in found.calls if c["task_id"] == Input(root=str(tmp_path)).task_id)
+    assert external["status"] == "PENDING" and external["runnable"] is False
+    assert found.missing_external == {external["task_id"]}
+
+
+def test_slow_complete_checks_move_to_threads():
+    SlowCheck.threads.clear()
+    checker = CompletenessChecker(8)
+    started = time.monotonic()
+    found = walk([SlowCheck(n=0)], checker)
+    checker.close()
+    assert len(found.calls) == 41
+    assert time.monotonic() - started < 0.02 * 41 / 2  # clearly faster than one after the other
+    assert any(name.startswith("xrsched-complete") for name in SlowCheck.threads)
+
+
+def test_a_raising_complete_is_registered_unknown_and_reported():
+    class Broken(xt.Task):
+        def complete(self):
+            raise OSError("the NFS server went away")
+
+    found = walk([Broken()], CompletenessChecker(1))
+    assert found.calls[0]["status"] == "UNKNOWN"
+    assert "the NFS server went away" in found.errors[Broken().task_id]
