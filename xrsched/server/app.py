@@ -23,7 +23,7 @@ from xrsched.rpc.dispatch import CallContext, Dispatcher
 from xrsched.rpc.limits import BodyError, RequestLimits, decode_body
 from xrsched.rpc.registry import MethodTable
 from xrsched.service import Caller, SchedulerService
-from xrsched.service.context import CURRENT_CALLER
+from xrsched.service.context import CURRENT_CALLER, DEFERRED_DURABILITY
 
 #: The identity of in-process or plain-trust deployments (no tokens file): an admin.
 ANONYMOUS_ADMIN = Identity(id="anonymous", role=Role.ADMIN, kind="none")
@@ -82,10 +82,21 @@ class SchedulerApp:
             peer=request.peer, identity=identity, request_id=request.request_id, headers=request.headers
         )
         token = CURRENT_CALLER.set(caller)
+        tickets: list[int] = []
+        deferred = DEFERRED_DURABILITY.set(tickets)
         try:
-            return RpcResult.ok(self.dispatcher.dispatch(payload, context))
+            answer = self.dispatcher.dispatch(payload, context)
         finally:
+            DEFERRED_DURABILITY.reset(deferred)
             CURRENT_CALLER.reset(token)
+        if tickets:
+            # Every change this request made is durable before its reply leaves (DESIGN §1).
+            try:
+                self.service.wait_durable("request", max(tickets))
+            except Unavailable as exc:
+                self.on_refused(request, 503)
+                return RpcResult.error(503, exc.message)
+        return RpcResult.ok(answer)
 
     def health(self) -> HealthReport:
         """The health document's content (DESIGN §5)."""

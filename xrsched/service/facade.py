@@ -22,7 +22,7 @@ from xrsched.health import StoreHealth
 from xrsched.requestid import CURRENT_REQUEST_ID
 from xrsched.store import GroupCommitter, SQLiteStore, StoreUnavailable, encode_changes
 
-from .context import CURRENT_CALLER
+from .context import CURRENT_CALLER, DEFERRED_DURABILITY
 from .ownership import WorkerBindings, check_call
 from .replies import ReplyCache
 
@@ -136,7 +136,21 @@ class SchedulerService:
         return self.committer.submit(encode_changes(self.core, changes))
 
     def _await_durable(self, name: str, ticket: int) -> None:
-        """Return once the change is stored (outside the lock); 503 if the store is failing."""
+        """Return once the change is stored (outside the lock); 503 if the store is failing.
+
+        Inside a request that defers durability (see :data:`DEFERRED_DURABILITY`) the ticket is
+        only noted: a multicall of 500 registrations then waits for one commit, not 500.
+        """
+        if not ticket:
+            return
+        deferred = DEFERRED_DURABILITY.get()
+        if deferred is not None:
+            deferred.append(ticket)
+            return
+        self.wait_durable(name, ticket)
+
+    def wait_durable(self, name: str, ticket: int) -> None:
+        """Block until every change up to ``ticket`` is stored; Unavailable (503) if it cannot be now."""
         if ticket and self.committer is not None:
             try:
                 self.committer.wait(ticket)
