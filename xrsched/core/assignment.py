@@ -223,8 +223,9 @@ class Assignment(Registration):
     def _live_ready_needing(self, resource: str) -> list[Entry]:
         """The best ready tasks needing ``resource``, in rank order, at most ``fair_lookahead``.
 
-        Stale entries are dropped from the top of the heap; if the walk meets more stale entries
-        than the lookahead below the top, the heap is swept (amortized by the pushes that made them).
+        Stale entries are dropped from the top of the heap (handed-out tasks were the best ranked,
+        so that is where they gather); the walk skips those further down, looking at no more than
+        twice the lookahead, and the periodic compaction of all heaps sweeps them.
         """
         heap = self.ready_by_resource.get(resource)
         if not heap:
@@ -233,19 +234,11 @@ class Assignment(Registration):
             heapq.heappop(heap)
         limit = self.config.fair_lookahead
         live: list[Entry] = []
-        stale = 0
         for other in iter_in_order(heap, 2 * limit):
             if self._entry_live(other):
                 live.append(other)
                 if len(live) >= limit:
                     break
-            else:
-                stale += 1
-        if stale > limit // 2:
-            fresh = [e for e in heap if self._entry_live(e)]
-            heapq.heapify(fresh)
-            self.ready_by_resource[resource] = fresh
-            live = [e for e in iter_in_order(fresh, limit)]
         return live
 
     def _fits_with(self, needs: dict[str, int], reserved: dict[str, int]) -> bool:
