@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import validate as v
@@ -174,7 +175,7 @@ class Assignment(Registration):
             else:
                 candidates.append((entry, sig))
         candidates.sort(key=lambda pair: pair[0][:3])
-        walks: dict[str, list[Entry]] = {}
+        walks: dict[str, _Walk] = {}
         for entry, sig in candidates:
             if not sig:
                 return entry[4]
@@ -186,7 +187,7 @@ class Assignment(Registration):
         used, capacity = self.used, self.resources
         return all(used.get(name, 0) + amount <= capacity.get(name, 1) for name, amount in sig)
 
-    def _fair(self, entry: Entry, sig: Sig, walks: dict[str, list[Entry]]) -> bool:
+    def _fair(self, entry: Entry, sig: Sig, walks: dict[str, _Walk]) -> bool:
         """Whether higher-ranked ready tasks that live workers with free slots could run leave
         room for this one. A bounded version of Luigi's greedy reservation pass: it looks at the
         best ``fair_lookahead`` ready tasks needing each resource (walked once per ``get_work``)."""
@@ -201,9 +202,7 @@ class Assignment(Registration):
             walk = walks.get(name)
             if walk is None:
                 walk = walks[name] = self._live_ready_needing(name)
-            for other in walk:
-                if other[:3] >= key:
-                    break
+            for other in walk.ahead_of(key):
                 task = other[4]
                 if task is me or task.id in seen:
                     continue
@@ -220,26 +219,20 @@ class Assignment(Registration):
                     return False
         return True
 
-    def _live_ready_needing(self, resource: str) -> list[Entry]:
-        """The best ready tasks needing ``resource``, in rank order, at most ``fair_lookahead``.
+    def _live_ready_needing(self, resource: str) -> _Walk:
+        """The ready tasks needing ``resource`` in rank order, walked lazily, once per ``get_work``.
 
         Stale entries are dropped from the top of the heap (handed-out tasks were the best ranked,
-        so that is where they gather); the walk skips those further down, looking at no more than
-        twice the lookahead, and the periodic compaction of all heaps sweeps them.
+        so that is where they gather); further down the walk skips them, looks at no more than
+        twice ``fair_lookahead`` entries, and the periodic compaction of all heaps sweeps them.
         """
         heap = self.ready_by_resource.get(resource)
         if not heap:
-            return []
+            return _Walk(iter(()), self._entry_live, 0)
         while heap and not self._entry_live(heap[0]):
             heapq.heappop(heap)
         limit = self.config.fair_lookahead
-        live: list[Entry] = []
-        for other in iter_in_order(heap, 2 * limit):
-            if self._entry_live(other):
-                live.append(other)
-                if len(live) >= limit:
-                    break
-        return live
+        return _Walk(iter_in_order(heap, 2 * limit), self._entry_live, limit)
 
     def _fits_with(self, needs: dict[str, int], reserved: dict[str, int]) -> bool:
         used, capacity = self.used, self.resources
@@ -286,3 +279,36 @@ class Assignment(Registration):
             for name in names:
                 batched[name].append(task.params.get(name))
         return members, batched
+
+
+class _Walk:
+    """Live entries of one ready heap in rank order, produced on demand and kept for reuse."""
+
+    __slots__ = ("_done", "_limit", "_live", "_source", "seen")
+
+    def __init__(self, source: Iterator[Entry], live: Callable[[Entry], bool], limit: int) -> None:
+        self._source = source
+        self._live = live
+        self._limit = limit
+        self._done = False
+        self.seen: list[Entry] = []
+
+    def ahead_of(self, key: tuple[float, float, int]) -> Iterator[Entry]:
+        """Live entries ranked strictly better than ``key``."""
+        for entry in self.seen:
+            if entry[:3] >= key:
+                return
+            yield entry
+        while not self._done:
+            entry = next(self._source, None)
+            if entry is None:
+                self._done = True
+                return
+            if not self._live(entry):
+                continue
+            self.seen.append(entry)
+            if len(self.seen) >= self._limit:
+                self._done = True
+            if entry[:3] >= key:
+                return
+            yield entry
