@@ -27,6 +27,7 @@ from typing import Any
 
 from .changes import ChangeSet, Snapshot
 from .config import RetryPolicy, SchedulerConfig
+from .edges import ReverseIndex
 from .errors import UnknownTask, UnknownWorker
 from .heaps import DeadlineQueue
 from .model import Task, Worker
@@ -45,11 +46,7 @@ def signature(resources: dict[str, int]) -> Sig:
     return tuple(sorted((name, amount) for name, amount in resources.items() if amount))
 
 
-#: Up to this many dependents of one task are kept in a tuple, beyond it in a set.
-_SMALL_FANOUT = 8
-
-
-class SchedulerState(ReadyHeaps):
+class SchedulerState(ReadyHeaps, ReverseIndex):
     """Tasks, workers and their indexes. The scheduler's public methods build on this."""
 
     def __init__(self, config: SchedulerConfig | None = None, resources: dict[str, int] | None = None) -> None:
@@ -174,53 +171,6 @@ class SchedulerState(ReadyHeaps):
         for dep in added:
             self._link(dep, task.id)
         self._recount_deps(task)
-
-    # The reverse index stores a lone dependent as a bare string, a few as a tuple and many as
-    # a set: most tasks have one or two dependents, and a set costs 216 bytes.
-
-    def _link(self, dep: str, dependent: str) -> None:
-        current = self.rdeps.get(dep)
-        if current is None:
-            self.rdeps[dep] = dependent
-        elif isinstance(current, str):
-            if current != dependent:
-                self.rdeps[dep] = (current, dependent)
-        elif isinstance(current, tuple):
-            if dependent not in current:
-                self.rdeps[dep] = (*current, dependent) if len(current) < _SMALL_FANOUT else {*current, dependent}
-        else:
-            current.add(dependent)
-
-    def _unlink(self, dep: str, dependent: str) -> None:
-        current = self.rdeps.get(dep)
-        if current is None:
-            return
-        if isinstance(current, str):
-            if current == dependent:
-                del self.rdeps[dep]
-            return
-        if isinstance(current, set):
-            current.discard(dependent)
-            if len(current) > _SMALL_FANOUT:
-                return
-            remaining = tuple(current)
-        else:
-            remaining = tuple(d for d in current if d != dependent)
-        if not remaining:
-            del self.rdeps[dep]
-        elif len(remaining) == 1:
-            self.rdeps[dep] = remaining[0]
-        else:
-            self.rdeps[dep] = remaining
-
-    def dependents(self, task_id: str) -> tuple[str, ...]:
-        """Ids of the tasks that list ``task_id`` as a dependency. O(result)."""
-        current = self.rdeps.get(task_id)
-        if current is None:
-            return ()
-        if isinstance(current, str):
-            return (current,)
-        return tuple(current)
 
     def _recount_deps(self, task: Task) -> None:
         tasks = self.tasks

@@ -31,7 +31,9 @@ def multicall(calls: list[dict[str, Any]]) -> list[Any]:
     Each entry is a struct with ``methodName`` and ``params``. Entries are authorized,
     run and audited one by one; one failing entry does not stop the others.
     """
-    raise NotImplementedError("system.multicall is run by the dispatcher")
+    # Registered only for its name, signature and help: the dispatcher runs multicalls itself
+    # (it must authorize and audit each entry), so reaching this function is a wiring mistake.
+    raise RuntimeError("system.multicall is run by the dispatcher, not called directly")
 
 
 class Introspection:

@@ -13,6 +13,7 @@ failed transaction (SQLite rolls it back).
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
 import time
@@ -48,6 +49,8 @@ class GroupCommitter:
         self._committed = 0
         self._error: str | None = None
         self._stopping = False
+        self._waiters: list[tuple[int, int, threading.Event]] = []
+        self._waiter_seq = 0
         self._retry_interval = retry_interval
         self.commits = 0
         self._thread = threading.Thread(target=self._run, name="xrsched-store-writer", daemon=True)
@@ -72,19 +75,34 @@ class GroupCommitter:
             return self._submitted
 
     def wait(self, ticket: int, timeout: float = 30.0) -> None:
-        """Block until the batch with ``ticket`` is durable; StoreUnavailable if it cannot be now."""
-        deadline = time.monotonic() + timeout
+        """Block until the batch with ``ticket`` is durable; StoreUnavailable if it cannot be now.
+
+        Each waiter sleeps on its own event and is woken only when a write that covers its ticket
+        has ended, so a commit wakes the callers it concerns and nobody else.
+        """
         with self._cond:
-            while self._committed < ticket:
-                if self._error is not None and self._attempted_since(ticket):
-                    raise StoreUnavailable(self._error)
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise StoreUnavailable("the state store did not confirm the write in time")
-                self._cond.wait(left)
+            if self._committed >= ticket:
+                return
+            if self._error is not None and self._attempted_since(ticket):
+                raise StoreUnavailable(self._error)
+            self._waiter_seq += 1
+            event = threading.Event()
+            heapq.heappush(self._waiters, (ticket, self._waiter_seq, event))
+        if not event.wait(timeout):
+            raise StoreUnavailable("the state store did not confirm the write in time")
+        with self._cond:
+            if self._committed >= ticket:
+                return
+            raise StoreUnavailable(self._error or "the state store did not confirm the write")
 
     def _attempted_since(self, ticket: int) -> bool:
         return self._carry_upto >= ticket
+
+    def _wake(self, upto: int) -> None:
+        """Wake the waiters whose tickets a finished write covered (call with the lock held)."""
+        waiters = self._waiters
+        while waiters and waiters[0][0] <= upto:
+            heapq.heappop(waiters)[2].set()
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until everything submitted so far is durable."""
@@ -127,6 +145,7 @@ class GroupCommitter:
                         log.error("%s; changes are kept in memory and retried", reason)
                     self._error = reason
                     self._carry, self._carry_upto = batch, upto
+                    self._wake(upto)
                     self._cond.notify_all()
                     if self._stopping:
                         return
@@ -140,4 +159,4 @@ class GroupCommitter:
                 self._carry_upto = upto
                 self._committed = upto
                 self.commits += 1
-                self._cond.notify_all()
+                self._wake(upto)
