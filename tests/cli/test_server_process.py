@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import queue
 import re
 import signal
 import ssl
 import subprocess
 import sys
-import threading
 import time
 import xmlrpc.client
 from collections.abc import Iterator
@@ -17,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.serverproc import spawn_server
 
 BIN = Path(sys.executable).parent
 SERVER = str(BIN / "xrsched-server")
@@ -44,31 +44,7 @@ class ServerProcess:
 
 
 def _start(args: list[str], env: dict[str, str], timeout: float = 20.0) -> ServerProcess:
-    proc = subprocess.Popen(
-        [SERVER, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
-    lines: list[str] = []
-    found: queue.Queue[int] = queue.Queue()
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line.rstrip("\n"))
-            match = re.search(r"listening on https?://[^:]+:(\d+)/", line)
-            if match:
-                found.put(int(match.group(1)))
-
-    threading.Thread(target=pump, daemon=True).start()
-    try:
-        port = found.get(timeout=timeout)
-    except queue.Empty:
-        proc.kill()
-        raise AssertionError("server did not start:\n" + "\n".join(lines)) from None
+    proc, lines, port = spawn_server(args, env, timeout)
     state = Path(args[args.index("--state-path") + 1])
     return ServerProcess(proc, lines, port, state)
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import queue
 import re
 import signal
 import sqlite3
 import ssl
 import subprocess
 import sys
-import threading
 import time
 import xmlrpc.client
 from collections.abc import Iterator
@@ -23,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.serverproc import spawn_server
 from xrsched.core import Scheduler
 from xrsched.service import SchedulerService
 from xrsched.store import SQLiteStore, load_into
@@ -76,33 +75,7 @@ def start_server(env) -> Iterator[Any]:
     started: list[Server] = []
 
     def start(state: Path) -> Server:
-        proc = subprocess.Popen(
-            [SERVER, "--port", "0", "--state-path", str(state)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            env=env,
-            start_new_session=True,
-        )
-        lines: list[str] = []
-        found: queue.Queue[int] = queue.Queue()
-
-        def pump() -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                lines.append(line.rstrip("\n"))
-                match = re.search(r"listening on https://[^:]+:(\d+)/", line)
-                if match:
-                    found.put(int(match.group(1)))
-
-        threading.Thread(target=pump, daemon=True).start()
-        try:
-            port = found.get(timeout=30)
-        except queue.Empty:
-            proc.kill()
-            proc.wait(10)
-            raise AssertionError("server did not start:\n" + "\n".join(lines)) from None
+        proc, lines, port = spawn_server(["--port", "0", "--state-path", str(state)], env)
         server = Server(proc, port, lines, state)
         started.append(server)
         return server

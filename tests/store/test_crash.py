@@ -21,9 +21,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
-import queue
 import random
-import re
 import shutil
 import signal
 import ssl
@@ -40,6 +38,8 @@ from typing import Any
 from xml.parsers.expat import ExpatError
 
 import pytest
+
+from tests.serverproc import spawn_server
 
 BIN = Path(sys.executable).parent
 SERVER = str(BIN / "xrsched-server")
@@ -79,33 +79,7 @@ class Server:
 
 
 def start_server(state: Path, env: dict[str, str], timeout: float = 30.0) -> Server:
-    proc = subprocess.Popen(
-        [SERVER, "--port", "0", "--state-path", str(state), "--sync", "full"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
-    lines: list[str] = []
-    found: queue.Queue[int] = queue.Queue()
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line.rstrip("\n"))
-            match = re.search(r"listening on https://[^:]+:(\d+)/", line)
-            if match:
-                found.put(int(match.group(1)))
-
-    threading.Thread(target=pump, daemon=True).start()
-    try:
-        port = found.get(timeout=timeout)
-    except queue.Empty:
-        proc.kill()
-        proc.wait(10)
-        raise AssertionError("server did not start:\n" + "\n".join(lines)) from None
+    proc, lines, port = spawn_server(["--port", "0", "--state-path", str(state), "--sync", "full"], env, timeout)
     return Server(proc, port, lines)
 
 
