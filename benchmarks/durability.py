@@ -62,6 +62,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import BearerTransport, console_script, free_port, kill_group, process_cpu, sleep_until, spawn
+
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
 BEGIN = "<!-- durability:begin -->"
@@ -104,21 +106,7 @@ class Server:
             try:
                 self.proc.wait(60)
             except subprocess.TimeoutExpired:
-                _kill_group(self.proc)
-
-
-def _spawn(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
-    """Start a server in its own process group, its output going to ``log_path`` (no pipe to fill)."""
-    with log_path.open("wb") as out:
-        return subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-        )
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(10)
+                kill_group(self.proc)
 
 
 def _wait_for(proc: subprocess.Popen[bytes], log_path: Path, pattern: str, timeout: float) -> re.Match[str]:
@@ -133,22 +121,8 @@ def _wait_for(proc: subprocess.Popen[bytes], log_path: Path, pattern: str, timeo
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode} before it was ready:\n{text}")
         time.sleep(0.01)
-    _kill_group(proc)
+    kill_group(proc)
     raise RuntimeError(f"server not ready after {timeout:.0f}s:\n{log_path.read_text(errors='replace')}")
-
-
-def _console_script(name: str, fallback_module: str) -> list[str]:
-    """The console script next to this interpreter, else ``python -c`` on its entry point."""
-    script = Path(sys.executable).parent / name
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", f"import sys; from {fallback_module} import main; sys.exit(main())"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_luigid(work: Path) -> Server:
@@ -157,10 +131,10 @@ def start_luigid(work: Path) -> Server:
         raise RuntimeError(f"no luigid next to {sys.executable}: run benchmarks/run_durability.sh")
     logdir = work / "luigid-logs"
     logdir.mkdir()
-    port = _free_port()
+    port = free_port()
     command = [str(luigid), "--port", str(port), "--address", "127.0.0.1",
                "--state-path", str(work / "luigid-state.pickle"), "--logdir", str(logdir)]  # fmt: skip
-    proc = _spawn(command, work / "luigid.out")
+    proc = spawn(command, work / "luigid.out")
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         if proc.poll() is not None:
@@ -168,7 +142,7 @@ def start_luigid(work: Path) -> Server:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
             break
         if time.monotonic() > deadline:
-            _kill_group(proc)
+            kill_group(proc)
             raise RuntimeError("luigid did not start listening")
         time.sleep(0.05)
     return Server("luigid", proc, {"kind": "luigi", "url": f"http://127.0.0.1:{port}"})
@@ -177,7 +151,7 @@ def start_luigid(work: Path) -> Server:
 def make_token(tokens: Path, token_id: str, role: str) -> str:
     made = subprocess.run(
         [
-            *_console_script("xrsched", "xrsched.cli.main"),
+            *console_script("xrsched", "xrsched.cli.main"),
             "token",
             "add",
             "--id",
@@ -197,7 +171,7 @@ def make_token(tokens: Path, token_id: str, role: str) -> str:
 
 def server_command(state: Path, certs: Any, flags: list[str]) -> list[str]:
     return [
-        *_console_script("xrsched-server", "xrsched.cli.server"),
+        *console_script("xrsched-server", "xrsched.cli.server"),
         "--port",
         "0",
         "--state-path",
@@ -215,7 +189,7 @@ def start_xrsched(work: Path, certs: Any, name: str) -> Server:
     state.mkdir(mode=0o700)
     secret = make_token(state / "tokens.toml", "bench", "worker")
     log_path = work / f"{name}.out"
-    proc = _spawn(server_command(state, certs, XRSCHED_FLAGS[name]), log_path)
+    proc = spawn(server_command(state, certs, XRSCHED_FLAGS[name]), log_path)
     match = _wait_for(proc, log_path, r"xrsched-server listening on (https://\S+?/RPC2)", START_TIMEOUT)
     spec = {"kind": "xmlrpc", "url": match.group(1), "ca": str(certs.ca_cert), "secret": secret}
     return Server(name, proc, spec)
@@ -234,17 +208,6 @@ def running_servers(names: list[str], work: Path, certs: Any) -> Iterator[dict[s
 
 
 # ------------------------------------------------------------------------------ clients
-
-
-class _BearerTransport(xmlrpc.client.SafeTransport):
-    """SafeTransport (keeps its HTTP/1.1 connection) that sends ``Authorization: Bearer``."""
-
-    def __init__(self, secret: str, context: ssl.SSLContext) -> None:
-        super().__init__(context=context)
-        self._secret = secret
-
-    def send_headers(self, connection: Any, headers: Any) -> None:
-        super().send_headers(connection, [*headers, ("Authorization", f"Bearer {self._secret}")])
 
 
 def task_arguments(task_id: str, worker: str, n: int) -> dict[str, Any]:
@@ -272,7 +235,7 @@ def _make_adder(spec: dict[str, Any], worker: str) -> tuple[Callable[[str, int],
     if spec["kind"] == "xmlrpc":
         context = ssl.create_default_context(cafile=spec["ca"])
         proxy = xmlrpc.client.ServerProxy(
-            spec["url"], transport=_BearerTransport(spec["secret"], context), allow_none=True
+            spec["url"], transport=BearerTransport(spec["secret"], context), allow_none=True
         )
 
         def add(task_id: str, n: int) -> Any:
@@ -317,21 +280,6 @@ def _client_main(spec: dict[str, Any], index: int, tag: str, results: Any, go: A
         results.put(("done", index, {"calls": calls, "cpu": cpu_end - cpu_start, "client": client}))
     except BaseException:
         results.put(("error", index, traceback.format_exc()))
-
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process (all its threads), from /proc/PID/stat."""
-    with open(f"/proc/{pid}/stat") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
-
-
-def _sleep_until(moment: float) -> None:
-    while (left := moment - time.monotonic()) > 0:
-        time.sleep(min(left, 0.5))
 
 
 @dataclass
@@ -416,9 +364,9 @@ def measure(server: Server, clients: int, warmup: float, duration: float, tag: s
         now = time.monotonic()
         times[0], times[1] = now + warmup, now + warmup + duration
         go.set()
-        _sleep_until(times[0])
+        sleep_until(times[0])
         cpu0 = process_cpu(server.pid)
-        _sleep_until(times[1])
+        sleep_until(times[1])
         cpu1 = process_cpu(server.pid)
         while len(done) < clients:
             collect(START_TIMEOUT)
@@ -528,7 +476,7 @@ def _rss_mib(pid: int) -> float:
 def restart_once(state: Path, certs: Any, log_path: Path) -> dict[str, float]:
     """Start xrsched-server on ``state``: exec -> listening, its own recovery time, RSS, stop."""
     started = time.monotonic()
-    proc = _spawn(server_command(state, certs, []), log_path)
+    proc = spawn(server_command(state, certs, []), log_path)
     try:
         _wait_for(proc, log_path, r"xrsched-server listening on https://", RESTART_TIMEOUT)
         ready = time.monotonic() - started
@@ -552,7 +500,7 @@ def restart_once(state: Path, certs: Any, log_path: Path) -> dict[str, float]:
         }
     finally:
         if proc.poll() is None:
-            _kill_group(proc)
+            kill_group(proc)
 
 
 def recovery_phases(path: Path) -> dict[str, float]:

@@ -52,6 +52,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import BearerTransport, console_script, free_port, kill_group, process_cpu, sleep_until, spawn
+
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
 BEGIN = "<!-- transport:begin -->"
@@ -92,7 +94,7 @@ class Server:
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
-                _kill_group(self.proc)
+                kill_group(self.proc)
 
 
 def _wait_for_line(proc: subprocess.Popen[bytes], log_path: Path, pattern: str) -> re.Match[str]:
@@ -107,30 +109,8 @@ def _wait_for_line(proc: subprocess.Popen[bytes], log_path: Path, pattern: str) 
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode} before it was ready:\n{text}")
         time.sleep(0.05)
-    _kill_group(proc)
+    kill_group(proc)
     raise RuntimeError(f"server not ready after {START_TIMEOUT:.0f}s:\n{log_path.read_text(errors='replace')}")
-
-
-def _spawn(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
-    """Start a server in its own process group, its output going to ``log_path``."""
-    with log_path.open("wb") as out:
-        return subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-        )
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(5)
-
-
-def _console_script(name: str, fallback_module: str) -> list[str]:
-    """The console script next to this interpreter, else ``python -c`` on its entry point."""
-    script = Path(sys.executable).parent / name
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", f"import sys; from {fallback_module} import main; sys.exit(main())"]
 
 
 def start_xrsched(work: Path, certs: Any, profile: Path | None = None) -> Server:
@@ -139,7 +119,7 @@ def start_xrsched(work: Path, certs: Any, profile: Path | None = None) -> Server
     tokens = state / "tokens.toml"
     made = subprocess.run(
         [
-            *_console_script("xrsched", "xrsched.cli.main"),
+            *console_script("xrsched", "xrsched.cli.main"),
             "token",
             "add",
             "--id",
@@ -157,7 +137,7 @@ def start_xrsched(work: Path, certs: Any, profile: Path | None = None) -> Server
     secret = made.stdout.strip().splitlines()[0]
     log_path = work / "xrsched-server.out"
     if profile is None:
-        launcher = _console_script("xrsched-server", "xrsched.cli.server")
+        launcher = console_script("xrsched-server", "xrsched.cli.server")
     else:
         launcher = [sys.executable, str(Path(__file__).resolve()), PROFILED, str(profile)]
     command = [
@@ -171,7 +151,7 @@ def start_xrsched(work: Path, certs: Any, profile: Path | None = None) -> Server
         "--tls-key",
         str(certs.server_key),
     ]
-    proc = _spawn(command, log_path)
+    proc = spawn(command, log_path)
     match = _wait_for_line(proc, log_path, r"xrsched-server listening on (https://\S+?/RPC2)")
     spec = {"kind": "xmlrpc", "url": match.group(1), "ca": str(certs.ca_cert), "secret": secret}
     server = Server("xrsched", proc, spec, log_path, state / "audit.log")
@@ -185,19 +165,13 @@ def _count_lines(path: Path) -> int:
         return sum(1 for _ in handle)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_luigid(work: Path) -> Server:
     luigid = Path(sys.executable).parent / "luigid"
     if not luigid.exists():
         raise RuntimeError(f"no luigid next to {sys.executable}: run benchmarks/run_transport.sh")
     logdir = work / "luigid-logs"
     logdir.mkdir()
-    port = _free_port()
+    port = free_port()
     log_path = work / "luigid.out"
     command = [
         str(luigid),
@@ -210,7 +184,7 @@ def start_luigid(work: Path) -> Server:
         "--logdir",
         str(logdir),
     ]
-    proc = _spawn(command, log_path)
+    proc = spawn(command, log_path)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_TIMEOUT
     while True:
@@ -219,7 +193,7 @@ def start_luigid(work: Path) -> Server:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
             break
         if time.monotonic() > deadline:
-            _kill_group(proc)
+            kill_group(proc)
             raise RuntimeError("luigid did not start listening")
         time.sleep(0.05)
     return Server("luigid", proc, {"kind": "luigi", "url": url}, log_path, logdir / "luigi-server.log")
@@ -236,7 +210,7 @@ def start_bare(work: Path, certs: Any) -> Server:
         "--key",
         str(certs.server_key),
     ]
-    proc = _spawn(command, log_path)
+    proc = spawn(command, log_path)
     match = _wait_for_line(proc, log_path, r"bare listening on (https://\S+?/RPC2)")
     return Server(
         "bare",
@@ -364,24 +338,11 @@ def rows_total(rows: list[tuple[float, float, int, str]], name: str) -> float:
 # ------------------------------------------------------------------------------ clients
 
 
-class _BearerTransport(xmlrpc.client.SafeTransport):
-    """SafeTransport (keeps its HTTP/1.1 connection) that sends ``Authorization: Bearer``."""
-
-    def __init__(self, secret: str | None, context: ssl.SSLContext) -> None:
-        super().__init__(context=context)
-        self._secret = secret
-
-    def send_headers(self, connection: Any, headers: Any) -> None:
-        if self._secret is not None:
-            headers = [*headers, ("Authorization", f"Bearer {self._secret}")]
-        super().send_headers(connection, headers)
-
-
 def _make_client(spec: dict[str, Any], worker: str) -> tuple[Callable[[], Any], Callable[[], dict[str, Any]]]:
     """(call, stats): ``call()`` makes one ping; ``stats()`` tells how the connection was used."""
     if spec["kind"] == "xmlrpc":
         context = ssl.create_default_context(cafile=spec["ca"])
-        transport = _BearerTransport(spec["secret"], context)
+        transport = BearerTransport(spec["secret"], context)
         proxy = xmlrpc.client.ServerProxy(spec["url"], transport=transport)
         seen = {"sock": None, "connections": 0}
 
@@ -453,16 +414,6 @@ def _client_main(spec: dict[str, Any], index: int, results: Any, go: Any, times:
 # ------------------------------------------------------------------------------ measuring
 
 
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process (all its threads), from /proc/PID/stat."""
-    with open(f"/proc/{pid}/stat") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime: fields 14 and 15
-
-
 @dataclass
 class Sample:
     server: str
@@ -485,11 +436,6 @@ class Sample:
     @property
     def client_us(self) -> float:
         return self.client_cpu / max(self.calls, 1) * 1e6
-
-
-def _sleep_until(moment: float) -> None:
-    while (left := moment - time.monotonic()) > 0:
-        time.sleep(min(left, 0.5))
 
 
 def measure(server: Server, clients: int, warmup: float, duration: float) -> Sample:
@@ -524,9 +470,9 @@ def measure(server: Server, clients: int, warmup: float, duration: float) -> Sam
         now = time.monotonic()
         times[0], times[1] = now + warmup, now + warmup + duration
         go.set()
-        _sleep_until(times[0])
+        sleep_until(times[0])
         cpu0 = process_cpu(server.pid)
-        _sleep_until(times[1])
+        sleep_until(times[1])
         cpu1 = process_cpu(server.pid)
         while len(done) < clients:
             collect(START_TIMEOUT)
