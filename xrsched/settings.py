@@ -8,15 +8,13 @@ command-line flag > environment variable > config file > default.
 from __future__ import annotations
 
 import os
-import tomllib
-from dataclasses import MISSING, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from xrsched.core.config import SchedulerConfig
 from xrsched.core.errors import BadValue
-
-ENV_PREFIX = "XRSCHED_"
+from xrsched.options import env_name, layer_values, read_toml
 
 
 def _opt(default: Any, help: str, *, metavar: str | None = None) -> Any:
@@ -95,53 +93,9 @@ def option_fields() -> list[Any]:
     return [f for f in fields(ServerSettings) if f.metadata.get("cli", True)]
 
 
-def env_name(name: str) -> str:
-    """The environment variable for a setting: ``XRSCHED_`` + upper-case name."""
-    return ENV_PREFIX + name.upper()
-
-
-def _convert(name: str, kind: str, value: Any, origin: str) -> Any:
-    try:
-        if kind == "bool":
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off", ""):
-                return False
-            raise ValueError(value)
-        if kind == "int":
-            if isinstance(value, bool):
-                raise ValueError(value)
-            return int(value)
-        if kind == "float":
-            if isinstance(value, bool):
-                raise ValueError(value)
-            return float(value)
-        if kind == "Path | None":
-            return None if value in (None, "") else Path(str(value)).expanduser()
-        if kind == "str":
-            if not isinstance(value, str):
-                raise ValueError(value)
-            return value
-    except (TypeError, ValueError):
-        raise BadValue(f"{origin}: {name} expects {kind.replace(' | None', '')}, got {value!r}") from None
-    raise BadValue(f"{origin}: {name} cannot be set here")
-
-
 def load_config_file(path: Path) -> dict[str, Any]:
     """Read a TOML config: top-level keys are settings; ``[scheduler]`` and ``[resources]`` tables."""
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise BadValue(f"config file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise BadValue(f"config file {path} is not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise BadValue(f"config file {path} cannot be read: {exc.strerror}") from None
-    return data
+    return read_toml(path, BadValue)
 
 
 def build_settings(
@@ -157,20 +111,11 @@ def build_settings(
     """
     environ = dict(os.environ if environ is None else environ)
     file_values = dict(file_values or {})
-    values: dict[str, Any] = {}
     known = {f.name: f for f in fields(ServerSettings)}
     for key in file_values:
         if key.replace("-", "_") not in known:
             raise BadValue(f"{origin}: unknown setting {key!r}")
-    for f in option_fields():
-        kind = str(f.type)
-        for source, raw in (
-            (origin, file_values.get(f.name, file_values.get(f.name.replace("_", "-"), MISSING))),
-            (f"environment {env_name(f.name)}", environ.get(env_name(f.name), MISSING)),
-            ("command line", (flags or {}).get(f.name, MISSING)),
-        ):
-            if raw is not MISSING and raw is not None:
-                values[f.name] = _convert(f.name, kind, raw, source)
+    values = layer_values(option_fields(), file_values, environ, flags or {}, origin=origin, error=BadValue)
     scheduler = file_values.get("scheduler", {})
     if not isinstance(scheduler, dict):
         raise BadValue(f"{origin}: [scheduler] must be a table")

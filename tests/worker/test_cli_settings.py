@@ -10,8 +10,9 @@ from click.testing import CliRunner
 
 import xrsched.task as xt
 from xrsched.cli.run import parse_task_args, run
+from xrsched.options import env_name
 from xrsched.worker import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_SCHEDULED, EXIT_OK, GraphIndex, RunSummary
-from xrsched.worker.settings import WorkerSettings, WorkerSettingsError, build_worker_settings, env_name
+from xrsched.worker.settings import WorkerSettings, WorkerSettingsError, build_worker_settings
 from xrsched.worker.summary import summarize
 
 

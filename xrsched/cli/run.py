@@ -22,11 +22,11 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from xrsched.options import env_name
 from xrsched.worker.settings import (
     WorkerSettings,
     WorkerSettingsError,
     build_worker_settings,
-    env_name,
     load_worker_table,
     option_fields,
 )

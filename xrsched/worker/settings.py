@@ -13,13 +13,13 @@ file named by ``token_file`` / ``XRSCHED_TOKEN_FILE``, as for every xrsched clie
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
-from dataclasses import MISSING, Field, dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-ENV_PREFIX = "XRSCHED_"
+from xrsched.options import layer_values, read_toml
+
 START_METHODS = ("spawn", "forkserver", "fork")
 
 
@@ -75,56 +75,9 @@ def option_fields() -> list[Field[Any]]:
     return list(fields(WorkerSettings))
 
 
-def env_name(name: str) -> str:
-    """The environment variable of a setting: ``XRSCHED_`` + upper-case name."""
-    return ENV_PREFIX + name.upper()
-
-
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
-
-
-def convert(name: str, kind: str, value: Any, origin: str) -> Any:
-    """``value`` as the type ``kind`` of setting ``name``; WorkerSettingsError naming ``origin``."""
-    try:
-        if kind == "bool":
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in _TRUE or text in _FALSE:
-                return text in _TRUE
-            raise ValueError(value)
-        if isinstance(value, bool):
-            raise ValueError(value)
-        if kind == "int":
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError(value)
-            return int(value)
-        if kind == "float":
-            return float(value)
-        if kind == "Path | None":
-            return None if value in (None, "") else Path(str(value)).expanduser()
-        if kind in ("str", "str | None"):
-            if not isinstance(value, str):
-                raise ValueError(value)
-            return value or (None if kind == "str | None" else value)
-    except (TypeError, ValueError):
-        raise WorkerSettingsError(f"{origin}: {name} expects {kind.replace(' | None', '')}, got {value!r}") from None
-    raise WorkerSettingsError(f"{origin}: {name} cannot be set here")
-
-
 def load_worker_table(path: Path) -> dict[str, Any]:
     """The ``[worker]`` table of a TOML file (other tables, e.g. the server's, are ignored)."""
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise WorkerSettingsError(f"config file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise WorkerSettingsError(f"config file {path} is not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise WorkerSettingsError(f"config file {path} cannot be read: {exc.strerror}") from None
-    table = data.get("worker", {})
+    table = read_toml(path, WorkerSettingsError).get("worker", {})
     if not isinstance(table, dict):
         raise WorkerSettingsError(f"{path}: [worker] must be a table")
     return table
@@ -147,16 +100,7 @@ def build_worker_settings(
     unknown = sorted(set(table) - known)
     if unknown:
         raise WorkerSettingsError(f"{origin}: unknown [worker] setting(s): {', '.join(unknown)}")
-    values: dict[str, Any] = {}
-    for f in option_fields():
-        kind = str(f.type)
-        for source, raw in (
-            (origin, table.get(f.name, MISSING)),
-            (f"environment {env_name(f.name)}", env.get(env_name(f.name), MISSING)),
-            ("command line", (flags or {}).get(f.name, MISSING)),
-        ):
-            if raw is not MISSING and raw is not None:
-                values[f.name] = convert(f.name, kind, raw, source)
+    values = layer_values(option_fields(), table, env, flags or {}, origin=origin, error=WorkerSettingsError)
     settings = WorkerSettings(**values)
     check(settings)
     return settings
