@@ -22,7 +22,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from xrsched.options import env_name
+from xrsched.cli.options import settings_options
 from xrsched.worker.settings import (
     WorkerSettings,
     WorkerSettingsError,
@@ -31,31 +31,7 @@ from xrsched.worker.settings import (
     option_fields,
 )
 
-_KINDS: dict[str, Any] = {
-    "int": click.INT,
-    "float": click.FLOAT,
-    "str": click.STRING,
-    "str | None": click.STRING,
-    "Path | None": click.Path(path_type=Path, dir_okay=False),
-}
-
-
-def _options(function: Any) -> Any:
-    for f in reversed(option_fields()):
-        flag = "--" + f.name.replace("_", "-")
-        help_text = f"{f.metadata['help']} [env: {env_name(f.name)}]"
-        if str(f.type) == "bool":
-            negative = "--no-" + f.name.replace("_", "-")
-            shown = "on" if f.default else "off"
-            option = click.option(f"{flag}/{negative}", f.name, default=None, help=f"{help_text} [default: {shown}]")
-        else:
-            shown = f" [default: {f.default}]" if f.default is not None else ""
-            option = click.option(
-                flag, f.name, type=_KINDS[str(f.type)], default=None, metavar=f.metadata.get("metavar"),
-                help=help_text + shown,
-            )  # fmt: skip
-        function = option(function)
-    return function
+_options = settings_options(option_fields(), switch_pairs=True, paths_may_be_dirs=False)
 
 
 @click.command(

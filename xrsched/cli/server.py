@@ -12,35 +12,11 @@ import click
 from click.core import ParameterSource
 
 from xrsched import __version__
+from xrsched.cli.options import settings_options
 from xrsched.core.errors import BadValue
-from xrsched.settings import build_settings, env_name, load_config_file, option_fields
+from xrsched.settings import build_settings, load_config_file, option_fields
 
-_KINDS: dict[str, Any] = {
-    "int": click.INT,
-    "float": click.FLOAT,
-    "str": click.STRING,
-    "Path | None": click.Path(path_type=Path, dir_okay=True),
-}
-
-
-def _options(function: Any) -> Any:
-    for f in reversed(option_fields()):
-        flag = "--" + f.name.replace("_", "-")
-        help_text = f"{f.metadata['help']} [env: {env_name(f.name)}]"
-        if str(f.type) == "bool":
-            function = click.option(flag, f.name, is_flag=True, default=False, help=help_text)(function)
-        else:
-            default = f.default
-            shown = f"default: {default}" if default is not None else None
-            function = click.option(
-                flag,
-                f.name,
-                type=_KINDS[str(f.type)],
-                default=None,
-                metavar=f.metadata.get("metavar"),
-                help=f"{help_text}" + (f" [{shown}]" if shown else ""),
-            )(function)
-    return function
+_options = settings_options(option_fields(), switch_pairs=False, paths_may_be_dirs=True)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -1,0 +1,57 @@
+"""Click options derived from a settings dataclass's fields (their help, metavar and default)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import Field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from xrsched.options import env_name
+
+
+def settings_options(
+    options: Iterable[Field[Any]], *, switch_pairs: bool, paths_may_be_dirs: bool
+) -> Callable[[Any], Any]:
+    """A decorator adding one ``--name`` option per field; every default is None ("not given"), so
+    the settings layering can tell flags from defaults.
+
+    ``switch_pairs``: booleans become ``--x/--no-x`` (else plain flags that only switch on).
+    """
+    kinds: dict[str, Any] = {
+        "int": click.INT,
+        "float": click.FLOAT,
+        "str": click.STRING,
+        "str | None": click.STRING,
+        "Path | None": click.Path(path_type=Path, dir_okay=paths_may_be_dirs),
+    }
+
+    def decorate(function: Any) -> Any:
+        for f in reversed(list(options)):
+            flag = "--" + f.name.replace("_", "-")
+            help_text = f"{f.metadata['help']} [env: {env_name(f.name)}]"
+            if str(f.type) == "bool":
+                if switch_pairs:
+                    negative = "--no-" + f.name.replace("_", "-")
+                    shown = "on" if f.default else "off"
+                    option = click.option(
+                        f"{flag}/{negative}", f.name, default=None, help=f"{help_text} [default: {shown}]"
+                    )
+                else:
+                    option = click.option(flag, f.name, is_flag=True, default=False, help=help_text)
+            else:
+                shown = f" [default: {f.default}]" if f.default is not None else ""
+                option = click.option(
+                    flag,
+                    f.name,
+                    type=kinds[str(f.type)],
+                    default=None,
+                    metavar=f.metadata.get("metavar"),
+                    help=help_text + shown,
+                )
+            function = option(function)
+        return function
+
+    return decorate
