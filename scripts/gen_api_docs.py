@@ -14,9 +14,7 @@ TARGET = Path(__file__).resolve().parent.parent / "docs" / "api.rst"
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--check", action="store_true", help="only compare; exit 1 when docs/api.rst is stale"
-    )
+    parser.add_argument("--check", action="store_true", help="only compare; exit 1 when docs/api.rst is stale")
     args = parser.parse_args()
     text = render()
     if args.check:

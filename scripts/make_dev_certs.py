@@ -19,9 +19,7 @@ DEFAULT_OUT = Path(__file__).resolve().parent.parent / "certs"
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help=f"output directory (default: {DEFAULT_OUT})"
-    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output directory (default: {DEFAULT_OUT})")
     parser.add_argument(
         "--hostname",
         action="append",
@@ -40,9 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     """Write ca, server and client certificate/key pairs and print their paths and fingerprints."""
     args = parse_args(argv)
     try:
-        certs = make_dev_certificates(
-            args.out, tuple(args.hostnames or DEFAULT_HOSTNAMES), client_cn=args.client_cn
-        )
+        certs = make_dev_certificates(args.out, tuple(args.hostnames or DEFAULT_HOSTNAMES), client_cn=args.client_cn)
     except (OSError, ValueError) as exc:
         print(f"make_dev_certs: {exc}", file=sys.stderr)
         return 1

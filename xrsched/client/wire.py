@@ -4,7 +4,8 @@ Requests are written with the server's own value writer (:func:`xrsched.rpc.mars
 so both sides agree on what goes on the wire: no ``<nil/>`` (``None`` keyword arguments are
 left out, which means "the server's default"), ``<i8>`` past 32 bits, never ``nan``.
 
-Responses are read in one streaming pass through defusedxml's expat driver (DTDs, entity
+Plain responses (no ``<!``, see :mod:`xrsched.rpc.treeparse`) are read by ElementTree's C
+parser; the rest in one streaming pass through defusedxml's expat driver (DTDs, entity
 declarations and external references refused, so no billion-laughs or XXE), with the
 methodResponse grammar checked at each start tag and array/struct nesting capped. Scalars
 are decoded by the server's liberal decoders (:data:`xrsched.rpc.values.SCALARS`), so
@@ -23,6 +24,7 @@ from xrsched.client.errors import EncodeError, MalformedResponse, SchedulerFault
 from xrsched.requestid import REQUEST_ID_MEMBER
 from xrsched.rpc.faults import ProtocolError
 from xrsched.rpc.marshal import MarshalError, dump_value, escape_text
+from xrsched.rpc.treeparse import parse_response_tree
 from xrsched.rpc.valuebuilder import EMPTY, DefusedReader, ValueBuilder
 
 STARSTAR = "__starstar"
@@ -108,7 +110,18 @@ def decode_response(body: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
 
     A fault is *returned*, not raised, so multicall code and single calls can share this;
     a document that is not an acceptable methodResponse raises :class:`MalformedResponse`.
+    Plain documents are read by :func:`~xrsched.rpc.treeparse.parse_response_tree`; the
+    streaming parser (:func:`stream_response`) judges everything else.
     """
+    parsed = parse_response_tree(body, max_depth)
+    if parsed is not None:
+        is_fault, value = parsed
+        return as_fault(value) if is_fault else value
+    return stream_response(body, max_depth=max_depth)
+
+
+def stream_response(body: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """:func:`decode_response` through defusedxml's streaming driver only (any document, exact errors)."""
     builder = _ResponseBuilder(max_depth)
     parser = DefusedReader(builder)
     try:

@@ -7,6 +7,9 @@ streams start/end events; the grammar is checked at each start tag and the array
 nesting depth is counted there too, so a 100,000-deep document is refused at level
 ``max_depth + 1`` without building a tree or recursing.
 
+Plain documents (no ``<!`` anywhere, see :mod:`xrsched.rpc.treeparse`) are first read by
+ElementTree's C parser; anything it does not accept comes here.
+
 Namespace prefixes are dropped (``ex:nil`` is ``nil``) without requiring the prefix to be
 declared, as CPython's client does. Text outside value elements is ignored.
 """
@@ -20,6 +23,7 @@ from defusedxml.common import DefusedXmlException
 
 from xrsched.rpc.faults import INVALID_REQUEST, PARSE_ERROR, ProtocolError, printable
 from xrsched.rpc.limits import DEFAULT_LIMITS, RequestLimits
+from xrsched.rpc.treeparse import parse_call_tree
 from xrsched.rpc.valuebuilder import EMPTY, DefusedReader, ValueBuilder
 
 
@@ -87,7 +91,17 @@ def parse_call(body: bytes, limits: RequestLimits = DEFAULT_LIMITS) -> tuple[str
     Raises :class:`ProtocolError`: ``-32700`` when the body is not well-formed XML,
     ``-32600`` when it is XML but not an acceptable methodCall (DTDs and entity
     declarations included, and values nested deeper than ``limits.max_depth``).
+    Plain documents are read by :func:`~xrsched.rpc.treeparse.parse_call_tree`; whatever it
+    does not accept is streamed by :func:`stream_call`, which has the last word.
     """
+    parsed = parse_call_tree(body, limits.max_depth)
+    if parsed is not None:
+        return parsed
+    return stream_call(body, limits)
+
+
+def stream_call(body: bytes, limits: RequestLimits = DEFAULT_LIMITS) -> tuple[str, tuple[Any, ...]]:
+    """:func:`parse_call` through defusedxml's streaming driver only (any document, exact errors)."""
     builder = _CallBuilder(limits.max_depth)
     parser = DefusedReader(builder)
     try:
