@@ -208,3 +208,13 @@ def test_edge_responses_agree(body):
 def test_keyword_struct_bodies_are_plain():
     body = encode_call("add_task", [keyword_struct({"task_id": "T", "params": {"a": "1"}}, "rid")])
     assert parse_call_tree(body, 64) == stream_call(body)
+
+
+def test_an_unknown_encoding_is_a_parse_error_not_an_internal_one():
+    body = b'<?xml version="1.0" encoding="x-no-such"?><methodCall><methodName>a</methodName></methodCall>'
+    with pytest.raises(ProtocolError) as info:
+        parse_call(body)
+    assert info.value.code == -32700
+    assert "encoding" in info.value.message
+    with pytest.raises(MalformedResponse, match="encoding"):
+        decode_response(body.replace(b"methodCall", b"methodResponse"))

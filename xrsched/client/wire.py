@@ -131,6 +131,8 @@ def stream_response(body: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
         raise _malformed(f"not well-formed XML ({exc.getMessage()})") from None
     except DefusedXmlException:
         raise _malformed("DTDs, entity declarations and external references are not allowed") from None
+    except LookupError:  # the XML declaration names an encoding Python does not know
+        raise _malformed("unknown character encoding") from None
     except ProtocolError as exc:  # a scalar the decoders refused
         raise _malformed(exc.message.removeprefix("invalid request: ")) from None
     if builder.result is EMPTY:

@@ -112,6 +112,8 @@ def stream_call(body: bytes, limits: RequestLimits = DEFAULT_LIMITS) -> tuple[st
         raise ProtocolError(PARSE_ERROR, f"parse error: not well-formed XML ({exc.getMessage()})") from None
     except DefusedXmlException:
         raise _invalid("DTDs, entity declarations and external references are not allowed") from None
+    except LookupError:  # the XML declaration names an encoding Python does not know
+        raise ProtocolError(PARSE_ERROR, "parse error: unknown character encoding") from None
     except RecursionError:  # cannot happen with the stacks above; refuse rather than crash
         raise _invalid("document nested too deeply") from None
     if builder.method is None:
