@@ -3,6 +3,9 @@
 Every input is an explicit argument. Configuration problems (a missing file, a key that does
 not match its certificate, a wrong key password) raise :class:`TLSConfigError` with a one-line
 message naming the file, so the CLI can print it without a traceback.
+
+``cryptography`` is imported only by the functions that read certificates and keys: a client
+that only needs :func:`client_context` (every ``xrsched run``) does not pay for loading it.
 """
 
 from __future__ import annotations
@@ -13,12 +16,10 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509.oid import NameOID
-
-from xrsched import certgen
+if TYPE_CHECKING:
+    from cryptography import x509
 
 MIN_TLS = ssl.TLSVersion.TLSv1_2
 
@@ -60,6 +61,8 @@ def _read(path: Path, what: str) -> bytes:
 
 
 def _load_certs(path: Path, what: str) -> list[x509.Certificate]:
+    from cryptography import x509
+
     data = _read(path, what)
     try:
         certs = x509.load_pem_x509_certificates(data)
@@ -72,6 +75,8 @@ def _load_certs(path: Path, what: str) -> list[x509.Certificate]:
 
 def _check_pair(cert: Path, key: Path, password: str | None) -> None:
     """Check the files with `cryptography` first: its errors name the real problem, OpenSSL's don't."""
+    from cryptography.hazmat.primitives import serialization
+
     leaf = _load_certs(cert, "certificate")[0]
     data = _read(key, "key")
     secret = password.encode() if password is not None else None
@@ -171,6 +176,8 @@ def client_context(
 
 
 def _cn(name: x509.Name) -> str | None:
+    from cryptography.x509.oid import NameOID
+
     attrs = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     if not attrs:
         return None
@@ -180,6 +187,9 @@ def _cn(name: x509.Name) -> str | None:
 
 def certificate_info(cert: Path) -> CertificateInfo:
     """Read the first certificate of a PEM file: subject CN, validity (aware UTC), fingerprint, SANs."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
     leaf = _load_certs(cert, "certificate")[0]
     digest = leaf.fingerprint(hashes.SHA256()).hex().upper()
     try:
@@ -237,6 +247,8 @@ def ensure_self_signed(state_dir: Path) -> tuple[Path, Path, bool]:
         else:
             if info.not_after > _dt.datetime.now(_dt.UTC):
                 return cert, key, False
+    from xrsched import certgen
+
     tls_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     cert_pem, key_pem = certgen.make_self_signed(_self_signed_hostnames(), days=365)
     certgen.write_pair(tls_dir, "server", cert_pem, key_pem)

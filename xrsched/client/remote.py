@@ -239,7 +239,7 @@ class RemoteScheduler:
         return [keyword_struct(kwargs, request_id)]
 
     def retrying(self, what: str) -> Any:
-        """A fresh tenacity ``Retrying`` for one logical call."""
+        """The attempts of one logical call (see :class:`~xrsched.client.retrying.Attempts`)."""
         return retrying(self.policy, self.stats, what)
 
     def post_once(self, body: bytes, request_id: str) -> Any:

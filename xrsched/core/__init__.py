@@ -1,8 +1,37 @@
-"""Pure scheduling model: statuses, tasks, workers, policy and Luigi's scheduler methods."""
+"""Pure scheduling model: statuses, tasks, workers, policy and Luigi's scheduler methods.
 
-from .config import RetryPolicy, SchedulerConfig
-from .errors import BadValue, Conflict, Forbidden, NotFound, SchedulerError, UnknownTask, UnknownWorker
-from .scheduler import PUBLIC_METHODS, READ_ONLY_METHODS, Scheduler
+Names are imported on first use (PEP 562), so that importing ``xrsched.core.errors`` (as the
+client does, through the fault codes) does not load the whole scheduler.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .config import RetryPolicy, SchedulerConfig
+    from .errors import BadValue, Conflict, Forbidden, NotFound, SchedulerError, UnknownTask, UnknownWorker
+    from .scheduler import PUBLIC_METHODS, READ_ONLY_METHODS, Scheduler
+
+#: Exported name -> the module that defines it.
+_SOURCES = {
+    **dict.fromkeys(("RetryPolicy", "SchedulerConfig"), "config"),
+    **dict.fromkeys(
+        ("BadValue", "Conflict", "Forbidden", "NotFound", "SchedulerError", "UnknownTask", "UnknownWorker"), "errors"
+    ),
+    **dict.fromkeys(("PUBLIC_METHODS", "READ_ONLY_METHODS", "Scheduler"), "scheduler"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module 'xrsched.core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{source}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "PUBLIC_METHODS",
