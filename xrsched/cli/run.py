@@ -70,6 +70,11 @@ def run(ctx: click.Context, module: str | None, config_file: Path | None, task_n
     except WorkerSettingsError as exc:
         raise click.UsageError(str(exc)) from None
     _configure_logging(settings.log_level)
+    if settings.start_method == "forkserver":
+        from xrsched.worker.forkserver import start_early
+
+        # The children's interpreter starts on another core while this one loads the task.
+        start_early([module] if module else [])
     task = build_task(module, task_name, list(ctx.args))
     sys.exit(run_task(task, settings))
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from .forkserver import preload_list
 from .runner import ChildOptions, child_main
 
 log = logging.getLogger("xrsched.worker")
@@ -73,8 +74,7 @@ class ChildPool:
         if self._preloaded or self.start_method != "forkserver":
             return
         self._preloaded = True
-        wanted = [*(["__main__"] if main else []), "xrsched.worker.runner", *modules]
-        self._context.set_forkserver_preload(list(dict.fromkeys(wanted)))  # type: ignore[attr-defined]
+        self._context.set_forkserver_preload(preload_list(modules, main))  # type: ignore[attr-defined]
 
     def begin(self, size: int) -> None:
         """Start ``size`` children without waiting for them: with forkserver, in a thread, so the
