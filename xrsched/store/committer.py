@@ -139,12 +139,18 @@ class GroupCommitter:
         if ticket:
             self.wait(ticket, timeout)
 
+    @property
+    def submitted(self) -> int:
+        """Change sets submitted so far (``commits`` says in how many transactions they went)."""
+        return self._submitted
+
     def stop(self, timeout: float = 30.0) -> None:
         """Write what is pending, then stop the background thread."""
         try:
             self.flush(timeout)
         except StoreUnavailable as exc:
             log.error("stopping with changes not saved: %s", exc)
+        log.info("%d change sets written in %d transactions", self._submitted, self.commits)
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
