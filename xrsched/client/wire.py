@@ -5,7 +5,7 @@ so both sides agree on what goes on the wire: no ``<nil/>`` (``None`` keyword ar
 left out, which means "the server's default"), ``<i8>`` past 32 bits, never ``nan``.
 
 Plain responses (no ``<!``, see :mod:`xrsched.rpc.treeparse`) are read by ElementTree's C
-parser; the rest in one streaming pass through defusedxml's expat driver (DTDs, entity
+parser; the rest by :mod:`xrsched.client.streaming`, in one pass through defusedxml's expat driver (DTDs, entity
 declarations and external references refused, so no billion-laughs or XXE), with the
 methodResponse grammar checked at each start tag and array/struct nesting capped. Scalars
 are decoded by the server's liberal decoders (:data:`xrsched.rpc.values.SCALARS`), so
@@ -16,16 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
-from xml.sax import SAXParseException
-
-from defusedxml.common import DefusedXmlException
 
 from xrsched.client.errors import EncodeError, MalformedResponse, SchedulerFault, fault_error
 from xrsched.requestid import REQUEST_ID_MEMBER
-from xrsched.rpc.faults import ProtocolError
 from xrsched.rpc.marshal import MarshalError, dump_value, escape_text
 from xrsched.rpc.treeparse import parse_response_tree
-from xrsched.rpc.valuebuilder import EMPTY, DefusedReader, ValueBuilder
 
 STARSTAR = "__starstar"
 MULTICALL = "system.multicall"
@@ -56,53 +51,8 @@ def encode_call(method: str, params: Sequence[Any]) -> bytes:
     ).encode()
 
 
-def _malformed(message: str) -> MalformedResponse:
+def malformed(message: str) -> MalformedResponse:
     return MalformedResponse(f"malformed XML-RPC response: {message}")
-
-
-class _ResponseBuilder(ValueBuilder):
-    """Checks the methodResponse envelope and keeps its one value (or fault)."""
-
-    ENVELOPE = {
-        "": frozenset({"methodResponse"}),
-        "methodResponse": frozenset({"params", "fault"}),
-        "params": frozenset({"param"}),
-        "param": frozenset({"value"}),
-        "fault": frozenset({"value"}),
-    }
-
-    def __init__(self, max_depth: int) -> None:
-        super().__init__(max_depth)
-        self.result: Any = EMPTY
-        self.is_fault = False
-        self._answered = False  # <params> or <fault> seen
-
-    def error(self, message: str) -> MalformedResponse:
-        """MalformedResponse with the reason."""
-        return _malformed(message)
-
-    def unexpected(self, tag: str, parent: str) -> MalformedResponse:
-        """MalformedResponse naming the misplaced element."""
-        return _malformed(f"unexpected <{tag[:40]}> inside <{parent or 'document'}>")
-
-    def open_envelope(self, tag: str) -> None:
-        """Only one <params> or <fault>."""
-        if tag == "params" or tag == "fault":
-            if self._answered:
-                raise _malformed("more than one <params> or <fault>")
-            self._answered = True
-            self.is_fault = tag == "fault"
-
-    def close_envelope(self, tag: str, text: str) -> None:
-        """A <param> or <fault> must have carried a value."""
-        if (tag == "param" or tag == "fault") and self.result is EMPTY:
-            raise _malformed(f"<{tag}> without a <value>")
-
-    def deliver_top(self, parent: str, value: Any) -> None:
-        """The result (or the fault struct)."""
-        if self.result is not EMPTY:
-            raise _malformed("more than one result value")
-        self.result = value
 
 
 def decode_response(body: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
@@ -121,32 +71,21 @@ def decode_response(body: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
 
 
 def stream_response(body: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
-    """:func:`decode_response` through defusedxml's streaming driver only (any document, exact errors)."""
-    builder = _ResponseBuilder(max_depth)
-    parser = DefusedReader(builder)
-    try:
-        parser.feed(body)
-        parser.close()
-    except SAXParseException as exc:
-        raise _malformed(f"not well-formed XML ({exc.getMessage()})") from None
-    except DefusedXmlException:
-        raise _malformed("DTDs, entity declarations and external references are not allowed") from None
-    except LookupError:  # the XML declaration names an encoding Python does not know
-        raise _malformed("unknown character encoding") from None
-    except ProtocolError as exc:  # a scalar the decoders refused
-        raise _malformed(exc.message.removeprefix("invalid request: ")) from None
-    if builder.result is EMPTY:
-        raise _malformed("no <params> or <fault> with a value")
-    if builder.is_fault:
-        return as_fault(builder.result)
-    return builder.result
+    """:func:`decode_response` through defusedxml's streaming driver only (any document, exact errors).
+
+    Imported on first use (:mod:`xrsched.client.streaming`): the SAX machinery costs start-up
+    time that the plain responses of the fast path never need.
+    """
+    from xrsched.client.streaming import stream_response as stream
+
+    return stream(body, max_depth=max_depth)
 
 
 def as_fault(value: Any) -> SchedulerFault:
     """The exception for a ``{faultCode, faultString}`` struct (from a fault or a multicall entry)."""
     if not isinstance(value, dict):
-        raise _malformed("a fault must be a struct")
+        raise malformed("a fault must be a struct")
     code, text = value.get("faultCode"), value.get("faultString", "")
     if type(code) is not int or not isinstance(text, str):
-        raise _malformed("a fault needs an integer faultCode and a string faultString")
+        raise malformed("a fault needs an integer faultCode and a string faultString")
     return fault_error(code, text)

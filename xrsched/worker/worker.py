@@ -43,7 +43,7 @@ log = logging.getLogger("xrsched.worker")
 #: Shortest pause between two asks for work when nothing could be handed out (seconds).
 MIN_WAIT = 0.05
 #: Registrations sent by a pipelined ``add`` before ``run`` takes over: small, so it is quick.
-FIRST_CHUNK = 50
+FIRST_CHUNK = 16
 
 
 def new_worker_id(host: str) -> str:
