@@ -32,7 +32,6 @@ CONFIG = """\
 [scheduler]
 worker_disconnect_delay = 3
 retry_delay = 1
-stable_done_cooldown_secs = 0
 """
 
 
