@@ -23,8 +23,9 @@ some behind a dependency, 5 % FAILED, 5 % RUNNING, 50 workers) is built directly
 store's own record encoder (``xrsched.store.records.encode_task`` on Task objects, written with
 ``SQLiteStore.write`` in chunks), then ``xrsched-server`` is started on it and timed from exec
 to its "listening" line; its own "recovered N tasks ... in X s" is reported too. The same
-recovery is then repeated in this process phase by phase (open + check, read rows, decode,
-rebuild), and under cProfile when the target is missed (or with ``--profile-restart``).
+recovery is then repeated in this process with the time of each part summed (open + check,
+read rows, decode, rebuild: ``load_into`` interleaves the last three a batch of rows at a
+time), and under cProfile when the target is missed (or with ``--profile-restart``).
 
 Run through ``benchmarks/run_durability.sh`` (a venv with luigi). Leaving luigid out
 (``--only durable,normal,memory``) needs no luigi. ``--write`` puts the tables into benchmarks/README.md
@@ -36,8 +37,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import gc
 import hashlib
 import io
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -504,38 +507,54 @@ def restart_once(state: Path, certs: Any, log_path: Path) -> dict[str, float]:
 
 
 def recovery_phases(path: Path) -> dict[str, float]:
-    """load_into's work, timed piece by piece in this process (same code, same order)."""
+    """load_into's work in this process, the time of each part summed as load_into interleaves them.
+
+    Rows are read a batch at a time, each batch is decoded, and restore() indexes the tasks as
+    they come (the collector paused, as in load_into): read and decode are timed around each
+    batch, and restore's own time is what remains.
+    """
     from xrsched.core import Scheduler
     from xrsched.core.restore import restore
     from xrsched.store import SQLiteStore
     from xrsched.store.records import TaskDecoder, decode_meta, decode_worker
 
-    phases: dict[str, float] = {}
     now = time.time()
-    mark = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal mark
-        moment = time.perf_counter()
-        phases[name] = moment - mark
-        mark = moment
-
+    started = time.perf_counter()
     store = SQLiteStore(path)
-    lap("open the database (incl. PRAGMA quick_check)")
-    meta = decode_meta(store.load_meta())
-    task_rows = list(store.iter_tasks())
-    worker_rows = list(store.iter_workers())
-    lap("read the rows")
+    opened = time.perf_counter()
     core = Scheduler()
     decoder = TaskDecoder(core.config.retry_policy)
-    workers = [decode_worker(worker_id, row, now) for worker_id, row in worker_rows]
-    tasks = [decoder.decode(row) for row in task_rows]
-    lap("decode the records (TaskDecoder.decode)")
-    restore(core, tasks, workers, paused=meta["paused"], resources=meta["resources"],
-            batchers=meta["batchers"], now=now)  # fmt: skip
-    lap("rebuild indexes, heaps, deadlines (restore)")
+    spent = {"read": 0.0, "decode": 0.0}
+
+    def batches() -> Iterator[list[Any]]:
+        rows_of = store.iter_task_batches()
+        while True:
+            mark = time.perf_counter()
+            rows = next(rows_of, None)
+            read = time.perf_counter()
+            spent["read"] += read - mark
+            if rows is None:
+                return
+            tasks = decoder.decode_rows(rows)
+            spent["decode"] += time.perf_counter() - read
+            yield tasks
+
+    gc.disable()
+    try:
+        meta = decode_meta(store.load_meta())
+        workers = [decode_worker(worker_id, row, now) for worker_id, row in store.iter_workers()]
+        restore(core, itertools.chain.from_iterable(batches()), workers, paused=meta["paused"],
+                resources=meta["resources"], batchers=meta["batchers"], now=now)  # fmt: skip
+        done = time.perf_counter()
+    finally:
+        gc.enable()
     store.db.close()
-    return phases
+    return {
+        "open the database (incl. PRAGMA quick_check)": opened - started,
+        "read the rows (SQLiteStore.iter_task_batches)": spent["read"],
+        "decode the records (TaskDecoder.decode_rows)": spent["decode"],
+        "rebuild indexes, heaps, deadlines (restore)": done - opened - spent["read"] - spent["decode"],
+    }
 
 
 def profile_recovery(path: Path, top: int = 12) -> str:

@@ -213,7 +213,7 @@ class SchedulerMachine(RuleBasedStateMachine):
 
         old = self.sched
         decoder = TaskDecoder(old.config.retry_policy)
-        tasks = [decoder.decode(encode_task(t, old.config.retry_policy)) for t in old.tasks.values()]
+        tasks = decoder.decode_rows([encode_task(t, old.config.retry_policy) for t in old.tasks.values()])
         workers = [decode_worker(w.id, encode_worker(w), self.now) for w in old.workers.values()]
         meta = decode_meta(encode_meta(meta_of(old)))
         fresh = Scheduler(CONFIG, resources={"db": 1})

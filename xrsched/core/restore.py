@@ -8,13 +8,16 @@ here in bulk rather than by replaying calls.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .changes import ChangeSet
 from .model import Task, Worker
 from .state import SchedulerState, signature
 from .states import BATCH_RUNNING, DISABLED, DONE, FAILED, PENDING, RUNNING
+
+#: A worker tuple as restored (without unknown workers), and what relates a task to them.
+_Members = tuple[tuple[str, ...], Callable[[str], None] | None]
 
 
 def restore(
@@ -29,6 +32,10 @@ def restore(
 ) -> None:
     """Fill an empty ``state`` with recovered records.
 
+    ``tasks`` are as a store decodes them (distinct ids; ``unmet``, ``blocked`` and ``gen`` at
+    0) and are read once, in order, so they may be decoded as they are consumed. If reading
+    them fails, the state is left half filled: discard it.
+
     Workers count as active from ``now``: the time the server was down is not held against
     them, and those that do not come back are dropped ``worker_disconnect_delay`` later,
     failing their RUNNING tasks, exactly as for any silent worker.
@@ -41,108 +48,176 @@ def restore(
         worker.last_active = now
         state.workers[worker.id] = worker
         state.deadlines.push(now + config.worker_disconnect_delay, "worker", worker.id)
-    records = state.tasks
-    for task in tasks:
-        records[task.id] = task
-    top_seq = 0
-    known = state.workers
-    # Worker tuples are mostly shared (one per worker): check each distinct tuple once.
-    kept: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
-    link = state._link
-    for task_id, task in records.items():
-        if task.seq > top_seq:
-            top_seq = task.seq
-        deps = task.deps
-        if deps:
-            unmet = 0
-            for dep in deps:
-                link(dep, task_id)
-                dep_task = records.get(dep)
-                if dep_task is None or dep_task.status != DONE:
-                    unmet += 1
-            task.unmet = unmet
-        task.stakeholders = _known(task.stakeholders, known, kept)
-        task.workers = _known(task.workers, known, kept)
-        for worker_id in task.stakeholders:
-            known[worker_id].related.add(task_id)
-        for worker_id in task.workers:
-            known[worker_id].related.add(task_id)
-    state._seq = top_seq
-    # Only a DISABLED task can block others: without one, no walk is needed.
-    if _any_disabled(records):
-        flags = _upstream_disabled_flags(records)
-        for task in records.values():
-            task.blocked = sum(1 for d in task.deps if flags.get(d, False))
-    else:
-        for task in records.values():
-            task.blocked = 0
-    _index_all(state, records)
-    timed: list[tuple[float, str, str]] = []
-    for task in records.values():
-        _schedule_deadlines(state, task, timed)
-    state.deadlines.extend(timed)
+    with_deps, active = _add_all(state, tasks)
+    _link_deps(state, with_deps)
+    if state.by_status[DISABLED]:
+        _count_blocked(state.tasks)
+    _index_active(state, active)
     state.paused = paused
     state.resources = dict(resources)
     state.batchers = {w: dict(families) for w, families in batchers.items()}
     state.changes = ChangeSet() if state.tracking else ChangeSet.discarding()
 
 
-def _known(
-    members: tuple[str, ...], known: dict[str, Worker], kept: dict[int, tuple[tuple[str, ...], tuple[str, ...]]]
-) -> tuple[str, ...]:
-    """``members`` without workers the store no longer has (dropped workers hold nothing)."""
-    if not members:
-        return members
-    cached = kept.get(id(members))
-    if cached is not None and cached[0] is members:
-        return cached[1]
-    result = members if all(w in known for w in members) else tuple(w for w in members if w in known)
-    kept[id(members)] = (members, result)
-    return result
+def _add_all(state: SchedulerState, tasks: Iterable[Task]) -> tuple[list[Task], list[Task]]:
+    """One pass over the tasks as they come: records, statuses, workers, deadlines.
 
-
-def _any_disabled(records: dict[str, Task]) -> bool:
-    return any(task.status == DISABLED for task in records.values())
-
-
-def _index_all(state: SchedulerState, records: dict[str, Task]) -> None:
-    """The bulk equivalent of indexing each task: statuses, counters, usage, runs, ready heaps.
-
-    Ready entries are collected and heapified once (O(n)) instead of pushed one by one.
+    Everything here depends on the task alone, so each one is handled while it is fresh in the
+    cache (the store decodes the next batch only when this loop asks for it). Returns the tasks
+    with dependencies and the tasks not DONE: most tasks are DONE and need no more than this.
     """
-    by_status = state.by_status
+    records = state.tasks
+    known = state.workers
+    add_to = {status: ids.add for status, ids in state.by_status.items()}
+    # Member tuples are shared (mostly one per worker): each distinct one is looked at once.
+    members: dict[tuple[str, ...], _Members] = {(): ((), None)}
+    config = state.config
+    timed: list[tuple[float, str, str]] = []
+    remove_at = state.now + config.remove_delay
+    with_deps: list[Task] = []
+    active: list[Task] = []
+    top_seq = 0
+    for task in tasks:
+        task_id = task.id
+        records[task_id] = task
+        status = task.status
+        add_to[status](task_id)
+        if task.seq > top_seq:
+            top_seq = task.seq
+        if task.deps:
+            with_deps.append(task)
+        holders = task.stakeholders
+        kept, relate = members.get(holders) or _members(holders, known, members)
+        task.stakeholders = kept
+        if relate is not None:
+            relate(task_id)
+        runners = task.workers
+        if runners is holders:
+            task.workers = kept
+        else:
+            task.workers, relate = members.get(runners) or _members(runners, known, members)
+            if relate is not None:
+                relate(task_id)
+        remove = task.remove
+        if status != DONE:
+            active.append(task)
+            if status == FAILED:
+                if task.retry is not None and config.retry_delay >= 0:
+                    timed.append((task.retry, "retry", task_id))
+            elif status == DISABLED and task.scheduler_disable_time is not None:
+                timed.append((task.scheduler_disable_time + config.disable_persist, "reenable", task_id))
+            if remove is None and not kept and status != RUNNING:
+                remove = task.remove = remove_at
+        elif remove is None and not kept:
+            remove = task.remove = remove_at
+        if remove is not None:
+            timed.append((remove, "remove", task_id))
+    state._seq = top_seq
+    state.deadlines.extend(timed)
+    return with_deps, active
+
+
+def _link_deps(state: SchedulerState, with_deps: list[Task]) -> None:
+    """The reverse index and ``unmet`` of every task with dependencies (all records are in)."""
+    records = state.tasks
+    link = state._link
+    missing: dict[str, str] = {}
+    for task in with_deps:
+        task_id = task.id
+        unmet = 0
+        # Each dependency becomes the id its record holds: one string, not one per dependent.
+        same: list[str] = []
+        for dep in task.deps:
+            dep_task = records.get(dep)
+            if dep_task is None:
+                dep = missing.setdefault(dep, dep)
+                unmet += 1
+            else:
+                dep = dep_task.id
+                if dep_task.status != DONE:
+                    unmet += 1
+            same.append(dep)
+            link(dep, task_id)
+        task.deps = tuple(same)
+        task.unmet = unmet
+
+
+def _members(ids: tuple[str, ...], known: dict[str, Worker], members: dict[tuple[str, ...], _Members]) -> _Members:
+    """``ids`` without workers the store no longer has (dropped workers hold nothing), and what
+    adds a task id to the ``related`` set of each worker that remains (None if there is none)."""
+    kept = ids if all(w in known for w in ids) else tuple(w for w in ids if w in known)
+    adds = [known[w].related.add for w in kept]
+    if len(adds) <= 1:
+        relate = adds[0] if adds else None
+    else:
+
+        def relate(task_id: str) -> None:
+            for add in adds:
+                add(task_id)
+
+    entry = members[ids] = (kept, relate)
+    return entry
+
+
+def _count_blocked(records: dict[str, Task]) -> None:
+    """``blocked`` of every task with dependencies (only needed when some task is DISABLED)."""
+    flags = _upstream_disabled_flags(records)
+    for task in records.values():
+        if task.deps:
+            task.blocked = sum(1 for d in task.deps if flags.get(d, False))
+
+
+def _index_active(state: SchedulerState, active: list[Task]) -> None:
+    """The bulk equivalent of indexing each task not DONE: counters, usage, runs, ready heaps.
+
+    Ready entries are collected and heapified once (O(n)) instead of pushed one by one. The
+    worker counters of a PENDING or FAILED task depend only on its workers, its status and
+    whether it is blocked, so each such group is counted once, weighted by its size.
+    """
     used = state.used
     running_by_worker = state.running_by_worker
     batches = state.batches
+    workers = state.workers
+    # (workers, signature, runnable) -> the ready lists a task with them goes into.
+    targets: dict[tuple[Any, ...], list[list[Any]]] = {}
     pending_lists: dict[object, list[Any]] = {}
+    # (workers, status, unblocked) -> [a task of the group, how many]
+    groups: dict[tuple[Any, ...], list[Any]] = {}
     count = state._count
-    for task in records.values():
+    n_ready = 0
+    for task in active:
         status = task.status
-        by_status[status].add(task.id)
-        if status == DONE:
-            continue
-        if task.workers and status in (PENDING, FAILED, RUNNING):
-            count(task, 1)
-        if status == RUNNING and task.resources_running:
-            for name, amount in task.resources_running.items():
-                used[name] = used.get(name, 0) + amount
-        if status in (RUNNING, BATCH_RUNNING) and task.worker_running is not None:
-            running_by_worker.setdefault(task.worker_running, set()).add(task.id)
-        if status == BATCH_RUNNING and task.batch_id is not None:
-            batches.setdefault(task.batch_id, set()).add(task.id)
-        if status == PENDING and task.unmet == 0:
-            state.n_ready += 1
-            task.gen = 1
-            entry = (-task.priority, task.time, task.seq, 1, task)
-            sig = signature(task.resources)
-            for worker_id in task.workers:
-                worker = state.workers.get(worker_id)
-                if worker is not None:
-                    pending_lists.setdefault((worker_id, sig), []).append(entry)
-            if task.runnable:
-                pending_lists.setdefault((None, sig), []).append(entry)
-            for name, _ in sig:
-                pending_lists.setdefault(name, []).append(entry)
+        if status in (PENDING, FAILED):
+            if task.workers:
+                group = groups.get(group_key := (task.workers, status, task.blocked == 0))
+                if group is None:
+                    groups[group_key] = [task, 1]
+                else:
+                    group[1] += 1
+            if status == PENDING and task.unmet == 0:
+                n_ready += 1
+                task.gen = 1
+                sig = signature(task.resources) if task.resources else ()
+                key = (task.workers, sig, task.runnable)
+                lists = targets.get(key)
+                if lists is None:
+                    lists = targets[key] = _ready_lists(key, workers, pending_lists)
+                entry = (-task.priority, task.time, task.seq, 1, task)
+                for entries in lists:
+                    entries.append(entry)
+        elif status in (RUNNING, BATCH_RUNNING):
+            if status == RUNNING:
+                if task.workers:
+                    count(task, 1)
+                for name, amount in (task.resources_running or {}).items():
+                    used[name] = used.get(name, 0) + amount
+            if task.worker_running is not None:
+                running_by_worker.setdefault(task.worker_running, set()).add(task.id)
+            if status == BATCH_RUNNING and task.batch_id is not None:
+                batches.setdefault(task.batch_id, set()).add(task.id)
+    for task, size in groups.values():
+        count(task, size)
+    state.n_ready += n_ready
     for key, entries in pending_lists.items():
         heapq.heapify(entries)
         if isinstance(key, str):
@@ -152,20 +227,19 @@ def _index_all(state: SchedulerState, records: dict[str, Task]) -> None:
             if worker_id is None:
                 state.global_buckets[sig] = entries
             else:
-                state.workers[worker_id].buckets[sig] = entries
+                workers[worker_id].buckets[sig] = entries
 
 
-def _schedule_deadlines(state: SchedulerState, task: Task, timed: list[tuple[float, str, str]]) -> None:
-    config = state.config
-    status = task.status
-    if status == FAILED and task.retry is not None and config.retry_delay >= 0:
-        timed.append((task.retry, "retry", task.id))
-    elif status == DISABLED and task.scheduler_disable_time is not None:
-        timed.append((task.scheduler_disable_time + config.disable_persist, "reenable", task.id))
-    if task.remove is None and not task.stakeholders and status != RUNNING:
-        task.remove = state.now + config.remove_delay
-    if task.remove is not None:
-        timed.append((task.remove, "remove", task.id))
+def _ready_lists(
+    key: tuple[Any, ...], workers: dict[str, Worker], pending_lists: dict[object, list[Any]]
+) -> list[list[Any]]:
+    """The ready lists (one per heap) of a task with these workers, signature and runnable flag."""
+    worker_ids, sig, runnable = key
+    heap_keys: list[object] = [(worker_id, sig) for worker_id in worker_ids if worker_id in workers]
+    if runnable:
+        heap_keys.append((None, sig))
+    heap_keys.extend(name for name, _ in sig)
+    return [pending_lists.setdefault(heap_key, []) for heap_key in heap_keys]
 
 
 def _upstream_disabled_flags(records: dict[str, Task]) -> dict[str, bool]:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import gc
 import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import chain
 from typing import Any
 
 from xrsched.core.changes import ChangeSet
+from xrsched.core.model import Task
 from xrsched.core.restore import meta_of, restore
 from xrsched.core.scheduler import Scheduler
 
@@ -48,35 +52,56 @@ def encode_changes(core: Scheduler, changes: ChangeSet) -> Batch:
 def load_into(store: SQLiteStore, core: Scheduler, now: float) -> dict[str, int]:
     """Fill an empty core from the store's records; StoreCorrupt names what could not be read.
 
+    Task rows are read and decoded a batch at a time while :func:`restore` consumes them, so
+    each batch is indexed while it is still in the CPU cache. On StoreCorrupt the core is left
+    half filled: discard it.
+
     The garbage collector is paused meanwhile: a million new objects would otherwise trigger
-    collections that scan them all, again and again, for nothing.
+    collections that scan them all, again and again, for nothing. Then everything alive is
+    frozen (``gc.freeze``), or the first collection after loading would scan every record once
+    per generation (a second each at a million tasks). The records hold no reference cycles, so
+    reference counting still frees them; a collection first keeps garbage out of the freeze.
     """
     decoder = TaskDecoder(core.shared_policy(core.config.retry_policy))
     collecting = gc.isenabled()
+    gc.collect()
     gc.disable()
     try:
-        try:
+        with _unreadable(store):
             meta = decode_meta(store.load_meta())
             workers = [decode_worker(worker_id, row, now) for worker_id, row in store.iter_workers()]
-            decode = decoder.decode
-            tasks = [decode(row) for row in store.iter_tasks()]
-        except RecordError as exc:
-            raise StoreCorrupt(f"{store.path}: {exc}. Restore a backup with 'xrsched state import'.") from None
-        except (sqlite3.DatabaseError, ValueError) as exc:
-            raise StoreCorrupt(
-                f"{store.path} cannot be read ({exc}). Restore a backup with 'xrsched state import', "
-                f"or move the file away to start empty."
-            ) from None
-        for policy in decoder.policies.values():
-            core.shared_policy(policy)
-        core._solo.update((worker_id[0], worker_id) for worker_id in decoder.solos.values())
+        tasks = chain.from_iterable(_decoded_batches(store, decoder))
         restore(core, tasks, workers, paused=meta["paused"], resources={**core.resources, **meta["resources"]},
                 batchers=meta["batchers"], now=now)  # fmt: skip
+        for policy in decoder.policies.values():
+            core.shared_policy(policy)
+        core._solo.update((members[0], members) for members in decoder.members.values() if len(members) == 1)
+        gc.freeze()
     finally:
         if collecting:
             gc.enable()
-    log.info("recovered %d tasks and %d workers from %s", len(tasks), len(workers), store.path)
-    return {"tasks": len(tasks), "workers": len(workers)}
+    log.info("recovered %d tasks and %d workers from %s", len(core.tasks), len(workers), store.path)
+    return {"tasks": len(core.tasks), "workers": len(workers)}
+
+
+def _decoded_batches(store: SQLiteStore, decoder: TaskDecoder) -> Iterator[list[Task]]:
+    with _unreadable(store):
+        for rows in store.iter_task_batches():
+            yield decoder.decode_rows(rows)
+
+
+@contextmanager
+def _unreadable(store: SQLiteStore) -> Iterator[None]:
+    """Turn what a damaged file raises into a StoreCorrupt that names it and says what to do."""
+    try:
+        yield
+    except RecordError as exc:
+        raise StoreCorrupt(f"{store.path}: {exc}. Restore a backup with 'xrsched state import'.") from None
+    except (sqlite3.DatabaseError, ValueError) as exc:
+        raise StoreCorrupt(
+            f"{store.path} cannot be read ({exc}). Restore a backup with 'xrsched state import', "
+            f"or move the file away to start empty."
+        ) from None
 
 
 def snapshot_rows(core: Scheduler) -> dict[str, Any]:

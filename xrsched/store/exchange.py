@@ -10,8 +10,9 @@ from typing import Any
 from xrsched.core.config import RetryPolicy
 
 from .base import StoreError
+from .migrations import SCHEMA_VERSION, TASK_COLUMNS_V1, upgrade_v1_row
 from .records import TASK_COLUMNS, RecordError, TaskDecoder, decode_meta, decode_worker
-from .sqlite import SCHEMA_VERSION, SQLiteStore
+from .sqlite import SQLiteStore
 
 FORMAT = "xrsched-state"
 
@@ -47,10 +48,9 @@ def import_state(store: SQLiteStore, source: Path, *, force: bool = False) -> di
         raise StoreError(f"{source} is not a JSON export: {exc}") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise StoreError(f"{source} is not an xrsched state export (no format: {FORMAT})")
-    if document.get("schema_version") != SCHEMA_VERSION:
-        raise StoreError(
-            f"{source} has schema version {document.get('schema_version')}, this xrsched reads {SCHEMA_VERSION}"
-        )
+    version = document.get("schema_version")
+    if version not in (1, SCHEMA_VERSION):
+        raise StoreError(f"{source} has schema version {version}, this xrsched reads 1 to {SCHEMA_VERSION}")
     if not force and store.counts()["tasks"]:
         raise StoreError(f"{store.path} already holds tasks; use --force to replace them")
     raw_tasks = document.get("tasks") or {}
@@ -60,11 +60,15 @@ def import_state(store: SQLiteStore, source: Path, *, force: bool = False) -> di
     workers = _rows(document, "workers")
     meta = json.dumps(document.get("meta") or {}, separators=(",", ":"))
     decoder = TaskDecoder(RetryPolicy())
+    columns = TASK_COLUMNS_V1 if version == 1 else TASK_COLUMNS
     try:
         for row in tasks:
-            if len(row) != len(TASK_COLUMNS):
-                raise RecordError(f"task {row[0]!r}: expected {len(TASK_COLUMNS)} columns")
-            decoder.decode(row)
+            if len(row) != len(columns):
+                raise RecordError(f"task {row[0]!r}: expected {len(columns)} columns")
+        if version == 1:
+            tasks = [upgrade_v1_row(row) for row in tasks]
+        for start in range(0, len(tasks), 10_000):
+            decoder.decode_rows(tasks[start : start + 10_000])
         for worker_id, row in workers:
             decode_worker(worker_id, row, 0.0)
         decode_meta(meta)

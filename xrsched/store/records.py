@@ -1,11 +1,16 @@
-"""Task and worker records as stored: tasks in columns, workers as JSON arrays.
+"""Task and worker records as stored: a task in six columns, workers as JSON arrays.
 
-Tasks are columns, not a JSON document, because start-up decodes every one of them: a million
-``json.loads`` calls alone would take longer than the whole recovery may. Fields that are
-almost always at their default (an error text, message responses, failure times...) travel
-together in one JSON ``cold`` column that is NULL for most tasks. Only primary fields are
-stored; derived ones (dependency counts, heap generations) are rebuilt on load. The column list
-is part of the schema: changing it needs a schema migration.
+Start-up decodes every stored task, so the task layout is made for decoding a million of them
+at once. Few columns, because the sqlite3 module spends about 0.1 µs per column and row even on
+a NULL. ``head`` holds, as one JSON array, the fields that many tasks share (status, family,
+module, priority, runnable, stakeholders, workers): it is decoded once per distinct text.
+``time``, ``updated`` and ``seq`` are numbers of their own (REAL and INTEGER round-trip exactly,
+and faster than JSON numbers parse). ``data`` is JSON too, decoded a batch of rows at a time
+with one ``json.loads``: the params object, or, when the task has dependencies or any other
+field away from its default, the array ``[params, dependency ids, other fields or null]``.
+Only primary fields are stored; derived ones (dependency counts, heap generations) are rebuilt
+on load. The column list is part of the schema: changing it needs a schema migration (see
+:mod:`xrsched.store.migrations`).
 """
 
 from __future__ import annotations
@@ -13,40 +18,29 @@ from __future__ import annotations
 import base64
 import json
 import math
+from collections.abc import Sequence
+from itertools import compress, repeat
+from operator import attrgetter, itemgetter
 from sys import intern
 from typing import Any
 
 from xrsched.core.config import RetryPolicy
 from xrsched.core.model import NO_RESOURCES, Task, Worker
+from xrsched.core.states import TASK_STATUSES
 
-#: Separator of ids inside the deps/stakeholders/workers columns (ids never hold control characters).
-SEP = "\x1f"
-#: Stored task columns, in order (schema version 1); ``id`` first.
-TASK_COLUMNS: tuple[str, ...] = (
-    "id",
-    "status",
-    "deps",
-    "stakeholders",
-    "workers",
-    "priority",
-    "time",
-    "updated",
-    "seq",
-    "family",
-    "module",
-    "params",
-    "resources",
-    "worker_running",
-    "time_running",
-    "retry",
-    "remove",
-    "scheduler_disable_time",
-    "runnable",
-    "batch_id",
-    "cold",
-)
-#: Fields kept in the ``cold`` column when they differ from their default.
-COLD_DEFAULTS: dict[str, Any] = {
+#: Stored task columns, in order (schema version 2); ``id`` first.
+TASK_COLUMNS: tuple[str, ...] = ("id", "head", "time", "updated", "seq", "data")
+#: The fields in a ``head`` array, in order.
+HEAD_FIELDS: tuple[str, ...] = ("status", "family", "module", "priority", "runnable", "stakeholders", "workers")
+#: Fields kept in the ``data`` column's "other fields" object when they differ from their default.
+EXTRA_DEFAULTS: dict[str, Any] = {
+    "resources": NO_RESOURCES,
+    "worker_running": None,
+    "time_running": None,
+    "retry": None,
+    "remove": None,
+    "scheduler_disable_time": None,
+    "batch_id": None,
     "resources_running": None,
     "param_visibilities": None,
     "expl": None,
@@ -64,6 +58,12 @@ WORKER_FIELDS: tuple[str, ...] = ("started", "info", "disabled", "rpc_messages",
 
 TaskRow = tuple[Any, ...]
 _BYTES_TAG = "$xrsched-bytes"
+#: Distinct heads remembered while decoding; beyond this the memo starts afresh (bounded memory).
+_HEADS_KEPT = 100_000
+_EXTRA_NAMES = tuple(EXTRA_DEFAULTS)
+_EXTRA_UNSET = tuple(EXTRA_DEFAULTS.values())
+_EXTRA_VALUES = attrgetter(*_EXTRA_NAMES)
+_ID, _HEAD, _DATA = (itemgetter(TASK_COLUMNS.index(name)) for name in ("id", "head", "data"))
 
 
 class RecordError(ValueError):
@@ -84,9 +84,12 @@ def _revive(obj: dict[str, Any]) -> Any:
     return obj
 
 
+_ENCODER = json.JSONEncoder(default=_default, separators=(",", ":"), allow_nan=False)
+
+
 def dumps(value: Any) -> str:
     """Compact JSON that keeps bytes (tagged base64) and refuses nan/inf."""
-    return json.dumps(value, default=_default, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 def loads(text: str) -> Any:
@@ -102,108 +105,169 @@ def encode_task(task: Task, default_policy: RetryPolicy) -> TaskRow:
     A task whose retry policy is the configured default stores none, and gets the configured
     default again on load (so a changed ``[scheduler]`` policy applies to it after a restart).
     """
-    cold = {name: getattr(task, name) for name, default in COLD_DEFAULTS.items() if getattr(task, name) != default}
+    head = (task.status, task.family, task.module, float(task.priority), bool(task.runnable), task.stakeholders,
+            task.workers)  # fmt: skip
+    values = _EXTRA_VALUES(task)
+    extra = {}
+    if values != _EXTRA_UNSET:  # most tasks: one comparison in C instead of a loop
+        extra = {name: v for name, v, unset in zip(_EXTRA_NAMES, values, _EXTRA_UNSET, strict=True) if v != unset}
     policy = task.retry_policy
     if policy != default_policy:
-        cold["retry_policy"] = [policy.retry_count, policy.disable_hard_timeout, policy.disable_window]
-    return (
-        task.id,
-        task.status,
-        SEP.join(task.deps),
-        SEP.join(task.stakeholders),
-        SEP.join(task.workers),
-        task.priority,
-        task.time,
-        task.updated,
-        task.seq,
-        task.family,
-        task.module,
-        dumps(task.params) if task.params else None,
-        dumps(task.resources) if task.resources else None,
-        task.worker_running,
-        task.time_running,
-        task.retry,
-        task.remove,
-        task.scheduler_disable_time,
-        1 if task.runnable else 0,
-        task.batch_id,
-        dumps(cold) if cold else None,
-    )
+        extra["retry_policy"] = [policy.retry_count, policy.disable_hard_timeout, policy.disable_window]
+    params = dumps(task.params)
+    data = params if not (task.deps or extra) else f"[{params},{dumps(task.deps)},{dumps(extra or None)}]"
+    return (task.id, _ENCODER.encode(head), task.time, task.updated, task.seq, data)
+
+
+def _data_column(texts: Sequence[Any]) -> tuple[list[Any], list[tuple[int, Any, Any]]]:
+    """The ``data`` of a batch of rows in one ``json.loads``: the params objects, and (position,
+    dependency ids, other fields) of the rows that hold more than params.
+
+    A call per text would cost four times as much. The count and the types are checked, so a
+    damaged text cannot shift its neighbours' values unnoticed.
+    """
+    values = loads(f"[{','.join(texts)}]")
+    if len(values) != len(texts):
+        raise RecordError("the data column does not hold one value per record")
+    more = []
+    for i in compress(range(len(values)), map(isinstance, values, repeat(list))):
+        values[i], deps, extra = values[i]
+        more.append((i, deps, extra))
+    if not all(map(isinstance, values, repeat(dict))):
+        raise RecordError("params must be an object")
+    return values, more
+
+
+def _ids(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(map(isinstance, value, repeat(str))):
+        raise RecordError("ids must be a list of text")
+    return tuple(value)
+
+
+class _Heads(dict):  # type: ignore[type-arg]
+    """head text -> its decoded fields, decoded on first sight (``map(heads.__getitem__, ...)`` runs in C)."""
+
+    __slots__ = ("_decoder",)
+
+    def __init__(self, decoder: TaskDecoder) -> None:
+        super().__init__()
+        self._decoder = decoder
+
+    def __missing__(self, text: str) -> tuple[Any, ...]:
+        if len(self) >= _HEADS_KEPT:
+            self.clear()
+        value = self[text] = self._decoder.decode_head(text)
+        return value
 
 
 class TaskDecoder:
-    """Builds Task objects from rows, sharing what repeats (names, one-worker tuples, policies)."""
+    """Builds Task objects from rows, sharing what repeats (names, worker tuples, policies).
+
+    Rows are decoded a batch at a time: one ``json.loads`` per JSON column, heads looked up in
+    a memo, and one Python loop that fills the slots.
+    """
 
     def __init__(self, default_policy: RetryPolicy) -> None:
         self.policies: dict[tuple[Any, ...], RetryPolicy] = {}
-        self.solos: dict[str, tuple[str, ...]] = {}
+        #: Every distinct stakeholders/workers tuple decoded (shared by all tasks that hold it).
+        self.members: dict[tuple[str, ...], tuple[str, ...]] = {(): ()}
         self._default_policy = default_policy
+        self._heads = _Heads(self)
+        self._priorities: dict[float, float] = {}
 
-    def _ids(self, text: str) -> tuple[str, ...]:
-        if not text:
-            return ()
-        if SEP not in text:
-            solo = self.solos.get(text)
-            if solo is None:
-                solo = self.solos[text] = (intern(text),)
-            return solo
-        return tuple(map(intern, text.split(SEP)))
+    def decode_head(self, text: str) -> tuple[Any, ...]:
+        """The fields of a ``head`` text (:data:`HEAD_FIELDS`), names interned, tuples shared."""
+        status, family, module, priority, runnable, stakeholders, workers = loads(text)
+        if status not in TASK_STATUSES or not isinstance(family, str) or not isinstance(module, str | None):
+            raise RecordError(f"bad head {text[:200]!r}")
+        if isinstance(priority, bool) or not isinstance(priority, int | float) or not isinstance(runnable, bool):
+            raise RecordError(f"bad head {text[:200]!r}")
+        members = self.members
+        stakeholders = tuple(map(intern, _ids(stakeholders)))
+        workers = tuple(map(intern, _ids(workers)))
+        return (
+            intern(status),
+            intern(family),
+            intern(module) if module else module,
+            self._priorities.setdefault(float(priority), float(priority)),
+            runnable,
+            members.setdefault(stakeholders, stakeholders),
+            members.setdefault(workers, workers),
+        )
 
     def decode(self, row: TaskRow) -> Task:
         """A Task from its stored row (RecordError if it is not one)."""
+        return self.decode_rows([row])[0]
+
+    def decode_rows(self, rows: Sequence[TaskRow]) -> list[Task]:
+        """Tasks from stored rows, in order; a RecordError names the first row that is not one."""
         try:
-            (task_id, status, deps, stakeholders, workers, priority, created, updated, seq, family, module,
-             params, resources, worker_running, time_running, retry, remove, disabled_at, runnable, batch_id,
-             cold) = row  # fmt: skip
-            task = Task.__new__(Task)
-            task.id = intern(task_id)
-            task.status = intern(status)
-            task.deps = tuple(map(intern, deps.split(SEP))) if deps else ()
-            task.stakeholders = self._ids(stakeholders)
-            task.workers = self._ids(workers)
-            task.priority = float(priority)
-            task.time = created
-            task.updated = updated
+            return self._decode(rows)
+        except (ValueError, TypeError, AttributeError, LookupError) as exc:
+            if len(rows) != 1:
+                for row in rows:  # find the row to blame
+                    self.decode_rows([row])
+                raise RecordError(f"unreadable task records ({exc.__class__.__name__})") from None
+            name = rows[0][0] if rows[0] and isinstance(rows[0][0], str) else "?"
+            detail = str(exc) if isinstance(exc, RecordError) else exc.__class__.__name__
+            raise RecordError(f"task {name!r}: unreadable record ({detail})") from None
+
+    def _decode(self, rows: Sequence[TaskRow]) -> list[Task]:
+        if not all(map(isinstance, map(_ID, rows), repeat(str))):
+            raise TypeError("task ids must be text")
+        params, more = _data_column(list(map(_DATA, rows)))
+        policy = self._default_policy
+        new = Task.__new__
+        tasks = []
+        append = tasks.append
+        heads = map(self._heads.__getitem__, map(_HEAD, rows))
+        for (task_id, _, born, touched, seq, _), head, kv in zip(rows, heads, params, strict=True):
+            status, family, module, priority, runnable, holders, runners = head
+            task = new(Task)
+            task.id = task_id
+            task.status = status
+            task.family = family
+            task.module = module
+            task.priority = priority
+            task.runnable = runnable
+            task.stakeholders = holders
+            task.workers = runners
+            task.time = born
+            task.updated = touched
             task.seq = seq
-            task.family = intern(family)
-            task.module = intern(module) if module else module
-            task.params = loads(params) if params else {}
-            task.resources = loads(resources) if resources else NO_RESOURCES
-            task.worker_running = worker_running
-            task.time_running = time_running
-            task.retry = retry
-            task.remove = remove
-            task.scheduler_disable_time = disabled_at
-            task.runnable = bool(runnable)
-            task.batch_id = batch_id
+            task.params = kv
+            task.deps = ()
+            task.resources = NO_RESOURCES
             task.unmet = task.blocked = task.gen = 0
-            # The cold fields' defaults (COLD_DEFAULTS), assigned directly: this runs a million times.
-            task.resources_running = task.param_visibilities = task.expl = task.tracking_url = None
+            # The other defaults (EXTRA_DEFAULTS), assigned directly: this runs a million times.
+            task.worker_running = task.time_running = task.retry = task.remove = task.scheduler_disable_time = None
+            task.batch_id = task.resources_running = task.param_visibilities = task.expl = task.tracking_url = None
             task.status_message = task.progress_percentage = task.message_responses = None
             task.failures = task.first_failure_time = None
             task.accepts_messages = task.batchable = False
-            task.retry_policy = self._default_policy
-            if cold:
-                self._apply_cold(task, loads(cold))
-            return task
-        except RecordError:
-            raise
-        except (ValueError, TypeError, AttributeError) as exc:
-            name = row[0] if row and isinstance(row[0], str) else "?"
-            raise RecordError(f"task {name!r}: unreadable record ({exc.__class__.__name__})") from None
+            task.retry_policy = policy
+            append(task)
+        for i, deps, extra in more:
+            task = tasks[i]
+            if deps:
+                # Not interned: restore() points them at the ids of the records they name.
+                task.deps = _ids(deps)
+            if extra is not None:
+                self._apply_extra(task, extra)
+        return tasks
 
-    def _apply_cold(self, task: Task, cold: dict[str, Any]) -> None:
-        for name, value in cold.items():
+    def _apply_extra(self, task: Task, extra: dict[str, Any]) -> None:
+        for name, value in extra.items():
             if name == "retry_policy":
                 key = tuple(value)
                 policy = self.policies.get(key)
                 if policy is None:
                     policy = self.policies[key] = RetryPolicy(int(value[0]), float(value[1]), float(value[2]))
                 task.retry_policy = policy
-            elif name in COLD_DEFAULTS:
+            elif name in EXTRA_DEFAULTS:
                 setattr(task, name, value)
             else:
-                raise RecordError(f"task {task.id!r}: unknown stored field {name!r}")
+                raise RecordError(f"unknown stored field {name!r}")
 
 
 def encode_worker(worker: Worker) -> str:

@@ -17,31 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from .base import Batch, StoreCorrupt, StoreError, StoreTooNew
-from .records import TASK_COLUMNS
+from .migrations import MIGRATIONS, SCHEMA_VERSION
+from .records import TASK_COLUMNS, RecordError
 
 log = logging.getLogger("xrsched.store")
 
 #: Identifies our databases (``PRAGMA application_id``): "xrsc".
 APPLICATION_ID = 0x78727363
-SCHEMA_VERSION = 1
 
-_SCHEMA_V1 = (
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, status TEXT NOT NULL, deps TEXT NOT NULL, "
-    "stakeholders TEXT NOT NULL, workers TEXT NOT NULL, priority REAL NOT NULL, time REAL NOT NULL, "
-    "updated REAL NOT NULL, seq INTEGER NOT NULL, family TEXT NOT NULL, module TEXT, params TEXT, resources TEXT, "
-    "worker_running TEXT, time_running REAL, retry REAL, remove REAL, scheduler_disable_time REAL, "
-    "runnable INTEGER NOT NULL, batch_id TEXT, cold TEXT) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS workers (id TEXT PRIMARY KEY, row TEXT NOT NULL) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS history (seq INTEGER PRIMARY KEY, task_id TEXT NOT NULL, old TEXT, "
-    "new TEXT NOT NULL, time REAL NOT NULL, worker TEXT, host TEXT)",
-    "CREATE INDEX IF NOT EXISTS history_by_task ON history(task_id, seq)",
-    "CREATE INDEX IF NOT EXISTS history_by_time ON history(time)",
-)
 _COLUMNS = ", ".join(TASK_COLUMNS)
 _INSERT_TASK = f"INSERT OR REPLACE INTO tasks({_COLUMNS}) VALUES ({', '.join('?' * len(TASK_COLUMNS))})"  # noqa: S608
-#: version -> statements that bring a database from version-1 to version.
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SCHEMA_V1}
 
 
 class SQLiteStore:
@@ -103,13 +88,21 @@ class SQLiteStore:
         for target in range(version + 1, SCHEMA_VERSION + 1):
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                for statement in MIGRATIONS[target]:
-                    self.db.execute(statement)
+                for step in MIGRATIONS[target]:
+                    if isinstance(step, str):
+                        self.db.execute(step)
+                    else:
+                        step(self.db)
                 self.db.execute(f"PRAGMA user_version={target}")
                 self.db.execute(f"PRAGMA application_id={APPLICATION_ID}")
                 self.db.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 self.db.execute("ROLLBACK")
+                if isinstance(exc, RecordError):
+                    raise StoreCorrupt(
+                        f"{self.path} cannot be brought to schema version {target}: {exc}. Restore a backup "
+                        f"with 'xrsched state import', or move the file away to start empty."
+                    ) from None
                 raise
             log.info("state database %s migrated to schema version %d", self.path, target)
 
@@ -122,9 +115,14 @@ class SQLiteStore:
 
     def iter_tasks(self) -> Iterator[tuple[Any, ...]]:
         """Every stored task row (the columns of :data:`records.TASK_COLUMNS`)."""
-        cursor = self.db.execute(f"SELECT {_COLUMNS} FROM tasks")  # noqa: S608 (fixed names)
-        while rows := cursor.fetchmany(10_000):
+        for rows in self.iter_task_batches():
             yield from rows
+
+    def iter_task_batches(self, size: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+        """Every stored task row, ``size`` rows at a time (start-up decodes them a batch at a time)."""
+        cursor = self.db.execute(f"SELECT {_COLUMNS} FROM tasks")  # noqa: S608 (fixed names)
+        while rows := cursor.fetchmany(size):
+            yield rows
 
     def iter_workers(self) -> Iterator[tuple[str, str]]:
         """(worker id, encoded row) for every stored worker."""
