@@ -1,4 +1,4 @@
-"""Group commit: callers write their own transactions, share them, and wait for siblings in flight."""
+"""Group commit: callers write their own transactions and share them."""
 
 from __future__ import annotations
 
@@ -52,42 +52,6 @@ def test_a_lone_caller_writes_its_own_change_in_its_own_thread(tmp_path: Path):
     committer.stop()
     store.close()
     assert _stored(tmp_path / "s.sqlite3") == {"a"}
-
-
-def test_a_call_in_flight_joins_the_transaction_of_the_caller_before_it(tmp_path: Path):
-    """With a sibling still being applied (``busy``), the writer waits for its change instead of
-    leaving it the next fsync: one transaction holds both."""
-    store = CountingStore(tmp_path / "s.sqlite3")
-    applying = threading.Event()
-    committer = GroupCommitter(store, retry_interval=60, busy=applying.is_set, gather=5.0)
-    first = committer.submit(_batch("first"))
-    applying.set()  # the sibling holds the service lock now
-
-    def sibling() -> None:
-        time.sleep(0.05)
-        ticket = committer.submit(_batch("second"))
-        applying.clear()
-        committer.wait(ticket)
-
-    thread = threading.Thread(target=sibling)
-    thread.start()
-    started = time.monotonic()
-    committer.wait(first)
-    thread.join()
-    assert time.monotonic() - started < 4.0, "the writer must go as soon as the sibling's change arrives"
-    assert store.writes == [{"first", "second"}]
-    committer.stop()
-    store.close()
-
-
-def test_no_sibling_in_flight_means_no_waiting(tmp_path: Path):
-    store = CountingStore(tmp_path / "s.sqlite3")
-    committer = GroupCommitter(store, retry_interval=60, busy=lambda: False, gather=5.0)
-    started = time.monotonic()
-    committer.wait(committer.submit(_batch("a")))
-    assert time.monotonic() - started < 2.0
-    committer.stop()
-    store.close()
 
 
 def test_changes_nobody_waits_for_are_written_by_the_background_thread(tmp_path: Path):

@@ -45,7 +45,7 @@ class SchedulerService:
         self.committer: GroupCommitter | None = None
         if store is not None:
             self.core.track_changes()
-            self.committer = GroupCommitter(store, busy=self._applying)
+            self.committer = GroupCommitter(store)
         self._clock = clock
         self._last_now = 0.0
         self._lock = threading.Lock()
@@ -125,10 +125,6 @@ class SchedulerService:
         return method
 
     # ------------------------------------------------------------- durability
-
-    def _applying(self) -> bool:
-        """True while some call holds the lock: its changes will be submitted in a moment."""
-        return self._lock.locked()
 
     def _submit_changes(self) -> int:
         """Queue the core's changes for the store (under the lock); 0 when nothing to write."""

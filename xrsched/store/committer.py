@@ -5,9 +5,7 @@ their order; it then waits, without the lock, until a transaction containing the
 committed. The waiting caller writes that transaction itself, folding in everything pending:
 while one caller writes, the others queue on the write lock, and the next one in writes all
 of their changes at once, so under load many calls pay for one fsync, and a lone caller pays
-no hand-over to another thread (two thread switches cost more than the write itself). A caller
-about to write while another call is still being applied waits a fraction of a millisecond for
-that call's changes, so they share the transaction.
+no hand-over to another thread (two thread switches cost more than the write itself).
 
 A background thread writes what nobody waits for (the maintenance pass's changes) and
 retries after failures. When a write fails (disk full, read-only directory) the pending
@@ -20,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from typing import Protocol
 
 from .base import Batch
@@ -48,18 +45,10 @@ class GroupCommitter:
         store: BatchWriter,
         *,
         retry_interval: float = 1.0,
-        busy: Callable[[], bool] | None = None,
-        gather: float = 0.0005,
     ) -> None:
         self._store = store
-        #: True while another call is being applied (its changes are about to be submitted).
-        self._busy = busy
-        self._gather = gather
-        lock = threading.Lock()
         #: Guards the counters below; the background thread sleeps on it (woken only to stop).
-        self._cond = threading.Condition(lock)
-        #: Same lock; a writer gathering siblings sleeps on it and each submit wakes it.
-        self._arrival = threading.Condition(lock)
+        self._cond = threading.Condition()
         #: Held for the whole of a write: one transaction at a time, in ticket order.
         self._write_lock = threading.Lock()
         self._pending: list[tuple[int, Batch]] = []
@@ -89,7 +78,6 @@ class GroupCommitter:
         with self._cond:
             self._submitted += 1
             self._pending.append((self._submitted, batch))
-            self._arrival.notify()
             return self._submitted
 
     def wait(self, ticket: int, timeout: float = 30.0) -> None:
@@ -106,22 +94,11 @@ class GroupCommitter:
         try:
             if self._settled(ticket):
                 return
-            self._gather_siblings()
             self._write_pending()
         finally:
             self._write_lock.release()
         if not self._settled(ticket):
             raise StoreUnavailable(self._error or "the state store did not confirm the write")
-
-    def _gather_siblings(self) -> None:
-        """If another call is being applied right now, wait (at most ``gather`` seconds) for its
-        changes: they join this transaction instead of paying for the next fsync themselves.
-        (PostgreSQL's ``commit_delay``/``commit_siblings``, driven by what is really in flight.)"""
-        if self._busy is None or self._gather <= 0 or not self._busy():
-            return
-        with self._cond:
-            before = self._submitted
-            self._arrival.wait_for(lambda: self._submitted > before, self._gather)
 
     def _settled(self, ticket: int) -> bool:
         """True once ``ticket`` is durable; StoreUnavailable if the write that held it failed."""
