@@ -774,13 +774,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"servers, comma-separated, from {', '.join(SERVERS)} (default: all)",
     )
     parser.add_argument("--clients", default="8", help="client counts, comma-separated (default: 8)")
-    parser.add_argument("--reps", type=int, default=3, help="repetitions; the table shows medians")
+    parser.add_argument(
+        "--reps",
+        type=int,
+        default=5,
+        help="repetitions; the table shows medians (default 5: one sample varies by 15-20 %% on a shared machine)",
+    )
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per measurement")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds measured per measurement")
     parser.add_argument(
         "--restart-tasks", default="1m", help="tasks in the restart database (default 1m; 0 skips the restart)"
     )
-    parser.add_argument("--restart-reps", type=int, default=2, help="server starts on the restart database")
+    parser.add_argument("--restart-reps", type=int, default=3, help="server starts on the restart database")
     parser.add_argument(
         "--profile-restart",
         action="store_true",
