@@ -9,7 +9,7 @@ import signal
 import time
 
 from tests.worker.conftest import wait_for
-from tests.worker.tasks import Node, Sleeper, runs
+from tests.worker.tasks import AfterSleeper, Node, Sleeper, runs
 
 
 def test_two_worker_processes_share_a_500_task_dag_and_run_each_task_once(server, run_worker, tmp_path):
@@ -92,3 +92,32 @@ def _alive(pid: int) -> bool:
             return handle.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def _made_elsewhere_while_sleeper_runs(server, run_worker, tmp_path, extra: list[str]):
+    """AfterSleeper is registered PENDING; while its Sleeper runs, 'another worker' writes its output."""
+    root = str(tmp_path / "race")
+    worker = run_worker(["--module", "tests.worker.tasks", "AfterSleeper", "--root", root, "--seconds", "60", *extra],
+                        server.worker_env("w1"))  # fmt: skip
+    wait_for(lambda: runs(tmp_path / "race", "start"), 60, "the sleeper to start")
+    after = AfterSleeper(root=root, seconds=60)
+    with after.output().open("w") as handle:
+        handle.write("made by another worker\n")
+    (tmp_path / "race" / "release").touch()
+    assert worker.wait(60) == 0, worker.text
+    return worker, after
+
+
+def test_a_task_whose_outputs_appeared_meanwhile_is_reported_done_without_running(server, run_worker, tmp_path):
+    worker, after = _made_elsewhere_while_sleeper_runs(server, run_worker, tmp_path, [])
+    assert [task_id.split("_")[0] for task_id, _, _ in runs(tmp_path / "race")] == ["Sleeper"]
+    assert "not run again" in worker.text
+    assert "1 task(s) were completed by other workers" in worker.text
+    with server.client() as admin:
+        assert admin.dep_graph(task_id=after.task_id)[after.task_id]["status"] == "DONE"
+
+
+def test_the_check_before_running_can_be_turned_off(server, run_worker, tmp_path):
+    worker, _ = _made_elsewhere_while_sleeper_runs(server, run_worker, tmp_path, ["--no-check-complete-before-run"])
+    assert [task_id.split("_")[0] for task_id, _, _ in runs(tmp_path / "race")] == ["Sleeper", "AfterSleeper"]
+    assert "2 task(s) ran successfully" in worker.text

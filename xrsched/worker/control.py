@@ -103,8 +103,10 @@ class ControlMixin:
             log.error("%s: %s", task_id, reason)
             self._report(task_id, "FAILED", reason)
 
-    def _report(self, task_id: str, status: str, expl: str | None, **extra: Any) -> None:
-        if status != "PENDING":
+    def _report(self, task_id: str, status: str, expl: str | None, *, ran: bool = True, **extra: Any) -> None:
+        if not ran:  # the summary then goes by the scheduler's status
+            self.outcomes.pop(task_id, None)
+        elif status != "PENDING":
             self.outcomes[task_id] = "done" if status == "DONE" else "failed"
         fields = self._fields.pop(task_id, {})
         call = {**fields, "task_id": task_id, "worker": self.worker_id, "status": status, "expl": expl, **extra}
@@ -146,6 +148,9 @@ class ControlMixin:
         if kind == "done":
             log.info("done %s (%.3fs)", task_id, elapsed)
             self._report(task_id, "DONE", message[2])
+        elif kind == "complete":
+            log.info("%s was complete when its turn came (another worker ran it?): not run again", task_id)
+            self._report(task_id, "DONE", message[2], ran=False)
         elif kind == "failed":
             log.error("failed %s: %s", task_id, _last_line(message[2]))
             self._report(task_id, "FAILED", message[2])

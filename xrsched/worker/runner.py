@@ -10,7 +10,7 @@ family, params)``, ``("message", task_id, message_id, content)``, ``("stop",)``.
 parent: ``("started", task_id, worker_timeout, scheduler_fields)``, ``("status", task_id, text)``,
 ``("progress", task_id, pct)``, ``("tracking", task_id, url)``, ``("response", task_id,
 message_id, text)``, ``("deps", task_id, add_task_kwargs, new_dep_ids)``, ``("done", task_id,
-expl)``, ``("failed", task_id, expl)``.
+expl)``, ``("complete", task_id, expl)`` (outputs already there: not run), ``("failed", task_id, expl)``.
 
 The child puts itself in its own process group (a terminal's Ctrl-C reaches only the parent,
 which decides how to drain; a timed-out task is killed with its whole group), and it exits at
@@ -50,6 +50,7 @@ class ChildOptions:
     check_complete_on_run: bool = True
     check_threads: int = 8
     log_level: str = "WARNING"
+    check_complete_before_run: bool = True
 
 
 class _Sender:
@@ -233,6 +234,10 @@ def run_assignment(
 
 
 def _run(task: Task, checker: CompletenessChecker, options: ChildOptions) -> tuple[Any, ...]:
+    # Another worker may have finished the task since this one saw it incomplete and registered
+    # it PENDING again (after the scheduler's stable_done_cooldown_secs): its outputs say so.
+    if options.check_complete_before_run and flatten(task.output()) and task.complete():
+        return ("complete", task.task_id, "its outputs existed when its turn came: not run again")
     missing = [dep for dep in task.deps() if not dep.complete()]
     if missing:
         shown = ", ".join(repr(dep) for dep in missing[:5]) + (" ..." if len(missing) > 5 else "")

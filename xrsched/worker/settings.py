@@ -51,6 +51,12 @@ class WorkerSettings:
     check_complete_on_run: bool = _opt(
         True, "Fail a task whose run() returned while some of its outputs are missing.", metavar="BOOL"
     )
+    check_complete_before_run: bool = _opt(
+        True,
+        "Check complete() just before running a task; if its outputs exist by then (another worker made "
+        "them), report it done without running it again.",
+        metavar="BOOL",
+    )
     check_threads: int = _opt(8, "Threads checking complete() while the task graph is walked.", metavar="N")
     batch_size: int = _opt(500, "Calls per system.multicall request when registering tasks.", metavar="N")
     start_method: str = _opt(

@@ -97,7 +97,12 @@ class Worker(ControlMixin):
         self._preload_main = preload_main
         self._started_children = False
         self._checker = CompletenessChecker(self.settings.check_threads)
-        options = ChildOptions(self.settings.check_complete_on_run, self.settings.check_threads, "WARNING")
+        options = ChildOptions(
+            check_complete_on_run=self.settings.check_complete_on_run,
+            check_threads=self.settings.check_threads,
+            log_level="WARNING",
+            check_complete_before_run=self.settings.check_complete_before_run,
+        )
         self._pool = ChildPool(self.settings.start_method, options, self.settings.max_tasks_per_child)
         self._heartbeat = Heartbeat(self.link, self.worker_id, self.settings.ping_interval, self._receive)
         self._announced = False
