@@ -223,6 +223,46 @@ def test_import_is_refused_while_a_server_runs_on_the_directory(tmp_path, env, s
     assert "imported 5 tasks" in forced.stdout
 
 
+def test_check_and_export_read_a_version_1_file_without_migrating_it(tmp_path, env):
+    """An older server may still run on the file while the new tools read it: they convert the
+    old rows as they read them and leave the file at version 1."""
+    from tests.store.test_migrations import rich_core, write_v1
+
+    state = tmp_path / "old"
+    state.mkdir()
+    write_v1(state / STATE_FILE, rich_core())
+    before = (state / STATE_FILE).read_bytes()
+    check = xrsched(env, "state", "check", "--state-path", state)
+    assert check.returncode == 0, check.stderr
+    backup = tmp_path / "backup.json"
+    exported = xrsched(env, "state", "export", "--state-path", state, backup)
+    assert exported.returncode == 0, exported.stderr
+    assert (state / STATE_FILE).read_bytes() == before
+    with contextlib.closing(sqlite3.connect(state / STATE_FILE)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    target = tmp_path / "new"
+    imported = xrsched(env, "state", "import", "--state-path", target, backup)
+    assert imported.returncode == 0, imported.stderr
+    again = xrsched(env, "state", "check", "--state-path", target)
+    assert again.stdout.split(": ", 1)[1] == check.stdout.split(": ", 1)[1]
+
+
+def test_export_next_to_a_running_server_holds_what_it_acknowledged(tmp_path, env, start_server):
+    state = tmp_path / "live"
+    server = start_server(state)
+    proxy = server.proxy(server.secret())
+    proxy.add_task(kw(task_id="first", worker="w"))
+    backup = tmp_path / "backup.json"
+    exported = xrsched(env, "state", "export", "--state-path", state, backup)
+    assert exported.returncode == 0, exported.stderr
+    assert set(json.loads(backup.read_text())["tasks"]) == {"first"}
+    proxy.add_task(kw(task_id="second", worker="w"))  # the server still writes its file
+    assert set(proxy.task_list(kw(limit=False))) == {"first", "second"}
+    assert server.stop() == 0
+    check = xrsched(env, "state", "check", "--state-path", state)
+    assert check.returncode == 0 and ": 2 tasks" in check.stdout, check.stdout + check.stderr
+
+
 # ------------------------------------------------------------------------------ history
 
 

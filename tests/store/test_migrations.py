@@ -147,3 +147,37 @@ def test_a_version_1_export_imports(tmp_path: Path):
     target.close()
     write_current(tmp_path / "new.sqlite3", core)
     assert recovered(tmp_path / "imported.sqlite3") == recovered(tmp_path / "new.sqlite3")
+
+
+def test_a_read_only_store_reads_a_version_1_file_as_it_is_and_never_writes_it(tmp_path: Path):
+    """What ``xrsched state check|export`` and ``xrsched history`` open: a server of the old
+    version may still be running on the file, so it must stay version 1, byte for byte."""
+    core = rich_core()
+    old = tmp_path / "old.sqlite3"
+    write_v1(old, core)
+    before = old.read_bytes()
+    store = SQLiteStore(old, read_only=True)
+    assert store.version == 1
+    fresh = Scheduler(CONFIG, {"db": 2})
+    load_into(store, fresh, 100.0)
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        store.write(Batch(meta="{}"))
+    store.close()
+    assert old.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.sqlite3"]
+    write_current(tmp_path / "new.sqlite3", core)
+    rows = snapshot_rows(fresh)
+    assert {"tasks": rows["tasks"], "meta": rows["meta"], "workers": sorted(rows["workers"].items())} == recovered(
+        tmp_path / "new.sqlite3"
+    )
+
+
+def test_a_read_only_store_of_a_file_with_nothing_stored_reads_as_empty(tmp_path: Path):
+    path = tmp_path / "empty.sqlite3"
+    path.touch()
+    store = SQLiteStore(path, read_only=True)
+    assert store.counts() == {"tasks": 0, "workers": 0, "history": 0}
+    assert (list(store.iter_tasks()), list(store.iter_workers()), store.load_meta()) == ([], [], None)
+    assert store.history("A") == []
+    store.close()
+    assert path.stat().st_size == 0

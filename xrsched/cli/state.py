@@ -20,17 +20,19 @@ state_path_option = click.option(
 )
 
 
-def _store(state_path: Path | None, *, must_exist: bool = True):  # noqa: ANN202 (imported lazily)
+def _store(state_path: Path | None, *, read_only: bool = True):  # noqa: ANN202 (imported lazily)
+    """The state database; read-only (it must exist, and is never written, not even migrated:
+    a server may be using it) unless the command writes."""
     from xrsched.store import SQLiteStore, StoreError
 
     directory = state_path or default_state_dir()
     path = directory / STATE_FILE
-    if must_exist and not path.exists():
+    if read_only and not path.exists():
         click.echo(f"xrsched: no state database at {path}", err=True)
         sys.exit(1)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
-        return SQLiteStore(path)
+        return SQLiteStore(path, read_only=read_only)
     except StoreError as exc:
         click.echo(f"xrsched: {exc}", err=True)
         sys.exit(1)
@@ -88,7 +90,7 @@ def import_command(state_path: Path | None, force: bool, source: Path) -> None:
     if state_dir_in_use(directory):
         click.echo(f"xrsched: a server is running on {directory}; stop it before importing", err=True)
         sys.exit(1)
-    store = _store(state_path, must_exist=False)
+    store = _store(state_path, read_only=False)
     try:
         counts = import_state(store, source, force=force)
     except StoreError as exc:

@@ -19,9 +19,10 @@ FORMAT = "xrsched-state"
 
 def export_state(store: SQLiteStore, target: Path) -> dict[str, int]:
     """Write every record to ``target`` (atomically); returns the counts written."""
-    tasks = {row[0]: list(row[1:]) for row in store.iter_tasks()}
-    workers = {worker_id: json.loads(row) for worker_id, row in store.iter_workers()}
-    meta = json.loads(store.load_meta() or "{}")
+    with store.reading():
+        tasks = {row[0]: list(row[1:]) for row in store.iter_tasks()}
+        workers = {worker_id: json.loads(row) for worker_id, row in store.iter_workers()}
+        meta = json.loads(store.load_meta() or "{}")
     document = {
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,

@@ -13,11 +13,12 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from .base import Batch, StoreCorrupt, StoreError, StoreTooNew
-from .migrations import MIGRATIONS, SCHEMA_VERSION
+from .migrations import MIGRATIONS, SCHEMA_VERSION, TASK_COLUMNS_V1, upgrade_v1_row
 from .records import TASK_COLUMNS, RecordError
 
 log = logging.getLogger("xrsched.store")
@@ -30,29 +31,44 @@ _INSERT_TASK = f"INSERT OR REPLACE INTO tasks({_COLUMNS}) VALUES ({', '.join('?'
 
 
 class SQLiteStore:
-    """Durable records in ``<state dir>/state.sqlite3``. Not thread-safe: one writer thread."""
+    """Durable records in ``<state dir>/state.sqlite3``. Not thread-safe: one writer thread.
+
+    ``read_only`` opens an existing file without writing to it, ever: no migration (rows of an
+    older schema version are converted as they are read), so the offline tools can read a file
+    that a server, maybe of an older version, is using.
+    """
 
     kind = "sqlite"
 
-    def __init__(self, path: Path, *, sync: str = "full", history_days: float = 30.0) -> None:
+    def __init__(self, path: Path, *, sync: str = "full", history_days: float = 30.0, read_only: bool = False) -> None:
         if sync not in ("full", "normal"):
             raise StoreError(f"sync must be 'full' or 'normal', not {sync!r}")
         self.path = path
         self.history_days = history_days
+        self.read_only = read_only
         self._last_trim = 0.0
         if path.is_dir():
             raise StoreError(f"{path} is a directory, not a state file: move it away or choose another --state-path")
+        if read_only and not path.exists():
+            raise StoreError(f"no state database at {path}")
         existed = path.exists() and path.stat().st_size > 0
         if not path.exists():
             # Task parameters may be confidential: the state file is for the server's user only.
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         try:
-            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
+            if read_only:
+                self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                          check_same_thread=False)  # fmt: skip
+            else:
+                self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
             self.db.execute("PRAGMA busy_timeout=5000")
             self._check_identity(existed)
-            self._migrate()
+            if not read_only:
+                self._migrate()
+            #: The schema version of the file (0: nothing stored yet).
+            self.version: int = self.db.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise StoreCorrupt(
                 f"{path} is not a readable xrsched state database ({exc}). Restore it from a backup "
@@ -110,8 +126,20 @@ class SQLiteStore:
 
     def load_meta(self) -> str | None:
         """The stored scheduler-wide settings (JSON), if any."""
+        if not self.version:
+            return None
         row = self.db.execute("SELECT value FROM meta WHERE key='scheduler'").fetchone()
         return row[0] if row else None
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """One read transaction: every read inside sees the same moment, whatever a server
+        writes meanwhile."""
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.db.execute("COMMIT")
 
     def iter_tasks(self) -> Iterator[tuple[Any, ...]]:
         """Every stored task row (the columns of :data:`records.TASK_COLUMNS`)."""
@@ -119,17 +147,27 @@ class SQLiteStore:
             yield from rows
 
     def iter_task_batches(self, size: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
-        """Every stored task row, ``size`` rows at a time (start-up decodes them a batch at a time)."""
-        cursor = self.db.execute(f"SELECT {_COLUMNS} FROM tasks")  # noqa: S608 (fixed names)
+        """Every stored task row, ``size`` rows at a time (start-up decodes them a batch at a time).
+
+        Rows of a version 1 file (opened read-only) come converted to the current columns.
+        """
+        if not self.version:
+            return
+        old = self.version == 1
+        columns = ", ".join(TASK_COLUMNS_V1) if old else _COLUMNS
+        cursor = self.db.execute(f"SELECT {columns} FROM tasks")  # noqa: S608 (fixed names)
         while rows := cursor.fetchmany(size):
-            yield rows
+            yield [upgrade_v1_row(row) for row in rows] if old else rows
 
     def iter_workers(self) -> Iterator[tuple[str, str]]:
         """(worker id, encoded row) for every stored worker."""
-        yield from self.db.execute("SELECT id, row FROM workers")
+        if self.version:
+            yield from self.db.execute("SELECT id, row FROM workers")
 
     def counts(self) -> dict[str, int]:
         """How many tasks, workers and history entries are stored."""
+        if not self.version:
+            return {"tasks": 0, "workers": 0, "history": 0}
         return {
             table: self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 (fixed names)
             for table in ("tasks", "workers", "history")
@@ -137,6 +175,8 @@ class SQLiteStore:
 
     def history(self, task_id: str, limit: int = 1000) -> list[dict[str, Any]]:
         """The recorded transitions of one task, oldest first (at most ``limit``, the newest)."""
+        if not self.version:
+            return []
         rows = self.db.execute(
             "SELECT old, new, time, worker, host FROM history WHERE task_id=? ORDER BY seq DESC LIMIT ?",
             (task_id, limit),
@@ -206,9 +246,10 @@ class SQLiteStore:
             raise
 
     def close(self) -> None:
-        """Checkpoint the journal into the database and close it."""
-        try:
-            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error as exc:
-            log.warning("could not checkpoint %s on close: %s", self.path, exc)
+        """Checkpoint the journal into the database (unless read-only) and close it."""
+        if not self.read_only:
+            try:
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                log.warning("could not checkpoint %s on close: %s", self.path, exc)
         self.db.close()
