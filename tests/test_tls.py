@@ -7,6 +7,8 @@ import hashlib
 import socket
 import ssl
 import stat
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -189,8 +191,12 @@ def test_config_errors_name_the_file(tmp_path, dev_certs):
         tls.server_context(tmp_path, dev_certs.server_key)
     with pytest.raises(TLSConfigError, match="client CA file"):
         tls.server_context(dev_certs.server_cert, dev_certs.server_key, client_ca=missing)
-    with pytest.raises(TLSConfigError, match="CA file"):
+    with pytest.raises(TLSConfigError, match=r"CA file .*no PEM certificate") as info:
         tls.client_context(garbage)
+    assert str(garbage) in info.value.message
+    with pytest.raises(TLSConfigError, match="no such file") as info:
+        tls.client_context(missing)
+    assert str(missing) in info.value.message
     with pytest.raises(TLSConfigError, match="without a client certificate"):
         tls.client_context(dev_certs.ca_cert, key=dev_certs.client_key)
     assert "Traceback" not in info.value.message
@@ -239,3 +245,14 @@ def test_ensure_self_signed_replaces_expired_or_broken_pair(tmp_path):
     (tls_dir / "server.key").unlink()
     assert tls.ensure_self_signed(tmp_path)[2] is True
     tls.server_context(tls_dir / "server.pem", tls_dir / "server.key")
+
+
+def test_a_good_ca_file_does_not_load_cryptography(dev_certs):
+    """Workers build a client context at start-up; cryptography (tens of ms to import) is only
+    needed to explain a CA file that OpenSSL refused."""
+    code = (
+        "import sys; from xrsched.tls import client_context; "
+        f"client_context({str(dev_certs.ca_cert)!r}); print('cryptography' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "False", result.stderr

@@ -154,11 +154,13 @@ def client_context(
     ``verify=False`` turns off certificate and hostname checks (for a quick test only).
     ``cert``/``key`` present a client certificate (``key`` may be None if it is in ``cert``).
     """
-    if ca is not None:
-        _load_certs(ca, "CA")
     try:
         ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(ca) if ca else None)
     except (ssl.SSLError, OSError) as exc:
+        if ca is not None:
+            # cryptography names the real problem (missing, unreadable, no certificate in it);
+            # it is loaded only here, so a good CA file costs a worker no import of it.
+            _load_certs(ca, "CA")
         raise TLSConfigError(f"CA file {ca}: rejected by OpenSSL ({exc})") from None
     ctx.minimum_version = MIN_TLS
     if not verify:
