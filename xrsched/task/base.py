@@ -131,36 +131,48 @@ class Task(metaclass=Register):
         cls, params: list[tuple[str, Parameter[Any]]], args: tuple[Any, ...], kwargs: Mapping[str, Any]
     ) -> list[tuple[str, Any]]:
         """Match constructor arguments to ``params``, fill defaults and normalize every value."""
-        family = cls.get_task_family()
-        positional = [name for name, p in params if p.positional]
-        if len(args) > len(positional):
-            raise UnknownParameterException(
-                f"{family} takes {len(positional)} positional parameter(s)"
-                f" ({', '.join(positional) or 'none'}) but {len(args)} were given"
-            )
-        given = dict(zip(positional, args, strict=False))
-        known = dict(params)
-        for name, value in kwargs.items():
-            if name in given:
-                raise DuplicateParameterException(f"{family}: parameter {name!r} given twice")
-            if name not in known:
+        # This runs for every task built (twice before the instance cache), so the family name
+        # and the lists below are made only when they are needed.
+        given: dict[str, Any] = {}
+        if args:
+            positional = [name for name, p in params if p.positional]
+            if len(args) > len(positional):
                 raise UnknownParameterException(
-                    f"{family} has no parameter {name!r} (it has: {', '.join(known) or 'none'})"
+                    f"{cls.get_task_family()} takes {len(positional)} positional parameter(s)"
+                    f" ({', '.join(positional) or 'none'}) but {len(args)} were given"
                 )
-            given[name] = value
-        missing = [name for name, p in params if name not in given and not p.has_default]
-        if missing:
-            raise MissingParameterException(f"{family} is missing parameter(s): {', '.join(missing)}")
+            given.update(zip(positional, args, strict=False))
+        if kwargs:
+            known = {name for name, _ in params}
+            for name, value in kwargs.items():
+                if name in given:
+                    raise DuplicateParameterException(f"{cls.get_task_family()}: parameter {name!r} given twice")
+                if name not in known:
+                    names = ", ".join(known_name for known_name, _ in params) or "none"
+                    family = cls.get_task_family()
+                    raise UnknownParameterException(f"{family} has no parameter {name!r} (it has: {names})")
+                given[name] = value
         values = []
+        missing = []
         for name, param in params:
-            if name not in given:
-                values.append((name, param.default))
+            if name in given:
+                values.append((name, param, given[name]))
+            elif param.has_default:
+                values.append((name, None, param.default))
+            else:
+                missing.append(name)
+        if missing:
+            raise MissingParameterException(f"{cls.get_task_family()} is missing parameter(s): {', '.join(missing)}")
+        normalized = []
+        for name, param, value in values:
+            if param is None:  # a default, normalized when the class was made
+                normalized.append((name, value))
                 continue
             try:
-                values.append((name, param.normalize(given[name])))
+                normalized.append((name, param.normalize(value)))
             except (TypeError, ValueError) as exc:
-                raise BadParameterValue(f"{family}.{name}: {exc}") from exc
-        return values
+                raise BadParameterValue(f"{cls.get_task_family()}.{name}: {exc}") from exc
+        return normalized
 
     @classmethod
     def from_str_params(cls, params_str: Mapping[str, str | list[str]]) -> Self:
