@@ -9,7 +9,7 @@ floats it moves into JSON with too few digits).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .records import TASK_COLUMNS, RecordError, TaskRow, dumps, loads
@@ -90,12 +90,18 @@ def _ids(text: str) -> list[str]:
     return text.split(SEP_V1) if text else []
 
 
+def upgraded_v1_batches(db: sqlite3.Connection, size: int = 10_000) -> Iterator[list[TaskRow]]:
+    """The task rows of a version 1 database, ``size`` at a time, as rows of the current version."""
+    rows = db.execute(f"SELECT {', '.join(TASK_COLUMNS_V1)} FROM tasks")  # noqa: S608 (fixed names)
+    while batch := rows.fetchmany(size):
+        yield [upgrade_v1_row(row) for row in batch]
+
+
 def _tasks_to_v2(db: sqlite3.Connection) -> None:
     db.execute(_TASKS_V2)
-    rows = db.execute(f"SELECT {', '.join(TASK_COLUMNS_V1)} FROM tasks")  # noqa: S608 (fixed names)
     insert = f"INSERT INTO tasks_v2({', '.join(TASK_COLUMNS)}) VALUES ({', '.join('?' * len(TASK_COLUMNS))})"  # noqa: S608
-    while batch := rows.fetchmany(10_000):
-        db.executemany(insert, [upgrade_v1_row(row) for row in batch])
+    for batch in upgraded_v1_batches(db):
+        db.executemany(insert, batch)
     db.execute("DROP TABLE tasks")
     db.execute("ALTER TABLE tasks_v2 RENAME TO tasks")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import Batch, StoreCorrupt, StoreError, StoreTooNew
-from .migrations import MIGRATIONS, SCHEMA_VERSION, TASK_COLUMNS_V1, upgrade_v1_row
+from .migrations import MIGRATIONS, SCHEMA_VERSION, upgraded_v1_batches
 from .records import TASK_COLUMNS, RecordError
 
 log = logging.getLogger("xrsched.store")
@@ -153,11 +153,12 @@ class SQLiteStore:
         """
         if not self.version:
             return
-        old = self.version == 1
-        columns = ", ".join(TASK_COLUMNS_V1) if old else _COLUMNS
-        cursor = self.db.execute(f"SELECT {columns} FROM tasks")  # noqa: S608 (fixed names)
+        if self.version == 1:
+            yield from upgraded_v1_batches(self.db, size)
+            return
+        cursor = self.db.execute(f"SELECT {_COLUMNS} FROM tasks")  # noqa: S608 (fixed names)
         while rows := cursor.fetchmany(size):
-            yield [upgrade_v1_row(row) for row in rows] if old else rows
+            yield rows
 
     def iter_workers(self) -> Iterator[tuple[str, str]]:
         """(worker id, encoded row) for every stored worker."""
