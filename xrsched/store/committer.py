@@ -48,7 +48,7 @@ class GroupCommitter:
     ) -> None:
         self._store = store
         #: Guards the counters below; the background thread sleeps on it (woken only to stop).
-        self._cond = threading.Condition()
+        self._cond = threading.Condition(threading.Lock())
         #: Held for the whole of a write: one transaction at a time, in ticket order.
         self._write_lock = threading.Lock()
         self._pending: list[tuple[int, Batch]] = []
