@@ -15,12 +15,9 @@ inflated in bounded steps with the same cap.
 from __future__ import annotations
 
 import contextlib
-import email.utils
-import http.client
 import logging
 import os
 import select
-import socket
 import ssl
 import threading
 import time
@@ -33,12 +30,12 @@ from urllib.parse import urlsplit
 
 from xrsched import __version__
 from xrsched.client.errors import (
-    ClientError,
     MalformedResponse,
     ResponseTooLarge,
     TransportError,
     http_error,
 )
+from xrsched.client.http11 import Answer, BadAnswer, HttpConnection, TooLarge
 from xrsched.tls import client_context
 
 MIB = 1024 * 1024
@@ -116,53 +113,9 @@ class Endpoint:
         path = parts.path or DEFAULT_PATH
         if parts.query:
             path += "?" + parts.query
+        if not path.isascii() or not path.isprintable() or " " in path:
+            raise ValueError(f"scheduler URL path must be printable ASCII without blanks (percent-encoded): {url!r}")
         return cls(scheme, parts.hostname, parts.port or 8082, path)
-
-
-class _Timeouts:
-    """Connect with one timeout, then switch the socket to the read timeout."""
-
-    sock: Any
-    connect_timeout: float
-    read_timeout: float
-    stats: ClientStats
-    busy = False  # a call is using it (changed under the transport's lock)
-    close_after_use = False  # close() was asked while it was busy
-
-    def _connected(self) -> None:
-        self.sock.settimeout(self.read_timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.stats.add("connections_opened")
-
-
-class _HttpsConnection(_Timeouts, http.client.HTTPSConnection):
-    def __init__(self, endpoint: Endpoint, context: ssl.SSLContext, settings: TransportSettings,
-                 stats: ClientStats) -> None:  # fmt: skip
-        super().__init__(endpoint.host, endpoint.port, timeout=settings.connect_timeout, context=context)
-        self.connect_timeout = settings.connect_timeout
-        self.read_timeout = settings.read_timeout
-        self.stats = stats
-
-    def connect(self) -> None:
-        """TCP connect and TLS handshake within ``connect_timeout``."""
-        super().connect()
-        self._connected()
-
-
-class _HttpConnection(_Timeouts, http.client.HTTPConnection):
-    def __init__(self, endpoint: Endpoint, settings: TransportSettings, stats: ClientStats) -> None:
-        super().__init__(endpoint.host, endpoint.port, timeout=settings.connect_timeout)
-        self.connect_timeout = settings.connect_timeout
-        self.read_timeout = settings.read_timeout
-        self.stats = stats
-
-    def connect(self) -> None:
-        """TCP connect within ``connect_timeout``."""
-        super().connect()
-        self._connected()
-
-
-Connection = _HttpsConnection | _HttpConnection
 
 
 class _Stale(Exception):
@@ -181,9 +134,29 @@ class HttpTransport:
         self._context = self._build_context()
         if self._context is None and token is not None and self.endpoint.host not in _LOOPBACK:
             log.warning("sending the token to %s over plain HTTP; use https://", self.endpoint.host)
+        self._head_start = self._request_head_start()
         self._local = threading.local()
-        self._open: weakref.WeakSet[Connection] = weakref.WeakSet()
+        self._open: weakref.WeakSet[HttpConnection] = weakref.WeakSet()
         self._lock = threading.Lock()
+
+    def _request_head_start(self) -> str:
+        """The request line and the headers every request carries (the token among them)."""
+        host = self.endpoint.host
+        if ":" in host:  # an IPv6 address
+            host = f"[{host}]"
+        default_port = 443 if self.endpoint.scheme == "https" else 80
+        if self.endpoint.port != default_port:
+            host = f"{host}:{self.endpoint.port}"
+        lines = [
+            f"POST {self.endpoint.path} HTTP/1.1",
+            f"Host: {host}",
+            "Content-Type: text/xml; charset=utf-8",
+            "Accept-Encoding: gzip",
+            f"User-Agent: xrsched-client/{__version__}",
+        ]
+        if self._token is not None:
+            lines.append(f"Authorization: Bearer {self._token}")
+        return "\r\n".join(lines) + "\r\n"
 
     def _build_context(self) -> ssl.SSLContext | None:
         if self.endpoint.scheme != "https":
@@ -201,17 +174,16 @@ class HttpTransport:
 
     # -- connections ------------------------------------------------------------------------------
 
-    def _connection(self) -> Connection:
-        conn: Connection | None = getattr(self._local, "conn", None)
+    def _connection(self) -> HttpConnection:
+        conn: HttpConnection | None = getattr(self._local, "conn", None)
         if conn is not None and getattr(self._local, "pid", None) != os.getpid():
             # Inherited through fork: the socket and TLS state belong to the parent. Forget them
             # (closing would send a TLS close_notify on the parent's connection).
             conn = None
         if conn is None:
-            if self._context is not None:
-                conn = _HttpsConnection(self.endpoint, self._context, self.settings, self.stats)
-            else:
-                conn = _HttpConnection(self.endpoint, self.settings, self.stats)
+            s = self.settings
+            conn = HttpConnection(self.endpoint.host, self.endpoint.port, self._context,
+                                  connect_timeout=s.connect_timeout, read_timeout=s.read_timeout)  # fmt: skip
             self._local.conn = conn
             self._local.pid = os.getpid()
             with self._lock:
@@ -252,65 +224,49 @@ class HttpTransport:
                     conn.close_after_use = False
                     conn.close()
 
-    def _exchange(self, conn: Connection, body: bytes, request_id: str) -> bytes:
+    def _exchange(self, conn: HttpConnection, body: bytes, request_id: str) -> bytes:
         reused = conn.sock is not None
-        if reused and _dropped(conn.sock):
+        if reused and (conn.has_unread or _dropped(conn.sock)):
             conn.close()
             reused = False
         try:
-            self._send(conn, body, request_id)
-            response = conn.getresponse()
+            if conn.sock is None:
+                conn.connect()
+                self.stats.add("connections_opened")
+            self.stats.add("requests_sent")
+            answer = conn.exchange(self._request(body, request_id), self.settings.max_response_bytes,
+                                   error_cap=_ERROR_TEXT_BYTES)  # fmt: skip
+        except TooLarge as exc:
+            conn.close()
+            raise ResponseTooLarge(str(exc)) from None
         except Exception as exc:
             conn.close()
             if reused and isinstance(exc, _DISCONNECTS):
                 raise _Stale from exc
-            raise _transport_error(exc, "sending the request") from exc
-        try:
-            return self._read(response)
-        except ClientError:
-            if not response.isclosed():
-                conn.close()
-            raise
-        except Exception as exc:
-            conn.close()
-            raise _transport_error(exc, "reading the answer") from exc
+            raise _transport_error(exc, "waiting for the answer") from exc
+        return self._read(answer)
 
-    def _send(self, conn: Connection, body: bytes, request_id: str) -> None:
-        conn.putrequest("POST", self.endpoint.path, skip_accept_encoding=True)
-        conn.putheader("Content-Type", "text/xml; charset=utf-8")
-        conn.putheader("Content-Length", str(len(body)))
-        conn.putheader("Accept-Encoding", "gzip")
-        conn.putheader("User-Agent", f"xrsched-client/{__version__}")
-        conn.putheader("X-Request-Id", request_id)
-        if self._token is not None:
-            conn.putheader("Authorization", f"Bearer {self._token}")
-        self.stats.add("requests_sent")
-        conn.endheaders(body)
+    def _request(self, body: bytes, request_id: str) -> bytes:
+        """The request's head and body, ready to send in one write."""
+        if not request_id.isascii() or not request_id.isprintable() or " " in request_id:
+            raise ValueError("request ids must be printable ASCII without blanks")
+        head = self._head_start + f"Content-Length: {len(body)}\r\nX-Request-Id: {request_id}\r\n\r\n"
+        return head.encode("ascii") + body
 
-    def _read(self, response: http.client.HTTPResponse) -> bytes:
-        if response.status != 200:
-            text = response.read(_ERROR_TEXT_BYTES).decode("utf-8", "replace")
-            error = http_error(response.status, _one_line(text))
-            error.retry_after = parse_retry_after(response.getheader("Retry-After"))
+    def _read(self, answer: Answer) -> bytes:
+        if answer.status != 200:
+            text = answer.body.decode("utf-8", "replace")
+            error = http_error(answer.status, _one_line(text))
+            error.retry_after = parse_retry_after(answer.header("Retry-After"))
             raise error
-        media = (response.getheader("Content-Type") or "").split(";", 1)[0].strip().lower()
+        media = (answer.header("Content-Type") or "").split(";", 1)[0].strip().lower()
         if media not in _XML_TYPES:
             raise MalformedResponse(f"the server answered with {media or 'no Content-Type'}, not XML")
-        cap = self.settings.max_response_bytes
-        if response.length is not None and response.length > cap:
-            raise ResponseTooLarge(f"answer of {response.length} bytes is over the {cap} byte limit")
-        chunks: list[bytes] = []
-        size = 0
-        while chunk := response.read(min(_CHUNK, cap + 1 - size)):
-            size += len(chunk)
-            if size > cap:
-                raise ResponseTooLarge(f"answer is over the {cap} byte limit")
-            chunks.append(chunk)
-        return inflate(b"".join(chunks), response.getheader("Content-Encoding"), cap)
+        return inflate(answer.body, answer.header("Content-Encoding"), self.settings.max_response_bytes)
 
 
 #: Errors that on a kept connection mean "the server closed it before answering".
-_DISCONNECTS = (ConnectionError, ssl.SSLEOFError, ssl.SSLZeroReturnError, http.client.RemoteDisconnected)
+_DISCONNECTS = (ConnectionError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
 
 
 def _transport_error(exc: BaseException, doing: str) -> TransportError:
@@ -321,10 +277,10 @@ def _transport_error(exc: BaseException, doing: str) -> TransportError:
         return TransportError(f"timed out {doing}", retryable=True)
     if isinstance(exc, ssl.SSLError) and not isinstance(exc, _DISCONNECTS):
         return TransportError(f"TLS error {doing}: {exc.reason or exc}")
-    if isinstance(exc, OSError | http.client.RemoteDisconnected):
+    if isinstance(exc, OSError):
         return TransportError(f"connection failed {doing}: {exc}", retryable=True)
-    if isinstance(exc, http.client.HTTPException):
-        return MalformedResponse(f"not a valid HTTP answer ({type(exc).__name__})")
+    if isinstance(exc, BadAnswer):
+        return MalformedResponse(f"not a valid HTTP answer ({exc})")
     return TransportError(f"{type(exc).__name__} {doing}: {exc}")
 
 
@@ -352,6 +308,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     value = value.strip()
     if value.isdigit():
         return float(value)
+    import email.utils  # only for an HTTP date: most servers send seconds
+
     try:
         moment = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -1,0 +1,152 @@
+"""The client's own HTTP/1.1 reader, against raw answers from a fake server over real TLS sockets."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from tests.client import proxy as act
+from xrsched.client import ClientError, MalformedResponse, RemoteScheduler, TransportError
+from xrsched.client.http11 import MAX_HEADERS, MAX_LINE
+from xrsched.client.transport import HttpTransport
+from xrsched.rpc.marshal import dump_response
+
+ANSWER = dump_response({"rpc_messages": []})
+
+
+@pytest.fixture
+def fake(proxy_factory, dev_certs):
+    """(fake server with no upstream, client that does not retry)."""
+    server = proxy_factory(None)
+    client = RemoteScheduler(server.url, "secret", ca=dev_certs.ca_cert, retries=0, backoff=0.01, environ={})
+    yield server, client
+    client.close()
+
+
+def _answer(*head: str, body: bytes = ANSWER, status: str = "HTTP/1.1 200 OK") -> act.Action:
+    data = (status + "\r\n" + "".join(f"{line}\r\n" for line in head) + "\r\n").encode() + body
+    return act.raw(lambda handler: handler.wfile.write(data))
+
+
+def _chunked(body: bytes, size: int = 100) -> bytes:
+    parts = [b"%x;ext=1\r\n%s\r\n" % (len(body[i : i + size]), body[i : i + size]) for i in range(0, len(body), size)]
+    return b"".join(parts) + b"0\r\nX-Trailer: yes\r\n\r\n"
+
+
+def test_a_chunked_answer_with_extensions_and_trailers_is_read(fake):
+    server, client = fake
+    server.default = _answer("Content-Type: text/xml", "Transfer-Encoding: chunked", body=_chunked(ANSWER))
+    assert client.ping(worker="w") == {"rpc_messages": []}
+
+
+def test_an_answer_framed_by_the_end_of_the_connection_is_read(fake):
+    server, client = fake
+    server.default = _answer("Content-Type: text/xml", "Connection: close")
+    assert client.ping(worker="w") == {"rpc_messages": []}
+
+
+def test_an_http_1_0_answer_is_read(fake):
+    server, client = fake
+    server.default = _answer("Content-Type: text/xml", f"Content-Length: {len(ANSWER)}", status="HTTP/1.0 200 OK")
+    assert client.ping(worker="w") == {"rpc_messages": []}
+
+
+def test_interim_answers_are_skipped(fake):
+    server, client = fake
+    server.default = _answer(
+        "Content-Type: text/xml",
+        f"Content-Length: {len(ANSWER)}",
+        status="HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK",
+    )
+    assert client.ping(worker="w") == {"rpc_messages": []}
+
+
+def test_header_names_are_case_insensitive_and_folded_values_joined(fake):
+    server, client = fake
+    server.default = _answer("CONTENT-TYPE: text/xml;", "  charset=utf-8", f"content-length: {len(ANSWER)}")
+    assert client.ping(worker="w") == {"rpc_messages": []}
+
+
+@pytest.mark.parametrize(
+    ("head", "status", "message"),
+    [
+        ([], "HTTP/2 200 OK", "bad status line"),
+        ([], "ICY 200 OK", "bad status line"),
+        (["Upgrade: h2c"], "HTTP/1.1 101 Switching Protocols", "switched protocols"),
+        ([f"X-{i}: y" for i in range(MAX_HEADERS + 1)], "HTTP/1.1 200 OK", "too many header lines"),
+        (["X-Long: " + "y" * MAX_LINE], "HTTP/1.1 200 OK", "header line too long"),
+        (["Content-Type: text/xml", "Content-Length: 5", "Content-Length: 6"], "HTTP/1.1 200 OK", "Content-Length"),
+        (["Content-Type: text/xml", "Content-Length: -1"], "HTTP/1.1 200 OK", "Content-Length"),
+        (["Content-Type: text/xml", "Transfer-Encoding: chunked"], "HTTP/1.1 200 OK", "chunk size"),
+        (["No colon here"], "HTTP/1.1 200 OK", "malformed header line"),
+    ],
+)
+def test_answers_that_are_not_valid_http_are_malformed(fake, head, status, message):
+    server, client = fake
+    server.default = _answer(*head, body=b"zz\r\n", status=status)
+    with pytest.raises(MalformedResponse, match=message):
+        client.ping(worker="w")
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        ["Content-Type: text/xml", f"Content-Length: {len(ANSWER) + 10}"],  # the body stops short
+        ["Content-Type: text/xml", "Transfer-Encoding: chunked"],  # the chunks stop short
+    ],
+)
+def test_an_answer_cut_off_midway_is_a_retryable_transport_error(fake, head):
+    server, client = fake
+    body = ANSWER if "Content-Length" in head[1] else b"%x\r\n%s" % (len(ANSWER) + 10, ANSWER)
+    server.default = _answer(*head, body=body)
+    with pytest.raises(TransportError, match="ended inside the answer's body") as info:
+        client.ping(worker="w")
+    assert info.value.retryable
+
+
+def test_an_error_answer_keeps_only_the_start_of_its_text(fake):
+    server, client = fake
+    text = b"overloaded " * 10_000
+    server.default = _answer("Content-Type: text/plain", f"Content-Length: {len(text)}", body=text,
+                             status="HTTP/1.1 503 Service Unavailable")  # fmt: skip
+    with pytest.raises(ClientError, match=r"503.*overloaded") as info:
+        client.ping(worker="w")
+    assert len(str(info.value)) < 400
+
+
+def test_bytes_nobody_asked_for_make_the_next_call_reconnect():
+    """An answer followed by stray bytes on a kept connection: the next call opens a new one."""
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n%s" % (len(ANSWER), ANSWER)
+    accepted: list[socket.socket] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, _ = listener.accept()
+            accepted.append(conn)
+            conn.recv(65536)
+            conn.sendall(answer + b"junk")  # and keep the connection open
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    transport = HttpTransport(f"http://127.0.0.1:{listener.getsockname()[1]}/RPC2", None)
+    try:
+        assert transport.post(b"<methodCall/>", "a" * 32) == ANSWER
+        time.sleep(0.05)  # the stray bytes arrive
+        assert transport.post(b"<methodCall/>", "b" * 32) == ANSWER
+        assert transport.stats.connections_opened == 2
+    finally:
+        transport.close()
+        thread.join(5)
+        for conn in accepted:
+            conn.close()
+        listener.close()
+
+
+def test_a_path_with_blanks_or_controls_is_refused():
+    for url in ("https://localhost:1/RPC 2", "https://localhost:1/RPC\x7f"):
+        with pytest.raises(ValueError, match="printable ASCII"):
+            RemoteScheduler(url, "secret", environ={})
