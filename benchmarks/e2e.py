@@ -19,7 +19,12 @@ Systems:
 Each task writes a one-byte output file and appends its start and end times to a log. Measured:
 *first task* = the first task's start minus the moment the worker command was launched (it
 includes interpreter start-up, walking the graph and registering it); *wall* = launch to exit;
-*tasks/s* = 2,000 / wall. Each cell is one run on a fresh server and output directory.
+*tasks/s* = 2,000 / wall. Every run uses a fresh server and output directory.
+
+A single run varies by 20-30 % on a shared machine (luigid's as much as ours), so each cell is
+run ``--reps`` times (3 by default), the systems taking turns within each repetition, and the
+table shows medians: tasks/s is the median of the runs' rates and *vs luigid* the median of
+the ratios within each repetition; the range of the rates is shown beside them.
 
 Run through ``benchmarks/run_e2e.sh`` (makes ``benchmarks/.venv-e2e`` with luigi; xrsched never
 depends on luigi). ``--only xrsched`` needs no luigi. ``--write`` puts the table into
@@ -30,11 +35,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import os
 import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -150,34 +157,53 @@ def run_luigi(shape: str, tasks: int, workers: int, work: Path) -> Result:
     return measure(root, launched, finished, "luigid", shape, code)
 
 
-def table(results: list[Result], tasks: int, workers: int) -> str:
-    luigi = {r.shape: r for r in results if r.system == "luigid"}
+def _ratios(results: list[Result], system: str, shape: str) -> list[float]:
+    """``system``'s rate over luigid's, repetition by repetition (results are in run order)."""
+    mine = [r for r in results if r.system == system and r.shape == shape]
+    theirs = [r for r in results if r.system == "luigid" and r.shape == shape]
+    return [m.rate / t.rate for m, t in zip(mine, theirs, strict=False) if t.rate]
+
+
+def table(results: list[Result], tasks: int, workers: int, reps: int) -> str:
+    cells: dict[tuple[str, str], list[Result]] = {}
+    for r in results:
+        cells.setdefault((r.system, r.shape), []).append(r)
     lines = [
         "## End to end",
         "",
-        f"{tasks:,} trivial tasks (each writes a one-byte file), {workers} worker processes, one run per cell on a "
-        "fresh server (see the docstring of `e2e.py`). *first task*: seconds from launching the worker command to "
-        "the first task's start; *wall*: launch to exit; *tasks/s*: tasks / wall. xrsched: TLS, worker token, audit "
-        "log, SQLite state; luigid: plain HTTP, state in memory.",
+        f"{tasks:,} trivial tasks (each writes a one-byte file), {workers} worker processes, {reps} run(s) per cell, "
+        "each on a fresh server, the systems taking turns (see the docstring of `e2e.py`). *first task*: seconds "
+        "from launching the worker command to the first task's start; *wall*: launch to exit; *tasks/s*: tasks / "
+        "wall. Figures are medians over the runs; *vs luigid* is the median of the ratios within each repetition. "
+        "xrsched: TLS, worker token, audit log, SQLite state; luigid: plain HTTP, state in memory.",
         "",
-        "How to reproduce: `benchmarks/run_e2e.sh --write` (makes `benchmarks/.venv-e2e` with luigi).",
+        "How to reproduce: `benchmarks/run_e2e.sh --write` (makes `benchmarks/.venv-e2e` with luigi and a regular, "
+        "not editable, install of this repository).",
         "",
-        "| system | shape | tasks run | first task (s) | wall (s) | tasks/s | vs luigid | exit |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| system | shape | tasks run | first task (s) | wall (s) | tasks/s | tasks/s (min-max) | vs luigid | exit |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for r in results:
-        base = luigi.get(r.shape)
-        ratio = f"{r.rate / base.rate:.1f}x" if base and base.rate else "-"
-        lines.append(f"| {r.system} | {r.shape} | {r.tasks:,} | {r.first:.2f} | {r.wall:.2f} | {r.rate:,.0f} | "
-                     f"{ratio} | {r.code} |")  # fmt: skip
+    summary: list[tuple[float, float]] = []  # (ratio, first) of every xrsched cell
+    for (system, shape), runs in cells.items():
+        rates = [r.rate for r in runs]
+        ratios = _ratios(results, system, shape) if system != "luigid" else []
+        ratio = f"{statistics.median(ratios):.1f}x" if ratios else "-"
+        first = statistics.median(r.first for r in runs)
+        codes = ",".join(sorted({str(r.code) for r in runs}))
+        lines.append(
+            f"| {runs[0].system} | {shape} | {min(r.tasks for r in runs):,} | {first:.2f} | "
+            f"{statistics.median(r.wall for r in runs):.2f} | {statistics.median(rates):,.0f} | "
+            f"{min(rates):,.0f}-{max(rates):,.0f} | {ratio} | {codes} |"
+        )
+        if system != "luigid":
+            summary.append((statistics.median(ratios) if ratios else float("nan"), first))
     lines += ["", f"Targets: tasks/s at least {TARGET_RATIO:g}x luigid's; first task within {TARGET_FIRST} s."]
-    mine = [r for r in results if r.system != "luigid"]
-    ratios = [r.rate / luigi[r.shape].rate for r in mine if r.shape in luigi and luigi[r.shape].rate]
-    if mine:
-        first = max(r.first for r in mine)
+    if summary:
+        ratios = [r for r, _ in summary if r == r]
+        first = max(f for _, f in summary)
         ratio = f"at least {min(ratios):.1f}x luigid" if ratios else "no luigid run to compare with"
         met = "met" if ratios and min(ratios) >= TARGET_RATIO and first <= TARGET_FIRST else "not met"
-        lines.append(f"This run: {ratio}, first task within {first:.2f} s: targets {met}.")
+        lines.append(f"This run (medians): {ratio}, first task within {first:.2f} s: targets {met}.")
     return "\n".join(lines)
 
 
@@ -198,26 +224,27 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--shapes", default="chain,fan-in")
     parser.add_argument("--only", default="xrsched,xrsched-normal,luigid")
+    parser.add_argument("--reps", type=int, default=3, help="runs per cell; the table shows medians (default 3)")
     parser.add_argument("--write", action="store_true", help="update benchmarks/README.md")
     parser.add_argument("--readme", type=Path, default=README)
     options = parser.parse_args()
     systems = options.only.split(",")
     results: list[Result] = []
-    for shape in options.shapes.split(","):
-        for system in systems:
-            work = Path(tempfile.mkdtemp(prefix=f"e2e-{system}-"))
-            try:
-                if system == "luigid":
-                    result = run_luigi(shape, options.tasks, options.workers, work)
-                else:
-                    sync = "normal" if system == "xrsched-normal" else "full"
-                    result = run_xrsched(shape, options.tasks, options.workers, sync, work)
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
-            print(f"{result.system:22} {shape:7} tasks={result.tasks} first={result.first:.2f}s "
-                  f"wall={result.wall:.2f}s rate={result.rate:.0f}/s exit={result.code}", flush=True)  # fmt: skip
-            results.append(result)
-    text = table(results, options.tasks, options.workers)
+    for shape, rep, system in itertools.product(options.shapes.split(","), range(options.reps), systems):
+        work = Path(tempfile.mkdtemp(prefix=f"e2e-{system}-"))
+        try:
+            if system == "luigid":
+                result = run_luigi(shape, options.tasks, options.workers, work)
+            else:
+                sync = "normal" if system == "xrsched-normal" else "full"
+                result = run_xrsched(shape, options.tasks, options.workers, sync, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print(f"rep {rep + 1}/{options.reps} {result.system:22} {shape:7} tasks={result.tasks} "
+              f"first={result.first:.2f}s wall={result.wall:.2f}s rate={result.rate:.0f}/s exit={result.code}",
+              flush=True)  # fmt: skip
+        results.append(result)
+    text = table(results, options.tasks, options.workers, options.reps)
     print(text)
     if options.write:
         write_readme(text, options.readme)
