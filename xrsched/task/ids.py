@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 
 #: How many parameters (in name order) contribute to the readable part of an id.
 SUMMARY_PARAMS = 3
@@ -27,7 +28,13 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
 def params_fingerprint(str_params: Mapping[str, str]) -> str:
     """Full hex MD5 of the serialized parameters as canonical JSON (sorted keys, no spaces)."""
-    canonical = json.dumps(dict(str_params), separators=(",", ":"), sort_keys=True)
+    items = sorted(str_params.items())
+    if all(type(key) is str and type(value) is str for key, value in items):
+        # What json.dumps(..., separators=(",", ":"), sort_keys=True) writes, without building
+        # an encoder per call: every task id is made this way, twice per task in a graph walk.
+        canonical = "{" + ",".join(f"{encode_basestring_ascii(k)}:{encode_basestring_ascii(v)}" for k, v in items) + "}"
+    else:
+        canonical = json.dumps(dict(str_params), separators=(",", ":"), sort_keys=True)
     return hashlib.md5(canonical.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
