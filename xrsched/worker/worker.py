@@ -44,6 +44,8 @@ log = logging.getLogger("xrsched.worker")
 MIN_WAIT = 0.05
 #: Registrations sent by a pipelined ``add`` before ``run`` takes over: small, so it is quick.
 FIRST_CHUNK = 16
+#: How long the rest of a pipelined registration waits for ``run`` to hand out its first tasks.
+REST_WAITS_FOR_FIRST_TASKS = 2.0
 
 
 def new_worker_id(host: str) -> str:
@@ -88,6 +90,8 @@ class Worker(ControlMixin):
         self._outgoing: list[Call] = []
         #: Threads sending the rest of pipelined registrations (``add(..., pipelined=True)``).
         self._registrars: list[threading.Thread] = []
+        #: Set once ``run`` has asked for work the first time (the registrars wait for it).
+        self._first_asked = threading.Event()
         self._coalesced: dict[tuple[str, str], Call] = {}
         self._fields: dict[str, dict[str, Any]] = {}
         self._inbox: deque[dict[str, Any]] = deque()
@@ -179,7 +183,12 @@ class Worker(ControlMixin):
 
     def _register_rest(self, calls: list[Call]) -> None:
         """Send registrations from a thread of their own (its own connection), so the main loop
-        hands out and reports tasks meanwhile; the deepest tasks were sent first."""
+        hands out and reports tasks meanwhile; the deepest tasks were sent first.
+
+        It starts once ``run`` has asked for the first tasks: a 500-call request encoded here and
+        parsed by the server would otherwise hold up that first ``get_work`` by tens of ms.
+        """
+        self._first_asked.wait(REST_WAITS_FOR_FIRST_TASKS)
         size = self.settings.batch_size
         for start in range(0, len(calls), size):
             chunk = calls[start : start + size]
@@ -233,6 +242,7 @@ class Worker(ControlMixin):
             handed: int | None = 0
             if ask or self._outgoing or self._coalesced:
                 handed = self._exchange(ask)
+            self._first_asked.set()
             if handed is None:
                 if self._gave_up():
                     break
