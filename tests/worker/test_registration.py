@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
 import xrsched.task as xt
 from tests.worker.tasks import Input, Node, UsesInput
 from xrsched.worker import CompletenessChecker, Worker, WorkerSettings, walk
+from xrsched.worker.worker import FIRST_CHUNK
 
 
 class SlowCheck(xt.Task):
@@ -80,3 +82,19 @@ def test_a_raising_complete_is_registered_unknown_and_reported():
     found = walk([Broken()], CompletenessChecker(1))
     assert found.calls[0]["status"] == "UNKNOWN"
     assert "the NFS server went away" in found.errors[Broken().task_id]
+
+
+def test_a_pipelined_add_asks_for_work_before_sending_the_rest(server, tmp_path):
+    """The first get_work goes out right after the first chunk, ahead of the 500-call requests."""
+    root = Node(root=str(tmp_path / "dag"), i=0, size=300)
+    client = server.client("w1")
+    quiet = WorkerSettings(ping_interval=3600)
+    with client, Worker(client, processes=1, settings=quiet, handle_signals=False) as worker:
+        assert worker.add(root, pipelined=True)
+        summary = worker.run()
+    assert summary.exit_code == 0, summary.render()
+    audit = [json.loads(line) for line in (server.state / "audit.log").read_text().splitlines()]
+    methods = [r["method"] for r in audit if r.get("identity") == "token:w1" and r["method"] != "system.multicall"]
+    first_ask = methods.index("get_work")
+    assert len(methods[:first_ask]) == FIRST_CHUNK, methods[: first_ask + 1]  # add_worker + the deepest tasks
+    assert methods.count("add_task") >= 300  # every task registered (and then reported)
