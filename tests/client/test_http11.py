@@ -75,6 +75,8 @@ def test_header_names_are_case_insensitive_and_folded_values_joined(fake):
     [
         ([], "HTTP/2 200 OK", "bad status line"),
         ([], "ICY 200 OK", "bad status line"),
+        ([], "HTTP/1.1 2000 OK", "bad status line"),
+        ([], "HTTP/1.1 20 OK", "bad status line"),
         (["Upgrade: h2c"], "HTTP/1.1 101 Switching Protocols", "switched protocols"),
         ([f"X-{i}: y" for i in range(MAX_HEADERS + 1)], "HTTP/1.1 200 OK", "too many header lines"),
         (["X-Long: " + "y" * MAX_LINE], "HTTP/1.1 200 OK", "header line too long"),

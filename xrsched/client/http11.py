@@ -137,8 +137,9 @@ class HttpConnection:
         for _ in range(MAX_INTERIM + 1):
             line = self._line(first=True)
             version, _, rest = line.partition(" ")
-            code = rest[:3]
-            if not (version.startswith("HTTP/1.") and version[7:].isdigit() and code.isdigit() and len(code) == 3):
+            code, space = rest[:3], rest[3:4]
+            valid_code = len(code) == 3 and code.isdigit() and space in ("", " ")
+            if not (version.startswith("HTTP/1.") and version[7:].isdigit() and valid_code):
                 raise BadAnswer(f"bad status line {line[:40]!r}")
             headers = self._headers()
             status = int(code)
