@@ -3,25 +3,11 @@ the table has its rows (no luigi needed; about 10 s)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "benchmarks" / "e2e.py"
-VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+from tests.benchscripts import run_benchmark
 
 
 def test_e2e_bench_small_run_prints_a_table_of_medians():
-    python = VENV_PYTHON if VENV_PYTHON.exists() else Path(sys.executable)
-    result = subprocess.run(
-        [str(python), str(SCRIPT), "--only", "xrsched", "--tasks", "30", "--reps", "2"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_benchmark("e2e.py", "--only", "xrsched", "--tasks", "30", "--reps", "2", timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert sum(line.startswith("rep ") for line in lines) == 4, result.stdout  # 2 shapes x 2 repetitions

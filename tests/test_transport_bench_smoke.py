@@ -5,25 +5,11 @@ No luigi needed (luigid is left out); bounded to about 30 s.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "benchmarks" / "transport.py"
-VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+from tests.benchscripts import run_benchmark
 
 
 def test_transport_bench_quick_runs_and_prints_a_table():
-    python = VENV_PYTHON if VENV_PYTHON.exists() else Path(sys.executable)
-    result = subprocess.run(
-        [str(python), str(SCRIPT), "--quick", "--only", "xrsched,bare"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_benchmark("transport.py", "--quick", "--only", "xrsched,bare", timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert any(line.startswith("| server | clients | calls/s") for line in lines), result.stdout
