@@ -242,7 +242,8 @@ class Worker(ControlMixin):
             handed: int | None = 0
             if ask or self._outgoing or self._coalesced:
                 handed = self._exchange(ask)
-            self._first_asked.set()
+            if not self._first_asked.is_set():
+                self._first_asked.set()
             if handed is None:
                 if self._gave_up():
                     break
