@@ -79,8 +79,6 @@ class HttpConnection:
         self.read_timeout = read_timeout
         self.sock: Any = None
         self._buffer = b""
-        #: Set when the last answer said the connection ends after it (or could not be read whole).
-        self.will_close = False
         #: A call is using the connection (changed under the transport's lock).
         self.busy = False
         #: close() was asked for while the connection was busy.
@@ -99,7 +97,6 @@ class HttpConnection:
             raise
         self.sock = sock
         self._buffer = b""
-        self.will_close = False
 
     def close(self) -> None:
         """Close the socket (if open); the next exchange opens a new one."""
@@ -128,8 +125,7 @@ class HttpConnection:
         except BaseException:
             self.close()  # whatever is left of the answer cannot be told from the next one
             raise
-        self.will_close = closing or not complete
-        if self.will_close:
+        if closing or not complete:  # the server ends it, or the rest of the body is still coming
             self.close()
         return Answer(status, headers, body)
 
