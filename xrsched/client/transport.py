@@ -225,17 +225,20 @@ class HttpTransport:
                     conn.close()
 
     def _exchange(self, conn: HttpConnection, body: bytes, request_id: str) -> bytes:
+        request = self._request(body, request_id)
         reused = conn.sock is not None
         if reused and (conn.has_unread or _dropped(conn.sock)):
             conn.close()
             reused = False
-        try:
-            if conn.sock is None:
+        if conn.sock is None:
+            try:
                 conn.connect()
-                self.stats.add("connections_opened")
+            except Exception as exc:
+                raise _transport_error(exc, "while connecting") from exc
+            self.stats.add("connections_opened")
+        try:
             self.stats.add("requests_sent")
-            answer = conn.exchange(self._request(body, request_id), self.settings.max_response_bytes,
-                                   error_cap=_ERROR_TEXT_BYTES)  # fmt: skip
+            answer = conn.exchange(request, self.settings.max_response_bytes, error_cap=_ERROR_TEXT_BYTES)
         except TooLarge as exc:
             conn.close()
             raise ResponseTooLarge(str(exc)) from None
