@@ -76,9 +76,10 @@ class _Walk:
 
     def value(self, element: Element, depth: int) -> Any:
         """The value of a ``<value>`` element; ``depth`` counts the open arrays and structs."""
-        if len(element) == 0:
+        size = len(element)
+        if size == 0:
             return element.text or ""
-        if len(element) > 1:
+        if size > 1:
             raise _Unplain
         child = element[0]
         tag = child.tag
@@ -98,10 +99,16 @@ class _Walk:
     def _struct(self, element: Element, depth: int) -> dict[str, Any]:
         members: dict[str, Any] = {}
         for member in element:
-            if len(member) != 2 or _local(member.tag) != "member":
+            if len(member) != 2:
                 raise _Unplain
             name, value = member
-            if _local(name.tag) != "name" or _local(value.tag) != "value" or len(name):
+            # Plain tags compare equal at once; only namespaced ones need _local.
+            if (
+                (member.tag != "member" and _local(member.tag) != "member")
+                or (name.tag != "name" and _local(name.tag) != "name")
+                or (value.tag != "value" and _local(value.tag) != "value")
+                or len(name)
+            ):
                 raise _Unplain
             members[name.text or ""] = self.value(value, depth)
         return members
@@ -109,10 +116,12 @@ class _Walk:
     def _array(self, element: Element, depth: int) -> list[Any]:
         items: list[Any] = []
         for part in element:
-            tag = _local(part.tag)
+            tag = part.tag
+            if tag[0] == "{":
+                tag = _local(tag)
             if tag == "data":
                 for item in part:
-                    if _local(item.tag) != "value":
+                    if item.tag != "value" and _local(item.tag) != "value":
                         raise _Unplain
                     items.append(self.value(item, depth))
             elif tag == "value":
