@@ -36,6 +36,7 @@ from xrsched.client.errors import (
     http_error,
 )
 from xrsched.client.http11 import Answer, BadAnswer, HttpConnection, TooLarge
+from xrsched.requestid import valid_request_id
 from xrsched.tls import client_context
 
 MIB = 1024 * 1024
@@ -251,8 +252,8 @@ class HttpTransport:
 
     def _request(self, body: bytes, request_id: str) -> bytes:
         """The request's head and body, ready to send in one write."""
-        if not request_id.isascii() or not request_id.isprintable() or " " in request_id:
-            raise ValueError("request ids must be printable ASCII without blanks")
+        if not valid_request_id(request_id):  # it goes into a header line: the server's own rule
+            raise ValueError("request ids must be 1-128 characters of [A-Za-z0-9._:-]")
         head = self._head_start + f"Content-Length: {len(body)}\r\nX-Request-Id: {request_id}\r\n\r\n"
         return head.encode("ascii") + body
 
