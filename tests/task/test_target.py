@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
+import subprocess
+import sys
+import textwrap
 import threading
 
 import pytest
@@ -37,8 +41,9 @@ def test_write_then_read_text_and_bytes(tmp_path):
     assert os.fspath(target) == target.path == str(tmp_path / "deep" / "er" / "out.txt")
 
 
-def test_nothing_is_visible_until_close_and_temp_file_is_a_sibling(tmp_path):
-    target = luigi.LocalTarget(tmp_path / "out.csv")
+@pytest.mark.parametrize("durable", [True, False])
+def test_nothing_is_visible_until_close_and_temp_file_is_a_sibling(tmp_path, durable):
+    target = luigi.LocalTarget(tmp_path / "out.csv", durable=durable)
     writer = target.open("w")
     writer.write("x" * 100_000)
     writer.flush()
@@ -61,8 +66,9 @@ def test_exception_inside_with_leaves_no_file(tmp_path):
     assert _siblings(tmp_path) == []
 
 
-def test_exception_inside_with_keeps_the_previous_file(tmp_path):
-    target = luigi.LocalTarget(tmp_path / "out.txt")
+@pytest.mark.parametrize("durable", [True, False])
+def test_exception_inside_with_keeps_the_previous_file(tmp_path, durable):
+    target = luigi.LocalTarget(tmp_path / "out.txt", durable=durable)
     with target.open("w") as f:
         f.write("old")
     with pytest.raises(ValueError), target.open("w") as f:
@@ -198,3 +204,33 @@ def test_remove_and_move(tmp_path):
     moved.remove()
     with pytest.raises(FileNotFoundError):
         moved.remove()
+
+
+_FSYNC_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import xrsched.task as xt
+    target = xt.LocalTarget(sys.argv[1], durable=sys.argv[2] == "durable")
+    with target.open("w") as f:
+        f.write("x")
+    with target.temporary_path() as tmp:
+        open(tmp, "w").write("y")
+    """
+)
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace to watch the system calls")
+@pytest.mark.parametrize(("durable", "expected"), [("durable", 4), ("not-durable", 0)])
+def test_durable_false_skips_every_fsync(tmp_path, durable, expected):
+    """Counted at the system-call level: open("w") and temporary_path each fsync the file and the
+    directory when durable, and neither does with durable=False."""
+    trace = tmp_path / "trace"
+    command = ["strace", "-f", "-qq", "-e", "trace=fsync,fdatasync", "-o", str(trace),
+               sys.executable, "-c", _FSYNC_SCRIPT, str(tmp_path / "out" / "file.txt"), durable]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    if done.returncode != 0 and "ptrace" in done.stderr.lower():
+        pytest.skip(f"strace cannot trace here: {done.stderr.strip()[:200]}")
+    assert done.returncode == 0, done.stderr
+    calls = [line for line in trace.read_text().splitlines() if "fsync(" in line or "fdatasync(" in line]
+    assert len(calls) == expected, calls
+    assert (tmp_path / "out" / "file.txt").read_text() == "y"
