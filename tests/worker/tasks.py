@@ -200,3 +200,27 @@ class Listener(Recorded):
         message.respond(f"got {message.content}")
         note(self.root, "run", self.task_id)
         self.finish()
+
+
+class Dies(Recorded):
+    """Its child process dies mid-run (``os._exit``). ``retry_count = 1``: one failure disables it;
+    ``resources`` show whether the failure report carried the task's own fields."""
+
+    retry_count = 1
+    resources = {"lab": 1}
+
+    def run(self):
+        note(self.root, "start", self.task_id)
+        os._exit(3)
+
+
+class Hangs(Recorded):
+    """Never finishes by itself; its own ``worker_timeout`` gets it killed."""
+
+    retry_count = 1
+    resources = {"lab": 1}
+    worker_timeout = 0.5
+
+    def run(self):
+        note(self.root, "start", self.task_id)
+        time.sleep(60)

@@ -4,12 +4,15 @@ apart so each file reads as one job."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from .link import Call
+from .runner import load_task
 
 if TYPE_CHECKING:
     from .pool import Child, ChildPool
@@ -35,7 +38,7 @@ class ControlMixin:
     _signals: SignalState
     _wakeup: Wakeup
     _drain_started: float | None
-    #: Scheduler fields of each running task, sent again with its outcome.
+    #: Scheduler fields of tasks whose outcome is being reported (see :meth:`_report`).
     _fields: dict[str, dict[str, Any]]
 
     # -- from the heartbeat thread ----------------------------------------------------------
@@ -98,10 +101,28 @@ class ControlMixin:
 
     def _fail_child(self, child: Child, reason: str) -> None:
         task_id = child.task_id
+        self._keep_fields(child)
         self._pool.kill(child)
         if task_id is not None:
             log.error("%s: %s", task_id, reason)
             self._report(task_id, "FAILED", reason)
+
+    def _keep_fields(self, child: Child) -> None:
+        """Remember the scheduler fields of the task ``child`` runs, for a failure reported
+        without the child's help (it died or was killed): the scheduler replaces a task's retry
+        policy and resources with those of each report, so the report must carry them.
+
+        The task is rebuilt here only when its module is already imported in this process (as
+        with ``xrsched run`` and scripts); the worker never imports task code of its own accord.
+        """
+        if child.task_id is None or child.assignment is None or child.task_id in self._fields:
+            return
+        module, family, params = child.assignment
+        if module and module not in sys.modules:
+            return
+        with contextlib.suppress(Exception):
+            fields = load_task(module, family, params).scheduler_fields()
+            self._fields[child.task_id] = {k: v for k, v in fields.items() if k != "task_id"}
 
     def _report(self, task_id: str, status: str, expl: str | None, *, ran: bool = True, **extra: Any) -> None:
         if not ran:  # the summary then goes by the scheduler's status
@@ -122,9 +143,8 @@ class ControlMixin:
             )
             self._coalesced[(method, task_id)] = (method, {"task_id": task_id, key: message[2]})
             return
-        if kind == "started":
-            self._fields[task_id] = message[3]
-            if child.task_id == task_id and message[2]:  # the task has its own worker_timeout
+        if kind == "started":  # sent only by a task with its own worker_timeout
+            if child.task_id == task_id and message[2]:
                 child.deadline = child.started + float(message[2])
             return
         if kind == "tracking":
@@ -137,6 +157,7 @@ class ControlMixin:
             return
         if kind == "died":
             if task_id is not None:
+                self._keep_fields(child)
                 self._report(task_id, "FAILED", f"the child process running the task died (exit status {message[2]})")
                 log.error("%s: child process died (exit status %s)", task_id, message[2])
             return
@@ -144,6 +165,7 @@ class ControlMixin:
             log.warning("ignoring a late %s report for %s", kind, task_id)
             return
         elapsed = time.monotonic() - child.started
+        self._fields[task_id] = message[-1]
         self._pool.finished(child)
         if kind == "done":
             log.info("done %s (%.3fs)", task_id, elapsed)

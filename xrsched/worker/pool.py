@@ -41,6 +41,8 @@ class Child:
     process: Any
     conn: Connection
     task_id: str | None = None
+    #: ``(module, family, params)`` of the task it runs, to rebuild it if the child dies.
+    assignment: tuple[str | None, str, dict[str, Any]] | None = None
     started: float = 0.0
     deadline: float | None = None
     runs: int = 0
@@ -139,6 +141,7 @@ class ChildPool:
                timeout: float | None) -> None:  # fmt: skip
         """Give ``child`` a task; ``timeout`` seconds from now it will be killed if still running."""
         child.task_id = task_id
+        child.assignment = (module, family, params)
         child.started = time.monotonic()
         child.deadline = child.started + timeout if timeout else None
         child.runs += 1
@@ -156,6 +159,7 @@ class ChildPool:
     def finished(self, child: Child) -> None:
         """The child reported its task's outcome: free it, or replace it when it has run enough."""
         child.task_id = None
+        child.assignment = None
         child.deadline = None
         if child.retiring or (self._max_runs and child.runs >= self._max_runs):
             retire = not child.retiring
@@ -198,6 +202,11 @@ class ChildPool:
     def expired(self, now: float) -> list[Child]:
         """Busy children whose task is past its deadline."""
         return [c for c in self.children if c.task_id is not None and c.deadline is not None and now >= c.deadline]
+
+    def next_deadline(self) -> float | None:
+        """The earliest deadline of a running task (``time.monotonic()`` time), if any has one."""
+        deadlines = [c.deadline for c in self.children if c.task_id is not None and c.deadline is not None]
+        return min(deadlines) if deadlines else None
 
     def kill(self, child: Child) -> None:
         """Kill ``child`` (and whatever its task started) and start a replacement."""

@@ -7,10 +7,16 @@ remote and the in-process scheduler alike.
 
 Pipe protocol (tuples, first item the kind). Parent to child: ``("run", task_id, module,
 family, params)``, ``("message", task_id, message_id, content)``, ``("stop",)``. Child to
-parent: ``("started", task_id, worker_timeout, scheduler_fields)``, ``("status", task_id, text)``,
+parent: ``("started", task_id, worker_timeout)`` (only for a task with its own
+``worker_timeout``, so the parent can set its deadline), ``("status", task_id, text)``,
 ``("progress", task_id, pct)``, ``("tracking", task_id, url)``, ``("response", task_id,
-message_id, text)``, ``("deps", task_id, add_task_kwargs, new_dep_ids)``, ``("done", task_id,
-expl)``, ``("complete", task_id, expl)`` (outputs already there: not run), ``("failed", task_id, expl)``.
+message_id, text)``, and one outcome, whose last item is the task's scheduler fields (priority,
+resources, retry policy...; ``{}`` when the task could not be built): ``("deps", task_id,
+add_task_kwargs, new_dep_ids, fields)``, ``("done", task_id, expl, fields)``, ``("complete",
+task_id, expl, fields)`` (outputs already there: not run), ``("failed", task_id, expl, fields)``.
+The fields travel with the outcome rather than in a message of their own at the start: on a
+short task, one more message wakes the parent once more per task, which costs more than the
+task's own work.
 
 The child puts itself in its own process group (a terminal's Ctrl-C reaches only the parent,
 which decides how to drain; a timed-out task is killed with its whole group), and it exits at
@@ -206,14 +212,15 @@ def run_assignment(
     try:
         task = load_task(module, family, params)
     except Exception as exc:  # an unknown family or bad parameters: the task fails, the child lives on
-        sender.send(("failed", task_id, f"cannot load task {family} from module {module}:\n{_format(exc)}"))
+        sender.send(("failed", task_id, f"cannot load task {family} from module {module}:\n{_format(exc)}", {}))
         return
     if task.task_id != task_id:
         log.warning("task %s rebuilt with id %s (parameters changed?)", task_id, task.task_id)
     # The scheduler replaces a task's retry policy, priority, resources... with those of every
     # add_task, so the outcome report must carry them again (as Luigi's worker does).
     fields = {k: v for k, v in task.scheduler_fields().items() if k != "task_id"}
-    sender.send(("started", task_id, float(task.worker_timeout or 0), fields))
+    if task.worker_timeout:
+        sender.send(("started", task_id, float(task.worker_timeout)))
     task.attach_reporter(_PipeReporter(sender, task_id))
     box: queue.Queue[SchedulerMessage] | None = queue.Queue() if task.accepts_messages else None
     if box is not None:
@@ -230,7 +237,7 @@ def run_assignment(
     finally:
         mailbox.close()
         task.attach_reporter(None)
-    sender.send((outcome[0], task_id, *outcome[2:]))
+    sender.send((outcome[0], task_id, *outcome[2:], fields))
 
 
 def _run(task: Task, checker: CompletenessChecker, options: ChildOptions) -> tuple[Any, ...]:

@@ -265,6 +265,9 @@ class Worker(ControlMixin):
             if idle and (stopping or not self._stay()):
                 break
             timeout = max(0.0, next_ask - time.monotonic()) if free else 1.0
+            deadline = self._pool.next_deadline()
+            if deadline is not None:  # wake for a task's timeout on time, not up to a second late
+                timeout = min(timeout, max(0.0, deadline - time.monotonic()))
             self._wait(timeout if busy or free else 0.0)
         self.summary = self._summarize()
         log.debug("%s", self.summary.render())
