@@ -28,6 +28,7 @@ from typing import Any
 from xrsched.client.errors import ClientError
 from xrsched.task import Task
 
+from .asking import AskSizer
 from .control import ControlMixin
 from .heartbeat import Heartbeat
 from .link import Call, as_link
@@ -114,7 +115,7 @@ class Worker(ControlMixin):
         self._unreachable_since: float | None = None
         self._stop_reason = ""
         self._drain_started: float | None = None
-        self._ask = self.processes
+        self._asks = AskSizer(self.processes)
         self._lock = threading.Lock()
         self._news = False
 
@@ -238,7 +239,7 @@ class Worker(ControlMixin):
             # A report (DONE, FAILED, new dependencies) may make tasks runnable: ask at once.
             # Otherwise ask only when the backoff has passed.
             news, self._news = self._news, False
-            ask = min(free, self._ask) if (self._outgoing or news or time.monotonic() >= next_ask) else 0
+            ask = self._asks.size(free) if (self._outgoing or news or time.monotonic() >= next_ask) else 0
             handed: int | None = 0
             if ask or self._outgoing or self._coalesced:
                 handed = self._exchange(ask)
@@ -250,15 +251,16 @@ class Worker(ControlMixin):
                 next_ask = time.monotonic() + delay
                 delay = min(delay * 2, self.settings.wait_interval)
             elif ask and handed == ask:
-                # Everything asked for was handed out: maybe there is more; ask for twice as many.
-                self._ask = min(self.processes, ask * 2)
+                # Everything asked for was handed out: maybe there is more (AskSizer decides how
+                # many to ask for); fill the children still idle at once.
+                self._asks.record(ask, handed, self.processes)
                 delay = MIN_WAIT
                 if free > handed > 1:
                     continue
             elif ask:
-                # Fewer tasks than asked for: ask for as many as came next time (one get_work per
-                # request for a chain) and back off while nothing at all comes.
-                self._ask = max(1, handed)
+                # Fewer tasks than asked for (a chain gets one per request): back off while
+                # nothing at all comes.
+                self._asks.record(ask, handed, self.processes)
                 delay = MIN_WAIT if handed else min(delay * 2, self.settings.wait_interval)
                 next_ask = time.monotonic() + delay
             idle = not busy and not handed and not self._outgoing and not self._registering()
