@@ -1,8 +1,11 @@
-"""AskSizer: how many get_work calls go in each request, played against simple graph shapes."""
+"""How the worker packs its requests: AskSizer (how many get_work calls) played against simple
+graph shapes, and linger_for (how long reports wait for sibling tasks)."""
 
 from __future__ import annotations
 
-from xrsched.worker.asking import AskSizer
+import pytest
+
+from xrsched.worker.asking import LINGER, LINGER_WINDOW, AskSizer, linger_for
 
 
 def _play(sizer: AskSizer, processes: int, runnable_after_each: int, requests: int) -> list[tuple[int, int]]:
@@ -45,3 +48,12 @@ def test_the_cap_follows_a_bigger_pool_and_never_drops_below_one():
     for _ in range(4):
         sizer.record(sizer.size(8), sizer.size(8), 8)  # set_worker_processes grew the pool to 8
     assert sizer.cap == 8
+
+
+def test_reports_wait_briefly_for_siblings_only():
+    now = 100.0
+    until = now + LINGER
+    assert linger_for(now, until, []) is None  # nothing else running (a chain): send at once
+    assert linger_for(now, until, [now - 10.0]) is None  # a long task: never waited for
+    assert linger_for(now, until, [now - 10.0, now - LINGER_WINDOW / 2]) == pytest.approx(LINGER)
+    assert linger_for(until, until, [until - 0.0001]) is None  # the pause is over

@@ -1,6 +1,14 @@
-"""How many ``get_work`` calls the worker puts in its next request: a pure policy, no I/O."""
+"""How the worker packs its requests (pure policy, no I/O): how many ``get_work`` calls go in the
+next one, and how long queued reports wait for sibling tasks to finish."""
 
 from __future__ import annotations
+
+#: After a child's outcome, how long to wait for siblings that started at about the same time
+#: (within :data:`LINGER_WINDOW`) to finish too, so one request carries all their reports and
+#: asks: a round trip costs ~1.5 ms on a loopback TLS connection, a report and an ask in it
+#: ~0.2 ms. Longer tasks (started earlier than the window) are never waited for.
+LINGER = 0.001
+LINGER_WINDOW = 0.005
 
 
 class AskSizer:
@@ -31,3 +39,15 @@ class AskSizer:
                 self.cap = min(max(1, processes), asked * 2)
         else:
             self.cap = max(1, handed)
+
+
+def linger_for(now: float, until: float, busy_since: list[float]) -> float | None:
+    """How long to wait for more child outcomes before sending queued reports: None to send now.
+
+    Wait (until ``until`` at most) only while some busy child started within
+    :data:`LINGER_WINDOW` of ``now``: a sibling of the tasks that just finished, likely to
+    finish too. A long task never holds back the reports of others.
+    """
+    if now >= until or not any(now - started < LINGER_WINDOW for started in busy_since):
+        return None
+    return until - now

@@ -28,7 +28,7 @@ from typing import Any
 from xrsched.client.errors import ClientError
 from xrsched.task import Task
 
-from .asking import AskSizer
+from .asking import LINGER, AskSizer, linger_for
 from .control import ControlMixin
 from .heartbeat import Heartbeat
 from .link import Call, as_link
@@ -271,9 +271,22 @@ class Worker(ControlMixin):
             if deadline is not None:  # wake for a task's timeout on time, not up to a second late
                 timeout = min(timeout, max(0.0, deadline - time.monotonic()))
             self._wait(timeout if busy or free else 0.0)
+            self._linger()
         self.summary = self._summarize()
         log.debug("%s", self.summary.render())
         return self.summary
+
+    def _linger(self) -> None:
+        """With reports queued, give children that started about when the reporting ones did a
+        moment to finish as well (see :func:`linger_for`)."""
+        if not self._outgoing:
+            return
+        until = time.monotonic() + LINGER
+        while True:
+            pause = linger_for(time.monotonic(), until, [c.started for c in self._pool.busy()])
+            if pause is None:
+                return
+            self._wait(pause)
 
     def _idle(self) -> list[Any]:
         return [c for c in self._pool.children if c.task_id is None and not c.retiring]
