@@ -122,6 +122,10 @@ class Connection(BaseHTTPRequestHandler):
 
     def _start(self) -> bool:
         sock = self.connection
+        # An answer bigger than one TLS record (16 KiB) leaves in several writes; with Nagle's
+        # algorithm the last one waits for the client's delayed ACK of the others: ~40 ms.
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         ctx = self.env.tls_context
         if ctx is not None:
             limit = self.settings.handshake_timeout
