@@ -224,3 +224,23 @@ class Hangs(Recorded):
     def run(self):
         note(self.root, "start", self.task_id)
         time.sleep(60)
+
+
+class Quick(Recorded):
+    """Runs at once, before the others of the same rank (higher priority)."""
+
+    priority = 10
+
+    def run(self):
+        note(self.root, "run", self.task_id)
+        self.finish()
+
+
+class QuickThenSleepers(xt.WrapperTask):
+    """A Quick task, then two Sleepers (``a`` and ``b``): with one process and prefetching, ``a``
+    runs while ``b`` waits in the worker, handed out ahead."""
+
+    root = xt.StrParameter()
+
+    def requires(self):
+        return [Quick(root=self.root)] + [Sleeper(root=self.root, name=n, seconds=60) for n in ("a", "b")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from xrsched.worker.asking import LINGER, LINGER_WINDOW, AskSizer, linger_for
+from xrsched.worker.asking import LINGER, LINGER_WINDOW, AskSizer, linger_for, prefetch_slots, typical_after
 
 
 def _play(sizer: AskSizer, processes: int, runnable_after_each: int, requests: int) -> list[tuple[int, int]]:
@@ -57,3 +57,15 @@ def test_reports_wait_briefly_for_siblings_only():
     assert linger_for(now, until, [now - 10.0]) is None  # a long task: never waited for
     assert linger_for(now, until, [now - 10.0, now - LINGER_WINDOW / 2]) == pytest.approx(LINGER)
     assert linger_for(until, until, [until - 0.0001]) is None  # the pause is over
+
+
+def test_tasks_are_fetched_ahead_only_while_they_are_known_to_be_short():
+    assert prefetch_slots(4, None, 0.05) == 0  # nothing finished yet: no idea
+    assert prefetch_slots(4, 0.01, 0.05) == 4
+    assert prefetch_slots(4, 0.01, 0.0) == 0  # prefetch_below = 0 turns it off
+    typical = None
+    for _ in range(10):
+        typical = typical_after(typical, 0.002)
+    assert prefetch_slots(4, typical, 0.05) == 4
+    typical = typical_after(typical, 30.0)  # one long task is enough to stop
+    assert prefetch_slots(4, typical, 0.05) == 0

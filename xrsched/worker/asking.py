@@ -51,3 +51,22 @@ def linger_for(now: float, until: float, busy_since: list[float]) -> float | Non
     if now >= until or not any(now - started < LINGER_WINDOW for started in busy_since):
         return None
     return until - now
+
+
+def prefetch_slots(processes: int, typical_seconds: float | None, below: float) -> int:
+    """How many tasks beyond its idle children a worker may hold: ``processes`` while its tasks
+    are known to be short (``typical_seconds`` under ``below``, the ``prefetch_below`` setting),
+    else none.
+
+    Held tasks wait locally while a request is in flight, so the children need not wait for
+    it. Longer tasks are never fetched ahead: another worker may be free to run them sooner.
+    """
+    if typical_seconds is None or typical_seconds >= below:
+        return 0
+    return max(0, processes)
+
+
+def typical_after(previous: float | None, elapsed: float) -> float:
+    """The running estimate of a task's run time after one more took ``elapsed`` seconds: an
+    exponentially weighted mean, so a few long tasks switch fetching ahead off quickly."""
+    return elapsed if previous is None else 0.7 * previous + 0.3 * elapsed

@@ -11,6 +11,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from .asking import typical_after
 from .link import Call
 from .runner import load_task
 
@@ -40,6 +41,8 @@ class ControlMixin:
     _drain_started: float | None
     #: Scheduler fields of tasks whose outcome is being reported (see :meth:`_report`).
     _fields: dict[str, dict[str, Any]]
+    _queue: deque[dict[str, Any]]
+    _task_seconds: float | None
 
     # -- from the heartbeat thread ----------------------------------------------------------
 
@@ -98,31 +101,40 @@ class ControlMixin:
     def _kill_running(self, reason: str) -> None:
         for child in self._pool.busy():
             self._fail_child(child, reason)
+        while self._queue:  # fetched ahead, never started: failed, so the scheduler retries them
+            reply = self._queue.popleft()
+            task_id = reply["task_id"]
+            self._keep_fields(task_id, reply.get("task_module"), reply.get("task_family") or "",
+                              reply.get("task_params") or {})  # fmt: skip
+            log.error("%s: not started: %s", task_id, reason)
+            self._report(task_id, "FAILED", f"not started ({reason})")
 
     def _fail_child(self, child: Child, reason: str) -> None:
         task_id = child.task_id
-        self._keep_fields(child)
+        self._keep_child_fields(child)
         self._pool.kill(child)
         if task_id is not None:
             log.error("%s: %s", task_id, reason)
             self._report(task_id, "FAILED", reason)
 
-    def _keep_fields(self, child: Child) -> None:
-        """Remember the scheduler fields of the task ``child`` runs, for a failure reported
-        without the child's help (it died or was killed): the scheduler replaces a task's retry
+    def _keep_child_fields(self, child: Child) -> None:
+        """:meth:`_keep_fields` for the task ``child`` runs."""
+        if child.task_id is not None and child.assignment is not None:
+            self._keep_fields(child.task_id, *child.assignment)
+
+    def _keep_fields(self, task_id: str, module: str | None, family: str, params: dict[str, Any]) -> None:
+        """Remember the scheduler fields of a task, for a failure reported without its child's
+        help (it died, was killed, or never started): the scheduler replaces a task's retry
         policy and resources with those of each report, so the report must carry them.
 
         The task is rebuilt here only when its module is already imported in this process (as
         with ``xrsched run`` and scripts); the worker never imports task code of its own accord.
         """
-        if child.task_id is None or child.assignment is None or child.task_id in self._fields:
-            return
-        module, family, params = child.assignment
-        if module and module not in sys.modules:
+        if task_id in self._fields or (module and module not in sys.modules):
             return
         with contextlib.suppress(Exception):
             fields = load_task(module, family, params).scheduler_fields()
-            self._fields[child.task_id] = {k: v for k, v in fields.items() if k != "task_id"}
+            self._fields[task_id] = {k: v for k, v in fields.items() if k != "task_id"}
 
     def _report(self, task_id: str, status: str, expl: str | None, *, ran: bool = True, **extra: Any) -> None:
         if not ran:  # the summary then goes by the scheduler's status
@@ -157,7 +169,7 @@ class ControlMixin:
             return
         if kind == "died":
             if task_id is not None:
-                self._keep_fields(child)
+                self._keep_child_fields(child)
                 self._report(task_id, "FAILED", f"the child process running the task died (exit status {message[2]})")
                 log.error("%s: child process died (exit status %s)", task_id, message[2])
             return
@@ -165,6 +177,7 @@ class ControlMixin:
             log.warning("ignoring a late %s report for %s", kind, task_id)
             return
         elapsed = time.monotonic() - child.started
+        self._task_seconds = typical_after(self._task_seconds, elapsed)
         self._fields[task_id] = message[-1]
         self._pool.finished(child)
         if kind == "done":

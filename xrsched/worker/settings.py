@@ -65,6 +65,12 @@ class WorkerSettings:
         metavar="METHOD",
     )
     max_tasks_per_child: int = _opt(0, "Replace a child process after this many tasks (0: never).", metavar="N")
+    prefetch_below: float = _opt(
+        0.05,
+        "While tasks typically run shorter than this, hold up to one more task per process, handed out "
+        "ahead so children need not wait for the next request (0: never).",
+        metavar="SECONDS",
+    )
     unreachable_timeout: float = _opt(
         300.0, "Give up after the scheduler was unreachable this long.", metavar="SECONDS"
     )
@@ -125,7 +131,7 @@ def check(settings: WorkerSettings) -> None:
     for name in ("ping_interval", "wait_interval", "rpc_timeout", "unreachable_timeout"):
         if getattr(settings, name) <= 0:
             raise WorkerSettingsError(f"{name} must be positive")
-    for name in ("task_timeout", "drain_timeout", "max_tasks_per_child", "rpc_retries"):
+    for name in ("task_timeout", "drain_timeout", "max_tasks_per_child", "rpc_retries", "prefetch_below"):
         if getattr(settings, name) < 0:
             raise WorkerSettingsError(f"{name} must not be negative")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

@@ -28,7 +28,7 @@ from typing import Any
 from xrsched.client.errors import ClientError
 from xrsched.task import Task
 
-from .asking import LINGER, AskSizer, linger_for
+from .asking import LINGER, AskSizer, linger_for, prefetch_slots
 from .control import ControlMixin
 from .heartbeat import Heartbeat
 from .link import Call, as_link
@@ -116,6 +116,10 @@ class Worker(ControlMixin):
         self._stop_reason = ""
         self._drain_started: float | None = None
         self._asks = AskSizer(self.processes)
+        #: get_work replies handed to us while no child was idle (fetched ahead), oldest first.
+        self._queue: deque[dict[str, Any]] = deque()
+        #: Running estimate of how long this worker's tasks take (None until one has finished).
+        self._task_seconds: float | None = None
         self._lock = threading.Lock()
         self._news = False
 
@@ -233,9 +237,12 @@ class Worker(ControlMixin):
         next_ask = 0.0  # when to ask again although nothing changed (backoff while nothing is runnable)
         while True:
             self._apply_control()
+            self._dispatch_queued()
             busy = self._pool.busy()
             stopping = self._stopping()
-            free = 0 if stopping else max(0, min(self.processes - len(busy), len(self._idle())))
+            ahead = prefetch_slots(self.processes, self._task_seconds, self.settings.prefetch_below)
+            slots = min(self.processes - len(busy), len(self._idle())) + ahead - len(self._queue)
+            free = 0 if stopping else max(0, slots)
             # A report (DONE, FAILED, new dependencies) may make tasks runnable: ask at once.
             # Otherwise ask only when the backoff has passed.
             news, self._news = self._news, False
@@ -253,17 +260,17 @@ class Worker(ControlMixin):
             elif ask and handed == ask:
                 # Everything asked for was handed out: maybe there is more (AskSizer decides how
                 # many to ask for); fill the children still idle at once.
-                self._asks.record(ask, handed, self.processes)
+                self._asks.record(ask, handed, self.processes + ahead)
                 delay = MIN_WAIT
                 if free > handed > 1:
                     continue
             elif ask:
                 # Fewer tasks than asked for (a chain gets one per request): back off while
                 # nothing at all comes.
-                self._asks.record(ask, handed, self.processes)
+                self._asks.record(ask, handed, self.processes + ahead)
                 delay = MIN_WAIT if handed else min(delay * 2, self.settings.wait_interval)
                 next_ask = time.monotonic() + delay
-            idle = not busy and not handed and not self._outgoing and not self._registering()
+            idle = not busy and not self._queue and not handed and not self._outgoing and not self._registering()
             if idle and (stopping or not self._stay()):
                 break
             timeout = max(0.0, next_ask - time.monotonic()) if free else 1.0
@@ -312,7 +319,7 @@ class Worker(ControlMixin):
             if self.settings.assistant:
                 ask["assistant"] = True
             if i == 0:  # lets the scheduler hand back a task whose get_work reply we lost
-                ask["current_tasks"] = [c.task_id for c in self._pool.busy()]
+                ask["current_tasks"] = [c.task_id for c in self._pool.busy()] + [r["task_id"] for r in self._queue]
             calls.append(("get_work", ask))
         try:
             results = self.link.send_many(calls, max_entries=self.settings.batch_size)
@@ -338,15 +345,29 @@ class Worker(ControlMixin):
         task_id = reply.get("task_id")
         if task_id is None or any(c.task_id == task_id for c in self._pool.busy()):
             return 0
-        idle = self._idle()
-        if not idle:  # cannot happen (we ask for at most as many tasks as idle children)
-            log.error("no idle child for %s", task_id)
+        if any(queued["task_id"] == task_id for queued in self._queue):
             return 0
+        idle = self._idle()
+        if not idle:  # fetched ahead: it starts as soon as a child is free
+            self._queue.append(reply)
+            return 1
+        self._assign(idle[0], reply)
+        return 1
+
+    def _assign(self, child: Any, reply: dict[str, Any]) -> None:
+        task_id = reply["task_id"]
         family, module = reply.get("task_family") or "", reply.get("task_module")
         log.info("running %s", task_id)
-        self._pool.assign(idle[0], task_id, module, family, reply.get("task_params") or {},
+        self._pool.assign(child, task_id, module, family, reply.get("task_params") or {},
                           self.settings.task_timeout or None)  # fmt: skip
-        return 1
+
+    def _dispatch_queued(self) -> None:
+        """Start tasks fetched ahead on idle children (not once told to stop at once)."""
+        while self._queue and not self._signals.hurried:
+            idle = self._idle()
+            if not idle:
+                return
+            self._assign(idle[0], self._queue.popleft())
 
     def _gave_up(self) -> bool:
         since = self._unreachable_since
@@ -362,6 +383,7 @@ class Worker(ControlMixin):
             self._wakeup.clear()
         for child, message in messages:
             self._on_child(child, message)
+        self._dispatch_queued()
 
     # -- the summary ------------------------------------------------------------------------
 
