@@ -22,7 +22,8 @@ Luigi's ``LocalTarget`` does (xrsched's fsyncs by default; the benchmark asks fo
 ``durable=False``). The xrsched server still makes its own state durable as configured. Measured:
 *first task* = the first task's start minus the moment the worker command was launched (it
 includes interpreter start-up, walking the graph and registering it); *wall* = launch to exit;
-*tasks/s* = 2,000 / wall. Every run uses a fresh server and output directory.
+*tasks/s* = 2,000 / wall. Every run uses a fresh server and output directory, and starts after
+``os.sync()``, so no run pays for the writes an earlier one left in the page cache.
 
 A single run varies by 20-30 % on a shared machine (luigid's as much as ours), so each cell is
 run ``--reps`` times (3 by default), the systems taking turns within each repetition, and the
@@ -239,6 +240,10 @@ def main() -> int:
     systems = options.only.split(",")
     results: list[Result] = []
     for shape, rep, system in itertools.product(options.shapes.split(","), range(options.reps), systems):
+        # Write back what earlier runs left in the page cache (luigid's 2,000 unsynced files and
+        # logs), or the next run's fsyncs pay for it: xrsched's chain measured 445 tasks/s first,
+        # then 379-388 right after each luigid run.
+        os.sync()
         work = Path(tempfile.mkdtemp(prefix=f"e2e-{system}-"))
         try:
             if system == "luigid":

@@ -7,7 +7,7 @@ from __future__ import annotations
 #: (within :data:`LINGER_WINDOW`) to finish too, so one request carries all their reports and
 #: asks: a round trip costs ~1.5 ms on a loopback TLS connection, a report and an ask in it
 #: ~0.2 ms. Longer tasks (started earlier than the window) are never waited for.
-LINGER = 0.001
+LINGER = 0.002
 LINGER_WINDOW = 0.005
 
 
