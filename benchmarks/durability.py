@@ -44,14 +44,12 @@ import itertools
 import json
 import multiprocessing as mp
 import os
-import platform
 import pstats
 import queue
 import re
 import shutil
 import signal
 import socket
-import sqlite3
 import ssl
 import statistics
 import subprocess
@@ -65,7 +63,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import BearerTransport, console_script, free_port, kill_group, process_cpu, sleep_until, spawn
+from harness import (
+    BearerTransport,
+    console_script,
+    free_port,
+    kill_group,
+    machine_info,
+    process_cpu,
+    sleep_until,
+    spawn,
+)
 
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
@@ -627,28 +634,6 @@ def measure_restart(work: Path, certs: Any, tasks: int, reps: int, profile: bool
 
 
 # ------------------------------------------------------------------------------ reporting
-
-
-def machine_info() -> dict[str, str]:
-    model = "unknown"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as handle:
-        for line in handle:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    info = {
-        "cpu": model,
-        "cores": f"{len(os.sched_getaffinity(0))} usable ({os.cpu_count()} online)",
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "sqlite": sqlite3.sqlite_version,
-        "kernel": platform.release(),
-        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-    }
-    with contextlib.suppress(Exception):
-        from importlib.metadata import version
-
-        info["luigi"] = version("luigi")
-    return info
 
 
 def render(rows: list[Any], restart: RestartResult | None, info: dict[str, str], args: argparse.Namespace) -> str:

@@ -53,6 +53,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import machine_info
+
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
 BEGIN = "<!-- e2e:begin -->"
@@ -168,7 +170,7 @@ def _ratios(results: list[Result], system: str, shape: str) -> list[float]:
     return [m.rate / t.rate for m, t in zip(mine, theirs, strict=False) if t.rate]
 
 
-def table(results: list[Result], tasks: int, workers: int, reps: int) -> str:
+def table(results: list[Result], tasks: int, workers: int, reps: int, info: dict[str, str]) -> str:
     cells: dict[tuple[str, str], list[Result]] = {}
     for r in results:
         cells.setdefault((r.system, r.shape), []).append(r)
@@ -213,6 +215,7 @@ def table(results: list[Result], tasks: int, workers: int, reps: int) -> str:
             ratio = "no luigid run to compare with"
         met = "met" if first <= TARGET_FIRST else "not met"
         lines.append(f"This run (medians): {ratio}; first task within {first:.2f} s ({met}).")
+    lines += ["", "Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + "."]
     return "\n".join(lines)
 
 
@@ -238,6 +241,7 @@ def main() -> int:
     parser.add_argument("--readme", type=Path, default=README)
     options = parser.parse_args()
     systems = options.only.split(",")
+    info = machine_info()  # the load average before the runs
     results: list[Result] = []
     for shape, rep, system in itertools.product(options.shapes.split(","), range(options.reps), systems):
         # Write back what earlier runs left in the page cache (luigid's 2,000 unsynced files and
@@ -257,7 +261,7 @@ def main() -> int:
               f"first={result.first:.2f}s wall={result.wall:.2f}s rate={result.rate:.0f}/s exit={result.code}",
               flush=True)  # fmt: skip
         results.append(result)
-    text = table(results, options.tasks, options.workers, options.reps)
+    text = table(results, options.tasks, options.workers, options.reps, info)
     print(text)
     if options.write:
         write_readme(text, options.readme)

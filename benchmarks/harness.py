@@ -1,4 +1,4 @@
-"""Process helpers shared by the benchmarks that start servers (transport, durability).
+"""Helpers shared by the benchmarks that start servers (transport, durability, e2e).
 
 Imported as a sibling module: the benchmarks run as scripts from this directory.
 """
@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import signal
 import socket
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -71,3 +73,26 @@ class BearerTransport(xmlrpc.client.SafeTransport):
         if self._secret is not None:
             headers = [*headers, ("Authorization", f"Bearer {self._secret}")]
         super().send_headers(connection, headers)
+
+
+def machine_info() -> dict[str, str]:
+    """What the figures were measured on (CPU, cores, versions, load), for the tables."""
+    model = "unknown"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    info = {
+        "cpu": model,
+        "cores": f"{len(os.sched_getaffinity(0))} usable ({os.cpu_count()} online)",
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "sqlite": sqlite3.sqlite_version,
+        "kernel": platform.release(),
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+    with contextlib.suppress(Exception):
+        from importlib.metadata import version
+
+        info["luigi"] = version("luigi")
+    return info
