@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 
 import click
 import pytest
@@ -100,14 +102,12 @@ def test_plain_http_and_mismatched_tls(dev_certs):
     assert tls_to_plain.exit_code == 2 and "TLS error" in tls_to_plain.output
 
 
-def test_not_a_health_document_exits_2():
-    # a bare socket that speaks just enough HTTP to serve something else at /health
+@contextlib.contextmanager
+def _raw_server(reply: bytes) -> Iterator[int]:
+    """A bare socket that reads one request and sends ``reply`` (bytes chosen by the test)."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)
-        port = listener.getsockname()[1]
-        body = b"<html>hi</html>"
-        reply = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
 
         def answer() -> None:
             conn, _ = listener.accept()
@@ -117,10 +117,44 @@ def test_not_a_health_document_exits_2():
 
         thread = threading.Thread(target=answer, daemon=True)
         thread.start()
-        result = _run(f"127.0.0.1:{port}", "--no-tls", "--timeout", "3")
+        yield listener.getsockname()[1]
         thread.join(3)
+
+
+def test_not_a_health_document_exits_2():
+    body = b"<html>hi</html>"
+    with _raw_server(
+        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+    ) as port:
+        result = _run(f"127.0.0.1:{port}", "--no-tls", "--timeout", "3")
     assert result.exit_code == 2
     assert "not a health document" in result.output
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 100_000, "the answer is over 65536 bytes"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n<health", "the answer was cut off"),
+        (b"SSH-2.0-OpenSSH_9.6\r\n", "not an HTTP answer"),
+        (b"", "server closed the connection (does the server expect TLS? drop --no-tls)"),
+    ],
+    ids=["too-big", "cut-off", "not-http", "closed"],
+)
+def test_broken_answers_exit_2_with_a_reason(reply, expected):
+    with _raw_server(reply) as port:
+        result = _run(f"127.0.0.1:{port}", "--no-tls", "--timeout", "3")
+    assert result.exit_code == 2
+    assert expected in result.output, result.output
+
+
+def test_a_token_that_cannot_be_a_header_is_refused_before_connecting():
+    with socket.socket() as listener:  # bound, never listening: a connect would be refused
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        result = _run(f"127.0.0.1:{port}", "--no-tls", "--token", "abc\r\nX-Evil: 1")
+    assert result.exit_code == 2
+    assert "cannot carry" in result.output and "refused" not in result.output
 
 
 def test_real_subprocess_exit_code(dev_certs):

@@ -6,7 +6,6 @@ is not a health document), so it drops into Nagios, Icinga or a Kubernetes exec 
 
 from __future__ import annotations
 
-import http.client
 import socket
 import ssl
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from xrsched.client.http11 import BadAnswer, Cut, Disconnected, HttpConnection, TooLarge
 from xrsched.health import MAX_DOCUMENT_BYTES, HealthDocumentError, HealthReport, parse_xml
 
 DEFAULT_PORT = 8082
@@ -94,25 +94,30 @@ def probe(
     token: str | None = None,
     timeout: float = 5.0,
 ) -> ProbeResult:
-    """GET /health from ``host:port`` (TLS when ``context`` is given) and judge the answer."""
+    """GET /health from ``host:port`` (TLS when ``context`` is given) and judge the answer.
+
+    Spoken with the client's own HTTP/1.1 (:mod:`xrsched.client.http11`), as every xrsched call is.
+    """
     where = f"{host}:{port}"
-    conn: http.client.HTTPConnection
-    if context is None:
-        conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    else:
-        conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
-    headers = {"Accept": "application/xml", "User-Agent": "xrsched-health"}
+    if token is not None and not _header_safe(token):
+        return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: the token holds characters an HTTP header cannot carry")
+    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    lines = ["GET /health HTTP/1.1", f"Host: {authority}", "Accept: application/xml",
+             "User-Agent: xrsched-health", "Connection: close"]  # fmt: skip
     if token:
-        headers["Authorization"] = f"Bearer {token}"
+        lines.append(f"Authorization: Bearer {token}")
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+    conn = HttpConnection(host, port, context, connect_timeout=timeout, read_timeout=timeout)
     try:
-        conn.request("GET", "/health", headers=headers)
-        response = conn.getresponse()
-        body = response.read(MAX_DOCUMENT_BYTES + 1)
-    except (OSError, http.client.HTTPException) as exc:
+        response = conn.exchange(request, MAX_DOCUMENT_BYTES, error_cap=MAX_DOCUMENT_BYTES)
+    except TooLarge:
+        return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: the answer is over {MAX_DOCUMENT_BYTES} bytes")
+    except (OSError, BadAnswer) as exc:
         reason = describe_error(exc, timeout, tls=context is not None)
         return ProbeResult(EXIT_DOWN, f"UNREACHABLE {where}: {reason}")
     finally:
         conn.close()
+    body = response.body
     if response.status == 401:
         hint = "the token was refused" if token else "a token is needed (--token or XRSCHED_TOKEN)"
         return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: HTTP 401, {hint}")
@@ -140,12 +145,19 @@ def describe_error(exc: BaseException, timeout: float, *, tls: bool) -> str:
         return f"timed out after {timeout:g}s"
     if isinstance(exc, socket.gaierror):
         return f"cannot resolve host ({exc.strerror})"
-    if isinstance(exc, http.client.RemoteDisconnected | ConnectionResetError):
+    if isinstance(exc, Disconnected | ConnectionResetError):
         hint = "" if tls else " (does the server expect TLS? drop --no-tls)"
         return f"server closed the connection{hint}"
-    if isinstance(exc, http.client.HTTPException):
-        return f"not an HTTP answer ({type(exc).__name__})"
+    if isinstance(exc, Cut):
+        return f"the answer was cut off ({exc})"
+    if isinstance(exc, BadAnswer):
+        return f"not an HTTP answer ({exc})"
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def _header_safe(value: str) -> bool:
+    """Whether ``value`` can go in an HTTP header as is: printable ASCII only (no CR/LF)."""
+    return value.isascii() and value.isprintable()
 
 
 @click.command("health")
