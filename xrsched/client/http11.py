@@ -63,6 +63,11 @@ class Answer:
         return self.headers.get(name.lower())
 
 
+def _too_large(limit: int, size: int | None = None) -> TooLarge:
+    what = "answer" if size is None else f"answer of {size} bytes"
+    return TooLarge(f"{what} is over the {limit} byte limit")
+
+
 class HttpConnection:
     """A socket to one server (TLS when ``context`` is given) that carries request after request.
 
@@ -188,7 +193,7 @@ class HttpConnection:
         size = int(values.pop())
         if size > limit:
             if not truncate:
-                raise TooLarge(f"answer of {size} bytes is over the {limit} byte limit")
+                raise _too_large(limit, size)
             return self._exact(limit), False
         return self._exact(size), True
 
@@ -207,7 +212,7 @@ class HttpConnection:
                 break
             if total + size > limit:
                 if not truncate:
-                    raise TooLarge(f"answer is over the {limit} byte limit")
+                    raise _too_large(limit)
                 parts.append(self._exact(limit - total))
                 return b"".join(parts), False
             parts.append(self._exact(size))
@@ -231,7 +236,7 @@ class HttpConnection:
         body = b"".join(parts)
         if len(body) > limit:
             if not truncate:
-                raise TooLarge(f"answer is over the {limit} byte limit")
+                raise _too_large(limit)
             return body[:limit]
         return body
 
