@@ -14,7 +14,12 @@ Systems:
 * **xrsched (sync normal)**: the same with ``--sync normal`` (a change survives a crash of the
   server process, not a power cut), closer to what luigid promises (it keeps state in memory and
   pickles it on shutdown);
-* **luigid**: Luigi's ``luigid`` over plain HTTP and Luigi's ``luigi --workers 4``.
+* **luigid**: Luigi's ``luigid`` over plain HTTP and Luigi's ``luigi --workers 4``;
+* **requests only (no tasks)**, chain only: the requests a worker sends for a chain (one per
+  task: ``add_task`` DONE with the task's fields, then ``get_work``), sent back to back from
+  the benchmark itself to the ``--sync full`` server, with no child process and no task code.
+  Its tasks/s is what a chain could reach if running a task cost nothing (start-up excluded):
+  the ceiling the real ``xrsched`` row is measured against. It is not judged by the targets.
 
 Each task writes a one-byte output file and appends its start and end times to a log. The file is
 written the same way on both sides: atomically (temporary file, rename) and without fsync, as
@@ -50,6 +55,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +67,8 @@ BEGIN = "<!-- e2e:begin -->"
 END = "<!-- e2e:end -->"
 BIN = Path(sys.executable).parent
 TARGET_RATIO = 10.0
+#: The row of :func:`run_requests_only` (not judged against the targets).
+CEILING = "requests only (no tasks)"
 TARGET_FIRST = 0.5
 
 
@@ -97,8 +105,11 @@ def measure(root: Path, launched: float, finished: float, system: str, shape: st
                   finished - launched, code)  # fmt: skip
 
 
-def run_xrsched(shape: str, tasks: int, workers: int, sync: str, work: Path) -> Result:
-    state, root = work / "state", work / "out"
+@contextlib.contextmanager
+def xrsched_server(sync: str, work: Path) -> Iterator[dict[str, str]]:
+    """A fresh ``xrsched-server`` (TLS, a worker token, state under ``work``) for the block; yields
+    the environment a worker needs to reach it (``XRSCHED_TOKEN``, ``XRSCHED_SCHEDULER_URL``...)."""
+    state = work / "state"
     env = {k: v for k, v in os.environ.items() if not k.startswith("XRSCHED_")}
     mint = [str(BIN / "xrsched"), "token", "add", "--id", "bench", "--role", "worker"]
     mint += ["--tokens", str(state / "tokens.toml")]
@@ -109,30 +120,68 @@ def run_xrsched(shape: str, tasks: int, workers: int, sync: str, work: Path) -> 
          "--log-level", "WARNING"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )  # fmt: skip
-    assert server.stdout is not None
-    port = None
-    for line in server.stdout:
-        match = re.search(r"listening on https://[^:]+:(\d+)/", line)
-        if match:
-            port = int(match.group(1))
-            break
-    assert port, "xrsched-server did not start"
-    env.update(XRSCHED_TOKEN=secret, XRSCHED_SCHEDULER_URL=f"https://localhost:{port}/RPC2",
-               XRSCHED_CA=str(state / "tls" / "server.pem"), PYTHONPATH=str(HERE))  # fmt: skip
-    command = [str(BIN / "xrsched"), "run"]
-    if subprocess.run([*command, "--help"], capture_output=True, env=env, check=False).returncode != 0:
-        command = [sys.executable, "-m", "xrsched.cli.run"]  # before `run` is part of `xrsched`
-    args = [*command, "--module", "e2e_tasks", *task_args(shape, tasks, root), "--workers", str(workers),
-            "--log-level", "WARNING"]  # fmt: skip
     try:
-        launched = time.time()
-        code = subprocess.run(args, env=env, cwd=work, capture_output=True, check=False, timeout=900).returncode
-        finished = time.time()
+        assert server.stdout is not None
+        port = None
+        for line in server.stdout:
+            match = re.search(r"listening on https://[^:]+:(\d+)/", line)
+            if match:
+                port = int(match.group(1))
+                break
+        assert port, "xrsched-server did not start"
+        env.update(XRSCHED_TOKEN=secret, XRSCHED_SCHEDULER_URL=f"https://localhost:{port}/RPC2",
+                   XRSCHED_CA=str(state / "tls" / "server.pem"), PYTHONPATH=str(HERE))  # fmt: skip
+        yield env
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
+
+
+def run_xrsched(shape: str, tasks: int, workers: int, sync: str, work: Path) -> Result:
+    root = work / "out"
+    with xrsched_server(sync, work) as env:
+        command = [str(BIN / "xrsched"), "run"]
+        if subprocess.run([*command, "--help"], capture_output=True, env=env, check=False).returncode != 0:
+            command = [sys.executable, "-m", "xrsched.cli.run"]  # before `run` is part of `xrsched`
+        args = [*command, "--module", "e2e_tasks", *task_args(shape, tasks, root), "--workers", str(workers),
+                "--log-level", "WARNING"]  # fmt: skip
+        launched = time.time()
+        code = subprocess.run(args, env=env, cwd=work, capture_output=True, check=False, timeout=900).returncode
+        finished = time.time()
     name = "xrsched" if sync == "full" else f"xrsched (sync {sync})"
     return measure(root, launched, finished, name, shape, code)
+
+
+def run_requests_only(tasks: int, work: Path) -> Result:
+    """The chain's requests alone, as the *requests only* row: register the chain as ``xrsched
+    run`` does, then send the worker's request for each task (``add_task`` DONE with the task's
+    fields, then ``get_work``) one after the other from this process, with no child process
+    and no task code. What a chain could reach if running a task cost nothing."""
+    from xrsched.client import RemoteScheduler
+    from xrsched.worker.registration import CompletenessChecker, registration_calls, walk
+
+    sys.path.insert(0, str(HERE))
+    import e2e_tasks
+
+    worker = "requests-only"
+    with xrsched_server("full", work) as env:
+        client = RemoteScheduler(env["XRSCHED_SCHEDULER_URL"], token=env["XRSCHED_TOKEN"], ca=env["XRSCHED_CA"])
+        found = walk([e2e_tasks.Chain(root=str(work / "out"), i=tasks - 1)], CompletenessChecker(1))
+        client.send_many([("add_worker", {"worker": worker, "info": {"host": "bench"}}),
+                          *registration_calls(found, worker)])  # fmt: skip
+        fields = {
+            call["task_id"]: {k: v for k, v in call.items() if k not in ("status", "deps")} for call in found.calls
+        }
+        ask = {"worker": worker, "host": "bench", "current_tasks": []}
+        started = time.time()
+        reply, done = client.send_many([("get_work", ask)])[0], 0
+        while reply.get("task_id"):
+            report = {**fields[reply["task_id"]], "worker": worker, "status": "DONE"}
+            reply = client.send_many([("add_task", report), ("get_work", ask)])[1]
+            done += 1
+        finished = time.time()
+        client.close()
+    return Result(CEILING, "chain", done, float("nan"), finished - started, 0 if done == tasks else 1)
 
 
 def run_luigi(shape: str, tasks: int, workers: int, work: Path) -> Result:
@@ -161,6 +210,10 @@ def run_luigi(shape: str, tasks: int, workers: int, work: Path) -> Result:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
     return measure(root, launched, finished, "luigid", shape, code)
+
+
+def _seconds(value: float) -> str:
+    return "-" if value != value else f"{value:.2f}"  # NaN: not measured
 
 
 def _ratios(results: list[Result], system: str, shape: str) -> list[float]:
@@ -198,11 +251,11 @@ def table(results: list[Result], tasks: int, workers: int, reps: int, info: dict
         first = statistics.median(r.first for r in runs)
         codes = ",".join(sorted({str(r.code) for r in runs}))
         lines.append(
-            f"| {runs[0].system} | {shape} | {min(r.tasks for r in runs):,} | {first:.2f} | "
+            f"| {runs[0].system} | {shape} | {min(r.tasks for r in runs):,} | {_seconds(first)} | "
             f"{statistics.median(r.wall for r in runs):.2f} | {statistics.median(rates):,.0f} | "
             f"{min(rates):,.0f}-{max(rates):,.0f} | {ratio} | {codes} |"
         )
-        if system != "luigid":
+        if system not in ("luigid", CEILING):
             summary.append((statistics.median(ratios) if ratios else float("nan"), first))
     lines += ["", f"Targets: tasks/s at least {TARGET_RATIO:g}x luigid's; first task within {TARGET_FIRST} s."]
     if summary:
@@ -235,7 +288,7 @@ def main() -> int:
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--shapes", default="chain,fan-in")
-    parser.add_argument("--only", default="xrsched,xrsched-normal,luigid")
+    parser.add_argument("--only", default="xrsched,xrsched-normal,requests-only,luigid")
     parser.add_argument("--reps", type=int, default=3, help="runs per cell; the table shows medians (default 3)")
     parser.add_argument("--write", action="store_true", help="update benchmarks/README.md")
     parser.add_argument("--readme", type=Path, default=README)
@@ -244,21 +297,24 @@ def main() -> int:
     info = machine_info()  # the load average before the runs
     results: list[Result] = []
     for shape, rep, system in itertools.product(options.shapes.split(","), range(options.reps), systems):
-        # Write back what earlier runs left in the page cache (luigid's 2,000 unsynced files and
-        # logs), or the next run's fsyncs pay for it: xrsched's chain measured 445 tasks/s first,
-        # then 379-388 right after each luigid run.
+        if system == "requests-only" and shape != "chain":
+            continue  # a fan-in's requests carry several tasks each: no single figure to show
+        # Write back what earlier runs left in the page cache (luigid writes its 2,000 files and
+        # logs without fsync), so that a run's own fsyncs do not pay for it.
         os.sync()
         work = Path(tempfile.mkdtemp(prefix=f"e2e-{system}-"))
         try:
             if system == "luigid":
                 result = run_luigi(shape, options.tasks, options.workers, work)
+            elif system == "requests-only":
+                result = run_requests_only(options.tasks, work)
             else:
                 sync = "normal" if system == "xrsched-normal" else "full"
                 result = run_xrsched(shape, options.tasks, options.workers, sync, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         print(f"rep {rep + 1}/{options.reps} {result.system:22} {shape:7} tasks={result.tasks} "
-              f"first={result.first:.2f}s wall={result.wall:.2f}s rate={result.rate:.0f}/s exit={result.code}",
+              f"first={_seconds(result.first)}s wall={result.wall:.2f}s rate={result.rate:.0f}/s exit={result.code}",
               flush=True)  # fmt: skip
         results.append(result)
     text = table(results, options.tasks, options.workers, options.reps, info)
