@@ -314,7 +314,7 @@ def main() -> int:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         print(f"rep {rep + 1}/{options.reps} {result.system:22} {shape:7} tasks={result.tasks} "
-              f"first={_seconds(result.first)}s wall={result.wall:.2f}s rate={result.rate:.0f}/s exit={result.code}",
+              f"first={_seconds(result.first)}{'' if result.first != result.first else 's'} wall={result.wall:.2f}s rate={result.rate:.0f}/s exit={result.code}",
               flush=True)  # fmt: skip
         results.append(result)
     text = table(results, options.tasks, options.workers, options.reps, info)
