@@ -313,9 +313,9 @@ def main() -> int:
                 result = run_xrsched(shape, options.tasks, options.workers, sync, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        print(f"rep {rep + 1}/{options.reps} {result.system:22} {shape:7} tasks={result.tasks} "
-              f"first={_seconds(result.first)}{'' if result.first != result.first else 's'} wall={result.wall:.2f}s rate={result.rate:.0f}/s exit={result.code}",
-              flush=True)  # fmt: skip
+        first = _seconds(result.first) + ("s" if result.first == result.first else "")
+        print(f"rep {rep + 1}/{options.reps} {result.system:22} {shape:7} tasks={result.tasks} first={first} "
+              f"wall={result.wall:.2f}s rate={result.rate:.0f}/s exit={result.code}", flush=True)  # fmt: skip
         results.append(result)
     text = table(results, options.tasks, options.workers, options.reps, info)
     print(text)
