@@ -75,8 +75,9 @@ class BearerTransport(xmlrpc.client.SafeTransport):
         super().send_headers(connection, headers)
 
 
-def machine_info() -> dict[str, str]:
-    """What the figures were measured on (CPU, cores, versions, load), for the tables."""
+def machine_info(packages: tuple[str, ...] = ("luigi",)) -> dict[str, str]:
+    """What the figures were measured on (CPU, cores, versions, load), for the tables; with the
+    installed version of each of ``packages``."""
     model = "unknown"
     with contextlib.suppress(OSError), open("/proc/cpuinfo") as handle:
         for line in handle:
@@ -87,12 +88,14 @@ def machine_info() -> dict[str, str]:
         "cpu": model,
         "cores": f"{len(os.sched_getaffinity(0))} usable ({os.cpu_count()} online)",
         "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "openssl": ssl.OPENSSL_VERSION,
         "sqlite": sqlite3.sqlite_version,
         "kernel": platform.release(),
         "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
-    with contextlib.suppress(Exception):
-        from importlib.metadata import version
+    for package in packages:
+        with contextlib.suppress(Exception):
+            from importlib.metadata import version
 
-        info["luigi"] = version("luigi")
+            info[package] = version(package)
     return info

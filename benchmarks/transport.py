@@ -33,7 +33,6 @@ import contextlib
 import json
 import multiprocessing as mp
 import os
-import platform
 import queue
 import re
 import shutil
@@ -52,7 +51,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import BearerTransport, console_script, free_port, kill_group, process_cpu, sleep_until, spawn
+from harness import (
+    BearerTransport,
+    console_script,
+    free_port,
+    kill_group,
+    machine_info,
+    process_cpu,
+    sleep_until,
+    spawn,
+)
 
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
@@ -498,29 +506,6 @@ def measure(server: Server, clients: int, warmup: float, duration: float) -> Sam
 # ------------------------------------------------------------------------------ reporting
 
 
-def machine_info() -> dict[str, str]:
-    model = "unknown"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as handle:
-        for line in handle:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    info = {
-        "cpu": model,
-        "cores": f"{len(os.sched_getaffinity(0))} usable ({os.cpu_count()} online)",
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "openssl": ssl.OPENSSL_VERSION,
-        "kernel": platform.release(),
-        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-    }
-    for package in ("luigi", "tornado", "requests"):
-        with contextlib.suppress(Exception):
-            from importlib.metadata import version
-
-            info[package] = version(package)
-    return info
-
-
 @dataclass
 class Row:
     server: str
@@ -708,7 +693,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     # SIGTERM unwinds like Ctrl-C, so the servers (in their own sessions) are always stopped.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    info = machine_info()
+    info = machine_info(("luigi", "tornado", "requests"))
     work = Path(tempfile.mkdtemp(prefix="xrsched-transport-"))
     (work / "luigi.cfg").write_text("")
     os.environ["LUIGI_CONFIG_PATH"] = str(work / "luigi.cfg")  # luigid and luigi's client alike

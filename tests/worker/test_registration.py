@@ -9,7 +9,7 @@ import time
 import xrsched.task as xt
 from tests.worker.tasks import Input, Node, UsesInput
 from xrsched.worker import CompletenessChecker, Worker, WorkerSettings, walk
-from xrsched.worker.worker import FIRST_CHUNK
+from xrsched.worker.registrar import FIRST_CHUNK
 
 
 class SlowCheck(xt.Task):

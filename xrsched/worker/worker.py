@@ -1,8 +1,9 @@
 """The worker: register a task graph, then ask the scheduler for work and run it in child processes.
 
-One main thread drives everything: it walks and registers the graph (:mod:`.registration`),
-then loops: report what children finished and ask for as many tasks as it has idle children
-in *one* ``system.multicall`` request, hand the tasks out, wait for children, signals or
+One main thread drives everything: it walks and registers the graph (:mod:`.registrar`,
+:mod:`.registration`), then loops: report what children finished and ask for work for its idle
+children in *one* ``system.multicall`` request (sized by :mod:`.asking`, which may also hold a
+few tasks ahead while tasks are short), hand the tasks out, wait for children, signals or
 heartbeat messages. The heartbeat (:mod:`.heartbeat`) pings from its own thread. Children
 (:mod:`.pool`, :mod:`.runner`) run one task at a time.
 
@@ -26,14 +27,14 @@ from dataclasses import replace
 from typing import Any
 
 from xrsched.client.errors import ClientError
-from xrsched.task import Task
 
 from .asking import LINGER, AskSizer, linger_for, prefetch_slots
 from .control import ControlMixin
 from .heartbeat import Heartbeat
 from .link import Call, as_link
 from .pool import ChildPool
-from .registration import CompletenessChecker, registration_calls, walk
+from .registrar import RegistrarMixin
+from .registration import CompletenessChecker
 from .runner import ChildOptions
 from .settings import WorkerSettings
 from .signals import SignalState, Wakeup
@@ -43,10 +44,6 @@ log = logging.getLogger("xrsched.worker")
 
 #: Shortest pause between two asks for work when nothing could be handed out (seconds).
 MIN_WAIT = 0.05
-#: Registrations sent by a pipelined ``add`` before ``run`` takes over: small, so it is quick.
-FIRST_CHUNK = 16
-#: How long the rest of a pipelined registration waits for ``run`` to hand out its first tasks.
-REST_WAITS_FOR_FIRST_TASKS = 2.0
 
 
 def new_worker_id(host: str) -> str:
@@ -54,7 +51,7 @@ def new_worker_id(host: str) -> str:
     return f"{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
-class Worker(ControlMixin):
+class Worker(RegistrarMixin, ControlMixin):
     """Runs tasks for a scheduler (a RemoteScheduler or an in-process SchedulerService).
 
     Use as a context manager: ``with Worker(scheduler, processes=4) as w: w.add(task); w.run()``.
@@ -139,90 +136,6 @@ class Worker(ControlMixin):
         self._checker.close()
         self._signals.restore()
         self._wakeup.close()
-
-    def _start_children(self, modules: list[str]) -> None:
-        """Start the children (first call only), so they get ready while the graph is walked."""
-        if not self._started_children:
-            self._started_children = True
-            self._pool.preload(modules, main=self._preload_main)
-            self._pool.begin(self.processes)
-
-    def _worker_info(self) -> dict[str, Any]:
-        return {"host": self.host, "pid": os.getpid(), "workers": self.processes,
-                "assistant": self.settings.assistant}  # fmt: skip
-
-    # -- registration -----------------------------------------------------------------------
-
-    def add(self, *tasks: Task, pipelined: bool = False) -> bool:
-        """Register ``tasks`` and everything they need; False if some could not be scheduled.
-
-        With ``pipelined``, only the first :data:`FIRST_CHUNK` registrations (the deepest tasks,
-        which can start at once) are sent now; :meth:`run` sends the rest in its first requests,
-        so work starts while a large graph is still being registered. Refusals among those
-        are logged and show in the summary instead of in the return value.
-        """
-        self._start_children([task.task_module for task in tasks])
-        found = walk(tasks, self._checker, skip=self.index.__contains__)
-        for task in tasks:
-            if task.task_id not in self.index.roots:
-                self.index.roots.append(task.task_id)
-        self.index.ingest(found.calls)
-        calls = registration_calls(found, self.worker_id)
-        if not self._announced:
-            calls.insert(0, ("add_worker", {"worker": self.worker_id, "info": self._worker_info()}))
-            self._announced = True
-        rest: list[Call] = []
-        if pipelined:
-            calls, rest = calls[:FIRST_CHUNK], calls[FIRST_CHUNK:]
-        started = time.perf_counter()
-        results = self.link.send_many(calls, max_entries=self.settings.batch_size)
-        refused = self._note_refusals(calls, results)
-        log.info("registered %d task(s) in %.3fs (%d already complete, %d missing external input)%s",
-                 len(found.calls), time.perf_counter() - started, len(found.complete), len(found.missing_external),
-                 f"; {len(rest)} more while running" if rest else "")  # fmt: skip
-        if rest:
-            thread = threading.Thread(target=self._register_rest, args=(rest,), name="xrsched-register", daemon=True)
-            self._registrars.append(thread)
-            thread.start()
-        return not found.errors and not refused
-
-    def _register_rest(self, calls: list[Call]) -> None:
-        """Send registrations from a thread of their own (its own connection), so the main loop
-        hands out and reports tasks meanwhile; the deepest tasks were sent first.
-
-        It starts once ``run`` has asked for the first tasks: a 500-call request encoded here and
-        parsed by the server would otherwise hold up that first ``get_work`` by tens of ms.
-        """
-        self._first_asked.wait(REST_WAITS_FOR_FIRST_TASKS)
-        size = self.settings.batch_size
-        for start in range(0, len(calls), size):
-            chunk = calls[start : start + size]
-            try:
-                results = self.link.send_many(chunk, max_entries=size)
-            except ClientError as exc:
-                log.error("registering %d task(s) failed: %s", len(calls) - start, exc)
-                with self._lock:
-                    self.index.errors.update(kwargs["task_id"] for _, kwargs in calls[start:] if "task_id" in kwargs)
-                break
-            with self._lock:
-                self._note_refusals(chunk, results)
-            self._news = True  # newly registered tasks may be runnable: ask now
-            self._wakeup.set()
-        self._wakeup.set()
-
-    def _registering(self) -> bool:
-        self._registrars = [t for t in self._registrars if t.is_alive()]
-        return bool(self._registrars)
-
-    def _note_refusals(self, calls: list[Call], results: list[Any]) -> int:
-        refused = 0
-        for (method, kwargs), result in zip(calls, results, strict=True):
-            if isinstance(result, Exception):
-                refused += 1
-                log.error("%s(%s) refused: %s", method, kwargs.get("task_id", ""), result)
-                if method == "add_task" and kwargs.get("status") != "DONE" and kwargs["task_id"] in self.index:
-                    self.index.errors.add(kwargs["task_id"])
-        return refused
 
     # -- the loop ---------------------------------------------------------------------------
 

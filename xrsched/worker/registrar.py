@@ -1,0 +1,135 @@
+"""The worker's ``add``: walk a task graph and register it with the scheduler, in one go or
+pipelined (the deepest tasks first, the rest from a thread of its own while ``run`` works).
+A mixin of :class:`~xrsched.worker.worker.Worker`, kept apart so each file reads as one job."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from xrsched.client.errors import ClientError
+from xrsched.task import Task
+
+from .link import Call
+from .registration import registration_calls, walk
+
+if TYPE_CHECKING:
+    from .link import SchedulerLink
+    from .pool import ChildPool
+    from .registration import CompletenessChecker
+    from .settings import WorkerSettings
+    from .signals import Wakeup
+    from .summary import GraphIndex
+
+log = logging.getLogger("xrsched.worker")
+
+#: Registrations sent by a pipelined ``add`` before ``run`` takes over: small, so it is quick.
+FIRST_CHUNK = 16
+#: How long the rest of a pipelined registration waits for ``run`` to hand out its first tasks.
+REST_WAITS_FOR_FIRST_TASKS = 2.0
+
+
+class RegistrarMixin:
+    """``add``, and the threads that send the rest of a pipelined registration."""
+
+    settings: WorkerSettings
+    link: SchedulerLink
+    worker_id: str
+    host: str
+    processes: int
+    index: GraphIndex
+    _pool: ChildPool
+    _checker: CompletenessChecker
+    _announced: bool
+    _started_children: bool
+    _preload_main: bool
+    _registrars: list[threading.Thread]
+    _first_asked: threading.Event
+    _lock: threading.Lock
+    _news: bool
+    _wakeup: Wakeup
+
+    def _start_children(self, modules: list[str]) -> None:
+        """Start the children (first call only), so they get ready while the graph is walked."""
+        if not self._started_children:
+            self._started_children = True
+            self._pool.preload(modules, main=self._preload_main)
+            self._pool.begin(self.processes)
+
+    def _worker_info(self) -> dict[str, Any]:
+        return {"host": self.host, "pid": os.getpid(), "workers": self.processes,
+                "assistant": self.settings.assistant}  # fmt: skip
+
+    def add(self, *tasks: Task, pipelined: bool = False) -> bool:
+        """Register ``tasks`` and everything they need; False if some could not be scheduled.
+
+        With ``pipelined``, only the first :data:`FIRST_CHUNK` registrations (the deepest tasks,
+        which can start at once) are sent now; a thread sends the rest once ``run`` has asked for
+        work, so work starts while a large graph is still being registered. Refusals among those
+        are logged and show in the summary instead of in the return value.
+        """
+        self._start_children([task.task_module for task in tasks])
+        found = walk(tasks, self._checker, skip=self.index.__contains__)
+        for task in tasks:
+            if task.task_id not in self.index.roots:
+                self.index.roots.append(task.task_id)
+        self.index.ingest(found.calls)
+        calls = registration_calls(found, self.worker_id)
+        if not self._announced:
+            calls.insert(0, ("add_worker", {"worker": self.worker_id, "info": self._worker_info()}))
+            self._announced = True
+        rest: list[Call] = []
+        if pipelined:
+            calls, rest = calls[:FIRST_CHUNK], calls[FIRST_CHUNK:]
+        started = time.perf_counter()
+        results = self.link.send_many(calls, max_entries=self.settings.batch_size)
+        refused = self._note_refusals(calls, results)
+        log.info("registered %d task(s) in %.3fs (%d already complete, %d missing external input)%s",
+                 len(found.calls), time.perf_counter() - started, len(found.complete), len(found.missing_external),
+                 f"; {len(rest)} more while running" if rest else "")  # fmt: skip
+        if rest:
+            thread = threading.Thread(target=self._register_rest, args=(rest,), name="xrsched-register", daemon=True)
+            self._registrars.append(thread)
+            thread.start()
+        return not found.errors and not refused
+
+    def _register_rest(self, calls: list[Call]) -> None:
+        """Send registrations from a thread of their own (its own connection), so the main loop
+        hands out and reports tasks meanwhile; the deepest tasks were sent first.
+
+        It starts once ``run`` has asked for the first tasks: a 500-call request encoded here and
+        parsed by the server would otherwise hold up that first ``get_work`` by tens of ms.
+        """
+        self._first_asked.wait(REST_WAITS_FOR_FIRST_TASKS)
+        size = self.settings.batch_size
+        for start in range(0, len(calls), size):
+            chunk = calls[start : start + size]
+            try:
+                results = self.link.send_many(chunk, max_entries=size)
+            except ClientError as exc:
+                log.error("registering %d task(s) failed: %s", len(calls) - start, exc)
+                with self._lock:
+                    self.index.errors.update(kwargs["task_id"] for _, kwargs in calls[start:] if "task_id" in kwargs)
+                break
+            with self._lock:
+                self._note_refusals(chunk, results)
+            self._news = True  # newly registered tasks may be runnable: ask now
+            self._wakeup.set()
+        self._wakeup.set()
+
+    def _registering(self) -> bool:
+        self._registrars = [t for t in self._registrars if t.is_alive()]
+        return bool(self._registrars)
+
+    def _note_refusals(self, calls: list[Call], results: list[Any]) -> int:
+        refused = 0
+        for (method, kwargs), result in zip(calls, results, strict=True):
+            if isinstance(result, Exception):
+                refused += 1
+                log.error("%s(%s) refused: %s", method, kwargs.get("task_id", ""), result)
+                if method == "add_task" and kwargs.get("status") != "DONE" and kwargs["task_id"] in self.index:
+                    self.index.errors.add(kwargs["task_id"])
+        return refused
