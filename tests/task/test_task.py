@@ -150,8 +150,48 @@ def test_scheduler_fields_describe_the_task():
     assert fields["resources"] == {"db": 1}
     assert fields["retry_policy_dict"] == {"retry_count": 2}
     assert fields["accepts_messages"] is True
-    assert fields["runnable"] is True
+    assert "runnable" not in fields  # True: the scheduler's default
+    assert fields["param_visibilities"] == {"shard": 1, **{name: 0 for name in ("day", "n", "tags", "mode", "dry",
+                                            "note", "late")}}  # fmt: skip
     assert fields["params"] == task.to_str_params()
+
+
+class Plain(luigi.Task):
+    x = luigi.IntParameter()
+
+
+class Odd(luigi.ExternalTask):
+    x = luigi.IntParameter()
+    priority = -1
+    batch_method = max
+    y = luigi.IntParameter(default=0, batch_method=max)
+
+
+@pytest.mark.parametrize("task", [Plain(1), Load(DAY), Odd(2)], ids=["defaults", "everything-set", "external"])
+def test_fields_left_out_at_their_default_register_the_same_task(task):
+    """scheduler_fields() leaves out arguments at the scheduler's default: registering what it
+    gives and registering every argument spelled out leave the scheduler in the same state."""
+    from xrsched.core import Scheduler
+
+    fields = task.scheduler_fields()
+    spelled = {"param_visibilities": task.param_visibilities(), "priority": task.priority,
+               "resources": task.process_resources(), "retry_policy_dict": task.retry_policy_dict(),
+               "accepts_messages": task.accepts_messages, "runnable": not isinstance(task, luigi.ExternalTask),
+               **fields}  # fmt: skip
+    if isinstance(task, Plain):
+        assert set(fields) == {"task_id", "family", "module", "params", "batchable"}
+    views = []
+    for kwargs in (fields, spelled):
+        core = Scheduler()
+        core.add_task(worker="w", status="PENDING", now=100.0, **kwargs)
+        core.add_task(worker="w", status="DONE", now=101.0, **kwargs)  # a report repeats them
+        record = core.tasks[task.task_id]
+        views.append(
+            (record.status, record.resources, record.priority, record.retry_policy, record.accepts_messages,
+             record.runnable, record.batchable, record.public_params(), record.family, record.module,
+             core.task_list(status="DONE", now=102.0))
+        )  # fmt: skip
+    assert views[0] == views[1]
 
 
 def test_parameters_are_inherited_overridden_and_shadowed():

@@ -244,20 +244,36 @@ class Task(metaclass=Register):
         return bool(self.batch_param_names())
 
     def scheduler_fields(self) -> dict[str, Any]:
-        """The ``add_task`` arguments that describe this task (not status, deps or worker)."""
-        return {
+        """The ``add_task`` arguments that describe this task (not status, deps or worker).
+
+        Arguments at the scheduler's default are left out: priority 0, no resources, no retry
+        overrides, only public parameters, no messages, runnable. They mean the same there, and
+        these fields go with every registration and every report (a report must repeat them:
+        the scheduler resets a task's resources and retry policy to what each ``add_task`` says).
+        """
+        fields: dict[str, Any] = {
             "task_id": self.task_id,
             "family": self.task_family,
             "module": self.task_module,
             "params": self.to_str_params(),
-            "param_visibilities": self.param_visibilities(),
-            "priority": self.priority,
-            "resources": self.process_resources(),
-            "retry_policy_dict": self.retry_policy_dict(),
-            "accepts_messages": self.accepts_messages,
             "batchable": self.batchable,
-            "runnable": not is_external(self),
         }
+        visibilities = self.param_visibilities()
+        if any(visibilities.values()):
+            fields["param_visibilities"] = visibilities
+        if self.priority:
+            fields["priority"] = self.priority
+        resources = self.process_resources()
+        if resources:
+            fields["resources"] = resources
+        policy = self.retry_policy_dict()
+        if policy:
+            fields["retry_policy_dict"] = policy
+        if self.accepts_messages:
+            fields["accepts_messages"] = True
+        if is_external(self):
+            fields["runnable"] = False
+        return fields
 
     # -- the pipeline API -----------------------------------------------------------------
 
