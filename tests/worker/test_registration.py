@@ -9,7 +9,7 @@ import time
 import xrsched.task as xt
 from tests.worker.tasks import Input, Node, UsesInput
 from xrsched.worker import CompletenessChecker, Worker, WorkerSettings, walk
-from xrsched.worker.registrar import FIRST_CHUNK
+from xrsched.worker.registrar import FIRST_CHUNK, rest_chunks
 
 
 class SlowCheck(xt.Task):
@@ -98,3 +98,12 @@ def test_a_pipelined_add_asks_for_work_before_sending_the_rest(server, tmp_path)
     first_ask = methods.index("get_work")
     assert len(methods[:first_ask]) == FIRST_CHUNK, methods[: first_ask + 1]  # add_worker + the deepest tasks
     assert methods.count("add_task") >= 300  # every task registered (and then reported)
+
+
+def test_the_rest_of_a_pipelined_registration_starts_small_and_grows():
+    sizes = rest_chunks(1984, 500)
+    assert sizes == [50, 100, 200, 400, 500, 500, 234]
+    assert sum(rest_chunks(10_000 - FIRST_CHUNK, 500)) == 10_000 - FIRST_CHUNK
+    assert len(rest_chunks(10_000 - FIRST_CHUNK, 500)) <= 25  # still a few tens of requests
+    assert rest_chunks(30, 500) == [30] and rest_chunks(0, 500) == []
+    assert set(rest_chunks(100, 20)) == {20}  # never over batch_size

@@ -30,6 +30,23 @@ log = logging.getLogger("xrsched.worker")
 FIRST_CHUNK = 16
 #: How long the rest of a pipelined registration waits for ``run`` to hand out its first tasks.
 REST_WAITS_FOR_FIRST_TASKS = 2.0
+#: The first request of the rest of a pipelined registration (see :func:`rest_chunks`).
+FIRST_REST_CHUNK = 50
+
+
+def rest_chunks(total: int, batch_size: int) -> list[int]:
+    """Sizes of the requests that send the rest of a pipelined registration: 50 calls, then twice
+    as many each time up to ``batch_size``. While a request of 500 registrations is parsed, the
+    server serves the worker's own requests slowly (one Python process: they take turns), so
+    small requests come first, while the first tasks run; big ones keep a large graph to a few
+    tens of requests."""
+    sizes: list[int] = []
+    size = min(FIRST_REST_CHUNK, batch_size)
+    while total > 0:
+        sizes.append(min(size, total))
+        total -= size
+        size = min(size * 2, batch_size)
+    return sizes
 
 
 class RegistrarMixin:
@@ -104,8 +121,8 @@ class RegistrarMixin:
         parsed by the server would otherwise hold up that first ``get_work`` by tens of ms.
         """
         self._first_asked.wait(REST_WAITS_FOR_FIRST_TASKS)
-        size = self.settings.batch_size
-        for start in range(0, len(calls), size):
+        start = 0
+        for size in rest_chunks(len(calls), self.settings.batch_size):
             chunk = calls[start : start + size]
             try:
                 results = self.link.send_many(chunk, max_entries=size)
@@ -114,6 +131,7 @@ class RegistrarMixin:
                 with self._lock:
                     self.index.errors.update(kwargs["task_id"] for _, kwargs in calls[start:] if "task_id" in kwargs)
                 break
+            start += size
             with self._lock:
                 self._note_refusals(chunk, results)
             self._news = True  # newly registered tasks may be runnable: ask now
