@@ -396,3 +396,20 @@ def test_repeated_registration_of_a_graph_hands_each_task_once(sched):
         handed.append(task_id)
         finish(sched, task_id, now=T0 + 10 + i)
     assert handed == ["B", "C", "A"]
+
+
+def test_a_brief_get_work_assigns_the_same_and_leaves_out_running_tasks(sched):
+    """brief (an xrsched addition): a worker asking for several tasks in one multicall gets
+    running_tasks once, in a full answer, instead of in every answer."""
+    sched.add_worker(worker="w1", info={"workers": 3, "host": "h"}, now=T0)
+    for name in "ABC":
+        add(sched, name)
+    brief = work(sched, now=T0 + 1, brief=True)
+    assert set(brief) == GET_WORK_KEYS - {"running_tasks"} | {"task_family", "task_module", "task_params"}
+    assert brief["task_id"] == "A" and status_of(sched, "A") == "RUNNING"
+    assert brief["n_pending_tasks"] == 3  # counted before this hand-out, as in a full answer
+    full = work(sched, now=T0 + 2)  # like the counters, the list is taken before this hand-out
+    assert full["task_id"] == "B"
+    assert [r["task_id"] for r in full["running_tasks"]] == ["A"]
+    last = work(sched, now=T0 + 3, brief=False)
+    assert last["task_id"] == "C" and sorted(r["task_id"] for r in last["running_tasks"]) == ["A", "B"]

@@ -24,6 +24,7 @@ class Assignment(Registration):
         assistant: bool = False,
         current_tasks: list[str] | None = None,
         worker: str | None = None,
+        brief: bool = False,
         *,
         now: float,
         **kwargs: Any,
@@ -36,6 +37,8 @@ class Assignment(Registration):
         live worker can run (the fair pass). With ``current_tasks``, a task the scheduler
         believes this worker runs but the worker does not list is handed back to it (a lost
         reply), and batch members whose batch runner vanished go back to PENDING.
+        With ``brief`` (an xrsched addition) the reply leaves out ``running_tasks``: a worker
+        asking for several tasks in one multicall needs that list once, not in every answer.
 
         Cost: O(s log n) for s distinct resource signatures among the worker's ready tasks,
         plus O(fair_lookahead) per resource the chosen task needs and O(batch_lookahead) when
@@ -71,7 +74,7 @@ class Assignment(Registration):
             if best is not None:
                 members, batched = self._assemble_batch(record, best, assistant)
 
-        reply = self.pending_counters(record)
+        reply = self.pending_counters(record, running=not brief)
         if len(members) > 1 and best is not None:
             batch_id = hashlib.md5("|".join(t.id for t in members).encode(), usedforsecurity=False).hexdigest()
             for member in members:
@@ -119,8 +122,21 @@ class Assignment(Registration):
             }
         return self.pending_counters(record)
 
-    def pending_counters(self, record: Worker) -> dict[str, Any]:
-        """Counters kept incrementally per worker, plus who runs the worker's RUNNING tasks."""
+    def pending_counters(self, record: Worker, *, running: bool = True) -> dict[str, Any]:
+        """Counters kept incrementally per worker, plus (with ``running``) who runs the worker's
+        RUNNING tasks."""
+        counters: dict[str, Any] = {
+            "n_pending_tasks": record.n_pending,
+            "n_unique_pending": record.n_unique,
+            "n_pending_last_scheduled": record.n_last,
+            "worker_state": record.state,
+        }
+        if running:
+            counters["running_tasks"] = self._running_of(record)
+        return counters
+
+    def _running_of(self, record: Worker) -> list[dict[str, Any]]:
+        """Who runs each of the worker's registered RUNNING tasks (Luigi's ``running_tasks``)."""
         running: list[dict[str, Any]] = []
         for task_id in record.reg_running:
             runner_id = self.tasks[task_id].worker_running
@@ -129,13 +145,7 @@ class Assignment(Registration):
                 info: dict[str, Any] = dict(runner.info)
                 info.update(task_id=task_id, worker=runner.id)
                 running.append(info)
-        return {
-            "n_pending_tasks": record.n_pending,
-            "n_unique_pending": record.n_unique,
-            "n_pending_last_scheduled": record.n_last,
-            "worker_state": record.state,
-            "running_tasks": running,
-        }
+        return running
 
     # -------------------------------------------------------------- internals
 

@@ -233,6 +233,8 @@ class Worker(RegistrarMixin, ControlMixin):
                 ask["assistant"] = True
             if i == 0:  # lets the scheduler hand back a task whose get_work reply we lost
                 ask["current_tasks"] = [c.task_id for c in self._pool.busy()] + [r["task_id"] for r in self._queue]
+            if i < free - 1:  # running_tasks once per request, in the last answer, is enough
+                ask["brief"] = True
             calls.append(("get_work", ask))
         try:
             results = self.link.send_many(calls, max_entries=self.settings.batch_size)
@@ -251,7 +253,8 @@ class Worker(RegistrarMixin, ControlMixin):
         if isinstance(reply, Exception):
             log.warning("get_work refused: %s", reply)
             return 0
-        self._last_reply = reply
+        if "running_tasks" in reply or not self._last_reply:  # a brief answer leaves it out
+            self._last_reply = reply
         if reply.get("worker_state") == "disabled" and not self._stop_reason:
             self._stop_reason = "disabled by the scheduler"
             log.warning("the scheduler disabled this worker: finishing running tasks, taking no new ones")
