@@ -40,7 +40,7 @@ SCHEDULER_METHODS: dict[str, tuple[str, ...]] = {
     "add_worker": ("worker", "info"),
     "add_task_batcher": ("worker", "task_family", "batched_args", "max_batch_size"),
     "announce_scheduling_failure": ("task_name", "family", "params", "expl", "owners"),
-    "get_work": ("host", "assistant", "current_tasks", "worker"),
+    "get_work": ("host", "assistant", "current_tasks", "worker", "brief"),
     "ping": ("worker",),
     "count_pending": ("worker",),
     "set_task_status_message": ("task_id", "status_message"),
