@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from xrsched.client.http11 import BadAnswer, Cut, Disconnected, HttpConnection, TooLarge
+from xrsched.client.remote import resolve_token
 from xrsched.health import MAX_DOCUMENT_BYTES, HealthDocumentError, HealthReport, parse_xml
 
 DEFAULT_PORT = 8082
@@ -99,8 +100,11 @@ def probe(
     Spoken with the client's own HTTP/1.1 (:mod:`xrsched.client.http11`), as every xrsched call is.
     """
     where = f"{host}:{port}"
-    if token is not None and not _header_safe(token):
-        return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: the token holds characters an HTTP header cannot carry")
+    try:  # the rule every xrsched client applies to a token
+        token = resolve_token(token, None, environ={})
+    except ValueError as exc:
+        reason = f"the token holds characters an HTTP header cannot carry ({exc})"
+        return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: {reason}")
     authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     lines = ["GET /health HTTP/1.1", f"Host: {authority}", "Accept: application/xml",
              "User-Agent: xrsched-health", "Connection: close"]  # fmt: skip
@@ -153,11 +157,6 @@ def describe_error(exc: BaseException, timeout: float, *, tls: bool) -> str:
     if isinstance(exc, BadAnswer):
         return f"not an HTTP answer ({exc})"
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-
-
-def _header_safe(value: str) -> bool:
-    """Whether ``value`` can go in an HTTP header as is: printable ASCII only (no CR/LF)."""
-    return value.isascii() and value.isprintable()
 
 
 @click.command("health")

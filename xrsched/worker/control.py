@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .asking import typical_after
 from .link import Call
-from .runner import load_task
+from .runner import load_task, report_fields
 
 if TYPE_CHECKING:
     from .pool import Child, ChildPool
@@ -133,8 +133,7 @@ class ControlMixin:
         if task_id in self._fields or (module and module not in sys.modules):
             return
         with contextlib.suppress(Exception):
-            fields = load_task(module, family, params).scheduler_fields()
-            self._fields[task_id] = {k: v for k, v in fields.items() if k != "task_id"}
+            self._fields[task_id] = report_fields(load_task(module, family, params))
 
     def _report(self, task_id: str, status: str, expl: str | None, *, ran: bool = True, **extra: Any) -> None:
         if not ran:  # the summary then goes by the scheduler's status

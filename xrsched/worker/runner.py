@@ -198,6 +198,13 @@ def load_task(module: str | None, family: str, params: dict[str, Any]) -> Task:
     return cls.from_str_params(params)
 
 
+def report_fields(task: Task) -> dict[str, Any]:
+    """The fields an outcome report on ``task`` carries: its scheduler fields but the id. The
+    scheduler replaces a task's retry policy, priority, resources... with those of every
+    ``add_task``, so a report must carry them again (as Luigi's worker does)."""
+    return {k: v for k, v in task.scheduler_fields().items() if k != "task_id"}
+
+
 def run_assignment(
     sender: _Sender,
     mailbox: _Mailbox,
@@ -216,9 +223,7 @@ def run_assignment(
         return
     if task.task_id != task_id:
         log.warning("task %s rebuilt with id %s (parameters changed?)", task_id, task.task_id)
-    # The scheduler replaces a task's retry policy, priority, resources... with those of every
-    # add_task, so the outcome report must carry them again (as Luigi's worker does).
-    fields = {k: v for k, v in task.scheduler_fields().items() if k != "task_id"}
+    fields = report_fields(task)
     if task.worker_timeout:
         sender.send(("started", task_id, float(task.worker_timeout)))
     task.attach_reporter(_PipeReporter(sender, task_id))
