@@ -6,7 +6,7 @@ import pytest
 
 from tests.rpc.helpers import Service
 from xrsched.core.errors import Forbidden
-from xrsched.rpc import CallContext, Dispatcher, MethodTable, RequestLimits
+from xrsched.rpc import CallContext, Dispatcher, RequestLimits
 
 
 @pytest.fixture
@@ -14,11 +14,14 @@ def service() -> Service:
     return Service()
 
 
-@pytest.fixture
-def table(service: Service) -> MethodTable:
-    t = MethodTable()
-    t.register_methods(service, ["add_task", "ping", "fetch_error", "explode", "echo", "count"])
-    return t
+METHODS = ("add_task", "ping", "fetch_error", "explode", "echo", "count")
+
+
+def register(dispatcher: Dispatcher, service: Service) -> Dispatcher:
+    """Register the test service's methods the stdlib way."""
+    for name in METHODS:
+        dispatcher.register_function(getattr(service, name), name)
+    return dispatcher
 
 
 @pytest.fixture
@@ -27,7 +30,7 @@ def audit_log() -> list[tuple[str, str | int]]:
 
 
 @pytest.fixture
-def dispatcher(table: MethodTable, audit_log: list[tuple[str, str | int]]) -> Dispatcher:
+def dispatcher(service: Service, audit_log: list[tuple[str, str | int]]) -> Dispatcher:
     def audit(ctx: CallContext, method: str, outcome: str | int, duration: float) -> None:
         assert duration >= 0
         audit_log.append((method, outcome))
@@ -36,4 +39,4 @@ def dispatcher(table: MethodTable, audit_log: list[tuple[str, str | int]]) -> Di
         if ctx.identity == "viewer" and method == "add_task":
             raise Forbidden("add_task: role 'viewer' may not call this method")
 
-    return Dispatcher(table, RequestLimits(), authorize=authorize, audit=audit)
+    return register(Dispatcher(RequestLimits(), authorize=authorize, audit=audit), service)

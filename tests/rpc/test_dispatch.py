@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tests.rpc.conftest import register
 from tests.rpc.helpers import answer, call_xml, fault, request
 from xrsched.rpc import (
     INTERNAL_ERROR,
@@ -16,7 +17,6 @@ from xrsched.rpc import (
     PARSE_ERROR,
     CallContext,
     Dispatcher,
-    MethodTable,
     RequestLimits,
     fault_for,
 )
@@ -104,12 +104,12 @@ def test_parse_errors_are_faults_not_exceptions(dispatcher, audit_log):
     assert {method for method, _ in audit_log} == {"(invalid)"}
 
 
-def test_oversized_body_is_refused(table):
-    small = Dispatcher(table, RequestLimits(max_decompressed_bytes=50))
+def test_oversized_body_is_refused(service):
+    small = register(Dispatcher(RequestLimits(max_decompressed_bytes=50)), service)
     assert fault(small.dispatch(request("ping", "w" * 100), CTX))[0] == INVALID_REQUEST
 
 
-def test_multicall_results_and_per_entry_hooks(table, service):
+def test_multicall_results_and_per_entry_hooks(service):
     authorized: list[str] = []
     audited: list[tuple[str, str | int]] = []
 
@@ -120,7 +120,7 @@ def test_multicall_results_and_per_entry_hooks(table, service):
 
             raise Forbidden("no")
 
-    dispatcher = Dispatcher(table, authorize=authorize, audit=lambda c, m, o, d: audited.append((m, o)))
+    dispatcher = register(Dispatcher(authorize=authorize, audit=lambda c, m, o, d: audited.append((m, o))), service)
     calls = [
         {"methodName": "ping", "params": ["w1"]},
         {"methodName": "add_task", "params": ["t1"]},
@@ -195,17 +195,37 @@ def test_introspection(dispatcher):
 
 
 def test_system_names_are_reserved():
-    table = MethodTable()
-    table.register("system.listMethods", lambda: [])
-    with pytest.raises(ValueError, match="reserved"):
-        Dispatcher(table)
+    dispatcher = Dispatcher()
+    with pytest.raises(ValueError, match="already registered"):
+        dispatcher.register_function(lambda: [], "system.listMethods")
+    with pytest.raises(ValueError, match="not a valid public method name"):
+        dispatcher.register_function(lambda: [], "_private")
 
 
-def test_broken_audit_hook_does_not_change_the_answer(table, caplog):
+def test_register_instance_is_refused(service):
+    # The stdlib would expose every public attribute of the instance (and, with dotted
+    # names, its globals); we register an explicit list instead.
+    with pytest.raises(TypeError, match="register_function"):
+        Dispatcher().register_instance(service)
+
+
+def test_register_function_works_as_a_decorator():
+    dispatcher = Dispatcher()
+
+    @dispatcher.register_function(name="twice")
+    def twice(n: int) -> int:
+        """Double n."""
+        return 2 * n
+
+    assert answer(dispatcher.dispatch(request("twice", 21), CTX)) == 42
+    assert fault(dispatcher.dispatch(request("twice", "x"), CTX))[0] == INVALID_PARAMS
+
+
+def test_broken_audit_hook_does_not_change_the_answer(service, caplog):
     def audit(ctx, method, outcome, duration):
         raise OSError("disk full")
 
-    dispatcher = Dispatcher(table, audit=audit)
+    dispatcher = register(Dispatcher(audit=audit), service)
     with caplog.at_level(logging.ERROR, logger="xrsched.server"):
         assert answer(dispatcher.dispatch(request("ping", "w"), CTX))["worker"] == "w"
     assert any("audit" in r.getMessage() for r in caplog.records)

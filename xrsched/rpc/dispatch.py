@@ -1,13 +1,13 @@
-"""Bytes in, bytes out: one XML-RPC request body to one methodResponse.
+"""Bytes in, bytes out: the stdlib's ``SimpleXMLRPCDispatcher`` with xrsched's contract.
 
-The transport decodes the body (:func:`xrsched.rpc.limits.decode_body`), fills a
-:class:`CallContext` and calls :meth:`Dispatcher.dispatch`, which always answers with a
-methodResponse (a value or a fault) and never raises for anything a client sends.
+Methods are registered the documented way (``register_function``); ``system.*`` comes from
+``register_introspection_functions`` and ``register_multicall_functions``. The overrides below
+keep what the stdlib does not: argument checking against type hints, an authorize and an audit
+hook around every call and every multicall entry, the fast and defused parser, nil-free
+replies, and faults whose text never carries internals.
 
-Every call is authorized (``authorize(ctx, method)`` raises to refuse, e.g. ``Forbidden``)
-and audited once (``audit(ctx, method, outcome, duration_s)`` with outcome ``"ok"`` or the
-fault code). ``system.multicall`` is audited itself and once per entry; each entry is
-authorized on its own. A request that does not parse is audited under ``(invalid)``.
+Who is calling travels in :data:`CALL_CONTEXT` (set by the transport around one request),
+because the stdlib's hooks (``_dispatch(method, params)``) have no room for it.
 """
 
 from __future__ import annotations
@@ -15,19 +15,34 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
+from xmlrpc.server import SimpleXMLRPCDispatcher
 
-from xrsched.rpc.faults import INVALID_REQUEST, ArgumentError, ProtocolError, fault_for, printable
+from xrsched.rpc.faults import INVALID_REQUEST, METHOD_NOT_FOUND, ProtocolError, fault_for, printable
 from xrsched.rpc.limits import DEFAULT_LIMITS, RequestLimits
-from xrsched.rpc.marshal import dump_fault, dump_value, fault_value_xml, response_from_value_xml
+from xrsched.rpc.marshal import Rendered, dump_fault, dump_response, dump_value, fault_value_xml
 from xrsched.rpc.parse import parse_call
-from xrsched.rpc.registry import MethodEntry, MethodTable
-from xrsched.rpc.system import system_table
+from xrsched.rpc.registry import MethodEntry, make_entry
 
 MULTICALL = "system.multicall"
 UNPARSED = "(invalid)"
 _log = logging.getLogger("xrsched.server")
+
+CAPABILITIES: dict[str, dict[str, Any]] = {
+    "xmlrpc": {"specUrl": "http://www.xmlrpc.com/spec", "specVersion": 1},
+    "faults_interop": {
+        "specUrl": "http://xmlrpc-epi.sourceforge.net/specs/rfc.fault_codes.php",
+        "specVersion": 20010516,
+    },
+    "introspection": {"specUrl": "http://xmlrpc-c.sourceforge.net/introspection.html", "specVersion": 1},
+    "multicall": {"specUrl": "http://www.xmlrpc.com/discuss/msgReader$1208", "specVersion": 1},
+    # phpxmlrpc and its clients look for the method name as the key.
+    "system.multicall": {"specUrl": "http://www.xmlrpc.com/discuss/msgReader$1208", "specVersion": 1},
+}
+"""What ``system.getCapabilities`` answers. No ``nil`` entry: we read ``<nil/>`` but never send it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,92 +59,144 @@ class CallContext:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+#: The caller of the request being dispatched in this thread.
+CALL_CONTEXT: ContextVar[CallContext] = ContextVar("xrsched_call_context")
+_NOBODY = CallContext()
+
 AuthorizeHook = Callable[[CallContext, str], None]
 AuditHook = Callable[[CallContext, str, "str | int", float], None]
 
 
-class Dispatcher:
-    """Parses, routes, checks, runs and marshals XML-RPC calls against a :class:`MethodTable`."""
+class Dispatcher(SimpleXMLRPCDispatcher):
+    """Parses, checks, authorizes, runs, audits and marshals XML-RPC calls.
+
+    ``authorize(ctx, method)`` raises to refuse (e.g. ``Forbidden``); ``audit(ctx, method,
+    outcome, duration_s)`` gets ``"ok"`` or the fault code, once per call and once per
+    multicall entry. A request that does not parse is audited under ``(invalid)``.
+    """
 
     def __init__(
         self,
-        table: MethodTable,
         limits: RequestLimits = DEFAULT_LIMITS,
         *,
         authorize: AuthorizeHook | None = None,
         audit: AuditHook | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
-        self._table = table
-        self._limits = limits
+        super().__init__(allow_none=False, encoding="utf-8", use_builtin_types=True)
+        self.limits = limits
         self._authorize = authorize
         self._audit_hook = audit
         self._clock = clock
-        self._system = system_table(self.lookup, self.method_names)
-        clash = [name for name in self._system.names() if name in table]
-        if clash:
-            raise ValueError(f"these names are reserved for the dispatcher: {', '.join(clash)}")
+        self._entries: dict[str, MethodEntry] = {}
+        self.register_introspection_functions()
+        self.register_multicall_functions()
+        self.register_function(self.system_getCapabilities, "system.getCapabilities")
 
-    def lookup(self, name: str) -> MethodEntry:
-        """The entry for ``name`` (system methods first); -32601 when there is none."""
-        if name in self._system:
-            return self._system.lookup(name)
-        return self._table.lookup(name)
+    # -- registration ------------------------------------------------------------------------
 
-    def method_names(self) -> list[str]:
-        """Every callable name, sorted."""
-        return sorted(self._system.names() + self._table.names())
+    def register_function(self, function: Callable[..., Any] | None = None, name: str | None = None) -> Any:
+        """Also check the name and compile the argument binder (the stdlib takes any name, twice)."""
+        if function is None:
+            return partial(self.register_function, name=name)
+        name = name or function.__name__
+        if name in self.funcs:
+            raise ValueError(f"method {name!r} is already registered")
+        self._entries[name] = make_entry(name, function)
+        self.funcs[name] = function
+        return function
+
+    def register_instance(self, instance: object, allow_dotted_names: bool = False) -> None:
+        """Refused: the stdlib would resolve any public attribute of ``instance`` as a method."""
+        raise TypeError("register each method with register_function (an explicit list)")
 
     def dispatch(self, body: bytes, ctx: CallContext) -> bytes:
-        """Answer one request body with a methodResponse; never raises for bad input."""
-        started = self._clock()
+        """Answer one request body as ``ctx``'s caller; never raises for bad input."""
+        token = CALL_CONTEXT.set(ctx)
         try:
-            if len(body) > self._limits.max_decompressed_bytes:
+            return self._marshaled_dispatch(body)
+        finally:
+            CALL_CONTEXT.reset(token)
+
+    # -- the stdlib's hooks ------------------------------------------------------------------
+
+    def _marshaled_dispatch(
+        self, data: bytes, dispatch_method: Callable[[str, Any], Any] | None = None, path: str | None = None
+    ) -> bytes:
+        """Our parser, nil-free replies, audit, and faults without internals (the stdlib's
+        ``loads`` is slower here and its faults carry ``type:message`` of any exception)."""
+        started = self._clock()
+        ctx = CALL_CONTEXT.get(_NOBODY)
+        try:
+            if len(data) > self.limits.max_decompressed_bytes:
                 raise ProtocolError(INVALID_REQUEST, "invalid request: body over the size limit")
-            method, params = parse_call(body, self._limits)
+            method, params = parse_call(data, self.limits)
         except Exception as exc:
             return self._refuse(ctx, UNPARSED, exc, started)
-        if method == MULTICALL:
-            return self._multicall(params, ctx, started)
         try:
-            response = response_from_value_xml(self._run(method, params, ctx))
+            response = dump_response((dispatch_method or self._dispatch)(method, params))
         except Exception as exc:
             return self._refuse(ctx, method, exc, started)
         self._audit(ctx, method, "ok", started)
         return response
 
-    def _run(self, method: str, params: tuple[Any, ...], ctx: CallContext) -> str:
-        entry = self.lookup(method)
+    def _dispatch(self, method: str, params: tuple[Any, ...]) -> Any:
+        """Registered names only, authorized, arguments checked against the hints (the stdlib
+        calls ``func(*params)`` unchecked and falls back to attribute lookup)."""
+        entry = self._entry(method)
         if self._authorize is not None:
-            self._authorize(ctx, method)
-        return dump_value(entry.invoke(params))
+            self._authorize(CALL_CONTEXT.get(_NOBODY), method)
+        return entry.invoke(params)
 
-    def _multicall(self, params: tuple[Any, ...], ctx: CallContext, started: float) -> bytes:
-        try:
-            if self._authorize is not None:
-                self._authorize(ctx, MULTICALL)
-            calls = self._check_multicall(params)
-        except Exception as exc:
-            return self._refuse(ctx, MULTICALL, exc, started)
-        parts = ["<value><array><data>"]
-        parts.extend(self._multicall_entry(call, ctx) for call in calls)
-        parts.append("</data></array></value>")
-        self._audit(ctx, MULTICALL, "ok", started)
-        return response_from_value_xml("".join(parts))
+    # -- system.* where our contract differs ------------------------------------------------
 
-    def _check_multicall(self, params: tuple[Any, ...]) -> list[Any]:
-        if len(params) != 1 or type(params[0]) is not list:
-            raise ArgumentError(f"{MULTICALL}: parameter 'calls' expects an array of call structs")
-        calls: list[Any] = params[0]
-        limit = self._limits.max_multicall
+    def system_multicall(self, calls: list) -> list[Any]:  # type: ignore[override]
+        """Run several calls in one request; each result is ``[value]`` or a fault struct.
+
+        Each entry is a struct with ``methodName`` and ``params``. Entries are authorized,
+        run and audited one by one; one failing entry does not stop the others.
+        """
+        # The stdlib runs any number of entries, nested multicalls too, unaudited.
+        limit = self.limits.max_multicall
         if len(calls) > limit:
             raise ProtocolError(INVALID_REQUEST, f"invalid request: more than {limit} calls in a multicall")
-        for call in calls:
-            if type(call) is dict and call.get("methodName") == MULTICALL:
-                raise ProtocolError(INVALID_REQUEST, "invalid request: system.multicall cannot be nested")
-        return calls
+        if any(type(call) is dict and call.get("methodName") == MULTICALL for call in calls):
+            raise ProtocolError(INVALID_REQUEST, "invalid request: system.multicall cannot be nested")
+        ctx = CALL_CONTEXT.get(_NOBODY)
+        return [self._multicall_entry(call, ctx) for call in calls]
 
-    def _multicall_entry(self, call: Any, ctx: CallContext) -> str:
+    def system_listMethods(self) -> list[str]:
+        """Return the names of every method this server offers, sorted."""
+        return sorted(self.funcs)
+
+    def system_methodHelp(self, method_name: str) -> str:
+        """Return the first paragraph of a method's documentation."""
+        # The stdlib answers "" for an unknown name and the whole docstring otherwise.
+        return self._entry(method_name).help
+
+    def system_methodSignature(self, method_name: str) -> list[list[str]]:
+        """Return a method's signature: XML-RPC type names, the return type first."""
+        return [self._entry(method_name).binder.xmlrpc_signature()]
+
+    def system_getCapabilities(self) -> dict[str, dict[str, Any]]:
+        """Return the XML-RPC extensions this server implements, with their spec URLs."""
+        return CAPABILITIES
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def _entry(self, name: str) -> MethodEntry:
+        """The compiled entry of a registered name (compiled on first use for the ``system.*``
+        methods the stdlib puts straight into ``funcs``); -32601 for any other name."""
+        entry = self._entries.get(name)
+        if entry is None:
+            func = self.funcs.get(name)
+            if func is None:
+                raise ProtocolError(METHOD_NOT_FOUND, f"no such method: {printable(name, 64)!r}")
+            entry = self._entries[name] = make_entry(name, func)
+        return entry
+
+    def _multicall_entry(self, call: Any, ctx: CallContext) -> Rendered:
+        """One entry, written at once so that a value we cannot send spoils only its own slot."""
         started = self._clock()
         method = UNPARSED
         try:
@@ -139,13 +206,13 @@ class Dispatcher:
             params = call.get("params", [])
             if type(params) is not list:
                 raise ProtocolError(INVALID_REQUEST, "invalid request: a call's 'params' must be an array")
-            value_xml = f"<value><array><data>{self._run(method, tuple(params), ctx)}</data></array></value>"
+            value = dump_value(self._dispatch(method, tuple(params)))
         except Exception as exc:
             code, text = fault_for(exc, method=method)
             self._audit(ctx, method, code, started)
-            return fault_value_xml(code, text)
+            return Rendered(fault_value_xml(code, text))
         self._audit(ctx, method, "ok", started)
-        return value_xml
+        return Rendered(f"<value><array><data>{value}</data></array></value>")
 
     def _refuse(self, ctx: CallContext, method: str, exc: Exception, started: float) -> bytes:
         code, text = fault_for(exc, method=method)
@@ -155,7 +222,7 @@ class Dispatcher:
     def _audit(self, ctx: CallContext, method: str, outcome: str | int, started: float) -> None:
         if self._audit_hook is None:
             return
-        label = method if method in self._table or method in self._system else printable(method, 100)
+        label = method if method in self.funcs else printable(method, 100)
         try:
             self._audit_hook(ctx, label, outcome, self._clock() - started)
         except Exception:

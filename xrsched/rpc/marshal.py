@@ -35,6 +35,10 @@ class MarshalError(ValueError):
     """The value cannot be sent over XML-RPC under xrsched's rules (a server-side bug)."""
 
 
+class Rendered(str):
+    """A ``<value>`` already written as XML (a multicall entry), sent as it is."""
+
+
 def escape_text(text: str) -> str:
     """``text`` made safe for XML character data."""
     if _ILLEGAL.search(text):
@@ -117,7 +121,12 @@ def _dump_struct(value: Mapping[Any, Any], out: list[str], depth: int) -> None:
     out.append("</struct></value>")
 
 
+def _dump_rendered(value: Rendered, out: list[str], depth: int) -> None:
+    out.append(value)
+
+
 _DUMPERS: dict[type, Callable[[Any, list[str], int], None]] = {
+    Rendered: _dump_rendered,
     str: _dump_str,
     bool: _dump_bool,
     int: _dump_int,

@@ -150,6 +150,15 @@ def first_paragraph(doc: str | None) -> str:
     return " ".join(text.split("\n\n", 1)[0].split())
 
 
+def make_entry(name: str, func: Callable[..., Any], *, doc: str | None = None) -> MethodEntry:
+    """Check a public name and compile its entry; ``doc`` overrides the docstring for help."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError(f"not a valid public method name: {name!r}")
+    if not callable(func):
+        raise TypeError(f"{name}: {func!r} is not callable")
+    return MethodEntry(name, func, first_paragraph(doc or func.__doc__), Binder(name, func))
+
+
 class MethodTable:
     """Public method name → :class:`MethodEntry`; the only way a request reaches code."""
 
@@ -158,14 +167,9 @@ class MethodTable:
 
     def register(self, name: str, func: Callable[..., Any], *, doc: str | None = None) -> MethodEntry:
         """Expose ``func`` as ``name``; ``doc`` overrides the docstring's first paragraph for help."""
-        if not isinstance(name, str) or not _NAME.fullmatch(name):
-            raise ValueError(f"not a valid public method name: {name!r}")
         if name in self._entries:
             raise ValueError(f"method {name!r} is already registered")
-        if not callable(func):
-            raise TypeError(f"{name}: {func!r} is not callable")
-        entry = MethodEntry(name, func, first_paragraph(doc or func.__doc__), Binder(name, func))
-        self._entries[name] = entry
+        entry = self._entries[name] = make_entry(name, func, doc=doc)
         return entry
 
     def register_methods(self, obj: object, names: Iterable[str], *, prefix: str = "") -> None:

@@ -21,7 +21,6 @@ from xrsched.health import HealthReport, SchedulerCounts, StoreHealth, TlsHealth
 from xrsched.rpc.app import RequestInfo, RpcResult
 from xrsched.rpc.dispatch import CallContext, Dispatcher
 from xrsched.rpc.limits import BodyError, RequestLimits, decode_body
-from xrsched.rpc.registry import MethodTable
 from xrsched.service import Caller, SchedulerService
 from xrsched.service.context import CURRENT_CALLER, DEFERRED_DURABILITY
 
@@ -52,11 +51,10 @@ class SchedulerApp:
         self.draining = threading.Event()
         self._tls_not_after = tls_not_after
         self._store_health = store_health or (lambda: StoreHealth(kind="memory", ok=True))
-        table = MethodTable()
+        self.dispatcher = Dispatcher(self.limits, authorize=self._authorize, audit=self._audit_call)
         for name, method in service.methods().items():
-            table.register(name, method)
-        table.register("system.health", self.system_health)
-        self.dispatcher = Dispatcher(table, self.limits, authorize=self._authorize, audit=self._audit_call)
+            self.dispatcher.register_function(method, name)
+        self.dispatcher.register_function(self.system_health, "system.health")
 
     # ------------------------------------------------------------ Application
 
