@@ -27,13 +27,14 @@ RESPONSE = (
 
 @dataclass
 class EchoApp:
-    """Answers every call with a fixed methodResponse; ``<slow/>`` in the body sleeps first."""
+    """Answers every call with a fixed methodResponse; ``<slow/>`` in the body sleeps first,
+    ``<refuse/>`` gets a 503 the application audits itself."""
 
     status: str = "ok"
     slow_seconds: float = 1.5
     tls_not_after: datetime.datetime | None = None
     refused: list[tuple[RequestInfo, int]] = field(default_factory=list)
-    calls: list[tuple[bytes, str | None, RequestInfo]] = field(default_factory=list)
+    calls: list[tuple[bytes, RequestInfo]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def authenticate(self, headers: Mapping[str, str], peer_cert_cn: str | None) -> object | None:
@@ -41,11 +42,11 @@ class EchoApp:
             return "tester"
         return peer_cert_cn
 
-    def handle_rpc(self, body: bytes, content_encoding: str | None, request: RequestInfo) -> RpcResult:
+    def handle_rpc(self, body: bytes, request: RequestInfo) -> RpcResult:
         with self.lock:
-            self.calls.append((body, content_encoding, request))
-        if content_encoding not in (None, "gzip"):
-            return RpcResult.error(415, "unsupported Content-Encoding")
+            self.calls.append((body, request))
+        if b"<refuse/>" in body:
+            return RpcResult.error(503, "changes not durable")
         if b"<slow/>" in body:
             time.sleep(self.slow_seconds)
         return RpcResult.ok(RESPONSE)

@@ -38,8 +38,8 @@ def test_two_requests_share_one_tls_connection(dev_certs):
         assert first.getheader("Content-Type").startswith("text/xml")
         assert first.getheader("Connection") is None
         conn.close()
-    assert [call[2].identity for call in app.calls] == ["tester", "tester"]
-    assert all(call[2].tls for call in app.calls)
+    assert [call[1].identity for call in app.calls] == ["tester", "tester"]
+    assert all(call[1].tls for call in app.calls)
 
 
 def test_post_to_root_and_application_xml_are_accepted(dev_certs):
@@ -199,8 +199,8 @@ def test_gzip_body_and_request_id_reach_the_application(dev_certs):
         response, _ = post_rpc(conn, X_Request_Id="bad id with spaces")
         generated = response.getheader("X-Request-Id")
         conn.close()
-    (body, encoding, info), (_, _, info2) = app.calls
-    assert (body, encoding, info.request_id) == (packed, "gzip", "abc-123")
+    (body, info), (_, info2) = app.calls
+    assert (body, info.request_id) == (b"<methodCall/>", "abc-123")  # inflated by the handler
     assert info2.request_id == generated and generated
     assert info.peer[0] == "127.0.0.1" and info.method == "POST" and info.path == "/RPC2"
 
@@ -215,7 +215,7 @@ def test_client_certificate_identity(dev_certs):
         conn.request("POST", "/RPC2", body=b"<methodCall/>", headers={"Content-Type": "text/xml"})
         assert conn.getresponse().status == 200
         conn.close()
-    assert app.calls[0][2].identity == dev_certs.client_cn
+    assert app.calls[0][1].identity == dev_certs.client_cn
 
 
 def test_plain_http_mode(dev_certs):
@@ -230,12 +230,40 @@ def test_application_refusal_is_not_audited_twice(dev_certs):
     app = EchoApp()
     with run_server(dev_certs, app) as server:
         conn = https(server, dev_certs)
-        response, body = post_rpc(conn, Content_Encoding="br")
-        assert (response.status, body) == (415, b"unsupported Content-Encoding\n")
+        response, body = post_rpc(conn, body=b"<refuse/>")
+        assert (response.status, body) == (503, b"changes not durable\n")
         assert response.getheader("Connection") is None  # body was read: keep-alive survives
         assert post_rpc(conn)[0].status == 200
         conn.close()
     assert app.refused == []
+
+
+def test_unknown_content_encoding_is_415_and_audited_once(dev_certs):
+    app = EchoApp()
+    with run_server(dev_certs, app) as server:
+        conn = https(server, dev_certs)
+        response, body = post_rpc(conn, Content_Encoding="br")
+        assert response.status == 415
+        assert body.startswith(b"unsupported Content-Encoding")
+        assert response.getheader("Connection") is None  # body was read: keep-alive survives
+        assert post_rpc(conn)[0].status == 200
+        conn.close()
+    assert [status for _, status in app.refused] == [415]
+    assert len(app.calls) == 1
+
+
+def test_gzip_bomb_is_413_without_reaching_the_application(dev_certs):
+    app = EchoApp()
+    bomb = gzip.compress(b"<methodCall>" + b" " * 5_000_000 + b"</methodCall>")
+    with run_server(dev_certs, app, max_decompressed_bytes=1_000_000) as server:
+        conn = https(server, dev_certs)
+        response, body = post_rpc(conn, body=bomb, Content_Encoding="gzip")
+        assert response.status == 413
+        assert b"inflates past the 1000000 byte limit" in body
+        assert post_rpc(conn)[0].status == 200  # the compressed body was read: keep-alive survives
+        conn.close()
+    assert [status for _, status in app.refused] == [413]
+    assert len(app.calls) == 1
 
 
 def test_replace_tls_context_serves_new_connections_with_it(dev_certs, tmp_path):

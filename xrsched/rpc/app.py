@@ -1,8 +1,8 @@
 """The narrow interface between the HTTP transport and the rest of the server.
 
-The transport (:mod:`xrsched.rpc.http_server`) knows HTTP, TLS and timeouts and nothing
-else; everything it needs from the scheduler side goes through an :class:`Application`:
-who is calling, what to answer to an XML-RPC body, how healthy the server is, and which
+The transport (:mod:`xrsched.rpc.http_server`, :mod:`xrsched.rpc.handler`) knows HTTP, TLS,
+timeouts and body limits and nothing else; everything it needs from the scheduler side goes
+through an :class:`Application`: who is calling, what to answer to an XML-RPC body, how healthy the server is, and which
 requests were refused (so that they reach the audit log too).
 """
 
@@ -39,10 +39,10 @@ class RequestInfo:
 class RpcResult:
     """The answer to one XML-RPC body: a ``200`` with bytes to send, or an HTTP error.
 
-    An HTTP error (for example ``413`` for a body that inflates past the limit, or ``415``
-    for an unknown ``Content-Encoding``) is sent as a short plain-text ``message``; the
-    application audits such refusals itself (the transport does not call ``on_refused``
-    for them). The body was read in full, so the connection stays open.
+    An HTTP error (for example ``503`` when the changes a call made cannot be made durable)
+    is sent as a short plain-text ``message``; the application audits such refusals itself
+    (the transport does not call ``on_refused`` for them). The body was read in full, so the
+    connection stays open.
     """
 
     status: int = 200
@@ -69,8 +69,8 @@ class Application(Protocol):
         """Return the caller's identity, or None when the credentials are missing or wrong."""
         ...
 
-    def handle_rpc(self, body: bytes, content_encoding: str | None, request: RequestInfo) -> RpcResult:
-        """Answer one XML-RPC request body (still encoded as ``content_encoding`` says)."""
+    def handle_rpc(self, body: bytes, request: RequestInfo) -> RpcResult:
+        """Answer one XML-RPC request body (``Content-Encoding`` already undone, within limits)."""
         ...
 
     def health(self) -> HealthReport:

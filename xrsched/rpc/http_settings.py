@@ -27,6 +27,8 @@ class HttpSettings:
     - ``idle_timeout``: how long a keep-alive connection may wait for its next request.
     - ``write_timeout``: time allowed to send one response.
     - ``max_request_bytes``: largest ``Content-Length`` accepted (413 above it, unread).
+    - ``max_decompressed_bytes``: largest body after undoing ``Content-Encoding`` (413 above
+      it; a gzip bomb is stopped as soon as its output passes this).
     - ``discard_body_bytes``: a refused request's body up to this size is read and thrown
       away so the connection can stay open; a larger one closes the connection instead.
     - ``health_requires_token``: ``GET /health`` asks for credentials like RPC calls do.
@@ -41,6 +43,7 @@ class HttpSettings:
     idle_timeout: float = 60.0
     write_timeout: float = 30.0
     max_request_bytes: int = 10 * MIB
+    max_decompressed_bytes: int = 10 * MIB
     discard_body_bytes: int = 64 * 1024
     health_requires_token: bool = False
     server_name: str = "xrsched"
@@ -53,8 +56,8 @@ class HttpSettings:
         for name in ("admission_wait", "handshake_timeout", "read_timeout", "idle_timeout", "write_timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0 seconds")
-        if self.max_request_bytes < 1:
-            raise ValueError("max_request_bytes must be >= 1")
+        if self.max_request_bytes < 1 or self.max_decompressed_bytes < 1:
+            raise ValueError("max_request_bytes and max_decompressed_bytes must be >= 1")
         if self.backlog is not None and self.backlog < 1:
             raise ValueError("backlog must be >= 1")
         if any(ch in self.server_name for ch in "\r\n"):

@@ -60,6 +60,11 @@ class Tracked:
         """True once another thread closed this connection to reclaim its slot."""
         return self._evicted
 
+    @property
+    def socket(self) -> socket.socket:
+        """The connection's socket (TLS-wrapped once the handshake started)."""
+        return self._sock
+
     def replace_socket(self, sock: socket.socket) -> None:
         """Track the TLS-wrapped socket instead of the plain one."""
         with self._lock:
@@ -108,6 +113,11 @@ class ConnectionPool:
     def __len__(self) -> int:
         with self._cond:
             return len(self._members)
+
+    def sockets(self) -> list[socket.socket]:
+        """The sockets of the connections holding a slot."""
+        with self._cond:
+            return [member.socket for member in self._members.values()]
 
     def try_admit(self, sock: socket.socket) -> Tracked | None:
         """Take a slot now if one is free."""

@@ -20,7 +20,7 @@ from xrsched.core.errors import Forbidden, Unavailable
 from xrsched.health import HealthReport, SchedulerCounts, StoreHealth, TlsHealth, assess, to_struct
 from xrsched.rpc.app import RequestInfo, RpcResult
 from xrsched.rpc.dispatch import CallContext, Dispatcher
-from xrsched.rpc.limits import BodyError, RequestLimits, decode_body
+from xrsched.rpc.limits import RequestLimits
 from xrsched.service import Caller, SchedulerService
 from xrsched.service.context import CURRENT_CALLER, DEFERRED_DURABILITY
 
@@ -65,13 +65,8 @@ class SchedulerApp:
         header = _header(headers, "authorization")
         return self.tokens.authenticate(header, peer_cert_cn, time.time())
 
-    def handle_rpc(self, body: bytes, content_encoding: str | None, request: RequestInfo) -> RpcResult:
-        """Decode (with the inflation cap), dispatch as the authenticated caller, answer."""
-        try:
-            payload = decode_body(body, content_encoding, self.limits)
-        except BodyError as exc:
-            self.on_refused(request, exc.http_status)
-            return RpcResult.error(exc.http_status, exc.message)
+    def handle_rpc(self, body: bytes, request: RequestInfo) -> RpcResult:
+        """Dispatch as the authenticated caller; answer once its changes are durable."""
         identity = request.identity if isinstance(request.identity, Identity) else None
         caller = None
         if identity is not None and identity is not ANONYMOUS_ADMIN:
@@ -83,7 +78,7 @@ class SchedulerApp:
         tickets: list[int] = []
         deferred = DEFERRED_DURABILITY.set(tickets)
         try:
-            answer = self.dispatcher.dispatch(payload, context)
+            answer = self.dispatcher.dispatch(body, context)
         finally:
             DEFERRED_DURABILITY.reset(deferred)
             CURRENT_CALLER.reset(token)

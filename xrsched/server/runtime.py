@@ -95,6 +95,7 @@ class ServerRuntime:
                 read_timeout=settings.read_timeout,
                 idle_timeout=settings.idle_timeout,
                 max_request_bytes=settings.max_request_bytes,
+                max_decompressed_bytes=self.app.limits.max_decompressed_bytes,
                 health_requires_token=settings.health_requires_token,
             ),
         )

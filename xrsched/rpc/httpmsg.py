@@ -1,17 +1,14 @@
-"""One HTTP request as route handlers see it: headers, body limits, authentication, answer.
+"""The pieces of an HTTP exchange that need no socket: errors, answers, headers, body rules.
 
-Nothing here touches a socket directly: the connection hands an :class:`Exchange` the
-callables it needs, so the request rules (411, 413, 400, 401, 415) are plain functions.
+The request rules (411, 413, 400, 415) are plain functions of the headers, so the handler
+(:mod:`xrsched.rpc.handler`) only decides when to apply them.
 """
 
 from __future__ import annotations
 
 import http
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
-
-from xrsched.rpc.app import Application, RequestInfo
-from xrsched.rpc.http_settings import HttpSettings
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
 AUTH_CHALLENGE = ("WWW-Authenticate", 'Basic realm="xrsched"')
 XML_TYPES = frozenset({"text/xml", "application/xml"})
@@ -97,52 +94,6 @@ def check_xml_content_type(headers: HeaderMap) -> None:
     media = value.split(";", 1)[0].strip().lower()
     if media not in XML_TYPES:
         raise HttpError(415, "XML-RPC requests must be sent as text/xml or application/xml")
-
-
-class Exchange:
-    """The request being served, with the operations a route handler may perform."""
-
-    def __init__(
-        self,
-        info: RequestInfo,
-        headers: HeaderMap,
-        app: Application,
-        settings: HttpSettings,
-        read_exact: Callable[[int], bytes],
-        send_continue: Callable[[], None],
-        expects_continue: bool,
-    ) -> None:
-        self.info = info
-        self.headers = headers
-        self.app = app
-        self.settings = settings
-        self._read_exact = read_exact
-        self._send_continue = send_continue
-        self._expects_continue = expects_continue
-        self.body_read = False
-
-    @property
-    def expects_continue(self) -> bool:
-        """The client waits for ``100 Continue`` before sending its body."""
-        return self._expects_continue and not self.body_read
-
-    def authenticate(self) -> object:
-        """Ask the application who is calling; HttpError 401 with the Basic challenge if nobody."""
-        identity = self.app.authenticate(self.headers, self.info.peer_cert_cn)
-        if identity is None:
-            raise HttpError(401, "authentication required", headers=[AUTH_CHALLENGE])
-        self.info = replace(self.info, identity=identity)
-        return identity
-
-    def read_body(self) -> bytes:
-        """Check the announced length against the limit, then read exactly that many bytes."""
-        length = content_length(self.headers, self.settings.max_request_bytes)
-        if self._expects_continue:
-            self._send_continue()
-            self._expects_continue = False
-        body = self._read_exact(length) if length else b""
-        self.body_read = True
-        return body
 
 
 def reason_phrase(status: int) -> str:

@@ -1,0 +1,474 @@
+"""One client connection: a ``SimpleXMLRPCRequestHandler`` with TLS, deadlines and limits.
+
+The stdlib's handler is built for a trusted network: it blocks on each ``recv`` with one
+timeout (a slowloris trickling a byte at a time is never cut off), reads any body of any size
+before looking at it, inflates gzip without a cap, has no authentication and answers errors
+with HTML. Each override below says what it changes; the life of a connection is
+``setup`` (TLS handshake in this thread), ``handle`` (keep-alive loop), ``finish`` (close).
+
+Every blocking read has a deadline: the handshake, the wait for the next request (idle), and
+the whole of one request once its first byte arrived.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import io
+import itertools
+import logging
+import os
+import re
+import socket
+import time
+import uuid
+from dataclasses import replace
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+from xmlrpc.server import SimpleXMLRPCRequestHandler
+
+from xrsched import health as health_doc
+from xrsched.rpc.app import RequestInfo
+from xrsched.rpc.httpmsg import (
+    AUTH_CHALLENGE,
+    HeaderMap,
+    HttpError,
+    Response,
+    check_xml_content_type,
+    content_length,
+    reason_phrase,
+)
+from xrsched.rpc.limits import BodyError, decode_body
+from xrsched.rpc.pool import ConnState, Tracked
+from xrsched.rpc.sockio import DeadlineReader, TimedWriter
+
+if TYPE_CHECKING:
+    from xrsched.rpc.http_server import RpcHttpServer
+
+log = logging.getLogger("xrsched.server")
+
+HEALTH_PATH = "/health"
+HEALTH_CONTENT_TYPE = "application/xml; charset=utf-8"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_SAFE_HEADERS = ("host", "user-agent", "content-type", "content-length", "content-encoding")
+_MAX_REQUEST_LINE = 8192
+_MAX_HEADER_LINE = 8192
+_MAX_HEADERS = 100
+_LINGER_SECONDS = 1.0
+_BUSY_SECONDS = 1.0  # a refused client gets this long to handshake and to send its request head
+
+_NO_HEADERS = HeaderMap([])
+_date_cache: list[object] = [-1, ""]
+_request_ids = itertools.count(1)
+#: Generated request ids: a per-process random prefix and a counter (unique, and cheaper than uuid4).
+_REQUEST_ID_PREFIX = os.urandom(6).hex()
+
+
+def _http_date() -> str:
+    """The HTTP ``Date`` header value, formatted once per second."""
+    second = int(time.time())
+    if second != _date_cache[0]:
+        _date_cache[0] = second
+        _date_cache[1] = email.utils.formatdate(second, usegmt=True)
+    return str(_date_cache[1])
+
+
+def _next_request_id() -> str:
+    return f"{_REQUEST_ID_PREFIX}-{next(_request_ids)}"
+
+
+class RpcRequestHandler(SimpleXMLRPCRequestHandler):
+    """Serves one accepted socket until it closes, times out, is evicted or the server drains.
+
+    ``tracked`` is the connection's slot in the server's pool (None for a refused newcomer);
+    with ``busy=True`` the connection is refused: after a short handshake and a short wait for
+    the request head it gets ``503`` with ``Retry-After`` and is closed.
+    """
+
+    protocol_version = "HTTP/1.1"
+    rpc_paths = ("/", "/RPC2")
+    disable_nagle_algorithm = True
+    server: RpcHttpServer
+
+    def __init__(
+        self,
+        request: socket.socket,
+        client_address: tuple[str, int],
+        server: RpcHttpServer,
+        *,
+        tracked: Tracked | None = None,
+        busy: bool = False,
+    ) -> None:
+        self.tracked = tracked
+        self.busy = busy
+        self.settings = server.settings
+        self.peer_cert_cn: str | None = None
+        peer = (str(client_address[0]), int(client_address[1]))
+        self.info = RequestInfo(peer=peer, method="", path="", request_id="")
+        self._reader: DeadlineReader | None = None
+        self._input_clean = True  # False while unread request bytes may be waiting
+        self._body_read = False
+        self._info_current = False
+        self._expects_continue = False
+        self.command = ""
+        self.path = ""
+        self.request_version = "HTTP/1.1"
+        self.headers = _NO_HEADERS  # type: ignore[assignment]
+        super().__init__(request, peer, server)
+
+    # -- the connection's life ------------------------------------------------------------
+
+    def setup(self) -> None:
+        """TLS handshake here, in the connection's thread, under a deadline; reads with
+        whole-request deadlines (the stdlib makes plain files with one per-recv timeout)."""
+        sock = self.connection = self.request
+        if self.disable_nagle_algorithm:
+            # An answer bigger than one TLS record (16 KiB) leaves in several writes; with Nagle's
+            # algorithm the last one waits for the client's delayed ACK of the others: ~40 ms.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.server.tls_context is not None and not self._handshake():
+            return
+        self._reader = DeadlineReader(self.connection)
+        self.rfile = io.BufferedReader(self._reader, 16 * 1024)
+        self.wfile = TimedWriter(self.connection, self.settings.write_timeout)  # type: ignore[assignment]
+
+    def _handshake(self) -> bool:
+        """Wrap the socket in TLS and shake hands within ``handshake_timeout``; False on failure."""
+        context = self.server.tls_context
+        assert context is not None
+        limit = self.settings.handshake_timeout
+        try:
+            self.request.settimeout(min(limit, _BUSY_SECONDS) if self.busy else limit)
+            sock = context.wrap_socket(self.request, server_side=True, do_handshake_on_connect=False)
+            self.request = self.connection = sock
+            if self.tracked is not None:
+                self.tracked.replace_socket(sock)
+            sock.do_handshake()
+        except (OSError, ValueError) as exc:
+            log.debug("TLS handshake with %s:%s failed: %s", *self.client_address, exc)
+            return False
+        self.peer_cert_cn = _common_name(sock.getpeercert())
+        return True
+
+    def handle(self) -> None:
+        """Answer requests until the connection should close; resets and TLS errors end it
+        quietly (the stdlib passes them to ``handle_error``, which prints a traceback)."""
+        if self._reader is None:
+            return  # the handshake failed
+        try:
+            super().handle()
+        except (OSError, ValueError) as exc:  # resets, TLS errors, use after eviction
+            log.debug("connection %s:%s ended: %s", *self.client_address, exc)
+
+    def handle_one_request(self) -> None:
+        """Wait (evictably) for a request, then read it under one deadline (the stdlib waits
+        and reads with a per-recv timeout, so a slowloris is never cut off)."""
+        self.close_connection = True
+        if not self._wait_for_request():
+            return
+        try:
+            self.raw_requestline = self.rfile.readline(_MAX_REQUEST_LINE + 1)
+            if len(self.raw_requestline) > _MAX_REQUEST_LINE:
+                self._refuse(HttpError(414, "request line too long"))
+                return
+            if not self.parse_request():
+                return  # parse_request already answered through send_error
+        except TimeoutError:
+            self._refuse(HttpError(408, "request not received in time"))
+            return
+        self._answer()
+
+    def finish(self) -> None:
+        """Close the socket, first draining briefly if a request was left unread (the stdlib
+        closes at once, and the kernel's reset can destroy the answer before it is read)."""
+        sock = self.connection
+        if not self._input_clean and self._reader is not None:
+            self._linger(sock)
+        with contextlib.suppress(OSError):
+            sock.close()
+
+    # -- one request --------------------------------------------------------------------------
+
+    def parse_request(self) -> bool:
+        """Parse the request line and headers with limits (414/431), into a case-insensitive
+        :class:`HeaderMap` (the stdlib runs every request through the e-mail parser: the
+        largest single cost of a small call, with no bound on the header count).
+
+        Sets ``command``, ``path``, ``request_version``, ``close_connection`` and ``headers``;
+        answers 400, 431 or 505 itself and returns False on bad input.
+        """
+        line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        self.requestline = line
+        words = line.split()
+        if len(words) != 3 or not words[2].startswith("HTTP/"):
+            self.send_error(400, "bad request line")
+            return False
+        command, path, version = words
+        major, dot, minor = version[5:].partition(".")
+        if not (dot and major.isdigit() and minor.isdigit()):
+            self.send_error(400, "bad HTTP version")
+            return False
+        if int(major) != 1:
+            self.send_error(505, "HTTP version not supported")
+            return False
+        self.command, self.path, self.request_version = command, path, version
+        headers: list[tuple[str, str]] = []
+        while True:
+            raw = self.rfile.readline(_MAX_HEADER_LINE + 1)
+            if len(raw) > _MAX_HEADER_LINE:
+                self.send_error(431, "header line too long")
+                return False
+            if raw in (b"\r\n", b"\n", b""):
+                break
+            if len(headers) >= _MAX_HEADERS:
+                self.send_error(431, "too many headers")
+                return False
+            name, colon, value = str(raw, "iso-8859-1").partition(":")
+            if not colon or not name or name != name.strip() or raw[:1] in (b" ", b"\t"):
+                self.send_error(400, "malformed header line")
+                return False
+            headers.append((name, value.strip()))
+        self.headers = HeaderMap(headers)  # type: ignore[assignment]
+        connection = self.headers.get("connection", "").lower()
+        if "close" in connection:
+            self.close_connection = True
+        elif int(minor) >= 1:
+            self.close_connection = False
+        else:
+            self.close_connection = "keep-alive" not in connection
+        return True
+
+    def do_POST(self) -> None:
+        """XML-RPC on ``rpc_paths``: authenticate, 415, 411/413 before reading, the gzip cap
+        (the stdlib reads any body unauthenticated, inflates it without a cap and answers an
+        exception with a 500 carrying its text)."""
+        if not self.is_rpc_path_valid():
+            raise self._not_here()
+        self._authenticate()
+        check_xml_content_type(self.headers)
+        body = self.decode_request_content(self._read_body())
+        result = self.server.app.handle_rpc(body, self.info)
+        if result.status != 200:
+            # The application refused and audited this itself: answer without a second on_refused.
+            self._reply(Response.text(result.status, result.message or reason_phrase(result.status)))
+            return
+        self._reply(Response(200, result.body, content_type=result.content_type))
+
+    def do_GET(self) -> None:
+        """``/health``: the §5 document, 200 for ok/degraded, 503 for down (the stdlib has no GET)."""
+        if self.info.path != HEALTH_PATH:
+            raise self._not_here()
+        if self.settings.health_requires_token:
+            self._authenticate()
+        report = self.server.app.health()
+        self._reply(
+            Response(
+                report.http_status,
+                health_doc.to_xml(report),
+                content_type=HEALTH_CONTENT_TYPE,
+                headers=(("Cache-Control", "no-store"),),
+            )
+        )
+
+    do_HEAD = do_GET
+
+    def is_rpc_path_valid(self) -> bool:
+        """Compare the path without its query string (the stdlib compares the whole target)."""
+        return self.info.path in self.rpc_paths
+
+    def decode_request_content(self, data: bytes) -> bytes:  # type: ignore[override]
+        """Undo ``Content-Encoding`` up to ``max_decompressed_bytes`` (the stdlib inflates gzip
+        bombs without a cap); 413, 415 or 400 otherwise."""
+        try:
+            return decode_body(data, self.headers.get("content-encoding"), self.server.body_limits)
+        except BodyError as exc:
+            raise HttpError(exc.http_status, exc.message) from None
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Answer in plain text, audited, and close (the stdlib sends an HTML page)."""
+        self.close_connection = True
+        self._refuse(HttpError(int(code), message or ""))
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _wait_for_request(self) -> bool:
+        """Wait for the next request's first byte within the idle timeout; evictable meanwhile."""
+        assert self._reader is not None
+        if not self._enter(ConnState.IDLE) or self.server.draining.is_set():
+            return False
+        self._reader.expire_in(_BUSY_SECONDS if self.busy else self.settings.idle_timeout)
+        try:
+            if not self.rfile.peek(1):
+                return False
+        except TimeoutError:
+            return False
+        if not self._enter(ConnState.ACTIVE):
+            return False
+        self._input_clean = False
+        self._body_read = False
+        self._info_current = False
+        self.command, self.path, self.headers = "", "", _NO_HEADERS  # type: ignore[assignment]
+        self._reader.expire_in(_BUSY_SECONDS if self.busy else self.settings.read_timeout)
+        return True
+
+    def _answer(self) -> None:
+        """Run the ``do_<command>`` method; turn refusals, timeouts and bugs into answers."""
+        self.info = self._request_info()
+        self._info_current = True
+        if self.busy:
+            self.close_connection = True
+            self._refuse(HttpError(503, "server busy, retry later", headers=[("Retry-After", "1")]))
+            return
+        self._expects_continue = (
+            self.headers.get("expect", "").lower() == "100-continue" and self.request_version >= "HTTP/1.1"
+        )
+        try:
+            method = getattr(self, "do_" + self.command, None) if self.command.isalpha() else None
+            if method is None:
+                raise self._not_here()
+            method()
+        except HttpError as exc:
+            # After a framing error (400, 411, 413) the rest of the stream cannot be trusted.
+            framing_error = exc.status in (400, 411, 413)
+            self._input_clean = self._body_read or (not framing_error and self._discard_body())
+            self._refuse(exc)
+        except TimeoutError:
+            self.close_connection = True
+            self._refuse(HttpError(408, "request body not received in time"))
+        except OSError as exc:
+            log.debug("connection %s:%s failed mid-request: %s", *self.client_address, exc)
+            self.close_connection = True
+        except Exception:
+            incident = uuid.uuid4().hex[:12]
+            log.exception("internal error serving %s %s (incident %s)", self.command, self.info.path, incident)
+            self._input_clean = self._body_read
+            self.close_connection = True
+            self._send(Response.text(500, f"internal error (incident {incident})"))
+
+    def _not_here(self) -> HttpError:
+        """404 for a path we do not serve, 405 (with ``Allow``) for a method it does not take."""
+        path = self.info.path
+        allow = "POST" if path in self.rpc_paths else "GET, HEAD" if path == HEALTH_PATH else ""
+        if not allow:
+            return HttpError(404, "not found")
+        return HttpError(405, "method not allowed", headers=[("Allow", allow)])
+
+    def _authenticate(self) -> None:
+        """Ask the application who is calling; HttpError 401 with the Basic challenge if nobody."""
+        identity = self.server.app.authenticate(self.headers, self.peer_cert_cn)
+        if identity is None:
+            raise HttpError(401, "authentication required", headers=[AUTH_CHALLENGE])
+        self.info = replace(self.info, identity=identity)
+
+    def _read_body(self) -> bytes:
+        """Check the announced length against the limit, then read exactly that many bytes."""
+        length = content_length(self.headers, self.settings.max_request_bytes)
+        if self._expects_continue:
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self._expects_continue = False
+        data = self.rfile.read(length) if length else b""
+        if len(data) != length:
+            self.close_connection = True
+            raise HttpError(400, "request body shorter than Content-Length")
+        self._body_read = True
+        return data
+
+    def _discard_body(self) -> bool:
+        """Read and drop a small refused body so keep-alive survives; False if not worth it."""
+        headers = self.headers
+        if "content-length" not in headers and "transfer-encoding" not in headers:
+            return True  # nothing was sent after the headers
+        if self._expects_continue:
+            return False  # the client may or may not send it now; only closing is unambiguous
+        try:
+            length = content_length(headers, self.settings.discard_body_bytes)
+        except HttpError:
+            return False
+        try:
+            return len(self.rfile.read(length)) == length
+        except (OSError, ValueError):
+            return False
+
+    def _refuse(self, error: HttpError) -> None:
+        """Audit a refused request through the application, then answer it in plain text."""
+        if not self._info_current:
+            self.info = self._request_info()
+            self._info_current = True
+        try:
+            self.server.app.on_refused(self.info, error.status)
+        except Exception:  # auditing trouble must not change the answer
+            log.exception("on_refused failed for %s %s", self.info.method, self.info.path)
+        self._send(Response.text(error.status, error.message, error.headers))
+
+    def _reply(self, response: Response) -> None:
+        self._input_clean = self._body_read or "content-length" not in self.headers
+        self._send(response)
+
+    def _send(self, response: Response) -> None:
+        """One write per answer with a cached ``Date`` (the stdlib's ``send_response`` logs
+        every request and formats the date each time: a measurable cost per call)."""
+        if not self._input_clean or self.server.draining.is_set():
+            self.close_connection = True
+        lines = [
+            f"{self.protocol_version} {response.status} {reason_phrase(response.status)}",
+            f"Server: {self.version_string()}",
+            f"Date: {_http_date()}",
+            f"Content-Type: {response.content_type}",
+            f"Content-Length: {len(response.body)}",
+            "X-Content-Type-Options: nosniff",
+        ]
+        if self.info.request_id:
+            lines.append(f"X-Request-Id: {self.info.request_id}")
+        lines.extend(f"{name}: {value}" for name, value in response.headers)
+        if self.close_connection:
+            lines.append("Connection: close")
+        elif self.request_version == "HTTP/1.0":
+            lines.append("Connection: keep-alive")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+        self.wfile.write(head if self.command == "HEAD" else head + response.body)
+
+    def _request_info(self) -> RequestInfo:
+        target = self.path or ""
+        path = (urlsplit(target).path if target else "") or ("/" if target else "")
+        headers: HeaderMap = self.headers  # type: ignore[assignment]
+        offered = headers.get("x-request-id", "")
+        return RequestInfo(
+            peer=self.client_address,
+            method=(self.command or "")[:16],
+            path=path[:256],
+            request_id=offered if _REQUEST_ID.fullmatch(offered) else _next_request_id(),
+            peer_cert_cn=self.peer_cert_cn,
+            tls=self.server.tls_context is not None,
+            headers={name: headers[name][:256] for name in _SAFE_HEADERS if name in headers},
+        )
+
+    def _enter(self, state: ConnState) -> bool:
+        return self.tracked is None or self.tracked.enter(state)
+
+    def _linger(self, sock: socket.socket) -> None:
+        # Closing with unread input makes the kernel send a reset, which can destroy the answer
+        # before the client reads it: stop sending, then swallow input briefly.
+        assert self._reader is not None
+        with contextlib.suppress(OSError, ValueError):
+            socket.socket.shutdown(sock, socket.SHUT_WR)
+            self._reader.expire_in(_LINGER_SECONDS)
+            budget = 256 * 1024
+            while budget > 0 and (chunk := self.rfile.read1(16 * 1024)):
+                budget -= len(chunk)
+
+    def version_string(self) -> str:
+        """The ``Server`` header: the product name only (the stdlib adds the Python version)."""
+        return self.settings.server_name
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Route the base class's messages to ``xrsched.server`` (the stdlib writes to stderr)."""
+        log.debug("%s:%s " + format, *self.client_address, *args)
+
+
+def _common_name(cert: dict[str, object] | None) -> str | None:
+    for rdn in (cert or {}).get("subject", ()):  # type: ignore[attr-defined]
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None
