@@ -13,7 +13,7 @@ from typing import Any
 
 from xrsched.auth import Role, required_role
 from xrsched.core import Scheduler
-from xrsched.rpc.registry import MethodTable
+from xrsched.rpc.registry import MethodEntry, make_entry
 from xrsched.rpc.signature import xmlrpc_type_name
 from xrsched.service import SchedulerService
 from xrsched.service.ownership import TASK_CHANGING_METHODS, WORKER_ARGUMENT_METHODS
@@ -71,8 +71,8 @@ def _faults(name: str, function: Callable[..., Any] | None) -> list[str]:
     return faults
 
 
-def _signature(table: MethodTable, name: str) -> str:
-    entry = table.lookup(name)
+def _signature(entry: MethodEntry) -> str:
+    name = entry.name
     sig = inspect.signature(entry.func)
     hints = typing.get_type_hints(entry.func)
     parts = []
@@ -90,15 +90,13 @@ def _signature(table: MethodTable, name: str) -> str:
 def render() -> str:
     """The whole ``docs/api.rst`` text."""
     service = SchedulerService()
-    table = MethodTable()
-    for name, method in service.methods().items():
-        table.register(name, method)
+    entries = {name: make_entry(name, method) for name, method in service.methods().items()}
     lines = [HEADER]
     lines += ["Scheduler methods", "=================", ""]
     for name in sorted(service.methods()):
         function = getattr(Scheduler, name, None) or getattr(SchedulerService, name)
         doc = inspect.getdoc(function) or ""
-        lines += [name, "-" * len(name), "", ".. code-block:: text", "", "   " + _signature(table, name), ""]
+        lines += [name, "-" * len(name), "", ".. code-block:: text", "", "   " + _signature(entries[name]), ""]
         lines += [f"Role: ``{required_role(name).label}``", ""]
         lines += [doc, ""] if doc else []
         lines += ["Faults: " + "; ".join(_faults(name, function)) + ".", ""]

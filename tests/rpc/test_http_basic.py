@@ -124,6 +124,23 @@ def test_wrong_method_is_405_with_allow(dev_certs):
     assert [status for _, status in app.refused] == [405, 405]
 
 
+def test_query_string_is_ignored_and_unknown_methods_are_refused_by_path(dev_certs):
+    app = EchoApp()
+    with run_server(dev_certs, app) as server:
+        conn = https(server, dev_certs)
+        conn.request("POST", "/RPC2?via=proxy", body=b"<methodCall/>", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert conn.getresponse().read() == RESPONSE
+        answers = []
+        for method, path in (("BREW", "/RPC2"), ("PUT", "/health"), ("BREW", "/coffee"), ("DELETE", "/")):
+            conn.request(method, path)
+            response = conn.getresponse()
+            response.read()
+            answers.append((response.status, response.getheader("Allow")))
+        conn.close()
+    assert answers == [(405, "POST"), (405, "GET, HEAD"), (404, None), (405, "POST")]
+    assert [status for _, status in app.refused] == [405, 405, 404, 405]
+
+
 def test_missing_or_wrong_credentials_are_401_with_basic_challenge(dev_certs):
     app = EchoApp()
     with run_server(dev_certs, app) as server:

@@ -1,4 +1,4 @@
-"""Method table and argument binding: positional, __starstar keywords, type checks, messages."""
+"""Method entries and argument binding: positional, __starstar keywords, type checks, messages."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 import pytest
 
-from xrsched.rpc import INVALID_PARAMS, METHOD_NOT_FOUND, ArgumentError, MethodTable, ProtocolError
+from tests.rpc.helpers import fault, request
+from xrsched.rpc import INVALID_PARAMS, METHOD_NOT_FOUND, ArgumentError, CallContext, Dispatcher, make_entry
+from xrsched.rpc.registry import MethodEntry
 
 
 def add_task(
@@ -42,19 +44,16 @@ def anything(a, b=1):  # deliberately unannotated
 
 
 @pytest.fixture
-def table() -> MethodTable:
-    t = MethodTable()
-    t.register("add_task", add_task)
-    t.register("strict", strict)
-    t.register("anything", anything)
-    return t
+def table() -> dict[str, MethodEntry]:
+    return {name: make_entry(name, func) for name, func in (("add_task", add_task), ("strict", strict),
+                                                              ("anything", anything))}  # fmt: skip
 
 
-def invoke(table: MethodTable, name: str, *params: Any) -> Any:
-    return table.lookup(name).invoke(params)
+def invoke(table: dict[str, MethodEntry], name: str, *params: Any) -> Any:
+    return table[name].invoke(params)
 
 
-def error(table: MethodTable, name: str, *params: Any) -> str:
+def error(table: dict[str, MethodEntry], name: str, *params: Any) -> str:
     with pytest.raises(ArgumentError) as info:
         invoke(table, name, *params)
     assert info.value.code == INVALID_PARAMS
@@ -142,31 +141,35 @@ def test_enum_hint_converts_to_member():
     def pick(kind: Mode) -> None:
         seen.append(kind)
 
-    t = MethodTable()
-    t.register("pick", pick)
-    invoke(t, "pick", "slow")
+    invoke({"pick": make_entry("pick", pick)}, "pick", "slow")
     assert seen == [Mode.SLOW]
 
 
 @pytest.mark.parametrize("name", ["_private", "a.__class__", "", "1abc", "a..b", "a.b.", "with space", "a-b"])
 def test_bad_public_names_cannot_be_registered(name):
     with pytest.raises(ValueError):
-        MethodTable().register(name, add_task)
+        make_entry(name, add_task)
+    with pytest.raises(ValueError):
+        Dispatcher().register_function(add_task, name)
 
 
-def test_duplicate_registration_is_refused(table):
+def test_duplicate_registration_is_refused():
+    dispatcher = Dispatcher()
+    dispatcher.register_function(add_task, "add_task")
     with pytest.raises(ValueError, match="already"):
-        table.register("add_task", add_task)
+        dispatcher.register_function(add_task, "add_task")
 
 
-def test_lookup_is_exact(table):
-    with pytest.raises(ProtocolError) as info:
-        table.lookup("add_task.__globals__")
-    assert info.value.code == METHOD_NOT_FOUND
+def test_lookup_is_exact():
+    dispatcher = Dispatcher()
+    dispatcher.register_function(add_task, "add_task")
+    for name in ("add_task.__globals__", "add_task.__code__", "ADD_TASK"):
+        code, _ = fault(dispatcher.dispatch(request(name, "t1"), CallContext()))
+        assert code == METHOD_NOT_FOUND, name
 
 
 def test_help_and_signature(table):
-    entry = table.lookup("add_task")
+    entry = table["add_task"]
     assert entry.help == "Register a task."
     assert entry.binder.xmlrpc_signature() == [
         "struct",
@@ -177,5 +180,5 @@ def test_help_and_signature(table):
         "double",
         "boolean",
     ]
-    assert table.lookup("strict").binder.xmlrpc_signature() == ["int", "int", "boolean"]
-    assert table.lookup("anything").binder.xmlrpc_signature() == ["undef", "undef", "undef"]
+    assert table["strict"].binder.xmlrpc_signature() == ["int", "int", "boolean"]
+    assert table["anything"].binder.xmlrpc_signature() == ["undef", "undef", "undef"]

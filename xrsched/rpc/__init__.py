@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     )
     from xrsched.rpc.marshal import MarshalError, dump_fault, dump_response
     from xrsched.rpc.parse import parse_call
-    from xrsched.rpc.registry import MethodTable
+    from xrsched.rpc.registry import make_entry
 
 #: Exported name -> the module that defines it.
 _SOURCES = {
@@ -51,6 +51,7 @@ _SOURCES = {
             "ArgumentError",
             "ProtocolError",
             "fault_for",
+            "make_entry",
         ),
         "faults",
     ),
@@ -59,7 +60,7 @@ _SOURCES = {
     ),
     **dict.fromkeys(("MarshalError", "dump_fault", "dump_response"), "marshal"),
     "parse_call": "parse",
-    "MethodTable": "registry",
+    "make_entry": "registry",
 }
 
 
@@ -85,7 +86,6 @@ __all__ = [
     "Dispatcher",
     "MalformedBody",
     "MarshalError",
-    "MethodTable",
     "ProtocolError",
     "RequestLimits",
     "UnsupportedEncoding",
@@ -93,5 +93,6 @@ __all__ = [
     "dump_fault",
     "dump_response",
     "fault_for",
+    "make_entry",
     "parse_call",
 ]

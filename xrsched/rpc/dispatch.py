@@ -99,7 +99,7 @@ class Dispatcher(SimpleXMLRPCDispatcher):
         """Also check the name and compile the argument binder (the stdlib takes any name, twice)."""
         if function is None:
             return partial(self.register_function, name=name)
-        name = name or function.__name__
+        name = function.__name__ if name is None else name
         if name in self.funcs:
             raise ValueError(f"method {name!r} is already registered")
         self._entries[name] = make_entry(name, function)

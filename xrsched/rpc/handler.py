@@ -324,7 +324,7 @@ class RpcRequestHandler(SimpleXMLRPCRequestHandler):
             self.headers.get("expect", "").lower() == "100-continue" and self.request_version >= "HTTP/1.1"
         )
         try:
-            method = getattr(self, "do_" + self.command, None) if self.command.isalpha() else None
+            method = getattr(self, "do_" + self.command, None)
             if method is None:
                 raise self._not_here()
             method()

@@ -1,8 +1,9 @@
-"""The explicit table of callable methods and their compiled argument binders.
+"""Registered methods' entries and their compiled argument binders.
 
-A public name maps to one Python callable; nothing is ever looked up as an attribute, so
-``__class__.__init__`` or ``_private`` names simply are not there (-32601). Each entry's
-binder is compiled once from ``inspect.signature`` and ``typing.get_type_hints``.
+The dispatcher (:class:`xrsched.rpc.dispatch.Dispatcher`) maps a public name to one entry;
+nothing is ever looked up as an attribute, so ``__class__.__init__`` or ``_private`` names
+simply are not there (-32601). Each entry's binder is compiled once from
+``inspect.signature`` and ``typing.get_type_hints``.
 
 Arguments arrive positionally in the documented order, or as keywords in a trailing struct
 holding ``"__starstar": true`` (Koji's convention); both forms can be mixed.
@@ -13,12 +14,12 @@ from __future__ import annotations
 import inspect
 import re
 import typing
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from xrsched.requestid import CURRENT_REQUEST_ID, REQUEST_ID_MEMBER, valid_request_id
-from xrsched.rpc.faults import METHOD_NOT_FOUND, ArgumentError, ProtocolError, printable
+from xrsched.rpc.faults import ArgumentError, printable
 from xrsched.rpc.signature import Checker, Mismatch, compile_hint, xmlrpc_type_name
 
 STARSTAR = "__starstar"
@@ -157,42 +158,3 @@ def make_entry(name: str, func: Callable[..., Any], *, doc: str | None = None) -
     if not callable(func):
         raise TypeError(f"{name}: {func!r} is not callable")
     return MethodEntry(name, func, first_paragraph(doc or func.__doc__), Binder(name, func))
-
-
-class MethodTable:
-    """Public method name → :class:`MethodEntry`; the only way a request reaches code."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, MethodEntry] = {}
-
-    def register(self, name: str, func: Callable[..., Any], *, doc: str | None = None) -> MethodEntry:
-        """Expose ``func`` as ``name``; ``doc`` overrides the docstring's first paragraph for help."""
-        if name in self._entries:
-            raise ValueError(f"method {name!r} is already registered")
-        entry = self._entries[name] = make_entry(name, func, doc=doc)
-        return entry
-
-    def register_methods(self, obj: object, names: Iterable[str], *, prefix: str = "") -> None:
-        """Register ``obj.<name>`` as ``prefix + name`` for each listed name (an explicit list)."""
-        for name in names:
-            self.register(prefix + name, getattr(obj, name))
-
-    def lookup(self, name: str) -> MethodEntry:
-        """The entry for ``name`` or :class:`ProtocolError` -32601 naming it (sanitized)."""
-        entry = self._entries.get(name)
-        if entry is None:
-            raise ProtocolError(METHOD_NOT_FOUND, f"no such method: {printable(name, 64)!r}")
-        return entry
-
-    def names(self) -> list[str]:
-        """Registered names, sorted."""
-        return sorted(self._entries)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._entries
-
-    def __iter__(self) -> Iterator[MethodEntry]:
-        return iter(self._entries.values())
-
-    def __len__(self) -> int:
-        return len(self._entries)
