@@ -13,14 +13,9 @@ the whole of one request once its first byte arrived.
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import io
-import itertools
 import logging
-import os
-import re
 import socket
-import time
 import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -35,8 +30,14 @@ from xrsched.rpc.httpmsg import (
     HttpError,
     Response,
     check_xml_content_type,
+    common_name,
     content_length,
+    parse_request_line,
+    read_headers,
     reason_phrase,
+    request_id,
+    response_head,
+    safe_headers,
 )
 from xrsched.rpc.limits import BodyError, decode_body
 from xrsched.rpc.pool import ConnState, Tracked
@@ -49,32 +50,10 @@ log = logging.getLogger("xrsched.server")
 
 HEALTH_PATH = "/health"
 HEALTH_CONTENT_TYPE = "application/xml; charset=utf-8"
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-_SAFE_HEADERS = ("host", "user-agent", "content-type", "content-length", "content-encoding")
 _MAX_REQUEST_LINE = 8192
-_MAX_HEADER_LINE = 8192
-_MAX_HEADERS = 100
 _LINGER_SECONDS = 1.0
 _BUSY_SECONDS = 1.0  # a refused client gets this long to handshake and to send its request head
-
 _NO_HEADERS = HeaderMap([])
-_date_cache: list[object] = [-1, ""]
-_request_ids = itertools.count(1)
-#: Generated request ids: a per-process random prefix and a counter (unique, and cheaper than uuid4).
-_REQUEST_ID_PREFIX = os.urandom(6).hex()
-
-
-def _http_date() -> str:
-    """The HTTP ``Date`` header value, formatted once per second."""
-    second = int(time.time())
-    if second != _date_cache[0]:
-        _date_cache[0] = second
-        _date_cache[1] = email.utils.formatdate(second, usegmt=True)
-    return str(_date_cache[1])
-
-
-def _next_request_id() -> str:
-    return f"{_REQUEST_ID_PREFIX}-{next(_request_ids)}"
 
 
 class RpcRequestHandler(SimpleXMLRPCRequestHandler):
@@ -148,7 +127,7 @@ class RpcRequestHandler(SimpleXMLRPCRequestHandler):
         except (OSError, ValueError) as exc:
             log.debug("TLS handshake with %s:%s failed: %s", *self.client_address, exc)
             return False
-        self.peer_cert_cn = _common_name(sock.getpeercert())
+        self.peer_cert_cn = common_name(sock.getpeercert())
         return True
 
     def handle(self) -> None:
@@ -191,49 +170,24 @@ class RpcRequestHandler(SimpleXMLRPCRequestHandler):
     # -- one request --------------------------------------------------------------------------
 
     def parse_request(self) -> bool:
-        """Parse the request line and headers with limits (414/431), into a case-insensitive
+        """Parse the request line and headers (8 KiB a line, 100 headers) into a case-insensitive
         :class:`HeaderMap` (the stdlib runs every request through the e-mail parser: the
-        largest single cost of a small call, with no bound on the header count).
+        largest single cost of a small call).
 
         Sets ``command``, ``path``, ``request_version``, ``close_connection`` and ``headers``;
         answers 400, 431 or 505 itself and returns False on bad input.
         """
-        line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
-        self.requestline = line
-        words = line.split()
-        if len(words) != 3 or not words[2].startswith("HTTP/"):
-            self.send_error(400, "bad request line")
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        try:
+            self.command, self.path, self.request_version = parse_request_line(self.requestline)
+            self.headers = read_headers(self.rfile.readline)  # type: ignore[assignment]
+        except HttpError as exc:
+            self.send_error(exc.status, exc.message)
             return False
-        command, path, version = words
-        major, dot, minor = version[5:].partition(".")
-        if not (dot and major.isdigit() and minor.isdigit()):
-            self.send_error(400, "bad HTTP version")
-            return False
-        if int(major) != 1:
-            self.send_error(505, "HTTP version not supported")
-            return False
-        self.command, self.path, self.request_version = command, path, version
-        headers: list[tuple[str, str]] = []
-        while True:
-            raw = self.rfile.readline(_MAX_HEADER_LINE + 1)
-            if len(raw) > _MAX_HEADER_LINE:
-                self.send_error(431, "header line too long")
-                return False
-            if raw in (b"\r\n", b"\n", b""):
-                break
-            if len(headers) >= _MAX_HEADERS:
-                self.send_error(431, "too many headers")
-                return False
-            name, colon, value = str(raw, "iso-8859-1").partition(":")
-            if not colon or not name or name != name.strip() or raw[:1] in (b" ", b"\t"):
-                self.send_error(400, "malformed header line")
-                return False
-            headers.append((name, value.strip()))
-        self.headers = HeaderMap(headers)  # type: ignore[assignment]
         connection = self.headers.get("connection", "").lower()
         if "close" in connection:
             self.close_connection = True
-        elif int(minor) >= 1:
+        elif self.request_version != "HTTP/1.0":
             self.close_connection = False
         else:
             self.close_connection = "keep-alive" not in connection
@@ -410,37 +364,27 @@ class RpcRequestHandler(SimpleXMLRPCRequestHandler):
         every request and formats the date each time: a measurable cost per call)."""
         if not self._input_clean or self.server.draining.is_set():
             self.close_connection = True
-        lines = [
-            f"{self.protocol_version} {response.status} {reason_phrase(response.status)}",
-            f"Server: {self.version_string()}",
-            f"Date: {_http_date()}",
-            f"Content-Type: {response.content_type}",
-            f"Content-Length: {len(response.body)}",
-            "X-Content-Type-Options: nosniff",
-        ]
-        if self.info.request_id:
-            lines.append(f"X-Request-Id: {self.info.request_id}")
-        lines.extend(f"{name}: {value}" for name, value in response.headers)
-        if self.close_connection:
-            lines.append("Connection: close")
-        elif self.request_version == "HTTP/1.0":
-            lines.append("Connection: keep-alive")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+        head = response_head(
+            response,
+            server=self.version_string(),
+            request_id=self.info.request_id,
+            close=self.close_connection,
+            http10=self.request_version == "HTTP/1.0",
+        )
         self.wfile.write(head if self.command == "HEAD" else head + response.body)
 
     def _request_info(self) -> RequestInfo:
         target = self.path or ""
         path = (urlsplit(target).path if target else "") or ("/" if target else "")
         headers: HeaderMap = self.headers  # type: ignore[assignment]
-        offered = headers.get("x-request-id", "")
         return RequestInfo(
             peer=self.client_address,
             method=(self.command or "")[:16],
             path=path[:256],
-            request_id=offered if _REQUEST_ID.fullmatch(offered) else _next_request_id(),
+            request_id=request_id(headers.get("x-request-id", "")),
             peer_cert_cn=self.peer_cert_cn,
             tls=self.server.tls_context is not None,
-            headers={name: headers[name][:256] for name in _SAFE_HEADERS if name in headers},
+            headers=safe_headers(headers),
         )
 
     def _enter(self, state: ConnState) -> bool:
@@ -464,11 +408,3 @@ class RpcRequestHandler(SimpleXMLRPCRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         """Route the base class's messages to ``xrsched.server`` (the stdlib writes to stderr)."""
         log.debug("%s:%s " + format, *self.client_address, *args)
-
-
-def _common_name(cert: dict[str, object] | None) -> str | None:
-    for rdn in (cert or {}).get("subject", ()):  # type: ignore[attr-defined]
-        for key, value in rdn:
-            if key == "commonName":
-                return str(value)
-    return None

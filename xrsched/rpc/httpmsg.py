@@ -1,17 +1,31 @@
 """The pieces of an HTTP exchange that need no socket: errors, answers, headers, body rules.
 
-The request rules (411, 413, 400, 415) are plain functions of the headers, so the handler
-(:mod:`xrsched.rpc.handler`) only decides when to apply them.
+The request rules (411, 413, 400, 415) and the response head are plain functions, so the
+handler (:mod:`xrsched.rpc.handler`) only decides when to apply them.
 """
 
 from __future__ import annotations
 
+import email.utils
 import http
-from collections.abc import Iterable, Iterator, Mapping
+import itertools
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 AUTH_CHALLENGE = ("WWW-Authenticate", 'Basic realm="xrsched"')
 XML_TYPES = frozenset({"text/xml", "application/xml"})
+MAX_HEADER_LINE = 8192
+MAX_HEADERS = 100
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+#: Headers kept for logs and audit: never credentials or cookies.
+_SAFE_HEADERS = ("host", "user-agent", "content-type", "content-length", "content-encoding")
+_date_cache: list[object] = [-1, ""]
+_request_ids = itertools.count(1)
+#: Generated request ids: a per-process random prefix and a counter (unique, and cheaper than uuid4).
+_REQUEST_ID_PREFIX = os.urandom(6).hex()
 
 
 class HttpError(Exception):
@@ -67,6 +81,36 @@ class HeaderMap(Mapping[str, str]):
         return self._counts.get(name.lower(), 0)
 
 
+def parse_request_line(line: str) -> tuple[str, str, str]:
+    """``(command, target, version)`` of an HTTP/1.x request line; HttpError 400 or 505."""
+    words = line.split()
+    if len(words) != 3 or not words[2].startswith("HTTP/"):
+        raise HttpError(400, "bad request line")
+    major, dot, minor = words[2][5:].partition(".")
+    if not (dot and major.isdigit() and minor.isdigit()):
+        raise HttpError(400, "bad HTTP version")
+    if int(major) != 1:
+        raise HttpError(505, "HTTP version not supported")
+    return words[0], words[1], words[2]
+
+
+def read_headers(readline: Callable[[int], bytes]) -> HeaderMap:
+    """Header lines up to the blank one; HttpError 431 past the limits, 400 for a bad line."""
+    headers: list[tuple[str, str]] = []
+    while True:
+        raw = readline(MAX_HEADER_LINE + 1)
+        if len(raw) > MAX_HEADER_LINE:
+            raise HttpError(431, "header line too long")
+        if raw in (b"\r\n", b"\n", b""):
+            return HeaderMap(headers)
+        if len(headers) >= MAX_HEADERS:
+            raise HttpError(431, "too many headers")
+        name, colon, value = str(raw, "iso-8859-1").partition(":")
+        if not colon or not name or name != name.strip() or raw[:1] in (b" ", b"\t"):
+            raise HttpError(400, "malformed header line")
+        headers.append((name, value.strip()))
+
+
 def content_length(headers: HeaderMap, limit: int) -> int:
     """The body size a request announces, or HttpError 411 / 400 / 413 (checked before reading)."""
     if "transfer-encoding" in headers:
@@ -102,3 +146,51 @@ def reason_phrase(status: int) -> str:
         return http.HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+def response_head(response: Response, *, server: str, request_id: str, close: bool, http10: bool) -> bytes:
+    """The status line and headers of ``response``, ready to send before its body."""
+    lines = [
+        f"HTTP/1.1 {response.status} {reason_phrase(response.status)}",
+        f"Server: {server}",
+        f"Date: {_http_date()}",
+        f"Content-Type: {response.content_type}",
+        f"Content-Length: {len(response.body)}",
+        "X-Content-Type-Options: nosniff",
+    ]
+    if request_id:
+        lines.append(f"X-Request-Id: {request_id}")
+    lines.extend(f"{name}: {value}" for name, value in response.headers)
+    if close:
+        lines.append("Connection: close")
+    elif http10:
+        lines.append("Connection: keep-alive")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+
+
+def request_id(offered: str) -> str:
+    """The client's ``X-Request-Id`` when it is sane, else a fresh one."""
+    return offered if _REQUEST_ID.fullmatch(offered) else f"{_REQUEST_ID_PREFIX}-{next(_request_ids)}"
+
+
+def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The allow-listed headers, each cut to 256 characters, for logs and audit."""
+    return {name: headers[name][:256] for name in _SAFE_HEADERS if name in headers}
+
+
+def common_name(cert: dict[str, object] | None) -> str | None:
+    """The subject's common name of a peer certificate (``SSLSocket.getpeercert()``)."""
+    for rdn in (cert or {}).get("subject", ()):  # type: ignore[attr-defined]
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None
+
+
+def _http_date() -> str:
+    """The HTTP ``Date`` header value, formatted once per second."""
+    second = int(time.time())
+    if second != _date_cache[0]:
+        _date_cache[0] = second
+        _date_cache[1] = email.utils.formatdate(second, usegmt=True)
+    return str(_date_cache[1])

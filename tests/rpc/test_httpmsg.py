@@ -1,0 +1,72 @@
+"""The socket-free HTTP pieces: request line, header block, response head, request ids."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from xrsched.rpc.httpmsg import (
+    HttpError,
+    Response,
+    common_name,
+    parse_request_line,
+    read_headers,
+    request_id,
+    response_head,
+    safe_headers,
+)
+
+
+def test_request_line():
+    assert parse_request_line("POST /RPC2 HTTP/1.1") == ("POST", "/RPC2", "HTTP/1.1")
+    for line, status in (("GET /", 400), ("GET / FTP/1.0", 400), ("GET / HTTP/1", 400), ("GET / HTTP/2.0", 505)):
+        with pytest.raises(HttpError) as info:
+            parse_request_line(line)
+        assert info.value.status == status, line
+
+
+def headers_of(raw: bytes):
+    return read_headers(io.BytesIO(raw).readline)
+
+
+def test_header_block_is_case_insensitive_and_first_value_wins():
+    headers = headers_of(b"Content-Length: 5\r\nX-A: 1\r\nx-a: 2\r\n\r\nbody")
+    assert headers["content-length"] == "5" and headers["X-A"] == "1"
+    assert headers.count("x-a") == 2
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b"X: " + b"a" * 9000 + b"\r\n\r\n", 431),
+        (b"".join(b"X-%d: y\r\n" % i for i in range(101)) + b"\r\n", 431),
+        (b"no colon here\r\n\r\n", 400),
+        (b" folded: continuation\r\n\r\n", 400),
+        (b"Name : space before colon\r\n\r\n", 400),
+    ],
+)
+def test_header_block_limits(raw, status):
+    with pytest.raises(HttpError) as info:
+        headers_of(raw)
+    assert info.value.status == status
+
+
+def test_response_head():
+    head = response_head(Response.text(404, "not found"), server="xrsched", request_id="r1", close=True, http10=False)
+    text = head.decode()
+    assert text.startswith("HTTP/1.1 404 Not Found\r\nServer: xrsched\r\n")
+    assert "Content-Length: 10\r\n" in text and "X-Request-Id: r1\r\n" in text
+    assert text.endswith("Connection: close\r\n\r\n")
+    kept = response_head(Response(200, b"x"), server="s", request_id="", close=False, http10=True).decode()
+    assert "Connection: keep-alive" in kept and "X-Request-Id" not in kept
+
+
+def test_request_ids_and_safe_headers():
+    assert request_id("abc-123") == "abc-123"
+    fresh = {request_id("bad id"), request_id("x" * 65)}
+    assert len(fresh) == 2 and all(" " not in rid for rid in fresh)
+    kept = safe_headers(headers_of(b"Authorization: Bearer s\r\nUser-Agent: " + b"u" * 300 + b"\r\n\r\n"))
+    assert kept == {"user-agent": "u" * 256}
+    assert common_name({"subject": ((("commonName", "worker-1"),),)}) == "worker-1"
+    assert common_name(None) is None
