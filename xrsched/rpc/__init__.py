@@ -1,7 +1,9 @@
 """XML-RPC as bytes in, bytes out: limits, parsing, marshalling, faults and dispatch.
 
-No sockets here (STYLE: "Bytes in, bytes out, then HTTP"); the HTTP transport calls
-:func:`decode_body` and :meth:`Dispatcher.dispatch` with a :class:`CallContext`.
+The names exported here need no socket (STYLE: "Bytes in, bytes out, then HTTP"): the HTTP
+transport (:mod:`~xrsched.rpc.http_server`, :mod:`~xrsched.rpc.handler`) undoes the body's
+coding with :func:`decode_body`, and the application answers it with
+:meth:`Dispatcher.dispatch` and a :class:`CallContext`.
 
 Names are imported on first use (PEP 562): the client needs only the faults, the value writer
 and the parsers, and importing the dispatcher would drag the whole scheduling core into

@@ -21,6 +21,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from xmlrpc.server import SimpleXMLRPCServer
 
@@ -212,8 +213,8 @@ class RpcHttpServer(SimpleXMLRPCServer):
 
     # -- connection threads -----------------------------------------------------------------
 
-    def _spawn(self, target: object, *args: object) -> None:
-        threading.Thread(target=target, args=args, name="xrsched-conn", daemon=True).start()  # type: ignore[arg-type]
+    def _spawn(self, target: Callable[..., None], *args: object) -> None:
+        threading.Thread(target=target, args=args, name="xrsched-conn", daemon=True).start()
 
     def _serve(self, request: socket.socket, client_address: tuple[str, int], tracked: Tracked | None) -> None:
         try:
