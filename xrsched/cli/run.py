@@ -147,8 +147,7 @@ def run_task(task: Any, settings: WorkerSettings) -> int:
             worker.add(task, pipelined=True)
             summary = worker.run()
     except ClientError as exc:
-        click.echo(f"xrsched run: the scheduler refused or could not be reached: {exc}", err=True)
-        return 2
+        return _scheduler_error(exc, settings)
     finally:
         if service is not None:
             service.close()
@@ -156,6 +155,30 @@ def run_task(task: Any, settings: WorkerSettings) -> int:
             scheduler.close()
     click.echo(summary.render())
     return summary.exit_code
+
+
+def _scheduler_error(exc: Exception, settings: WorkerSettings) -> int:
+    """Say why the scheduler could not take the work; 3 if it could not be reached (as when it is
+    lost later), 2 if it refused (a wrong token or role, a bad request: running again won't help)."""
+    from xrsched.worker.summary import EXIT_INTERRUPTED, EXIT_NOT_SCHEDULED
+
+    if getattr(exc, "retryable", False):
+        click.echo(f"xrsched run: cannot reach the scheduler at {settings.scheduler_url} (gave up after "
+                   f"{settings.unreachable_timeout:g}s): {exc}", err=True)  # fmt: skip
+        return EXIT_INTERRUPTED
+    if _is_certificate_failure(exc):
+        hint = "use --ca FILE or XRSCHED_CA" if settings.ca is None else f"is {settings.ca} the CA that signed it?"
+        click.echo(f"xrsched run: cannot verify the scheduler at {settings.scheduler_url}: {exc} ({hint})", err=True)
+        return EXIT_NOT_SCHEDULED
+    click.echo(f"xrsched run: the scheduler at {settings.scheduler_url} refused the work: {exc}", err=True)
+    return EXIT_NOT_SCHEDULED
+
+
+def _is_certificate_failure(exc: BaseException) -> bool:
+    """Whether the client gave up because the server's TLS certificate did not verify."""
+    import ssl
+
+    return isinstance(exc.__cause__, ssl.SSLCertVerificationError) or "certificate verif" in str(exc)
 
 
 def _scheduler(settings: WorkerSettings) -> tuple[Any, Any]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from xrsched.client.errors import SchedulerFault
 from xrsched.client.replies import restore
-from xrsched.client.retrying import RetryPolicy, retrying
+from xrsched.client.retrying import Patience, RetryPolicy, retrying
 from xrsched.client.transport import MIB, ClientStats, HttpTransport, TransportSettings
 from xrsched.client.wire import decode_response, encode_call, keyword_struct
 
@@ -178,6 +178,8 @@ class RemoteScheduler:
             max_response_bytes=max_response_bytes,
         )
         self.policy = RetryPolicy(retries, backoff, max_backoff, max_retry_after, deadline)
+        #: Bounds an outage across all calls when set (the worker sets one: --unreachable-timeout).
+        self.patience: Patience | None = None
         self._transport = HttpTransport(url, resolve_token(token, token_file, environ), settings)
 
     @property
@@ -211,6 +213,7 @@ class RemoteScheduler:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._transport = state["transport"]
         self.policy = state["policy"]
+        self.patience = None
 
     # -- calling --------------------------------------------------------------------------------
 
@@ -240,7 +243,7 @@ class RemoteScheduler:
 
     def retrying(self, what: str) -> Any:
         """The attempts of one logical call (see :class:`~xrsched.client.retrying.Attempts`)."""
-        return retrying(self.policy, self.stats, what)
+        return retrying(self.policy, self.stats, what, self.patience)
 
     def post_once(self, body: bytes, request_id: str) -> Any:
         """One HTTP exchange: the decoded value, or raise the fault / transport error."""

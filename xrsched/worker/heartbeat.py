@@ -54,8 +54,8 @@ class Heartbeat:
         while not self._stop.wait(self._interval):
             try:
                 reply = self._link.call("ping", worker=self._worker_id)
-            except ClientError as exc:
-                log.warning("ping failed: %s", exc)
+            except ClientError as exc:  # an unreachable scheduler is logged by the client's patience
+                log.log(logging.DEBUG if exc.retryable else logging.WARNING, "ping failed: %s", exc)
                 continue
             except Exception:  # a heartbeat that dies silently gets the worker's tasks failed
                 log.exception("ping failed unexpectedly")

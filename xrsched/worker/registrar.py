@@ -49,6 +49,14 @@ def rest_chunks(total: int, batch_size: int) -> list[int]:
     return sizes
 
 
+def _raise_if_not_a_worker(calls: list[Call], results: list[Any]) -> None:
+    """Raise the scheduler's refusal of ``add_worker`` (e.g. 403 "needs the worker role"): then
+    every registration fails for that one reason, which is what the user must hear."""
+    for (method, _), result in zip(calls, results, strict=True):
+        if method == "add_worker" and isinstance(result, ClientError):
+            raise result
+
+
 class RegistrarMixin:
     """``add``, and the threads that send the rest of a pipelined registration."""
 
@@ -103,6 +111,7 @@ class RegistrarMixin:
             calls, rest = calls[:FIRST_CHUNK], calls[FIRST_CHUNK:]
         started = time.perf_counter()
         results = self.link.send_many(calls, max_entries=self.settings.batch_size)
+        _raise_if_not_a_worker(calls, results)
         refused = self._note_refusals(calls, results)
         log.info("registered %d task(s) in %.3fs (%d already complete, %d missing external input)%s",
                  len(found.calls), time.perf_counter() - started, len(found.complete), len(found.missing_external),

@@ -72,13 +72,18 @@ class WorkerSettings:
         metavar="SECONDS",
     )
     unreachable_timeout: float = _opt(
-        300.0, "Give up after the scheduler was unreachable this long.", metavar="SECONDS"
+        300.0,
+        "Give up (exit status 3) once the scheduler has been unreachable this long, retries included; "
+        "meanwhile one warning, then one every 10 seconds.",
+        metavar="SECONDS",
     )
     drain_timeout: float = _opt(
         0.0, "After SIGTERM, kill tasks still running after this many seconds (0: wait for them).", metavar="SECONDS"
     )
     rpc_timeout: float = _opt(60.0, "Seconds to wait for each scheduler reply.", metavar="SECONDS")
-    rpc_retries: int = _opt(5, "Retries of a scheduler call that could not complete.", metavar="N")
+    rpc_retries: int = _opt(
+        5, "Retries of a scheduler call that could not complete (within --unreachable-timeout).", metavar="N"
+    )
     log_level: str = _opt("INFO", "DEBUG, INFO, WARNING or ERROR.", metavar="LEVEL")
 
 
