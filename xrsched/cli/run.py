@@ -30,6 +30,7 @@ from xrsched.worker.settings import (
     load_worker_table,
     option_fields,
 )
+from xrsched.worker.summary import EXIT_INTERRUPTED, EXIT_NOT_SCHEDULED
 
 _options = settings_options(option_fields(), switch_pairs=True, paths_may_be_dirs=False)
 
@@ -51,14 +52,24 @@ _options = settings_options(option_fields(), switch_pairs=True, paths_may_be_dir
     default=None,
     help="TOML file whose [worker] table sets any of these options. [env: XRSCHED_CONFIG]",
 )
+@click.option(
+    "--token",
+    metavar="TOKEN",
+    default=None,
+    help="Worker token (visible in ps and shell history: prefer --token-file). "
+    "Else --token-file / XRSCHED_TOKEN_FILE, else XRSCHED_TOKEN.",
+)
 @_options
 @click.argument("task_name", metavar="TASK")
 @click.pass_context
-def run(ctx: click.Context, module: str | None, config_file: Path | None, task_name: str, **given: Any) -> None:
+def run(
+    ctx: click.Context, module: str | None, config_file: Path | None, token: str | None, task_name: str, **given: Any
+) -> None:
     """Run TASK (built from the --param value pairs after it) and everything it needs.
 
-    Exit status: 0 all complete, 1 something failed, 2 missing input or not schedulable,
-    3 interrupted (SIGUSR1/SIGTERM/SIGINT drain, or the scheduler unreachable).
+    Exit status: 0 all complete; 1 something failed; 2 missing input, not schedulable, or the
+    scheduler refused (token, role, certificate); 3 interrupted (SIGUSR1/SIGTERM/SIGINT drain),
+    or the scheduler unreachable for --unreachable-timeout (at start or later).
     """
     flags = {
         name: value for name, value in given.items() if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
@@ -76,7 +87,7 @@ def run(ctx: click.Context, module: str | None, config_file: Path | None, task_n
         # The children's interpreter starts on another core while this one loads the task.
         start_early([module] if module else [])
     task = build_task(module, task_name, list(ctx.args))
-    sys.exit(run_task(task, settings))
+    sys.exit(run_task(task, settings, token=token))
 
 
 def build_task(module: str | None, task_name: str, args: list[str]) -> Any:
@@ -136,12 +147,17 @@ def parse_task_args(cls: Any, args: list[str]) -> dict[str, str]:
     return values
 
 
-def run_task(task: Any, settings: WorkerSettings) -> int:
-    """Run ``task`` with a worker built from ``settings``; the exit status."""
+def run_task(task: Any, settings: WorkerSettings, *, token: str | None = None) -> int:
+    """Run ``task`` with a worker built from ``settings`` (``token``: a ``--token`` flag); the exit status."""
+    from xrsched.client import TokenError
     from xrsched.client.errors import ClientError
     from xrsched.worker import Worker
 
-    scheduler, service = _scheduler(settings)
+    try:
+        scheduler, service = _scheduler(settings, token)
+    except TokenError as exc:
+        click.echo(f"xrsched run: {exc}", err=True)
+        return EXIT_NOT_SCHEDULED
     try:
         with Worker(scheduler, settings=settings, preload_main=False) as worker:
             worker.add(task, pipelined=True)
@@ -160,8 +176,6 @@ def run_task(task: Any, settings: WorkerSettings) -> int:
 def _scheduler_error(exc: Exception, settings: WorkerSettings) -> int:
     """Say why the scheduler could not take the work; 3 if it could not be reached (as when it is
     lost later), 2 if it refused (a wrong token or role, a bad request: running again won't help)."""
-    from xrsched.worker.summary import EXIT_INTERRUPTED, EXIT_NOT_SCHEDULED
-
     if getattr(exc, "retryable", False):
         click.echo(f"xrsched run: cannot reach the scheduler at {settings.scheduler_url} (gave up after "
                    f"{settings.unreachable_timeout:g}s): {exc}", err=True)  # fmt: skip
@@ -181,7 +195,7 @@ def _is_certificate_failure(exc: BaseException) -> bool:
     return isinstance(exc.__cause__, ssl.SSLCertVerificationError) or "certificate verif" in str(exc)
 
 
-def _scheduler(settings: WorkerSettings) -> tuple[Any, Any]:
+def _scheduler(settings: WorkerSettings, token: str | None) -> tuple[Any, Any]:
     if settings.local_scheduler:
         from xrsched.core import Scheduler
         from xrsched.service import SchedulerService
@@ -189,16 +203,19 @@ def _scheduler(settings: WorkerSettings) -> tuple[Any, Any]:
         service = SchedulerService(Scheduler())
         service.start()
         return service, service
-    from xrsched.client import RemoteScheduler
+    from xrsched.client import RemoteScheduler, TokenError
 
     try:
         client = RemoteScheduler(
             settings.scheduler_url,
+            token,
             ca=settings.ca,
             token_file=settings.token_file,
             timeout=settings.rpc_timeout,
             retries=settings.rpc_retries,
         )
+    except TokenError:
+        raise
     except (OSError, ValueError) as exc:
         raise click.UsageError(f"cannot set up the scheduler client: {exc}") from None
     return client, None
