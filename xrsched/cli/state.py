@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from xrsched.paths import default_state_dir
+from xrsched.paths import DEFAULT_STATE_DIR_HELP, default_state_dir
 
 STATE_FILE = "state.sqlite3"
 
@@ -17,7 +17,7 @@ state_path_option = click.option(
     "--state-path",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="The server's state directory (default: XRSCHED_STATE_PATH or ~/.local/state/xrsched).",
+    help=f"The server's state directory (default: {DEFAULT_STATE_DIR_HELP}).",
 )
 
 

@@ -13,7 +13,7 @@ import click
 from xrsched.auth.roles import Role
 from xrsched.auth.tokenfile import Expiry, TokenFileError, as_utc, parse_expiry, read_tokens
 from xrsched.auth.tokens import add_token, list_tokens, revoke_token
-from xrsched.paths import default_tokens_path
+from xrsched.paths import DEFAULT_STATE_DIR_HELP, default_tokens_path
 
 ROLE_NAMES = [r.label for r in Role]
 
@@ -25,8 +25,8 @@ def tokens_option(func: Callable[..., Any]) -> Callable[..., Any]:
         "tokens_path",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
-        help="Tokens file (default: $XRSCHED_TOKENS, else tokens.toml in the state directory, "
-        "$XRSCHED_STATE_PATH or $XDG_STATE_HOME/xrsched).",
+        help="Tokens file (default: $XRSCHED_TOKENS, else tokens.toml in the state directory: "
+        f"{DEFAULT_STATE_DIR_HELP}).",
     )(func)
 
 
