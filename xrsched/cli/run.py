@@ -229,5 +229,5 @@ def _configure_logging(level: str) -> None:
     root.setLevel(level.upper())
 
 
-if __name__ == "__main__":  # `python -m xrsched.cli.run ...` works before the command is wired into `xrsched`
+if __name__ == "__main__":  # `python -m xrsched.cli.run ...` is `xrsched run ...` (the worker tests start it so)
     run()
