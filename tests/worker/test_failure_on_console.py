@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.worker.conftest import XRSCHED
+from tests.worker.conftest import XRSCHED, free_port
 from tests.worker.tasks import Boom
 
 
@@ -50,3 +50,12 @@ def test_xrsched_task_exit_codes(server, tmp_path):
     assert no_file.stderr == f"xrsched task: token file {tmp_path / 'nope'}: No such file or directory\n"
     refused = _task(server, "X", "--token", "wrong")
     assert refused.returncode == 2 and "HTTP 401" in refused.stderr
+
+
+def test_xrsched_task_gives_up_on_an_unreachable_scheduler_in_a_few_lines(server, tmp_path):
+    env = server.worker_env("admin", url=f"https://localhost:{free_port()}/RPC2")
+    result = subprocess.run([XRSCHED, "task", "X"], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("scheduler unreachable: task_search failed"), lines
+    assert lines[1].startswith("xrsched task: cannot ask the scheduler at https://localhost:")

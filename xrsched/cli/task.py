@@ -17,6 +17,8 @@ from typing import Any, NoReturn
 import click
 
 EXIT_SHOWN, EXIT_NO_SUCH_TASK, EXIT_CANNOT_ASK = 0, 1, 2
+#: Seconds to keep retrying a scheduler that does not answer.
+PATIENCE = 10.0
 
 
 @click.command("task")
@@ -54,11 +56,13 @@ def task(task_id: str, scheduler_url: str, ca: Path | None, token: str | None, t
     Exit status: 0 shown, 1 no such task, 2 the scheduler could not be asked.
     """
     from xrsched.client import ClientError, RemoteScheduler, TokenError
+    from xrsched.client.retrying import Patience
 
     try:
-        client = RemoteScheduler(scheduler_url, token, ca=ca, token_file=token_file, retries=2, timeout=30.0)
+        client = RemoteScheduler(scheduler_url, token, ca=ca, token_file=token_file, timeout=30.0)
     except (TokenError, ValueError) as exc:
         _fail(str(exc))
+    client.patience = Patience(PATIENCE)  # one line while it retries, not one per retry
     try:
         with client:
             info = find_task(client, task_id)

@@ -84,6 +84,8 @@ def add_command(token_id: str, role: str, expires: Expiry | None, tokens_path: P
         secret = add_token(path, token_id, role, expires)
     except TokenFileError as exc:
         raise click.ClickException(exc.message) from None
+    except OSError as exc:  # e.g. the directory cannot be made or the file not written
+        raise click.ClickException(f"{exc.filename or path}: {exc.strerror or exc}") from None
     click.echo(secret)
     click.echo(
         f"Added token {token_id!r} (role {role.lower()}) to {path}. Keep the secret above safe: "
@@ -129,4 +131,6 @@ def revoke_command(token_id: str, tokens_path: Path | None) -> None:
         revoke_token(path, token_id)
     except TokenFileError as exc:
         raise click.ClickException(exc.message) from None
+    except OSError as exc:  # e.g. the directory cannot be made or the file not written
+        raise click.ClickException(f"{exc.filename or path}: {exc.strerror or exc}") from None
     click.echo(f"Revoked token {token_id!r} in {path}. Send the server SIGHUP to apply it.", err=True)

@@ -116,7 +116,7 @@ class Patience:
             if self._since is None:
                 self._since, self._logged, self._failures = now, now, 1
                 log.warning("scheduler unreachable: %s failed: %s; retrying for up to %gs", what, error, self.limit)
-            elif now - self._logged >= self.summary_every:
+            elif now - self._logged >= self.summary_every and now - self._since < self.limit:  # not when giving up
                 self._logged = now
                 log.warning("scheduler still unreachable after %.0fs (%d failed attempts; last: %s)",
                             now - self._since, self._failures, error)  # fmt: skip
