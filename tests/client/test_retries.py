@@ -198,3 +198,20 @@ def test_a_patience_bounds_an_outage_across_calls_and_logs_it_once(connect, live
     client.patience.failed("ping", TransportError("down", retryable=True))
     client.ping(worker="w1")  # an answer ends the outage
     assert client.patience.since is None
+
+
+def test_a_server_that_only_answers_503_runs_the_patience_out(live_server, proxy_factory, connect):
+    proxy = proxy_factory(live_server)
+    client = connect(live_server, url=proxy.url, retries=1000, backoff=0.05, max_backoff=0.05)
+    client.ping(worker="w1")
+    client.patience = Patience(1.0)
+    proxy.plan(*[act.fault(503, "draining")] * 500)
+    started = time.monotonic()
+    for _ in range(3):  # a new call's 503 does not restart the outage's clock
+        with pytest.raises(Unavailable):
+            client.ping(worker="w1")
+    assert time.monotonic() - started < 2.0
+    assert client.patience.since is not None and client.patience.left() <= 0
+    proxy.plan()  # the server answers again: that ends the outage
+    assert client.ping(worker="w1") == {"rpc_messages": []}
+    assert client.patience.since is None

@@ -82,7 +82,8 @@ class Patience:
     """How long the calls of one client go on retrying while its server does not answer.
 
     Shared by every call and thread of the client, so that an outage has one clock: it starts at
-    the first failed attempt of any call and ends at the next answer (a fault is an answer too).
+    the first failed attempt of any call and ends at the next answer (a final fault is an answer
+    too; 503 and 429 are not).
     ``left()`` is what remains of ``limit`` seconds; retries stop when nothing is left. The
     outage is logged at WARNING on its first failure and then once per ``summary_every`` seconds;
     every other failed attempt only at DEBUG.
@@ -130,13 +131,14 @@ class Patience:
             return
         with self._lock:
             if self._since is not None:
-                log.warning("scheduler reachable again after %.1fs", time.monotonic() - self._since)
+                log.info("scheduler reachable again after %.1fs", time.monotonic() - self._since)
                 self._since = None
 
 
 def _answered(exc: BaseException | None) -> bool:
-    """Whether an attempt that ended with ``exc`` (None: it succeeded) reached the server."""
-    return exc is None or isinstance(exc, SchedulerFault | AuthenticationFailed)
+    """Whether an attempt that ended with ``exc`` (None: it succeeded) was served: a final fault
+    is an answer, a 503 or 429 is not (a server that only ever says "unavailable" is as lost)."""
+    return exc is None or (isinstance(exc, SchedulerFault | AuthenticationFailed) and not exc.retryable)
 
 
 class _FirstAttempt:
