@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 
 from tests.worker.conftest import free_port, mint, wait_for
@@ -94,3 +95,17 @@ def test_an_unverifiable_certificate_hints_at_the_ca_option(server, run_worker, 
     assert worker.wait(60) == 2, worker.text
     assert "cannot verify the scheduler" in worker.text
     assert "(use --ca FILE or XRSCHED_CA)" in worker.text
+
+
+def test_a_silent_scheduler_address_is_given_up_within_the_timeout(server, run_worker, tmp_path):
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        url = f"https://localhost:{silent.getsockname()[1]}/RPC2"
+        args = ["--module", "tests.worker.tasks", "Sleeper", "--root", str(tmp_path / "r")]
+        args += ["--unreachable-timeout", "2"]
+        started = time.monotonic()
+        worker = run_worker(args, server.worker_env("w1", url=url))
+        assert worker.wait(30) == 3, worker.text
+    assert time.monotonic() - started < 2 + 4, worker.text  # not the 10 s of one connect attempt
+    assert "cannot reach the scheduler" in worker.text and "timed out" in worker.text

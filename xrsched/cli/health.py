@@ -123,7 +123,7 @@ def probe(
         conn.close()
     body = response.body
     if response.status == 401:
-        hint = "the token was refused" if token else "a token is needed (--token or XRSCHED_TOKEN)"
+        hint = "the token was refused" if token else "a token is needed (--token, --token-file or XRSCHED_TOKEN)"
         return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: HTTP 401, {hint}")
     if response.status not in (200, 503):
         return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: HTTP {response.status} from /health")

@@ -32,6 +32,9 @@ from xrsched.worker.settings import (
 )
 from xrsched.worker.summary import EXIT_INTERRUPTED, EXIT_NOT_SCHEDULED
 
+#: Longest wait for the TCP connect plus TLS handshake of one attempt (seconds).
+CONNECT_TIMEOUT = 10.0
+
 _options = settings_options(option_fields(), switch_pairs=True, paths_may_be_dirs=False)
 
 
@@ -213,6 +216,8 @@ def _scheduler(settings: WorkerSettings, token: str | None) -> tuple[Any, Any]:
             token_file=settings.token_file,
             timeout=settings.rpc_timeout,
             retries=settings.rpc_retries,
+            # A silent address must not hold one attempt longer than the whole outage may last.
+            connect_timeout=min(CONNECT_TIMEOUT, settings.unreachable_timeout),
         )
     except TokenError:
         raise

@@ -109,13 +109,15 @@ class Patience:
         since = self._since
         return self.limit if since is None else self.limit - (time.monotonic() - since)
 
-    def failed(self, what: str, error: BaseException) -> float:
-        """Count a failed attempt of ``what`` (log it if due); the seconds left."""
+    def failed(self, what: str, error: BaseException, started: float | None = None) -> float:
+        """Count a failed attempt of ``what`` that began at ``started`` (``time.monotonic()``;
+        default now), logging it if due; the seconds left. An outage starts when its first failed
+        attempt began: a connect that timed out already spent part of the patience."""
         now = time.monotonic()
         with self._lock:
             self._failures += 1
             if self._since is None:
-                self._since, self._logged, self._failures = now, now, 1
+                self._since, self._logged, self._failures = min(now, started or now), now, 1
                 log.warning("scheduler unreachable: %s failed: %s; retrying for up to %gs", what, error, self.limit)
             elif now - self._logged >= self.summary_every and now - self._since < self.limit:  # not when giving up
                 self._logged = now
@@ -186,7 +188,7 @@ class Attempts:
             return
         policy = self.policy
         elapsed = time.monotonic() - started
-        left = self.patience.failed(self.what, error) if self.patience is not None else float("inf")
+        left = self.patience.failed(self.what, error, started) if self.patience is not None else float("inf")
         if policy.retries == 0 or left <= 0 or (policy.deadline is not None and elapsed >= policy.deadline):
             raise error
         delay = min(retry_delay(policy, 1, error), left)
