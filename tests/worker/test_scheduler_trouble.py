@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import time
 
-from tests.worker.conftest import free_port, mint, wait_for
+from tests.worker.conftest import XRSCHED, free_port, mint, wait_for
 from tests.worker.tasks import runs
 from xrsched.client import AuthenticationFailed, Forbidden
 
@@ -109,3 +110,15 @@ def test_a_silent_scheduler_address_is_given_up_within_the_timeout(server, run_w
         assert worker.wait(30) == 3, worker.text
     assert time.monotonic() - started < 2 + 4, worker.text  # not the 10 s of one connect attempt
     assert "cannot reach the scheduler" in worker.text and "timed out" in worker.text
+
+
+def test_a_token_revoked_mid_run_ends_the_run_instead_of_retrying_forever(server, run_worker, tmp_path):
+    root = tmp_path / "revoked"
+    args = ["--module", "tests.worker.tasks", "Sleeper", "--root", str(root), "--seconds", "2"]
+    worker = run_worker(args, server.worker_env("w1"))
+    wait_for(lambda: runs(root, "start"), 30, "the task to start")
+    revoke = [XRSCHED, "token", "revoke", "w1", "--tokens", str(server.state / "tokens.toml")]
+    subprocess.run(revoke, env=server.env, check=True, capture_output=True, timeout=30)
+    server.proc.send_signal(signal.SIGHUP)
+    assert worker.wait(30) == 3, worker.text  # its DONE report was refused: the scheduler does not know
+    assert "the scheduler refuses this worker's requests: HTTP 401" in worker.text

@@ -253,7 +253,9 @@ class Worker(RegistrarMixin, ControlMixin):
         try:
             results = self.link.send_many(calls, max_entries=self.settings.batch_size)
         except ClientError as exc:
-            if self._patience is None or not exc.retryable:
+            if not exc.retryable:  # a 401 (token revoked), a certificate that stopped verifying...
+                self._refused(exc)
+            elif self._patience is None:
                 log.warning("sending %d call(s) to the scheduler failed: %s (will retry)", len(calls), exc)
             return None  # a retryable error: the patience logs the outage as a whole
         self._coalesced.clear()
@@ -296,6 +298,14 @@ class Worker(RegistrarMixin, ControlMixin):
             if not idle:
                 return
             self._assign(idle[0], self._queue.popleft())
+
+    def _refused(self, exc: ClientError) -> None:
+        """The scheduler refuses our requests as a whole: repeating them cannot help, so stop
+        as when it is lost (running tasks are killed, exit status 3)."""
+        if not self.lost_scheduler:
+            self.lost_scheduler = True
+            self._stop_reason = self._stop_reason or "refused by the scheduler"
+            log.error("the scheduler refuses this worker's requests: %s; giving up", exc)
 
     def _gave_up(self) -> bool:
         """Whether the scheduler has been unreachable for ``unreachable_timeout`` (then stop)."""
