@@ -64,6 +64,17 @@ def test_a_scheduler_unreachable_at_start_exits_3_within_the_timeout(server, run
     assert len(_warnings(worker.text)) == 1, worker.text  # the first failure; no line per retry
 
 
+def test_at_start_the_worker_waits_the_whole_timeout_even_when_its_client_retries_less(server, run_worker, tmp_path):
+    url = f"https://localhost:{free_port()}/RPC2"
+    args = ["--module", "tests.worker.tasks", "Sleeper", "--root", str(tmp_path / "r"), "--unreachable-timeout", "3",
+            "--rpc-retries", "1"]  # fmt: skip
+    started = time.monotonic()
+    worker = run_worker(args, server.worker_env("w1", url=url))
+    assert worker.wait(30) == 3, worker.text
+    assert 3 <= time.monotonic() - started < 3 + 4, worker.text
+    assert len(_warnings(worker.text)) == 1, worker.text
+
+
 def test_a_viewer_token_is_refused_with_the_real_cause(server, run_worker, tmp_path):
     server.secrets["v1"] = mint(server.state / "tokens.toml", "v1", "viewer", server.env)
     server.proc.send_signal(signal.SIGHUP)

@@ -112,7 +112,7 @@ class Worker(RegistrarMixin, ControlMixin):
         self._last_reply: dict[str, Any] = {}
         #: Bounds a scheduler outage as a whole, retries included (None for an in-process scheduler).
         self._patience = self._bound_outages(self.link, self.settings.unreachable_timeout)
-        #: Set when the worker gave up on the scheduler (unreachable for unreachable_timeout).
+        #: Set when the worker gave up on the scheduler (unreachable for unreachable_timeout, or refusing us).
         self.lost_scheduler = False
         self._stop_reason = ""
         self._drain_started: float | None = None
