@@ -125,7 +125,8 @@ def test_a_silent_scheduler_address_is_given_up_within_the_timeout(server, run_w
 
 def test_a_token_revoked_mid_run_ends_the_run_instead_of_retrying_forever(server, run_worker, tmp_path):
     root = tmp_path / "revoked"
-    args = ["--module", "tests.worker.tasks", "Sleeper", "--root", str(root), "--seconds", "2"]
+    args = ["--module", "tests.worker.tasks", "Sleeper", "--root", str(root), "--seconds", "3"]
+    args += ["--ping-interval", "0.1"]
     worker = run_worker(args, server.worker_env("w1"))
     wait_for(lambda: runs(root, "start"), 30, "the task to start")
     revoke = [XRSCHED, "token", "revoke", "w1", "--tokens", str(server.state / "tokens.toml")]
@@ -133,3 +134,4 @@ def test_a_token_revoked_mid_run_ends_the_run_instead_of_retrying_forever(server
     server.proc.send_signal(signal.SIGHUP)
     assert worker.wait(30) == 3, worker.text  # its DONE report was refused: the scheduler does not know
     assert "the scheduler refuses this worker's requests: HTTP 401" in worker.text
+    assert sum("ping failed" in line for line in worker.output) == 1, worker.text  # not one per ping
