@@ -25,7 +25,7 @@ class Report(xt.Task):
 def test_every_setting_is_a_click_option_and_nothing_else_is():
     options = {p.name for p in run.params if isinstance(p, click.Option)}
     settings = {f.name for f in dataclasses.fields(WorkerSettings)}
-    assert options - settings == {"module", "config_file"}
+    assert options - settings == {"module", "config_file", "token"}
     assert settings <= options
 
 

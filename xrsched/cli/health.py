@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from xrsched.client.http11 import BadAnswer, Cut, Disconnected, HttpConnection, TooLarge
-from xrsched.client.remote import resolve_token
+from xrsched.client.remote import TokenError, resolve_token
 from xrsched.health import MAX_DOCUMENT_BYTES, HealthDocumentError, HealthReport, parse_xml
 
 DEFAULT_PORT = 8082
@@ -123,7 +123,7 @@ def probe(
         conn.close()
     body = response.body
     if response.status == 401:
-        hint = "the token was refused" if token else "a token is needed (--token or XRSCHED_TOKEN)"
+        hint = "the token was refused" if token else "a token is needed (--token, --token-file or XRSCHED_TOKEN)"
         return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: HTTP 401, {hint}")
     if response.status not in (200, 503):
         return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: HTTP {response.status} from /health")
@@ -133,7 +133,36 @@ def probe(
         state = "DOWN" if response.status == 503 else "UNKNOWN"
         line = f"{state} {where}: HTTP {response.status}, not a health document ({exc})"
         return ProbeResult(EXIT_DOWN, line, body)
-    return ProbeResult(_EXIT_BY_STATUS[report.status], summarize(report), body)
+    line = summarize(report)
+    if token:
+        line += " - " + check_token(host, port, context=context, token=token, timeout=timeout)
+    return ProbeResult(_EXIT_BY_STATUS[report.status], line, body)
+
+
+#: ``system.health`` as an XML-RPC call: any valid token may make it (viewer and up).
+_TOKEN_CHECK_CALL = b"<?xml version='1.0'?><methodCall><methodName>system.health</methodName><params/></methodCall>"
+
+
+def check_token(host: str, port: int, *, context: ssl.SSLContext | None, token: str, timeout: float) -> str:
+    """Verify ``token`` with one ``system.health`` call (``GET /health`` may be open, and then the
+    server ignores the token): what to add to the summary line."""
+    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    head = ["POST /RPC2 HTTP/1.1", f"Host: {authority}", "Content-Type: text/xml", "User-Agent: xrsched-health",
+            f"Content-Length: {len(_TOKEN_CHECK_CALL)}", f"Authorization: Bearer {token}",
+            "Connection: close"]  # fmt: skip
+    request = ("\r\n".join(head) + "\r\n\r\n").encode("ascii") + _TOKEN_CHECK_CALL
+    conn = HttpConnection(host, port, context, connect_timeout=timeout, read_timeout=timeout)
+    try:
+        response = conn.exchange(request, MAX_DOCUMENT_BYTES, error_cap=MAX_DOCUMENT_BYTES)
+    except (OSError, BadAnswer, TooLarge) as exc:
+        return f"token not checked: {describe_error(exc, timeout, tls=context is not None)}"
+    finally:
+        conn.close()
+    if response.status == 200:
+        return "token accepted"
+    if response.status == 401:
+        return "token REFUSED (HTTP 401; /health is open, so the probe did not need it)"
+    return f"token not checked: HTTP {response.status} from /RPC2"
 
 
 def describe_error(exc: BaseException, timeout: float, *, tls: bool) -> str:
@@ -169,9 +198,15 @@ def describe_error(exc: BaseException, timeout: float, *, tls: bool) -> str:
 @click.option("--insecure", is_flag=True, help="Do not verify the server certificate.")
 @click.option(
     "--token",
-    envvar="XRSCHED_TOKEN",
     metavar="TOKEN",
-    help="Token to send, for servers started with --health-requires-token.",
+    help="Token to send, for servers started with --health-requires-token; it is checked by one "
+    "more call. Else --token-file / XRSCHED_TOKEN_FILE, else XRSCHED_TOKEN.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="File holding the token (beats XRSCHED_TOKEN; --token beats it).",
 )
 @click.option(
     "--timeout",
@@ -187,6 +222,7 @@ def health(
     ca: Path | None,
     insecure: bool,
     token: str | None,
+    token_file: Path | None,
     timeout: float,
     show_xml: bool,
     no_tls: bool,
@@ -195,6 +231,11 @@ def health(
     from xrsched.tls import TLSConfigError, client_context
 
     host, port = parse_address(address)
+    try:  # the rule every xrsched client follows: flag > file > environment
+        token = resolve_token(token, token_file)
+    except TokenError as exc:
+        click.echo(f"UNKNOWN {host}:{port}: {exc}")
+        sys.exit(EXIT_DOWN)
     context = None
     if not no_tls:
         try:

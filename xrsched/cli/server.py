@@ -35,8 +35,8 @@ _options = settings_options(option_fields(), switch_pairs=False, paths_may_be_di
 def main(ctx: click.Context, config_file: Path | None, **given: Any) -> None:
     """Run the xrsched scheduler: XML-RPC over TLS with tokens, roles, an audit log and /health.
 
-    With no options it listens on 127.0.0.1:8082, keeps its files under
-    ~/.local/state/xrsched, generates a self-signed certificate there and, on first start,
+    With no options it listens on 127.0.0.1:8082, keeps its files in the state directory
+    (see --state-path), generates a self-signed certificate there and, on first start,
     a tokens file holding one admin token whose secret is printed once.
     """
     flags = {

@@ -30,8 +30,8 @@ from xrsched.client.errors import (
 )
 from xrsched.client.remote import (
     SCHEDULER_METHODS,
-    InsecureTokenFileWarning,
     RemoteScheduler,
+    TokenError,
     resolve_token,
 )
 from xrsched.client.retrying import RetryPolicy
@@ -48,7 +48,6 @@ __all__ = [
     "Conflict",
     "EncodeError",
     "Forbidden",
-    "InsecureTokenFileWarning",
     "InternalError",
     "MalformedResponse",
     "MultiCallBatch",
@@ -59,6 +58,7 @@ __all__ = [
     "ResponseTooLarge",
     "RetryPolicy",
     "SchedulerFault",
+    "TokenError",
     "TransportError",
     "TransportSettings",
     "Unavailable",

@@ -88,6 +88,7 @@ class Registration(Transitions):
                 param_visibilities=visibilities,
             )
             self.create_task(task)
+            self.changes.transitions.append((task_id, None, PENDING, now, worker_id))  # registered: history starts
         elif task.status != RUNNING and worker_obj.disabled:
             return
         if status == PENDING and task.status == DONE and now - task.updated < self.config.stable_done_cooldown_secs:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import textwrap
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -186,7 +187,7 @@ class ControlMixin:
             log.info("%s was complete when its turn came (another worker ran it?): not run again", task_id)
             self._report(task_id, "DONE", message[2], ran=False)
         elif kind == "failed":
-            log.error("failed %s: %s", task_id, _last_line(message[2]))
+            log.error("failed %s: %s\n%s", task_id, _last_line(message[2]), _indented(message[2]))
             self._report(task_id, "FAILED", message[2])
         elif kind == "deps":
             calls, new_deps = message[2], message[3]
@@ -195,6 +196,11 @@ class ControlMixin:
             self.index.add_new_deps(task_id, new_deps)
             self._outgoing.extend(("add_task", {**kwargs, "worker": self.worker_id}) for kwargs in calls)
             self._report(task_id, "PENDING", None, new_deps=new_deps)
+
+
+def _indented(text: str | None) -> str:
+    """A failure's explanation (its traceback) to print under the failure line."""
+    return textwrap.indent((text or "(no explanation)").rstrip(), "    ")
 
 
 def _last_line(text: str | None) -> str:

@@ -7,8 +7,8 @@ Exit statuses (also in the package docstring and README):
 1     something failed: a task failed (or was disabled after failing), so others did not run
 2     nothing failed, but something could not be scheduled: missing external input, a
       ``complete()``/``requires()`` that raised, or work left that no worker could start
-3     interrupted (SIGUSR1, SIGTERM, SIGINT, or the scheduler unreachable for too long) before
-      everything was complete
+3     interrupted (SIGUSR1, SIGTERM, SIGINT) before everything was complete, or the scheduler
+      was unreachable for too long (then always: it does not know every outcome)
 ====  ==========================================================================================
 """
 
@@ -86,6 +86,8 @@ class RunSummary:
     left_pending: list[str] = field(default_factory=list)
     #: Why the run stopped before it was over: a signal name, "scheduler unreachable", or "".
     interrupted: str = ""
+    #: The worker gave up on an unreachable scheduler: outcomes may not have reached it.
+    lost_scheduler: bool = False
 
     @property
     def finished(self) -> set[str]:
@@ -95,6 +97,8 @@ class RunSummary:
     @property
     def exit_code(self) -> int:
         """0, 1, 2 or 3 as in the table of this module."""
+        if self.lost_scheduler:
+            return EXIT_INTERRUPTED
         if all(root in self.finished for root in self.roots):
             return EXIT_OK
         if self.interrupted:
@@ -140,6 +144,8 @@ class RunSummary:
             EXIT_NOT_SCHEDULED: "some tasks could not be scheduled or are missing inputs",
             EXIT_INTERRUPTED: f"interrupted ({self.interrupted}) before everything was complete",
         }
+        if self.lost_scheduler:
+            verdicts[EXIT_INTERRUPTED] = "gave up on the unreachable scheduler; it may not know every outcome"
         lines.append(f"  result: {verdicts[self.exit_code]} (exit status {self.exit_code})")
         return "\n".join(lines)
 
