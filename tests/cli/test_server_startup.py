@@ -150,7 +150,7 @@ def test_a_missing_config_file_is_a_usage_error_naming_it(tmp_path, env):
 
 def test_a_server_holding_the_state_directory_is_named_before_anything_changes(tmp_path, env):
     state = tmp_path / "state"
-    proc, lines, _ = spawn_server(["--port", "0", "--state-path", str(state)], env)
+    proc, _, _ = spawn_server(["--port", "0", "--state-path", str(state)], env)
     try:
         before = tree(state)
         result = refuse(["--port", "0", "--state-path", str(state)], env)

@@ -2,8 +2,9 @@
 
 Start-up is loud about the few things an operator must know once: the first admin token
 (printed a single time), the certificate's path and fingerprint when one was generated, and
-the address served. SIGHUP re-reads the tokens file, reopens the audit log and reloads the
-certificate; SIGTERM/SIGINT stop accepting, let in-flight calls finish, and exit 0.
+the address served. The tokens file is re-read within a second of a change; SIGHUP re-reads
+it at once, reopens the audit log and reloads the certificate; SIGTERM/SIGINT stop accepting,
+let in-flight calls finish, and exit 0.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ log = logging.getLogger("xrsched.server")
 KEY_PASSWORD_ENV = "XRSCHED_TLS_KEY_PASSWORD"  # noqa: S105 (the variable's name, not a password)
 #: Seconds in-flight calls get to finish after SIGTERM.
 SHUTDOWN_GRACE = 10.0
+#: Seconds between two looks (one ``stat``) at the tokens file for changes.
+TOKENS_CHECK_INTERVAL = 1.0
 #: The state database's file name inside the state directory.
 DATABASE_NAME = "state.sqlite3"
 
@@ -213,11 +216,7 @@ class ServerRuntime:
 
         A bad new tokens file or certificate is reported and the old one stays in force.
         """
-        problem = self.tokens.reload()
-        if problem is not None:
-            log.error("tokens file not reloaded, keeping the previous tokens: %s", problem)
-        else:
-            log.info("tokens file %s reloaded (%d tokens)", self.tokens_path, len(self.tokens))
+        self.tokens.reload()  # logs the outcome itself, once
         self.audit.reopen()
         if self.cert_path is not None:
             try:
@@ -244,10 +243,14 @@ class ServerRuntime:
         self._say(f"xrsched-server listening on {self.url}")
         if on_ready is not None:
             on_ready()
+        tokens_checked = time.monotonic()
         while not self._stop.wait(0.2):
             if self._reload.is_set():
                 self._reload.clear()
                 self.reload()
+            if time.monotonic() - tokens_checked >= TOKENS_CHECK_INTERVAL:
+                tokens_checked = time.monotonic()
+                self.tokens.reload_if_changed()  # new and revoked tokens count without SIGHUP
         return self.shutdown()
 
     def stop(self) -> None:
