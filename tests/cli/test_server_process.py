@@ -258,3 +258,14 @@ def test_corrupt_tokens_file_stops_start_up_with_the_file_named(tmp_path, env):
     assert result.returncode == 1
     assert str(state / "tokens.toml") in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_plain_http_to_the_tls_port_is_told_to_use_https(server):
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(f"http://127.0.0.1:{server.port}/health", timeout=10)
+    assert info.value.code == 400
+    assert b"use https://" in info.value.read()
+    assert server.proc.poll() is None

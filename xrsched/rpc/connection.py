@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from xrsched.rpc.app import Application, RequestInfo
 from xrsched.rpc.exchange import Exchange, HeaderMap, HttpError, Response, content_length, reason_phrase
 from xrsched.rpc.http_settings import HttpSettings
+from xrsched.rpc.plainhttp import refuse_plain_http
 from xrsched.rpc.pool import ConnState, Tracked
 from xrsched.rpc.routes import Router
 from xrsched.rpc.sockio import DeadlineReader, TimedWriter
@@ -129,7 +130,10 @@ class Connection(BaseHTTPRequestHandler):
         ctx = self.env.tls_context
         if ctx is not None:
             limit = self.settings.handshake_timeout
-            sock.settimeout(min(limit, _BUSY_SECONDS) if self.busy else limit)
+            deadline = time.monotonic() + (min(limit, _BUSY_SECONDS) if self.busy else limit)
+            if refuse_plain_http(sock, deadline, self.settings.server_name):
+                return False
+            sock.settimeout(max(deadline - time.monotonic(), 0.001))  # one deadline for both steps
             sock = ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
             self.request = self.connection = sock
             if self.tracked is not None:
