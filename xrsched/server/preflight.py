@@ -31,15 +31,17 @@ def probe_address(host: str, port: int) -> socket.socket:
     """
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        reason = f"the address {host!r} does not resolve ({exc.strerror})"
-        raise StartupError(f"cannot listen on {where}: {reason}") from None
+    address: tuple[str, int] | tuple[str, int, int, int] = (host, port)  # "" means every interface
+    if host:
+        try:
+            address = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)[0][4]
+        except socket.gaierror as exc:
+            reason = f"the address {host!r} does not resolve ({exc.strerror})"
+            raise StartupError(f"cannot listen on {where}: {reason}") from None
     probe = socket.socket(family, socket.SOCK_STREAM)
     try:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind(infos[0][4])
+        probe.bind(address)
     except OSError as exc:
         probe.close()
         raise StartupError(f"cannot listen on {where}: {_bind_reason(exc)}") from None
