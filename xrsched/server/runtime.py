@@ -81,7 +81,10 @@ class ServerRuntime:
     # ---------------------------------------------------------------- set-up
 
     def _say(self, line: str) -> None:
-        print(line, file=self.out, flush=True)
+        # One write for the line and its newline: print() writes them apart, and a log line from
+        # another thread (the accept loop's "serving on") could land in between.
+        self.out.write(line + "\n")
+        self.out.flush()
 
     def _check_before_creating(self) -> socket.socket:
         """Every check that needs no side effect; returns the socket reserving the address.
