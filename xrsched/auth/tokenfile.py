@@ -36,7 +36,7 @@ _TOKEN_KEYS = frozenset({"role", "hash", "created", "expires"})
 _CERT_KEYS = frozenset({"identity", "role"})
 _HEADER = (
     "# xrsched tokens file: SHA-256 hashes of token secrets, never the secrets themselves.\n"
-    "# Manage it with `xrsched token add|list|revoke`; the server re-reads it on SIGHUP.\n"
+    "# Manage it with `xrsched token add|list|revoke`; the server re-reads it when it changes.\n"
 )
 
 

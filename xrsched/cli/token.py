@@ -58,7 +58,7 @@ def _fmt(value: Expiry | None) -> str:
 def token() -> None:
     """Manage API tokens (only their hashes are stored in the tokens file).
 
-    A running server picks up changes when it receives SIGHUP.
+    A running server picks up changes within a second (or at once on SIGHUP).
     """
 
 
@@ -91,7 +91,7 @@ def add_command(token_id: str, role: str, expires: Expiry | None, tokens_path: P
         f"Added token {token_id!r} (role {role.lower()}) to {path}. Keep the secret above safe: "
         "it is not stored and cannot be shown again. Clients send it as "
         "'Authorization: Bearer <secret>' or as the HTTP Basic password with the id as user name. "
-        "Send the server SIGHUP to load it.",
+        "A running server accepts it at once.",
         err=True,
     )
 
@@ -125,7 +125,7 @@ def list_command(tokens_path: Path | None) -> None:
 @click.argument("token_id", metavar="ID")
 @tokens_option
 def revoke_command(token_id: str, tokens_path: Path | None) -> None:
-    """Remove the token ID; the server refuses it after SIGHUP."""
+    """Remove the token ID; a running server refuses it within a second (at once on SIGHUP)."""
     path = _path(tokens_path)
     try:
         revoke_token(path, token_id)
@@ -133,4 +133,4 @@ def revoke_command(token_id: str, tokens_path: Path | None) -> None:
         raise click.ClickException(exc.message) from None
     except OSError as exc:  # e.g. the directory cannot be made or the file not written
         raise click.ClickException(f"{exc.filename or path}: {exc.strerror or exc}") from None
-    click.echo(f"Revoked token {token_id!r} in {path}. Send the server SIGHUP to apply it.", err=True)
+    click.echo(f"Revoked token {token_id!r} in {path}. A running server refuses it within a second.", err=True)
