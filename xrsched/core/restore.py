@@ -38,7 +38,8 @@ def restore(
 
     Workers count as active from ``now``: the time the server was down is not held against
     them, and those that do not come back are dropped ``worker_disconnect_delay`` later,
-    failing their RUNNING tasks, exactly as for any silent worker.
+    failing their RUNNING tasks, exactly as for any silent worker. A runner of a RUNNING task
+    without a worker record (an edited export, say) gets the same deadline.
     """
     if state.tasks or state.workers:
         raise ValueError("restore() needs an empty scheduler")
@@ -53,6 +54,7 @@ def restore(
     if state.by_status[DISABLED]:
         _count_blocked(state.tasks)
     _index_active(state, active)
+    _watch_unknown_runners(state)
     state.paused = paused
     state.resources = dict(resources)
     state.batchers = {w: dict(families) for w, families in batchers.items()}
@@ -228,6 +230,16 @@ def _index_active(state: SchedulerState, active: list[Task]) -> None:
                 state.global_buckets[sig] = entries
             else:
                 workers[worker_id].buckets[sig] = entries
+
+
+def _watch_unknown_runners(state: SchedulerState) -> None:
+    """Give each runner the store has no record of the deadline a silent worker gets: if it
+    does not come back within ``worker_disconnect_delay``, its RUNNING tasks fail (without
+    this, nothing could ever change them again)."""
+    due = state.now + state.config.worker_disconnect_delay
+    for worker_id in state.running_by_worker:
+        if worker_id not in state.workers:
+            state.deadlines.push(due, "worker", worker_id)
 
 
 def _ready_lists(
