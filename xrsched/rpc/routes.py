@@ -16,12 +16,11 @@ Handler = Callable[[Exchange], Response]
 
 @dataclass(frozen=True)
 class Route:
-    """Which methods a path (or path prefix) answers, and the handler that answers them."""
+    """Which methods a path answers, and the handler that answers them."""
 
     path: str
     methods: frozenset[str]
     handler: Handler
-    prefix: bool = False
 
     @property
     def allow(self) -> str:
@@ -30,11 +29,10 @@ class Route:
 
 
 class Router:
-    """Exact paths first, then the longest matching prefix; 404 or 405 otherwise."""
+    """Each exact path to its route: 404 for an unknown path, 405 for a method it does not answer."""
 
     def __init__(self) -> None:
         self._exact: dict[str, Route] = {}
-        self._prefixes: list[Route] = []
 
     def add(self, paths: str | Iterable[str], methods: Iterable[str], handler: Handler) -> None:
         """Serve ``methods`` on each exact path. ``GET`` implies ``HEAD``."""
@@ -43,18 +41,9 @@ class Router:
                 raise ValueError(f"path {path!r} is routed twice")
             self._exact[path] = Route(path, _methods(methods), handler)
 
-    def add_prefix(self, prefix: str, methods: Iterable[str], handler: Handler) -> None:
-        """Serve every path under ``prefix`` (for example ``/api/`` for Luigi's JSON API)."""
-        if not prefix.endswith("/"):
-            raise ValueError("a route prefix must end with '/'")
-        self._prefixes.append(Route(prefix, _methods(methods), handler, prefix=True))
-        self._prefixes.sort(key=lambda route: len(route.path), reverse=True)
-
     def resolve(self, method: str, path: str) -> Handler:
         """The handler for this request, or HttpError 404 (unknown path) / 405 (with Allow)."""
         route = self._exact.get(path)
-        if route is None:
-            route = next((r for r in self._prefixes if path.startswith(r.path)), None)
         if route is None:
             raise HttpError(404, "not found")
         if method not in route.methods:
