@@ -150,7 +150,7 @@ def test_concurrent_adds_are_all_kept(tmp_path):
         t.start()
     join_all(threads, 60)
     assert len(list_tokens(path)) == 12
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tokens.toml", "tokens.toml.lock"]
 
 
 @pytest.mark.parametrize(
