@@ -185,7 +185,7 @@ class Assignment(Registration):
             else:
                 candidates.append((entry, sig))
         candidates.sort(key=lambda pair: pair[0][:3])
-        walks: dict[str, _Walk] = {}
+        walks: dict[str, _ReadyHeapWalk] = {}
         for entry, sig in candidates:
             if not sig:
                 return entry[4]
@@ -197,7 +197,7 @@ class Assignment(Registration):
         used, capacity = self.used, self.resources
         return all(used.get(name, 0) + amount <= capacity.get(name, 1) for name, amount in sig)
 
-    def _fair(self, entry: Entry, sig: Sig, walks: dict[str, _Walk]) -> bool:
+    def _fair(self, entry: Entry, sig: Sig, walks: dict[str, _ReadyHeapWalk]) -> bool:
         """Whether higher-ranked ready tasks that live workers with free slots could run leave
         room for this one. A bounded version of Luigi's greedy reservation pass: it looks at the
         best ``fair_lookahead`` ready tasks needing each resource (walked once per ``get_work``)."""
@@ -229,7 +229,7 @@ class Assignment(Registration):
                     return False
         return True
 
-    def _live_ready_needing(self, resource: str) -> _Walk:
+    def _live_ready_needing(self, resource: str) -> _ReadyHeapWalk:
         """The ready tasks needing ``resource`` in rank order, walked lazily, once per ``get_work``.
 
         Stale entries are dropped from the top of the heap (handed-out tasks were the best ranked,
@@ -238,11 +238,11 @@ class Assignment(Registration):
         """
         heap = self.ready_by_resource.get(resource)
         if not heap:
-            return _Walk(iter(()), self._entry_live, 0)
+            return _ReadyHeapWalk(iter(()), self._entry_live, 0)
         while heap and not self._entry_live(heap[0]):
             heapq.heappop(heap)
         limit = self.config.fair_lookahead
-        return _Walk(iter_in_order(heap, 2 * limit), self._entry_live, limit)
+        return _ReadyHeapWalk(iter_in_order(heap, 2 * limit), self._entry_live, limit)
 
     def _fits_with(self, needs: dict[str, int], reserved: dict[str, int]) -> bool:
         used, capacity = self.used, self.resources
@@ -291,7 +291,7 @@ class Assignment(Registration):
         return members, batched
 
 
-class _Walk:
+class _ReadyHeapWalk:
     """Live entries of one ready heap in rank order, produced on demand and kept for reuse."""
 
     __slots__ = ("_done", "_limit", "_live", "_source", "seen")
