@@ -73,13 +73,15 @@ class Registration(Transitions):
         task = self.tasks.get(task_id)
         if worker_obj.disabled and (task is None or task.status != RUNNING):
             return  # a disabled worker registers nothing; it may only report on a run it has
+        created = task is None
         if task is None:
             task = self._new_task(task_id, now, policy, dep_list, needs, priority, family, module, params, visibilities)
-        if status == PENDING and task.status == DONE and now - task.updated < self.config.stable_done_cooldown_secs:
+        elif status == PENDING and task.status == DONE and now - task.updated < self.config.stable_done_cooldown_secs:
             return  # recently DONE: a PENDING re-registration is stale news
 
         with self.edit(task):
-            self._fill_blank_description(task, family, module, params, visibilities)
+            if not created:
+                self._fill_blank_description(task, family, module, params, visibilities)
             not_running_now = task.status not in (RUNNING, BATCH_RUNNING)
             if status == RUNNING and (task.worker_running is None or not_running_now):
                 self._start_run(task, worker_id, batch_id, now)
@@ -91,7 +93,7 @@ class Registration(Transitions):
             if new_dep_list:
                 self.set_deps(task, new_dep_list, replace=False)
             task.resources = needs or NO_RESOURCES
-            self._enlist(task, worker_obj, runnable=runnable and status != FAILED, assistant=assistant)
+            self._enlist(task, worker_obj, runnable and status != FAILED, assistant)
             task.retry_policy = policy
 
         if not worker_obj.disabled and not assistant:
@@ -183,7 +185,7 @@ class Registration(Transitions):
         with an outcome, a (re)start, or new dynamic dependencies."""
         return task.worker_running == worker_id and (status in (DONE, FAILED, RUNNING) or bool(new_deps))
 
-    def _enlist(self, task: Task, worker_obj: Worker, *, runnable: bool, assistant: bool) -> None:
+    def _enlist(self, task: Task, worker_obj: Worker, runnable: bool, assistant: bool) -> None:
         """The worker becomes a stakeholder (unless an assistant) and, if it can run the task, one of its workers."""
         worker_id = worker_obj.id
         if worker_obj.disabled:
