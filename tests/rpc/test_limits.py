@@ -96,7 +96,8 @@ def test_gzip_bomb_inflates_at_most_the_cap_before_its_413(cap_mib, bomb_mib):
     started = time.perf_counter()
     peak = _peak_bytes_allocated_while(lambda: _refuse(bomb, limits))
     assert time.perf_counter() - started < 10  # catches blow-ups, not speed (shared machines)
-    assert peak < 2 * cap_mib * MIB, f"inflated {peak / MIB:.1f} MiB for a {cap_mib} MiB cap"
+    # Measured: 1.7 MiB for a 1 MiB cap, 12.3 MiB for 10 MiB; inflating the whole bomb: 128 and 512 MiB.
+    assert peak < (2 * cap_mib + 1) * MIB, f"inflated {peak / MIB:.1f} MiB for a {cap_mib} MiB cap"
 
 
 def test_inflated_exactly_at_cap_is_fine():
