@@ -30,10 +30,3 @@ def default_tokens_path() -> Path:
         return Path(explicit)
     return default_state_dir() / "tokens.toml"
 
-
-def default_audit_path() -> Path:
-    """Audit log (JSON lines) used unless ``--audit-log`` is given."""
-    explicit = os.environ.get("XRSCHED_AUDIT_LOG")
-    if explicit:
-        return Path(explicit)
-    return default_state_dir() / "audit.log"

@@ -8,6 +8,7 @@ import threading
 import time
 
 from tests.client import proxy as act
+from tests.waiting import join_all
 from xrsched.client import RemoteScheduler
 
 
@@ -66,11 +67,10 @@ def test_threads_share_a_client_safely(live_server, connect):
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(8)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(60)
+    join_all(threads, 60)
     assert not errors
     assert sorted(results) == list(range(8))
     assert len(client.task_list(status="PENDING", limit=False)) == 400

@@ -4,13 +4,14 @@ apart so each file reads as one job."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
 import textwrap
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
+
+from xrsched.task import ParameterException, TaskClassException
 
 from .asking import typical_after
 from .link import Call
@@ -133,8 +134,13 @@ class ControlMixin:
         """
         if task_id in self._fields or (module and module not in sys.modules):
             return
-        with contextlib.suppress(Exception):
+        try:
             self._fields[task_id] = report_fields(load_task(module, family, params))
+        except (TaskClassException, ParameterException) as exc:  # not a task this process knows
+            log.debug("%s: reported without its own fields: %s", task_id, exc)
+        except Exception:  # task code or a bug; the failure must still be reported, so go on
+            log.warning("%s: cannot rebuild the task to repeat its fields in the failure report; "
+                        "the scheduler resets its retry policy and resources", task_id, exc_info=True)  # fmt: skip
 
     def _report(self, task_id: str, status: str, expl: str | None, *, ran: bool = True, **extra: Any) -> None:
         if not ran:  # the summary then goes by the scheduler's status

@@ -37,8 +37,6 @@ class Heartbeat:
         self._on_messages = on_messages
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="xrsched-heartbeat", daemon=True)
-        #: Pings answered so far (for tests and the debug log).
-        self.pings = 0
         #: Whether the last ping failed (a refusal is logged once, not once per interval).
         self._failing = False
 
@@ -64,7 +62,6 @@ class Heartbeat:
             except Exception:  # a heartbeat that dies silently gets the worker's tasks failed
                 log.exception("ping failed unexpectedly")
                 continue
-            self.pings += 1
             self._failing = False
             messages = reply.get("rpc_messages") if isinstance(reply, dict) else None
             if messages:
