@@ -9,7 +9,8 @@ import socket
 import subprocess
 import time
 
-from tests.worker.conftest import XRSCHED, free_port, mint, wait_for
+from tests.waiting import wait_for
+from tests.worker.conftest import XRSCHED, free_port, mint
 from tests.worker.tasks import runs
 from xrsched.client import AuthenticationFailed, Forbidden
 
