@@ -135,4 +135,4 @@ def test_close_waits_for_a_call_in_flight(live_server, proxy_factory, connect):
     caller.join(10)
     assert outcome == [{"rpc_messages": []}]
     assert client.stats.retries == 0
-    assert all(conn.sock is None for conn in client._transport._open)  # closed once the call ended
+    assert client.transport.open_connections() == 0  # closed once the call ended
