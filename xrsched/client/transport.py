@@ -146,6 +146,37 @@ class _Slot:
     reused: bool = False
 
 
+class _OneWrite:
+    """Mixed into ``http.client`` connections: the request's head and body leave in one write."""
+
+    _head = b""
+    body_follows = False
+
+    def send(self, data: Any) -> None:
+        """``http.client`` writes the head and the body separately: two TLS records and two
+        wake-ups of the server per request. Here the head waits for the body when one follows."""
+        if self.body_follows:
+            self.body_follows = False
+            self._head = bytes(data)
+            return
+        if self._head:
+            data, self._head = self._head + bytes(data), b""
+        super().send(data)  # type: ignore[misc]
+
+    def close(self) -> None:
+        """Close, dropping a head that a failed request left waiting."""
+        self.body_follows, self._head = False, b""
+        super().close()  # type: ignore[misc]
+
+
+class _HttpConnection(_OneWrite, http.client.HTTPConnection):
+    """Plain HTTP, one write per request."""
+
+
+class _HttpsConnection(_OneWrite, http.client.HTTPSConnection):
+    """TLS, one write per request."""
+
+
 class SchedulerTransport(xmlrpc.client.SafeTransport):
     """Carries XML-RPC bodies to one scheduler over per-thread keep-alive connections."""
 
@@ -192,8 +223,8 @@ class SchedulerTransport(xmlrpc.client.SafeTransport):
     def _new_connection(self) -> http.client.HTTPConnection:
         e, timeout = self.endpoint, self.settings.connect_timeout
         if self.context is None:
-            return http.client.HTTPConnection(e.host, e.port, timeout=timeout)
-        return http.client.HTTPSConnection(e.host, e.port, timeout=timeout, context=self.context)
+            return _HttpConnection(e.host, e.port, timeout=timeout)
+        return _HttpsConnection(e.host, e.port, timeout=timeout, context=self.context)
 
     def make_connection(self, host: Any) -> http.client.HTTPConnection:
         """The stdlib shares one connection between threads, with one timeout, never checked
@@ -291,6 +322,12 @@ class SchedulerTransport(xmlrpc.client.SafeTransport):
         if request_id is not None:
             extra.append(("X-Request-Id", request_id))
         super().send_headers(connection, extra)
+
+    def send_content(self, connection: http.client.HTTPConnection, request_body: bytes) -> None:
+        """The stdlib sends the head and the body in two writes: here in one (see :class:`_OneWrite`)."""
+        if isinstance(connection, _OneWrite) and request_body:
+            connection.body_follows = True
+        super().send_content(connection, request_body)
 
     def parse_response(self, response: http.client.HTTPResponse) -> tuple[Any, ...]:
         """The stdlib reads and gunzips without a limit and parses with its slow unmarshaller:
