@@ -170,3 +170,15 @@ def test_a_path_with_blanks_or_controls_is_refused():
     for url in ("https://localhost:1/RPC 2", "https://localhost:1/RPC\x7f"):
         with pytest.raises(ValueError, match="printable ASCII"):
             RemoteScheduler(url, "secret", environ={})
+
+
+def test_a_connection_whose_answer_was_not_read_whole_is_not_reused(fake):
+    # 3,000 bytes of text: more than the client keeps of an error, all of it already buffered.
+    server, client = fake
+    text = b"overloaded " * 300
+    server.default = lambda h, body: h.answer(503, text, [("Content-Type", "text/plain")])  # keep-alive
+    with pytest.raises(ClientError, match="503"):
+        client.ping(worker="w")
+    server.default = lambda h, body: h.answer(200, ANSWER, [("Content-Type", "text/xml")])
+    assert client.ping(worker="w") == {"rpc_messages": []}
+    assert client.stats.connections_opened == 2

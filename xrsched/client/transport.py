@@ -290,10 +290,8 @@ class SchedulerTransport(xmlrpc.client.SafeTransport):
             if response.status == 200:
                 return self.parse_response(response)
             raise refusal(response)
-        except SchedulerFault:
-            raise  # the answer was read whole: the connection stays usable
         except ClientError:
-            if response is None or not response.isclosed():
+            if response is None or not response.isclosed():  # else read whole (a fault): still usable
                 slot.conn.close()
             raise
         except Exception as exc:
