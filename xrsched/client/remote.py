@@ -146,6 +146,10 @@ class RemoteScheduler:
     ``max_backoff``, ``max_retry_after`` and ``deadline`` shape the
     :class:`~xrsched.client.retrying.RetryPolicy`; answers over ``max_response_bytes`` (raw or
     inflated) are refused.
+
+    Calls go through :attr:`proxy`, a :class:`~xrsched.client.proxy.SchedulerProxy`
+    (``xmlrpc.client.ServerProxy``) over :attr:`transport`, a
+    :class:`~xrsched.client.transport.SchedulerTransport` (``xmlrpc.client.SafeTransport``).
     """
 
     def __init__(
