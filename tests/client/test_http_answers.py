@@ -182,3 +182,24 @@ def test_a_connection_whose_answer_was_not_read_whole_is_not_reused(fake):
     server.default = lambda h, body: h.answer(200, ANSWER, [("Content-Type", "text/xml")])
     assert client.ping(worker="w") == {"rpc_messages": []}
     assert client.stats.connections_opened == 2
+
+
+def test_the_head_and_the_body_leave_in_one_write():
+    """http.client writes them separately; one record on a SOCK_SEQPACKET pair is one write."""
+    from xrsched.client.transport import SchedulerTransport, _HttpConnection
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    transport = SchedulerTransport("http://127.0.0.1:9/RPC2", "secret")
+    conn = _HttpConnection("127.0.0.1", 9)
+    conn.sock = ours
+    try:
+        conn.putrequest("POST", "/RPC2")
+        transport.send_headers(conn, [("Content-Type", "text/xml")])
+        transport.send_content(conn, b"<methodCall/>")
+        theirs.settimeout(5)
+        record = theirs.recv(65536)
+        assert record.startswith(b"POST /RPC2 HTTP/1.1\r\n") and record.endswith(b"\r\n\r\n<methodCall/>")
+        assert b"Authorization: Bearer secret\r\n" in record
+    finally:
+        conn.close()
+        theirs.close()
