@@ -28,6 +28,7 @@ from xrsched.client.errors import (
     TransportError,
     Unavailable,
 )
+from xrsched.client.proxy import SchedulerProxy
 from xrsched.client.remote import (
     SCHEDULER_METHODS,
     RemoteScheduler,
@@ -35,7 +36,7 @@ from xrsched.client.remote import (
     resolve_token,
 )
 from xrsched.client.retrying import RetryPolicy
-from xrsched.client.transport import ClientStats, TransportSettings
+from xrsched.client.transport import ClientStats, SchedulerTransport, TransportSettings
 
 __all__ = [
     "SCHEDULER_METHODS",
@@ -58,6 +59,8 @@ __all__ = [
     "ResponseTooLarge",
     "RetryPolicy",
     "SchedulerFault",
+    "SchedulerProxy",
+    "SchedulerTransport",
     "TokenError",
     "TransportError",
     "TransportSettings",

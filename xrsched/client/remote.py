@@ -1,4 +1,4 @@
-"""RemoteScheduler: every scheduler method as a Python method, over the hardened transport.
+"""RemoteScheduler: every scheduler method as a Python method, through a hardened ``ServerProxy``.
 
 Arguments always travel as keyword arguments in the trailing ``__starstar`` struct of
 DESIGN §2 (positional arguments are named from :data:`SCHEDULER_METHODS` first), because a
@@ -19,11 +19,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xrsched.client.errors import SchedulerFault
+from xrsched.client.proxy import SchedulerProxy
 from xrsched.client.replies import restore
 from xrsched.client.retrying import Patience, RetryPolicy, retrying
-from xrsched.client.transport import MIB, ClientStats, HttpTransport, TransportSettings
-from xrsched.client.wire import decode_response, encode_call, keyword_struct
+from xrsched.client.transport import MIB, ClientStats, SchedulerTransport, TransportSettings
+from xrsched.client.wire import keyword_struct
 
 if TYPE_CHECKING:
     from xrsched.client.batch import Call, MultiCallBatch
@@ -162,6 +162,10 @@ class RemoteScheduler:
     ``max_backoff``, ``max_retry_after`` and ``deadline`` shape the
     :class:`~xrsched.client.retrying.RetryPolicy`; answers over ``max_response_bytes`` (raw or
     inflated) are refused.
+
+    Calls go through :attr:`proxy`, a :class:`~xrsched.client.proxy.SchedulerProxy`
+    (``xmlrpc.client.ServerProxy``) over :attr:`transport`, a
+    :class:`~xrsched.client.transport.SchedulerTransport` (``xmlrpc.client.SafeTransport``).
     """
 
     def __init__(
@@ -196,17 +200,18 @@ class RemoteScheduler:
         self.policy = RetryPolicy(retries, backoff, max_backoff, max_retry_after, deadline)
         #: Bounds an outage across all calls when set (the worker sets one: --unreachable-timeout).
         self.patience: Patience | None = None
-        self._transport = HttpTransport(url, resolve_token(token, token_file, environ), settings)
+        self.transport = SchedulerTransport(url, resolve_token(token, token_file, environ), settings)
+        self.proxy = SchedulerProxy(self.transport)
 
     @property
     def url(self) -> str:
         """The scheduler URL this client talks to."""
-        return self._transport.url
+        return self.transport.url
 
     @property
     def stats(self) -> ClientStats:
         """Connections opened, HTTP requests sent and retries made by this client."""
-        return self._transport.stats
+        return self.transport.stats
 
     def __repr__(self) -> str:
         return f"RemoteScheduler({self.url!r})"  # never the token
@@ -215,7 +220,7 @@ class RemoteScheduler:
 
     def close(self) -> None:
         """Close the open connections; the client stays usable and reconnects when called."""
-        self._transport.close()
+        self.transport.close()
 
     def __enter__(self) -> RemoteScheduler:
         return self
@@ -224,10 +229,11 @@ class RemoteScheduler:
         self.close()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"transport": self._transport, "policy": self.policy}
+        return {"transport": self.transport, "policy": self.policy}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self._transport = state["transport"]
+        self.transport = state["transport"]
+        self.proxy = SchedulerProxy(self.transport)
         self.policy = state["policy"]
         self.patience = None
 
@@ -236,10 +242,10 @@ class RemoteScheduler:
     def call(self, method: str, /, *args: Any, **kwargs: Any) -> Any:
         """Call ``method`` with a fresh request id, retrying as the policy allows."""
         request_id = new_request_id()
-        body = encode_call(method, self.prepare(method, args, kwargs, request_id))
+        params = self.prepare(method, args, kwargs, request_id)
         for attempt in self.retrying(method):
             with attempt:
-                value = self.post_once(body, request_id)
+                value = self.post_once(method, params, request_id)
         return restore(method, value)
 
     def prepare(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], request_id: str) -> list[Any]:
@@ -261,12 +267,9 @@ class RemoteScheduler:
         """The attempts of one logical call (see :class:`~xrsched.client.retrying.Attempts`)."""
         return retrying(self.policy, self.stats, what, self.patience)
 
-    def post_once(self, body: bytes, request_id: str) -> Any:
-        """One HTTP exchange: the decoded value, or raise the fault / transport error."""
-        value = decode_response(self._transport.post(body, request_id))
-        if isinstance(value, SchedulerFault):
-            raise value
-        return value
+    def post_once(self, method: str, params: list[Any], request_id: str) -> Any:
+        """One exchange through :attr:`proxy`: the value, or raise the fault / transport error."""
+        return getattr(self.proxy, method)(*params, request_id=request_id)
 
     # -- batching ---------------------------------------------------------------------------------
 
