@@ -113,6 +113,14 @@ class TokenStore:
         log.info("tokens file reloaded: %d token(s)", len(table.tokens))
         return None
 
+    def principals(self, role: Role, now: float) -> frozenset[str]:
+        """The principals (:attr:`Identity.principal`) that hold ``role`` now: unexpired tokens
+        and mapped certificates. The server keeps worker-id claims only for these."""
+        table = self._table
+        tokens = {f"token:{r.id}" for r in table.tokens.values() if r.role is role and not r.expired(now)}
+        certificates = {f"certificate:{m.identity}" for m in table.certificates.values() if m.role is role}
+        return frozenset(tokens | certificates)
+
     def authenticate(self, authorization_header: str | None, peer_cert_cn: str | None, now: float) -> Identity | None:
         """The caller's identity, or None if the credentials are missing, wrong or expired."""
         return self.check(authorization_header, peer_cert_cn, now).identity

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from xrsched.audit import AuditLog
-from xrsched.auth import TokenStore, create_initial_admin
+from xrsched.auth import Role, TokenStore, create_initial_admin
 from xrsched.core import Scheduler
 from xrsched.rpc.http_server import RpcHttpServer
 from xrsched.rpc.http_settings import HttpSettings
@@ -150,6 +150,9 @@ class ServerRuntime:
             log.error("tokens file not reloaded, keeping the previous tokens: %s", problem)
         else:
             log.info("tokens file %s reloaded (%d tokens)", self.tokens_path, len(self.tokens))
+            released = self.service.release_claims(self.tokens.principals(Role.WORKER, time.time()))
+            if released:
+                log.info("released %d worker id(s) of revoked or re-roled tokens", len(released))
         self.audit.reopen()
         if self.cert_path is not None:
             try:

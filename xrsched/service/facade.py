@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from xrsched.core import PUBLIC_METHODS, READ_ONLY_METHODS, Scheduler
@@ -197,6 +197,17 @@ class SchedulerService:
             gone = [w for w in self._bindings.known() if w not in self.core.workers]
             self._bindings.forget(gone)
             self._submit_changes()
+
+    def claims(self) -> dict[str, str]:
+        """Worker id → the identity that claimed it (a copy, for operators' tools and tests)."""
+        with self._lock:
+            return self._bindings.owners()
+
+    def release_claims(self, keep: Collection[str]) -> list[str]:
+        """Release the worker ids claimed by identities not in ``keep`` (after a token is revoked
+        or loses the worker role), so another token may use them; return the ids released."""
+        with self._lock:
+            return self._bindings.release_all_but(keep)
 
     def start(self) -> None:
         """Start the background maintenance thread (idempotent)."""
