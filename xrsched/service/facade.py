@@ -24,7 +24,7 @@ from xrsched.store import GroupCommitter, SQLiteStore, StoreUnavailable, encode_
 
 from .context import CURRENT_CALLER, DEFERRED_DURABILITY
 from .ownership import WorkerBindings, check_call
-from .replies import ReplyCache
+from .replies import DEFAULT_CAPACITY, ReplyCache
 
 _log = logging.getLogger("xrsched.server")
 
@@ -39,6 +39,7 @@ class SchedulerService:
         clock: Callable[[], float] = time.time,
         maintenance_interval: float = 1.0,
         store: SQLiteStore | None = None,
+        reply_capacity: int = DEFAULT_CAPACITY,
     ) -> None:
         self.core = core or Scheduler()
         self.store = store
@@ -50,7 +51,7 @@ class SchedulerService:
         self._last_now = 0.0
         self._lock = threading.Lock()
         self._bindings = WorkerBindings()
-        self.replies = ReplyCache()
+        self.replies = ReplyCache(reply_capacity)
         self._interval = maintenance_interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
