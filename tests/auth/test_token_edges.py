@@ -114,7 +114,7 @@ def test_mapping_an_empty_common_name_or_a_bad_role_says_why(tmp_path):
         map_certificate(path, "host", "root")
 
 
-def test_the_initial_admin_records_when_it_was_created(tmp_path):
+def test_the_initial_admin_records_when_it_was_created(tmp_path, far_from_utc):
     path = tmp_path / "tokens.toml"
     assert create_initial_admin(path, now=NOW) is not None
     (admin,) = list_tokens(path)
@@ -130,3 +130,44 @@ def test_unreadable_tokens_files_say_why(tmp_path):
     with pytest.raises(TokenFileError) as info:
         read_tokens(tmp_path)  # a directory
     assert info.value.message.startswith(f"{tmp_path}: cannot read the tokens file (")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[tokens]\nx = 3\n", "tokens.'x': must be a table"),
+        ("[certificates]\nx = 3\n", "certificates.'x': must be a table"),
+        (
+            '[tokens.x]\nrole = "viewer"\nhash = "HASH"\nexpires = 5\n',
+            "tokens.'x': 'expires' must be a date-time or a date",
+        ),
+        (
+            '[tokens.x]\nrole = "viewer"\nhash = "HASH"\ncreated = 2025-01-01\n',
+            "tokens.'x': 'created' must be a date-time",
+        ),
+        (
+            '[tokens.x]\nrole = "viewer"\nhash = "sha256:00"\n',
+            "tokens.'x': 'hash' must be 'sha256:' followed by 64 lower-case hex digits",
+        ),
+        (
+            '[certificates.x]\nidentity = ""\nrole = "viewer"\n',
+            "certificates.'x': 'identity' must be a non-empty string",
+        ),
+        ("[users]\n[groups]\n", "unknown top-level key(s) groups, users"),
+    ],
+)
+def test_malformed_entries_get_exact_messages(tmp_path, text, message):
+    path = tmp_path / "tokens.toml"
+    path.write_text(text.replace("HASH", "sha256:" + "0" * 64))
+    with pytest.raises(TokenFileError) as info:
+        read_tokens(path)
+    assert info.value.message == f"{path}: {message}"
+
+
+def test_a_successful_check_says_ok(tmp_path):
+    path = tmp_path / "tokens.toml"
+    secret = add_token(path, "w1", "worker")
+    map_certificate(path, "build-7", "worker", identity="builder")
+    store = TokenStore.load(path)
+    assert store.check(f"Bearer {secret}", None, NOW).reason == "ok"
+    assert store.check(None, "build-7", NOW).reason == "ok"

@@ -80,3 +80,10 @@ def test_an_inflated_body_over_the_cap_says_which_cap():
         decode_body(gzip.compress(b"a" * 5000), "gzip", limits)
     assert info.value.message == "request body inflates past the 1000 byte limit"
     assert str(info.value) == info.value.message
+
+
+def test_a_plain_body_over_the_decompressed_limit_says_which_limit():
+    limits = RequestLimits(max_request_bytes=100, max_decompressed_bytes=50)
+    with pytest.raises(BodyTooLarge) as info:
+        decode_body(b"x" * 60, None, limits)
+    assert info.value.message == "request body is over the 50 byte limit"
