@@ -171,3 +171,11 @@ def test_a_successful_check_says_ok(tmp_path):
     store = TokenStore.load(path)
     assert store.check(f"Bearer {secret}", None, NOW).reason == "ok"
     assert store.check(None, "build-7", NOW).reason == "ok"
+
+
+def test_secrets_carry_at_least_256_random_bits_in_url_safe_characters(tmp_path):
+    from xrsched.auth import new_secret
+
+    secret = new_secret()
+    assert len(base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))) >= 32
+    assert set(secret) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
