@@ -186,3 +186,40 @@ def test_request_ids_are_per_caller():
     with as_caller(Caller("team-b", restricted=True)), _with_request_id("r"):
         b = service.call("get_work", worker="wb")
     assert (a["task_id"], b["task_id"]) == ("A", "B")
+
+
+def test_a_read_only_caller_never_claims_a_worker_id_nor_creates_a_worker():
+    service = SchedulerService()
+    viewer = Caller("dash", restricted=True, read_only=True)
+    with as_caller(viewer):
+        reply = service.call("count_pending", worker="w-prod")
+        with pytest.raises(Forbidden, match="may only read"):
+            service.call("ping", worker="w-prod")  # the RPC layer refuses first; this is the backstop
+    assert reply["n_pending_tasks"] == 0
+    assert service.claims() == {}
+    assert "w-prod" not in service.core.workers
+    with as_caller(Caller("team-a", restricted=True)):
+        service.call("ping", worker="w-prod")
+    assert service.claims() == {"w-prod": "team-a"}
+
+
+def test_count_pending_by_a_worker_token_reads_another_tokens_worker_without_claiming_it():
+    service = SchedulerService()
+    with as_caller(Caller("team-a", restricted=True)):
+        service.call("add_task", task_id="A1", worker="wa")
+    with as_caller(Caller("team-b", restricted=True)):
+        assert service.call("count_pending", worker="wa")["n_pending_tasks"] == 1
+    assert service.claims() == {"wa": "team-a"}
+
+
+def test_released_claims_let_another_token_use_the_ids():
+    service = SchedulerService()
+    with as_caller(Caller("team-a", restricted=True)):
+        service.call("ping", worker="wa")
+    with as_caller(Caller("team-b", restricted=True)):
+        service.call("ping", worker="wb")
+    assert service.release_claims({"team-b"}) == ["wa"]
+    assert service.claims() == {"wb": "team-b"}
+    with as_caller(Caller("team-c", restricted=True)):
+        service.call("ping", worker="wa")
+    assert service.claims() == {"wa": "team-c", "wb": "team-b"}

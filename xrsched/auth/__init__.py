@@ -3,8 +3,6 @@
 from xrsched.auth.credentials import AuthResult, Identity, TokenStore
 from xrsched.auth.roles import (
     METHOD_ROLES,
-    TASK_SCOPED_METHODS,
-    WORKER_SCOPED_METHODS,
     Role,
     allowed,
     required_role,
@@ -22,8 +20,6 @@ from xrsched.auth.tokens import (
 
 __all__ = [
     "METHOD_ROLES",
-    "TASK_SCOPED_METHODS",
-    "WORKER_SCOPED_METHODS",
     "AuthResult",
     "CertificateMapping",
     "Identity",

@@ -21,6 +21,7 @@ import hmac
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -111,6 +112,9 @@ class TokenStore:
         self._table = table
         self._seen = signature
         self._reload_lock = threading.Lock()
+        #: Called after every successful re-read, whatever triggered it (SIGHUP, the periodic
+        #: look, or an unknown secret): the server releases revoked tokens' worker ids there.
+        self.on_reload: list[Callable[[], None]] = []
 
     @classmethod
     def load(cls, path: Path) -> TokenStore:
@@ -150,7 +154,17 @@ class TokenStore:
             return exc
         self._table = table
         log.info("tokens file %s reloaded: %d token(s)", self.path, len(table.tokens))
+        for listener in self.on_reload:
+            listener()
         return None
+
+    def principals(self, role: Role, now: float) -> frozenset[str]:
+        """The principals (:attr:`Identity.principal`) that hold ``role`` now: unexpired tokens
+        and mapped certificates. The server keeps worker-id claims only for these."""
+        table = self._table
+        tokens = {f"token:{r.id}" for r in table.tokens.values() if r.role is role and not r.expired(now)}
+        certificates = {f"certificate:{m.identity}" for m in table.certificates.values() if m.role is role}
+        return frozenset(tokens | certificates)
 
     def authenticate(self, authorization_header: str | None, peer_cert_cn: str | None, now: float) -> Identity | None:
         """The caller's identity, or None if the credentials are missing, wrong or expired."""

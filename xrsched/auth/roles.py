@@ -11,7 +11,6 @@ import enum
 from types import MappingProxyType
 
 from xrsched.core.scheduler import READ_ONLY_METHODS
-from xrsched.service.ownership import TASK_CHANGING_METHODS, WORKER_ARGUMENT_METHODS
 
 
 class Role(enum.IntEnum):
@@ -95,13 +94,8 @@ def _table() -> dict[str, Role]:
 
 
 METHOD_ROLES: MappingProxyType[str, Role] = MappingProxyType(_table())
-_VIEWER = frozenset(_VIEWER_METHODS)
-"""Minimum role per XML-RPC method (read-only)."""
-
-#: Worker-role methods carrying a ``worker`` argument, and those that change a task named by
-#: ``task_id``: the service's ownership rules (xrsched.service.ownership) apply to both.
-WORKER_SCOPED_METHODS: frozenset[str] = WORKER_ARGUMENT_METHODS - _VIEWER
-TASK_SCOPED_METHODS: frozenset[str] = TASK_CHANGING_METHODS
+"""Minimum role per XML-RPC method (read-only). Which worker ids and tasks a worker-role caller
+may act on is decided in :mod:`xrsched.service.ownership`, not here."""
 
 
 def required_role(method: str) -> Role:

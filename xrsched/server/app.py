@@ -70,7 +70,11 @@ class SchedulerApp:
         identity = request.identity if isinstance(request.identity, Identity) else None
         caller = None
         if identity is not None and identity is not ANONYMOUS_ADMIN:
-            caller = Caller(identity.principal, restricted=identity.role <= Role.WORKER)
+            caller = Caller(
+                identity.principal,
+                restricted=identity.role <= Role.WORKER,
+                read_only=identity.role < Role.WORKER,
+            )
         context = CallContext(
             peer=request.peer, identity=identity, request_id=request.request_id, headers=request.headers
         )

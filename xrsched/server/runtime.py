@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, TextIO
 
 from xrsched.audit import AuditLog
-from xrsched.auth import TokenStore, create_initial_admin
+from xrsched.auth import Role, TokenStore, create_initial_admin
 from xrsched.core import Scheduler
 from xrsched.rpc.http_server import RpcHttpServer
 from xrsched.rpc.http_settings import HttpSettings
@@ -70,6 +70,7 @@ class ServerRuntime:
             self.cert: CertificateInfo | None = certificate_info(self.cert_path) if self.cert_path else None
             self.core = self._recover()
             self.service = SchedulerService(self.core, store=self.store)
+            self.tokens.on_reload.append(self.release_revoked_claims)
             self.app = self._application()
             tls_context = self._tls_context(self.cert_path, self.key_path)
         finally:
@@ -220,7 +221,7 @@ class ServerRuntime:
 
         A bad new tokens file or certificate is reported and the old one stays in force.
         """
-        self.tokens.reload()  # logs the outcome itself, once
+        self.tokens.reload()  # logs the outcome itself, once; release_revoked_claims follows a success
         self.audit.reopen()
         if self.cert_path is not None:
             try:
@@ -233,6 +234,12 @@ class ServerRuntime:
                     self.http.replace_tls_context(context)
                 self.cert = info
                 log.info("certificate %s reloaded (valid until %s)", self.cert_path, info.not_after)
+
+    def release_revoked_claims(self) -> None:
+        """Release the worker ids claimed by tokens that are gone, expired or no longer workers."""
+        released = self.service.release_claims(self.tokens.principals(Role.WORKER, time.time()))
+        if released:
+            log.info("released %d worker id(s) of revoked, expired or re-roled tokens", len(released))
 
     def install_signal_handlers(self) -> None:
         """SIGTERM/SIGINT stop the server, SIGHUP reloads. Main thread only."""
@@ -255,6 +262,7 @@ class ServerRuntime:
             if time.monotonic() - tokens_checked >= TOKENS_CHECK_INTERVAL:
                 tokens_checked = time.monotonic()
                 self.tokens.reload_if_changed()  # new and revoked tokens count without SIGHUP
+                self.release_revoked_claims()  # and tokens that expired since
         return self.shutdown()
 
     def stop(self) -> None:

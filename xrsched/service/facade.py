@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from xrsched.core import PUBLIC_METHODS, READ_ONLY_METHODS, Scheduler
@@ -24,7 +24,7 @@ from xrsched.store import GroupCommitter, SQLiteStore, StoreUnavailable, encode_
 
 from .context import CURRENT_CALLER, DEFERRED_DURABILITY
 from .ownership import WorkerBindings, check_call
-from .replies import ReplyCache
+from .replies import DEFAULT_CAPACITY, ReplyCache
 
 _log = logging.getLogger("xrsched.server")
 
@@ -39,6 +39,7 @@ class SchedulerService:
         clock: Callable[[], float] = time.time,
         maintenance_interval: float = 1.0,
         store: SQLiteStore | None = None,
+        reply_capacity: int = DEFAULT_CAPACITY,
     ) -> None:
         self.core = core or Scheduler()
         self.store = store
@@ -50,7 +51,7 @@ class SchedulerService:
         self._last_now = 0.0
         self._lock = threading.Lock()
         self._bindings = WorkerBindings()
-        self.replies = ReplyCache()
+        self.replies = ReplyCache(reply_capacity)
         self._interval = maintenance_interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -197,6 +198,17 @@ class SchedulerService:
             gone = [w for w in self._bindings.known() if w not in self.core.workers]
             self._bindings.forget(gone)
             self._submit_changes()
+
+    def claims(self) -> dict[str, str]:
+        """Worker id → the identity that claimed it (a copy, for operators' tools and tests)."""
+        with self._lock:
+            return self._bindings.owners()
+
+    def release_claims(self, keep: Collection[str]) -> list[str]:
+        """Release the worker ids claimed by identities not in ``keep`` (after a token is revoked
+        or loses the worker role), so another token may use them; return the ids released."""
+        with self._lock:
+            return self._bindings.release_all_but(keep)
 
     def start(self) -> None:
         """Start the background maintenance thread (idempotent)."""

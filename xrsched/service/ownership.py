@@ -3,20 +3,27 @@
 A worker id belongs to the token that first used it; one token may run many worker ids
 (workers pick a fresh id per process, as Luigi's do) and any other token using that id is
 refused. A worker-role caller changes only tasks one of its worker ids registered or runs.
-Operators and admins act for anyone.
+Operators and admins act for anyone. A caller without write permission (a viewer) never claims
+a worker id: read methods that name a worker only read, for every role.
+
+The two method sets below are the one source of truth for these rules; they name only methods
+whose minimum role is ``worker`` (a test checks that against the role table).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from xrsched.core.errors import Forbidden
 from xrsched.core.model import Task
+from xrsched.core.scheduler import READ_ONLY_METHODS
 from xrsched.core.states import DONE, FAILED, PENDING
 
-#: Methods whose ``worker`` argument must be one of the caller's own worker ids.
+#: Methods whose ``worker`` argument must be one of the caller's own worker ids (the first such
+#: call claims the id for the caller). Write methods only: ``count_pending`` names a worker but
+#: only reads, so it claims nothing.
 WORKER_ARGUMENT_METHODS: frozenset[str] = frozenset(
     {
         "add_task",
@@ -25,7 +32,6 @@ WORKER_ARGUMENT_METHODS: frozenset[str] = frozenset(
         "announce_scheduling_failure",
         "get_work",
         "ping",
-        "count_pending",
     }
 )
 #: Methods that change a task named by ``task_id``: the caller must own it.
@@ -45,8 +51,10 @@ class Caller:
     """The authenticated identity behind a call, as the service needs it."""
 
     identity: str
-    #: Whether ownership rules apply (the worker role); operators and admins are unrestricted.
+    #: Whether ownership rules apply (viewer and worker roles); operators and admins are unrestricted.
     restricted: bool
+    #: Whether the caller may only read (the viewer role): it never claims a worker id.
+    read_only: bool = False
 
 
 class WorkerBindings:
@@ -80,9 +88,20 @@ class WorkerBindings:
                     if not ids:
                         del self._ids[owner]
 
+    def release_all_but(self, keep: Collection[str]) -> list[str]:
+        """Drop every binding held by an identity not in ``keep`` (a revoked token's claims go
+        with it); return the worker ids released."""
+        released = [w for w, owner in self._owner.items() if owner not in keep]
+        self.forget(released)
+        return released
+
     def known(self) -> list[str]:
         """Every bound worker id."""
         return list(self._owner)
+
+    def owners(self) -> dict[str, str]:
+        """A copy of worker id → owning identity."""
+        return dict(self._owner)
 
 
 def owns(task: Task, worker_ids: set[str]) -> bool:
@@ -106,6 +125,10 @@ def check_call(
     task that exists needs the task to be one of the caller's.
     """
     if not caller.restricted:
+        return
+    if caller.read_only:
+        if method not in READ_ONLY_METHODS:
+            raise Forbidden(f"{method}: this token may only read")
         return
     if method in WORKER_ARGUMENT_METHODS:
         worker_id = arguments.get("worker")
