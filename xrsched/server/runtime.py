@@ -26,12 +26,14 @@ from xrsched.core import Scheduler
 from xrsched.rpc.http_server import RpcHttpServer
 from xrsched.rpc.http_settings import HttpSettings
 from xrsched.rpc.limits import RequestLimits
+from xrsched.rpc.unix_server import RpcUnixServer
 from xrsched.server.app import SchedulerApp
 from xrsched.server.statelock import hold_state_lock
 from xrsched.service import SchedulerService
 from xrsched.settings import ServerSettings
 from xrsched.store import SQLiteStore, load_into
 from xrsched.tls import CertificateInfo, certificate_info, ensure_self_signed, server_context
+from xrsched.unixpath import check_socket_path
 
 log = logging.getLogger("xrsched.server")
 KEY_PASSWORD_ENV = "XRSCHED_TLS_KEY_PASSWORD"  # noqa: S105 (the variable's name, not a password)
@@ -45,6 +47,8 @@ class ServerRuntime:
     def __init__(self, settings: ServerSettings, *, out: TextIO | None = None) -> None:
         self.settings = settings
         self.out = out or sys.stdout
+        # Checked first: a socket path the kernel would refuse must not leave a half-made state dir.
+        self.unix_path = check_socket_path(settings.unix_socket) if settings.unix_socket is not None else None
         self.state_dir = settings.resolved_state_path()
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.tokens_path = settings.resolved_tokens()
@@ -85,20 +89,28 @@ class ServerRuntime:
             tls_not_after=(lambda: self.cert.not_after if self.cert else None) if self.cert_path else None,
             store_health=self.service.store_health,
         )
-        self.http = RpcHttpServer(
-            (settings.address, settings.port),
-            self.app,
-            tls_context=self._tls_context(),
-            settings=HttpSettings(
-                max_connections=settings.max_connections,
-                handshake_timeout=settings.handshake_timeout,
-                read_timeout=settings.read_timeout,
-                idle_timeout=settings.idle_timeout,
-                max_request_bytes=settings.max_request_bytes,
-                max_decompressed_bytes=self.app.limits.max_decompressed_bytes,
-                health_requires_token=settings.health_requires_token,
-            ),
+        http_settings = HttpSettings(
+            max_connections=settings.max_connections,
+            handshake_timeout=settings.handshake_timeout,
+            read_timeout=settings.read_timeout,
+            idle_timeout=settings.idle_timeout,
+            max_request_bytes=settings.max_request_bytes,
+            max_decompressed_bytes=self.app.limits.max_decompressed_bytes,
+            health_requires_token=settings.health_requires_token,
         )
+        #: The TCP listener (None with ``--no-tcp``) and the Unix-socket one (with ``--unix-socket``).
+        self.http: RpcHttpServer | None = None
+        self.unix: RpcUnixServer | None = None
+        try:
+            if not settings.no_tcp:
+                self.http = RpcHttpServer(
+                    (settings.address, settings.port), self.app, tls_context=self._tls_context(), settings=http_settings
+                )
+            if self.unix_path is not None:
+                self.unix = RpcUnixServer(self.unix_path, self.app, settings=http_settings)
+        except BaseException:
+            self._abandon()
+            raise
         self._stop = threading.Event()
         self._reload = threading.Event()
 
@@ -109,6 +121,8 @@ class ServerRuntime:
 
     def _certificate_paths(self) -> tuple[Path | None, Path | None]:
         settings = self.settings
+        if settings.no_tcp:
+            return None, None  # the Unix socket never speaks TLS: no certificate to make or load
         if settings.no_tls:
             log.warning("serving plain HTTP (--no-tls): tokens cross the network in clear")
             return None, None
@@ -134,10 +148,30 @@ class ServerRuntime:
 
     @property
     def url(self) -> str:
-        """The base URL clients use."""
+        """The base URL clients use: the TCP listener's, or ``unix:PATH`` with ``--no-tcp``."""
+        if self.http is None:
+            return self.unix_url
         host, port = self.http.server_address
         scheme = "https" if self.http.tls_enabled else "http"
         return f"{scheme}://{host}:{port}/RPC2"
+
+    @property
+    def unix_url(self) -> str:
+        """``unix:PATH`` of the Unix-socket listener; empty without one."""
+        return f"unix:{self.unix_path}" if self.unix is not None else ""
+
+    @property
+    def listeners(self) -> list[RpcHttpServer]:
+        """The listeners this server runs (one or two)."""
+        return [server for server in (self.http, self.unix) if server is not None]
+
+    def _abandon(self) -> None:
+        """Undo a start-up that failed at the listeners: close what was opened, in reverse."""
+        for server in self.listeners:
+            server.shutdown(grace_seconds=0.0)
+        self.service.close()
+        self.audit.close()
+        self._lock_file.close()
 
     # ---------------------------------------------------------------- running
 
@@ -159,7 +193,7 @@ class ServerRuntime:
             except Exception as exc:  # a bad certificate must not take the server down
                 log.error("certificate not reloaded, keeping the previous one: %s", exc)
             else:
-                if context is not None:
+                if context is not None and self.http is not None:
                     self.http.replace_tls_context(context)
                 self.cert = info
                 log.info("certificate %s reloaded (valid until %s)", self.cert_path, info.not_after)
@@ -173,8 +207,12 @@ class ServerRuntime:
     def run(self, on_ready: Callable[[], None] | None = None) -> int:
         """Serve until stopped; returns the process exit code (0 after a clean stop)."""
         self.service.start()
-        self.http.start()
-        self._say(f"xrsched-server listening on {self.url}")
+        for server in self.listeners:
+            server.start()
+        if self.http is not None:
+            self._say(f"xrsched-server listening on {self.url}")
+        if self.unix is not None:
+            self._say(f"xrsched-server listening on {self.unix_url} (mode 0600, no TLS)")
         if on_ready is not None:
             on_ready()
         while not self._stop.wait(0.2):
@@ -191,10 +229,21 @@ class ServerRuntime:
         """Stop accepting, drain in-flight calls (bounded), stop maintenance, close the audit log."""
         log.info("stopping: finishing in-flight calls (up to %.0fs)", SHUTDOWN_GRACE)
         self.app.draining.set()
-        clean = self.http.shutdown(SHUTDOWN_GRACE)
+        clean = _shutdown_together(self.listeners, SHUTDOWN_GRACE)
         self.service.close()
         self.audit.close()
         if not clean:
             log.warning("some calls were still running after %.0fs and were cut off", SHUTDOWN_GRACE)
         log.info("stopped")
         return 0
+
+
+def _shutdown_together(servers: list[RpcHttpServer], grace: float) -> bool:
+    """Drain every listener at once (one shared grace period); True if all ended in time."""
+    results: list[bool] = []
+    threads = [threading.Thread(target=lambda s=server: results.append(s.shutdown(grace))) for server in servers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return all(results)
