@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import xmlrpc.client
 from pathlib import Path
 
 
@@ -46,3 +47,27 @@ def raw_unix(path: str | Path, timeout: float = 5.0) -> socket.socket:
     sock.settimeout(timeout)
     sock.connect(str(path))
     return sock
+
+
+class UnixTransport(xmlrpc.client.Transport):
+    """stdlib ``Transport`` over :class:`UnixHTTPConnection`, sending ``Authorization: Bearer``."""
+
+    def __init__(self, path: str | Path, secret: str | None) -> None:
+        super().__init__()
+        self.socket_path = str(path)
+        self.secret = secret
+
+    def make_connection(self, host: object) -> http.client.HTTPConnection:
+        if self._connection[1] is None:
+            self._connection = host, UnixHTTPConnection(self.socket_path)
+        return self._connection[1]
+
+    def send_headers(self, connection, headers):  # type: ignore[override]
+        if self.secret is not None:
+            headers = [*headers, ("Authorization", f"Bearer {self.secret}")]
+        super().send_headers(connection, headers)
+
+
+def unix_proxy(path: str | Path, secret: str | None) -> xmlrpc.client.ServerProxy:
+    """A stdlib ``ServerProxy`` talking to the server on the socket file ``path``."""
+    return xmlrpc.client.ServerProxy("http://localhost/RPC2", transport=UnixTransport(path, secret))
