@@ -10,6 +10,7 @@ import stat
 import threading
 from pathlib import Path
 
+from tests.waiting import join_all
 from xrsched.audit import MAX_VALUE_LENGTH, AuditLog
 
 
@@ -105,11 +106,10 @@ def test_threads_write_whole_lines(tmp_path):
         for i in range(200):
             audit.record(method="ping", identity=f"t{n}", request_id=str(i), padding="p" * 150)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(8)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_all(threads, 60)
     assert len(lines(path)) == 1600
 
 

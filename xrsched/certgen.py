@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import ipaddress
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from xrsched.atomicfile import write_atomic
 
 DEFAULT_HOSTNAMES: tuple[str, ...] = ("localhost", "127.0.0.1")
 CA_DAYS = 3650
@@ -225,20 +225,6 @@ def encrypt_key(key_pem: bytes, password: str) -> bytes:
     )
 
 
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_pair(directory: Path, name: str, cert_pem: bytes, key_pem: bytes) -> tuple[Path, Path]:
     """Write ``<name>.pem`` (mode 0644) and ``<name>.key`` (mode 0600); return their paths.
 
@@ -249,8 +235,8 @@ def write_pair(directory: Path, name: str, cert_pem: bytes, key_pem: bytes) -> t
     directory.mkdir(parents=True, exist_ok=True)
     cert_path = directory / f"{name}.pem"
     key_path = directory / f"{name}.key"
-    _write_atomic(key_path, key_pem, 0o600)
-    _write_atomic(cert_path, cert_pem, 0o644)
+    write_atomic(key_path, key_pem, permissions=0o600)
+    write_atomic(cert_path, cert_pem, permissions=0o644)
     return cert_path, key_path
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: How every command's help names the default state directory (what default_state_dir does).
+DEFAULT_STATE_DIR_HELP = "$XRSCHED_STATE_PATH, else $XDG_STATE_HOME/xrsched, else ~/.local/state/xrsched"
+
 
 def default_state_dir() -> Path:
-    """Directory for state, tokens, audit log and generated certificates."""
+    """Directory for state, tokens, audit log and generated certificates (:data:`DEFAULT_STATE_DIR_HELP`)."""
     explicit = os.environ.get("XRSCHED_STATE_PATH")
     if explicit:
         return Path(explicit)
@@ -27,10 +30,3 @@ def default_tokens_path() -> Path:
         return Path(explicit)
     return default_state_dir() / "tokens.toml"
 
-
-def default_audit_path() -> Path:
-    """Audit log (JSON lines) used unless ``--audit-log`` is given."""
-    explicit = os.environ.get("XRSCHED_AUDIT_LOG")
-    if explicit:
-        return Path(explicit)
-    return default_state_dir() / "audit.log"

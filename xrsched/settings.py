@@ -15,6 +15,7 @@ from typing import Any
 from xrsched.core.config import SchedulerConfig
 from xrsched.core.errors import BadValue
 from xrsched.options import env_name, layer_values, read_toml
+from xrsched.paths import DEFAULT_STATE_DIR_HELP
 from xrsched.unixpath import SocketPathError, check_socket_path
 
 
@@ -52,7 +53,9 @@ class ServerSettings:
     audit_log: Path | None = _opt(None, "Audit log, JSON lines. Default: STATE_PATH/audit.log.", metavar="FILE")
     audit_required: bool = _opt(False, "Refuse mutating calls (503) while the audit log cannot be written.")
     state_path: Path | None = _opt(
-        None, "Directory for state, tokens, audit log and generated certificates.", metavar="DIR"
+        None,
+        f"Directory for state, tokens, audit log and generated certificates (default: {DEFAULT_STATE_DIR_HELP}).",
+        metavar="DIR",
     )
     store: str = _opt("sqlite", "Where state lives: sqlite (durable, under STATE_PATH) or memory.", metavar="KIND")
     sync: str = _opt(

@@ -107,6 +107,11 @@ def _password_callback(password: str | None) -> Callable[[], bytes]:
     return callback
 
 
+def check_certificates_file(path: Path, what: str) -> None:
+    """Raise :class:`TLSConfigError` naming ``path`` unless it holds PEM certificates (a CA file)."""
+    _load_certs(path, what)
+
+
 def server_context(
     cert: Path,
     key: Path,

@@ -4,7 +4,9 @@
 occur, and *yields* one ``TransformRegion`` per region (dynamic dependencies: the graph is not
 known until the data is); once they are all done it merges their totals. ``Load`` writes the
 merged totals into a SQLite "warehouse", replacing that day's rows, so running it again is
-harmless. Every task's output lives under ``XRSCHED_ETL_DATA`` (default ``./etl-data``).
+harmless. Every task's output lives under ``XRSCHED_ETL_DATA`` (default ``./etl-data``): a
+setting of the deployment, not a task parameter, so task ids stay short (``Extract_2026_11_22_…``)
+and name only what the task computes. Every process of a run must see the same value.
 
 Run it with::
 
@@ -24,20 +26,19 @@ import xrsched.task as xt
 REGIONS = ("north", "south", "east", "west", "central")
 
 
-def data_dir() -> str:
-    """Where outputs go: ``$XRSCHED_ETL_DATA`` or ``./etl-data``."""
-    return os.environ.get("XRSCHED_ETL_DATA", "etl-data")
+def data_dir() -> Path:
+    """Where outputs go: ``$XRSCHED_ETL_DATA`` or ``./etl-data`` (read when used, in each process)."""
+    return Path(os.environ.get("XRSCHED_ETL_DATA") or "etl-data")
 
 
 class EtlTask(xt.Task):
-    """Common parameters: the day, and the data directory (defaulting to the environment's)."""
+    """The one parameter every step shares: the day."""
 
     date = xt.DateParameter()
-    data = xt.StrParameter(default=data_dir())
 
     def path(self, name: str) -> xt.LocalTarget:
-        """A target under this day's directory."""
-        return xt.LocalTarget(str(Path(self.data) / str(self.date) / name))
+        """A target under this day's directory of the data directory."""
+        return xt.LocalTarget(str(data_dir() / str(self.date) / name))
 
 
 class Extract(EtlTask):
@@ -63,7 +64,7 @@ class TransformRegion(EtlTask):
     region = xt.StrParameter()
 
     def requires(self) -> Extract:
-        return Extract(date=self.date, data=self.data)
+        return Extract(date=self.date)
 
     def output(self) -> xt.LocalTarget:
         return self.path(f"region-{self.region}.csv")
@@ -83,7 +84,7 @@ class Transform(EtlTask):
     """Totals per region; the regions are only known once the raw data is there."""
 
     def requires(self) -> Extract:
-        return Extract(date=self.date, data=self.data)
+        return Extract(date=self.date)
 
     def output(self) -> xt.LocalTarget:
         return self.path("totals.csv")
@@ -92,7 +93,7 @@ class Transform(EtlTask):
         with self.input().open() as handle:
             regions = sorted({row["region"] for row in csv.DictReader(handle)})
         self.set_status_message(f"waiting for {len(regions)} regions")
-        parts = yield [TransformRegion(date=self.date, data=self.data, region=r) for r in regions]
+        parts = yield [TransformRegion(date=self.date, region=r) for r in regions]
         rows = []
         for target in parts:
             with target.open() as handle:
@@ -105,7 +106,7 @@ class Load(EtlTask):
     """The day's totals in ``warehouse.sqlite3`` (table ``sales``), replacing earlier loads of that day."""
 
     def requires(self) -> Transform:
-        return Transform(date=self.date, data=self.data)
+        return Transform(date=self.date)
 
     def output(self) -> xt.LocalTarget:
         return self.path("loaded.marker")
@@ -113,7 +114,7 @@ class Load(EtlTask):
     def run(self) -> None:
         with self.input().open() as handle:
             rows = list(csv.DictReader(handle))
-        database = Path(self.data) / "warehouse.sqlite3"
+        database = data_dir() / "warehouse.sqlite3"
         with sqlite3.connect(database) as db:
             db.execute("CREATE TABLE IF NOT EXISTS sales (day TEXT, region TEXT, sales INTEGER, total REAL)")
             db.execute("DELETE FROM sales WHERE day = ?", (str(self.date),))

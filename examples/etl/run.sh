@@ -4,7 +4,8 @@
 #
 #   examples/etl/run.sh [DATE]          (default 2026-11-22)
 #
-# Outputs go to $XRSCHED_ETL_DATA (default: a temporary directory, printed at the end).
+# Outputs go to $XRSCHED_ETL_DATA, kept. Without it they go to the run's temporary directory,
+# which is removed at exit like the server's state and log (XRSCHED_ETL_KEEP=1 keeps it).
 # The exit status is the worker's (0: everything complete).
 set -euo pipefail
 
@@ -19,7 +20,7 @@ cleanup() {
     if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
         kill -TERM "$server_pid" && wait "$server_pid" || true
     fi
-    if [[ -z "${XRSCHED_ETL_KEEP:-}" ]]; then rm -rf "$tmp/state"; fi
+    if [[ -z "${XRSCHED_ETL_KEEP:-}" ]]; then rm -rf "$tmp"; else echo "kept: $tmp" >&2; fi
 }
 trap cleanup EXIT
 
@@ -42,17 +43,14 @@ export XRSCHED_SCHEDULER_URL="https://localhost:$port/RPC2"
 export XRSCHED_CA="$tmp/state/tls/server.pem"
 export XRSCHED_ETL_DATA="${XRSCHED_ETL_DATA:-$tmp/data}"
 
-# `xrsched run` once the command is part of `xrsched`; the module itself until then.
-if "$bin/xrsched" run --help >/dev/null 2>&1; then
-    run=("$bin/xrsched" run)
-else
-    run=("$bin/python" -m xrsched.cli.run)
-fi
-
 cd "$repo"
 set +e
-"${run[@]}" --module examples.etl.pipeline Load --date "$date" --workers 4
+"$bin/xrsched" run --module examples.etl.pipeline Load --date "$date" --workers 4
 status=$?
 set -e
-echo "outputs: $XRSCHED_ETL_DATA (warehouse: $XRSCHED_ETL_DATA/warehouse.sqlite3)"
+if [[ "$XRSCHED_ETL_DATA" == "$tmp/data" && -z "${XRSCHED_ETL_KEEP:-}" ]]; then
+    echo "outputs were in $XRSCHED_ETL_DATA, removed now (set XRSCHED_ETL_DATA=DIR to keep them)"
+else
+    echo "outputs: $XRSCHED_ETL_DATA (warehouse: $XRSCHED_ETL_DATA/warehouse.sqlite3)"
+fi
 exit "$status"

@@ -114,10 +114,48 @@ def test_reload_picks_up_changes(tokens):
     store = TokenStore.load(path)
     new = add_token(path, "late", "admin")
     revoke_token(path, "w1")
-    assert store.authenticate(f"Bearer {new}", None, NOW) is None
+    assert store.authenticate(f"Bearer {secrets['w1']}", None, NOW) is not None  # known: no look at the file
     assert store.reload() is None
     assert store.authenticate(f"Bearer {new}", None, NOW).role is Role.ADMIN
     assert store.authenticate(f"Bearer {secrets['w1']}", None, NOW) is None
+
+
+def test_an_unknown_secret_rereads_a_changed_file_before_it_is_refused(tokens):
+    path, _ = tokens
+    store = TokenStore.load(path)
+    new = add_token(path, "late", "viewer")
+    assert store.authenticate(basic("late", new), None, NOW).id == "late"  # no reload, no wait
+    assert store.authenticate("Bearer not-a-token", None, NOW) is None
+
+
+def test_reload_if_changed_reads_the_file_only_when_it_changed(tokens, caplog):
+    path, secrets = tokens
+    store = TokenStore.load(path)
+    with caplog.at_level(logging.INFO, logger="xrsched.server"):
+        assert store.reload_if_changed() is False
+        revoke_token(path, "w1")
+        assert store.reload_if_changed() is True
+        assert store.reload_if_changed() is False
+    assert store.authenticate(f"Bearer {secrets['w1']}", None, NOW) is None
+    assert [r.getMessage() for r in caplog.records] == [f"tokens file {path} reloaded: 2 token(s)"]
+
+
+def test_a_bad_changed_file_is_reported_once_and_the_old_tokens_stay(tokens, caplog):
+    path, secrets = tokens
+    store = TokenStore.load(path)
+    good = path.read_text()
+    path.write_text("[tokens.x\n")
+    with caplog.at_level(logging.INFO, logger="xrsched.server"):
+        assert store.reload_if_changed() is True
+        for _ in range(3):
+            assert store.reload_if_changed() is False
+            assert store.authenticate("Bearer unknown", None, NOW) is None
+        assert store.authenticate(f"Bearer {secrets['ops']}", None, NOW).id == "ops"
+        path.write_text(good + "\n")
+        assert store.reload_if_changed() is True
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2, messages
+    assert "keeping the previous tokens" in messages[0] and "reloaded" in messages[1]
 
 
 def test_reload_keeps_old_table_when_file_is_bad(tokens, caplog):

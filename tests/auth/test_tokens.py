@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.waiting import join_all
 from xrsched.auth import tokenfile
 from xrsched.auth.roles import Role
 from xrsched.auth.tokenfile import (
@@ -144,13 +145,12 @@ def test_certificate_mappings_survive_token_changes(tmp_path):
 
 def test_concurrent_adds_are_all_kept(tmp_path):
     path = tmp_path / "tokens.toml"
-    threads = [threading.Thread(target=add_token, args=(path, f"w{i}", "worker")) for i in range(12)]
+    threads = [threading.Thread(target=add_token, args=(path, f"w{i}", "worker"), daemon=True) for i in range(12)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_all(threads, 60)
     assert len(list_tokens(path)) == 12
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tokens.toml", "tokens.toml.lock"]
 
 
 @pytest.mark.parametrize(

@@ -203,3 +203,26 @@ def test_format_uptime():
         "3h07m",
         "2d04h",
     ]
+
+
+def test_a_token_is_verified_even_when_health_is_open(dev_certs, tmp_path):
+    good_file = tmp_path / "token"
+    good_file.write_text(TOKEN + "\n")
+    good_file.chmod(0o600)
+    with run_server(dev_certs) as server:  # GET /health open: the server ignores a token there
+        ca = ["--ca", str(dev_certs.ca_cert)]
+        addr = _addr(server)
+        wrong = _run(_addr(server), *ca, "--token", "WRONG", env={"XRSCHED_TOKEN": ""})
+        right = _run(_addr(server), *ca, "--token", TOKEN, env={"XRSCHED_TOKEN": ""})
+        file_beats_env = _run(_addr(server), *ca, "--token-file", str(good_file), env={"XRSCHED_TOKEN": "WRONG"})
+        flag_beats_file = _run(_addr(server), *ca, "--token", "WRONG", "--token-file", str(good_file))
+        missing = _run(_addr(server), *ca, "--token-file", str(tmp_path / "nope"), env={"XRSCHED_TOKEN": TOKEN})
+        no_token = _run(_addr(server), *ca, env={"XRSCHED_TOKEN": ""})
+    assert wrong.exit_code == 0 and wrong.output.startswith("OK ")
+    assert wrong.output.rstrip().endswith("token REFUSED (HTTP 401; /health is open, so the probe did not need it)")
+    assert right.exit_code == 0 and right.output.rstrip().endswith(" - token accepted")
+    assert file_beats_env.output.rstrip().endswith(" - token accepted")
+    assert "token REFUSED" in flag_beats_file.output
+    assert missing.exit_code == 2
+    assert missing.output == f"UNKNOWN {addr}: token file {tmp_path / 'nope'}: No such file or directory\n"
+    assert no_token.exit_code == 0 and "token" not in no_token.output

@@ -273,6 +273,7 @@ def test_history_shows_pending_running_done_with_worker_and_host(tmp_path, env, 
     proxy.add_task(kw(task_id="H1", worker="alice", family="Hist"))
     assert proxy.get_work(kw(worker="alice", host="build-7"))["task_id"] == "H1"
     proxy.add_task(kw(task_id="H1", worker="alice", status="DONE"))
+    proxy.add_task(kw(task_id="H2", worker="bob"))
 
     def transitions(result: subprocess.CompletedProcess[str]) -> list[list[str]]:
         assert result.returncode == 0, result.stderr
@@ -280,6 +281,7 @@ def test_history_shows_pending_running_done_with_worker_and_host(tmp_path, env, 
         return [row[2:] for row in rows]  # without the date and time
 
     expected = [
+        ["(new)", "->", "PENDING", "alice"],  # registered before alice said which host it runs on
         ["PENDING", "->", "RUNNING", "alice", "on", "build-7"],
         ["RUNNING", "->", "DONE", "alice", "on", "build-7"],
     ]
@@ -289,6 +291,9 @@ def test_history_shows_pending_running_done_with_worker_and_host(tmp_path, env, 
     stopped = xrsched(env, "history", "--state-path", state, "H1")
     assert transitions(stopped) == expected
     assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z ", stopped.stdout)
+
+    pending = xrsched(env, "history", "--state-path", state, "H2")
+    assert transitions(pending) == [["(new)", "->", "PENDING", "bob"]]  # registered, never run
 
     unknown = xrsched(env, "history", "--state-path", state, "nope")
     assert unknown.returncode == 1 and "no history for nope" in unknown.stderr

@@ -71,6 +71,14 @@ def test_console_script_errors_are_one_line_exit_1(env, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_a_tokens_file_that_cannot_be_written_is_one_line_exit_1(env, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = run("token", "add", "--id", "x", "--role", "worker", "--tokens", str(blocker / "t.toml"), env=env)
+    assert result.returncode == 1
+    assert result.stderr == f"Error: {blocker}: File exists\n"  # the file in the way of its directory
+
+
 def test_console_script_usage_errors_exit_2(env):
     result = run("token", "add", "--id", "x", "--role", "root", env=env)
     assert result.returncode == 2

@@ -7,8 +7,11 @@ import pickle
 import threading
 import time
 
+import pytest
+
 from tests.client import proxy as act
-from xrsched.client import RemoteScheduler
+from tests.waiting import join_all
+from xrsched.client import NotFound, RemoteScheduler
 
 
 def _peers(server, method: str) -> list[str]:
@@ -24,6 +27,14 @@ def test_many_calls_share_one_tcp_connection(live_server, connect):
     assert len(set(peers)) == 1  # the server saw one client port: one TCP connection
     assert client.stats.connections_opened == 1
     assert live_server.runtime.http.active_connections == 1
+
+
+def test_a_fault_leaves_the_connection_in_use(live_server, connect):
+    client = connect(live_server)
+    with pytest.raises(NotFound):
+        client.mark_as_done(task_id="no-such-task")
+    assert client.ping(worker="w1") == {"rpc_messages": []}
+    assert client.stats.connections_opened == 1
 
 
 def test_reconnects_transparently_after_the_server_closes_an_idle_connection(live_server_factory, connect):
@@ -66,11 +77,10 @@ def test_threads_share_a_client_safely(live_server, connect):
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(8)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(60)
+    join_all(threads, 60)
     assert not errors
     assert sorted(results) == list(range(8))
     assert len(client.task_list(status="PENDING", limit=False)) == 400
@@ -135,4 +145,4 @@ def test_close_waits_for_a_call_in_flight(live_server, proxy_factory, connect):
     caller.join(10)
     assert outcome == [{"rpc_messages": []}]
     assert client.stats.retries == 0
-    assert all(conn.sock is None for conn in client._transport._open)  # closed once the call ended
+    assert client.transport.open_connections() == 0  # closed once the call ended

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 import time
@@ -20,6 +21,7 @@ from xrsched.client import (
     TransportError,
     Unavailable,
 )
+from xrsched.client.retrying import Patience
 
 _ID = re.compile(rb"<name>__request_id</name><value><string>([0-9a-f]{32})</string>")
 
@@ -173,3 +175,43 @@ def test_an_unreachable_server_is_retried_then_reported(connect, live_server):
         client.ping(worker="w1")
     assert info.value.retryable
     assert client.stats.retries == 2
+
+
+def test_a_patience_bounds_an_outage_across_calls_and_logs_it_once(connect, live_server, caplog):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = connect(live_server, url=f"https://localhost:{port}/RPC2", retries=1000, backoff=0.2, max_backoff=0.2)
+    client.patience = Patience(1.0)
+    started = time.monotonic()
+    with caplog.at_level(logging.DEBUG, logger="xrsched.client"), pytest.raises(TransportError):
+        client.ping(worker="w1")
+    assert 0.9 < time.monotonic() - started < 2.0  # a thousand retries allowed, one second of patience
+    assert client.patience.since is not None and client.patience.left() <= 0
+    with pytest.raises(TransportError):  # the outage goes on: no more retries at all
+        client.ping(worker="w1")
+    assert time.monotonic() - started < 2.5
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].startswith("scheduler unreachable: ping failed"), warnings
+    client = connect(live_server, retries=0)
+    client.patience = Patience(1.0)
+    client.patience.failed("ping", TransportError("down", retryable=True))
+    client.ping(worker="w1")  # an answer ends the outage
+    assert client.patience.since is None
+
+
+def test_a_server_that_only_answers_503_runs_the_patience_out(live_server, proxy_factory, connect):
+    proxy = proxy_factory(live_server)
+    client = connect(live_server, url=proxy.url, retries=1000, backoff=0.05, max_backoff=0.05)
+    client.ping(worker="w1")
+    client.patience = Patience(1.0)
+    proxy.plan(*[act.fault(503, "draining")] * 500)
+    started = time.monotonic()
+    for _ in range(3):  # a new call's 503 does not restart the outage's clock
+        with pytest.raises(Unavailable):
+            client.ping(worker="w1")
+    assert time.monotonic() - started < 2.0
+    assert client.patience.since is not None and client.patience.left() <= 0
+    proxy.plan()  # the server answers again: that ends the outage
+    assert client.ping(worker="w1") == {"rpc_messages": []}
+    assert client.patience.since is None

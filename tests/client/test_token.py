@@ -1,12 +1,12 @@
-"""Where the token comes from: argument, XRSCHED_TOKEN, token file (with a permissions check)."""
+"""Where the token comes from: argument, token file, XRSCHED_TOKEN (with a permissions check)."""
 
 from __future__ import annotations
 
-import warnings
+import logging
 
 import pytest
 
-from xrsched.client import AuthenticationFailed, InsecureTokenFileWarning, RemoteScheduler, resolve_token
+from xrsched.client import AuthenticationFailed, RemoteScheduler, TokenError, resolve_token
 from xrsched.client.transport import Endpoint
 
 
@@ -17,24 +17,42 @@ def _token_file(tmp_path, text: str, mode: int = 0o600):
     return path
 
 
-def test_argument_then_environment_then_file(tmp_path):
+def test_flag_then_file_then_environment(tmp_path):
     path = _token_file(tmp_path, "\nfrom-file\n")
-    env = {"XRSCHED_TOKEN": "from-env", "XRSCHED_TOKEN_FILE": str(path)}
-    assert resolve_token("from-arg", None, env) == "from-arg"
+    env = {"XRSCHED_TOKEN": "from-env"}
+    assert resolve_token("from-arg", path, env) == "from-arg"
+    assert resolve_token(None, path, env) == "from-file"
+    assert resolve_token(None, None, {**env, "XRSCHED_TOKEN_FILE": str(path)}) == "from-file"
     assert resolve_token(None, None, env) == "from-env"
-    assert resolve_token(None, None, {"XRSCHED_TOKEN_FILE": str(path)}) == "from-file"
-    assert resolve_token(None, path, {}) == "from-file"
     assert resolve_token(None, None, {}) is None
 
 
-def test_a_token_file_others_can_read_gets_a_warning(tmp_path):
+@pytest.mark.parametrize("named_by", ["argument", "environment"])
+def test_a_missing_token_file_is_an_error_even_with_a_token_in_the_environment(tmp_path, named_by):
+    missing = tmp_path / "nope"
+    env = {"XRSCHED_TOKEN": "good"}
+    if named_by == "environment":
+        env["XRSCHED_TOKEN_FILE"] = str(missing)
+    with pytest.raises(TokenError, match=f"^token file {missing}: No such file or directory$"):
+        resolve_token(None, missing if named_by == "argument" else None, env)
+
+
+def test_an_unreadable_token_file_is_an_error(tmp_path):
+    directory = tmp_path / "adir"
+    directory.mkdir()
+    with pytest.raises(TokenError, match=r"^token file .*adir: Is a directory$"):
+        resolve_token(None, directory, {})
+
+
+def test_a_token_file_others_can_read_gets_a_log_warning(tmp_path, caplog, recwarn):
     path = _token_file(tmp_path, "secret\n", 0o644)
-    with pytest.warns(InsecureTokenFileWarning, match="chmod 600"):
+    with caplog.at_level(logging.WARNING, logger="xrsched.client"):
         assert resolve_token(None, path, {}) == "secret"
-    path.chmod(0o600)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        path.chmod(0o600)
         assert resolve_token(None, path, {}) == "secret"
+    expected = f"token file {path} is accessible by group or others; chmod 600 it"
+    assert [r.getMessage() for r in caplog.records] == [expected]
+    assert len(recwarn) == 0  # a log line, not a Python warning
 
 
 @pytest.mark.parametrize("bad", ["two words", "line\nbreak", "caf\u00e9"])

@@ -10,6 +10,7 @@ import zlib
 
 import pytest
 
+from xrsched.client.answers import inflate, parse_retry_after
 from xrsched.client.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -23,7 +24,6 @@ from xrsched.client.errors import (
     TransportError,
     Unavailable,
 )
-from xrsched.client.transport import inflate, parse_retry_after
 from xrsched.client.wire import decode_response, encode_call, keyword_struct
 from xrsched.rpc.marshal import dump_fault, dump_response
 from xrsched.rpc.parse import parse_call

@@ -218,3 +218,37 @@ def test_dropped_worker_cannot_report_its_old_run(sched):
     finish(sched, "A", "w1", now=T0 + 62)
     # the task is no longer RUNNING, so any worker's DONE report counts (as in Luigi)
     assert status_of(sched, "A") == "DONE"
+
+
+def _restart_without_worker_records(s):
+    """The scheduler ``s`` as recovered from a store that lost every worker record."""
+    from xrsched.core.restore import meta_of, restore
+    from xrsched.store.records import TaskDecoder, decode_meta, encode_meta, encode_task
+
+    policy = s.config.retry_policy
+    tasks = TaskDecoder(policy).decode_rows([encode_task(t, policy) for t in s.tasks.values()])
+    fresh = make()
+    restore(fresh, tasks, [], now=T0 + 10, **decode_meta(encode_meta(meta_of(s))))
+    return fresh
+
+
+def test_a_restored_run_whose_runner_has_no_record_fails_when_the_runner_stays_silent(sched):
+    add(sched, "A", worker="w1")
+    assert run(sched, "w1") == "A"
+    fresh = _restart_without_worker_records(sched)
+    fresh.prune(now=T0 + 10 + 60)
+    assert status_of(fresh, "A") == "RUNNING"
+    fresh.prune(now=T0 + 10 + 61)
+    assert status_of(fresh, "A") == "FAILED"
+    assert fresh.tasks["A"].worker_running is None
+
+
+def test_a_restored_run_whose_runner_comes_back_keeps_running(sched):
+    add(sched, "A", worker="w1")
+    assert run(sched, "w1") == "A"
+    fresh = _restart_without_worker_records(sched)
+    for t in range(30, 300, 30):
+        fresh.ping(worker="w1", now=T0 + 10 + t)
+        fresh.prune(now=T0 + 10 + t)
+    assert status_of(fresh, "A") == "RUNNING"
+    assert fresh.tasks["A"].worker_running == "w1"

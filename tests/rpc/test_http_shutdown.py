@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.rpc.http_support import RESPONSE, EchoApp, https, post_rpc, run_server
+from tests.waiting import wait_for
 
 
 def test_shutdown_lets_an_in_flight_call_finish(dev_certs):
@@ -54,8 +55,7 @@ def test_shutdown_gives_up_after_the_grace_period(dev_certs):
 
         caller = threading.Thread(target=slow_call)
         caller.start()
-        while not app.calls:
-            time.sleep(0.01)
+        wait_for(lambda: app.calls, 5, "the slow call to reach the application", interval=0.01)
         started = time.monotonic()
         assert server.shutdown(grace_seconds=0.3) is False
         assert time.monotonic() - started < 3.5

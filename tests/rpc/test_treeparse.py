@@ -15,6 +15,7 @@ from xrsched.rpc import ProtocolError, RequestLimits
 from xrsched.rpc.marshal import dump_response
 from xrsched.rpc.parse import parse_call, stream_call
 from xrsched.rpc.treeparse import TREE_LIMIT, is_plain, parse_call_tree, parse_response_tree
+from xrsched.rpc.values import SCALARS
 
 LIMITS = RequestLimits()
 _keys = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xD7FF), max_size=8)
@@ -218,3 +219,28 @@ def test_an_unknown_encoding_is_a_parse_error_not_an_internal_one():
     assert "encoding" in info.value.message
     with pytest.raises(MalformedResponse, match="encoding"):
         decode_response(body.replace(b"methodCall", b"methodResponse"))
+
+
+def test_a_refused_scalar_is_left_to_the_streaming_parser():
+    body = call_xml("ping", "<value><int>twelve</int></value>")
+    assert parse_call_tree(body, 64) is None
+    with pytest.raises(ProtocolError, match="malformed <int>"):
+        parse_call(body)
+    response = b"<methodResponse><params><param><value><double>x</double></value></param></params></methodResponse>"
+    assert parse_response_tree(response, 64) is None
+
+
+def _broken_decoder(text: str) -> int:
+    raise ZeroDivisionError("a bug in a decoder")
+
+
+@pytest.mark.parametrize("tag", ["int", "string"])
+def test_a_bug_in_the_fast_path_propagates_instead_of_falling_back_silently(monkeypatch, tag):
+    # The streaming parser would hide it (it has its own decoders): a bug in the walk must be
+    # seen, so only the errors the walk expects (an unhandled shape, a refused scalar) fall back.
+    monkeypatch.setitem(SCALARS, tag, _broken_decoder)
+    value = f"<value><struct><member><name>a</name><value><{tag}>1</{tag}></value></member></struct></value>"
+    with pytest.raises(ZeroDivisionError):
+        parse_call_tree(call_xml("ping", value), 64)
+    with pytest.raises(ZeroDivisionError):
+        parse_response_tree(f"<methodResponse><params><param>{value}</param></params></methodResponse>".encode(), 64)

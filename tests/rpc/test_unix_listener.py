@@ -125,6 +125,13 @@ def test_a_path_too_long_for_the_kernel_is_refused_before_anything_is_made(sock_
     assert list(sock_dir.iterdir()) == []
 
 
+def test_a_missing_directory_is_named(sock_dir: Path):
+    path = sock_dir / "absent" / "s.sock"
+    with pytest.raises(SocketPathError) as info:
+        RpcUnixServer(path, EchoApp())
+    assert str(info.value) == f"cannot create Unix socket {path}: {path.parent} is not a directory"
+
+
 def test_the_longest_allowed_path_binds(sock_dir: Path):
     prefix = f"{sock_dir}/"
     path = Path(prefix + "x" * (MAX_SOCKET_PATH_BYTES - len(prefix)))

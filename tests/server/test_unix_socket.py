@@ -95,6 +95,7 @@ def test_a_second_server_does_not_steal_a_live_socket(live_server_factory, sock_
     )
     with pytest.raises(SocketPathError, match="another server is listening on") as failed:
         ServerRuntime(settings)  # `failed` keeps its frames (and so the half-built runtime) alive
+    assert not (tmp_path / "other").exists()  # refused before anything was created
     assert unix_proxy(path, first.admin).is_paused() == {"paused": False}
     # the failed start let go of its state directory: a later start there succeeds
     os.unlink(path)

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from tests.waiting import join_all
 from xrsched.core import Scheduler, SchedulerConfig
 from xrsched.core.errors import Forbidden
 from xrsched.service import Caller, SchedulerService
@@ -55,7 +56,7 @@ def test_concurrent_get_work_hands_each_task_to_one_worker_only():
     lock = threading.Lock()
 
     def drain(worker):
-        while True:
+        for _ in range(400 + 1):  # a worker can be handed each task at most once
             reply = service.call("get_work", worker=worker)
             if reply["task_id"] is None:
                 return
@@ -63,11 +64,10 @@ def test_concurrent_get_work_hands_each_task_to_one_worker_only():
                 handed.append(reply["task_id"])
             service.call("add_task", task_id=reply["task_id"], worker=worker, status="DONE")
 
-    threads = [threading.Thread(target=drain, args=(f"w{n}",)) for n in range(8)]
+    threads = [threading.Thread(target=drain, args=(f"w{n}",), daemon=True) for n in range(8)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(timeout=60)
+    join_all(threads, 60)
     assert sorted(handed) == sorted(f"T{i}" for i in range(400))
 
 

@@ -6,6 +6,7 @@ import threading
 import time
 from pathlib import Path
 
+from tests.waiting import join_all
 from xrsched.store import GroupCommitter, SQLiteStore
 from xrsched.store.base import Batch
 
@@ -74,11 +75,10 @@ def test_concurrent_callers_share_transactions_and_lose_nothing(tmp_path: Path):
         for n in range(50):
             committer.wait(committer.submit(_batch(f"w{k}-{n}")))
 
-    threads = [threading.Thread(target=caller, args=(k,)) for k in range(8)]
+    threads = [threading.Thread(target=caller, args=(k,), daemon=True) for k in range(8)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    join_all(threads, 60)
     committer.stop()
     store.close()
     assert committer.submitted == 400

@@ -181,3 +181,34 @@ def test_a_read_only_store_of_a_file_with_nothing_stored_reads_as_empty(tmp_path
     assert store.history("A") == []
     store.close()
     assert path.stat().st_size == 0
+
+
+def _layout(path: Path) -> dict[str, Any]:
+    with sqlite3.connect(path) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        layout: dict[str, Any] = {
+            table: db.execute(f"PRAGMA table_xinfo({table})").fetchall() for table in tables
+        }
+        layout["indexes"] = db.execute(
+            "SELECT name, tbl_name FROM sqlite_master WHERE type='index' AND sql IS NOT NULL ORDER BY name"
+        ).fetchall()
+        layout["without_rowid"] = [
+            row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE sql LIKE '%WITHOUT ROWID%'")
+        ]
+        layout["version"] = db.execute("PRAGMA user_version").fetchone()[0]
+    db.close()
+    return layout
+
+
+def test_a_new_database_gets_the_current_schema_at_once_the_same_as_a_migrated_one(tmp_path: Path, caplog):
+    write_v1(tmp_path / "old.sqlite3", Scheduler(CONFIG))
+    SQLiteStore(tmp_path / "old.sqlite3").close()
+    with caplog.at_level("DEBUG", logger="xrsched.store"):
+        store = SQLiteStore(tmp_path / "new.sqlite3")
+    assert store.created and store.version == SCHEMA_VERSION
+    store.close()
+    assert not [r for r in caplog.records if "migrated" in r.getMessage()]  # no step-by-step history
+    assert _layout(tmp_path / "new.sqlite3") == _layout(tmp_path / "old.sqlite3")
+    again = SQLiteStore(tmp_path / "new.sqlite3")
+    assert not again.created
+    again.close()

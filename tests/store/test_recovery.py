@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.waiting import join_all
 from xrsched.core import Scheduler, SchedulerConfig
 from xrsched.core.errors import Unavailable
 from xrsched.service import SchedulerService
@@ -112,11 +113,10 @@ def test_concurrent_calls_share_commits(tmp_path: Path):
         for i in range(50):
             service.call("add_task", task_id=f"T{n}-{i}", worker=f"w{n}")
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(8)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_all(threads, 60)
     assert service.committer is not None
     assert service.committer.commits < 400, "group commit should fold concurrent calls together"
     service.close()

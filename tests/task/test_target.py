@@ -13,6 +13,7 @@ import threading
 import pytest
 
 import xrsched.task as luigi
+from tests.waiting import join_all
 
 
 def _read(target, mode="r"):
@@ -107,7 +108,7 @@ def test_readers_never_see_a_partial_file(tmp_path):
                 problems.append((len(data), set(data)))
             seen.add(data[:1])
 
-    thread = threading.Thread(target=reader)
+    thread = threading.Thread(target=reader, daemon=True)
     thread.start()
     try:
         for i in range(60):
@@ -117,7 +118,7 @@ def test_readers_never_see_a_partial_file(tmp_path):
                     f.write(letter * (size // 16))
     finally:
         stop.set()
-        thread.join()
+        join_all([thread], 10)
     assert problems == []
     assert seen <= {b"A", b"B"}
 

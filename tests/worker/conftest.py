@@ -182,15 +182,3 @@ def run_worker() -> Iterator:
         if worker.proc.poll() is None:
             os.killpg(worker.proc.pid, signal.SIGKILL)
             worker.proc.wait(10)
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
-    """Poll ``predicate`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)

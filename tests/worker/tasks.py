@@ -214,6 +214,19 @@ class Dies(Recorded):
         os._exit(3)
 
 
+class DiesUnreadable(Dies):
+    """Dies like :class:`Dies`, and its fields cannot be read again in the process whose id is in
+    ``unreadable_in`` (the test's, once registered): a bug-like error where the worker rebuilds
+    the report of a lost child. The child, another process, reads them fine."""
+
+    unreadable_in: int | None = None
+
+    def process_resources(self):
+        if os.getpid() == DiesUnreadable.unreadable_in:
+            raise RuntimeError("process_resources is broken here")
+        return super().process_resources()
+
+
 class Hangs(Recorded):
     """Never finishes by itself; its own ``worker_timeout`` gets it killed."""
 

@@ -3,11 +3,13 @@ report still carries the task's own scheduler fields (retry policy, resources)."
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 
 import pytest
 
-from tests.worker.tasks import Dies, Hangs, runs
+from tests.worker.tasks import Dies, DiesUnreadable, Hangs, runs
 from xrsched.core import Scheduler
 from xrsched.service import SchedulerService
 from xrsched.worker import Worker, WorkerSettings
@@ -39,4 +41,25 @@ def test_a_lost_child_fails_its_task_under_the_tasks_own_retry_policy(tmp_path, 
         if task_class is Hangs:  # killed when its 0.5 s are up, not at the worker's next 1 s wake-up
             assert float(re.search(r"after ([0-9.]+)s", error).group(1)) < 0.95, error
     finally:
+        service.close()
+
+
+def test_an_error_rebuilding_a_lost_childs_report_is_logged_and_the_failure_still_reported(tmp_path, caplog):
+    service = SchedulerService(Scheduler())
+    service.start()
+    try:
+        task = DiesUnreadable(root=str(tmp_path))
+        with Worker(service, processes=1, settings=FAST, handle_signals=False) as worker:
+            assert worker.add(task)
+            DiesUnreadable.unreadable_in = os.getpid()
+            with caplog.at_level(logging.WARNING, logger="xrsched.worker"):
+                summary = worker.run()
+        assert not summary.ok
+        error = service.call("fetch_error", task_id=task.task_id)["error"]
+        assert "child process running the task died (exit status 3)" in error
+        [record] = [r for r in caplog.records if "cannot rebuild the task" in r.getMessage()]
+        assert record.getMessage().startswith(task.task_id)
+        assert record.exc_info is not None and "process_resources is broken here" in str(record.exc_info[1])
+    finally:
+        DiesUnreadable.unreadable_in = None
         service.close()

@@ -25,7 +25,7 @@ class Report(xt.Task):
 def test_every_setting_is_a_click_option_and_nothing_else_is():
     options = {p.name for p in run.params if isinstance(p, click.Option)}
     settings = {f.name for f in dataclasses.fields(WorkerSettings)}
-    assert options - settings == {"module", "config_file"}
+    assert options - settings == {"module", "config_file", "token"}
     assert settings <= options
 
 
@@ -101,3 +101,31 @@ def test_summary_explains_each_task_and_picks_the_exit_status():
     done = summarize(_index(["a"], {"a": []}), {"a": "done"}, {}, interrupted="SIGTERM")
     assert done.exit_code == EXIT_OK  # everything finished before the signal mattered
     assert RunSummary(roots=["x"], done_elsewhere=["x"]).ok
+
+
+def test_summary_gives_each_task_the_outcome_it_has_by_itself():
+    # One independent task per rule, written out by hand: (run here, scheduler status) -> outcome.
+    cases = {
+        "ran": ("done", None, "done"),
+        "ran-then-failed-elsewhere": ("done", "FAILED", "done"),
+        "failed-here": ("failed", "FAILED", "failed"),
+        "failed-here-done-elsewhere": ("failed", "DONE", "done_elsewhere"),
+        "done-elsewhere": (None, "DONE", "done_elsewhere"),
+        "disabled": (None, "DISABLED", "disabled"),
+        "failed-elsewhere": (None, "FAILED", "failed"),
+        "still-pending": (None, "PENDING", "left_pending"),
+        "unknown-to-the-scheduler": (None, None, "left_pending"),
+    }
+    index = _index(cases, {task_id: [] for task_id in cases})
+    index.ingest([{"task_id": "complete", "status": "DONE"}, {"task_id": "broken", "status": "UNKNOWN"},
+                  {"task_id": "ext", "status": "PENDING", "runnable": False},
+                  {"task_id": "ext-done", "status": "PENDING", "runnable": False}])  # fmt: skip
+    outcomes = {task_id: ran for task_id, (ran, _, _) in cases.items() if ran}
+    statuses = {task_id: status for task_id, (_, status, _) in cases.items() if status}
+    summary = summarize(index, outcomes, {**statuses, "ext-done": "DONE", "complete": "FAILED"})
+    for task_id, (_, _, expected) in cases.items():
+        assert task_id in getattr(summary, expected), (task_id, expected)
+    assert summary.already_complete == ["complete"]
+    assert summary.not_scheduled == ["broken"]
+    assert summary.missing_external == ["ext"]
+    assert "ext-done" in summary.done_elsewhere

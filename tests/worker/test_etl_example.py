@@ -12,8 +12,10 @@ from tests.worker.conftest import ROOT
 
 
 def test_the_etl_example_runs_in_one_command(tmp_path):
+    scratch = tmp_path / "scratch"  # the script's mktemp -d goes here
+    scratch.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("XRSCHED_")}
-    env.update(HOME=str(tmp_path / "home"), XRSCHED_ETL_DATA=str(tmp_path / "data"),
+    env.update(HOME=str(tmp_path / "home"), XRSCHED_ETL_DATA=str(tmp_path / "data"), TMPDIR=str(scratch),
                XRSCHED_BIN=str(Path(sys.executable).parent))  # fmt: skip
     result = subprocess.run(
         [str(ROOT / "examples" / "etl" / "run.sh"), "2026-11-22"],
@@ -23,6 +25,10 @@ def test_the_etl_example_runs_in_one_command(tmp_path):
     assert result.returncode == 0, output
     assert "every task asked for is complete" in output
     assert "dynamic dependencies" in output
+    assert "running Extract_2026_11_22_" in output  # short ids: the data directory is not a parameter
+    ran = [line.split(" running ", 1)[1] for line in output.splitlines() if " running " in line]
+    assert ran and not any("pytest" in task_id or "data" in task_id for task_id in ran), ran
+    assert list(scratch.iterdir()) == []  # the run's temporary directory is gone
     with sqlite3.connect(tmp_path / "data" / "warehouse.sqlite3") as db:
         rows = db.execute("SELECT region, sales FROM sales WHERE day = '2026-11-22'").fetchall()
     regions = sorted(path.name for path in (tmp_path / "data" / "2026-11-22").glob("region-*.csv"))

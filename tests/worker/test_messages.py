@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from tests.worker.conftest import wait_for
+from tests.waiting import wait_for
 from tests.worker.tasks import Listener, Wide, runs
 from xrsched.core import Scheduler
 from xrsched.service import SchedulerService

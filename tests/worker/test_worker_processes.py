@@ -8,7 +8,7 @@ import os
 import signal
 import time
 
-from tests.worker.conftest import wait_for
+from tests.waiting import wait_for
 from tests.worker.tasks import AfterSleeper, Node, Sleeper, runs
 
 

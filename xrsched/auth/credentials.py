@@ -19,6 +19,7 @@ import base64
 import binascii
 import hmac
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,8 @@ from xrsched.auth.tokens import hash_secret
 log = logging.getLogger("xrsched.server")
 
 MAX_HEADER_LENGTH = 4096
+#: Refusal reasons that a newer tokens file could turn into a success.
+_UNKNOWN = frozenset({"invalid token", "certificate not mapped"})
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,19 @@ def _table_from(path: Path) -> _Table:
     return _Table(MappingProxyType(dict(data.tokens)), MappingProxyType(dict(data.certificates)))
 
 
+#: What identifies one version of the tokens file: device, inode, size and modification time
+#: (an atomic rewrite changes the inode, an edit in place the size or the time). None: no file.
+FileSignature = tuple[int, int, int, int] | None
+
+
+def _signature(path: Path) -> FileSignature:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def _split_header(header: str) -> tuple[str, str] | None:
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
@@ -85,18 +101,22 @@ class TokenStore:
     """The tokens table a server checks credentials against; reloadable while requests run.
 
     Reads take a reference to an immutable snapshot, so :meth:`reload` never blocks them and a
-    request sees either the old table or the new one, never a mix.
+    request sees either the old table or the new one, never a mix. The file is re-read on
+    SIGHUP (:meth:`reload`) and whenever it changed (:meth:`reload_if_changed`: the server
+    calls it every second, and :meth:`check` before refusing a token it does not know).
     """
 
-    def __init__(self, path: Path, table: _Table) -> None:
+    def __init__(self, path: Path, table: _Table, signature: FileSignature = None) -> None:
         self.path = Path(path)
         self._table = table
+        self._seen = signature
         self._reload_lock = threading.Lock()
 
     @classmethod
     def load(cls, path: Path) -> TokenStore:
         """Read the tokens file; raises :class:`TokenFileError` if it is missing or invalid."""
-        return cls(Path(path), _table_from(Path(path)))
+        signature = _signature(Path(path))  # taken first: a change while reading is seen next time
+        return cls(Path(path), _table_from(Path(path)), signature)
 
     def __len__(self) -> int:
         return len(self._table.tokens)
@@ -104,13 +124,32 @@ class TokenStore:
     def reload(self) -> TokenFileError | None:
         """Re-read the file (on SIGHUP). On error keep the current table, log and return the error."""
         with self._reload_lock:
-            try:
-                table = _table_from(self.path)
-            except TokenFileError as exc:
-                log.warning("tokens file not reloaded, keeping the previous tokens: %s", exc.message)
-                return exc
-            self._table = table
-        log.info("tokens file reloaded: %d token(s)", len(table.tokens))
+            return self._reload_locked(_signature(self.path))
+
+    def reload_if_changed(self) -> bool:
+        """Re-read the file if it changed since it was last read; True if it did.
+
+        Costs one ``stat`` when nothing changed. A bad new file is logged once and the current
+        tokens stay in force until the file changes again.
+        """
+        if _signature(self.path) == self._seen:
+            return False
+        with self._reload_lock:
+            signature = _signature(self.path)
+            if signature == self._seen:
+                return False  # another thread just reloaded it
+            self._reload_locked(signature)
+        return True
+
+    def _reload_locked(self, signature: FileSignature) -> TokenFileError | None:
+        self._seen = signature
+        try:
+            table = _table_from(self.path)
+        except TokenFileError as exc:
+            log.error("tokens file not reloaded, keeping the previous tokens: %s", exc.message)
+            return exc
+        self._table = table
+        log.info("tokens file %s reloaded: %d token(s)", self.path, len(table.tokens))
         return None
 
     def authenticate(self, authorization_header: str | None, peer_cert_cn: str | None, now: float) -> Identity | None:
@@ -118,8 +157,19 @@ class TokenStore:
         return self.check(authorization_header, peer_cert_cn, now).identity
 
     def check(self, authorization_header: str | None, peer_cert_cn: str | None, now: float) -> AuthResult:
-        """Like :meth:`authenticate` but also says why a request was refused."""
-        table = self._table
+        """Like :meth:`authenticate` but also says why a request was refused.
+
+        Before refusing a secret or certificate it does not know, it re-reads the tokens file
+        if that changed: a token just added with ``xrsched token add`` works at once.
+        """
+        result = self._check(self._table, authorization_header, peer_cert_cn, now)
+        if result.reason in _UNKNOWN and self.reload_if_changed():
+            result = self._check(self._table, authorization_header, peer_cert_cn, now)
+        return result
+
+    def _check(
+        self, table: _Table, authorization_header: str | None, peer_cert_cn: str | None, now: float
+    ) -> AuthResult:
         if authorization_header is None:
             if peer_cert_cn is not None:
                 mapping = table.certificates.get(peer_cert_cn)

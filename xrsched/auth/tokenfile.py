@@ -22,12 +22,12 @@ import datetime as _dt
 import fcntl
 import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xrsched.atomicfile import write_atomic
 from xrsched.auth.roles import Role
 
 TOKEN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
@@ -36,7 +36,7 @@ _TOKEN_KEYS = frozenset({"role", "hash", "created", "expires"})
 _CERT_KEYS = frozenset({"identity", "role"})
 _HEADER = (
     "# xrsched tokens file: SHA-256 hashes of token secrets, never the secrets themselves.\n"
-    "# Manage it with `xrsched token add|list|revoke`; the server re-reads it on SIGHUP.\n"
+    "# Manage it with `xrsched token add|list|revoke`; the server re-reads it when it changes.\n"
 )
 
 
@@ -255,26 +255,10 @@ def render_tokens(data: TokensFile) -> str:
 
 
 def write_tokens(path: Path, data: TokensFile) -> None:
-    """Write the file atomically (temp file, fsync, rename) with mode 0600."""
+    """Write the file atomically (:func:`~xrsched.atomicfile.write_atomic`) with mode 0600."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(render_tokens(data))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    with contextlib.suppress(OSError):  # make the rename durable; not every filesystem allows it
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    write_atomic(path, render_tokens(data).encode("utf-8"), permissions=0o600)
 
 
 @contextlib.contextmanager

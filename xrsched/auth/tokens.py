@@ -1,7 +1,7 @@
 """Token management: make secrets, add, list and revoke tokens in the tokens file.
 
 Every change takes the file lock, reads and validates the current file, and writes the new one
-atomically, so a server reloading on SIGHUP sees either the old file or the new one.
+atomically, so a server re-reading it sees either the old file or the new one.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def list_tokens(path: Path) -> list[TokenRecord]:
 
 
 def revoke_token(path: Path, token_id: str) -> None:
-    """Remove the token ``token_id``; a running server stops accepting it after SIGHUP."""
+    """Remove the token ``token_id``; a running server stops accepting it within a second."""
     path = Path(path)
     with locked(path):
         data = read_tokens(path)

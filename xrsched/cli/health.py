@@ -6,6 +6,7 @@ is not a health document), so it drops into Nagios, Icinga or a Kubernetes exec 
 
 from __future__ import annotations
 
+import http.client
 import socket
 import ssl
 import sys
@@ -14,9 +15,12 @@ from pathlib import Path
 
 import click
 
-from xrsched.client.http11 import BadAnswer, Cut, Disconnected, HttpConnection, TooLarge
-from xrsched.client.remote import resolve_token
+from xrsched.client.errors import AuthenticationFailed, ClientError, ResponseTooLarge
+from xrsched.client.proxy import SchedulerProxy
+from xrsched.client.remote import TokenError, resolve_token
+from xrsched.client.transport import SchedulerTransport, TransportSettings
 from xrsched.health import MAX_DOCUMENT_BYTES, HealthDocumentError, HealthReport, parse_xml
+from xrsched.tls import TLSConfigError
 
 DEFAULT_PORT = 8082
 EXIT_OK, EXIT_DEGRADED, EXIT_DOWN = 0, 1, 2
@@ -91,13 +95,16 @@ def probe(
     host: str,
     port: int,
     *,
-    context: ssl.SSLContext | None,
+    tls: bool = True,
+    ca: Path | None = None,
+    verify: bool = True,
     token: str | None = None,
     timeout: float = 5.0,
 ) -> ProbeResult:
-    """GET /health from ``host:port`` (TLS when ``context`` is given) and judge the answer.
+    """GET /health from ``host:port`` (over TLS unless ``tls`` is False) and judge the answer.
 
-    Spoken with the client's own HTTP/1.1 (:mod:`xrsched.client.http11`), as every xrsched call is.
+    Spoken through the client's own transport (:class:`~xrsched.client.transport.SchedulerTransport`):
+    the same TLS context, timeouts and answer cap as every xrsched call.
     """
     where = f"{host}:{port}"
     try:  # the rule every xrsched client applies to a token
@@ -106,34 +113,46 @@ def probe(
         reason = f"the token holds characters an HTTP header cannot carry ({exc})"
         return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: {reason}")
     authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    lines = ["GET /health HTTP/1.1", f"Host: {authority}", "Accept: application/xml",
-             "User-Agent: xrsched-health", "Connection: close"]  # fmt: skip
-    if token:
-        lines.append(f"Authorization: Bearer {token}")
-    request = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
-    conn = HttpConnection(host, port, context, connect_timeout=timeout, read_timeout=timeout)
+    settings = TransportSettings(ca=ca, verify=verify, connect_timeout=timeout, read_timeout=timeout,
+                                 max_response_bytes=MAX_DOCUMENT_BYTES)  # fmt: skip
     try:
-        response = conn.exchange(request, MAX_DOCUMENT_BYTES, error_cap=MAX_DOCUMENT_BYTES)
-    except TooLarge:
+        transport = SchedulerTransport(f"{'https' if tls else 'http'}://{authority}/health", token, settings)
+    except TLSConfigError as exc:
+        return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: {exc}")
+    try:
+        status, body = transport.get("/health", "application/xml")
+    except ResponseTooLarge:
         return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: the answer is over {MAX_DOCUMENT_BYTES} bytes")
-    except (OSError, BadAnswer) as exc:
-        reason = describe_error(exc, timeout, tls=context is not None)
+    except ClientError as exc:
+        reason = describe_error(exc.__cause__ or exc, timeout, tls=tls)
         return ProbeResult(EXIT_DOWN, f"UNREACHABLE {where}: {reason}")
-    finally:
-        conn.close()
-    body = response.body
-    if response.status == 401:
-        hint = "the token was refused" if token else "a token is needed (--token or XRSCHED_TOKEN)"
+    if status == 401:
+        hint = "the token was refused" if token else "a token is needed (--token, --token-file or XRSCHED_TOKEN)"
         return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: HTTP 401, {hint}")
-    if response.status not in (200, 503):
-        return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: HTTP {response.status} from /health")
+    if status not in (200, 503):
+        return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: HTTP {status} from /health")
     try:
         report = parse_xml(body)
     except HealthDocumentError as exc:
-        state = "DOWN" if response.status == 503 else "UNKNOWN"
-        line = f"{state} {where}: HTTP {response.status}, not a health document ({exc})"
+        state = "DOWN" if status == 503 else "UNKNOWN"
+        line = f"{state} {where}: HTTP {status}, not a health document ({exc})"
         return ProbeResult(EXIT_DOWN, line, body)
-    return ProbeResult(_EXIT_BY_STATUS[report.status], summarize(report), body)
+    line = summarize(report)
+    if token:
+        line += " - " + check_token(f"{'https' if tls else 'http'}://{authority}/RPC2", token, settings, timeout)
+    return ProbeResult(_EXIT_BY_STATUS[report.status], line, body)
+
+
+def check_token(url: str, token: str, settings: TransportSettings, timeout: float) -> str:
+    """Verify ``token`` with one ``system.health`` call (``GET /health`` may be open, and then the
+    server ignores the token): what to add to the summary line."""
+    try:
+        SchedulerProxy(SchedulerTransport(url, token, settings)).invoke("system.health")
+    except AuthenticationFailed:
+        return "token REFUSED (HTTP 401; /health is open, so the probe did not need it)"
+    except ClientError as exc:
+        return f"token not checked: {describe_error(exc.__cause__ or exc, timeout, tls=url.startswith('https'))}"
+    return "token accepted"
 
 
 def describe_error(exc: BaseException, timeout: float, *, tls: bool) -> str:
@@ -149,13 +168,15 @@ def describe_error(exc: BaseException, timeout: float, *, tls: bool) -> str:
         return f"timed out after {timeout:g}s"
     if isinstance(exc, socket.gaierror):
         return f"cannot resolve host ({exc.strerror})"
-    if isinstance(exc, Disconnected | ConnectionResetError):
+    if isinstance(exc, http.client.RemoteDisconnected | ConnectionResetError):
         hint = "" if tls else " (does the server expect TLS? drop --no-tls)"
         return f"server closed the connection{hint}"
-    if isinstance(exc, Cut):
-        return f"the answer was cut off ({exc})"
-    if isinstance(exc, BadAnswer):
-        return f"not an HTTP answer ({exc})"
+    if isinstance(exc, http.client.IncompleteRead):
+        return f"the answer was cut off ({len(exc.partial)} bytes of the body read)"
+    if isinstance(exc, http.client.HTTPException):
+        return f"not an HTTP answer ({type(exc).__name__})"
+    if isinstance(exc, ClientError):
+        return str(exc)
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
@@ -169,9 +190,15 @@ def describe_error(exc: BaseException, timeout: float, *, tls: bool) -> str:
 @click.option("--insecure", is_flag=True, help="Do not verify the server certificate.")
 @click.option(
     "--token",
-    envvar="XRSCHED_TOKEN",
     metavar="TOKEN",
-    help="Token to send, for servers started with --health-requires-token.",
+    help="Token to send, for servers started with --health-requires-token; it is checked by one "
+    "more call. Else --token-file / XRSCHED_TOKEN_FILE, else XRSCHED_TOKEN.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="File holding the token (beats XRSCHED_TOKEN; --token beats it).",
 )
 @click.option(
     "--timeout",
@@ -187,22 +214,19 @@ def health(
     ca: Path | None,
     insecure: bool,
     token: str | None,
+    token_file: Path | None,
     timeout: float,
     show_xml: bool,
     no_tls: bool,
 ) -> None:
     """Check a server's health; exit 0 ok, 1 degraded, 2 down or unreachable."""
-    from xrsched.tls import TLSConfigError, client_context
-
     host, port = parse_address(address)
-    context = None
-    if not no_tls:
-        try:
-            context = client_context(ca, verify=not insecure)
-        except TLSConfigError as exc:
-            click.echo(f"UNKNOWN {host}:{port}: {exc}")
-            sys.exit(EXIT_DOWN)
-    result = probe(host, port, context=context, token=token, timeout=timeout)
+    try:  # the rule every xrsched client follows: flag > file > environment
+        token = resolve_token(token, token_file)
+    except TokenError as exc:
+        click.echo(f"UNKNOWN {host}:{port}: {exc}")
+        sys.exit(EXIT_DOWN)
+    result = probe(host, port, tls=not no_tls, ca=ca, verify=not insecure, token=token, timeout=timeout)
     if show_xml and result.document is not None:
         click.echo(result.document.decode("utf-8", "replace"), nl=False)
     else:

@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "state": "xrsched.cli.state:state",
     "history": "xrsched.cli.state:history",
     "run": "xrsched.cli.run:run",
+    "task": "xrsched.cli.task:task",
 }
 
 

@@ -30,6 +30,10 @@ from xrsched.worker.settings import (
     load_worker_table,
     option_fields,
 )
+from xrsched.worker.summary import EXIT_INTERRUPTED, EXIT_NOT_SCHEDULED
+
+#: Longest wait for the TCP connect plus TLS handshake of one attempt (seconds).
+CONNECT_TIMEOUT = 10.0
 
 _options = settings_options(option_fields(), switch_pairs=True, paths_may_be_dirs=False)
 
@@ -51,14 +55,24 @@ _options = settings_options(option_fields(), switch_pairs=True, paths_may_be_dir
     default=None,
     help="TOML file whose [worker] table sets any of these options. [env: XRSCHED_CONFIG]",
 )
+@click.option(
+    "--token",
+    metavar="TOKEN",
+    default=None,
+    help="Worker token (visible in ps and shell history: prefer --token-file). "
+    "Else --token-file / XRSCHED_TOKEN_FILE, else XRSCHED_TOKEN.",
+)
 @_options
 @click.argument("task_name", metavar="TASK")
 @click.pass_context
-def run(ctx: click.Context, module: str | None, config_file: Path | None, task_name: str, **given: Any) -> None:
+def run(
+    ctx: click.Context, module: str | None, config_file: Path | None, token: str | None, task_name: str, **given: Any
+) -> None:
     """Run TASK (built from the --param value pairs after it) and everything it needs.
 
-    Exit status: 0 all complete, 1 something failed, 2 missing input or not schedulable,
-    3 interrupted (SIGUSR1/SIGTERM/SIGINT drain, or the scheduler unreachable).
+    Exit status: 0 all complete; 1 something failed; 2 missing input, not schedulable, or the
+    scheduler refused (token, role, certificate); 3 interrupted (SIGUSR1/SIGTERM/SIGINT drain),
+    or the scheduler unreachable for --unreachable-timeout (at start or later).
     """
     flags = {
         name: value for name, value in given.items() if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
@@ -76,7 +90,7 @@ def run(ctx: click.Context, module: str | None, config_file: Path | None, task_n
         # The children's interpreter starts on another core while this one loads the task.
         start_early([module] if module else [])
     task = build_task(module, task_name, list(ctx.args))
-    sys.exit(run_task(task, settings))
+    sys.exit(run_task(task, settings, token=token))
 
 
 def build_task(module: str | None, task_name: str, args: list[str]) -> Any:
@@ -136,19 +150,23 @@ def parse_task_args(cls: Any, args: list[str]) -> dict[str, str]:
     return values
 
 
-def run_task(task: Any, settings: WorkerSettings) -> int:
-    """Run ``task`` with a worker built from ``settings``; the exit status."""
+def run_task(task: Any, settings: WorkerSettings, *, token: str | None = None) -> int:
+    """Run ``task`` with a worker built from ``settings`` (``token``: a ``--token`` flag); the exit status."""
+    from xrsched.client import TokenError
     from xrsched.client.errors import ClientError
     from xrsched.worker import Worker
 
-    scheduler, service = _scheduler(settings)
+    try:
+        scheduler, service = _scheduler(settings, token)
+    except TokenError as exc:
+        click.echo(f"xrsched run: {exc}", err=True)
+        return EXIT_NOT_SCHEDULED
     try:
         with Worker(scheduler, settings=settings, preload_main=False) as worker:
             worker.add(task, pipelined=True)
             summary = worker.run()
     except ClientError as exc:
-        click.echo(f"xrsched run: the scheduler refused or could not be reached: {exc}", err=True)
-        return 2
+        return _scheduler_error(exc, settings)
     finally:
         if service is not None:
             service.close()
@@ -158,7 +176,29 @@ def run_task(task: Any, settings: WorkerSettings) -> int:
     return summary.exit_code
 
 
-def _scheduler(settings: WorkerSettings) -> tuple[Any, Any]:
+def _scheduler_error(exc: Exception, settings: WorkerSettings) -> int:
+    """Say why the scheduler could not take the work; 3 if it could not be reached (as when it is
+    lost later), 2 if it refused (a wrong token or role, a bad request: running again won't help)."""
+    if getattr(exc, "retryable", False):
+        click.echo(f"xrsched run: cannot reach the scheduler at {settings.scheduler_url} (gave up after "
+                   f"{settings.unreachable_timeout:g}s): {exc}", err=True)  # fmt: skip
+        return EXIT_INTERRUPTED
+    if _is_certificate_failure(exc):
+        hint = "use --ca FILE or XRSCHED_CA" if settings.ca is None else f"is {settings.ca} the CA that signed it?"
+        click.echo(f"xrsched run: cannot verify the scheduler at {settings.scheduler_url}: {exc} ({hint})", err=True)
+        return EXIT_NOT_SCHEDULED
+    click.echo(f"xrsched run: the scheduler at {settings.scheduler_url} refused the work: {exc}", err=True)
+    return EXIT_NOT_SCHEDULED
+
+
+def _is_certificate_failure(exc: BaseException) -> bool:
+    """Whether the client gave up because the server's TLS certificate did not verify."""
+    import ssl
+
+    return isinstance(exc.__cause__, ssl.SSLCertVerificationError) or "certificate verif" in str(exc)
+
+
+def _scheduler(settings: WorkerSettings, token: str | None) -> tuple[Any, Any]:
     if settings.local_scheduler:
         from xrsched.core import Scheduler
         from xrsched.service import SchedulerService
@@ -166,16 +206,21 @@ def _scheduler(settings: WorkerSettings) -> tuple[Any, Any]:
         service = SchedulerService(Scheduler())
         service.start()
         return service, service
-    from xrsched.client import RemoteScheduler
+    from xrsched.client import RemoteScheduler, TokenError
 
     try:
         client = RemoteScheduler(
             settings.scheduler_url,
+            token,
             ca=settings.ca,
             token_file=settings.token_file,
             timeout=settings.rpc_timeout,
             retries=settings.rpc_retries,
+            # A silent address must not hold one attempt longer than the whole outage may last.
+            connect_timeout=min(CONNECT_TIMEOUT, settings.unreachable_timeout),
         )
+    except TokenError:
+        raise
     except (OSError, ValueError) as exc:
         raise click.UsageError(f"cannot set up the scheduler client: {exc}") from None
     return client, None
@@ -189,5 +234,5 @@ def _configure_logging(level: str) -> None:
     root.setLevel(level.upper())
 
 
-if __name__ == "__main__":  # `python -m xrsched.cli.run ...` works before the command is wired into `xrsched`
+if __name__ == "__main__":  # `python -m xrsched.cli.run ...` is `xrsched run ...` (the worker tests start it so)
     run()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as _dt
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from xrsched.paths import default_state_dir
+from xrsched.paths import DEFAULT_STATE_DIR_HELP, default_state_dir
 
 STATE_FILE = "state.sqlite3"
 
@@ -16,7 +17,7 @@ state_path_option = click.option(
     "--state-path",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="The server's state directory (default: XRSCHED_STATE_PATH or ~/.local/state/xrsched).",
+    help=f"The server's state directory (default: {DEFAULT_STATE_DIR_HELP}).",
 )
 
 
@@ -105,7 +106,7 @@ def import_command(state_path: Path | None, force: bool, source: Path) -> None:
 @state_path_option
 @click.argument("task_id")
 def history(state_path: Path | None, task_id: str) -> None:
-    """Show every recorded status change of TASK_ID (from the state database)."""
+    """Show the registration and every status change of TASK_ID (from the state database)."""
     store = _store(state_path)
     try:
         entries = store.history(task_id)
@@ -114,8 +115,16 @@ def history(state_path: Path | None, task_id: str) -> None:
     if not entries:
         click.echo(f"no history for {task_id}", err=True)
         sys.exit(1)
+    for line in history_lines(entries):
+        click.echo(line)
+
+
+def history_lines(entries: list[dict[str, Any]]) -> list[str]:
+    """One line per history entry (``time  old -> new  worker on host``), as ``history`` prints them."""
+    lines = []
     for entry in entries:
         when = _dt.datetime.fromtimestamp(entry["time"], _dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-        worker = entry["worker"] or "-"
-        host = f" on {entry['host']}" if entry["host"] else ""
-        click.echo(f"{when}Z  {entry['old_status'] or '(new)':>13} -> {entry['new_status']:<13} {worker}{host}")
+        worker = entry.get("worker") or "-"
+        host = f" on {entry['host']}" if entry.get("host") else ""
+        lines.append(f"{when}Z  {entry.get('old_status') or '(new)':>13} -> {entry['new_status']:<13} {worker}{host}")
+    return lines

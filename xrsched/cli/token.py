@@ -13,7 +13,7 @@ import click
 from xrsched.auth.roles import Role
 from xrsched.auth.tokenfile import Expiry, TokenFileError, as_utc, parse_expiry, read_tokens
 from xrsched.auth.tokens import add_token, list_tokens, revoke_token
-from xrsched.paths import default_tokens_path
+from xrsched.paths import DEFAULT_STATE_DIR_HELP, default_tokens_path
 
 ROLE_NAMES = [r.label for r in Role]
 
@@ -25,8 +25,8 @@ def tokens_option(func: Callable[..., Any]) -> Callable[..., Any]:
         "tokens_path",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
-        help="Tokens file (default: $XRSCHED_TOKENS, else tokens.toml in the state directory, "
-        "$XRSCHED_STATE_PATH or $XDG_STATE_HOME/xrsched).",
+        help="Tokens file (default: $XRSCHED_TOKENS, else tokens.toml in the state directory: "
+        f"{DEFAULT_STATE_DIR_HELP}).",
     )(func)
 
 
@@ -58,7 +58,7 @@ def _fmt(value: Expiry | None) -> str:
 def token() -> None:
     """Manage API tokens (only their hashes are stored in the tokens file).
 
-    A running server picks up changes when it receives SIGHUP.
+    A running server picks up changes within a second (or at once on SIGHUP).
     """
 
 
@@ -84,12 +84,14 @@ def add_command(token_id: str, role: str, expires: Expiry | None, tokens_path: P
         secret = add_token(path, token_id, role, expires)
     except TokenFileError as exc:
         raise click.ClickException(exc.message) from None
+    except OSError as exc:  # e.g. the directory cannot be made or the file not written
+        raise click.ClickException(f"{exc.filename or path}: {exc.strerror or exc}") from None
     click.echo(secret)
     click.echo(
         f"Added token {token_id!r} (role {role.lower()}) to {path}. Keep the secret above safe: "
         "it is not stored and cannot be shown again. Clients send it as "
         "'Authorization: Bearer <secret>' or as the HTTP Basic password with the id as user name. "
-        "Send the server SIGHUP to load it.",
+        "A running server accepts it at once.",
         err=True,
     )
 
@@ -123,10 +125,12 @@ def list_command(tokens_path: Path | None) -> None:
 @click.argument("token_id", metavar="ID")
 @tokens_option
 def revoke_command(token_id: str, tokens_path: Path | None) -> None:
-    """Remove the token ID; the server refuses it after SIGHUP."""
+    """Remove the token ID; a running server refuses it within a second (at once on SIGHUP)."""
     path = _path(tokens_path)
     try:
         revoke_token(path, token_id)
     except TokenFileError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"Revoked token {token_id!r} in {path}. Send the server SIGHUP to apply it.", err=True)
+    except OSError as exc:  # e.g. the directory cannot be made or the file not written
+        raise click.ClickException(f"{exc.filename or path}: {exc.strerror or exc}") from None
+    click.echo(f"Revoked token {token_id!r} in {path}. A running server refuses it within a second.", err=True)

@@ -28,14 +28,15 @@ from xrsched.client.errors import (
     TransportError,
     Unavailable,
 )
+from xrsched.client.proxy import SchedulerProxy
 from xrsched.client.remote import (
     SCHEDULER_METHODS,
-    InsecureTokenFileWarning,
     RemoteScheduler,
+    TokenError,
     resolve_token,
 )
 from xrsched.client.retrying import RetryPolicy
-from xrsched.client.transport import ClientStats, TransportSettings
+from xrsched.client.transport import ClientStats, SchedulerTransport, TransportSettings
 
 __all__ = [
     "SCHEDULER_METHODS",
@@ -48,7 +49,6 @@ __all__ = [
     "Conflict",
     "EncodeError",
     "Forbidden",
-    "InsecureTokenFileWarning",
     "InternalError",
     "MalformedResponse",
     "MultiCallBatch",
@@ -59,6 +59,9 @@ __all__ = [
     "ResponseTooLarge",
     "RetryPolicy",
     "SchedulerFault",
+    "SchedulerProxy",
+    "SchedulerTransport",
+    "TokenError",
     "TransportError",
     "TransportSettings",
     "Unavailable",

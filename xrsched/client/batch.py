@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from xrsched.client.errors import ClientError, MalformedResponse, SchedulerFault
 from xrsched.client.remote import SCHEDULER_METHODS, new_request_id
 from xrsched.client.replies import restore
-from xrsched.client.wire import MULTICALL, as_fault, encode_call
+from xrsched.client.wire import MULTICALL, as_fault
 
 if TYPE_CHECKING:
     from xrsched.client.remote import RemoteScheduler
@@ -150,8 +150,7 @@ def _send_chunk(scheduler: RemoteScheduler, chunk: list[tuple[str, list[Any]]]) 
         for attempt in scheduler.retrying(f"{MULTICALL} of {len(chunk)} calls"):
             with attempt:
                 entries = [{"methodName": chunk[i][0], "params": chunk[i][1]} for i in pending]
-                body = encode_call(MULTICALL, [entries])
-                answers = scheduler.post_once(body, header_id)
+                answers = scheduler.post_once(MULTICALL, [entries], header_id)
                 if not isinstance(answers, list) or len(answers) != len(pending):
                     raise MalformedResponse("multicall answer does not have one entry per call")
                 for index, answer in zip(pending, answers, strict=True):

@@ -1,4 +1,4 @@
-"""RemoteScheduler: every scheduler method as a Python method, over the hardened transport.
+"""RemoteScheduler: every scheduler method as a Python method, through a hardened ``ServerProxy``.
 
 Arguments always travel as keyword arguments in the trailing ``__starstar`` struct of
 DESIGN §2 (positional arguments are named from :data:`SCHEDULER_METHODS` first), because a
@@ -11,19 +11,19 @@ answer (DESIGN §4b): a lost ``get_work`` reply never assigns a second task.
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import stat
 import uuid
-import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xrsched.client.errors import SchedulerFault
+from xrsched.client.proxy import SchedulerProxy
 from xrsched.client.replies import restore
-from xrsched.client.retrying import RetryPolicy, retrying
-from xrsched.client.transport import MIB, ClientStats, HttpTransport, TransportSettings
-from xrsched.client.wire import decode_response, encode_call, keyword_struct
+from xrsched.client.retrying import Patience, RetryPolicy, retrying
+from xrsched.client.transport import MIB, ClientStats, SchedulerTransport, TransportSettings
+from xrsched.client.wire import keyword_struct
 
 if TYPE_CHECKING:
     from xrsched.client.batch import Call, MultiCallBatch
@@ -88,8 +88,12 @@ SYSTEM_METHODS: dict[str, tuple[str, ...]] = {
 _PARAMS = {**SCHEDULER_METHODS, **SYSTEM_METHODS}
 
 
-class InsecureTokenFileWarning(UserWarning):
-    """The token file can be read by other users; ``chmod 600`` it."""
+log = logging.getLogger("xrsched.client")
+
+
+class TokenError(ValueError):
+    """The token cannot be used: its file is missing, unreadable or empty, or it holds
+    characters an HTTP header cannot carry. The message is one line naming the file."""
 
 
 def new_request_id() -> str:
@@ -98,34 +102,46 @@ def new_request_id() -> str:
 
 
 def read_token_file(path: Path) -> str:
-    """The secret on the first non-blank line of ``path``; warns if group or others can read it."""
-    mode = path.stat().st_mode
+    """The secret on the first non-blank line of ``path`` (TokenError if there is none or the file
+    cannot be read); logs a warning if group or others can read it."""
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TokenError(f"token file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise TokenError(f"token file {path}: not UTF-8 text") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        warnings.warn(
-            InsecureTokenFileWarning(f"token file {path} is accessible by group or others; chmod 600 it"),
-            stacklevel=3,
-        )
-    for line in path.read_text(encoding="utf-8").splitlines():
+        log.warning("token file %s is accessible by group or others; chmod 600 it", path)
+    for line in text.splitlines():
         if line.strip():
             return line.strip()
-    raise ValueError(f"token file {path}: no token in it")
+    raise TokenError(f"token file {path}: no token in it")
 
 
 def resolve_token(
     token: str | None, token_file: str | Path | None, environ: Mapping[str, str] | None = None
 ) -> str | None:
-    """The token to send: the argument, else ``$XRSCHED_TOKEN``, else the token file
-    (``token_file`` or ``$XRSCHED_TOKEN_FILE``), else None (no Authorization header)."""
+    """The token to send, by the rule every xrsched client follows (flag > file > environment):
+    ``token`` (a ``--token`` flag), else the token file (``token_file``, else
+    ``$XRSCHED_TOKEN_FILE``), else ``$XRSCHED_TOKEN``, else None (no Authorization header).
+
+    A token file that is named but missing, unreadable or empty is a :class:`TokenError`, never
+    skipped for the next source.
+    """
     env = os.environ if environ is None else environ
-    secret = token or env.get(TOKEN_ENV) or None
-    if secret is None:
-        path = token_file or env.get(TOKEN_FILE_ENV)
-        secret = read_token_file(Path(path)) if path else None
+    path = token_file or env.get(TOKEN_FILE_ENV) or None
+    if token:
+        secret: str | None = token
+    elif path:
+        secret = read_token_file(Path(path))
+    else:
+        secret = env.get(TOKEN_ENV) or None
     if secret is None:
         return None
     secret = secret.strip()
     if not secret or not secret.isascii() or not secret.isprintable() or " " in secret:
-        raise ValueError("the token must be printable ASCII without blanks")
+        raise TokenError("the token must be printable ASCII without blanks: an HTTP header cannot carry it")
     return secret
 
 
@@ -139,13 +155,17 @@ class RemoteScheduler:
     to send many calls as ``system.multicall`` requests.
 
     ``url`` is ``https://host[:port][/path]`` (port 8082, path ``/RPC2`` by default). The token
-    comes from ``token``, else ``$XRSCHED_TOKEN``, else ``token_file`` / ``$XRSCHED_TOKEN_FILE``;
-    ``environ`` replaces ``os.environ`` for that lookup. ``ca`` is the CA bundle that verifies
+    comes from ``token``, else ``token_file`` / ``$XRSCHED_TOKEN_FILE``, else ``$XRSCHED_TOKEN``
+    (:func:`resolve_token`); ``environ`` replaces ``os.environ`` for that lookup. ``ca`` is the CA bundle that verifies
     the server (the system store when None). ``timeout`` bounds each read of an answer and
     ``connect_timeout`` the TCP connect plus TLS handshake; ``retries``, ``backoff``,
     ``max_backoff``, ``max_retry_after`` and ``deadline`` shape the
     :class:`~xrsched.client.retrying.RetryPolicy`; answers over ``max_response_bytes`` (raw or
     inflated) are refused.
+
+    Calls go through :attr:`proxy`, a :class:`~xrsched.client.proxy.SchedulerProxy`
+    (``xmlrpc.client.ServerProxy``) over :attr:`transport`, a
+    :class:`~xrsched.client.transport.SchedulerTransport` (``xmlrpc.client.SafeTransport``).
     """
 
     def __init__(
@@ -178,17 +198,20 @@ class RemoteScheduler:
             max_response_bytes=max_response_bytes,
         )
         self.policy = RetryPolicy(retries, backoff, max_backoff, max_retry_after, deadline)
-        self._transport = HttpTransport(url, resolve_token(token, token_file, environ), settings)
+        #: Bounds an outage across all calls when set (the worker sets one: --unreachable-timeout).
+        self.patience: Patience | None = None
+        self.transport = SchedulerTransport(url, resolve_token(token, token_file, environ), settings)
+        self.proxy = SchedulerProxy(self.transport)
 
     @property
     def url(self) -> str:
         """The scheduler URL this client talks to."""
-        return self._transport.url
+        return self.transport.url
 
     @property
     def stats(self) -> ClientStats:
         """Connections opened, HTTP requests sent and retries made by this client."""
-        return self._transport.stats
+        return self.transport.stats
 
     def __repr__(self) -> str:
         return f"RemoteScheduler({self.url!r})"  # never the token
@@ -197,7 +220,7 @@ class RemoteScheduler:
 
     def close(self) -> None:
         """Close the open connections; the client stays usable and reconnects when called."""
-        self._transport.close()
+        self.transport.close()
 
     def __enter__(self) -> RemoteScheduler:
         return self
@@ -206,21 +229,23 @@ class RemoteScheduler:
         self.close()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"transport": self._transport, "policy": self.policy}
+        return {"transport": self.transport, "policy": self.policy}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self._transport = state["transport"]
+        self.transport = state["transport"]
+        self.proxy = SchedulerProxy(self.transport)
         self.policy = state["policy"]
+        self.patience = None
 
     # -- calling --------------------------------------------------------------------------------
 
     def call(self, method: str, /, *args: Any, **kwargs: Any) -> Any:
         """Call ``method`` with a fresh request id, retrying as the policy allows."""
         request_id = new_request_id()
-        body = encode_call(method, self.prepare(method, args, kwargs, request_id))
+        params = self.prepare(method, args, kwargs, request_id)
         for attempt in self.retrying(method):
             with attempt:
-                value = self.post_once(body, request_id)
+                value = self.post_once(method, params, request_id)
         return restore(method, value)
 
     def prepare(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], request_id: str) -> list[Any]:
@@ -240,14 +265,11 @@ class RemoteScheduler:
 
     def retrying(self, what: str) -> Any:
         """The attempts of one logical call (see :class:`~xrsched.client.retrying.Attempts`)."""
-        return retrying(self.policy, self.stats, what)
+        return retrying(self.policy, self.stats, what, self.patience)
 
-    def post_once(self, body: bytes, request_id: str) -> Any:
-        """One HTTP exchange: the decoded value, or raise the fault / transport error."""
-        value = decode_response(self._transport.post(body, request_id))
-        if isinstance(value, SchedulerFault):
-            raise value
-        return value
+    def post_once(self, method: str, params: list[Any], request_id: str) -> Any:
+        """One exchange through :attr:`proxy`: the value, or raise the fault / transport error."""
+        return getattr(self.proxy, method)(*params, request_id=request_id)
 
     # -- batching ---------------------------------------------------------------------------------
 

@@ -5,6 +5,11 @@ Only errors whose ``retryable`` flag is set are repeated: connection failures, t
 mean the request itself is wrong (400, 403, 404, 409, -326xx) and 401 are raised at once.
 A ``Retry-After`` the server sent is honoured up to ``max_retry_after``.
 
+A :class:`Patience` shared by every call of a client (the worker sets one) bounds an outage
+as a whole: once calls have failed for its ``limit`` seconds in a row, counted from the first
+failure of any call, no call retries any more, and the outage is logged as a few lines (the
+first failure, then a summary every ``summary_every`` seconds) instead of one per retry.
+
 The first attempt of a call runs without tenacity, which is imported only once an attempt
 has failed in a way worth repeating: importing it (and the asyncio it pulls in) costs about a
 tenth of a second, which every ``xrsched run`` would otherwise pay before its first task.
@@ -14,13 +19,14 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from xrsched.client.errors import ClientError
+from xrsched.client.errors import AuthenticationFailed, ClientError, SchedulerFault
 from xrsched.client.transport import ClientStats
 
 if TYPE_CHECKING:
@@ -72,11 +78,77 @@ def retry_delay(policy: RetryPolicy, attempt: int, exc: BaseException | None) ->
     return min(policy.max_backoff, delay + random.uniform(0, policy.backoff))
 
 
+class Patience:
+    """How long the calls of one client go on retrying while its server does not answer.
+
+    Shared by every call and thread of the client, so that an outage has one clock: it starts at
+    the first failed attempt of any call and ends at the next answer (a final fault is an answer
+    too; 503 and 429 are not).
+    ``left()`` is what remains of ``limit`` seconds; retries stop when nothing is left. The
+    outage is logged at WARNING on its first failure and then once per ``summary_every`` seconds;
+    every other failed attempt only at DEBUG.
+    """
+
+    def __init__(self, limit: float, summary_every: float = 10.0) -> None:
+        if limit <= 0 or summary_every <= 0:
+            raise ValueError("limit and summary_every must be > 0 seconds")
+        self.limit = limit
+        self.summary_every = summary_every
+        self._lock = threading.Lock()
+        self._since: float | None = None
+        self._logged = 0.0
+        self._failures = 0
+
+    @property
+    def since(self) -> float | None:
+        """``time.monotonic()`` of the outage's first failure; None while the server answers."""
+        return self._since
+
+    def left(self) -> float:
+        """Seconds of the outage still allowed (``limit`` when there is no outage)."""
+        since = self._since
+        return self.limit if since is None else self.limit - (time.monotonic() - since)
+
+    def failed(self, what: str, error: BaseException, started: float | None = None) -> float:
+        """Count a failed attempt of ``what`` that began at ``started`` (``time.monotonic()``;
+        default now), logging it if due; the seconds left. An outage starts when its first failed
+        attempt began: a connect that timed out already spent part of the patience."""
+        now = time.monotonic()
+        with self._lock:
+            self._failures += 1
+            if self._since is None:
+                self._since, self._logged, self._failures = min(now, started or now), now, 1
+                log.warning("scheduler unreachable: %s failed: %s; retrying for up to %gs", what, error, self.limit)
+            elif now - self._logged >= self.summary_every and now - self._since < self.limit:  # not when giving up
+                self._logged = now
+                log.warning("scheduler still unreachable after %.0fs (%d failed attempts; last: %s)",
+                            now - self._since, self._failures, error)  # fmt: skip
+            else:
+                log.debug("%s failed: %s", what, error)
+            return self.limit - (now - self._since)
+
+    def answered(self) -> None:
+        """The server answered: the outage, if any, is over."""
+        if self._since is None:
+            return
+        with self._lock:
+            if self._since is not None:
+                log.info("scheduler reachable again after %.1fs", time.monotonic() - self._since)
+                self._since = None
+
+
+def _answered(exc: BaseException | None) -> bool:
+    """Whether an attempt that ended with ``exc`` (None: it succeeded) was served: a final fault
+    is an answer, a 503 or 429 is not (a server that only ever says "unavailable" is as lost)."""
+    return exc is None or (isinstance(exc, SchedulerFault | AuthenticationFailed) and not exc.retryable)
+
+
 class _FirstAttempt:
     """The first try of a call: keeps a retryable error for later instead of raising it."""
 
-    def __init__(self) -> None:
+    def __init__(self, patience: Patience | None) -> None:
         self.error: ClientError | None = None
+        self.patience = patience
 
     def __enter__(self) -> _FirstAttempt:
         return self
@@ -84,6 +156,8 @@ class _FirstAttempt:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool:
+        if self.patience is not None and _answered(exc):
+            self.patience.answered()
         if isinstance(exc, ClientError) and exc.retryable:
             self.error = exc
             return True
@@ -94,34 +168,42 @@ class Attempts:
     """The attempts of one logical call, used as ``for attempt in attempts: with attempt: ...``.
 
     The first attempt is plain; after a retryable failure the rest go through
-    :class:`tenacity.Retrying` (stop after ``retries`` more attempts or at the deadline, waits
-    from :func:`retry_delay` counting on from the first failure).
+    :class:`tenacity.Retrying` (stop after ``retries`` more attempts, at the deadline or when
+    the ``patience`` has run out; waits from :func:`retry_delay` counting on from the first
+    failure, never past what is left of the patience).
     """
 
-    def __init__(self, policy: RetryPolicy, stats: ClientStats, what: str) -> None:
+    def __init__(self, policy: RetryPolicy, stats: ClientStats, what: str, patience: Patience | None = None) -> None:
         self.policy = policy
         self.stats = stats
         self.what = what
+        self.patience = patience
 
     def __iter__(self) -> Iterator[Any]:
         started = time.monotonic()
-        first = _FirstAttempt()
+        first = _FirstAttempt(self.patience)
         yield first
         error = first.error
         if error is None:
             return
         policy = self.policy
         elapsed = time.monotonic() - started
-        if policy.retries == 0 or (policy.deadline is not None and elapsed >= policy.deadline):
+        left = self.patience.failed(self.what, error, started) if self.patience is not None else float("inf")
+        if policy.retries == 0 or left <= 0 or (policy.deadline is not None and elapsed >= policy.deadline):
             raise error
-        delay = retry_delay(policy, 1, error)
+        delay = min(retry_delay(policy, 1, error), left)
         self.stats.add("retries")
-        log.warning("%s failed (attempt 1): %s; retrying in %.2fs", self.what, error, delay)
+        if self.patience is None:
+            log.warning("%s failed (attempt 1): %s; retrying in %.2fs", self.what, error, delay)
         time.sleep(delay)
-        yield from _rest(policy, self.stats, self.what, time.monotonic() - started)
+        yield from _rest(policy, self.stats, self.what, time.monotonic() - started, self.patience)
+        if self.patience is not None:
+            self.patience.answered()
 
 
-def _rest(policy: RetryPolicy, stats: ClientStats, what: str, elapsed: float) -> tenacity.Retrying:
+def _rest(
+    policy: RetryPolicy, stats: ClientStats, what: str, elapsed: float, patience: Patience | None
+) -> tenacity.Retrying:
     """Attempts 2 and later, through tenacity (imported here, on the first retry only)."""
     import tenacity
 
@@ -131,10 +213,19 @@ def _rest(policy: RetryPolicy, stats: ClientStats, what: str, elapsed: float) ->
 
     def wait(state: tenacity.RetryCallState) -> float:
         outcome = state.outcome
-        return retry_delay(policy, state.attempt_number + 1, outcome.exception() if outcome is not None else None)
+        exc = outcome.exception() if outcome is not None else None
+        delay = retry_delay(policy, state.attempt_number + 1, exc)
+        if patience is not None and exc is not None and is_retryable(exc):
+            delay = min(delay, max(0.0, patience.failed(what, exc)))
+        return delay
+
+    if patience is not None:
+        stop = stop | tenacity.stop_when_event_set(_RanOut(patience))  # type: ignore[arg-type]
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         stats.add("retries")
+        if patience is not None:
+            return  # the patience logs the outage as a whole
         outcome = state.outcome
         exc = outcome.exception() if outcome is not None else None
         delay = state.next_action.sleep if state.next_action is not None else 0.0
@@ -149,6 +240,16 @@ def _rest(policy: RetryPolicy, stats: ClientStats, what: str, elapsed: float) ->
     )
 
 
-def retrying(policy: RetryPolicy, stats: ClientStats, what: str) -> Attempts:
+class _RanOut:
+    """An event-like view of a patience (tenacity's ``stop_when_event_set``): set once nothing is left."""
+
+    def __init__(self, patience: Patience) -> None:
+        self.patience = patience
+
+    def is_set(self) -> bool:
+        return self.patience.left() <= 0
+
+
+def retrying(policy: RetryPolicy, stats: ClientStats, what: str, patience: Patience | None = None) -> Attempts:
     """The attempts of one logical call (``what`` names it in the log); see :class:`Attempts`."""
-    return Attempts(policy, stats, what)
+    return Attempts(policy, stats, what, patience)

@@ -1,41 +1,45 @@
-"""One HTTP/1.1 exchange with the scheduler: persistent TLS connections, timeouts, capped answers.
+"""The client's HTTP side: ``xmlrpc.client.SafeTransport`` with the hardening in its hooks.
 
-Each thread gets its own connection (``threading.local``), kept open across calls. Before a
-kept connection is reused it is checked for a close the server sent while it sat idle; if it
-still turns out dead when the request goes out (a race with the server's idle timeout), the
-request is sent once more on a fresh connection at once. That is safe because every call
-carries a request id the server deduplicates (DESIGN §4b). Anything else is reported as a
-:class:`~xrsched.client.errors.ClientError` whose ``retryable`` flag the retry policy reads.
+:class:`SchedulerTransport` is the transport of :class:`~xrsched.client.proxy.SchedulerProxy`
+(a ``ServerProxy``); the standard library's ``http.client`` carries the bytes. Each override
+says in its docstring what the stdlib does that we cannot accept there:
 
-Answers are capped: a ``Content-Length`` over ``max_response_bytes`` is refused before
-reading, a longer body is cut off one byte past the cap, and gzip/deflate answers are
-inflated in bounded steps with the same cap.
+* ``make_connection``: one persistent connection per thread (the stdlib shares one between all
+  threads), TCP connect plus TLS handshake bounded by ``connect_timeout`` and every read by
+  ``read_timeout``, and a kept connection the server closed while it sat idle (or that holds
+  bytes nobody asked for) replaced before use;
+* ``request``: a kept connection found closed before any answer arrived is replaced and the
+  request sent once more, safe because every call carries a request id (DESIGN §4b);
+* ``single_request``: failures become :class:`~xrsched.client.errors.ClientError` s that name
+  their cause and say whether a retry may help, and only this thread's connection is dropped;
+* ``send_headers``: the Bearer token and the ``X-Request-Id`` header;
+* ``parse_response``: the answer capped before reading (``Content-Length``), while reading and
+  while inflating gzip, required to be XML, and read by xrsched's fast parser.
+
+The TLS context comes from :func:`xrsched.tls.client_context`; ``http://`` URLs use a plain
+connection from the same class.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import logging
 import os
 import select
 import ssl
 import threading
-import time
 import weakref
-import zlib
+import xmlrpc.client
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from xrsched import __version__
-from xrsched.client.errors import (
-    MalformedResponse,
-    ResponseTooLarge,
-    TransportError,
-    http_error,
-)
-from xrsched.client.http11 import Answer, BadAnswer, HttpConnection, TooLarge
+from xrsched.client.answers import DISCONNECTS, check_framing, inflate, read_capped, refusal, transport_error
+from xrsched.client.errors import ClientError, MalformedResponse, SchedulerFault
+from xrsched.client.wire import decode_response
 from xrsched.requestid import valid_request_id
 from xrsched.tls import client_context
 
@@ -43,8 +47,6 @@ MIB = 1024 * 1024
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 log = logging.getLogger("xrsched.client")
 DEFAULT_PATH = "/RPC2"
-_CHUNK = 64 * 1024
-_ERROR_TEXT_BYTES = 2048
 _XML_TYPES = ("text/xml", "application/xml")
 
 
@@ -123,47 +125,69 @@ class _Stale(Exception):
     """A kept connection turned out to be closed before any answer arrived."""
 
 
-class HttpTransport:
-    """Sends XML-RPC bodies to one scheduler over per-thread keep-alive connections."""
+@dataclass(eq=False)
+class _Slot:
+    """One thread's connection, and whether a call is using it (changed under the transport's lock)."""
+
+    conn: http.client.HTTPConnection
+    pid: int
+    busy: bool = False
+    close_after_use: bool = False
+    reused: bool = False
+
+
+class _OneWrite:
+    """Mixed into ``http.client`` connections: the request's head and body leave in one write."""
+
+    _head = b""
+    body_follows = False
+
+    def send(self, data: Any) -> None:
+        """``http.client`` writes the head and the body separately: two TLS records and two
+        wake-ups of the server per request. Here the head waits for the body when one follows."""
+        if self.body_follows:
+            self.body_follows = False
+            self._head = bytes(data)
+            return
+        if self._head:
+            data, self._head = self._head + bytes(data), b""
+        super().send(data)  # type: ignore[misc]
+
+    def close(self) -> None:
+        """Close, dropping a head that a failed request left waiting."""
+        self.body_follows, self._head = False, b""
+        super().close()  # type: ignore[misc]
+
+
+class _HttpConnection(_OneWrite, http.client.HTTPConnection):
+    """Plain HTTP, one write per request."""
+
+
+class _HttpsConnection(_OneWrite, http.client.HTTPSConnection):
+    """TLS, one write per request."""
+
+
+class SchedulerTransport(xmlrpc.client.SafeTransport):
+    """Carries XML-RPC bodies to one scheduler over per-thread keep-alive connections."""
+
+    user_agent = f"xrsched-client/{__version__}"
 
     def __init__(self, url: str, token: str | None, settings: TransportSettings | None = None) -> None:
         self.url = url
         self.endpoint = Endpoint.parse(url)
         self.settings = settings or TransportSettings()
-        self._token = token
-        self.stats = ClientStats()
-        self._context = self._build_context()
-        if self._context is None and token is not None and self.endpoint.host not in _LOOPBACK:
-            log.warning("sending the token to %s over plain HTTP; use https://", self.endpoint.host)
-        self._head_start = self._request_head_start()
-        self._local = threading.local()
-        self._open: weakref.WeakSet[HttpConnection] = weakref.WeakSet()
-        self._lock = threading.Lock()
-
-    def _request_head_start(self) -> str:
-        """The request line and the headers every request carries (the token among them)."""
-        host = self.endpoint.host
-        if ":" in host:  # an IPv6 address
-            host = f"[{host}]"
-        default_port = 443 if self.endpoint.scheme == "https" else 80
-        if self.endpoint.port != default_port:
-            host = f"{host}:{self.endpoint.port}"
-        lines = [
-            f"POST {self.endpoint.path} HTTP/1.1",
-            f"Host: {host}",
-            "Content-Type: text/xml; charset=utf-8",
-            "Accept-Encoding: gzip",
-            f"User-Agent: xrsched-client/{__version__}",
-        ]
-        if self._token is not None:
-            lines.append(f"Authorization: Bearer {self._token}")
-        return "\r\n".join(lines) + "\r\n"
-
-    def _build_context(self) -> ssl.SSLContext | None:
-        if self.endpoint.scheme != "https":
-            return None
         s = self.settings
-        return client_context(s.ca, verify=s.verify, cert=s.client_cert, key=s.client_key)
+        context = None
+        if self.endpoint.scheme == "https":
+            context = client_context(s.ca, verify=s.verify, cert=s.client_cert, key=s.client_key)
+        super().__init__(context=context)
+        self._token = token
+        if context is None and token is not None and self.endpoint.host not in _LOOPBACK:
+            log.warning("sending the token to %s over plain HTTP; use https://", self.endpoint.host)
+        self.stats = ClientStats()
+        self._local = threading.local()
+        self._slots: weakref.WeakSet[_Slot] = weakref.WeakSet()
+        self._lock = threading.Lock()
 
     # -- pickling: settings and credentials cross, sockets and locks do not ---------------------
 
@@ -175,117 +199,154 @@ class HttpTransport:
 
     # -- connections ------------------------------------------------------------------------------
 
-    def _connection(self) -> HttpConnection:
-        conn: HttpConnection | None = getattr(self._local, "conn", None)
-        if conn is not None and getattr(self._local, "pid", None) != os.getpid():
-            # Inherited through fork: the socket and TLS state belong to the parent. Forget them
+    def _slot(self) -> _Slot:
+        slot: _Slot | None = getattr(self._local, "slot", None)
+        if slot is None or slot.pid != os.getpid():
+            # A slot inherited through fork holds the parent's socket and TLS state: forget it
             # (closing would send a TLS close_notify on the parent's connection).
-            conn = None
-        if conn is None:
-            s = self.settings
-            conn = HttpConnection(self.endpoint.host, self.endpoint.port, self._context,
-                                  connect_timeout=s.connect_timeout, read_timeout=s.read_timeout)  # fmt: skip
-            self._local.conn = conn
-            self._local.pid = os.getpid()
+            slot = _Slot(self._new_connection(), os.getpid())
+            self._local.slot = slot
             with self._lock:
-                self._open.add(conn)
-        return conn
+                self._slots.add(slot)
+        return slot
 
-    def close(self) -> None:
-        """Close every connection this transport opened; threads reconnect on their next call.
+    def _new_connection(self) -> http.client.HTTPConnection:
+        e, timeout = self.endpoint, self.settings.connect_timeout
+        if self.context is None:
+            return _HttpConnection(e.host, e.port, timeout=timeout)
+        return _HttpsConnection(e.host, e.port, timeout=timeout, context=self.context)
 
-        A connection in the middle of a call (another thread's) is closed when that call ends,
-        so closing never breaks a call in flight.
-        """
-        with self._lock:  # held so no thread starts a call on a connection being closed
-            for conn in list(self._open):
-                if conn.busy:
-                    conn.close_after_use = True
-                else:
-                    with contextlib.suppress(Exception):
-                        conn.close()
-
-    # -- one exchange ---------------------------------------------------------------------------
-
-    def post(self, body: bytes, request_id: str) -> bytes:
-        """POST ``body``; return the answer's (inflated) body or raise a :class:`ClientError`."""
-        conn = self._connection()
-        with self._lock:
-            conn.busy = True
-        try:
-            try:
-                return self._exchange(conn, body, request_id)
-            except _Stale:
-                conn.close()
-                return self._exchange(conn, body, request_id)
-        finally:
-            with self._lock:
-                conn.busy = False
-                if conn.close_after_use:
-                    conn.close_after_use = False
-                    conn.close()
-
-    def _exchange(self, conn: HttpConnection, body: bytes, request_id: str) -> bytes:
-        request = self._request(body, request_id)
-        reused = conn.sock is not None
-        if reused and (conn.has_unread or _dropped(conn.sock)):
+    def make_connection(self, host: Any) -> http.client.HTTPConnection:
+        """The stdlib shares one connection between threads, with one timeout, never checked
+        before reuse: here one per thread, connected within ``connect_timeout``, reads bounded
+        by ``read_timeout``, replaced when the server dropped it while it sat idle."""
+        slot = self._slot()
+        conn = slot.conn
+        slot.reused = conn.sock is not None
+        if slot.reused and _dropped(conn.sock):
             conn.close()
-            reused = False
+            slot.reused = False
         if conn.sock is None:
             try:
                 conn.connect()
             except Exception as exc:
-                raise _transport_error(exc, "while connecting") from exc
+                conn.close()
+                raise transport_error(exc, "while connecting") from exc
+            conn.sock.settimeout(self.settings.read_timeout)
             self.stats.add("connections_opened")
-        try:
-            self.stats.add("requests_sent")
-            answer = conn.exchange(request, self.settings.max_response_bytes, error_cap=_ERROR_TEXT_BYTES)
-        except TooLarge as exc:
-            conn.close()
-            raise ResponseTooLarge(str(exc)) from None
-        except Exception as exc:
-            conn.close()
-            if reused and isinstance(exc, _DISCONNECTS):
-                raise _Stale from exc
-            raise _transport_error(exc, "waiting for the answer") from exc
-        return self._read(answer)
+        return conn
 
-    def _request(self, body: bytes, request_id: str) -> bytes:
-        """The request's head and body, ready to send in one write."""
-        if not valid_request_id(request_id):  # it goes into a header line: the server's own rule
+    def close(self) -> None:
+        """The stdlib closes its one connection: here every thread's; a connection in the middle
+        of another thread's call is closed when that call ends, so closing never breaks a call."""
+        with self._lock:  # held so no thread starts a call on a connection being closed
+            for slot in list(self._slots):
+                if slot.busy:
+                    slot.close_after_use = True
+                else:
+                    with contextlib.suppress(Exception):
+                        slot.conn.close()
+
+    def open_connections(self) -> int:
+        """How many of this transport's connections are open now."""
+        with self._lock:
+            return sum(1 for slot in self._slots if slot.conn.sock is not None)
+
+    # -- one exchange ---------------------------------------------------------------------------
+
+    def request(self, host: Any, handler: str, request_body: bytes, verbose: bool = False, *,
+                request_id: str | None = None) -> tuple[Any, ...]:  # fmt: skip
+        """The stdlib resends only after some errno values (not a TLS EOF), even on a fresh
+        connection: here once, only when a kept connection was closed before any answer.
+        ``request_id`` goes into the ``X-Request-Id`` header."""
+        if request_id is not None and not valid_request_id(request_id):  # a header line: the server's rule
             raise ValueError("request ids must be 1-128 characters of [A-Za-z0-9._:-]")
-        head = self._head_start + f"Content-Length: {len(body)}\r\nX-Request-Id: {request_id}\r\n\r\n"
-        return head.encode("ascii") + body
+        self._local.request_id = request_id
+        slot = self._slot()
+        with self._lock:
+            slot.busy = True
+        try:
+            try:
+                return self.single_request(host, handler, request_body, verbose)
+            except _Stale:
+                return self.single_request(host, handler, request_body, verbose)
+        finally:
+            with self._lock:
+                slot.busy = False
+                if slot.close_after_use:
+                    slot.close_after_use = False
+                    slot.conn.close()
 
-    def _read(self, answer: Answer) -> bytes:
-        if answer.status != 200:
-            text = answer.body.decode("utf-8", "replace")
-            error = http_error(answer.status, _one_line(text))
-            error.retry_after = parse_retry_after(answer.header("Retry-After"))
-            raise error
-        media = (answer.header("Content-Type") or "").split(";", 1)[0].strip().lower()
+    def single_request(self, host: Any, handler: str, request_body: bytes, verbose: bool = False) -> tuple[Any, ...]:
+        """The stdlib raises a bare ProtocolError for any non-200 and closes every connection on
+        any error: here typed ClientErrors that name the cause, and only this connection goes."""
+        slot = self._slot()
+        response = None
+        try:
+            conn = self.send_request(host, handler, request_body, verbose)  # make_connection is called there
+            self.stats.add("requests_sent")
+            response = conn.getresponse()
+            check_framing(response)
+            if response.status == 200:
+                return self.parse_response(response)
+            raise refusal(response)
+        except ClientError:
+            if response is None or not response.isclosed():  # else read whole (a fault): still usable
+                slot.conn.close()
+            raise
+        except Exception as exc:
+            slot.conn.close()
+            if slot.reused and response is None and isinstance(exc, DISCONNECTS):
+                raise _Stale from exc
+            raise transport_error(exc, "waiting for the answer") from exc
+
+    def send_headers(self, connection: http.client.HTTPConnection, headers: list[tuple[str, str]]) -> None:
+        """The stdlib sends credentials only as Basic from the URL, and no request id: here the
+        Bearer token and ``X-Request-Id``."""
+        extra = list(headers)
+        if self._token is not None:
+            extra.append(("Authorization", f"Bearer {self._token}"))
+        request_id = getattr(self._local, "request_id", None)
+        if request_id is not None:
+            extra.append(("X-Request-Id", request_id))
+        super().send_headers(connection, extra)
+
+    def send_content(self, connection: http.client.HTTPConnection, request_body: bytes) -> None:
+        """The stdlib sends the head and the body in two writes: here in one (see :class:`_OneWrite`)."""
+        if isinstance(connection, _OneWrite) and request_body:
+            connection.body_follows = True
+        super().send_content(connection, request_body)
+
+    def parse_response(self, response: http.client.HTTPResponse) -> tuple[Any, ...]:
+        """The stdlib reads and gunzips without a limit and parses with its slow unmarshaller:
+        here the answer is capped, must be XML, and is read by xrsched's fast parser."""
+        media = (response.getheader("Content-Type") or "").split(";", 1)[0].strip().lower()
         if media not in _XML_TYPES:
             raise MalformedResponse(f"the server answered with {media or 'no Content-Type'}, not XML")
-        return inflate(answer.body, answer.header("Content-Encoding"), self.settings.max_response_bytes)
+        cap = self.settings.max_response_bytes
+        body = inflate(read_capped(response, cap), response.getheader("Content-Encoding"), cap)
+        value = decode_response(body)
+        if isinstance(value, SchedulerFault):
+            raise value
+        return (value,)
 
-
-#: Errors that on a kept connection mean "the server closed it before answering".
-_DISCONNECTS = (ConnectionError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
-
-
-def _transport_error(exc: BaseException, doing: str) -> TransportError:
-    """Classify a low-level failure: certificate problems and bad answers are final, the rest not."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return TransportError(f"TLS certificate verification failed: {exc.verify_message or exc}")
-    if isinstance(exc, TimeoutError):
-        return TransportError(f"timed out {doing}", retryable=True)
-    if isinstance(exc, ssl.SSLError) and not isinstance(exc, _DISCONNECTS):
-        return TransportError(f"TLS error {doing}: {exc.reason or exc}")
-    if isinstance(exc, OSError):
-        return TransportError(f"connection failed {doing}: {exc}", retryable=True)
-    if isinstance(exc, BadAnswer):
-        return MalformedResponse(f"not a valid HTTP answer ({exc})")
-    return TransportError(f"{type(exc).__name__} {doing}: {exc}")
+    def get(self, path: str, accept: str) -> tuple[int, bytes]:
+        """GET ``path`` (health probes): the status and the body, capped as answers are."""
+        conn = self.make_connection(self.endpoint.host)
+        try:
+            headers = {"Accept": accept, "User-Agent": self.user_agent, "Connection": "close"}
+            if self._token is not None:
+                headers["Authorization"] = f"Bearer {self._token}"
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            check_framing(response)
+            return response.status, read_capped(response, self.settings.max_response_bytes)
+        except ClientError:
+            raise
+        except Exception as exc:
+            raise transport_error(exc, "waiting for the answer") from exc
+        finally:
+            conn.close()
 
 
 def _dropped(sock: Any) -> bool:
@@ -298,58 +359,3 @@ def _dropped(sock: Any) -> bool:
         return bool(poller.poll(0))
     except (OSError, ValueError):
         return True
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    import email.utils  # only for an HTTP date: most servers send seconds
-
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment is None or moment.tzinfo is None:
-        return None
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
-
-
-def inflate(body: bytes, content_encoding: str | None, cap: int) -> bytes:
-    """``body`` with gzip/deflate removed, never producing more than ``cap`` bytes."""
-    coding = (content_encoding or "identity").strip().lower()
-    if coding == "identity":
-        return body
-    if coding in ("gzip", "x-gzip"):
-        wbits = zlib.MAX_WBITS | 16
-    elif coding == "deflate":
-        wbits = zlib.MAX_WBITS  # zlib-wrapped, as RFC 9110 says
-    else:
-        raise MalformedResponse(f"unsupported Content-Encoding {coding[:40]!r} in the answer")
-    inflater = zlib.decompressobj(wbits)
-    out: list[bytes] = []
-    size = 0
-    pending = body
-    try:
-        while not inflater.eof:
-            chunk = inflater.decompress(pending, min(_CHUNK, cap + 1 - size))
-            pending = inflater.unconsumed_tail
-            if not chunk and not pending:
-                break
-            size += len(chunk)
-            if size > cap:
-                raise ResponseTooLarge(f"answer inflates past the {cap} byte limit")
-            out.append(chunk)
-    except zlib.error:
-        raise MalformedResponse("compressed answer is corrupt") from None
-    if not inflater.eof:
-        raise MalformedResponse("compressed answer is truncated")
-    return b"".join(out)

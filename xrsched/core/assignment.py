@@ -52,61 +52,71 @@ class Assignment(Registration):
             self.run_deadlines()
         record = self.touch_worker(worker_id, now, reference={"host": host} if host else None, get_work=True)
         if record.disabled:
-            return {
-                "n_pending_tasks": 0,
-                "n_unique_pending": 0,
-                "n_pending_last_scheduled": 0,
-                "running_tasks": [],
-                "task_id": None,
-                "worker_state": record.state,
-            }
+            return _nothing_for(record)
         if assistant:
             record.info["assistant"] = True
-
-        best: Task | None = None
-        members: list[Task] = []
-        batched: dict[str, list[Any]] = {}
-        if current is not None:
-            best = self._forgotten_run(worker_id, set(current))
-            self._reset_orphaned_batch_members(worker_id)
-        if best is None and not self.paused:
-            best = self._pick(record, assistant)
-            if best is not None:
-                members, batched = self._assemble_batch(record, best, assistant)
-
+        best, members, batched = self._choose(record, current, assistant)
         reply = self.pending_counters(record, running=not brief)
-        if len(members) > 1 and best is not None:
-            batch_id = hashlib.md5("|".join(t.id for t in members).encode(), usedforsecurity=False).hexdigest()
-            for member in members:
-                with self.edit(member):
-                    member.worker_running = worker_id
-                    self.set_status(member, BATCH_RUNNING)
-                    member.batch_id = batch_id
-                    member.resources_running = dict(member.resources)
-                    member.time_running = now
-            params = dict(best.params)
-            params.update(batched)
-            reply.update(
-                task_id=None,
-                task_family=best.family,
-                task_module=best.module,
-                task_params=params,
-                batch_id=batch_id,
-                batch_task_ids=[t.id for t in members],
-            )
-        elif best is not None:
-            with self.edit(best):
-                if best.status != RUNNING:
-                    # A forgotten run handed back keeps what it holds: recomputing it from
-                    # the (possibly re-registered) needs could oversubscribe a resource.
-                    best.resources_running = dict(best.resources)
-                    best.time_running = now
-                best.worker_running = worker_id
-                self.set_status(best, RUNNING)
-            reply.update(task_id=best.id, task_family=best.family, task_module=best.module, task_params=best.params)
-        else:
+        if best is None:
             reply["task_id"] = None
+        elif len(members) > 1:
+            reply.update(self._start_batch(worker_id, best, members, batched, now))
+        else:
+            self._start_run_of(best, worker_id, now)
+            reply.update(task_id=best.id, task_family=best.family, task_module=best.module, task_params=best.params)
         return reply
+
+    def _choose(
+        self, record: Worker, current: list[str] | None, assistant: bool
+    ) -> tuple[Task | None, list[Task], dict[str, list[Any]]]:
+        """What to hand out: a run the worker forgot (a lost reply), else the best runnable task
+        unless paused, with the batch it heads; ``(None, [], {})`` when there is nothing."""
+        if current is not None:
+            forgotten = self._forgotten_run(record.id, set(current))
+            self._reset_orphaned_batch_members(record.id)
+            if forgotten is not None:
+                return forgotten, [], {}
+        if self.paused:
+            return None, [], {}
+        best = self._pick(record, assistant)
+        if best is None:
+            return None, [], {}
+        members, batched = self._assemble_batch(record, best, assistant)
+        return best, members, batched
+
+    def _start_batch(
+        self, worker_id: str, best: Task, members: list[Task], batched: dict[str, list[Any]], now: float
+    ) -> dict[str, Any]:
+        """Mark ``members`` BATCH_RUNNING for ``worker_id`` under one batch id; the reply's task fields."""
+        batch_id = hashlib.md5("|".join(t.id for t in members).encode(), usedforsecurity=False).hexdigest()
+        for member in members:
+            with self.edit(member):
+                member.worker_running = worker_id
+                self.set_status(member, BATCH_RUNNING)
+                member.batch_id = batch_id
+                member.resources_running = dict(member.resources)
+                member.time_running = now
+        params = dict(best.params)
+        params.update(batched)
+        return {
+            "task_id": None,
+            "task_family": best.family,
+            "task_module": best.module,
+            "task_params": params,
+            "batch_id": batch_id,
+            "batch_task_ids": [t.id for t in members],
+        }
+
+    def _start_run_of(self, task: Task, worker_id: str, now: float) -> None:
+        """Mark ``task`` RUNNING for ``worker_id``."""
+        with self.edit(task):
+            if task.status != RUNNING:
+                # A forgotten run handed back keeps what it holds: recomputing it from
+                # the (possibly re-registered) needs could oversubscribe a resource.
+                task.resources_running = dict(task.resources)
+                task.time_running = now
+            task.worker_running = worker_id
+            self.set_status(task, RUNNING)
 
     def count_pending(self, worker: str, *, now: float) -> dict[str, Any]:
         """The counters ``get_work`` replies with, for ``worker``, without handing out work. O(running)."""
@@ -185,7 +195,7 @@ class Assignment(Registration):
             else:
                 candidates.append((entry, sig))
         candidates.sort(key=lambda pair: pair[0][:3])
-        walks: dict[str, _Walk] = {}
+        walks: dict[str, _ReadyHeapWalk] = {}
         for entry, sig in candidates:
             if not sig:
                 return entry[4]
@@ -197,7 +207,7 @@ class Assignment(Registration):
         used, capacity = self.used, self.resources
         return all(used.get(name, 0) + amount <= capacity.get(name, 1) for name, amount in sig)
 
-    def _fair(self, entry: Entry, sig: Sig, walks: dict[str, _Walk]) -> bool:
+    def _fair(self, entry: Entry, sig: Sig, walks: dict[str, _ReadyHeapWalk]) -> bool:
         """Whether higher-ranked ready tasks that live workers with free slots could run leave
         room for this one. A bounded version of Luigi's greedy reservation pass: it looks at the
         best ``fair_lookahead`` ready tasks needing each resource (walked once per ``get_work``)."""
@@ -229,7 +239,7 @@ class Assignment(Registration):
                     return False
         return True
 
-    def _live_ready_needing(self, resource: str) -> _Walk:
+    def _live_ready_needing(self, resource: str) -> _ReadyHeapWalk:
         """The ready tasks needing ``resource`` in rank order, walked lazily, once per ``get_work``.
 
         Stale entries are dropped from the top of the heap (handed-out tasks were the best ranked,
@@ -238,11 +248,11 @@ class Assignment(Registration):
         """
         heap = self.ready_by_resource.get(resource)
         if not heap:
-            return _Walk(iter(()), self._entry_live, 0)
+            return _ReadyHeapWalk(iter(()), self._entry_live, 0)
         while heap and not self._entry_live(heap[0]):
             heapq.heappop(heap)
         limit = self.config.fair_lookahead
-        return _Walk(iter_in_order(heap, 2 * limit), self._entry_live, limit)
+        return _ReadyHeapWalk(iter_in_order(heap, 2 * limit), self._entry_live, limit)
 
     def _fits_with(self, needs: dict[str, int], reserved: dict[str, int]) -> bool:
         used, capacity = self.used, self.resources
@@ -291,7 +301,19 @@ class Assignment(Registration):
         return members, batched
 
 
-class _Walk:
+def _nothing_for(record: Worker) -> dict[str, Any]:
+    """The ``get_work`` reply to a disabled worker: no task, no counters."""
+    return {
+        "n_pending_tasks": 0,
+        "n_unique_pending": 0,
+        "n_pending_last_scheduled": 0,
+        "running_tasks": [],
+        "task_id": None,
+        "worker_state": record.state,
+    }
+
+
+class _ReadyHeapWalk:
     """Live entries of one ready heap in rank order, produced on demand and kept for reuse."""
 
     __slots__ = ("_done", "_limit", "_live", "_source", "seen")

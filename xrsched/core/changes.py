@@ -19,8 +19,8 @@ class ChangeSet:
         self.workers: set[str] = set()
         self.removed_workers: set[str] = set()
         self.meta = False
-        #: (task id, old status, new status, time, worker running it)
-        self.transitions: list[tuple[str, str, str, float, str | None]] = []
+        #: (task id, old status (None: just registered), new status, time, worker running or registering it)
+        self.transitions: list[tuple[str, str | None, str, float, str | None]] = []
 
     @classmethod
     def discarding(cls) -> ChangeSet:

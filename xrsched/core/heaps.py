@@ -67,10 +67,6 @@ class DeadlineQueue:
             return when, kind, key
         return None
 
-    def next_due(self) -> float | None:
-        """When the earliest entry falls due (None when empty)."""
-        return self._heap[0][0] if self._heap else None
-
     def clear(self) -> None:
         """Drop every entry."""
         self._heap.clear()

@@ -6,8 +6,9 @@ from sys import intern
 from typing import Any
 
 from . import validate as v
+from .config import RetryPolicy
 from .errors import BadValue
-from .model import NO_RESOURCES, Task
+from .model import NO_RESOURCES, Task, Worker
 from .states import BATCH_RUNNING, DONE, FAILED, PENDING, RUNNING, UNKNOWN
 from .transitions import Transitions
 
@@ -70,84 +71,135 @@ class Registration(Transitions):
 
         worker_obj = self.touch_worker(worker_id, now)
         task = self.tasks.get(task_id)
+        if worker_obj.disabled and (task is None or task.status != RUNNING):
+            return  # a disabled worker registers nothing; it may only report on a run it has
+        created = task is None
         if task is None:
-            if worker_obj.disabled:
-                return
-            task = Task(
-                task_id,
-                PENDING,
-                now,
-                self.next_seq(),
-                policy,
-                deps=tuple(sorted(set(dep_list))) if dep_list else (),
-                resources=needs,
-                priority=priority,
-                family=family,
-                module=module,
-                params=params,
-                param_visibilities=visibilities,
-            )
-            self.create_task(task)
-        elif task.status != RUNNING and worker_obj.disabled:
-            return
-        if status == PENDING and task.status == DONE and now - task.updated < self.config.stable_done_cooldown_secs:
-            return
+            task = self._new_task(task_id, now, policy, dep_list, needs, priority, family, module, params, visibilities)
+            self.changes.transitions.append((task_id, None, PENDING, now, worker_id))  # registered: history starts
+        elif status == PENDING and task.status == DONE and now - task.updated < self.config.stable_done_cooldown_secs:
+            return  # recently DONE: a PENDING re-registration is stale news
 
         with self.edit(task):
-            if not task.family:
-                task.family = family
-            if not task.module:
-                task.module = module
-            if not task.param_visibilities and visibilities:
-                task.param_visibilities = visibilities
-            if not task.params:
-                task.params = params
-            if batch_id is not None:
-                task.batch_id = batch_id
+            if not created:
+                self._fill_blank_description(task, family, module, params, visibilities)
             not_running_now = task.status not in (RUNNING, BATCH_RUNNING)
             if status == RUNNING and (task.worker_running is None or not_running_now):
-                task.worker_running = worker_id
-                if batch_id:
-                    members = self.batches.get(batch_id)
-                    if members:
-                        first = self.tasks[next(iter(members))]
-                        task.resources_running = dict(first.resources_running or first.resources)
-                task.time_running = now
-            task.accepts_messages = bool(accepts_messages)
-            if tracking_url is not None or task.status != RUNNING:
-                task.tracking_url = tracking_url
-                self._for_batch_members(task, "tracking_url", tracking_url)
-            if batchable is not None:
-                task.batchable = bool(batchable)
-            task.remove = None
-            if expl is not None:
-                task.expl = expl
-                self._for_batch_members(task, "expl", expl)
-
-            runs_here = task.worker_running == worker_id
-            if not_running_now or (runs_here and (status in (DONE, FAILED, RUNNING) or new_dep_list)):
+                self._start_run(task, worker_id, batch_id, now)
+            self._take_reported_fields(task, batch_id, accepts_messages, tracking_url, batchable, expl)
+            if not_running_now or self._runner_reports(task, worker_id, status, new_dep_list):
                 self.set_status(task, status)
-
             if dep_list is not None:
                 self.set_deps(task, dep_list, replace=True)
             if new_dep_list:
                 self.set_deps(task, new_dep_list, replace=False)
             task.resources = needs or NO_RESOURCES
-
-            if not worker_obj.disabled and not assistant and worker_id not in task.stakeholders:
-                task.stakeholders = self.with_worker(task.stakeholders, worker_id)
-                worker_obj.related.add(task_id)
-            if runnable and status != FAILED and not worker_obj.disabled:
-                task.runnable = True
-                if worker_id not in task.workers:
-                    task.workers = self.with_worker(task.workers, worker_id)
-                    worker_obj.related.add(task_id)
-                    self.note_worker_added(task, worker_id)
+            self._enlist(task, worker_obj, runnable and status != FAILED, assistant)
             task.retry_policy = policy
 
         if not worker_obj.disabled and not assistant:
             self._add_placeholders(task, worker_id, priority)
         self.update_priority(task, priority)
+
+    def _new_task(
+        self,
+        task_id: str,
+        now: float,
+        policy: RetryPolicy,
+        dep_list: list[str] | None,
+        needs: dict[str, int],
+        priority: float,
+        family: str,
+        module: str | None,
+        params: dict[str, Any],
+        visibilities: dict[str, Any],
+    ) -> Task:
+        """Create a PENDING task as first registered (its status is applied afterwards)."""
+        task = Task(
+            task_id,
+            PENDING,
+            now,
+            self.next_seq(),
+            policy,
+            deps=tuple(sorted(set(dep_list))) if dep_list else (),
+            resources=needs,
+            priority=priority,
+            family=family,
+            module=module,
+            params=params,
+            param_visibilities=visibilities,
+        )
+        self.create_task(task)
+        return task
+
+    @staticmethod
+    def _fill_blank_description(
+        task: Task, family: str, module: str | None, params: dict[str, Any], visibilities: dict[str, Any]
+    ) -> None:
+        """The first registration that names them sets family, module, params and visibilities
+        (a placeholder has none); later ones do not change them."""
+        if not task.family:
+            task.family = family
+        if not task.module:
+            task.module = module
+        if not task.param_visibilities and visibilities:
+            task.param_visibilities = visibilities
+        if not task.params:
+            task.params = params
+
+    def _start_run(self, task: Task, worker_id: str, batch_id: str | None, now: float) -> None:
+        """``worker_id`` reports it runs ``task``; a batch member runs with the batch's resources."""
+        task.worker_running = worker_id
+        if batch_id:
+            members = self.batches.get(batch_id)
+            if members:
+                first = self.tasks[next(iter(members))]
+                task.resources_running = dict(first.resources_running or first.resources)
+        task.time_running = now
+
+    def _take_reported_fields(
+        self,
+        task: Task,
+        batch_id: str | None,
+        accepts_messages: bool,
+        tracking_url: str | None,
+        batchable: bool | None,
+        expl: str | None,
+    ) -> None:
+        """The fields every registration carries; tracking URL and explanation reach batch members too."""
+        if batch_id is not None:
+            task.batch_id = batch_id
+        task.accepts_messages = bool(accepts_messages)
+        if tracking_url is not None or task.status != RUNNING:
+            task.tracking_url = tracking_url
+            self._for_batch_members(task, "tracking_url", tracking_url)
+        if batchable is not None:
+            task.batchable = bool(batchable)
+        task.remove = None
+        if expl is not None:
+            task.expl = expl
+            self._for_batch_members(task, "expl", expl)
+
+    @staticmethod
+    def _runner_reports(task: Task, worker_id: str, status: str, new_deps: list[str] | None) -> bool:
+        """Whether ``worker_id`` may change the status of the running ``task``: only its runner,
+        with an outcome, a (re)start, or new dynamic dependencies."""
+        return task.worker_running == worker_id and (status in (DONE, FAILED, RUNNING) or bool(new_deps))
+
+    def _enlist(self, task: Task, worker_obj: Worker, runnable: bool, assistant: bool) -> None:
+        """The worker becomes a stakeholder (unless an assistant) and, if it can run the task, one of its workers."""
+        worker_id = worker_obj.id
+        if worker_obj.disabled:
+            return
+        if not assistant and worker_id not in task.stakeholders:
+            task.stakeholders = self.with_worker(task.stakeholders, worker_id)
+            worker_obj.related.add(task.id)
+        if runnable:
+            task.runnable = True
+            if worker_id not in task.workers:
+                task.workers = self.with_worker(task.workers, worker_id)
+                worker_obj.related.add(task.id)
+                self.note_worker_added(task, worker_id)
 
     def _add_placeholders(self, task: Task, worker_id: str, priority: float) -> None:
         """Make each dependency known (UNKNOWN until a worker registers it) and held by ``worker_id``."""

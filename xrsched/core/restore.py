@@ -38,7 +38,8 @@ def restore(
 
     Workers count as active from ``now``: the time the server was down is not held against
     them, and those that do not come back are dropped ``worker_disconnect_delay`` later,
-    failing their RUNNING tasks, exactly as for any silent worker.
+    failing their RUNNING tasks, exactly as for any silent worker. A runner of a RUNNING task
+    without a worker record (an edited export, say) gets the same deadline.
     """
     if state.tasks or state.workers:
         raise ValueError("restore() needs an empty scheduler")
@@ -53,6 +54,7 @@ def restore(
     if state.by_status[DISABLED]:
         _count_blocked(state.tasks)
     _index_active(state, active)
+    _watch_unknown_runners(state)
     state.paused = paused
     state.resources = dict(resources)
     state.batchers = {w: dict(families) for w, families in batchers.items()}
@@ -168,66 +170,101 @@ def _count_blocked(records: dict[str, Task]) -> None:
 
 
 def _index_active(state: SchedulerState, active: list[Task]) -> None:
-    """The bulk equivalent of indexing each task not DONE: counters, usage, runs, ready heaps.
+    """The bulk equivalent of indexing each task not DONE: counters, usage, runs, ready heaps."""
+    waiting: list[Task] = []
+    running: list[Task] = []
+    for task in active:
+        status = task.status
+        if status in (PENDING, FAILED):
+            waiting.append(task)
+        elif status in (RUNNING, BATCH_RUNNING):
+            running.append(task)
+    _count_waiting(state, waiting)
+    _index_ready(state, waiting)
+    _index_runs(state, running)
 
-    Ready entries are collected and heapified once (O(n)) instead of pushed one by one. The
-    worker counters of a PENDING or FAILED task depend only on its workers, its status and
-    whether it is blocked, so each such group is counted once, weighted by its size.
-    """
-    used = state.used
-    running_by_worker = state.running_by_worker
-    batches = state.batches
+
+def _count_waiting(state: SchedulerState, waiting: list[Task]) -> None:
+    """The worker counters of PENDING and FAILED tasks. They depend only on a task's workers,
+    its status and whether it is blocked, so each such group is counted once, weighted by its size."""
+    # (workers, status, unblocked) -> [a task of the group, how many]
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for task in waiting:
+        if not task.workers:
+            continue
+        group = groups.get(group_key := (task.workers, task.status, task.blocked == 0))
+        if group is None:
+            groups[group_key] = [task, 1]
+        else:
+            group[1] += 1
+    count = state._count
+    for task, size in groups.values():
+        count(task, size)
+
+
+def _index_ready(state: SchedulerState, waiting: list[Task]) -> None:
+    """The ready heaps: entries of every PENDING task with its dependencies met, collected per
+    heap and heapified once (O(n)) instead of pushed one by one."""
     workers = state.workers
     # (workers, signature, runnable) -> the ready lists a task with them goes into.
     targets: dict[tuple[Any, ...], list[list[Any]]] = {}
     pending_lists: dict[object, list[Any]] = {}
-    # (workers, status, unblocked) -> [a task of the group, how many]
-    groups: dict[tuple[Any, ...], list[Any]] = {}
-    count = state._count
     n_ready = 0
-    for task in active:
-        status = task.status
-        if status in (PENDING, FAILED):
-            if task.workers:
-                group = groups.get(group_key := (task.workers, status, task.blocked == 0))
-                if group is None:
-                    groups[group_key] = [task, 1]
-                else:
-                    group[1] += 1
-            if status == PENDING and task.unmet == 0:
-                n_ready += 1
-                task.gen = 1
-                sig = signature(task.resources) if task.resources else ()
-                key = (task.workers, sig, task.runnable)
-                lists = targets.get(key)
-                if lists is None:
-                    lists = targets[key] = _ready_lists(key, workers, pending_lists)
-                entry = (-task.priority, task.time, task.seq, 1, task)
-                for entries in lists:
-                    entries.append(entry)
-        elif status in (RUNNING, BATCH_RUNNING):
-            if status == RUNNING:
-                if task.workers:
-                    count(task, 1)
-                for name, amount in (task.resources_running or {}).items():
-                    used[name] = used.get(name, 0) + amount
-            if task.worker_running is not None:
-                running_by_worker.setdefault(task.worker_running, set()).add(task.id)
-            if status == BATCH_RUNNING and task.batch_id is not None:
-                batches.setdefault(task.batch_id, set()).add(task.id)
-    for task, size in groups.values():
-        count(task, size)
+    for task in waiting:
+        if task.status != PENDING or task.unmet:
+            continue
+        n_ready += 1
+        task.gen = 1
+        sig = signature(task.resources) if task.resources else ()
+        key = (task.workers, sig, task.runnable)
+        lists = targets.get(key)
+        if lists is None:
+            lists = targets[key] = _ready_lists(key, workers, pending_lists)
+        entry = (-task.priority, task.time, task.seq, 1, task)
+        for entries in lists:
+            entries.append(entry)
     state.n_ready += n_ready
     for key, entries in pending_lists.items():
         heapq.heapify(entries)
-        if isinstance(key, str):
-            state.ready_by_resource[key] = entries
-        else:
-            worker_id, sig = key  # type: ignore[misc]
-            if worker_id is None:
-                state.global_buckets[sig] = entries
-            else:
-                workers[worker_id].buckets[sig] = entries
+        _install_heap(state, key, entries)
+
+
+def _install_heap(state: SchedulerState, key: object, entries: list[Any]) -> None:
+    """Put a ready heap where its key says: per resource, global (any runnable task) or per worker."""
+    if isinstance(key, str):
+        state.ready_by_resource[key] = entries
+        return
+    worker_id, sig = key  # type: ignore[misc]
+    if worker_id is None:
+        state.global_buckets[sig] = entries
+    else:
+        state.workers[worker_id].buckets[sig] = entries
+
+
+def _index_runs(state: SchedulerState, running: list[Task]) -> None:
+    """RUNNING and BATCH_RUNNING tasks: worker counters, resources in use, runs per worker, batches."""
+    used = state.used
+    count = state._count
+    for task in running:
+        if task.status == RUNNING:
+            if task.workers:
+                count(task, 1)
+            for name, amount in (task.resources_running or {}).items():
+                used[name] = used.get(name, 0) + amount
+        if task.worker_running is not None:
+            state.running_by_worker.setdefault(task.worker_running, set()).add(task.id)
+        if task.status == BATCH_RUNNING and task.batch_id is not None:
+            state.batches.setdefault(task.batch_id, set()).add(task.id)
+
+
+def _watch_unknown_runners(state: SchedulerState) -> None:
+    """Give each runner the store has no record of the deadline a silent worker gets: if it
+    does not come back within ``worker_disconnect_delay``, its RUNNING tasks fail (without
+    this, nothing could ever change them again)."""
+    due = state.now + state.config.worker_disconnect_delay
+    for worker_id in state.running_by_worker:
+        if worker_id not in state.workers:
+            state.deadlines.push(due, "worker", worker_id)
 
 
 def _ready_lists(

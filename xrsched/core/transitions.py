@@ -107,7 +107,8 @@ class Transitions(SchedulerState):
             _, kind, key = item
             if kind == "worker":
                 worker = self.workers.get(key)
-                if worker is None:
+                if worker is None:  # a runner restored without its record, still silent
+                    self.fail_runs_of(key)
                     continue
                 deadline = worker.last_active + config.worker_disconnect_delay
                 if deadline < now:
@@ -164,6 +165,11 @@ class Transitions(SchedulerState):
         self.changes.removed_workers.add(worker_id)
         if self.batchers.pop(worker_id, None) is not None:
             self.mark_meta()
+        self.fail_runs_of(worker_id)
+
+    def fail_runs_of(self, worker_id: str) -> None:
+        """Fail the tasks ``worker_id`` runs: it was dropped, or never came back after a restart
+        that recovered its runs without its record. O(its runs)."""
         for task_id in tuple(self.running_by_worker.get(worker_id, ())):
             task = self.tasks.get(task_id)
             # A batch runner failing fails its members too: don't fail them twice.
@@ -172,20 +178,3 @@ class Transitions(SchedulerState):
             with self.edit(task):
                 self.set_status(task, FAILED)
                 task.worker_running = None
-
-    def fail_orphaned_runs(self) -> int:
-        """Fail RUNNING tasks whose runner is no longer a known worker (e.g. after a restart
-        recovered tasks but their worker never came back). O(running tasks)."""
-        failed = 0
-        for worker_id in tuple(self.running_by_worker):
-            if worker_id in self.workers:
-                continue
-            for task_id in tuple(self.running_by_worker.get(worker_id, ())):
-                task = self.tasks.get(task_id)
-                if task is None or task.status not in ACTIVE_RUN_STATUSES:
-                    continue
-                with self.edit(task):
-                    self.set_status(task, FAILED)
-                    task.worker_running = None
-                failed += 1
-        return failed

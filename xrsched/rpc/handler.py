@@ -16,6 +16,7 @@ import contextlib
 import io
 import logging
 import socket
+import time
 import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -40,6 +41,7 @@ from xrsched.rpc.httpmsg import (
     safe_headers,
 )
 from xrsched.rpc.limits import BodyError, decode_body
+from xrsched.rpc.plainhttp import refuse_plain_http
 from xrsched.rpc.pool import ConnState, Tracked
 from xrsched.rpc.sockio import DeadlineReader, TimedWriter
 
@@ -120,8 +122,11 @@ class RpcRequestHandler(SimpleXMLRPCRequestHandler):
         context = self.server.tls_context
         assert context is not None
         limit = self.settings.handshake_timeout
+        deadline = time.monotonic() + (min(limit, _BUSY_SECONDS) if self.busy else limit)
         try:
-            self.request.settimeout(min(limit, _BUSY_SECONDS) if self.busy else limit)
+            if refuse_plain_http(self.request, deadline, self.settings.server_name):
+                return False
+            self.request.settimeout(max(deadline - time.monotonic(), 0.001))  # one deadline for both steps
             sock = context.wrap_socket(self.request, server_side=True, do_handshake_on_connect=False)
             self.request = self.connection = sock
             if self.tracked is not None:

@@ -27,6 +27,7 @@ import re
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError, XMLParser
 
+from xrsched.rpc.faults import ProtocolError
 from xrsched.rpc.values import SCALARS
 
 #: Bodies larger than this are streamed instead (bounds the size of the tree).
@@ -38,6 +39,11 @@ _DECLARED_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\
 
 class _Unplain(Exception):
     """The document is not one the walk handles; the streaming parser decides."""
+
+
+#: What the walk raises on a document it should leave to the streaming parser: a shape it does
+#: not handle, or a scalar a decoder refuses. Anything else is a bug and propagates.
+_STAND_ASIDE = (_Unplain, ProtocolError)
 
 
 def is_plain(body: bytes) -> bool:
@@ -66,8 +72,9 @@ def _local(tag: str) -> str:
     return tag[tag.rfind("}") + 1 :] if tag[0] == "{" else tag
 
 
-class _Walk:
-    """Builds the values of a tree, raising :class:`_Unplain` at anything unusual."""
+class _ValueTreeWalk:
+    """Walks the ``<value>`` elements of a tree and builds their values, raising
+    :class:`_Unplain` at anything unusual (and a scalar decoder's :class:`ProtocolError`)."""
 
     __slots__ = ("max_depth",)
 
@@ -150,7 +157,7 @@ def parse_call_tree(body: bytes, max_depth: int) -> tuple[str, tuple[Any, ...]] 
     root = _tree(body)
     if root is None or _local(root.tag) != "methodCall":
         return None
-    walk = _Walk(max_depth)
+    walk = _ValueTreeWalk(max_depth)
     method: str | None = None
     params: list[Any] | None = None
     try:
@@ -162,7 +169,7 @@ def parse_call_tree(body: bytes, max_depth: int) -> tuple[str, tuple[Any, ...]] 
                 params = walk.params(part)
             else:
                 raise _Unplain
-    except Exception:  # anything odd is for the streaming parser to judge
+    except _STAND_ASIDE:  # anything odd is for the streaming parser to judge
         return None
     if not method:
         return None
@@ -178,7 +185,7 @@ def parse_response_tree(body: bytes, max_depth: int) -> tuple[bool, Any] | None:
         return None
     part = root[0]
     tag = _local(part.tag)
-    walk = _Walk(max_depth)
+    walk = _ValueTreeWalk(max_depth)
     try:
         if tag == "params":
             values = walk.params(part)
@@ -187,6 +194,6 @@ def parse_response_tree(body: bytes, max_depth: int) -> tuple[bool, Any] | None:
             return False, values[0]
         if tag == "fault" and len(part) == 1 and _local(part[0].tag) == "value":
             return True, walk.value(part[0], 0)
-    except Exception:  # anything odd is for the streaming parser to judge
+    except _STAND_ASIDE:  # anything odd is for the streaming parser to judge
         return None
     return None

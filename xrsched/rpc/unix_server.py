@@ -53,7 +53,10 @@ class RpcUnixServer(RpcHttpServer):
     def server_bind(self) -> None:
         """Replace a stale socket file, then bind with mode 0600 from the first instant (the
         stdlib binds with the process umask and, on close, leaves the file behind)."""
-        remove_stale_socket(self.path)
+        if check_unix_socket(self.path):
+            log.info("replacing stale socket file %s (nobody listens on it)", self.path)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
         with _owner_only_umask():
             self.socket.bind(self.path)
         info = os.stat(self.path)
@@ -92,12 +95,19 @@ def peer_label(sock: socket.socket, path: str) -> str:
     return f"unix:{path} pid={pid} uid={uid}"
 
 
-def remove_stale_socket(path: str) -> None:
-    """Delete a socket file nobody listens on; refuse a live one or anything but a socket."""
+def check_unix_socket(path: str) -> bool:
+    """Whether ``path`` can be bound: True if a stale socket file must be replaced first, False
+    if nothing is there; SocketPathError for a live socket, a non-socket or a missing directory.
+    Changes nothing (the server runs it before creating anything)."""
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        raise SocketPathError(f"cannot create Unix socket {path}: {directory} is not a directory")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise SocketPathError(f"cannot create Unix socket {path}: {directory} is not writable")
     try:
         info = os.lstat(path)
     except FileNotFoundError:
-        return
+        return False
     if not stat.S_ISSOCK(info.st_mode):
         raise SocketPathError(
             f"{path} exists and is not a socket; refusing to replace it (move it away or choose "
@@ -108,19 +118,15 @@ def remove_stale_socket(path: str) -> None:
     try:
         probe.connect(path)
     except ConnectionRefusedError:
-        pass  # a socket file with nobody behind it: left by a server that was killed
+        return True  # a socket file with nobody behind it: left by a server that was killed
     except FileNotFoundError:
-        return
+        return False
     except OSError as exc:
-        raise SocketPathError(
-            f"cannot tell whether {path} is in use ({exc.strerror or exc}); not replacing it"
-        ) from None
-    else:
-        raise SocketPathError(f"another server is listening on {path}; stop it or choose another --unix-socket path")
+        reason = exc.strerror or exc
+        raise SocketPathError(f"cannot tell whether {path} is in use ({reason}); not replacing it") from None
     finally:
         probe.close()
-    log.info("removing stale socket file %s (nobody listens on it)", path)
-    os.unlink(path)
+    raise SocketPathError(f"another server is listening on {path}; stop it or choose another --unix-socket path")
 
 
 @contextlib.contextmanager

@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from xrsched.atomicfile import write_atomic
+
 
 def write_pidfile(path: Path) -> None:
     """Write our pid atomically; refuse if another live server holds the file."""
@@ -18,9 +20,7 @@ def write_pidfile(path: Path) -> None:
         if other > 0 and _alive(other):
             raise SystemExit(f"xrsched-server: {path} names running process {other}; stop it or remove the file")
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(f"{os.getpid()}\n")
-    os.replace(temporary, path)
+    write_atomic(path, f"{os.getpid()}\n".encode(), permissions=0o644)
     atexit.register(_remove_if_ours, path)
 
 

@@ -2,8 +2,9 @@
 
 Start-up is loud about the few things an operator must know once: the first admin token
 (printed a single time), the certificate's path and fingerprint when one was generated, and
-the address served. SIGHUP re-reads the tokens file, reopens the audit log and reloads the
-certificate; SIGTERM/SIGINT stop accepting, let in-flight calls finish, and exit 0.
+the address served. The tokens file is re-read within a second of a change; SIGHUP re-reads
+it at once, reopens the audit log and reloads the certificate; SIGTERM/SIGINT stop accepting,
+let in-flight calls finish, and exit 0.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import ssl
 import sys
 import threading
@@ -18,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TextIO
 
 from xrsched.audit import AuditLog
 from xrsched.auth import TokenStore, create_initial_admin
@@ -26,19 +28,30 @@ from xrsched.core import Scheduler
 from xrsched.rpc.http_server import RpcHttpServer
 from xrsched.rpc.http_settings import HttpSettings
 from xrsched.rpc.limits import RequestLimits
-from xrsched.rpc.unix_server import RpcUnixServer
+from xrsched.rpc.unix_server import RpcUnixServer, check_unix_socket
+from xrsched.server import preflight
 from xrsched.server.app import SchedulerApp
-from xrsched.server.statelock import hold_state_lock
+from xrsched.server.statelock import hold_state_lock, state_dir_in_use
 from xrsched.service import SchedulerService
 from xrsched.settings import ServerSettings
-from xrsched.store import SQLiteStore, load_into
-from xrsched.tls import CertificateInfo, certificate_info, ensure_self_signed, server_context
+from xrsched.store import SQLiteStore, StoreError, load_into
+from xrsched.tls import (
+    CertificateInfo,
+    certificate_info,
+    check_certificates_file,
+    ensure_self_signed,
+    server_context,
+)
 from xrsched.unixpath import check_socket_path
 
 log = logging.getLogger("xrsched.server")
 KEY_PASSWORD_ENV = "XRSCHED_TLS_KEY_PASSWORD"  # noqa: S105 (the variable's name, not a password)
 #: Seconds in-flight calls get to finish after SIGTERM.
 SHUTDOWN_GRACE = 10.0
+#: Seconds between two looks (one ``stat``) at the tokens file for changes.
+TOKENS_CHECK_INTERVAL = 1.0
+#: The state database's file name inside the state directory.
+DATABASE_NAME = "state.sqlite3"
 
 
 class ServerRuntime:
@@ -47,37 +60,110 @@ class ServerRuntime:
     def __init__(self, settings: ServerSettings, *, out: TextIO | None = None) -> None:
         self.settings = settings
         self.out = out or sys.stdout
-        # Checked first: a socket path the kernel would refuse must not leave a half-made state dir.
-        self.unix_path = check_socket_path(settings.unix_socket) if settings.unix_socket is not None else None
         self.state_dir = settings.resolved_state_path()
-        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.tokens_path = settings.resolved_tokens()
+        self.unix_path = check_socket_path(settings.unix_socket) if settings.unix_socket is not None else None
+        probe = self._check_before_creating()
+        try:
+            self._lock_file = self._take_state_dir()
+            self.store = self._open_store()
+            self.tokens = self._load_tokens()
+            self.audit = AuditLog(settings.resolved_audit_log())
+            self.cert_path, self.key_path = self._certificate_paths()
+            self.cert: CertificateInfo | None = certificate_info(self.cert_path) if self.cert_path else None
+            self.core = self._recover()
+            self.service = SchedulerService(self.core, store=self.store)
+            self.app = self._application()
+            tls_context = self._tls_context(self.cert_path, self.key_path)
+        finally:
+            if probe is not None:
+                probe.close()  # the real listener binds the port next
+        #: The TCP listener (None with ``--no-tcp``) and the Unix-socket one (with ``--unix-socket``).
+        self.http: RpcHttpServer | None = None if settings.no_tcp else self._listen(tls_context)
+        self.unix: RpcUnixServer | None = None
+        if self.unix_path is not None:
+            try:
+                self.unix = RpcUnixServer(self.unix_path, self.app, settings=self._http_settings())
+            except BaseException:
+                if self.http is not None:
+                    self.http.shutdown(grace_seconds=0.0)
+                raise
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+
+    # ---------------------------------------------------------------- set-up
+
+    def _say(self, line: str) -> None:
+        # One write for the line and its newline: print() writes them apart, and a log line from
+        # another thread (the accept loop's "serving on") could land in between.
+        self.out.write(line + "\n")
+        self.out.flush()
+
+    def _check_before_creating(self) -> socket.socket | None:
+        """Every check that needs no side effect; returns the socket reserving the TCP address.
+
+        Nothing is created before these pass, so a start that fails (port taken, bad
+        certificate, unreadable tokens file...) leaves the state directory as it was.
+        """
+        settings = self.settings
+        preflight.check_directory(self.state_dir, "state directory")
+        if state_dir_in_use(self.state_dir):
+            raise StoreError(
+                f"{self.state_dir} is in use by another xrsched server; stop it or choose another --state-path"
+            )
+        if self.tokens_path.exists():
+            TokenStore.load(self.tokens_path)  # raises TokenFileError naming the file
+        else:
+            preflight.check_file(self.tokens_path, "tokens file")
+        preflight.check_file(settings.resolved_audit_log(), "audit log")
+        if settings.store == "sqlite":
+            preflight.check_file(self.state_dir / DATABASE_NAME, "state database")
+        if settings.tls_cert is not None and settings.tls_key is not None:
+            self._tls_context(settings.tls_cert, settings.tls_key)  # raises TLSConfigError naming the file
+        if settings.tls_client_ca is not None and not settings.no_tls:
+            check_certificates_file(settings.tls_client_ca, "client CA")
+        if self.unix_path is not None:
+            check_unix_socket(self.unix_path)  # a live server's socket or a user's file: refused here
+        return None if settings.no_tcp else preflight.probe_address(settings.address, settings.port)
+
+    def _take_state_dir(self) -> IO[str]:
+        preflight.make_directory(self.state_dir, "state directory")
+        return hold_state_lock(self.state_dir)
+
+    def _open_store(self) -> SQLiteStore | None:
+        if self.settings.store != "sqlite":
+            return None
+        return SQLiteStore(
+            self.state_dir / DATABASE_NAME, sync=self.settings.sync, history_days=self.settings.history_days
+        )
+
+    def _load_tokens(self) -> TokenStore:
         secret = create_initial_admin(self.tokens_path)
         if secret is not None:
             self._say(f"created tokens file {self.tokens_path} with one admin token (shown only now):")
             self._say(f"  id: admin  secret: {secret}")
-        self.tokens = TokenStore.load(self.tokens_path)
-        self.audit = AuditLog(settings.resolved_audit_log())
-        self.cert_path, self.key_path = self._certificate_paths()
-        self.cert: CertificateInfo | None = certificate_info(self.cert_path) if self.cert_path else None
-        self._lock_file = hold_state_lock(self.state_dir)
-        self.store: SQLiteStore | None = None
-        scheduler_config = settings.scheduler
-        if settings.store == "sqlite":
-            self.store = SQLiteStore(
-                self.state_dir / "state.sqlite3", sync=settings.sync, history_days=settings.history_days
-            )
-            scheduler_config = replace(scheduler_config, record_task_history=True)
-        self.core = Scheduler(scheduler_config, settings.resources)
-        if self.store is not None:
-            started = time.monotonic()
-            counts = load_into(self.store, self.core, time.time())
-            self._say(
-                f"recovered {counts['tasks']} tasks and {counts['workers']} workers from "
-                f"{self.store.path} in {time.monotonic() - started:.1f}s"
-            )
-        self.service = SchedulerService(self.core, store=self.store)
-        self.app = SchedulerApp(
+        return TokenStore.load(self.tokens_path)
+
+    def _recover(self) -> Scheduler:
+        """The scheduling core, with the stored state loaded into it; says one line about it."""
+        config = self.settings.scheduler
+        if self.store is None:
+            return Scheduler(config, self.settings.resources)
+        core = Scheduler(replace(config, record_task_history=True), self.settings.resources)
+        if self.store.created:
+            self._say(f"created state database {self.store.path}")
+            return core
+        started = time.monotonic()
+        counts = load_into(self.store, core, time.time())
+        self._say(
+            f"recovered {counts['tasks']} tasks and {counts['workers']} workers from "
+            f"{self.store.path} in {time.monotonic() - started:.1f}s"
+        )
+        return core
+
+    def _application(self) -> SchedulerApp:
+        settings = self.settings
+        return SchedulerApp(
             self.service,
             tokens=self.tokens,
             audit=self.audit,
@@ -89,7 +175,10 @@ class ServerRuntime:
             tls_not_after=(lambda: self.cert.not_after if self.cert else None) if self.cert_path else None,
             store_health=self.service.store_health,
         )
-        http_settings = HttpSettings(
+
+    def _http_settings(self) -> HttpSettings:
+        settings = self.settings
+        return HttpSettings(
             max_connections=settings.max_connections,
             handshake_timeout=settings.handshake_timeout,
             read_timeout=settings.read_timeout,
@@ -98,26 +187,17 @@ class ServerRuntime:
             max_decompressed_bytes=self.app.limits.max_decompressed_bytes,
             health_requires_token=settings.health_requires_token,
         )
-        #: The TCP listener (None with ``--no-tcp``) and the Unix-socket one (with ``--unix-socket``).
-        self.http: RpcHttpServer | None = None
-        self.unix: RpcUnixServer | None = None
+
+    def _listen(self, tls_context: ssl.SSLContext | None) -> RpcHttpServer:
+        settings = self.settings
         try:
-            if not settings.no_tcp:
-                self.http = RpcHttpServer(
-                    (settings.address, settings.port), self.app, tls_context=self._tls_context(), settings=http_settings
-                )
-            if self.unix_path is not None:
-                self.unix = RpcUnixServer(self.unix_path, self.app, settings=http_settings)
-        except BaseException:
-            self._abandon()
-            raise
-        self._stop = threading.Event()
-        self._reload = threading.Event()
-
-    # ---------------------------------------------------------------- set-up
-
-    def _say(self, line: str) -> None:
-        print(line, file=self.out, flush=True)
+            return RpcHttpServer(
+                (settings.address, settings.port), self.app, tls_context=tls_context, settings=self._http_settings()
+            )
+        except OSError as exc:  # the port was taken between the check and now
+            raise preflight.StartupError(
+                f"cannot listen on {settings.address}:{settings.port}: {exc.strerror or exc}"
+            ) from None
 
     def _certificate_paths(self) -> tuple[Path | None, Path | None]:
         settings = self.settings
@@ -136,12 +216,12 @@ class ServerRuntime:
         self._say("  clients verify it with --ca pointing at this file")
         return cert, key
 
-    def _tls_context(self) -> ssl.SSLContext | None:
-        if self.cert_path is None or self.key_path is None:
+    def _tls_context(self, cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
+        if cert is None or key is None:
             return None
         return server_context(
-            self.cert_path,
-            self.key_path,
+            cert,
+            key,
             password=os.environ.get(KEY_PASSWORD_ENV) or None,
             client_ca=self.settings.tls_client_ca,
         )
@@ -165,14 +245,6 @@ class ServerRuntime:
         """The listeners this server runs (one or two)."""
         return [server for server in (self.http, self.unix) if server is not None]
 
-    def _abandon(self) -> None:
-        """Undo a start-up that failed at the listeners: close what was opened, in reverse."""
-        for server in self.listeners:
-            server.shutdown(grace_seconds=0.0)
-        self.service.close()
-        self.audit.close()
-        self._lock_file.close()
-
     # ---------------------------------------------------------------- running
 
     def reload(self) -> None:
@@ -180,15 +252,11 @@ class ServerRuntime:
 
         A bad new tokens file or certificate is reported and the old one stays in force.
         """
-        problem = self.tokens.reload()
-        if problem is not None:
-            log.error("tokens file not reloaded, keeping the previous tokens: %s", problem)
-        else:
-            log.info("tokens file %s reloaded (%d tokens)", self.tokens_path, len(self.tokens))
+        self.tokens.reload()  # logs the outcome itself, once
         self.audit.reopen()
         if self.cert_path is not None:
             try:
-                context = self._tls_context()
+                context = self._tls_context(self.cert_path, self.key_path)
                 info = certificate_info(self.cert_path)
             except Exception as exc:  # a bad certificate must not take the server down
                 log.error("certificate not reloaded, keeping the previous one: %s", exc)
@@ -215,10 +283,14 @@ class ServerRuntime:
             self._say(f"xrsched-server listening on {self.unix_url} (mode 0600, no TLS)")
         if on_ready is not None:
             on_ready()
+        tokens_checked = time.monotonic()
         while not self._stop.wait(0.2):
             if self._reload.is_set():
                 self._reload.clear()
                 self.reload()
+            if time.monotonic() - tokens_checked >= TOKENS_CHECK_INTERVAL:
+                tokens_checked = time.monotonic()
+                self.tokens.reload_if_changed()  # new and revoked tokens count without SIGHUP
         return self.shutdown()
 
     def stop(self) -> None:

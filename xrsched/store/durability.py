@@ -80,7 +80,7 @@ def load_into(store: SQLiteStore, core: Scheduler, now: float) -> dict[str, int]
     finally:
         if collecting:
             gc.enable()
-    log.info("recovered %d tasks and %d workers from %s", len(core.tasks), len(workers), store.path)
+    log.debug("recovered %d tasks and %d workers from %s", len(core.tasks), len(workers), store.path)
     return {"tasks": len(core.tasks), "workers": len(workers)}
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from xrsched.atomicfile import AtomicFile
 from xrsched.core.config import RetryPolicy
 
 from .base import StoreError
@@ -30,12 +31,10 @@ def export_state(store: SQLiteStore, target: Path) -> dict[str, int]:
         "workers": workers,
         "tasks": tasks,
     }
-    temporary = target.with_name(f".{target.name}.tmp")
-    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-        json.dump(document, handle, separators=(",", ":"))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, target)
+    with AtomicFile(target, permissions=0o600) as new:
+        text = io.TextIOWrapper(new.stream, encoding="utf-8")
+        json.dump(document, text, separators=(",", ":"))
+        text.flush()
     return {"tasks": len(tasks), "workers": len(workers)}
 
 

@@ -110,3 +110,9 @@ def _tasks_to_v2(db: sqlite3.Connection) -> None:
 MIGRATIONS: dict[int, tuple[Step, ...]] = {1: _SCHEMA_V1, 2: (_tasks_to_v2,)}
 #: The version this code reads and writes.
 SCHEMA_VERSION = max(MIGRATIONS)
+#: The tables and indexes of :data:`SCHEMA_VERSION`, created at once in a brand-new database
+#: (the same layout that running every migration from version 1 leaves behind).
+CURRENT_SCHEMA: tuple[str, ...] = (
+    *(statement for statement in _SCHEMA_V1 if "TABLE IF NOT EXISTS tasks " not in statement),
+    _TASKS_V2.replace("tasks_v2", "tasks", 1),
+)

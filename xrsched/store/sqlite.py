@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import Batch, StoreCorrupt, StoreError, StoreTooNew
-from .migrations import MIGRATIONS, SCHEMA_VERSION, upgraded_v1_batches
+from .migrations import CURRENT_SCHEMA, MIGRATIONS, SCHEMA_VERSION, upgraded_v1_batches
 from .records import TASK_COLUMNS, RecordError
 
 log = logging.getLogger("xrsched.store")
@@ -52,6 +52,8 @@ class SQLiteStore:
         if read_only and not path.exists():
             raise StoreError(f"no state database at {path}")
         existed = path.exists() and path.stat().st_size > 0
+        #: True when this call made a brand-new database (nothing to recover from it).
+        self.created = False
         if not path.exists():
             # Task parameters may be confidential: the state file is for the server's user only.
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
@@ -101,6 +103,9 @@ class SQLiteStore:
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            self._create_schema()
+            return
         for target in range(version + 1, SCHEMA_VERSION + 1):
             self.db.execute("BEGIN IMMEDIATE")
             try:
@@ -121,6 +126,21 @@ class SQLiteStore:
                     ) from None
                 raise
             log.info("state database %s migrated to schema version %d", self.path, target)
+
+    def _create_schema(self) -> None:
+        """A brand-new file gets the current schema in one transaction, not every migration in turn."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in CURRENT_SCHEMA:
+                self.db.execute(statement)
+            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self.db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.created = True
+        log.debug("state database %s created with schema version %d", self.path, SCHEMA_VERSION)
 
     # ----------------------------------------------------------------- reads
 

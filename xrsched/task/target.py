@@ -1,9 +1,9 @@
 """Targets, the things tasks produce; ``LocalTarget`` is a file written atomically.
 
-A write goes to a hidden temporary file in the destination's directory, is flushed and
-fsynced, and is renamed over the destination only when the file is closed without error, so
-readers see the old file or the whole new one, never a partial one. An exception inside
-``with target.open("w")`` discards the temporary file.
+A write goes through :class:`xrsched.atomicfile.AtomicFile`: a hidden temporary file in the
+destination's directory, flushed and fsynced, renamed over the destination only when the file
+is closed without error, so readers see the old file or the whole new one, never a partial
+one. An exception inside ``with target.open("w")`` discards the temporary file.
 
 ``LocalTarget(path, durable=False)`` skips the two fsyncs (the file's and its directory's), as
 Luigi's ``LocalTarget`` does: writes stay atomic for readers, but after a power cut a file
@@ -20,12 +20,13 @@ import contextlib
 import gzip
 import io
 import os
-import secrets
 import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
+
+from xrsched.atomicfile import AtomicFile, publish, temp_path_beside
 
 
 class Target(abc.ABC):
@@ -54,35 +55,6 @@ Nop = Format("Nop", binary=True)
 Gzip = Format("Gzip", binary=True, compression="gzip")
 
 
-def _sibling_temp_path(path: str) -> str:
-    """A fresh hidden name next to ``path`` that keeps its extension (some tools look at it)."""
-    directory, name = os.path.split(os.path.abspath(path))
-    return os.path.join(directory, f".tmp-{secrets.token_hex(6)}-{name[:200]}")
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make a rename in ``directory`` durable; some filesystems cannot, which we accept."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-class _SyncOnClose(io.FileIO):
-    """A file that reaches the disk (fsync) when closed, unless the write is being abandoned."""
-
-    sync = True
-
-    def close(self) -> None:
-        try:
-            if self.sync and not self.closed:
-                os.fsync(self.fileno())
-        finally:
-            super().close()
-
-
 class AtomicWriter:
     """A file being written under a temporary name; ``close()`` publishes it, ``abort()`` drops it.
 
@@ -92,14 +64,10 @@ class AtomicWriter:
 
     def __init__(self, path: str, *, binary: bool, file_format: Format = Text, durable: bool = True) -> None:
         self.path = path
-        self.tmp_path = _sibling_temp_path(path)
         self.durable = durable
-        self._done = True  # until the file exists, there is nothing to abort
-        self._raw = _SyncOnClose(self.tmp_path, "x")
-        self._raw.sync = durable
-        self._done = False
-        self._buffered = io.BufferedWriter(self._raw)
-        stream: Any = self._buffered
+        self._file = AtomicFile(path, durable=durable)
+        self.tmp_path = self._file.temp_path
+        stream: Any = self._file.stream
         if file_format.compression == "gzip":
             stream = gzip.GzipFile(filename="", mode="wb", fileobj=stream, mtime=0)
         if not binary:
@@ -121,15 +89,16 @@ class AtomicWriter:
             self.abort()
 
     def __del__(self) -> None:
-        # Never publish a file nobody closed: it may be incomplete.
-        if not getattr(self, "_done", True):
+        # Never publish a file nobody closed: it may be incomplete (abort before the layers'
+        # own finalizers flush into the temporary file).
+        if "_file" in self.__dict__ and not self._file.done:
             with contextlib.suppress(Exception):  # may run at interpreter shutdown
                 self.abort()
 
     @property
     def closed(self) -> bool:
         """Whether the file was published or abandoned."""
-        return self._done
+        return self._file.done
 
     def write(self, data: Any) -> int:
         """Write ``data`` (str or bytes, depending on the mode)."""
@@ -141,33 +110,22 @@ class AtomicWriter:
 
     def close(self) -> None:
         """Flush, fsync (when durable) and rename the file into place (once; later calls do nothing)."""
-        if self._done:
+        if self._file.done:
             return
-        self._done = True
         try:
-            self._stream.close()
-            self._buffered.close()  # GzipFile leaves the file it wraps open
-            os.replace(self.tmp_path, self.path)
+            self._stream.close()  # the format's layers first (gzip writes its trailer)
         except BaseException:
-            self._discard()
+            self._file.discard()
             raise
-        if self.durable:
-            _fsync_directory(os.path.dirname(os.path.abspath(self.path)))
+        self._file.commit()
 
     def abort(self) -> None:
         """Throw the temporary file away, leaving the destination as it was."""
-        if self._done:
+        if self._file.done:
             return
-        self._done = True
-        self._discard()
-
-    def _discard(self) -> None:
-        self._raw.sync = False
-        for stream in (self._stream, self._buffered, self._raw):
-            with contextlib.suppress(Exception):
-                stream.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.tmp_path)
+        with contextlib.suppress(Exception):  # a layer failing to flush must not stop the clean-up
+            self._stream.close()
+        self._file.discard()
 
 
 class LocalTarget(Target):
@@ -235,7 +193,7 @@ class LocalTarget(Target):
         tell tools the format. If the block raises, whatever was written there is removed.
         """
         self.makedirs()
-        tmp = _sibling_temp_path(self.path)
+        tmp = temp_path_beside(self.path)
         try:
             yield tmp
         except BaseException:
@@ -247,12 +205,4 @@ class LocalTarget(Target):
             raise
         if not os.path.lexists(tmp):
             raise FileNotFoundError(f"nothing was written to the temporary path of {self.path}")
-        if self.durable and os.path.isfile(tmp):
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        os.replace(tmp, self.path)
-        if self.durable:
-            _fsync_directory(os.path.dirname(os.path.abspath(self.path)))
+        publish(tmp, self.path, durable=self.durable)

@@ -34,8 +34,9 @@ Exit statuses (``RunSummary.exit_code``, and ``xrsched run``'s status):
 1     something failed: a task failed (or was disabled after failing), so others did not run
 2     nothing failed, but something could not be scheduled: missing external input, a
       ``complete()``/``requires()`` that raised, or work left that no worker could start
-3     interrupted (SIGUSR1, SIGTERM, SIGINT, or the scheduler unreachable for too long) before
-      everything was complete
+      (``xrsched run`` also exits 2 when the scheduler refuses the worker: token, role, TLS)
+3     interrupted (SIGUSR1, SIGTERM, SIGINT) before everything was complete, or the scheduler
+      unreachable for ``unreachable_timeout`` (then always: it may not know every outcome)
 ====  ==========================================================================================
 """
 

@@ -4,12 +4,14 @@ apart so each file reads as one job."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
+import textwrap
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
+
+from xrsched.task import ParameterException, TaskClassException
 
 from .asking import typical_after
 from .link import Call
@@ -132,8 +134,13 @@ class ControlMixin:
         """
         if task_id in self._fields or (module and module not in sys.modules):
             return
-        with contextlib.suppress(Exception):
+        try:
             self._fields[task_id] = report_fields(load_task(module, family, params))
+        except (TaskClassException, ParameterException) as exc:  # not a task this process knows
+            log.debug("%s: reported without its own fields: %s", task_id, exc)
+        except Exception:  # task code or a bug; the failure must still be reported, so go on
+            log.warning("%s: cannot rebuild the task to repeat its fields in the failure report; "
+                        "the scheduler resets its retry policy and resources", task_id, exc_info=True)  # fmt: skip
 
     def _report(self, task_id: str, status: str, expl: str | None, *, ran: bool = True, **extra: Any) -> None:
         if not ran:  # the summary then goes by the scheduler's status
@@ -186,7 +193,7 @@ class ControlMixin:
             log.info("%s was complete when its turn came (another worker ran it?): not run again", task_id)
             self._report(task_id, "DONE", message[2], ran=False)
         elif kind == "failed":
-            log.error("failed %s: %s", task_id, _last_line(message[2]))
+            log.error("failed %s: %s\n%s", task_id, _last_line(message[2]), _indented(message[2]))
             self._report(task_id, "FAILED", message[2])
         elif kind == "deps":
             calls, new_deps = message[2], message[3]
@@ -195,6 +202,11 @@ class ControlMixin:
             self.index.add_new_deps(task_id, new_deps)
             self._outgoing.extend(("add_task", {**kwargs, "worker": self.worker_id}) for kwargs in calls)
             self._report(task_id, "PENDING", None, new_deps=new_deps)
+
+
+def _indented(text: str | None) -> str:
+    """A failure's explanation (its traceback) to print under the failure line."""
+    return textwrap.indent((text or "(no explanation)").rstrip(), "    ")
 
 
 def _last_line(text: str | None) -> str:

@@ -37,8 +37,8 @@ class Heartbeat:
         self._on_messages = on_messages
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="xrsched-heartbeat", daemon=True)
-        #: Pings answered so far (for tests and the debug log).
-        self.pings = 0
+        #: Whether the last ping failed (a refusal is logged once, not once per interval).
+        self._failing = False
 
     def start(self) -> None:
         """Start pinging."""
@@ -54,13 +54,15 @@ class Heartbeat:
         while not self._stop.wait(self._interval):
             try:
                 reply = self._link.call("ping", worker=self._worker_id)
-            except ClientError as exc:
-                log.warning("ping failed: %s", exc)
+            except ClientError as exc:  # an unreachable scheduler is logged by the client's patience
+                quiet = exc.retryable or self._failing
+                self._failing = True
+                log.log(logging.DEBUG if quiet else logging.WARNING, "ping failed: %s", exc)
                 continue
             except Exception:  # a heartbeat that dies silently gets the worker's tasks failed
                 log.exception("ping failed unexpectedly")
                 continue
-            self.pings += 1
+            self._failing = False
             messages = reply.get("rpc_messages") if isinstance(reply, dict) else None
             if messages:
                 self._on_messages([m for m in messages if isinstance(m, dict)])

@@ -17,6 +17,8 @@ from .link import Call
 from .registration import registration_calls, walk
 
 if TYPE_CHECKING:
+    from xrsched.client.retrying import Patience
+
     from .link import SchedulerLink
     from .pool import ChildPool
     from .registration import CompletenessChecker
@@ -49,6 +51,14 @@ def rest_chunks(total: int, batch_size: int) -> list[int]:
     return sizes
 
 
+def _raise_if_not_a_worker(calls: list[Call], results: list[Any]) -> None:
+    """Raise the scheduler's refusal of ``add_worker`` (e.g. 403 "needs the worker role"): then
+    every registration fails for that one reason, which is what the user must hear."""
+    for (method, _), result in zip(calls, results, strict=True):
+        if method == "add_worker" and isinstance(result, ClientError):
+            raise result
+
+
 class RegistrarMixin:
     """``add``, and the threads that send the rest of a pipelined registration."""
 
@@ -68,6 +78,7 @@ class RegistrarMixin:
     _lock: threading.Lock
     _news: bool
     _wakeup: Wakeup
+    _patience: Patience | None
 
     def _start_children(self, modules: list[str]) -> None:
         """Start the children (first call only), so they get ready while the graph is walked."""
@@ -102,7 +113,8 @@ class RegistrarMixin:
         if pipelined:
             calls, rest = calls[:FIRST_CHUNK], calls[FIRST_CHUNK:]
         started = time.perf_counter()
-        results = self.link.send_many(calls, max_entries=self.settings.batch_size)
+        results = self._send_patiently(calls)
+        _raise_if_not_a_worker(calls, results)
         refused = self._note_refusals(calls, results)
         log.info("registered %d task(s) in %.3fs (%d already complete, %d missing external input)%s",
                  len(found.calls), time.perf_counter() - started, len(found.complete), len(found.missing_external),
@@ -112,6 +124,19 @@ class RegistrarMixin:
             self._registrars.append(thread)
             thread.start()
         return not found.errors and not refused
+
+    def _send_patiently(self, calls: list[Call]) -> list[Any]:
+        """Send the first registrations, again and again while the scheduler is unreachable and
+        the worker's patience (``unreachable_timeout``) lasts: a client's own retries may give up
+        sooner (``rpc_retries``). Registering twice is harmless."""
+        while True:
+            try:
+                return self.link.send_many(calls, max_entries=self.settings.batch_size)
+            except ClientError as exc:
+                left = self._patience.left() if self._patience is not None else 0.0
+                if not exc.retryable or left <= 0:
+                    raise
+                time.sleep(min(self.settings.wait_interval, left))
 
     def _register_rest(self, calls: list[Call]) -> None:
         """Send registrations from a thread of their own (its own connection), so the main loop

@@ -109,46 +109,57 @@ def walk(
     skip: Callable[[str], bool] | None = None,
 ) -> GraphWalk:
     """Walk the graph below ``roots`` breadth-first; ``skip(task_id)`` prunes tasks already known."""
-    found = GraphWalk()
-    order: list[dict[str, Any]] = []
-    frontier: list[Task] = []
+    roots = list(roots)
     for task in roots:
         if not isinstance(task, Task):
             raise TypeError(f"expected a Task, got {type(task).__name__}: {task!r}")
-        if task.task_id not in found.tasks and not (skip and skip(task.task_id)):
-            found.tasks[task.task_id] = task
-            frontier.append(task)
+    found = GraphWalk()
+    order: list[dict[str, Any]] = []
+    frontier = _admit(found, roots, skip)
     while frontier:
         following: list[Task] = []
         for task, complete in zip(frontier, checker.check_all(frontier), strict=True):
-            fields = task.scheduler_fields()
-            if isinstance(complete, BaseException):
-                found.errors[task.task_id] = _explain("complete()", task, complete)
-                order.append({**fields, "status": UNKNOWN, "runnable": False, "expl": found.errors[task.task_id]})
-            elif complete:
-                found.complete.add(task.task_id)
-                order.append({**fields, "status": DONE})
-            elif is_external(task):
-                found.missing_external.add(task.task_id)
-                order.append({**fields, "status": PENDING, "runnable": False})
-            else:
-                try:
-                    deps = task.deps()
-                except Exception as exc:  # requires() is user code; report it like Luigi does
-                    found.errors[task.task_id] = _explain("requires()", task, exc)
-                    order.append({**fields, "status": UNKNOWN, "runnable": False, "expl": found.errors[task.task_id]})
-                    continue
-                dep_ids = [dep.task_id for dep in deps]
-                found.deps[task.task_id] = dep_ids
-                order.append({**fields, "status": PENDING, "deps": dep_ids})
-                for dep in deps:
-                    if dep.task_id not in found.tasks and not (skip and skip(dep.task_id)):
-                        found.tasks[dep.task_id] = dep
-                        following.append(dep)
+            call, deps = _classify(found, task, complete)
+            order.append(call)
+            following.extend(_admit(found, deps, skip))
         frontier = following
     order.reverse()
     found.calls = order
     return found
+
+
+def _admit(found: GraphWalk, tasks: Iterable[Task], skip: Callable[[str], bool] | None) -> list[Task]:
+    """The tasks not seen yet and not skipped, now recorded in ``found``: the next ones to visit."""
+    admitted = []
+    for task in tasks:
+        if task.task_id not in found.tasks and not (skip and skip(task.task_id)):
+            found.tasks[task.task_id] = task
+            admitted.append(task)
+    return admitted
+
+
+def _classify(found: GraphWalk, task: Task, complete: bool | BaseException) -> tuple[dict[str, Any], list[Task]]:
+    """Record what ``task`` is (broken, complete, missing external, or pending with its
+    dependencies) in ``found``; return its ``add_task`` call and the dependencies to visit."""
+    fields = task.scheduler_fields()
+    task_id = task.task_id
+    if isinstance(complete, BaseException):
+        found.errors[task_id] = _explain("complete()", task, complete)
+        return {**fields, "status": UNKNOWN, "runnable": False, "expl": found.errors[task_id]}, []
+    if complete:
+        found.complete.add(task_id)
+        return {**fields, "status": DONE}, []
+    if is_external(task):
+        found.missing_external.add(task_id)
+        return {**fields, "status": PENDING, "runnable": False}, []
+    try:
+        deps = task.deps()
+    except Exception as exc:  # requires() is user code; report it like Luigi does
+        found.errors[task_id] = _explain("requires()", task, exc)
+        return {**fields, "status": UNKNOWN, "runnable": False, "expl": found.errors[task_id]}, []
+    dep_ids = [dep.task_id for dep in deps]
+    found.deps[task_id] = dep_ids
+    return {**fields, "status": PENDING, "deps": dep_ids}, deps
 
 
 def registration_calls(found: GraphWalk, worker_id: str) -> list[tuple[str, dict[str, Any]]]:

@@ -37,8 +37,11 @@ import threading
 import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
+from types import TracebackType
 from typing import Any
 
+import xrsched
 from xrsched.task import Reporter, Task, flatten, run_until_blocked, task_class
 
 from .registration import CompletenessChecker, walk
@@ -47,6 +50,9 @@ log = logging.getLogger("xrsched.worker")
 
 #: Exit status of a child whose parent went away.
 ORPHANED = 70
+
+#: Source files of xrsched itself: their frames at the top of a task's traceback are left out.
+_OUR_FILES = str(Path(xrsched.__file__).parent) + os.sep
 
 
 @dataclass(frozen=True)
@@ -234,6 +240,7 @@ def run_assignment(
     try:
         outcome = _run(task, checker, options)
     except BaseException as exc:  # SystemExit from a task is a failure too, not the child's end
+        exc.__traceback__ = task_frames(exc.__traceback__)
         try:
             expl = task.on_failure(exc)
         except Exception as hook_error:  # a broken on_failure must not lose the failure itself
@@ -261,6 +268,14 @@ def _run(task: Task, checker: CompletenessChecker, options: ChildOptions) -> tup
     if options.check_complete_on_run and flatten(task.output()) and not task.complete():
         raise RuntimeError(f"{task!r}: run() returned but some of its outputs do not exist")
     return ("done", task.task_id, task.on_success())
+
+
+def task_frames(tb: TracebackType | None) -> TracebackType | None:
+    """``tb`` without xrsched's own frames at its top (the child running the task), so a
+    failure's traceback starts in the task's code; None if every frame is xrsched's."""
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_OUR_FILES):
+        tb = tb.tb_next
+    return tb
 
 
 def _format(exc: BaseException) -> str:

@@ -3,8 +3,10 @@
 ``xrsched run``'s click options, the keys of the ``[worker]`` table of its TOML config and the
 ``XRSCHED_*`` environment variables are all derived from the fields below. Precedence:
 command-line flag > environment variable > config file > default. The token itself is never a
-setting (it would show in ``ps`` and in shell history): it comes from ``XRSCHED_TOKEN`` or the
-file named by ``token_file`` / ``XRSCHED_TOKEN_FILE``, as for every xrsched client.
+setting (a config key would put the secret in a file that is not the token file): it comes by the
+rule every xrsched client follows (:func:`xrsched.client.resolve_token`): ``xrsched run``'s own
+``--token`` flag (which shows in ``ps`` and in shell history, as its help says), else the file
+named by ``token_file`` / ``XRSCHED_TOKEN_FILE``, else ``XRSCHED_TOKEN``.
 """
 
 # Option fields are declared through a small helper around dataclasses.field() (as in xrsched/settings.py).
@@ -37,7 +39,9 @@ class WorkerSettings:
 
     scheduler_url: str = _opt("https://localhost:8082/RPC2", "Scheduler to work for.", metavar="URL")
     ca: Path | None = _opt(None, "CA bundle that verifies the scheduler's certificate.", metavar="FILE")
-    token_file: Path | None = _opt(None, "File holding the worker token (else XRSCHED_TOKEN is used).", metavar="FILE")
+    token_file: Path | None = _opt(
+        None, "File holding the worker token (beats XRSCHED_TOKEN; --token beats it).", metavar="FILE"
+    )
     local_scheduler: bool = _opt(False, "Run the scheduler in this process (no server; for development).")
     workers: int = _opt(1, "Tasks run at once, each in its own child process.", metavar="N")
     keep_alive: bool = _opt(False, "Stay while the scheduler has pending tasks of ours, even if none can run now.")
@@ -72,13 +76,18 @@ class WorkerSettings:
         metavar="SECONDS",
     )
     unreachable_timeout: float = _opt(
-        300.0, "Give up after the scheduler was unreachable this long.", metavar="SECONDS"
+        300.0,
+        "Give up (exit status 3) once the scheduler has been unreachable this long, retries included; "
+        "meanwhile one warning, then one every 10 seconds.",
+        metavar="SECONDS",
     )
     drain_timeout: float = _opt(
         0.0, "After SIGTERM, kill tasks still running after this many seconds (0: wait for them).", metavar="SECONDS"
     )
     rpc_timeout: float = _opt(60.0, "Seconds to wait for each scheduler reply.", metavar="SECONDS")
-    rpc_retries: int = _opt(5, "Retries of a scheduler call that could not complete.", metavar="N")
+    rpc_retries: int = _opt(
+        5, "Retries of a scheduler call that could not complete (within --unreachable-timeout).", metavar="N"
+    )
     log_level: str = _opt("INFO", "DEBUG, INFO, WARNING or ERROR.", metavar="LEVEL")
 
 

@@ -7,8 +7,8 @@ Exit statuses (also in the package docstring and README):
 1     something failed: a task failed (or was disabled after failing), so others did not run
 2     nothing failed, but something could not be scheduled: missing external input, a
       ``complete()``/``requires()`` that raised, or work left that no worker could start
-3     interrupted (SIGUSR1, SIGTERM, SIGINT, or the scheduler unreachable for too long) before
-      everything was complete
+3     interrupted (SIGUSR1, SIGTERM, SIGINT) before everything was complete, or the scheduler
+      was unreachable for too long (then always: it does not know every outcome)
 ====  ==========================================================================================
 """
 
@@ -86,6 +86,8 @@ class RunSummary:
     left_pending: list[str] = field(default_factory=list)
     #: Why the run stopped before it was over: a signal name, "scheduler unreachable", or "".
     interrupted: str = ""
+    #: The worker gave up on an unreachable scheduler: outcomes may not have reached it.
+    lost_scheduler: bool = False
 
     @property
     def finished(self) -> set[str]:
@@ -95,6 +97,8 @@ class RunSummary:
     @property
     def exit_code(self) -> int:
         """0, 1, 2 or 3 as in the table of this module."""
+        if self.lost_scheduler:
+            return EXIT_INTERRUPTED
         if all(root in self.finished for root in self.roots):
             return EXIT_OK
         if self.interrupted:
@@ -140,6 +144,8 @@ class RunSummary:
             EXIT_NOT_SCHEDULED: "some tasks could not be scheduled or are missing inputs",
             EXIT_INTERRUPTED: f"interrupted ({self.interrupted}) before everything was complete",
         }
+        if self.lost_scheduler:
+            verdicts[EXIT_INTERRUPTED] = "gave up on the unreachable scheduler; it may not know every outcome"
         lines.append(f"  result: {verdicts[self.exit_code]} (exit status {self.exit_code})")
         return "\n".join(lines)
 
@@ -162,27 +168,35 @@ def summarize(
     summary = RunSummary(worker_id=worker_id, roots=list(index.roots), interrupted=interrupted)
     verdict: dict[str, str] = {}
     for task_id in index.order:
-        if outcomes.get(task_id) == "done":
-            verdict[task_id] = "done"
-        elif task_id in index.complete:
-            verdict[task_id] = "already_complete"
-        elif task_id in index.errors:
-            verdict[task_id] = "not_scheduled"
-        elif task_id in index.external:
-            verdict[task_id] = "done_elsewhere" if statuses.get(task_id) == "DONE" else "missing_external"
-        elif outcomes.get(task_id) == "failed" and statuses.get(task_id) != "DONE":
-            verdict[task_id] = "failed"
-        else:
-            status = statuses.get(task_id)
-            direct = {"DONE": "done_elsewhere", "DISABLED": "disabled", "FAILED": "failed"}.get(status or "")
-            if direct:
-                verdict[task_id] = direct
+        own = _own_verdict(task_id, index, outcomes.get(task_id), statuses.get(task_id))
+        if own is not None:
+            verdict[task_id] = own
     for task_id in index.order:
         if task_id not in verdict:
             verdict[task_id] = _upstream_reason(task_id, index, verdict)
     for task_id in index.order:
         getattr(summary, verdict[task_id]).append(task_id)
     return summary
+
+
+#: The outcome a task's status at the scheduler settles by itself.
+_BY_STATUS = {"DONE": "done_elsewhere", "DISABLED": "disabled", "FAILED": "failed"}
+
+
+def _own_verdict(task_id: str, index: GraphIndex, outcome: str | None, status: str | None) -> str | None:
+    """The outcome a task has by itself; None when only what is upstream of it can explain it.
+    ``outcome`` is its last run here (if any), ``status`` the scheduler's."""
+    if outcome == "done":
+        return "done"
+    if task_id in index.complete:
+        return "already_complete"
+    if task_id in index.errors:
+        return "not_scheduled"
+    if task_id in index.external:
+        return "done_elsewhere" if status == "DONE" else "missing_external"
+    if outcome == "failed" and status != "DONE":
+        return "failed"
+    return _BY_STATUS.get(status or "")
 
 
 _BECAUSE = {"failed": "upstream_failed", "disabled": "upstream_disabled", "not_scheduled": "not_scheduled",

@@ -27,6 +27,7 @@ from dataclasses import replace
 from typing import Any
 
 from xrsched.client.errors import ClientError
+from xrsched.client.retrying import Patience
 
 from .asking import LINGER, AskSizer, linger_for, prefetch_slots
 from .control import ControlMixin
@@ -109,7 +110,10 @@ class Worker(RegistrarMixin, ControlMixin):
         self._heartbeat = Heartbeat(self.link, self.worker_id, self.settings.ping_interval, self._receive)
         self._announced = False
         self._last_reply: dict[str, Any] = {}
-        self._unreachable_since: float | None = None
+        #: Bounds a scheduler outage as a whole, retries included (None for an in-process scheduler).
+        self._patience = self._bound_outages(self.link, self.settings.unreachable_timeout)
+        #: Set when the worker gave up on the scheduler (unreachable for unreachable_timeout, or refusing us).
+        self.lost_scheduler = False
         self._stop_reason = ""
         self._drain_started: float | None = None
         self._asks = AskSizer(self.processes)
@@ -119,6 +123,15 @@ class Worker(RegistrarMixin, ControlMixin):
         self._task_seconds: float | None = None
         self._lock = threading.Lock()
         self._news = False
+
+    @staticmethod
+    def _bound_outages(link: Any, limit: float) -> Patience | None:
+        """Give a remote client a :class:`Patience` of ``limit`` seconds (shared by the main loop,
+        the heartbeat and the registrars), so no call retries past it and an outage logs a few lines."""
+        if not hasattr(link, "patience"):
+            return None
+        link.patience = Patience(limit)
+        return link.patience
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -149,6 +162,8 @@ class Worker(RegistrarMixin, ControlMixin):
         delay = MIN_WAIT
         next_ask = 0.0  # when to ask again although nothing changed (backoff while nothing is runnable)
         while True:
+            if self._gave_up():
+                break
             self._apply_control()
             self._dispatch_queued()
             busy = self._pool.busy()
@@ -193,7 +208,6 @@ class Worker(RegistrarMixin, ControlMixin):
             self._wait(timeout if busy or free else 0.0)
             self._linger()
         self.summary = self._summarize()
-        log.debug("%s", self.summary.render())
         return self.summary
 
     def _linger(self) -> None:
@@ -239,11 +253,11 @@ class Worker(RegistrarMixin, ControlMixin):
         try:
             results = self.link.send_many(calls, max_entries=self.settings.batch_size)
         except ClientError as exc:
-            if self._unreachable_since is None:
-                self._unreachable_since = time.monotonic()
-            log.warning("scheduler unreachable: %s (will retry)", exc)
-            return None
-        self._unreachable_since = None
+            if not exc.retryable:  # a 401 (token revoked), a certificate that stopped verifying...
+                self._refused(exc)
+            elif self._patience is None:
+                log.warning("sending %d call(s) to the scheduler failed: %s (will retry)", len(calls), exc)
+            return None  # a retryable error: the patience logs the outage as a whole
         self._coalesced.clear()
         self._outgoing.clear()
         self._note_refusals(calls[:reports], results[:reports])
@@ -285,12 +299,26 @@ class Worker(RegistrarMixin, ControlMixin):
                 return
             self._assign(idle[0], self._queue.popleft())
 
+    def _refused(self, exc: ClientError) -> None:
+        """The scheduler refuses our requests as a whole: repeating them cannot help, so stop
+        as when it is lost (running tasks are killed, exit status 3)."""
+        if not self.lost_scheduler:
+            self.lost_scheduler = True
+            self._stop_reason = self._stop_reason or "refused by the scheduler"
+            log.error("the scheduler refuses this worker's requests: %s; giving up", exc)
+
     def _gave_up(self) -> bool:
-        since = self._unreachable_since
+        """Whether the scheduler has been unreachable for ``unreachable_timeout`` (then stop)."""
+        if self.lost_scheduler:
+            return True
+        since = self._patience.since if self._patience is not None else None
         if since is None or time.monotonic() - since < self.settings.unreachable_timeout:
             return False
+        self.lost_scheduler = True
         self._stop_reason = self._stop_reason or "scheduler unreachable"
-        log.error("scheduler unreachable for %.0fs: giving up", time.monotonic() - since)
+        running = len(self._pool.busy())
+        log.error("scheduler unreachable for %.0fs: giving up%s", time.monotonic() - since,
+                  f" (killing {running} running task(s))" if running else "")  # fmt: skip
         return True
 
     def _wait(self, timeout: float) -> None:
@@ -306,7 +334,7 @@ class Worker(RegistrarMixin, ControlMixin):
     def _summarize(self) -> RunSummary:
         statuses: dict[str, str] = {}
         unresolved = self.index.unresolved(self.outcomes) or self.index.external
-        if unresolved and self._unreachable_since is None:
+        if unresolved and not self.lost_scheduler:
             for root in self.index.roots:
                 try:
                     graph = self.link.call("dep_graph", task_id=root, include_done=True)
@@ -315,4 +343,6 @@ class Worker(RegistrarMixin, ControlMixin):
                     break
                 statuses.update({tid: info.get("status", "") for tid, info in (graph or {}).items()})
         interrupted = self._signals.name() or self._stop_reason
-        return summarize(self.index, self.outcomes, statuses, worker_id=self.worker_id, interrupted=interrupted)
+        summary = summarize(self.index, self.outcomes, statuses, worker_id=self.worker_id, interrupted=interrupted)
+        summary.lost_scheduler = self.lost_scheduler
+        return summary

@@ -1,4 +1,4 @@
-"""The client's own HTTP/1.1 reader, against raw answers from a fake server over real TLS sockets."""
+"""How the transport (``http.client`` under its hooks) reads raw answers from a fake server over real TLS sockets."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import pytest
 
 from tests.client import proxy as act
 from xrsched.client import ClientError, MalformedResponse, RemoteScheduler, TransportError
-from xrsched.client.http11 import MAX_HEADERS, MAX_LINE
-from xrsched.client.transport import HttpTransport
 from xrsched.rpc.marshal import dump_response
+
+#: ``http.client``'s own limits on header lines (count, and length of one line).
+MAX_HEADERS = 100
+MAX_LINE = 65536
 
 ANSWER = dump_response({"rpc_messages": []})
 
@@ -54,14 +56,26 @@ def test_an_http_1_0_answer_is_read(fake):
     assert client.ping(worker="w") == {"rpc_messages": []}
 
 
-def test_interim_answers_are_skipped(fake):
+def test_a_100_continue_is_skipped(fake):
     server, client = fake
     server.default = _answer(
         "Content-Type: text/xml",
         f"Content-Length: {len(ANSWER)}",
-        status="HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK",
+        status="HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK",
     )
     assert client.ping(worker="w") == {"rpc_messages": []}
+
+
+def test_another_interim_answer_is_refused_not_taken_for_the_answer(fake):
+    # http.client skips only 100 Continue; a 103 would stand in for the answer, so it is refused.
+    server, client = fake
+    server.default = _answer(
+        "Content-Type: text/xml",
+        f"Content-Length: {len(ANSWER)}",
+        status="HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK",
+    )
+    with pytest.raises(MalformedResponse, match="interim status 103"):
+        client.ping(worker="w")
 
 
 def test_header_names_are_case_insensitive_and_folded_values_joined(fake):
@@ -73,17 +87,18 @@ def test_header_names_are_case_insensitive_and_folded_values_joined(fake):
 @pytest.mark.parametrize(
     ("head", "status", "message"),
     [
-        ([], "HTTP/2 200 OK", "bad status line"),
-        ([], "ICY 200 OK", "bad status line"),
-        ([], "HTTP/1.1 2000 OK", "bad status line"),
-        ([], "HTTP/1.1 20 OK", "bad status line"),
+        ([], "HTTP/2 200 OK", "UnknownProtocol: HTTP/2"),
+        ([], "ICY 200 OK", "BadStatusLine: ICY 200 OK"),
+        ([], "HTTP/1.1 2000 OK", "BadStatusLine"),
+        ([], "HTTP/1.1 20 OK", "BadStatusLine"),
         (["Upgrade: h2c"], "HTTP/1.1 101 Switching Protocols", "switched protocols"),
-        ([f"X-{i}: y" for i in range(MAX_HEADERS + 1)], "HTTP/1.1 200 OK", "too many header lines"),
-        (["X-Long: " + "y" * MAX_LINE], "HTTP/1.1 200 OK", "header line too long"),
+        ([f"X-{i}: y" for i in range(MAX_HEADERS + 1)], "HTTP/1.1 200 OK", "more than 100 headers"),
+        (["X-Long: " + "y" * MAX_LINE], "HTTP/1.1 200 OK", "LineTooLong"),
         (["Content-Type: text/xml", "Content-Length: 5", "Content-Length: 6"], "HTTP/1.1 200 OK", "Content-Length"),
         (["Content-Type: text/xml", "Content-Length: -1"], "HTTP/1.1 200 OK", "Content-Length"),
         (["Content-Type: text/xml", "Transfer-Encoding: chunked"], "HTTP/1.1 200 OK", "chunk size"),
-        (["No colon here"], "HTTP/1.1 200 OK", "malformed header line"),
+        # http.client reads a line without a colon as the end of the head: no Content-Type left
+        (["No colon here", "Content-Type: text/xml"], "HTTP/1.1 200 OK", "no Content-Type"),
     ],
 )
 def test_answers_that_are_not_valid_http_are_malformed(fake, head, status, message):
@@ -104,7 +119,7 @@ def test_an_answer_cut_off_midway_is_a_retryable_transport_error(fake, head):
     server, client = fake
     body = ANSWER if "Content-Length" in head[1] else b"%x\r\n%s" % (len(ANSWER) + 10, ANSWER)
     server.default = _answer(*head, body=body)
-    with pytest.raises(TransportError, match="ended inside the answer's body") as info:
+    with pytest.raises(TransportError, match="cut off") as info:
         client.ping(worker="w")
     assert info.value.retryable
 
@@ -130,18 +145,21 @@ def test_bytes_nobody_asked_for_make_the_next_call_reconnect():
             conn, _ = listener.accept()
             accepted.append(conn)
             conn.recv(65536)
-            conn.sendall(answer + b"junk")  # and keep the connection open
+            conn.sendall(answer)
+            time.sleep(0.05)
+            conn.sendall(b"junk")  # after the answer was read; the connection stays open
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    transport = HttpTransport(f"http://127.0.0.1:{listener.getsockname()[1]}/RPC2", None)
+    client = RemoteScheduler(f"http://127.0.0.1:{listener.getsockname()[1]}/RPC2", retries=0, environ={})
     try:
-        assert transport.post(b"<methodCall/>", "a" * 32) == ANSWER
-        time.sleep(0.05)  # the stray bytes arrive
-        assert transport.post(b"<methodCall/>", "b" * 32) == ANSWER
-        assert transport.stats.connections_opened == 2
+        assert client.ping(worker="w") == {"rpc_messages": []}
+        time.sleep(0.2)  # the stray bytes arrive
+        assert client.ping(worker="w") == {"rpc_messages": []}
+        assert client.stats.connections_opened == 2
+        assert client.stats.retries == 0
     finally:
-        transport.close()
+        client.close()
         thread.join(5)
         for conn in accepted:
             conn.close()
@@ -152,3 +170,36 @@ def test_a_path_with_blanks_or_controls_is_refused():
     for url in ("https://localhost:1/RPC 2", "https://localhost:1/RPC\x7f"):
         with pytest.raises(ValueError, match="printable ASCII"):
             RemoteScheduler(url, "secret", environ={})
+
+
+def test_a_connection_whose_answer_was_not_read_whole_is_not_reused(fake):
+    # 3,000 bytes of text: more than the client keeps of an error, all of it already buffered.
+    server, client = fake
+    text = b"overloaded " * 300
+    server.default = lambda h, body: h.answer(503, text, [("Content-Type", "text/plain")])  # keep-alive
+    with pytest.raises(ClientError, match="503"):
+        client.ping(worker="w")
+    server.default = lambda h, body: h.answer(200, ANSWER, [("Content-Type", "text/xml")])
+    assert client.ping(worker="w") == {"rpc_messages": []}
+    assert client.stats.connections_opened == 2
+
+
+def test_the_head_and_the_body_leave_in_one_write():
+    """http.client writes them separately; one record on a SOCK_SEQPACKET pair is one write."""
+    from xrsched.client.transport import SchedulerTransport, _HttpConnection
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    transport = SchedulerTransport("http://127.0.0.1:9/RPC2", "secret")
+    conn = _HttpConnection("127.0.0.1", 9)
+    conn.sock = ours
+    try:
+        conn.putrequest("POST", "/RPC2")
+        transport.send_headers(conn, [("Content-Type", "text/xml")])
+        transport.send_content(conn, b"<methodCall/>")
+        theirs.settimeout(5)
+        record = theirs.recv(65536)
+        assert record.startswith(b"POST /RPC2 HTTP/1.1\r\n") and record.endswith(b"\r\n\r\n<methodCall/>")
+        assert b"Authorization: Bearer secret\r\n" in record
+    finally:
+        conn.close()
+        theirs.close()

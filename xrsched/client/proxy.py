@@ -1,0 +1,45 @@
+"""SchedulerProxy: the ``xmlrpc.client.ServerProxy`` that :class:`~xrsched.client.RemoteScheduler` talks through.
+
+A ``ServerProxy`` turns ``proxy.method(*params)`` into a request and hands the bytes to its
+transport (here :class:`~xrsched.client.transport.SchedulerTransport`). One hook is changed:
+its method dispatcher, ``__getattr__``, because the stdlib writes requests with
+``xmlrpc.client.dumps``, which refuses integers beyond 32 bits (DESIGN §2 sends them as
+``<i8>``), writes ``nan`` as if it were a number, and has nowhere to put a request id. Here
+requests are written by :func:`xrsched.client.wire.encode_call` (the server's own value writer)
+and each carries the id of its logical call.
+"""
+
+from __future__ import annotations
+
+import functools
+import xmlrpc.client
+from typing import Any
+
+from xrsched.client.transport import SchedulerTransport
+from xrsched.client.wire import encode_call
+
+
+class SchedulerProxy(xmlrpc.client.ServerProxy):
+    """``ServerProxy(url, transport=SchedulerTransport(...))`` whose calls take a ``request_id``.
+
+    ``getattr(proxy, "add_task")(struct, request_id=...)`` returns the method's value and raises
+    the fault's :class:`~xrsched.client.errors.SchedulerFault` or a transport error. ``close``,
+    ``transport`` and ``with`` work as on any ``ServerProxy``.
+    """
+
+    def __init__(self, transport: SchedulerTransport) -> None:
+        super().__init__(transport.url, transport=transport)
+        self._sender = transport
+
+    def __getattr__(self, name: str) -> Any:
+        """The stdlib marshals with ``dumps()``: no ``<i8>``, ``nan`` sent as is, no request id."""
+        if name.startswith("_"):  # never a remote call for a dunder probe (copy, pickle, ...)
+            raise AttributeError(name)
+        return functools.partial(self.invoke, name)
+
+    def invoke(self, method: str, *params: Any, request_id: str | None = None) -> Any:
+        """Send ``method(*params)`` in one HTTP exchange and return its value."""
+        sender = self._sender
+        body = encode_call(method, params)
+        (value,) = sender.request(sender.endpoint.host, sender.endpoint.path, body, request_id=request_id)
+        return value
