@@ -7,7 +7,6 @@ the same clear error for a path the kernel would refuse, before anything is crea
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 #: ``sizeof(sun_path)`` is 108 on Linux (104 on the BSDs and macOS), one byte of it the NUL.
 MAX_SOCKET_PATH_BYTES = 107
@@ -51,4 +50,4 @@ def unix_url_path(url: str) -> str:
     rest = url[len(UNIX_SCHEME) :]
     if rest.startswith("//"):
         rest = rest[2:]
-    return check_socket_path(Path(rest))
+    return check_socket_path(rest)
