@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from xrsched.certgen import DevCertificates, make_dev_certificates
@@ -15,3 +20,14 @@ def dev_certs(tmp_path_factory: pytest.TempPathFactory) -> DevCertificates:
     ``client_key`` (paths) and ``client_cn`` (the client certificate's subject CN).
     """
     return make_dev_certificates(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.fixture
+def sock_dir() -> Iterator[Path]:
+    """A short private directory under /tmp for socket files (pytest's ``tmp_path`` can pass
+    the 107-byte ``sun_path`` limit)."""
+    directory = Path(tempfile.mkdtemp(prefix="xrs-", dir="/tmp"))
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -57,6 +57,14 @@ def test_scheduler_and_resources_tables_use_luigis_keys():
         ({"scheduler": {"retry_dealy": 1}}, {}, "unknown setting(s): retry_dealy"),
         ({"resources": {"db": -1}}, {}, "resources.db must be a non-negative integer"),
         ({"log_level": "LOUD"}, {}, "log_level must be"),
+        ({"no_tcp": True}, {}, "no_tcp needs unix_socket"),
+        ({}, {env_name("no_tcp"): "1"}, "no_tcp needs unix_socket"),
+        (
+            {"no_tcp": True, "unix_socket": "/run/x.sock", "tls_cert": "/a.pem", "tls_key": "/a.key"},
+            {},
+            "no_tcp: the Unix socket never uses TLS",
+        ),
+        ({"unix_socket": "/" + "s" * 107}, {}, "is 108 bytes long; the limit is 107 bytes (sun_path)"),
     ],
 )
 def test_bad_settings_are_named(values, environ, message):
@@ -69,3 +77,11 @@ def test_paths_default_under_the_state_directory(tmp_path: Path):
     settings = build_settings({"state_path": str(tmp_path)}, environ={})
     assert settings.resolved_tokens() == tmp_path / "tokens.toml"
     assert settings.resolved_audit_log() == tmp_path / "audit.log"
+
+
+def test_the_unix_socket_comes_from_file_environment_or_flag(tmp_path: Path):
+    assert build_settings({}, environ={}).unix_socket is None
+    assert build_settings({"unix-socket": "/run/a.sock"}, environ={}).unix_socket == Path("/run/a.sock")
+    from_env = build_settings({}, environ={env_name("unix_socket"): "/run/b.sock", env_name("no_tcp"): "yes"})
+    assert (from_env.unix_socket, from_env.no_tcp) == (Path("/run/b.sock"), True)
+    assert build_settings({}, environ={}, flags={"unix_socket": tmp_path / "c.sock"}).unix_socket == tmp_path / "c.sock"

@@ -16,6 +16,7 @@ from xrsched.core.config import SchedulerConfig
 from xrsched.core.errors import BadValue
 from xrsched.options import env_name, layer_values, read_toml
 from xrsched.paths import DEFAULT_STATE_DIR_HELP
+from xrsched.unixpath import SocketPathError, check_socket_path
 
 
 def _opt(default: Any, help: str, *, metavar: str | None = None) -> Any:
@@ -29,6 +30,13 @@ class ServerSettings:
 
     address: str = _opt("127.0.0.1", "Address to listen on.", metavar="HOST")
     port: int = _opt(8082, "TCP port to listen on (0 picks a free one).", metavar="PORT")
+    unix_socket: Path | None = _opt(
+        None,
+        "Also serve on this Unix socket file, created with mode 0600 (no TLS on it: file permissions "
+        "protect it; tokens are still required).",
+        metavar="PATH",
+    )
+    no_tcp: bool = _opt(False, "Open no TCP listener: serve only on --unix-socket (no certificate is needed).")
     tls_cert: Path | None = _opt(None, "Server certificate chain (PEM).", metavar="FILE")
     tls_key: Path | None = _opt(
         None, "Private key (PEM); its password, if any, comes from XRSCHED_TLS_KEY_PASSWORD.", metavar="FILE"
@@ -157,6 +165,21 @@ def _check(settings: ServerSettings) -> None:
         raise BadValue("tls_cert and tls_key go together: give both or neither")
     if settings.no_tls and settings.tls_cert is not None:
         raise BadValue("no_tls contradicts tls_cert/tls_key: choose one")
+    _check_listeners(settings)
+
+
+def _check_listeners(settings: ServerSettings) -> None:
+    if settings.unix_socket is not None:
+        try:
+            check_socket_path(settings.unix_socket)
+        except SocketPathError as exc:
+            raise BadValue(f"unix_socket: {exc}") from None
+    if not settings.no_tcp:
+        return
+    if settings.unix_socket is None:
+        raise BadValue("no_tcp needs unix_socket: without either listener there is nothing to serve on")
+    if settings.tls_cert is not None or settings.tls_client_ca is not None:
+        raise BadValue("no_tcp: the Unix socket never uses TLS, so tls_cert/tls_key/tls_client_ca would be unused")
 
 
 __all__ = ["ServerSettings", "build_settings", "env_name", "load_config_file", "option_fields", "replace"]

@@ -21,6 +21,7 @@ from xrsched.client.remote import TokenError, resolve_token
 from xrsched.client.transport import SchedulerTransport, TransportSettings
 from xrsched.health import MAX_DOCUMENT_BYTES, HealthDocumentError, HealthReport, parse_xml
 from xrsched.tls import TLSConfigError
+from xrsched.unixpath import SocketPathError, is_unix_url, unix_url_path
 
 DEFAULT_PORT = 8082
 EXIT_OK, EXIT_DEGRADED, EXIT_DOWN = 0, 1, 2
@@ -57,6 +58,24 @@ def parse_address(text: str) -> tuple[str, int]:
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise click.BadParameter(f"bad port in {text!r}", param_hint="HOST:PORT")
     return host, int(port_text)
+
+
+def target_url(address: str, *, tls: bool) -> tuple[str, str]:
+    """The scheduler URL for the command's ADDRESS, and how the summary line names it."""
+    if is_unix_url(address):
+        try:
+            path = unix_url_path(address)
+        except SocketPathError as exc:
+            raise click.BadParameter(str(exc), param_hint="ADDRESS") from None
+        return f"unix:{path}", f"unix:{path}"
+    host, port = parse_address(address)
+    return tcp_url(host, port, tls=tls), f"{host}:{port}"
+
+
+def tcp_url(host: str, port: int, *, tls: bool) -> str:
+    """``https://host:port/RPC2`` (``http://`` without TLS; IPv6 hosts in brackets)."""
+    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return f"{'https' if tls else 'http'}://{authority}/RPC2"
 
 
 def summarize(report: HealthReport) -> str:
@@ -101,22 +120,35 @@ def probe(
     token: str | None = None,
     timeout: float = 5.0,
 ) -> ProbeResult:
-    """GET /health from ``host:port`` (over TLS unless ``tls`` is False) and judge the answer.
+    """GET /health from ``host:port`` (over TLS unless ``tls`` is False) and judge the answer."""
+    return probe_url(tcp_url(host, port, tls=tls), f"{host}:{port}", ca=ca, verify=verify, token=token, timeout=timeout)
+
+
+def probe_url(
+    url: str,
+    where: str,
+    *,
+    ca: Path | None = None,
+    verify: bool = True,
+    token: str | None = None,
+    timeout: float = 5.0,
+) -> ProbeResult:
+    """GET /health from the scheduler at ``url`` (``https://``, ``http://`` or ``unix:PATH``) and
+    judge the answer; ``where`` names it in the summary line.
 
     Spoken through the client's own transport (:class:`~xrsched.client.transport.SchedulerTransport`):
     the same TLS context, timeouts and answer cap as every xrsched call.
     """
-    where = f"{host}:{port}"
+    plain_tcp = url.startswith("http://")  # the only case where "drop --no-tls" can help
     try:  # the rule every xrsched client applies to a token
         token = resolve_token(token, None, environ={})
     except ValueError as exc:
         reason = f"the token holds characters an HTTP header cannot carry ({exc})"
         return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: {reason}")
-    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     settings = TransportSettings(ca=ca, verify=verify, connect_timeout=timeout, read_timeout=timeout,
                                  max_response_bytes=MAX_DOCUMENT_BYTES)  # fmt: skip
     try:
-        transport = SchedulerTransport(f"{'https' if tls else 'http'}://{authority}/health", token, settings)
+        transport = SchedulerTransport(url, token, settings)
     except TLSConfigError as exc:
         return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: {exc}")
     try:
@@ -124,7 +156,7 @@ def probe(
     except ResponseTooLarge:
         return ProbeResult(EXIT_DOWN, f"UNKNOWN {where}: the answer is over {MAX_DOCUMENT_BYTES} bytes")
     except ClientError as exc:
-        reason = describe_error(exc.__cause__ or exc, timeout, tls=tls)
+        reason = describe_error(exc.__cause__ or exc, timeout, tls=not plain_tcp)
         return ProbeResult(EXIT_DOWN, f"UNREACHABLE {where}: {reason}")
     if status == 401:
         hint = "the token was refused" if token else "a token is needed (--token, --token-file or XRSCHED_TOKEN)"
@@ -139,7 +171,7 @@ def probe(
         return ProbeResult(EXIT_DOWN, line, body)
     line = summarize(report)
     if token:
-        line += " - " + check_token(f"{'https' if tls else 'http'}://{authority}/RPC2", token, settings, timeout)
+        line += " - " + check_token(url, token, settings, timeout)
     return ProbeResult(_EXIT_BY_STATUS[report.status], line, body)
 
 
@@ -151,7 +183,7 @@ def check_token(url: str, token: str, settings: TransportSettings, timeout: floa
     except AuthenticationFailed:
         return "token REFUSED (HTTP 401; /health is open, so the probe did not need it)"
     except ClientError as exc:
-        return f"token not checked: {describe_error(exc.__cause__ or exc, timeout, tls=url.startswith('https'))}"
+        return f"token not checked: {describe_error(exc.__cause__ or exc, timeout, tls=not url.startswith('http://'))}"
     return "token accepted"
 
 
@@ -164,6 +196,8 @@ def describe_error(exc: BaseException, timeout: float, *, tls: bool) -> str:
         return f"TLS error: {exc.reason or exc}{hint}"
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
+    if isinstance(exc, FileNotFoundError | PermissionError) and exc.filename:
+        return f"{exc.strerror}: {exc.filename}"
     if isinstance(exc, TimeoutError):
         return f"timed out after {timeout:g}s"
     if isinstance(exc, socket.gaierror):
@@ -181,7 +215,7 @@ def describe_error(exc: BaseException, timeout: float, *, tls: bool) -> str:
 
 
 @click.command("health")
-@click.argument("address", metavar="HOST:PORT")
+@click.argument("address", metavar="HOST:PORT|unix:PATH")
 @click.option(
     "--ca",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -219,14 +253,18 @@ def health(
     show_xml: bool,
     no_tls: bool,
 ) -> None:
-    """Check a server's health; exit 0 ok, 1 degraded, 2 down or unreachable."""
-    host, port = parse_address(address)
+    """Check a server's health; exit 0 ok, 1 degraded, 2 down or unreachable.
+
+    ADDRESS is HOST:PORT, or unix:PATH for a server's --unix-socket (plain HTTP on the socket
+    file, so --ca, --insecure and --no-tls do not apply there).
+    """
+    url, where = target_url(address, tls=not no_tls)
     try:  # the rule every xrsched client follows: flag > file > environment
         token = resolve_token(token, token_file)
     except TokenError as exc:
-        click.echo(f"UNKNOWN {host}:{port}: {exc}")
+        click.echo(f"UNKNOWN {where}: {exc}")
         sys.exit(EXIT_DOWN)
-    result = probe(host, port, tls=not no_tls, ca=ca, verify=not insecure, token=token, timeout=timeout)
+    result = probe_url(url, where, ca=ca, verify=not insecure, token=token, timeout=timeout)
     if show_xml and result.document is not None:
         click.echo(result.document.decode("utf-8", "replace"), nl=False)
     else:

@@ -63,10 +63,11 @@ def main(ctx: click.Context, config_file: Path | None, **given: Any) -> None:
     from xrsched.server.runtime import ServerRuntime
     from xrsched.store import StoreError
     from xrsched.tls import TLSConfigError
+    from xrsched.unixpath import SocketPathError
 
     try:
         runtime = ServerRuntime(settings)
-    except (StartupError, TLSConfigError, TokenFileError, StoreError, BadValue) as exc:
+    except (StartupError, TLSConfigError, TokenFileError, StoreError, BadValue, SocketPathError) as exc:
         click.echo(f"xrsched-server: {exc}", err=True)
         sys.exit(1)
     except OSError as exc:  # a check missed it: still say which file or directory

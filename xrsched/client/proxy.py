@@ -28,7 +28,10 @@ class SchedulerProxy(xmlrpc.client.ServerProxy):
     """
 
     def __init__(self, transport: SchedulerTransport) -> None:
-        super().__init__(transport.url, transport=transport)
+        # ServerProxy knows only http(s) URLs; for unix: the transport says where the bytes go.
+        super().__init__(
+            "http://localhost/RPC2" if transport.endpoint.socket_path else transport.url, transport=transport
+        )
         self._sender = transport
 
     def __getattr__(self, name: str) -> Any:

@@ -154,7 +154,8 @@ class RemoteScheduler:
     timeouts, 429 and 503 are retried with backoff. Use :meth:`batch` or :meth:`send_many`
     to send many calls as ``system.multicall`` requests.
 
-    ``url`` is ``https://host[:port][/path]`` (port 8082, path ``/RPC2`` by default). The token
+    ``url`` is ``https://host[:port][/path]`` (port 8082, path ``/RPC2`` by default), or
+    ``unix:/run/xrsched.sock`` for a server's ``--unix-socket`` (no TLS there). The token
     comes from ``token``, else ``token_file`` / ``$XRSCHED_TOKEN_FILE``, else ``$XRSCHED_TOKEN``
     (:func:`resolve_token`); ``environ`` replaces ``os.environ`` for that lookup. ``ca`` is the CA bundle that verifies
     the server (the system store when None). ``timeout`` bounds each read of an answer and

@@ -17,7 +17,9 @@ says in its docstring what the stdlib does that we cannot accept there:
   while inflating gzip, required to be XML, and read by xrsched's fast parser.
 
 The TLS context comes from :func:`xrsched.tls.client_context`; ``http://`` URLs use a plain
-connection from the same class.
+connection from the same class, and ``unix:/path/to/socket`` URLs (a server's
+``--unix-socket``) plain HTTP over that socket file: no TLS there, the file's permissions
+decide who may connect.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import http.client
 import logging
 import os
 import select
+import socket
 import ssl
 import threading
 import weakref
@@ -42,6 +45,7 @@ from xrsched.client.errors import ClientError, MalformedResponse, SchedulerFault
 from xrsched.client.wire import decode_response
 from xrsched.requestid import valid_request_id
 from xrsched.tls import client_context
+from xrsched.unixpath import SocketPathError, is_unix_url, unix_url_path
 
 MIB = 1024 * 1024
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -95,20 +99,28 @@ class ClientStats:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where the scheduler answers: scheme, host, port and the XML-RPC path."""
+    """Where the scheduler answers: scheme, host, port and the XML-RPC path; for ``unix:``
+    URLs the scheme is ``unix`` and ``socket_path`` the socket file."""
 
     scheme: str
     host: str
     port: int
     path: str
+    socket_path: str | None = None
 
     @classmethod
     def parse(cls, url: str) -> Endpoint:
-        """``https://host[:port][/path]`` (port 8082 and path ``/RPC2`` by default)."""
+        """``https://host[:port][/path]`` (port 8082 and path ``/RPC2`` by default), or
+        ``unix:/path/to/socket`` for a server's ``--unix-socket`` (plain HTTP, path ``/RPC2``)."""
+        if is_unix_url(url):
+            try:
+                return cls("unix", "localhost", 0, DEFAULT_PATH, socket_path=unix_url_path(url))
+            except SocketPathError as exc:
+                raise ValueError(f"scheduler URL {url!r}: {exc}") from None
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in ("https", "http"):
-            raise ValueError(f"scheduler URL must start with https:// (or http://), got {url!r}")
+            raise ValueError(f"scheduler URL must start with https:// (or http:// or unix:), got {url!r}")
         if not parts.hostname:
             raise ValueError(f"no host in scheduler URL {url!r}")
         if parts.username or parts.password:
@@ -167,6 +179,28 @@ class _HttpsConnection(_OneWrite, http.client.HTTPSConnection):
     """TLS, one write per request."""
 
 
+class _UnixConnection(_OneWrite, http.client.HTTPConnection):
+    """Plain HTTP over a server's Unix socket file, one write per request."""
+
+    def __init__(self, socket_path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = socket_path
+
+    def connect(self) -> None:
+        """``http.client`` connects over TCP only: here ``AF_UNIX`` to the socket file, within
+        the timeout; an error names the file."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.socket_path)
+        except OSError as exc:
+            sock.close()
+            if isinstance(exc, TimeoutError) or exc.errno is None:
+                raise
+            raise type(exc)(exc.errno, exc.strerror, self.socket_path) from None
+        self.sock = sock
+
+
 class SchedulerTransport(xmlrpc.client.SafeTransport):
     """Carries XML-RPC bodies to one scheduler over per-thread keep-alive connections."""
 
@@ -212,14 +246,17 @@ class SchedulerTransport(xmlrpc.client.SafeTransport):
 
     def _new_connection(self) -> http.client.HTTPConnection:
         e, timeout = self.endpoint, self.settings.connect_timeout
+        if e.socket_path is not None:
+            return _UnixConnection(e.socket_path, timeout)
         if self.context is None:
             return _HttpConnection(e.host, e.port, timeout=timeout)
         return _HttpsConnection(e.host, e.port, timeout=timeout, context=self.context)
 
     def make_connection(self, host: Any) -> http.client.HTTPConnection:
         """The stdlib shares one connection between threads, with one timeout, never checked
-        before reuse: here one per thread, connected within ``connect_timeout``, reads bounded
-        by ``read_timeout``, replaced when the server dropped it while it sat idle."""
+        before reuse, and speaks TCP only: here one per thread (to the socket file for a
+        ``unix:`` URL), connected within ``connect_timeout``, reads bounded by ``read_timeout``,
+        replaced when the server dropped it while it sat idle."""
         slot = self._slot()
         conn = slot.conn
         slot.reused = conn.sock is not None

@@ -1,7 +1,8 @@
 """XML-RPC as bytes in, bytes out: limits, parsing, marshalling, faults and dispatch.
 
 The names exported here need no socket (STYLE: "Bytes in, bytes out, then HTTP"): the HTTP
-transport (:mod:`~xrsched.rpc.http_server`, :mod:`~xrsched.rpc.handler`) undoes the body's
+transport (:mod:`~xrsched.rpc.http_server`, :mod:`~xrsched.rpc.unix_server`,
+:mod:`~xrsched.rpc.handler`) undoes the body's
 coding with :func:`decode_body`, and the application answers it with
 :meth:`Dispatcher.dispatch` and a :class:`CallContext`.
 

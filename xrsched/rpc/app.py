@@ -16,6 +16,18 @@ if TYPE_CHECKING:
     from xrsched.health import HealthReport
 
 
+#: Who is at the other end: (host, port) over TCP; over a Unix socket a text such as
+#: ``"unix:/run/xrsched.sock pid=4242 uid=1000"``.
+Peer = tuple[str, int] | str
+
+
+def peer_text(peer: Peer | None) -> str | None:
+    """The peer as one string for logs and the audit log: ``host:port`` or the Unix label."""
+    if peer is None or isinstance(peer, str):
+        return peer
+    return f"{peer[0]}:{peer[1]}"
+
+
 @dataclass(frozen=True)
 class RequestInfo:
     """What the transport knows about one HTTP request, safe to log and audit.
@@ -25,7 +37,7 @@ class RequestInfo:
     authentication or when the request needed none.
     """
 
-    peer: tuple[str, int]
+    peer: Peer
     method: str
     path: str
     request_id: str

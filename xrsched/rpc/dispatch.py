@@ -21,6 +21,7 @@ from functools import partial
 from typing import Any
 from xmlrpc.server import SimpleXMLRPCDispatcher
 
+from xrsched.rpc.app import Peer
 from xrsched.rpc.faults import INVALID_REQUEST, METHOD_NOT_FOUND, ProtocolError, fault_for, printable
 from xrsched.rpc.limits import DEFAULT_LIMITS, RequestLimits
 from xrsched.rpc.marshal import Rendered, dump_fault, dump_response, dump_value, fault_value_xml
@@ -53,7 +54,7 @@ class CallContext:
     allow-listed subset the transport chose to keep (never credentials).
     """
 
-    peer: tuple[str, int] | None = None
+    peer: Peer | None = None
     identity: object | None = None
     request_id: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)

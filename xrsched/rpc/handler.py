@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from xmlrpc.server import SimpleXMLRPCRequestHandler
 
 from xrsched import health as health_doc
-from xrsched.rpc.app import RequestInfo
+from xrsched.rpc.app import Peer, RequestInfo, peer_text
 from xrsched.rpc.httpmsg import (
     AUTH_CHALLENGE,
     HeaderMap,
@@ -74,7 +74,7 @@ class RpcRequestHandler(SimpleXMLRPCRequestHandler):
     def __init__(
         self,
         request: socket.socket,
-        client_address: tuple[str, int],
+        client_address: Peer,
         server: RpcHttpServer,
         *,
         tracked: Tracked | None = None,
@@ -84,7 +84,10 @@ class RpcRequestHandler(SimpleXMLRPCRequestHandler):
         self.busy = busy
         self.settings = server.settings
         self.peer_cert_cn: str | None = None
-        peer = (str(client_address[0]), int(client_address[1]))
+        peer: Peer = (
+            client_address if isinstance(client_address, str) else (str(client_address[0]), int(client_address[1]))
+        )
+        self.peer_label = peer_text(peer) or "?"
         self.info = RequestInfo(peer=peer, method="", path="", request_id="")
         self._reader: DeadlineReader | None = None
         self._input_clean = True  # False while unread request bytes may be waiting
@@ -103,7 +106,7 @@ class RpcRequestHandler(SimpleXMLRPCRequestHandler):
         """TLS handshake here, in the connection's thread, under a deadline; reads with
         whole-request deadlines (the stdlib makes plain files with one per-recv timeout)."""
         sock = self.connection = self.request
-        if self.disable_nagle_algorithm:
+        if self.disable_nagle_algorithm and sock.family != socket.AF_UNIX:
             # An answer bigger than one TLS record (16 KiB) leaves in several writes; with Nagle's
             # algorithm the last one waits for the client's delayed ACK of the others: ~40 ms.
             with contextlib.suppress(OSError):
@@ -130,7 +133,7 @@ class RpcRequestHandler(SimpleXMLRPCRequestHandler):
                 self.tracked.replace_socket(sock)
             sock.do_handshake()
         except (OSError, ValueError) as exc:
-            log.debug("TLS handshake with %s:%s failed: %s", *self.client_address, exc)
+            log.debug("TLS handshake with %s failed: %s", self.peer_label, exc)
             return False
         self.peer_cert_cn = common_name(sock.getpeercert())
         return True
@@ -143,7 +146,7 @@ class RpcRequestHandler(SimpleXMLRPCRequestHandler):
         try:
             super().handle()
         except (OSError, ValueError) as exc:  # resets, TLS errors, use after eviction
-            log.debug("connection %s:%s ended: %s", *self.client_address, exc)
+            log.debug("connection %s ended: %s", self.peer_label, exc)
 
     def handle_one_request(self) -> None:
         """Wait (evictably) for a request, then read it under one deadline (the stdlib waits
@@ -296,7 +299,7 @@ class RpcRequestHandler(SimpleXMLRPCRequestHandler):
             self.close_connection = True
             self._refuse(HttpError(408, "request body not received in time"))
         except OSError as exc:
-            log.debug("connection %s:%s failed mid-request: %s", *self.client_address, exc)
+            log.debug("connection %s failed mid-request: %s", self.peer_label, exc)
             self.close_connection = True
         except Exception:
             incident = uuid.uuid4().hex[:12]
@@ -412,4 +415,4 @@ class RpcRequestHandler(SimpleXMLRPCRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         """Route the base class's messages to ``xrsched.server`` (the stdlib writes to stderr)."""
-        log.debug("%s:%s " + format, *self.client_address, *args)
+        log.debug("%s " + format, self.peer_label, *args)

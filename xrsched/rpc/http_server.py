@@ -25,7 +25,7 @@ from collections.abc import Callable
 from types import TracebackType
 from xmlrpc.server import SimpleXMLRPCServer
 
-from xrsched.rpc.app import Application
+from xrsched.rpc.app import Application, Peer, peer_text
 from xrsched.rpc.handler import RpcRequestHandler
 from xrsched.rpc.http_settings import HttpSettings
 from xrsched.rpc.limits import RequestLimits
@@ -39,14 +39,15 @@ class RpcHttpServer(SimpleXMLRPCServer):
     """XML-RPC (and the health document) over HTTP/1.1, with TLS when given a server context.
 
     ``tls_context`` comes from :func:`xrsched.tls.server_context`; None serves plain HTTP
-    (for ``--no-tls`` behind a terminating proxy).
+    (for ``--no-tls`` behind a terminating proxy). ``address`` is (host, port) here; the
+    Unix-socket subclass (:mod:`xrsched.rpc.unix_server`) takes a path.
     """
 
     allow_reuse_address = True
 
     def __init__(
         self,
-        address: tuple[str, int],
+        address: tuple[str, int] | str,
         app: Application,
         *,
         tls_context: ssl.SSLContext | None,
@@ -60,7 +61,7 @@ class RpcHttpServer(SimpleXMLRPCServer):
             max_decompressed_bytes=self.settings.max_decompressed_bytes,
         )
         self.draining = threading.Event()
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.address_family = self._family_for(address)
         self.request_queue_size = self.settings.listen_backlog
         self._pool = ConnectionPool(self.settings.max_connections, self.settings.overflow_connections)
         self._state_lock = threading.Lock()
@@ -84,6 +85,15 @@ class RpcHttpServer(SimpleXMLRPCServer):
         except BaseException:
             self.server_close()
             raise
+
+    def _family_for(self, address: tuple[str, int] | str) -> socket.AddressFamily:
+        """IPv6 for a host with a colon, else IPv4 (the stdlib's class attribute is IPv4 only)."""
+        return socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+
+    def describe(self) -> str:
+        """Where this server listens, for log lines: ``host:port``."""
+        host, port = self.server_address[:2]
+        return f"{host}:{port}"
 
     def server_bind(self) -> None:
         """Keep ``server_address`` a (host, port) pair (the stdlib keeps IPv6's 4-tuple)."""
@@ -124,7 +134,7 @@ class RpcHttpServer(SimpleXMLRPCServer):
             if self._closed:
                 raise RuntimeError("the server was shut down")
             self._serving = True  # from here on the loop runs, so shutdown() must stop it
-        log.info("serving on %s:%s (%s)", *self.server_address, "TLS" if self.tls_enabled else "plain HTTP")
+        log.info("serving on %s (%s)", self.describe(), "TLS" if self.tls_enabled else "plain HTTP")
         super().serve_forever(poll_interval)
 
     def start(self) -> threading.Thread:
@@ -170,7 +180,7 @@ class RpcHttpServer(SimpleXMLRPCServer):
 
     # -- socketserver's hooks (process_request runs on the accept thread: must never block) --
 
-    def process_request(self, request: socket.socket, client_address: tuple[str, int]) -> None:  # type: ignore[override]
+    def process_request(self, request: socket.socket, client_address: Peer) -> None:  # type: ignore[override]
         """Admit into the bounded pool, or the overflow, or drop (the stdlib serves inline)."""
         tracked = self._pool.try_admit(request)
         if tracked is not None:
@@ -186,14 +196,16 @@ class RpcHttpServer(SimpleXMLRPCServer):
         now = time.monotonic()
         if now - self._drop_logged_at >= _DROP_LOG_INTERVAL:  # one line per interval, not per attack packet
             log.warning(
-                "dropped %d connections: pool and overflow are full (last from %s)", self._dropped, client_address[0]
+                "dropped %d connections: pool and overflow are full (last from %s)",
+                self._dropped,
+                peer_text(client_address),
             )
             self._dropped, self._drop_logged_at = 0, now
 
     def finish_request(  # type: ignore[override]
         self,
         request: socket.socket,
-        client_address: tuple[str, int],
+        client_address: Peer,
         *,
         tracked: Tracked | None = None,
         busy: bool = False,
@@ -216,7 +228,7 @@ class RpcHttpServer(SimpleXMLRPCServer):
     def _spawn(self, target: Callable[..., None], *args: object) -> None:
         threading.Thread(target=target, args=args, name="xrsched-conn", daemon=True).start()
 
-    def _serve(self, request: socket.socket, client_address: tuple[str, int], tracked: Tracked | None) -> None:
+    def _serve(self, request: socket.socket, client_address: Peer, tracked: Tracked | None) -> None:
         try:
             self.finish_request(request, client_address, tracked=tracked, busy=tracked is None)
         except Exception:
@@ -226,13 +238,13 @@ class RpcHttpServer(SimpleXMLRPCServer):
             if tracked is not None:
                 self._pool.release(tracked)
 
-    def _wait_then_serve(self, request: socket.socket, client_address: tuple[str, int]) -> None:
+    def _wait_then_serve(self, request: socket.socket, client_address: Peer) -> None:
         tracked = self._pool.wait_admit(request, self.settings.admission_wait)
         if tracked is not None:
             self._serve(request, client_address, tracked)
             return
         try:
-            log.info("refusing %s:%s with 503: all connection slots are busy", *client_address[:2])
+            log.info("refusing %s with 503: all connection slots are busy", peer_text(client_address))
             self._serve(request, client_address, None)
         finally:
             self._pool.release_waiter()

@@ -18,7 +18,7 @@ from xrsched.audit import AuditLog
 from xrsched.auth import Identity, Role, TokenStore, allowed, required_role
 from xrsched.core.errors import Forbidden, Unavailable
 from xrsched.health import HealthReport, SchedulerCounts, StoreHealth, TlsHealth, assess, to_struct
-from xrsched.rpc.app import RequestInfo, RpcResult
+from xrsched.rpc.app import RequestInfo, RpcResult, peer_text
 from xrsched.rpc.dispatch import CallContext, Dispatcher
 from xrsched.rpc.limits import RequestLimits
 from xrsched.service import Caller, SchedulerService
@@ -118,7 +118,7 @@ class SchedulerApp:
         """Audit a request refused at the HTTP level (401, 405, 411, 413, 503, ...)."""
         identity = request.identity if isinstance(request.identity, Identity) else None
         self.audit.record(
-            peer=_peer(request.peer),
+            peer=peer_text(request.peer),
             identity=identity.principal if identity else None,
             role=identity.role.label if identity else None,
             method=f"{request.method} {request.path}"[:120],
@@ -150,7 +150,7 @@ class SchedulerApp:
     def _audit_call(self, context: CallContext, method: str, outcome: str | int, duration: float) -> None:
         identity = context.identity if isinstance(context.identity, Identity) else None
         self.audit.record_call(
-            _peer(context.peer),
+            peer_text(context.peer),
             identity.principal if identity else None,
             identity.role.label if identity else None,
             method,
@@ -168,7 +168,3 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
         if key.lower() == name:
             return candidate
     return None
-
-
-def _peer(peer: tuple[str, int] | None) -> str | None:
-    return f"{peer[0]}:{peer[1]}" if peer else None

@@ -28,6 +28,7 @@ from xrsched.core import Scheduler
 from xrsched.rpc.http_server import RpcHttpServer
 from xrsched.rpc.http_settings import HttpSettings
 from xrsched.rpc.limits import RequestLimits
+from xrsched.rpc.unix_server import RpcUnixServer, check_unix_socket
 from xrsched.server import preflight
 from xrsched.server.app import SchedulerApp
 from xrsched.server.statelock import hold_state_lock, state_dir_in_use
@@ -41,6 +42,7 @@ from xrsched.tls import (
     ensure_self_signed,
     server_context,
 )
+from xrsched.unixpath import check_socket_path
 
 log = logging.getLogger("xrsched.server")
 KEY_PASSWORD_ENV = "XRSCHED_TLS_KEY_PASSWORD"  # noqa: S105 (the variable's name, not a password)
@@ -60,6 +62,7 @@ class ServerRuntime:
         self.out = out or sys.stdout
         self.state_dir = settings.resolved_state_path()
         self.tokens_path = settings.resolved_tokens()
+        self.unix_path = check_socket_path(settings.unix_socket) if settings.unix_socket is not None else None
         probe = self._check_before_creating()
         try:
             self._lock_file = self._take_state_dir()
@@ -74,8 +77,18 @@ class ServerRuntime:
             self.app = self._application()
             tls_context = self._tls_context(self.cert_path, self.key_path)
         finally:
-            probe.close()  # the real listener binds the port next
-        self.http = self._listen(tls_context)
+            if probe is not None:
+                probe.close()  # the real listener binds the port next
+        #: The TCP listener (None with ``--no-tcp``) and the Unix-socket one (with ``--unix-socket``).
+        self.http: RpcHttpServer | None = None if settings.no_tcp else self._listen(tls_context)
+        self.unix: RpcUnixServer | None = None
+        if self.unix_path is not None:
+            try:
+                self.unix = RpcUnixServer(self.unix_path, self.app, settings=self._http_settings())
+            except BaseException:
+                if self.http is not None:
+                    self.http.shutdown(grace_seconds=0.0)
+                raise
         self._stop = threading.Event()
         self._reload = threading.Event()
 
@@ -87,8 +100,8 @@ class ServerRuntime:
         self.out.write(line + "\n")
         self.out.flush()
 
-    def _check_before_creating(self) -> socket.socket:
-        """Every check that needs no side effect; returns the socket reserving the address.
+    def _check_before_creating(self) -> socket.socket | None:
+        """Every check that needs no side effect; returns the socket reserving the TCP address.
 
         Nothing is created before these pass, so a start that fails (port taken, bad
         certificate, unreadable tokens file...) leaves the state directory as it was.
@@ -110,7 +123,9 @@ class ServerRuntime:
             self._tls_context(settings.tls_cert, settings.tls_key)  # raises TLSConfigError naming the file
         if settings.tls_client_ca is not None and not settings.no_tls:
             check_certificates_file(settings.tls_client_ca, "client CA")
-        return preflight.probe_address(settings.address, settings.port)
+        if self.unix_path is not None:
+            check_unix_socket(self.unix_path)  # a live server's socket or a user's file: refused here
+        return None if settings.no_tcp else preflight.probe_address(settings.address, settings.port)
 
     def _take_state_dir(self) -> IO[str]:
         preflight.make_directory(self.state_dir, "state directory")
@@ -162,9 +177,9 @@ class ServerRuntime:
             store_health=self.service.store_health,
         )
 
-    def _listen(self, tls_context: ssl.SSLContext | None) -> RpcHttpServer:
+    def _http_settings(self) -> HttpSettings:
         settings = self.settings
-        http_settings = HttpSettings(
+        return HttpSettings(
             max_connections=settings.max_connections,
             handshake_timeout=settings.handshake_timeout,
             read_timeout=settings.read_timeout,
@@ -173,9 +188,12 @@ class ServerRuntime:
             max_decompressed_bytes=self.app.limits.max_decompressed_bytes,
             health_requires_token=settings.health_requires_token,
         )
+
+    def _listen(self, tls_context: ssl.SSLContext | None) -> RpcHttpServer:
+        settings = self.settings
         try:
             return RpcHttpServer(
-                (settings.address, settings.port), self.app, tls_context=tls_context, settings=http_settings
+                (settings.address, settings.port), self.app, tls_context=tls_context, settings=self._http_settings()
             )
         except OSError as exc:  # the port was taken between the check and now
             raise preflight.StartupError(
@@ -184,6 +202,8 @@ class ServerRuntime:
 
     def _certificate_paths(self) -> tuple[Path | None, Path | None]:
         settings = self.settings
+        if settings.no_tcp:
+            return None, None  # the Unix socket never speaks TLS: no certificate to make or load
         if settings.no_tls:
             log.warning("serving plain HTTP (--no-tls): tokens cross the network in clear")
             return None, None
@@ -209,10 +229,22 @@ class ServerRuntime:
 
     @property
     def url(self) -> str:
-        """The base URL clients use."""
+        """The base URL clients use: the TCP listener's, or ``unix:PATH`` with ``--no-tcp``."""
+        if self.http is None:
+            return self.unix_url
         host, port = self.http.server_address
         scheme = "https" if self.http.tls_enabled else "http"
         return f"{scheme}://{host}:{port}/RPC2"
+
+    @property
+    def unix_url(self) -> str:
+        """``unix:PATH`` of the Unix-socket listener; empty without one."""
+        return f"unix:{self.unix_path}" if self.unix is not None else ""
+
+    @property
+    def listeners(self) -> list[RpcHttpServer]:
+        """The listeners this server runs (one or two)."""
+        return [server for server in (self.http, self.unix) if server is not None]
 
     # ---------------------------------------------------------------- running
 
@@ -230,7 +262,7 @@ class ServerRuntime:
             except Exception as exc:  # a bad certificate must not take the server down
                 log.error("certificate not reloaded, keeping the previous one: %s", exc)
             else:
-                if context is not None:
+                if context is not None and self.http is not None:
                     self.http.replace_tls_context(context)
                 self.cert = info
                 log.info("certificate %s reloaded (valid until %s)", self.cert_path, info.not_after)
@@ -250,8 +282,12 @@ class ServerRuntime:
     def run(self, on_ready: Callable[[], None] | None = None) -> int:
         """Serve until stopped; returns the process exit code (0 after a clean stop)."""
         self.service.start()
-        self.http.start()
-        self._say(f"xrsched-server listening on {self.url}")
+        for server in self.listeners:
+            server.start()
+        if self.http is not None:
+            self._say(f"xrsched-server listening on {self.url}")
+        if self.unix is not None:
+            self._say(f"xrsched-server listening on {self.unix_url} (mode 0600, no TLS)")
         if on_ready is not None:
             on_ready()
         tokens_checked = time.monotonic()
@@ -273,10 +309,21 @@ class ServerRuntime:
         """Stop accepting, drain in-flight calls (bounded), stop maintenance, close the audit log."""
         log.info("stopping: finishing in-flight calls (up to %.0fs)", SHUTDOWN_GRACE)
         self.app.draining.set()
-        clean = self.http.shutdown(SHUTDOWN_GRACE)
+        clean = _shutdown_together(self.listeners, SHUTDOWN_GRACE)
         self.service.close()
         self.audit.close()
         if not clean:
             log.warning("some calls were still running after %.0fs and were cut off", SHUTDOWN_GRACE)
         log.info("stopped")
         return 0
+
+
+def _shutdown_together(servers: list[RpcHttpServer], grace: float) -> bool:
+    """Drain every listener at once (one shared grace period); True if all ended in time."""
+    results: list[bool] = []
+    threads = [threading.Thread(target=lambda s=server: results.append(s.shutdown(grace))) for server in servers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return all(results)

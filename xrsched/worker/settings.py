@@ -37,7 +37,11 @@ class WorkerSettingsError(ValueError):
 class WorkerSettings:
     """Every option of the xrsched worker with its default."""
 
-    scheduler_url: str = _opt("https://localhost:8082/RPC2", "Scheduler to work for.", metavar="URL")
+    scheduler_url: str = _opt(
+        "https://localhost:8082/RPC2",
+        "Scheduler to work for: https://HOST:PORT/RPC2, or unix:PATH for a server's --unix-socket.",
+        metavar="URL",
+    )
     ca: Path | None = _opt(None, "CA bundle that verifies the scheduler's certificate.", metavar="FILE")
     token_file: Path | None = _opt(
         None, "File holding the worker token (beats XRSCHED_TOKEN; --token beats it).", metavar="FILE"
@@ -145,6 +149,6 @@ def check(settings: WorkerSettings) -> None:
             raise WorkerSettingsError(f"{name} must not be negative")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise WorkerSettingsError(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {settings.log_level!r}")
-    if not settings.local_scheduler and not settings.scheduler_url.startswith(("https://", "http://")):
+    if not settings.local_scheduler and not settings.scheduler_url.startswith(("https://", "http://", "unix:")):
         shown = settings.scheduler_url
-        raise WorkerSettingsError(f"scheduler_url must start with https:// (or http://), got {shown!r}")
+        raise WorkerSettingsError(f"scheduler_url must start with https:// (or http:// or unix:), got {shown!r}")
