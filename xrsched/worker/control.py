@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from xrsched.task import ParameterException, TaskClassException
 
 from .asking import typical_after
+from .batches import combined_fields
 from .link import Call
 from .runner import load_task, report_fields
 
@@ -45,6 +46,8 @@ class ControlMixin:
     _fields: dict[str, dict[str, Any]]
     _queue: deque[dict[str, Any]]
     _task_seconds: float | None
+    #: Combined task id -> the batch members it runs for (see :mod:`.batches`).
+    _batches: dict[str, list[str]]
 
     # -- from the heartbeat thread ----------------------------------------------------------
 
@@ -143,11 +146,15 @@ class ControlMixin:
                         "the scheduler resets its retry policy and resources", task_id, exc_info=True)  # fmt: skip
 
     def _report(self, task_id: str, status: str, expl: str | None, *, ran: bool = True, **extra: Any) -> None:
-        if not ran:  # the summary then goes by the scheduler's status
-            self.outcomes.pop(task_id, None)
-        elif status != "PENDING":
-            self.outcomes[task_id] = "done" if status == "DONE" else "failed"
+        members = self._batches.pop(task_id, None)
+        for each in (task_id, *(members or ())):
+            if not ran:  # the summary then goes by the scheduler's status
+                self.outcomes.pop(each, None)
+            elif status != "PENDING":
+                self.outcomes[each] = "done" if status == "DONE" else "failed"
         fields = self._fields.pop(task_id, {})
+        if members is not None:  # the scheduler gives the members this outcome
+            fields = combined_fields(fields)
         call = {**fields, "task_id": task_id, "worker": self.worker_id, "status": status, "expl": expl, **extra}
         self._outgoing.append(("add_task", call))
 

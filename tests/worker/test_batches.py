@@ -1,0 +1,72 @@
+"""Batches in xrsched's own worker: a real server, real ``xrsched run`` subprocesses.
+
+The worker declares batchable families (``add_task_batcher``), the scheduler hands out up to
+``max_batch_size`` tasks at once, the worker runs one combined task for them, and every member
+gets its outcome.
+"""
+
+from __future__ import annotations
+
+import math
+
+from tests.worker.batch_tasks import MAX_BATCH, ManyNumbered, Numbered, batch_runs
+from tests.worker.tasks import Part, runs
+
+MODULE = ["--module", "tests.worker.batch_tasks", "ManyNumbered"]
+
+
+def statuses(server, root_task) -> dict[str, str]:
+    """The scheduler's status of every task in ``root_task``'s graph."""
+    with server.client() as admin:
+        graph = admin.dep_graph(task_id=root_task.task_id, include_done=True)
+    return {task_id: info["status"] for task_id, info in graph.items()}
+
+
+def members(root: str, count: int, **params) -> list[str]:
+    return [Numbered(root=root, key=f"k{i:02d}", **params).task_id for i in range(count)]
+
+
+def test_twenty_batchable_tasks_run_as_few_batches_and_every_member_is_done(server, run_worker, tmp_path):
+    root = str(tmp_path / "batch")
+    worker = run_worker([*MODULE, "--root", root, "--count", "20", "--parts", "3", "--workers", "2"],
+                        server.worker_env("w1"))  # fmt: skip
+    assert worker.wait(90) == 0, worker.text
+    done = batch_runs(tmp_path / "batch")
+    assert len(done) == math.ceil(20 / MAX_BATCH), done
+    assert all(len(keys) <= MAX_BATCH for keys in done), done
+    assert sorted(key for keys in done for key in keys) == [f"k{i:02d}" for i in range(20)]
+    status = statuses(server, ManyNumbered(root=root, count=20, parts=3))
+    for task_id in members(root, 20):
+        assert status[task_id] == "DONE", (task_id, status[task_id])
+    # A family without a batch method is unaffected: each Part ran on its own, once.
+    parts = sorted(task_id for task_id, _, _ in runs(tmp_path / "batch"))
+    assert parts == sorted(Part(root=root, n=n).task_id for n in range(3))
+    assert "20 task(s) ran successfully" not in worker.text  # the members and the parts and the root
+    assert "24 task(s) ran successfully" in worker.text, worker.text
+
+
+def test_a_failing_batch_fails_every_member_with_the_traceback(server, run_worker, tmp_path):
+    root = str(tmp_path / "fail")
+    worker = run_worker([*MODULE, "--root", root, "--count", "8", "--fail"], server.worker_env("w1"))
+    assert worker.wait(90) == 1, worker.text
+    assert len(batch_runs(tmp_path / "fail")) == math.ceil(8 / MAX_BATCH)
+    status = statuses(server, ManyNumbered(root=root, count=8, fail=True))
+    with server.client() as admin:
+        for task_id in members(root, 8, fail=True):
+            assert status[task_id] == "FAILED", (task_id, status[task_id])
+            error = admin.fetch_error(task_id=task_id)["error"]
+            assert "Traceback" in error and "fails on purpose" in error, error
+    assert "8 task(s) failed" in worker.text, worker.text
+
+
+def test_a_batch_whose_combined_output_exists_is_done_without_running(server, run_worker, tmp_path):
+    # The members' dependency makes the combined output after they were registered incomplete,
+    # as another worker's run of the same batch would.
+    root = str(tmp_path / "ready")
+    keys = "k00,k01,k02"
+    worker = run_worker([*MODULE, "--root", root, "--count", "3", "--premade", keys], server.worker_env("w1"))
+    assert worker.wait(90) == 0, worker.text
+    assert "was complete when its turn came" in worker.text, worker.text
+    assert batch_runs(tmp_path / "ready") == []
+    status = statuses(server, ManyNumbered(root=root, count=3, premade=keys))
+    assert [status[task_id] for task_id in members(root, 3, premade=keys)] == ["DONE"] * 3
