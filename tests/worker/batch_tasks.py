@@ -16,7 +16,7 @@ import xrsched.task as xt
 from tests.worker.tasks import Part
 
 #: The largest batch ``Numbered`` allows.
-MAX_BATCH = 6
+MAX_BATCH = 7
 
 
 def joined(keys) -> str:

@@ -11,6 +11,7 @@ import math
 
 from tests.worker.batch_tasks import MAX_BATCH, ManyNumbered, Numbered, batch_runs
 from tests.worker.tasks import Part, runs
+from xrsched.worker import Worker, WorkerSettings
 
 MODULE = ["--module", "tests.worker.batch_tasks", "ManyNumbered"]
 
@@ -70,3 +71,13 @@ def test_a_batch_whose_combined_output_exists_is_done_without_running(server, ru
     assert batch_runs(tmp_path / "ready") == []
     status = statuses(server, ManyNumbered(root=root, count=3, premade=keys))
     assert [status[task_id] for task_id in members(root, 3, premade=keys)] == ["DONE"] * 3
+
+
+def test_a_graph_with_batchable_tasks_registers_in_one_go_even_when_pipelined(server, tmp_path):
+    # Batches hold only what is registered when they are handed out: the first request of a
+    # pipelined registration (16 calls) would cut 40 tasks into more batches than needed.
+    quiet = WorkerSettings(ping_interval=3600)
+    with server.client("w1") as client, Worker(client, processes=1, settings=quiet, handle_signals=False) as worker:
+        assert worker.add(ManyNumbered(root=str(tmp_path / "one"), count=40), pipelined=True)
+        with server.client() as admin:
+            assert admin.count_pending(worker=worker.worker_id)["n_pending_tasks"] == 41
