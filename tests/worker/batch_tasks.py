@@ -73,6 +73,31 @@ class Premade(xt.Task):
                 handle.write("made by another run\n")
 
 
+def refuse(keys) -> str:
+    """A batch method that cannot combine more than one value."""
+    keys = list(keys)
+    if len(keys) > 1:
+        raise ValueError(f"cannot combine {len(keys)} keys")
+    return keys[0]
+
+
+class Uncombinable(xt.Task):
+    """Batchable, but its batch method refuses every real batch."""
+
+    root = xt.StrParameter()
+    key = xt.StrParameter(batch_method=refuse)
+
+    def run(self):
+        raise AssertionError("never runs: its batches cannot be built")
+
+
+class ManyUncombinable(xt.WrapperTask):
+    root = xt.StrParameter()
+
+    def requires(self):
+        return [Uncombinable(root=self.root, key=f"u{i}") for i in range(3)]
+
+
 class ManyNumbered(xt.WrapperTask):
     """``count`` Numbered tasks (keys ``k00``, ``k01`` ...) and ``parts`` non-batchable Parts."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from tests.worker.batch_tasks import MAX_BATCH, ManyNumbered, Numbered, batch_runs
+from tests.worker.batch_tasks import MAX_BATCH, ManyNumbered, ManyUncombinable, Numbered, Uncombinable, batch_runs
 from tests.worker.tasks import Part, runs
 from xrsched.worker import Worker, WorkerSettings
 
@@ -71,6 +71,21 @@ def test_a_batch_whose_combined_output_exists_is_done_without_running(server, ru
     assert batch_runs(tmp_path / "ready") == []
     status = statuses(server, ManyNumbered(root=root, count=3, premade=keys))
     assert [status[task_id] for task_id in members(root, 3, premade=keys)] == ["DONE"] * 3
+
+
+def test_a_batch_whose_combined_task_cannot_be_built_fails_every_member(server, run_worker, tmp_path):
+    root = str(tmp_path / "refused")
+    args = ["--module", "tests.worker.batch_tasks", "ManyUncombinable", "--root", root]
+    worker = run_worker(args, server.worker_env("w1"))
+    assert worker.wait(90) == 1, worker.text
+    status = statuses(server, ManyUncombinable(root=root))
+    with server.client() as admin:
+        for i in range(3):
+            task_id = Uncombinable(root=root, key=f"u{i}").task_id
+            assert status[task_id] == "FAILED", (task_id, status[task_id])
+            error = admin.fetch_error(task_id=task_id)["error"]
+            assert "cannot build the batch task" in error and "cannot combine 3 keys" in error, error
+    assert "3 task(s) failed" in worker.text, worker.text
 
 
 def test_a_graph_with_batchable_tasks_registers_in_one_go_even_when_pipelined(server, tmp_path):
