@@ -11,7 +11,8 @@ import math
 
 from tests.worker.batch_tasks import MAX_BATCH, ManyNumbered, ManyUncombinable, Numbered, Uncombinable, batch_runs
 from tests.worker.tasks import Part, runs
-from xrsched.worker import Worker, WorkerSettings
+from xrsched.worker import CompletenessChecker, Worker, WorkerSettings, walk
+from xrsched.worker.registration import registration_calls
 
 MODULE = ["--module", "tests.worker.batch_tasks", "ManyNumbered"]
 
@@ -96,3 +97,18 @@ def test_a_graph_with_batchable_tasks_registers_in_one_go_even_when_pipelined(se
         assert worker.add(ManyNumbered(root=str(tmp_path / "one"), count=40), pipelined=True)
         with server.client() as admin:
             assert admin.count_pending(worker=worker.worker_id)["n_pending_tasks"] == 41
+
+
+def test_each_batchable_family_is_declared_once_before_its_tasks(tmp_path):
+    graphs = [ManyNumbered(root=str(tmp_path), count=3, parts=2), ManyUncombinable(root=str(tmp_path))]
+    found = walk(graphs, CompletenessChecker(1))
+    declared: set[str] = set()
+    calls = registration_calls(found, "w1", declared)
+    batchers = [kwargs for method, kwargs in calls if method == "add_task_batcher"]
+    assert batchers == [
+        {"task_family": "Numbered", "batched_args": ["key"], "max_batch_size": MAX_BATCH, "worker": "w1"},
+        {"task_family": "Uncombinable", "batched_args": ["key"], "worker": "w1"},  # no limit: left out
+    ]
+    assert [method for method, _ in calls[:2]] == ["add_task_batcher"] * 2
+    assert declared == {"Numbered", "Uncombinable"}
+    assert all(method == "add_task" for method, _ in registration_calls(found, "w1", declared))
