@@ -113,6 +113,21 @@ class ManyNumbered(xt.WrapperTask):
         return numbered + [Part(root=self.root, n=n) for n in range(self.parts)]
 
 
+class GathersNumbered(xt.Task):
+    """Needs ``count`` Numbered tasks it finds at run time (dynamic dependencies)."""
+
+    root = xt.StrParameter()
+    count = xt.IntParameter(default=10)
+
+    def output(self):
+        return xt.LocalTarget(str(Path(self.root) / "gathered.txt"))
+
+    def run(self):
+        found = yield [Numbered(root=self.root, key=f"d{i:02d}") for i in range(self.count)]
+        with self.output().open("w") as handle:
+            handle.write(f"{len(found)}\n")
+
+
 def batch_runs(root: Path) -> list[list[str]]:
     """The keys of each run of a Numbered task under ``root``."""
     folder = Path(root) / "runs"

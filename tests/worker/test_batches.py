@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import math
 
-from tests.worker.batch_tasks import MAX_BATCH, ManyNumbered, ManyUncombinable, Numbered, Uncombinable, batch_runs
+from tests.worker.batch_tasks import (
+    MAX_BATCH,
+    GathersNumbered,
+    ManyNumbered,
+    ManyUncombinable,
+    Numbered,
+    Uncombinable,
+    batch_runs,
+)
 from tests.worker.tasks import Part, runs
 from xrsched.worker import CompletenessChecker, Worker, WorkerSettings, walk
 from xrsched.worker.registration import registration_calls
@@ -72,6 +80,18 @@ def test_a_batch_whose_combined_output_exists_is_done_without_running(server, ru
     assert batch_runs(tmp_path / "ready") == []
     status = statuses(server, ManyNumbered(root=root, count=3, premade=keys))
     assert [status[task_id] for task_id in members(root, 3, premade=keys)] == ["DONE"] * 3
+
+
+def test_batchable_dynamic_dependencies_run_in_batches(server, run_worker, tmp_path):
+    root = str(tmp_path / "dyn")
+    args = ["--module", "tests.worker.batch_tasks", "GathersNumbered", "--root", root, "--count", "10"]
+    worker = run_worker(args, server.worker_env("w1"))
+    assert worker.wait(90) == 0, worker.text
+    done = batch_runs(tmp_path / "dyn")
+    assert len(done) == math.ceil(10 / MAX_BATCH), done
+    status = statuses(server, GathersNumbered(root=root, count=10))
+    for i in range(10):
+        assert status[Numbered(root=root, key=f"d{i:02d}").task_id] == "DONE"
 
 
 def test_a_batch_whose_combined_task_cannot_be_built_fails_every_member(server, run_worker, tmp_path):

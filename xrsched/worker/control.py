@@ -16,6 +16,7 @@ from xrsched.task import ParameterException, TaskClassException
 from .asking import typical_after
 from .batches import combined_fields
 from .link import Call
+from .registration import batcher_calls
 from .runner import load_task, report_fields
 
 if TYPE_CHECKING:
@@ -48,6 +49,8 @@ class ControlMixin:
     _task_seconds: float | None
     #: Combined task id -> the batch members it runs for (see :mod:`.batches`).
     _batches: dict[str, list[str]]
+    #: Families declared to the scheduler with ``add_task_batcher``.
+    _batch_families: set[str]
 
     # -- from the heartbeat thread ----------------------------------------------------------
 
@@ -203,10 +206,11 @@ class ControlMixin:
             log.error("failed %s: %s\n%s", task_id, _last_line(message[2]), _indented(message[2]))
             self._report(task_id, "FAILED", message[2])
         elif kind == "deps":
-            calls, new_deps = message[2], message[3]
+            calls, new_deps, batchers = message[2], message[3], message[4]
             log.info("%s waits for %d dynamic dependencies", task_id, len(new_deps))
             self.index.ingest(calls)
             self.index.add_new_deps(task_id, new_deps)
+            self._outgoing.extend(batcher_calls(batchers, self._batch_families, self.worker_id))
             self._outgoing.extend(("add_task", {**kwargs, "worker": self.worker_id}) for kwargs in calls)
             self._report(task_id, "PENDING", None, new_deps=new_deps)
 
