@@ -128,6 +128,32 @@ class GathersNumbered(xt.Task):
             handle.write(f"{len(found)}\n")
 
 
+class UpToHour(xt.Task):
+    """Luigi's classic batch: ``hour`` combines by ``max``, so the combined task is the latest
+    member, and its run makes every hour up to it."""
+
+    root = xt.StrParameter()
+    hour = xt.IntParameter(batch_method=max)
+
+    def output(self):
+        return xt.LocalTarget(str(Path(self.root) / "out" / f"{self.hour:02d}.txt"))
+
+    def run(self):
+        runs = Path(self.root) / "runs"
+        runs.mkdir(parents=True, exist_ok=True)
+        (runs / f"{os.getpid()}-{uuid.uuid4().hex}.txt").write_text(str(self.hour))
+        for hour in range(self.hour + 1):
+            with xt.LocalTarget(str(Path(self.root) / "out" / f"{hour:02d}.txt"), durable=False).open("w") as handle:
+                handle.write("ok\n")
+
+
+class Day(xt.WrapperTask):
+    root = xt.StrParameter()
+
+    def requires(self):
+        return [UpToHour(root=self.root, hour=hour) for hour in range(24)]
+
+
 def batch_runs(root: Path) -> list[list[str]]:
     """The keys of each run of a Numbered task under ``root``."""
     folder = Path(root) / "runs"

@@ -11,11 +11,13 @@ import math
 
 from tests.worker.batch_tasks import (
     MAX_BATCH,
+    Day,
     GathersNumbered,
     ManyNumbered,
     ManyUncombinable,
     Numbered,
     Uncombinable,
+    UpToHour,
     batch_runs,
 )
 from tests.worker.tasks import Part, runs
@@ -92,6 +94,16 @@ def test_batchable_dynamic_dependencies_run_in_batches(server, run_worker, tmp_p
     status = statuses(server, GathersNumbered(root=root, count=10))
     for i in range(10):
         assert status[Numbered(root=root, key=f"d{i:02d}").task_id] == "DONE"
+
+
+def test_a_batch_method_of_max_runs_the_latest_member_for_all(server, run_worker, tmp_path):
+    root = str(tmp_path / "day")
+    worker = run_worker(["--module", "tests.worker.batch_tasks", "Day", "--root", root], server.worker_env("w1"))
+    assert worker.wait(90) == 0, worker.text
+    assert batch_runs(tmp_path / "day") == [["23"]]  # one run, as the last hour
+    status = statuses(server, Day(root=root))
+    assert {status[UpToHour(root=root, hour=hour).task_id] for hour in range(24)} == {"DONE"}
+    assert "25 task(s) ran successfully" in worker.text, worker.text
 
 
 def test_a_batch_whose_combined_task_cannot_be_built_fails_every_member(server, run_worker, tmp_path):
