@@ -172,3 +172,31 @@ def test_the_fingerprint_is_md5_of_luigis_canonical_json(params):
     """Written by hand for speed, the canonical JSON must stay byte for byte what Luigi hashes."""
     canonical = json.dumps(params, separators=(",", ":"), sort_keys=True)
     assert params_fingerprint(params) == hashlib.md5(canonical.encode("utf-8")).hexdigest()
+
+
+class BatchedHours(luigi.Task):
+    region = luigi.Parameter()
+    hour = luigi.IntParameter(batch_method=max)
+    tags = luigi.Parameter(batch_method=",".join)
+
+
+def luigi_batched_hours() -> type:
+    """The same family in Luigi's own registry (luigi is a test-only dependency)."""
+    import luigi as real
+
+    class BatchedHours(real.Task):
+        region = real.Parameter()
+        hour = real.IntParameter(batch_method=max)
+        tags = real.Parameter(batch_method=",".join)
+
+    return BatchedHours
+
+
+def test_a_combined_batch_task_has_the_id_luigi_gives_it():
+    # What a worker builds from a get_work batch reply: the batched parameters come as lists.
+    reply_params = {"region": "eu", "hour": ["3", "11", "7"], "tags": ["b", "a"]}
+    theirs = luigi_batched_hours().from_str_params(reply_params)
+    ours = BatchedHours.from_str_params(reply_params)
+    assert (ours.hour, ours.tags) == (11, "b,a")
+    assert ours.task_id == theirs.task_id
+    assert ours.to_str_params() == theirs.to_str_params()

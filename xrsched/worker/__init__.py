@@ -23,6 +23,9 @@ How it works:
   parameters, runs it, checks its outputs and reports DONE or FAILED with the traceback
   (``fetch_error`` shows it). A ``run()`` that yields incomplete tasks has them registered and
   goes back to PENDING; it runs again once they are done.
+* Batchable families (parameters with a ``batch_method``) are declared with
+  ``add_task_batcher``; a batch handed out runs as one combined task whose outcome every member
+  gets (see :mod:`.batches`).
 * A heartbeat thread pings; ``set_worker_processes`` resizes the pool, scheduler messages go to
   the running task's ``scheduler_messages`` queue (tasks with ``accepts_messages = True``).
 * ``SIGUSR1`` (and ``SIGTERM``/``SIGINT``) stop it taking work; running tasks finish, then it exits.

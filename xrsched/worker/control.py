@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 from xrsched.task import ParameterException, TaskClassException
 
 from .asking import typical_after
+from .batches import combined_fields
 from .link import Call
+from .registration import batcher_calls
 from .runner import load_task, report_fields
 
 if TYPE_CHECKING:
@@ -45,6 +47,10 @@ class ControlMixin:
     _fields: dict[str, dict[str, Any]]
     _queue: deque[dict[str, Any]]
     _task_seconds: float | None
+    #: Combined task id -> the batch members it runs for (see :mod:`.batches`).
+    _batches: dict[str, list[str]]
+    #: Families declared to the scheduler with ``add_task_batcher``.
+    _batch_families: set[str]
 
     # -- from the heartbeat thread ----------------------------------------------------------
 
@@ -143,11 +149,15 @@ class ControlMixin:
                         "the scheduler resets its retry policy and resources", task_id, exc_info=True)  # fmt: skip
 
     def _report(self, task_id: str, status: str, expl: str | None, *, ran: bool = True, **extra: Any) -> None:
-        if not ran:  # the summary then goes by the scheduler's status
-            self.outcomes.pop(task_id, None)
-        elif status != "PENDING":
-            self.outcomes[task_id] = "done" if status == "DONE" else "failed"
+        members = self._batches.pop(task_id, None)
+        for each in (task_id, *(members or ())):
+            if not ran:  # the summary then goes by the scheduler's status
+                self.outcomes.pop(each, None)
+            elif status != "PENDING":
+                self.outcomes[each] = "done" if status == "DONE" else "failed"
         fields = self._fields.pop(task_id, {})
+        if members is not None:  # the scheduler gives the members this outcome
+            fields = combined_fields(fields)
         call = {**fields, "task_id": task_id, "worker": self.worker_id, "status": status, "expl": expl, **extra}
         self._outgoing.append(("add_task", call))
 
@@ -196,10 +206,11 @@ class ControlMixin:
             log.error("failed %s: %s\n%s", task_id, _last_line(message[2]), _indented(message[2]))
             self._report(task_id, "FAILED", message[2])
         elif kind == "deps":
-            calls, new_deps = message[2], message[3]
+            calls, new_deps, batchers = message[2], message[3], message[4]
             log.info("%s waits for %d dynamic dependencies", task_id, len(new_deps))
             self.index.ingest(calls)
             self.index.add_new_deps(task_id, new_deps)
+            self._outgoing.extend(batcher_calls(batchers, self._batch_families, self.worker_id))
             self._outgoing.extend(("add_task", {**kwargs, "worker": self.worker_id}) for kwargs in calls)
             self._report(task_id, "PENDING", None, new_deps=new_deps)
 

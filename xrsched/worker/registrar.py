@@ -71,6 +71,8 @@ class RegistrarMixin:
     _pool: ChildPool
     _checker: CompletenessChecker
     _announced: bool
+    #: Families declared to the scheduler with ``add_task_batcher``.
+    _batch_families: set[str]
     _started_children: bool
     _preload_main: bool
     _registrars: list[threading.Thread]
@@ -97,7 +99,8 @@ class RegistrarMixin:
         With ``pipelined``, only the first :data:`FIRST_CHUNK` registrations (the deepest tasks,
         which can start at once) are sent now; a thread sends the rest once ``run`` has asked for
         work, so work starts while a large graph is still being registered. Refusals among those
-        are logged and show in the summary instead of in the return value.
+        are logged and show in the summary instead of in the return value. A graph with
+        batchable tasks is registered in one go all the same, so that batches are full.
         """
         self._start_children([task.task_module for task in tasks])
         found = walk(tasks, self._checker, skip=self.index.__contains__)
@@ -105,7 +108,12 @@ class RegistrarMixin:
             if task.task_id not in self.index.roots:
                 self.index.roots.append(task.task_id)
         self.index.ingest(found.calls)
-        calls = registration_calls(found, self.worker_id)
+        calls = registration_calls(found, self.worker_id, self._batch_families)
+        if pipelined and found.batchers:
+            # A batch holds only tasks registered when it is handed out: a partial registration
+            # would split batches into more runs than max_batch_size makes.
+            log.info("registering in one go: the graph has batchable tasks (%s)", ", ".join(found.batchers))
+            pipelined = False
         if not self._announced:
             calls.insert(0, ("add_worker", {"worker": self.worker_id, "info": self._worker_info()}))
             self._announced = True

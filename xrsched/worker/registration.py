@@ -12,19 +12,25 @@ of cheap local targets pays no thread overhead and one of slow remote targets is
 parallel.
 
 Registration calls go out deepest first (every task after its dependencies), so the first
-request already makes the leaves runnable and no placeholder tasks are created.
+request already makes the leaves runnable and no placeholder tasks are created. Families of
+batchable tasks (parameters with a ``batch_method``) are declared with ``add_task_batcher``
+before any of them is registered (see :mod:`.batches`).
 """
 
 from __future__ import annotations
 
+import math
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xrsched.task import Task, is_external
+
+if TYPE_CHECKING:
+    from .link import Call
 
 #: A check slower than this on average (seconds) sends the rest of its level to the thread pool.
 SLOW_CHECK = 0.0005
@@ -48,6 +54,8 @@ class GraphWalk:
     missing_external: set[str] = field(default_factory=set)
     #: task id -> explanation, for tasks whose ``complete()`` or ``requires()`` raised.
     errors: dict[str, str] = field(default_factory=dict)
+    #: family -> ``add_task_batcher`` arguments (without worker), for batchable runnable tasks.
+    batchers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def runnable(self) -> set[str]:
@@ -159,12 +167,40 @@ def _classify(found: GraphWalk, task: Task, complete: bool | BaseException) -> t
         return {**fields, "status": UNKNOWN, "runnable": False, "expl": found.errors[task_id]}, []
     dep_ids = [dep.task_id for dep in deps]
     found.deps[task_id] = dep_ids
+    batcher = batcher_of(task) if fields["batchable"] and fields["family"] not in found.batchers else None
+    if batcher is not None:
+        found.batchers[batcher[0]] = batcher[1]
     return {**fields, "status": PENDING, "deps": dep_ids}, deps
 
 
-def registration_calls(found: GraphWalk, worker_id: str) -> list[tuple[str, dict[str, Any]]]:
-    """The ``add_task`` calls that register ``found`` for ``worker_id``.
+def registration_calls(found: GraphWalk, worker_id: str, declared: set[str] | None = None) -> list[Call]:
+    """The calls that register ``found`` for ``worker_id``: ``add_task_batcher`` for each
+    batchable family not in ``declared`` yet (added to it), then the ``add_task`` calls."""
+    batchers = batcher_calls(found.batchers, set() if declared is None else declared, worker_id)
+    return [*batchers, *(("add_task", {**kwargs, "worker": worker_id}) for kwargs in found.calls)]
 
-    Batch runs (``add_task_batcher``) are not requested: every task runs on its own.
+
+def batcher_of(task: Task) -> tuple[str, dict[str, Any]] | None:
+    """``(family, add_task_batcher arguments without worker)`` for a batchable task, else None.
+
+    An infinite ``max_batch_size`` (the default) is left out: the scheduler reads that as no limit.
     """
-    return [("add_task", {**kwargs, "worker": worker_id}) for kwargs in found.calls]
+    names = type(task).batch_param_names()
+    if not names:
+        return None
+    arguments: dict[str, Any] = {"task_family": task.task_family, "batched_args": names}
+    size = task.max_batch_size
+    if size is not None and not math.isinf(size):
+        arguments["max_batch_size"] = size
+    return task.task_family, arguments
+
+
+def batcher_calls(batchers: Mapping[str, dict[str, Any]], declared: set[str], worker_id: str) -> list[Call]:
+    """``add_task_batcher`` calls for the families in ``batchers`` not yet in ``declared`` (which
+    they are added to)."""
+    calls: list[Call] = []
+    for family, arguments in batchers.items():
+        if family not in declared:
+            declared.add(family)
+            calls.append(("add_task_batcher", {**arguments, "worker": worker_id}))
+    return calls

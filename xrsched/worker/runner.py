@@ -12,7 +12,8 @@ parent: ``("started", task_id, worker_timeout)`` (only for a task with its own
 ``("progress", task_id, pct)``, ``("tracking", task_id, url)``, ``("response", task_id,
 message_id, text)``, and one outcome, whose last item is the task's scheduler fields (priority,
 resources, retry policy...; ``{}`` when the task could not be built): ``("deps", task_id,
-add_task_kwargs, new_dep_ids, fields)``, ``("done", task_id, expl, fields)``, ``("complete",
+add_task_kwargs, new_dep_ids, batchers, fields)`` (batchers: the new batchable families'
+``add_task_batcher`` arguments by family), ``("done", task_id, expl, fields)``, ``("complete",
 task_id, expl, fields)`` (outputs already there: not run), ``("failed", task_id, expl, fields)``.
 The fields travel with the outcome rather than in a message of their own at the start: on a
 short task, one more message wakes the parent once more per task, which costs more than the
@@ -264,7 +265,7 @@ def _run(task: Task, checker: CompletenessChecker, options: ChildOptions) -> tup
     request = run_until_blocked(task)
     if request is not None:
         found = walk(request.tasks, checker)
-        return ("deps", task.task_id, found.calls, request.task_ids)
+        return ("deps", task.task_id, found.calls, request.task_ids, found.batchers)
     if options.check_complete_on_run and flatten(task.output()) and not task.complete():
         raise RuntimeError(f"{task!r}: run() returned but some of its outputs do not exist")
     return ("done", task.task_id, task.on_success())

@@ -30,6 +30,7 @@ from xrsched.client.errors import ClientError
 from xrsched.client.retrying import Patience
 
 from .asking import LINGER, AskSizer, linger_for, prefetch_slots
+from .batches import open_batch, unopened_batch_reports
 from .control import ControlMixin
 from .heartbeat import Heartbeat
 from .link import Call, as_link
@@ -109,6 +110,9 @@ class Worker(RegistrarMixin, ControlMixin):
         self._pool = ChildPool(self.settings.start_method, options, self.settings.max_tasks_per_child)
         self._heartbeat = Heartbeat(self.link, self.worker_id, self.settings.ping_interval, self._receive)
         self._announced = False
+        self._batch_families: set[str] = set()
+        #: Combined task id -> ids of the batch members it runs for (until its outcome is reported).
+        self._batches: dict[str, list[str]] = {}
         self._last_reply: dict[str, Any] = {}
         #: Bounds a scheduler outage as a whole, retries included (None for an in-process scheduler).
         self._patience = self._bound_outages(self.link, self.settings.unreachable_timeout)
@@ -272,6 +276,8 @@ class Worker(RegistrarMixin, ControlMixin):
         if reply.get("worker_state") == "disabled" and not self._stop_reason:
             self._stop_reason = "disabled by the scheduler"
             log.warning("the scheduler disabled this worker: finishing running tasks, taking no new ones")
+        if reply.get("task_id") is None and reply.get("batch_id") is not None:
+            reply = self._open_batch(reply)
         task_id = reply.get("task_id")
         if task_id is None or any(c.task_id == task_id for c in self._pool.busy()):
             return 0
@@ -283,6 +289,25 @@ class Worker(RegistrarMixin, ControlMixin):
             return 1
         self._assign(idle[0], reply)
         return 1
+
+    def _open_batch(self, reply: dict[str, Any]) -> dict[str, Any]:
+        """Make a batch reply runnable as one task (see :mod:`.batches`): the reply with the
+        combined task's id, whose RUNNING registration goes out before the next ``get_work``;
+        a batch whose combined task cannot be built fails every member, and nothing runs."""
+        try:
+            opened = open_batch(reply, self.worker_id)
+        except Exception as exc:  # user code (a batch_method, a constructor) or an unknown family
+            members, family = reply.get("batch_task_ids") or [], reply.get("task_family")
+            log.error("cannot build the batch task of %s for %d task(s): %s", family, len(members), exc)
+            self._outgoing.extend(unopened_batch_reports(reply, self.worker_id, exc))
+            self.outcomes.update((str(member), "failed") for member in members)
+            return {**reply, "task_id": None}
+        combined = opened.reply["task_id"]
+        log.info("batch of %d %s task(s) runs as %s", len(opened.members), reply.get("task_family"), combined)
+        self._outgoing.append(opened.running)
+        self._wakeup.set()  # tell the scheduler which task runs the batch without waiting
+        self._batches[combined] = opened.members
+        return opened.reply
 
     def _assign(self, child: Any, reply: dict[str, Any]) -> None:
         task_id = reply["task_id"]
