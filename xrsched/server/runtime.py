@@ -171,6 +171,7 @@ class ServerRuntime:
             max_request_bytes=settings.max_request_bytes,
             max_decompressed_bytes=self.app.limits.max_decompressed_bytes,
             health_requires_token=settings.health_requires_token,
+            cors=settings.cors,
         )
         try:
             return RpcHttpServer(
