@@ -125,11 +125,12 @@ class Dispatcher(SimpleXMLRPCDispatcher):
         token = CALL_CONTEXT.set(ctx)
         started = self._clock()
         try:
-            self._entry(method)  # an unknown name is 404 before its arguments are looked at
+            entry = self._entry(method)  # an unknown name is 404 before its arguments are looked at
             try:
                 keywords = jsoncodec.parse_arguments(data, self.limits)
             except jsoncodec.ArgumentsError as exc:
                 raise ProtocolError(INVALID_REQUEST, f"{printable(method, 64)}: {exc.message}") from None
+            keywords = entry.binder.nulls_as_defaults(keywords)
             params = ({**keywords, STARSTAR: True},) if keywords else ()
             body = jsoncodec.dump_reply(self._dispatch(method, params))
         except Exception as exc:
