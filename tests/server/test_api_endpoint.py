@@ -198,3 +198,34 @@ def test_cors_settings_allow_an_origin_with_luigids_keys(live_server_factory):
         ]
         is None
     )
+
+
+def test_a_repeated_request_id_gets_the_first_answer(live_server):
+    for task_id in ("T_1", "T_2"):
+        api(live_server, "add_task", {"worker": "w1", "task_id": task_id, "family": "T"})
+    first = api(live_server, "get_work", {"worker": "w1", "host": "h", "__request_id": "r-1"}).json()
+    again = api(live_server, "get_work", {"worker": "w1", "host": "h", "__request_id": "r-1"}).json()
+    assert first == again and first["response"]["task_id"] in ("T_1", "T_2")
+    running = api(live_server, "task_list", {"status": "RUNNING", "upstream_status": ""}).json()["response"]
+    assert list(running) == [first["response"]["task_id"]]
+
+
+def test_other_bodies_and_missing_credentials_are_refused_over_http(live_server):
+    _, port = live_server.runtime.http.server_address
+    conn = http.client.HTTPSConnection("localhost", port, context=live_server.context(), timeout=10)
+    try:
+        conn.request("GET", "/api/task_list")
+        response = conn.getresponse()
+        assert (response.status, response.getheader("WWW-Authenticate")) == (401, 'Basic realm="xrsched"')
+        response.read()
+        headers = {"Authorization": live_server.basic("admin", live_server.admin), "Content-Type": "application/json"}
+        conn.request("POST", "/api/ping", body=json.dumps({"worker": "w"}), headers=headers)
+        response = conn.getresponse()
+        assert response.status == 415
+        assert b"form field 'data'" in response.read()
+        conn.request("PUT", "/api/ping", body=b"", headers=headers)
+        response = conn.getresponse()
+        assert (response.status, response.getheader("Allow")) == (405, "GET, HEAD, POST, OPTIONS")
+        response.read()
+    finally:
+        conn.close()
