@@ -77,6 +77,8 @@ def test_get_refuses_a_method_that_changes_state(live_server):
     assert answer.status == 405
     assert answer.headers["Allow"] == "POST"
     assert "send it as POST" in answer.json()["error"]["message"]
+    calls = [{"methodName": "add_task", "params": [{"__starstar": True, "worker": "w1", "task_id": "T_1"}]}]
+    assert api(live_server, "system.multicall", {"calls": calls}, verb="GET").status == 405
     assert api(live_server, "task_list", {"status": "", "upstream_status": ""}).json() == {"response": {}}
 
 

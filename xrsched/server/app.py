@@ -21,7 +21,7 @@ from xrsched.core.errors import Forbidden, Unavailable
 from xrsched.health import HealthReport, SchedulerCounts, StoreHealth, TlsHealth, assess, to_struct
 from xrsched.rpc import jsoncodec
 from xrsched.rpc.app import RequestInfo, RpcResult
-from xrsched.rpc.dispatch import CallContext, Dispatcher
+from xrsched.rpc.dispatch import MULTICALL, CallContext, Dispatcher
 from xrsched.rpc.limits import RequestLimits
 from xrsched.server.refusals import RefusalLog
 from xrsched.service import Caller, SchedulerService
@@ -84,7 +84,7 @@ class SchedulerApp:
     def handle_api(self, method: str, data: str | None, request: RequestInfo, *, read_only: bool) -> RpcResult:
         """luigid's ``/api/<method>``: the same dispatcher, roles, ownership and audit as
         XML-RPC, JSON in and out; over GET (``read_only``) only methods that change nothing."""
-        if read_only and method in self.dispatcher.funcs and required_role(method) > Role.VIEWER:
+        if read_only and method in self.dispatcher.funcs and not _changes_nothing(method):
             self.on_refused(request, 405)
             return _api_error(405, f"{method} changes state: send it as POST", (("Allow", "POST"),))
         answer = self._as_caller(request, lambda context: self.dispatcher.dispatch_json(method, data, context))
@@ -182,6 +182,11 @@ class SchedulerApp:
             duration * 1000.0,
             context.request_id,
         )
+
+
+def _changes_nothing(method: str) -> bool:
+    """Whether a GET may run ``method``: viewer methods, but not a multicall (its entries may write)."""
+    return required_role(method) is Role.VIEWER and method != MULTICALL
 
 
 def _api_error(status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> RpcResult:
