@@ -93,6 +93,15 @@ class LuigiProject:
     root: Path
     env: dict[str, str]
 
+    def luigi_has_requests(self) -> bool:
+        """Whether Luigi, in this environment, talks HTTP through ``requests`` (else ``urllib``)."""
+        probe = "import luigi.rpc; print(luigi.rpc.HAS_REQUESTS)"
+        out = subprocess.run(
+            [sys.executable, "-c", probe], env=self.env, cwd=self.root, capture_output=True, text=True, timeout=60
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip().splitlines()[-1] == "True"
+
     def runs(self) -> list[str]:
         """Task ids in the order their ``run()`` started, one entry per run."""
         log = self.root / "work" / "runs.log"
