@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from xrsched.rpc import jsoncodec
-from xrsched.rpc.jsoncodec import ArgumentsError, dump_reply, http_status, parse_arguments
+from xrsched.rpc.jsoncodec import ArgumentsError, dump_reply, http_status, parse_arguments, scan
 from xrsched.rpc.limits import RequestLimits
 
 LIMITS = RequestLimits(max_depth=8, max_json_values=20)
@@ -23,6 +25,8 @@ def test_depth_is_refused_before_the_parser_recurses():
     with pytest.raises(ArgumentsError, match="nested deeper than 8 levels"):
         parse_arguments(deep, LIMITS)
     assert parse_arguments('{"a": ' + "[" * 7 + "]" * 7 + "}", LIMITS) == {"a": [[[[[[[]]]]]]]}
+    with pytest.raises(ArgumentsError):  # one level more than the limit
+        parse_arguments('{"a": ' + "[" * 8 + "]" * 8 + "}", LIMITS)
 
 
 def test_brackets_and_escaped_quotes_inside_strings_do_not_count():
@@ -60,3 +64,30 @@ def test_error_body_names_status_code_and_message():
     assert json.loads(jsoncodec.dump_error(404, -32601, "no such method: 'x'")) == {
         "error": {"status": 404, "code": -32601, "message": "no such method: 'x'"}
     }
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}",:\\ab\n'),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(alphabet='[]{}",\\k'), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@given(_JSON)
+def test_scan_measures_depth_as_the_parser_would_nest(value):
+    text = json.dumps({"v": value})
+    depth = _depth({"v": value})
+    try:
+        scan(text, LIMITS)
+    except ArgumentsError as exc:
+        assert depth > LIMITS.max_depth or "values" in exc.message
+    else:
+        assert depth <= LIMITS.max_depth

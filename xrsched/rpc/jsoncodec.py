@@ -19,8 +19,9 @@ from xrsched.rpc.faults import INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, 
 from xrsched.rpc.limits import RequestLimits
 
 CONTENT_TYPE = "application/json; charset=utf-8"
-#: A string literal (escapes included) or one structural character: what scan() looks at.
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},]', re.DOTALL)
+#: A string literal (escapes included, as one unrolled loop: fast on long strings) or one
+#: structural character: what scan() looks at.
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]', re.DOTALL)
 _OPENERS = frozenset("[{")
 _CLOSERS = frozenset("]}")
 #: Fault codes that are about the request itself, not the scheduler: HTTP 400 (404 for a name).
