@@ -16,6 +16,7 @@ from xrsched.core.config import SchedulerConfig
 from xrsched.core.errors import BadValue
 from xrsched.options import env_name, layer_values, read_toml
 from xrsched.paths import DEFAULT_STATE_DIR_HELP
+from xrsched.rpc.cors import CorsSettings
 from xrsched.unixpath import SocketPathError, check_socket_path
 
 
@@ -81,6 +82,9 @@ class ServerSettings:
     resources: dict[str, int] = field(
         default_factory=dict, metadata={"help": "[resources] table: name = capacity", "cli": False}
     )
+    cors: CorsSettings = field(
+        default_factory=CorsSettings, metadata={"help": "[cors] table for /api/ (luigid's keys)", "cli": False}
+    )
 
     def resolved_state_path(self) -> Path:
         """The state directory, defaulting per :func:`xrsched.paths.default_state_dir`."""
@@ -105,7 +109,8 @@ def option_fields() -> list[Any]:
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
-    """Read a TOML config: top-level keys are settings; ``[scheduler]`` and ``[resources]`` tables."""
+    """Read a TOML config: top-level keys are settings; ``[scheduler]``, ``[resources]`` and
+    ``[cors]`` tables."""
     return read_toml(path, BadValue)
 
 
@@ -138,6 +143,13 @@ def build_settings(
         if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
             raise BadValue(f"{origin}: resources.{name} must be a non-negative integer, got {amount!r}")
     values["resources"] = dict(resources)
+    cors = file_values.get("cors", {})
+    if not isinstance(cors, dict):
+        raise BadValue(f"{origin}: [cors] must be a table")
+    try:
+        values["cors"] = CorsSettings.from_mapping(cors, origin)
+    except ValueError as exc:
+        raise BadValue(str(exc)) from None
     settings = ServerSettings(**values)
     _check(settings)
     return settings

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import http.client
+import json
 import socket
 import ssl
 import threading
@@ -37,7 +38,9 @@ class EchoApp:
     calls: list[tuple[bytes, RequestInfo]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def authenticate(self, headers: Mapping[str, str], peer_cert_cn: str | None) -> object | None:
+    def authenticate(
+        self, headers: Mapping[str, str], peer_cert_cn: str | None, *, peer: object = None
+    ) -> object | None:
         if headers.get("Authorization") == f"Bearer {TOKEN}":
             return "tester"
         return peer_cert_cn
@@ -50,6 +53,10 @@ class EchoApp:
         if b"<slow/>" in body:
             time.sleep(self.slow_seconds)
         return RpcResult.ok(RESPONSE)
+
+    def handle_api(self, method: str, data: str | None, request: RequestInfo, *, read_only: bool) -> RpcResult:
+        body = json.dumps({"response": {"method": method, "data": data, "read_only": read_only}}).encode()
+        return RpcResult(status=200, body=body, content_type="application/json")
 
     def health(self) -> HealthReport:
         reasons = ("store is unhappy",) if self.status == "degraded" else ()

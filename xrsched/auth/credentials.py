@@ -98,6 +98,18 @@ def _decode_basic(value: str) -> tuple[str, str] | None:
     return (user, secret) if sep else None
 
 
+def basic_user(header: str) -> str:
+    """The user name (token id) of a Basic ``Authorization`` header, printable and cut to 64
+    characters; "" for any other header. For log lines: never returns the secret."""
+    parts = _split_header(header[:MAX_HEADER_LENGTH])
+    if parts is None or parts[0] != "basic":
+        return ""
+    basic = _decode_basic(parts[1])
+    if basic is None:
+        return ""
+    return "".join(ch if " " <= ch <= "~" else "?" for ch in basic[0][:64])
+
+
 class TokenStore:
     """The tokens table a server checks credentials against; reloadable while requests run.
 

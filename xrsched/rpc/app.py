@@ -2,8 +2,9 @@
 
 The transport (:mod:`xrsched.rpc.http_server`, :mod:`xrsched.rpc.handler`) knows HTTP, TLS,
 timeouts and body limits and nothing else; everything it needs from the scheduler side goes
-through an :class:`Application`: who is calling, what to answer to an XML-RPC body, how healthy the server is, and which
-requests were refused (so that they reach the audit log too).
+through an :class:`Application`: who is calling, what to answer to an XML-RPC body or a
+luigid-style ``/api/`` call, how healthy the server is, and which requests were refused (so
+that they reach the audit log too).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class RpcResult:
     body: bytes = b""
     content_type: str = "text/xml; charset=utf-8"
     message: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def ok(cls, body: bytes) -> RpcResult:
@@ -77,12 +79,19 @@ class RpcResult:
 class Application(Protocol):
     """What the HTTP transport calls. One instance serves every connection thread."""
 
-    def authenticate(self, headers: Mapping[str, str], peer_cert_cn: str | None) -> object | None:
+    def authenticate(
+        self, headers: Mapping[str, str], peer_cert_cn: str | None, *, peer: Peer | None = None
+    ) -> object | None:
         """Return the caller's identity, or None when the credentials are missing or wrong."""
         ...
 
     def handle_rpc(self, body: bytes, request: RequestInfo) -> RpcResult:
         """Answer one XML-RPC request body (``Content-Encoding`` already undone, within limits)."""
+        ...
+
+    def handle_api(self, method: str, data: str | None, request: RequestInfo, *, read_only: bool) -> RpcResult:
+        """Answer ``/api/<method>`` (luigid's JSON codec): ``data`` is the JSON of the keyword
+        arguments (None when absent); ``read_only`` refuses methods that change state (GET)."""
         ...
 
     def health(self) -> HealthReport:

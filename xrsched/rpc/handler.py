@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from xmlrpc.server import SimpleXMLRPCRequestHandler
 
 from xrsched import health as health_doc
+from xrsched.rpc.api_routes import ApiRoutes, is_api_path
 from xrsched.rpc.app import Peer, RequestInfo, peer_text
 from xrsched.rpc.httpmsg import (
     AUTH_CHALLENGE,
@@ -58,7 +59,7 @@ _BUSY_SECONDS = 1.0  # a refused client gets this long to handshake and to send 
 _NO_HEADERS = HeaderMap([])
 
 
-class RpcRequestHandler(SimpleXMLRPCRequestHandler):
+class RpcRequestHandler(ApiRoutes, SimpleXMLRPCRequestHandler):
     """Serves one accepted socket until it closes, times out, is evicted or the server drains.
 
     ``tracked`` is the connection's slot in the server's pool (None for a refused newcomer);
@@ -204,7 +205,10 @@ class RpcRequestHandler(SimpleXMLRPCRequestHandler):
     def do_POST(self) -> None:
         """XML-RPC on ``rpc_paths``: authenticate, 415, 411/413 before reading, the gzip cap
         (the stdlib reads any body unauthenticated, inflates it without a cap and answers an
-        exception with a 500 carrying its text)."""
+        exception with a 500 carrying its text). ``/api/<method>``: luigid's JSON codec."""
+        if is_api_path(self.info.path):
+            self.serve_api(post=True)
+            return
         if not self.is_rpc_path_valid():
             raise self._not_here()
         self._authenticate()
@@ -218,7 +222,11 @@ class RpcRequestHandler(SimpleXMLRPCRequestHandler):
         self._reply(Response(200, result.body, content_type=result.content_type))
 
     def do_GET(self) -> None:
-        """``/health``: the §5 document, 200 for ok/degraded, 503 for down (the stdlib has no GET)."""
+        """``/health``: the §5 document, 200 for ok/degraded, 503 for down (the stdlib has no GET);
+        ``/api/<method>`` for methods that change nothing."""
+        if is_api_path(self.info.path):
+            self.serve_api(post=False)
+            return
         if self.info.path != HEALTH_PATH:
             raise self._not_here()
         if self.settings.health_requires_token:
@@ -234,6 +242,12 @@ class RpcRequestHandler(SimpleXMLRPCRequestHandler):
         )
 
     do_HEAD = do_GET
+
+    def do_OPTIONS(self) -> None:
+        """CORS preflight for ``/api/`` (the stdlib has no OPTIONS)."""
+        if not is_api_path(self.info.path):
+            raise self._not_here()
+        self.serve_api_preflight()
 
     def is_rpc_path_valid(self) -> bool:
         """Compare the path without its query string (the stdlib compares the whole target)."""
@@ -312,15 +326,17 @@ class RpcRequestHandler(SimpleXMLRPCRequestHandler):
         """404 for a path we do not serve, 405 (with ``Allow``) for a method it does not take."""
         path = self.info.path
         allow = "POST" if path in self.rpc_paths else "GET, HEAD" if path == HEALTH_PATH else ""
+        if is_api_path(path):
+            allow = "GET, HEAD, POST, OPTIONS"
         if not allow:
             return HttpError(404, "not found")
         return HttpError(405, "method not allowed", headers=[("Allow", allow)])
 
-    def _authenticate(self) -> None:
+    def _authenticate(self, *, hint: str = "authentication required") -> None:
         """Ask the application who is calling; HttpError 401 with the Basic challenge if nobody."""
-        identity = self.server.app.authenticate(self.headers, self.peer_cert_cn)
+        identity = self.server.app.authenticate(self.headers, self.peer_cert_cn, peer=self.client_address)
         if identity is None:
-            raise HttpError(401, "authentication required", headers=[AUTH_CHALLENGE])
+            raise HttpError(401, hint, headers=[AUTH_CHALLENGE])
         self.info = replace(self.info, identity=identity)
 
     def _read_body(self) -> bytes:

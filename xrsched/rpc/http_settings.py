@@ -6,7 +6,9 @@ options from the field names here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from xrsched.rpc.cors import CorsSettings
 
 MIB = 1024 * 1024
 
@@ -32,6 +34,7 @@ class HttpSettings:
     - ``discard_body_bytes``: a refused request's body up to this size is read and thrown
       away so the connection can stay open; a larger one closes the connection instead.
     - ``health_requires_token``: ``GET /health`` asks for credentials like RPC calls do.
+    - ``cors``: luigid's ``[cors]`` section, applied to ``/api/`` (default: no CORS).
     """
 
     max_connections: int = 256
@@ -47,6 +50,7 @@ class HttpSettings:
     discard_body_bytes: int = 64 * 1024
     health_requires_token: bool = False
     server_name: str = "xrsched"
+    cors: CorsSettings = field(default_factory=CorsSettings)
 
     def __post_init__(self) -> None:
         if self.max_connections < 1:

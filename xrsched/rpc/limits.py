@@ -16,15 +16,17 @@ _READ_CHUNK = 64 * 1024
 
 @dataclass(frozen=True, slots=True)
 class RequestLimits:
-    """Bounds on one XML-RPC request; every default is safe for a public port."""
+    """Bounds on one request (XML-RPC or JSON); every default is safe for a public port."""
 
     max_request_bytes: int = 10 * MIB
     max_decompressed_bytes: int = 10 * MIB
     max_depth: int = 64
     max_multicall: int = 1000
+    #: Arrays, objects and members in one JSON ``data`` argument (``/api/``).
+    max_json_values: int = 100_000
 
     def __post_init__(self) -> None:
-        for name in ("max_request_bytes", "max_decompressed_bytes", "max_depth", "max_multicall"):
+        for name in ("max_request_bytes", "max_decompressed_bytes", "max_depth", "max_multicall", "max_json_values"):
             value = getattr(self, name)
             if type(value) is not int or value < 1:
                 raise ValueError(f"RequestLimits.{name} must be a positive integer, got {value!r}")

@@ -110,6 +110,18 @@ class Binder:
             kwargs[REQUEST_ID_MEMBER] = request_id
         return args, kwargs
 
+    def nulls_as_defaults(self, keywords: dict[str, Any]) -> dict[str, Any]:
+        """``keywords`` without the ``None`` values of optional parameters that cannot take
+        ``None``: luigid's clients send every parameter, null for "not given", and such a
+        parameter then gets its default (as it does over XML-RPC, which has no null)."""
+        kept = {}
+        for key, value in keywords.items():
+            param = self.by_name.get(key)
+            if value is None and param is not None and not param.required and not _accepts_none(param.check):
+                continue
+            kept[key] = value
+        return kept
+
     def _check(self, name: str, check: Checker, value: Any) -> Any:
         try:
             return check(value)
@@ -122,6 +134,14 @@ class Binder:
     def xmlrpc_signature(self) -> list[str]:
         """``[return type, param types...]`` in XML-RPC type names (positional parameters)."""
         return [xmlrpc_type_name(self.return_hint)] + [xmlrpc_type_name(h) for h in self.param_hints]
+
+
+def _accepts_none(check: Checker) -> bool:
+    try:
+        check(None)
+    except Mismatch:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,21 +11,25 @@ import datetime as _dt
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from xrsched import __version__
 from xrsched.audit import AuditLog
 from xrsched.auth import Identity, Role, TokenStore, allowed, required_role
+from xrsched.auth.credentials import basic_user
 from xrsched.core.errors import Forbidden, Unavailable
 from xrsched.health import HealthReport, SchedulerCounts, StoreHealth, TlsHealth, assess, to_struct
-from xrsched.rpc.app import RequestInfo, RpcResult, peer_text
-from xrsched.rpc.dispatch import CallContext, Dispatcher
+from xrsched.rpc import jsoncodec
+from xrsched.rpc.app import Peer, RequestInfo, RpcResult, peer_text
+from xrsched.rpc.dispatch import MULTICALL, CallContext, Dispatcher
 from xrsched.rpc.limits import RequestLimits
+from xrsched.server.refusals import RefusalLog
 from xrsched.service import Caller, SchedulerService
 from xrsched.service.context import CURRENT_CALLER, DEFERRED_DURABILITY
 
 #: The identity of in-process or plain-trust deployments (no tokens file): an admin.
 ANONYMOUS_ADMIN = Identity(id="anonymous", role=Role.ADMIN, kind="none")
+_T = TypeVar("_T")
 
 
 class SchedulerApp:
@@ -48,6 +52,7 @@ class SchedulerApp:
         self.audit_required = audit_required
         self.limits = limits or RequestLimits()
         self.started = time.monotonic()
+        self._refusals = RefusalLog()
         self.draining = threading.Event()
         self._tls_not_after = tls_not_after
         self._store_health = store_health or (lambda: StoreHealth(kind="memory", ok=True))
@@ -58,15 +63,40 @@ class SchedulerApp:
 
     # ------------------------------------------------------------ Application
 
-    def authenticate(self, headers: Mapping[str, str], peer_cert_cn: str | None) -> object | None:
-        """The caller's Identity, or None when credentials are missing, wrong or expired."""
+    def authenticate(
+        self, headers: Mapping[str, str], peer_cert_cn: str | None, *, peer: Peer | None = None
+    ) -> object | None:
+        """The caller's Identity, or None when credentials are missing, wrong or expired (logged
+        once per peer and token id per interval: clients such as Luigi retry at once)."""
         if self.tokens is None:
             return ANONYMOUS_ADMIN
         header = _header(headers, "authorization")
-        return self.tokens.authenticate(header, peer_cert_cn, time.time())
+        result = self.tokens.check(header, peer_cert_cn, time.time())
+        if result.identity is None and header is not None:
+            host = peer[0] if isinstance(peer, tuple) else (peer or "unknown peer")  # a Unix peer is its label
+            self._refusals.refused(host, basic_user(header), result.reason)
+        return result.identity
 
     def handle_rpc(self, body: bytes, request: RequestInfo) -> RpcResult:
         """Dispatch as the authenticated caller; answer once its changes are durable."""
+        answer = self._as_caller(request, lambda context: self.dispatcher.dispatch(body, context))
+        return answer if isinstance(answer, RpcResult) else RpcResult.ok(answer)
+
+    def handle_api(self, method: str, data: str | None, request: RequestInfo, *, read_only: bool) -> RpcResult:
+        """luigid's ``/api/<method>``: the same dispatcher, roles, ownership and audit as
+        XML-RPC, JSON in and out; over GET (``read_only``) only methods that change nothing."""
+        if read_only and method in self.dispatcher.funcs and not _changes_nothing(method):
+            self.on_refused(request, 405)
+            return _api_error(405, f"{method} changes state: send it as POST", (("Allow", "POST"),))
+        answer = self._as_caller(request, lambda context: self.dispatcher.dispatch_json(method, data, context))
+        if isinstance(answer, RpcResult):
+            return _api_error(answer.status, answer.message)
+        status, body = answer
+        return RpcResult(status=status, body=body, content_type=jsoncodec.CONTENT_TYPE)
+
+    def _as_caller(self, request: RequestInfo, run: Callable[[CallContext], _T]) -> _T | RpcResult:
+        """Run one request's calls as its authenticated caller, then wait until every change
+        they made is durable (DESIGN §1); a 503 RpcResult when the store cannot take them now."""
         identity = request.identity if isinstance(request.identity, Identity) else None
         caller = None
         if identity is not None and identity is not ANONYMOUS_ADMIN:
@@ -82,18 +112,17 @@ class SchedulerApp:
         tickets: list[int] = []
         deferred = DEFERRED_DURABILITY.set(tickets)
         try:
-            answer = self.dispatcher.dispatch(body, context)
+            answer = run(context)
         finally:
             DEFERRED_DURABILITY.reset(deferred)
             CURRENT_CALLER.reset(token)
         if tickets:
-            # Every change this request made is durable before its reply leaves (DESIGN §1).
             try:
                 self.service.wait_durable("request", max(tickets))
             except Unavailable as exc:
                 self.on_refused(request, 503)
                 return RpcResult.error(503, exc.message)
-        return RpcResult.ok(answer)
+        return answer
 
     def health(self) -> HealthReport:
         """The health document's content (DESIGN §5)."""
@@ -158,6 +187,16 @@ class SchedulerApp:
             duration * 1000.0,
             context.request_id,
         )
+
+
+def _changes_nothing(method: str) -> bool:
+    """Whether a GET may run ``method``: viewer methods, but not a multicall (its entries may write)."""
+    return required_role(method) is Role.VIEWER and method != MULTICALL
+
+
+def _api_error(status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> RpcResult:
+    body = jsoncodec.dump_error(status, status, message)
+    return RpcResult(status=status, body=body, content_type=jsoncodec.CONTENT_TYPE, message=message, headers=headers)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -187,6 +187,7 @@ class ServerRuntime:
             max_request_bytes=settings.max_request_bytes,
             max_decompressed_bytes=self.app.limits.max_decompressed_bytes,
             health_requires_token=settings.health_requires_token,
+            cors=settings.cors,
         )
 
     def _listen(self, tls_context: ssl.SSLContext | None) -> RpcHttpServer:
