@@ -242,11 +242,14 @@ class SchedulerMachine(RuleBasedStateMachine):
             blocked = sum(1 for d in task.deps if d in sched.tasks and flag(sched, d, memo))
             assert (task.unmet, task.blocked) == (unmet, blocked), task.id
         used: dict[str, int] = {}
+        holders: dict[str, set[str]] = {}
         for task in sched.tasks.values():
             if task.status == RUNNING:
                 for name, amount in (task.resources_running or {}).items():
                     used[name] = used.get(name, 0) + amount
+                    holders.setdefault(name, set()).add(task.id)
         assert {k: v for k, v in sched.used.items() if v} == {k: v for k, v in used.items() if v}
+        assert holders == sched.running_by_resource
         runs: dict[str, set[str]] = {}
         for task in sched.tasks.values():
             if task.status in (RUNNING, BATCH_RUNNING) and task.worker_running is not None:

@@ -251,6 +251,7 @@ def _index_runs(state: SchedulerState, running: list[Task]) -> None:
                 count(task, 1)
             for name, amount in (task.resources_running or {}).items():
                 used[name] = used.get(name, 0) + amount
+                state.running_by_resource.setdefault(name, set()).add(task.id)
         if task.worker_running is not None:
             state.running_by_worker.setdefault(task.worker_running, set()).add(task.id)
         if task.status == BATCH_RUNNING and task.batch_id is not None:
