@@ -206,7 +206,8 @@ class Assignment(Registration):
             if not self._fits(sig):
                 continue
             if fair is None:
-                fair = FairPass(self, self.now, record.id if assistant else None)
+                sigs = [other for _, other in candidates if other]
+                fair = FairPass(self, self.now, record.id if assistant else None, sigs)
             if fair.allows(entry, sig):
                 return entry[4]
         return None

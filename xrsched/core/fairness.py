@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Callable, Iterator
+import itertools
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from .heaps import iter_in_order
@@ -42,129 +43,115 @@ def task_rank(task: Task) -> Rank:
 
 
 class FairPass:
-    """One ``get_work``'s fair pass: walks and per-worker counts built on first use, then reused
-    for every candidate the call considers."""
+    """One ``get_work``'s fair pass: a single walk in rank order over the ready tasks needing
+    any of the candidates' resources, advanced candidate by candidate (best first), as
+    Luigi's one walk meets its candidates. RUNNING tasks are counted through
+    :meth:`_held_above` rather than met one by one."""
 
-    def __init__(self, state: SchedulerState, now: float, assistant: str | None) -> None:
+    def __init__(self, state: SchedulerState, now: float, assistant: str | None, sigs: list[Sig]) -> None:
         self.state = state
         self.cutoff = now - state.config.worker_disconnect_delay
         #: The asking worker's id when it is an assistant: Luigi lets it take any reserved task.
         self.assistant = assistant
-        self._ready: dict[str, _ReadyHeapWalk] = {}
-        self._running: dict[str, list[Entry]] = {}
-        self._held: dict[str, tuple[list[Rank], list[int]]] = {}
         self._live: dict[str, bool] = {}
         self._ranks_running: dict[str, list[Rank]] = {}
+        self._held: dict[str, tuple[list[Rank], list[int]]] = {}
+        #: What the walk so far reserved: per resource, and per worker (slots used).
+        self._reserved: dict[str, int] = {}
+        self._reserved_for: dict[str, int] = {}
+        #: Workers with no slot left at the walk's point (slots only shrink further on).
+        self._exhausted: set[str] = set()
+        self._met: set[str] = set()
+        names = sorted({name for sig in sigs for name, _ in sig})
+        walks = [self._ready_walk(name) for name in names]
+        self._walk: Iterator[Entry] = walks[0] if len(walks) == 1 else heapq.merge(*walks, key=rank_of)
+        self._next: Entry | None = next(self._walk, None)
 
     def allows(self, entry: Entry, sig: Sig) -> bool:
         """Whether the task of ``entry``, needing ``sig``, still fits once everything ranked
-        above it has taken or reserved its share of those resources."""
+        above it has taken or reserved its share of those resources. Candidates must be asked
+        about in rank order."""
         key = rank_of(entry)
-        me = entry[4]
-        walked = {name for name, _ in sig}
-        taken: dict[str, int] = {}
-        reserved_for: dict[str, int] = {}
-        met: set[str] = set()
-        for other in heapq.merge(*self._streams(sig, key), key=rank_of):
-            task = other[4]
-            if task is me or task.id in met:
-                continue
-            met.add(task.id)
-            if task.status == RUNNING:
-                self._meet_running(task, walked, taken)
-            else:
-                self._meet_ready(task, rank_of(other), walked, taken, reserved_for)
         capacity = self.state.resources
-        return all(taken.get(name, 0) + need <= capacity.get(name, 1) for name, need in sig)
+        room = [(name, capacity.get(name, 1) - need) for name, need in sig]
+        while self._next is not None and rank_of(self._next) < key:
+            # Taking only grows along the walk: once the candidate cannot fit, stop here (a
+            # later candidate resumes the walk from this point).
+            point = rank_of(self._next)
+            if any(self._taken(name, point) > left for name, left in room):
+                return False
+            self._meet_ready(self._next[4], point)
+            self._next = next(self._walk, None)
+        return all(self._taken(name, key) <= left for name, left in room)
 
     # ----------------------------------------------------------------- the walk
 
-    def _streams(self, sig: Sig, key: Rank) -> list[Iterator[Entry]]:
-        """For each resource of ``sig``: the RUNNING tasks holding it and the ready tasks
-        needing it, ranked strictly above ``key``."""
-        streams: list[Iterator[Entry]] = []
-        for name, _ in sig:
-            streams.append(self._ready_walk(name).ahead_of(key))
-            streams.append(_ahead(self._running_holding(name), key))
-        return streams
+    def _taken(self, resource: str, point: Rank) -> int:
+        """How much of ``resource`` is taken at ``point``: held by RUNNING tasks of live workers
+        ranked above it, plus what the walk reserved so far."""
+        return self._held_above(resource, point) + self._reserved.get(resource, 0)
 
-    def _meet_running(self, task: Task, walked: set[str], taken: dict[str, int]) -> None:
-        """A RUNNING task counts what it holds of the walked resources as taken, if its runner
-        is a live worker. (What it holds of others is counted by :meth:`_held_above`.)"""
-        if task.worker_running is None or not self._is_live(task.worker_running):
-            return
-        for name, amount in (task.resources_running or {}).items():
-            if name in walked:
-                taken[name] = taken.get(name, 0) + amount
-
-    def _meet_ready(
-        self, task: Task, rank: Rank, walked: set[str], taken: dict[str, int], reserved_for: dict[str, int]
-    ) -> None:
+    def _meet_ready(self, task: Task, point: Rank) -> None:
         """A ready task that would fit is reserved for its first live worker with a slot left."""
-        capacity = self.state.resources
-        for name, amount in task.resources.items():
-            held = taken.get(name, 0) if name in walked else taken.get(name, 0) + self._held_above(name, rank)
-            if held + amount > capacity.get(name, 1):
-                return
+        if task.id in self._met:
+            return
+        self._met.add(task.id)
         candidates: tuple[str, ...] = task.workers
         if self.assistant is not None:
             candidates = (*candidates, self.assistant)
+        exhausted = self._exhausted
+        if all(worker_id in exhausted for worker_id in candidates):
+            return
+        capacity = self.state.resources
+        if any(self._taken(name, point) + amount > capacity.get(name, 1) for name, amount in task.resources.items()):
+            return
         for worker_id in candidates:
-            if self._slots(worker_id, rank) - reserved_for.get(worker_id, 0) > 0:
-                reserved_for[worker_id] = reserved_for.get(worker_id, 0) + 1
+            if worker_id in exhausted:
+                continue
+            if self._slots(worker_id, point) - self._reserved_for.get(worker_id, 0) > 0:
+                self._reserved_for[worker_id] = self._reserved_for.get(worker_id, 0) + 1
                 for name, amount in task.resources.items():
-                    taken[name] = taken.get(name, 0) + amount
+                    self._reserved[name] = self._reserved.get(name, 0) + amount
                 return
+            exhausted.add(worker_id)
 
     # ----------------------------------------------------- built once per get_work
 
-    def _ready_walk(self, resource: str) -> _ReadyHeapWalk:
-        """The ready tasks needing ``resource`` in rank order, walked lazily.
+    def _ready_walk(self, resource: str) -> Iterator[Entry]:
+        """The live ready tasks needing ``resource`` in rank order, at most ``fair_lookahead``.
 
         Stale entries are dropped from the top of the heap (handed-out tasks were the best ranked,
         so that is where they gather); further down the walk skips them, looks at no more than
         twice ``fair_lookahead`` entries, and the periodic compaction of all heaps sweeps them.
         """
-        walk = self._ready.get(resource)
-        if walk is None:
-            state = self.state
-            heap = state.ready_by_resource.get(resource)
-            live = state._entry_live
-            limit = state.config.fair_lookahead
-            while heap and not live(heap[0]):
-                heapq.heappop(heap)
-            source = iter_in_order(heap, 2 * limit) if heap else iter(())
-            walk = self._ready[resource] = _ReadyHeapWalk(source, live, limit)
-        return walk
+        state = self.state
+        heap = state.ready_by_resource.get(resource)
+        live = state._entry_live
+        limit = state.config.fair_lookahead
+        while heap and not live(heap[0]):
+            heapq.heappop(heap)
+        if not heap:
+            return iter(())
+        return itertools.islice(filter(live, iter_in_order(heap, 2 * limit)), limit)
 
-    def _running_holding(self, resource: str) -> list[Entry]:
-        """The RUNNING tasks holding ``resource``, in rank order."""
-        entries = self._running.get(resource)
-        if entries is None:
-            tasks = self.state.tasks
-            entries = []
-            for task_id in self.state.running_by_resource.get(resource, ()):
-                task = tasks[task_id]
-                entries.append((-task.priority, task.time, task.seq, task.gen, task))
-            entries.sort(key=rank_of)
-            self._running[resource] = entries
-        return entries
-
-    def _held_above(self, resource: str, rank: Rank) -> int:
-        """How much of ``resource`` the RUNNING tasks of live workers ranked above ``rank`` hold."""
+    def _held_above(self, resource: str, point: Rank) -> int:
+        """How much of ``resource`` the RUNNING tasks of live workers ranked above ``point`` hold."""
         table = self._held.get(resource)
         if table is None:
-            ranks: list[Rank] = []
-            totals = [0]
-            for entry in self._running_holding(resource):
-                task = entry[4]
-                amount = (task.resources_running or {}).get(resource, 0)
+            tasks = self.state.tasks
+            holders = []
+            for task_id in self.state.running_by_resource.get(resource, ()):
+                task = tasks[task_id]
                 if task.worker_running is not None and self._is_live(task.worker_running):
-                    ranks.append(rank_of(entry))
-                    totals.append(totals[-1] + amount)
+                    holders.append((task_rank(task), (task.resources_running or {}).get(resource, 0)))
+            holders.sort()
+            ranks = [rank for rank, _ in holders]
+            totals = list(itertools.accumulate((amount for _, amount in holders), initial=0))
             table = self._held[resource] = (ranks, totals)
         ranks, totals = table
-        return totals[bisect.bisect_left(ranks, rank)]
+        if not ranks:
+            return 0
+        return totals[bisect.bisect_left(ranks, point)]
 
     def _is_live(self, worker_id: str) -> bool:
         """Whether the worker asked for work within ``worker_disconnect_delay`` and is enabled."""
@@ -180,8 +167,8 @@ class FairPass:
             self._live[worker_id] = live
         return live
 
-    def _slots(self, worker_id: str, rank: Rank) -> int:
-        """A live worker's processes less its RUNNING tasks ranked above ``rank``; 0 if not live."""
+    def _slots(self, worker_id: str, point: Rank) -> int:
+        """A live worker's processes less its RUNNING tasks ranked above ``point``; 0 if not live."""
         if not self._is_live(worker_id):
             return 0
         ranks = self._ranks_running.get(worker_id)
@@ -190,45 +177,4 @@ class FairPass:
             mine = (tasks[task_id] for task_id in self.state.running_by_worker.get(worker_id, ()))
             ranks = sorted(task_rank(task) for task in mine if task.status == RUNNING)
             self._ranks_running[worker_id] = ranks
-        return self.state.workers[worker_id].processes() - bisect.bisect_left(ranks, rank)
-
-
-def _ahead(entries: list[Entry], key: Rank) -> Iterator[Entry]:
-    """The entries of a rank-ordered list ranked strictly above ``key``."""
-    for entry in entries:
-        if rank_of(entry) >= key:
-            return
-        yield entry
-
-
-class _ReadyHeapWalk:
-    """Live entries of one ready heap in rank order, produced on demand and kept for reuse."""
-
-    __slots__ = ("_done", "_limit", "_live", "_source", "seen")
-
-    def __init__(self, source: Iterator[Entry], live: Callable[[Entry], bool], limit: int) -> None:
-        self._source = source
-        self._live = live
-        self._limit = limit
-        self._done = False
-        self.seen: list[Entry] = []
-
-    def ahead_of(self, key: Rank) -> Iterator[Entry]:
-        """Live entries ranked strictly better than ``key``."""
-        for entry in self.seen:
-            if rank_of(entry) >= key:
-                return
-            yield entry
-        while not self._done:
-            entry = next(self._source, None)
-            if entry is None:
-                self._done = True
-                return
-            if not self._live(entry):
-                continue
-            self.seen.append(entry)
-            if len(self.seen) >= self._limit:
-                self._done = True
-            if rank_of(entry) >= key:
-                return
-            yield entry
+        return self.state.workers[worker_id].processes() - bisect.bisect_left(ranks, point)
