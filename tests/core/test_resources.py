@@ -185,7 +185,7 @@ def test_update_resource_to_zero_blocks_new_runs():
 
 def test_update_resources_sets_several():
     s = make(resources={"a": 1})
-    assert s.update_resources(now=T0, a=3, b=2) is True
+    assert s.update_resources(now=T0, a=3, b=2) is None
     assert {r["name"]: r["num_total"] for r in s.resource_list(now=T0)} == {"a": 3, "b": 2}
 
 

@@ -247,11 +247,11 @@ class Assignment(Registration):
 
 
 def _nothing_for(record: Worker) -> dict[str, Any]:
-    """The ``get_work`` reply to a disabled worker: no task, no counters."""
+    """The ``get_work`` reply to a disabled worker: no task, no counters (Luigi's keys: it
+    leaves out ``n_pending_last_scheduled`` here)."""
     return {
         "n_pending_tasks": 0,
         "n_unique_pending": 0,
-        "n_pending_last_scheduled": 0,
         "running_tasks": [],
         "task_id": None,
         "worker_state": record.state,
