@@ -250,6 +250,11 @@ class SchedulerMachine(RuleBasedStateMachine):
                     holders.setdefault(name, set()).add(task.id)
         assert {k: v for k, v in sched.used.items() if v} == {k: v for k, v in used.items() if v}
         assert holders == sched.running_by_resource
+        for worker in sched.workers.values():
+            for sig, heap in worker.buckets.items():
+                if any(sched.entry_valid(entry, worker.id) for entry in heap):
+                    # The fair pass finds a worker's waiting tasks through this index.
+                    assert all(worker.id in sched.workers_needing.get(name, ()) for name, _ in sig)
         runs: dict[str, set[str]] = {}
         for task in sched.tasks.values():
             if task.status in (RUNNING, BATCH_RUNNING) and task.worker_running is not None:

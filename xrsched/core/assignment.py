@@ -42,8 +42,9 @@ class Assignment(Registration):
         asking for several tasks in one multicall needs that list once, not in every answer.
 
         Cost: O(s log n) for s distinct resource signatures among the worker's ready tasks,
-        plus O(fair_lookahead + running tasks holding it) per resource the chosen task needs and O(batch_lookahead) when
-        a batch is assembled; never O(all tasks).
+        plus, for the fair pass, O(live workers waiting on the candidates' resources + running
+        tasks holding them + fair_lookahead per resource), and O(batch_lookahead) when a
+        batch is assembled; never O(all tasks).
         """
         worker_id = v.identifier("worker", worker)
         host = v.optional_text("host", host)

@@ -7,10 +7,13 @@ slot left, and its resources count as taken too (whoever asks: the asking worker
 task reserves like any other). The candidate may start only if its resources still fit after
 everything ranked above it. Tasks ranked below it, running or not, hold nothing back.
 
-xrsched walks the same order, but only over the tasks that need one of the candidate's
-resources: the RUNNING ones holding it (few: they are bounded by its capacity) and the best
-``fair_lookahead`` ready ones per resource. A worker's slots at a point of the walk are its
+xrsched walks the same order without meeting every task. A ready task matters only if one of
+its workers still has a slot, so the walk merges, by rank, the ready heaps of the live workers
+waiting on one of the candidates' resources (``workers_needing``), and drops a worker's heaps as
+soon as it has no slot left. RUNNING tasks are counted from a per-resource prefix sum by rank
+(their number is bounded by the capacities). A worker's slots at a point of the walk are its
 processes, less its RUNNING tasks ranked above that point, less what the walk reserved for it.
+The walk meets at most ``fair_lookahead`` ready tasks per resource involved.
 """
 
 from __future__ import annotations
@@ -62,10 +65,18 @@ class FairPass:
         #: Workers with no slot left at the walk's point (slots only shrink further on).
         self._exhausted: set[str] = set()
         self._met: set[str] = set()
-        names = sorted({name for sig in sigs for name, _ in sig})
-        walks = [self._ready_walk(name) for name in names]
-        self._walk: Iterator[Entry] = walks[0] if len(walks) == 1 else heapq.merge(*walks, key=rank_of)
-        self._next: Entry | None = next(self._walk, None)
+        walked = {name for sig in sigs for name, _ in sig}
+        #: How many more ready tasks the walk may meet (``fair_lookahead`` per resource).
+        self._budget = state.config.fair_lookahead * max(1, len(walked))
+        self._order = itertools.count()
+        #: One stream per (live worker, resource signature it waits on), merged by rank:
+        #: (rank of its next entry, tie-breaker, worker id, that entry, the rest).
+        self._streams: list[tuple[Rank, int, str, Entry, Iterator[Entry]]] = []
+        for worker_id in sorted(set().union(*(state.workers_needing.get(name, ()) for name in walked))):
+            self._open_streams(worker_id, walked)
+        if assistant is not None:
+            self._open_assistant_streams(assistant, walked)
+        heapq.heapify(self._streams)
 
     def allows(self, entry: Entry, sig: Sig) -> bool:
         """Whether the task of ``entry``, needing ``sig``, still fits once everything ranked
@@ -74,14 +85,20 @@ class FairPass:
         key = rank_of(entry)
         capacity = self.state.resources
         room = [(name, capacity.get(name, 1) - need) for name, need in sig]
-        while self._next is not None and rank_of(self._next) < key:
+        streams = self._streams
+        while streams and streams[0][0] < key and self._budget > 0:
+            point, _, worker_id, entry, rest = streams[0]
             # Taking only grows along the walk: once the candidate cannot fit, stop here (a
             # later candidate resumes the walk from this point).
-            point = rank_of(self._next)
             if any(self._taken(name, point) > left for name, left in room):
                 return False
-            self._meet_ready(self._next[4], point)
-            self._next = next(self._walk, None)
+            self._budget -= 1
+            self._meet_ready(entry[4], point)
+            following = None if worker_id in self._exhausted else next(rest, None)
+            if following is None:
+                heapq.heappop(streams)
+            else:
+                heapq.heapreplace(streams, (rank_of(following), next(self._order), worker_id, following, rest))
         return all(self._taken(name, key) <= left for name, left in room)
 
     # ----------------------------------------------------------------- the walk
@@ -117,22 +134,48 @@ class FairPass:
 
     # ----------------------------------------------------- built once per get_work
 
-    def _ready_walk(self, resource: str) -> Iterator[Entry]:
-        """The live ready tasks needing ``resource`` in rank order, at most ``fair_lookahead``.
-
-        Stale entries are dropped from the top of the heap (handed-out tasks were the best ranked,
-        so that is where they gather); further down the walk skips them, looks at no more than
-        twice ``fair_lookahead`` entries, and the periodic compaction of all heaps sweeps them.
-        """
+    def _open_streams(self, worker_id: str, walked: set[str]) -> None:
+        """Streams of a live worker's ready tasks needing a walked resource; forgets (in
+        ``workers_needing``) the resources it turns out to have no ready task for."""
         state = self.state
-        heap = state.ready_by_resource.get(resource)
-        live = state._entry_live
-        limit = state.config.fair_lookahead
-        while heap and not live(heap[0]):
-            heapq.heappop(heap)
-        if not heap:
-            return iter(())
-        return itertools.islice(filter(live, iter_in_order(heap, 2 * limit)), limit)
+        record = state.workers.get(worker_id)
+        if record is None or not self._is_live(worker_id):
+            if record is None:
+                for name in walked:
+                    state.workers_needing.get(name, set()).discard(worker_id)
+            return
+        found: set[str] = set()
+        for sig in tuple(record.buckets):
+            names = {name for name, _ in sig}
+            if names.isdisjoint(walked):
+                continue
+            heap = record.buckets[sig]
+            if state.top_valid(heap, worker_id) is None:
+                del record.buckets[sig]
+                continue
+            found |= names
+            self._add_stream(worker_id, heap, worker_id)
+        for name in walked - found:
+            state.workers_needing.get(name, set()).discard(worker_id)
+
+    def _open_assistant_streams(self, assistant: str, walked: set[str]) -> None:
+        """An assistant may take any runnable task: it walks the global ready heaps."""
+        for sig, heap in self.state.global_buckets.items():
+            if heap and not {name for name, _ in sig}.isdisjoint(walked):
+                self._add_stream(assistant, heap, None)
+
+    def _add_stream(self, worker_id: str, heap: list[Entry], owner: str | None) -> None:
+        state = self.state
+
+        def valid(entry: Entry) -> bool:
+            return state.entry_valid(entry, owner)
+
+        rest = filter(valid, iter_in_order(heap, 2 * self._budget))
+        first = next(rest, None)
+        # Slots only shrink along the walk: a worker with none left at its first task never
+        # reserves anything.
+        if first is not None and self._slots(worker_id, rank_of(first)) > 0:
+            self._streams.append((rank_of(first), next(self._order), worker_id, first, rest))
 
     def _held_above(self, resource: str, point: Rank) -> int:
         """How much of ``resource`` the RUNNING tasks of live workers ranked above ``point`` hold."""

@@ -230,15 +230,14 @@ def _index_ready(state: SchedulerState, waiting: list[Task]) -> None:
 
 
 def _install_heap(state: SchedulerState, key: object, entries: list[Any]) -> None:
-    """Put a ready heap where its key says: per resource, global (any runnable task) or per worker."""
-    if isinstance(key, str):
-        state.ready_by_resource[key] = entries
-        return
+    """Put a ready heap where its key says: global (any runnable task) or per worker."""
     worker_id, sig = key  # type: ignore[misc]
     if worker_id is None:
         state.global_buckets[sig] = entries
     else:
         state.workers[worker_id].buckets[sig] = entries
+        for name, _ in sig:
+            state.workers_needing.setdefault(name, set()).add(worker_id)
 
 
 def _index_runs(state: SchedulerState, running: list[Task]) -> None:
@@ -276,7 +275,6 @@ def _ready_lists(
     heap_keys: list[object] = [(worker_id, sig) for worker_id in worker_ids if worker_id in workers]
     if runnable:
         heap_keys.append((None, sig))
-    heap_keys.extend(name for name, _ in sig)
     return [pending_lists.setdefault(heap_key, []) for heap_key in heap_keys]
 
 

@@ -68,7 +68,7 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
         #: resource -> ids of the RUNNING tasks holding some of it (the fair pass meets them in rank order).
         self.running_by_resource: dict[str, set[str]] = {}
         self.global_buckets: dict[Sig, list[Entry]] = {}
-        self.ready_by_resource: dict[str, list[Entry]] = {}
+        self.workers_needing: dict[str, set[str]] = {}
         self.n_ready = 0
         self.deadlines = DeadlineQueue()
         #: worker id -> task family -> (batched parameter names, max batch size)
