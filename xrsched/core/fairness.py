@@ -70,8 +70,8 @@ class FairPass:
         self._budget = state.config.fair_lookahead * max(1, len(walked))
         self._order = itertools.count()
         #: One stream per (live worker, resource signature it waits on), merged by rank:
-        #: (rank of its next entry, tie-breaker, worker id, that entry, the rest).
-        self._streams: list[tuple[Rank, int, str, Entry, Iterator[Entry]]] = []
+        #: (rank of its next entry, tie-breaker, that entry, the stream).
+        self._streams: list[tuple[Rank, int, Entry, _Stream]] = []
         for worker_id in sorted(set().union(*(state.workers_needing.get(name, ()) for name in walked))):
             self._open_streams(worker_id, walked)
         if assistant is not None:
@@ -87,18 +87,18 @@ class FairPass:
         room = [(name, capacity.get(name, 1) - need) for name, need in sig]
         streams = self._streams
         while streams and streams[0][0] < key and self._budget > 0:
-            point, _, worker_id, entry, rest = streams[0]
+            point, _, entry, stream = streams[0]
             # Taking only grows along the walk: once the candidate cannot fit, stop here (a
             # later candidate resumes the walk from this point).
             if any(self._taken(name, point) > left for name, left in room):
                 return False
             self._budget -= 1
             self._meet_ready(entry[4], point)
-            following = None if worker_id in self._exhausted else next(rest, None)
+            following = None if stream.worker_id in self._exhausted else stream.following(entry)
             if following is None:
                 heapq.heappop(streams)
             else:
-                heapq.heapreplace(streams, (rank_of(following), next(self._order), worker_id, following, rest))
+                heapq.heapreplace(streams, (rank_of(following), next(self._order), following, stream))
         return all(self._taken(name, key) <= left for name, left in room)
 
     # ----------------------------------------------------------------- the walk
@@ -150,32 +150,32 @@ class FairPass:
             if names.isdisjoint(walked):
                 continue
             heap = record.buckets[sig]
-            if state.top_valid(heap, worker_id) is None:
+            top = state.top_valid(heap, worker_id)
+            if top is None:
                 del record.buckets[sig]
                 continue
             found |= names
-            self._add_stream(worker_id, heap, worker_id)
+            self._add_stream(worker_id, heap, worker_id, top)
         for name in walked - found:
             state.workers_needing.get(name, set()).discard(worker_id)
 
     def _open_assistant_streams(self, assistant: str, walked: set[str]) -> None:
         """An assistant may take any runnable task: it walks the global ready heaps."""
-        for sig, heap in self.state.global_buckets.items():
-            if heap and not {name for name, _ in sig}.isdisjoint(walked):
-                self._add_stream(assistant, heap, None)
-
-    def _add_stream(self, worker_id: str, heap: list[Entry], owner: str | None) -> None:
         state = self.state
+        for sig, heap in state.global_buckets.items():
+            if {name for name, _ in sig}.isdisjoint(walked):
+                continue
+            top = state.top_valid(heap, None)
+            if top is not None:
+                self._add_stream(assistant, heap, None, top)
 
-        def valid(entry: Entry) -> bool:
-            return state.entry_valid(entry, owner)
-
-        rest = filter(valid, iter_in_order(heap, 2 * self._budget))
-        first = next(rest, None)
-        # Slots only shrink along the walk: a worker with none left at its first task never
-        # reserves anything.
-        if first is not None and self._slots(worker_id, rank_of(first)) > 0:
-            self._streams.append((rank_of(first), next(self._order), worker_id, first, rest))
+    def _add_stream(self, worker_id: str, heap: list[Entry], owner: str | None, top: Entry) -> None:
+        """Walk ``heap`` (whose valid top is ``top``) for ``worker_id`` unless it has no slot
+        there: slots only shrink along the walk, so it would never reserve anything."""
+        point = rank_of(top)
+        if self._slots(worker_id, point) > 0:
+            stream = _Stream(self.state, worker_id, heap, owner, 2 * self._budget)
+            self._streams.append((point, next(self._order), top, stream))
 
     def _held_above(self, resource: str, point: Rank) -> int:
         """How much of ``resource`` the RUNNING tasks of live workers ranked above ``point`` hold."""
@@ -221,3 +221,27 @@ class FairPass:
             ranks = sorted(task_rank(task) for task in mine if task.status == RUNNING)
             self._ranks_running[worker_id] = ranks
         return self.state.workers[worker_id].processes() - bisect.bisect_left(ranks, point)
+
+
+class _Stream:
+    """One ready heap, read in rank order after its top only if the walk gets that far."""
+
+    __slots__ = ("_heap", "_limit", "_owner", "_rest", "_state", "worker_id")
+
+    def __init__(self, state: SchedulerState, worker_id: str, heap: list[Entry], owner: str | None, limit: int) -> None:
+        self._state = state
+        self.worker_id = worker_id
+        self._heap = heap
+        self._owner = owner
+        self._limit = limit
+        self._rest: Iterator[Entry] | None = None
+
+    def following(self, current: Entry) -> Entry | None:
+        """The next valid entry after ``current`` (the last one this stream gave)."""
+        if self._rest is None:
+            state, owner = self._state, self._owner
+            self._rest = (e for e in iter_in_order(self._heap, self._limit) if state.entry_valid(e, owner))
+            first = next(self._rest, None)
+            if first is not current:
+                return first
+        return next(self._rest, None)
