@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.core.conftest import SERIALIZED_KEYS, T0, add, finish, listed, make, run
+from xrsched.core.errors import BadValue
 
 # ------------------------------------------------------------------ task_list
 
@@ -109,6 +112,24 @@ def test_max_shown_tasks_cutoff():
     assert len(listed(s, limit=False)) == 5
     assert len(listed(s, max_shown_tasks=10)) == 5
     assert listed(s, max_shown_tasks=2, status="PENDING") == {"num_tasks": 5}
+
+
+def test_over_the_cap_any_upstream_status_answers_minus_one_as_luigi_does():
+    s = make(max_shown_tasks=3)
+    for i in range(5):
+        add(s, f"T{i}")
+    # Luigi answers before it looks at the value; so do we.
+    assert listed(s, upstream_status="NOT_A_STATUS") == {"num_tasks": -1}
+    assert listed(s, status="PENDING", upstream_status="NOT_A_STATUS") == {"num_tasks": -1}
+
+
+@pytest.mark.parametrize("within", [{"limit": False}, {"max_shown_tasks": 10}, {"search": "T"}])
+def test_an_unknown_upstream_status_is_refused_when_tasks_would_be_listed(within):
+    s = make(max_shown_tasks=3)
+    for i in range(5):
+        add(s, f"T{i}")
+    with pytest.raises(BadValue, match="upstream_status: unknown value"):
+        listed(s, upstream_status="NOT_A_STATUS", **within)
 
 
 def test_max_shown_tasks_is_exclusive():

@@ -185,7 +185,7 @@ def test_update_resource_to_zero_blocks_new_runs():
 
 def test_update_resources_sets_several():
     s = make(resources={"a": 1})
-    assert s.update_resources(now=T0, a=3, b=2) is True
+    assert s.update_resources(now=T0, a=3, b=2) is None
     assert {r["name"]: r["num_total"] for r in s.resource_list(now=T0)} == {"a": 3, "b": 2}
 
 
@@ -220,9 +220,11 @@ def test_fair_pass_ignores_workers_silent_longer_than_the_disconnect_delay():
 
 
 def test_fair_pass_ignores_workers_without_free_slots():
+    # "busy" outranks "high", so the walk meets it first and w1's one process is taken
+    # (a busy task ranked below "high" would not: see test_greedy_reservation.py).
     s = make(resources={"db": 2})
     work(s, "w1", now=T0)
-    add(s, "busy", worker="w1", now=T0)
+    add(s, "busy", worker="w1", priority=20, now=T0)
     assert run(s, "w1", now=T0) == "busy"  # w1 runs its one process
     add(s, "high", worker="w1", resources={"db": 2}, priority=10, now=T0 + 1)
     add(s, "low", worker="w2", resources={"db": 1}, priority=1, now=T0 + 1)
@@ -239,11 +241,11 @@ def test_fair_pass_leaves_room_when_capacity_allows_both():
 
 
 def test_fair_pass_does_not_hold_back_for_a_task_that_cannot_run():
-    # "high" needs db and lock; lock is held by a running task, so high cannot start and
-    # Luigi's greedy pass (which checks the higher task fits) lets low have db.
+    # "high" needs db and lock; lock is held by a running task that outranks it, so high
+    # cannot start and Luigi's greedy pass (which checks the higher task fits) lets low have db.
     s = make(resources={"db": 1, "lock": 1})
     s.add_worker(worker="w3", info={"workers": 1}, now=T0)
-    add(s, "locker", worker="w3", resources={"lock": 1}, now=T0)
+    add(s, "locker", worker="w3", resources={"lock": 1}, priority=20, now=T0)
     assert run(s, "w3", now=T0) == "locker"
     work(s, "w1", now=T0)
     add(s, "high", worker="w1", resources={"db": 1, "lock": 1}, priority=10, now=T0 + 1)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import heapq
-from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import validate as v
+from .fairness import FairPass
 from .heaps import iter_in_order
 from .model import Task, Worker
 from .registration import Registration
@@ -33,16 +32,19 @@ class Assignment(Registration):
 
         The best task is the highest priority, then oldest, PENDING task whose dependencies
         are all DONE, that the worker registered (any runnable task for an assistant), whose
-        resources fit, and whose resources are not held back for a higher-ranked task another
-        live worker can run (the fair pass). With ``current_tasks``, a task the scheduler
+        resources fit, and whose resources are not held back by the fair pass: walking the
+        tasks ranked above it as Luigi does, higher-ranked RUNNING tasks of live workers and
+        higher-ranked ready tasks a live worker has a slot for (the asking worker included)
+        leave no room for it (see :mod:`xrsched.core.fairness`). With ``current_tasks``, a task the scheduler
         believes this worker runs but the worker does not list is handed back to it (a lost
         reply), and batch members whose batch runner vanished go back to PENDING.
         With ``brief`` (an xrsched addition) the reply leaves out ``running_tasks``: a worker
         asking for several tasks in one multicall needs that list once, not in every answer.
 
         Cost: O(s log n) for s distinct resource signatures among the worker's ready tasks,
-        plus O(fair_lookahead) per resource the chosen task needs and O(batch_lookahead) when
-        a batch is assembled; never O(all tasks).
+        plus, for the fair pass, O(live workers waiting on the candidates' resources + running
+        tasks holding them + fair_lookahead per resource), and O(batch_lookahead) when a
+        batch is assembled; never O(all tasks).
         """
         worker_id = v.identifier("worker", worker)
         host = v.optional_text("host", host)
@@ -185,6 +187,9 @@ class Assignment(Registration):
                     task.batch_id = None
 
     def _pick(self, record: Worker, assistant: bool) -> Task | None:
+        """The best-ranked of the worker's ready tasks (any runnable one for an assistant) that
+        fits the resources free now and passes the fair pass. Only the top of each resource
+        signature is a candidate: a lower task needing the same resources fits no better."""
         buckets = self.global_buckets if assistant else record.buckets
         owner = None if assistant else record.id
         candidates: list[tuple[Entry, Sig]] = []
@@ -195,81 +200,22 @@ class Assignment(Registration):
             else:
                 candidates.append((entry, sig))
         candidates.sort(key=lambda pair: pair[0][:3])
-        walks: dict[str, _ReadyHeapWalk] = {}
+        fair: FairPass | None = None
         for entry, sig in candidates:
             if not sig:
                 return entry[4]
-            if self._fits(sig) and self._fair(entry, sig, walks):
+            if not self._fits(sig):
+                continue
+            if fair is None:
+                sigs = [other for _, other in candidates if other]
+                fair = FairPass(self, self.now, record.id if assistant else None, sigs)
+            if fair.allows(entry, sig):
                 return entry[4]
         return None
 
     def _fits(self, sig: Sig) -> bool:
         used, capacity = self.used, self.resources
         return all(used.get(name, 0) + amount <= capacity.get(name, 1) for name, amount in sig)
-
-    def _fair(self, entry: Entry, sig: Sig, walks: dict[str, _ReadyHeapWalk]) -> bool:
-        """Whether higher-ranked ready tasks that live workers with free slots could run leave
-        room for this one. A bounded version of Luigi's greedy reservation pass: it looks at the
-        best ``fair_lookahead`` ready tasks needing each resource (walked once per ``get_work``)."""
-        cutoff = self.now - self.config.worker_disconnect_delay
-        slots: dict[str, int] = {}
-        reserved: dict[str, int] = {}
-        seen: set[str] = set()
-        key = entry[:3]
-        me = entry[4]
-        for name, need in sig:
-            room = self.resources.get(name, 1) - self.used.get(name, 0) - need
-            walk = walks.get(name)
-            if walk is None:
-                walk = walks[name] = self._live_ready_needing(name)
-            for other in walk.ahead_of(key):
-                task = other[4]
-                if task is me or task.id in seen:
-                    continue
-                if not self._fits_with(task.resources, reserved):
-                    continue  # it could not start anyway: holding resources back for it helps nobody
-                for candidate in task.workers:
-                    if self._free_slots(candidate, slots, cutoff) > 0:
-                        slots[candidate] -= 1
-                        seen.add(task.id)
-                        for held, amount in task.resources.items():
-                            reserved[held] = reserved.get(held, 0) + amount
-                        break
-                if reserved.get(name, 0) > room:
-                    return False
-        return True
-
-    def _live_ready_needing(self, resource: str) -> _ReadyHeapWalk:
-        """The ready tasks needing ``resource`` in rank order, walked lazily, once per ``get_work``.
-
-        Stale entries are dropped from the top of the heap (handed-out tasks were the best ranked,
-        so that is where they gather); further down the walk skips them, looks at no more than
-        twice ``fair_lookahead`` entries, and the periodic compaction of all heaps sweeps them.
-        """
-        heap = self.ready_by_resource.get(resource)
-        if not heap:
-            return _ReadyHeapWalk(iter(()), self._entry_live, 0)
-        while heap and not self._entry_live(heap[0]):
-            heapq.heappop(heap)
-        limit = self.config.fair_lookahead
-        return _ReadyHeapWalk(iter_in_order(heap, 2 * limit), self._entry_live, limit)
-
-    def _fits_with(self, needs: dict[str, int], reserved: dict[str, int]) -> bool:
-        used, capacity = self.used, self.resources
-        return all(
-            used.get(name, 0) + reserved.get(name, 0) + amount <= capacity.get(name, 1)
-            for name, amount in needs.items()
-            if amount
-        )
-
-    def _free_slots(self, worker_id: str, slots: dict[str, int], cutoff: float) -> int:
-        if worker_id not in slots:
-            record = self.workers.get(worker_id)
-            if record is None or record.disabled or record.last_get_work is None or record.last_get_work <= cutoff:
-                slots[worker_id] = 0
-            else:
-                slots[worker_id] = record.processes() - len(self.running_by_worker.get(worker_id, ()))
-        return slots[worker_id]
 
     def _assemble_batch(self, record: Worker, best: Task, assistant: bool) -> tuple[list[Task], dict[str, list[Any]]]:
         names, max_size = self.batchers.get(record.id, {}).get(best.family, ((), 1))
@@ -302,45 +248,12 @@ class Assignment(Registration):
 
 
 def _nothing_for(record: Worker) -> dict[str, Any]:
-    """The ``get_work`` reply to a disabled worker: no task, no counters."""
+    """The ``get_work`` reply to a disabled worker: no task, no counters (Luigi's keys: it
+    leaves out ``n_pending_last_scheduled`` here)."""
     return {
         "n_pending_tasks": 0,
         "n_unique_pending": 0,
-        "n_pending_last_scheduled": 0,
         "running_tasks": [],
         "task_id": None,
         "worker_state": record.state,
     }
-
-
-class _ReadyHeapWalk:
-    """Live entries of one ready heap in rank order, produced on demand and kept for reuse."""
-
-    __slots__ = ("_done", "_limit", "_live", "_source", "seen")
-
-    def __init__(self, source: Iterator[Entry], live: Callable[[Entry], bool], limit: int) -> None:
-        self._source = source
-        self._live = live
-        self._limit = limit
-        self._done = False
-        self.seen: list[Entry] = []
-
-    def ahead_of(self, key: tuple[float, float, int]) -> Iterator[Entry]:
-        """Live entries ranked strictly better than ``key``."""
-        for entry in self.seen:
-            if entry[:3] >= key:
-                return
-            yield entry
-        while not self._done:
-            entry = next(self._source, None)
-            if entry is None:
-                self._done = True
-                return
-            if not self._live(entry):
-                continue
-            self.seen.append(entry)
-            if len(self.seen) >= self._limit:
-                self._done = True
-            if entry[:3] >= key:
-                return
-            yield entry

@@ -68,7 +68,8 @@ class SchedulerConfig:
     pause_enabled: bool = True
     send_messages: bool = True
     stable_done_cooldown_secs: float = 10
-    #: How many higher-ranked ready tasks the fair pass of ``get_work`` examines per resource.
+    #: How many higher-ranked ready tasks the fair pass of ``get_work`` meets at most, per
+    #: resource the asking worker's candidates need.
     fair_lookahead: int = 256
     #: How many ready tasks ``get_work`` examines when it assembles a batch.
     batch_lookahead: int = 4096

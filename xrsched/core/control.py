@@ -177,12 +177,11 @@ class Control(Queries):
             self.paused = False
             self.mark_meta()
 
-    def update_resources(self, *, now: float, **resources: Any) -> bool:
+    def update_resources(self, *, now: float, **resources: Any) -> None:
         """Set the capacity of several resources at once (keyword arguments: name=amount)."""
         checked = v.resources("resources", resources)
         self.resources.update(checked)
         self.mark_meta()
-        return True
 
     def update_resource(self, resource: str, amount: int, *, now: float) -> bool:
         """Set the capacity of one resource; False (Luigi's answer) if ``amount`` is not a

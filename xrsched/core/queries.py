@@ -98,11 +98,13 @@ class Queries(Assignment):
     ) -> dict[str, Any]:
         """Tasks by status (and upstream status / search terms), or ``{"num_tasks": n}`` when more
         than ``max_shown_tasks`` would be listed. The count check is O(1); the listing is
-        O(tasks with that status)."""
+        O(tasks with that status).
+
+        As in Luigi, a listing over the cap with an ``upstream_status`` answers
+        ``{"num_tasks": -1}`` before that value is looked at; an unknown value is refused
+        only when the tasks would be listed."""
         status = v.status_filter("status", status)
         upstream_status = v.optional_text("upstream_status", upstream_status) or ""
-        if upstream_status and upstream_status not in UPSTREAM_RANK:
-            raise BadValue(f"upstream_status: unknown value {upstream_status!r}")
         search = v.optional_text("search", search)
         cap = (
             self.config.max_shown_tasks
@@ -115,6 +117,8 @@ class Queries(Assignment):
             count = len(self.by_status[status]) if status else len(self.tasks)
             if limit and count > cap:
                 return {"num_tasks": -1 if upstream_status else count}
+        if upstream_status and upstream_status not in UPSTREAM_RANK:
+            raise BadValue(f"upstream_status: unknown value {upstream_status!r}")
         terms = [term.casefold() for term in search.split()] if search else []
         ids = self.by_status[status] if status else self.tasks.keys()
         memo: dict[str, str] = {}

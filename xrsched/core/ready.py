@@ -1,5 +1,5 @@
-"""Ready heaps: the runnable tasks of each worker (and of all workers, and per resource),
-ordered by rank, invalidated lazily and compacted when stale entries pile up."""
+"""Ready heaps: the runnable tasks of each worker (and of all workers), per resource
+signature, ordered by rank, invalidated lazily and compacted when stale entries pile up."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ class ReadyHeaps:
     tasks: dict[str, Task]
     workers: dict[str, Worker]
     global_buckets: dict[Sig, list[Entry]]
-    ready_by_resource: dict[str, list[Entry]]
+    #: resource -> workers that may have ready tasks needing it (a superset: the fair pass
+    #: drops the ids it finds with none).
+    workers_needing: dict[str, set[str]]
     _pushes: int
     _compact_at: int
 
@@ -39,13 +41,11 @@ class ReadyHeaps:
             if worker is not None:
                 heapq.heappush(worker.buckets.setdefault(sig, []), entry)
                 pushes += 1
-        if everywhere:
-            if task.runnable:
-                heapq.heappush(self.global_buckets.setdefault(sig, []), entry)
-                pushes += 1
-            for name, _ in sig:
-                heapq.heappush(self.ready_by_resource.setdefault(name, []), entry)
-                pushes += 1
+                for name, _ in sig:
+                    self.workers_needing.setdefault(name, set()).add(worker_id)
+        if everywhere and task.runnable:
+            heapq.heappush(self.global_buckets.setdefault(sig, []), entry)
+            pushes += 1
         self._pushes += pushes
         if self._pushes > self._compact_at:
             self.compact()
@@ -76,20 +76,8 @@ class ReadyHeaps:
         for worker in self.workers.values():
             total += self._compact_buckets(worker.buckets, worker.id)
         total += self._compact_buckets(self.global_buckets, None)
-        for name in list(self.ready_by_resource):
-            heap = [e for e in self.ready_by_resource[name] if self._entry_live(e)]
-            if heap:
-                heapq.heapify(heap)
-                self.ready_by_resource[name] = heap
-                total += len(heap)
-            else:
-                del self.ready_by_resource[name]
         self._pushes = 0
         self._compact_at = max(MIN_COMPACT_INTERVAL, 2 * total)
-
-    def _entry_live(self, entry: Entry) -> bool:
-        task = entry[4]
-        return task.gen == entry[3] and task.status == PENDING and task.unmet == 0 and self.tasks.get(task.id) is task
 
     def _compact_buckets(self, buckets: dict[Sig, list[Entry]], worker_id: str | None) -> int:
         total = 0

@@ -230,15 +230,14 @@ def _index_ready(state: SchedulerState, waiting: list[Task]) -> None:
 
 
 def _install_heap(state: SchedulerState, key: object, entries: list[Any]) -> None:
-    """Put a ready heap where its key says: per resource, global (any runnable task) or per worker."""
-    if isinstance(key, str):
-        state.ready_by_resource[key] = entries
-        return
+    """Put a ready heap where its key says: global (any runnable task) or per worker."""
     worker_id, sig = key  # type: ignore[misc]
     if worker_id is None:
         state.global_buckets[sig] = entries
     else:
         state.workers[worker_id].buckets[sig] = entries
+        for name, _ in sig:
+            state.workers_needing.setdefault(name, set()).add(worker_id)
 
 
 def _index_runs(state: SchedulerState, running: list[Task]) -> None:
@@ -251,6 +250,7 @@ def _index_runs(state: SchedulerState, running: list[Task]) -> None:
                 count(task, 1)
             for name, amount in (task.resources_running or {}).items():
                 used[name] = used.get(name, 0) + amount
+                state.running_by_resource.setdefault(name, set()).add(task.id)
         if task.worker_running is not None:
             state.running_by_worker.setdefault(task.worker_running, set()).add(task.id)
         if task.status == BATCH_RUNNING and task.batch_id is not None:
@@ -275,7 +275,6 @@ def _ready_lists(
     heap_keys: list[object] = [(worker_id, sig) for worker_id in worker_ids if worker_id in workers]
     if runnable:
         heap_keys.append((None, sig))
-    heap_keys.extend(name for name, _ in sig)
     return [pending_lists.setdefault(heap_key, []) for heap_key in heap_keys]
 
 

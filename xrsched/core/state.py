@@ -65,8 +65,10 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
         self.batches: dict[str, set[str]] = {}
         #: resource -> amount held by RUNNING tasks.
         self.used: dict[str, int] = {}
+        #: resource -> ids of the RUNNING tasks holding some of it (the fair pass meets them in rank order).
+        self.running_by_resource: dict[str, set[str]] = {}
         self.global_buckets: dict[Sig, list[Entry]] = {}
-        self.ready_by_resource: dict[str, list[Entry]] = {}
+        self.workers_needing: dict[str, set[str]] = {}
         self.n_ready = 0
         self.deadlines = DeadlineQueue()
         #: worker id -> task family -> (batched parameter names, max batch size)
@@ -194,9 +196,14 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
         self.by_status[status].discard(task.id)
         self._count(task, -1)
         if status == RUNNING and task.resources_running:
-            used = self.used
+            used, holders = self.used, self.running_by_resource
             for name, amount in task.resources_running.items():
                 used[name] = used.get(name, 0) - amount
+                held = holders.get(name)
+                if held is not None:
+                    held.discard(task.id)
+                    if not held:
+                        del holders[name]
         if (status in (RUNNING, BATCH_RUNNING)) and task.worker_running is not None:
             running = self.running_by_worker.get(task.worker_running)
             if running is not None:
@@ -221,9 +228,10 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
         self.by_status[status].add(task.id)
         self._count(task, 1)
         if status == RUNNING and task.resources_running:
-            used = self.used
+            used, holders = self.used, self.running_by_resource
             for name, amount in task.resources_running.items():
                 used[name] = used.get(name, 0) + amount
+                holders.setdefault(name, set()).add(task.id)
         if (status in (RUNNING, BATCH_RUNNING)) and task.worker_running is not None:
             self.running_by_worker.setdefault(task.worker_running, set()).add(task.id)
         if status == BATCH_RUNNING and task.batch_id is not None:
