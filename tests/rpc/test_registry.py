@@ -8,8 +8,9 @@ from typing import Any, Literal
 import pytest
 
 from tests.rpc.helpers import fault, request
-from xrsched.rpc import INVALID_PARAMS, METHOD_NOT_FOUND, ArgumentError, CallContext, Dispatcher, make_entry
-from xrsched.rpc.registry import MethodEntry
+from xrsched.rpc.dispatch import CallContext, Dispatcher
+from xrsched.rpc.faults import INVALID_PARAMS, METHOD_NOT_FOUND, ArgumentError
+from xrsched.rpc.registry import MethodEntry, make_entry
 
 
 def add_task(
