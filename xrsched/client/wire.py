@@ -4,12 +4,9 @@ Requests are written with the server's own value writer (:func:`xrsched.rpc.mars
 so both sides agree on what goes on the wire: no ``<nil/>`` (``None`` keyword arguments are
 left out, which means "the server's default"), ``<i8>`` past 32 bits, never ``nan``.
 
-Plain responses (no ``<!``, see :mod:`xrsched.rpc.treeparse`) are read by ElementTree's C
-parser; the rest by :mod:`xrsched.client.streaming`, in one pass through defusedxml's expat driver (DTDs, entity
-declarations and external references refused, so no billion-laughs or XXE), with the
-methodResponse grammar checked at each start tag and array/struct nesting capped. Scalars
-are decoded by the server's liberal decoders (:data:`xrsched.rpc.values.SCALARS`), so
-``<nil/>``, ``<ex:nil/>`` and ``<i8>`` from other servers read fine.
+Responses are read by the server's parsers (:mod:`xrsched.rpc.treeparse`, else
+:mod:`xrsched.rpc.parse`) and liberal scalar decoders, so ``<nil/>``, ``<ex:nil/>`` and ``<i8>``
+from other servers read fine.
 """
 
 from __future__ import annotations
@@ -19,6 +16,7 @@ from typing import Any
 
 from xrsched.client.errors import EncodeError, MalformedResponse, SchedulerFault, fault_error
 from xrsched.requestid import REQUEST_ID_MEMBER
+from xrsched.rpc.faults import ProtocolError
 from xrsched.rpc.marshal import MarshalError, dump_value, escape_text
 from xrsched.rpc.treeparse import parse_response_tree
 
@@ -73,12 +71,16 @@ def decode_response(body: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
 def stream_response(body: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     """:func:`decode_response` through defusedxml's streaming driver only (any document, exact errors).
 
-    Imported on first use (:mod:`xrsched.client.streaming`): the SAX machinery costs start-up
-    time that the plain responses of the fast path never need.
+    :mod:`xrsched.rpc.parse` is imported on first use: the SAX machinery costs start-up time
+    that the plain responses of the fast path never need.
     """
-    from xrsched.client.streaming import stream_response as stream
+    from xrsched.rpc.parse import stream_response as stream
 
-    return stream(body, max_depth=max_depth)
+    try:
+        is_fault, value = stream(body, max_depth)
+    except ProtocolError as exc:
+        raise malformed(exc.message.partition(": ")[2]) from None
+    return as_fault(value) if is_fault else value
 
 
 def as_fault(value: Any) -> SchedulerFault:

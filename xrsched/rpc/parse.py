@@ -1,17 +1,11 @@
-"""Parse an XML-RPC ``methodCall`` from bytes, safely and in one streaming pass.
+"""Parse XML-RPC ``methodCall`` and ``methodResponse`` documents from bytes, safely.
 
-The document goes through defusedxml's expat SAX driver with DTDs, entity declarations
-and external references forbidden, so billion-laughs, quadratic-blowup and XXE documents
-are refused before any expansion. Values are built on explicit stacks while expat
-streams start/end events; the grammar is checked at each start tag and the array/struct
-nesting depth is counted there too, so a 100,000-deep document is refused at level
-``max_depth + 1`` without building a tree or recursing.
-
-Plain documents (no ``<!`` anywhere, see :mod:`xrsched.rpc.treeparse`) are first read by
-ElementTree's C parser; anything it does not accept comes here.
-
-Namespace prefixes are dropped (``ex:nil`` is ``nil``) without requiring the prefix to be
-declared, as CPython's client does. Text outside value elements is ignored.
+Plain documents (no ``<!`` anywhere, see :mod:`xrsched.rpc.treeparse`) are read by
+ElementTree's C parser. Everything else is streamed once through defusedxml's expat driver
+(:mod:`xrsched.rpc.valuebuilder`): DTDs, entity declarations and external references are
+refused before any expansion (no billion laughs, no XXE), the grammar is checked at each start
+tag and nesting past ``max_depth`` is refused there. Namespace prefixes are dropped (``ex:nil``
+is ``nil``), as CPython's client does.
 """
 
 from __future__ import annotations
@@ -21,14 +15,10 @@ from xml.sax import SAXParseException
 
 from defusedxml.common import DefusedXmlException
 
-from xrsched.rpc.faults import INVALID_REQUEST, PARSE_ERROR, ProtocolError, printable
+from xrsched.rpc.faults import PARSE_ERROR, ProtocolError
 from xrsched.rpc.limits import DEFAULT_LIMITS, RequestLimits
 from xrsched.rpc.treeparse import parse_call_tree
-from xrsched.rpc.valuebuilder import EMPTY, DefusedReader, ValueBuilder
-
-
-def _invalid(message: str) -> ProtocolError:
-    return ProtocolError(INVALID_REQUEST, f"invalid request: {message}")
+from xrsched.rpc.valuebuilder import EMPTY, DefusedReader, ValueBuilder, invalid
 
 
 class _CallBuilder(ValueBuilder):
@@ -48,32 +38,23 @@ class _CallBuilder(ValueBuilder):
         self._seen_params = False
         self._param: Any = EMPTY
 
-    def error(self, message: str) -> ProtocolError:
-        """-32600 with the reason."""
-        return _invalid(message)
-
-    def unexpected(self, tag: str, parent: str) -> ProtocolError:
-        """-32600 naming the misplaced element."""
-        where = f"inside <{parent}>" if parent else "as the root element"
-        return _invalid(f"unexpected element <{printable(tag, 40)}> {where}")
-
     def open_envelope(self, tag: str) -> None:
         """Refuse repeated envelope parts; start a parameter."""
         if tag == "param":
             self._param = EMPTY
         elif tag == "methodName":
             if self.method is not None:
-                raise _invalid("more than one <methodName>")
+                raise invalid("more than one <methodName>")
         elif tag == "params":
             if self._seen_params:
-                raise _invalid("more than one <params>")
+                raise invalid("more than one <params>")
             self._seen_params = True
 
     def close_envelope(self, tag: str, text: str) -> None:
         """Keep a finished parameter or the method name."""
         if tag == "param":
             if self._param is EMPTY:
-                raise _invalid("<param> without a <value>")
+                raise invalid("<param> without a <value>")
             self.params.append(self._param)
         elif tag == "methodName":
             self.method = text.strip()
@@ -81,8 +62,45 @@ class _CallBuilder(ValueBuilder):
     def deliver_top(self, parent: str, value: Any) -> None:
         """The value of a <param>."""
         if self._param is not EMPTY:
-            raise _invalid("more than one <value> in a <param>")
+            raise invalid("more than one <value> in a <param>")
         self._param = value
+
+
+class _ResponseBuilder(ValueBuilder):
+    """Checks the methodResponse envelope and keeps its one value (or fault)."""
+
+    ENVELOPE = {
+        "": frozenset({"methodResponse"}),
+        "methodResponse": frozenset({"params", "fault"}),
+        "params": frozenset({"param"}),
+        "param": frozenset({"value"}),
+        "fault": frozenset({"value"}),
+    }
+
+    def __init__(self, max_depth: int) -> None:
+        super().__init__(max_depth)
+        self.result: Any = EMPTY
+        self.is_fault = False
+        self._answered = False  # <params> or <fault> seen
+
+    def open_envelope(self, tag: str) -> None:
+        """Only one <params> or <fault>."""
+        if tag == "params" or tag == "fault":
+            if self._answered:
+                raise invalid("more than one <params> or <fault>")
+            self._answered = True
+            self.is_fault = tag == "fault"
+
+    def close_envelope(self, tag: str, text: str) -> None:
+        """A <param> or <fault> must have carried a value."""
+        if (tag == "param" or tag == "fault") and self.result is EMPTY:
+            raise invalid(f"<{tag}> without a <value>")
+
+    def deliver_top(self, parent: str, value: Any) -> None:
+        """The result (or the fault struct)."""
+        if self.result is not EMPTY:
+            raise invalid("more than one result value")
+        self.result = value
 
 
 def parse_call(body: bytes, limits: RequestLimits = DEFAULT_LIMITS) -> tuple[str, tuple[Any, ...]]:
@@ -103,6 +121,25 @@ def parse_call(body: bytes, limits: RequestLimits = DEFAULT_LIMITS) -> tuple[str
 def stream_call(body: bytes, limits: RequestLimits = DEFAULT_LIMITS) -> tuple[str, tuple[Any, ...]]:
     """:func:`parse_call` through defusedxml's streaming driver only (any document, exact errors)."""
     builder = _CallBuilder(limits.max_depth)
+    _stream(builder, body)
+    if builder.method is None:
+        raise invalid("<methodCall> without a <methodName>")
+    if not builder.method:
+        raise invalid("empty <methodName>")
+    return builder.method, tuple(builder.params)
+
+
+def stream_response(body: bytes, max_depth: int) -> tuple[bool, Any]:
+    """``(is_fault, value)`` of any methodResponse document; :class:`ProtocolError` with the exact reason."""
+    builder = _ResponseBuilder(max_depth)
+    _stream(builder, body)
+    if builder.result is EMPTY:
+        raise invalid("no <params> or <fault> with a value")
+    return builder.is_fault, builder.result
+
+
+def _stream(builder: ValueBuilder, body: bytes) -> None:
+    """Feed ``body`` to ``builder`` through defusedxml's expat driver; refusals as ProtocolError."""
     parser = DefusedReader(builder)
     try:
         parser.feed(body)
@@ -111,13 +148,8 @@ def stream_call(body: bytes, limits: RequestLimits = DEFAULT_LIMITS) -> tuple[st
         # getMessage() is expat's fixed phrase, without line, column or input text.
         raise ProtocolError(PARSE_ERROR, f"parse error: not well-formed XML ({exc.getMessage()})") from None
     except DefusedXmlException:
-        raise _invalid("DTDs, entity declarations and external references are not allowed") from None
+        raise invalid("DTDs, entity declarations and external references are not allowed") from None
     except LookupError:  # the XML declaration names an encoding Python does not know
         raise ProtocolError(PARSE_ERROR, "parse error: unknown character encoding") from None
     except RecursionError:  # cannot happen with the stacks above; refuse rather than crash
-        raise _invalid("document nested too deeply") from None
-    if builder.method is None:
-        raise _invalid("<methodCall> without a <methodName>")
-    if not builder.method:
-        raise _invalid("empty <methodName>")
-    return builder.method, tuple(builder.params)
+        raise invalid("document nested too deeply") from None

@@ -4,7 +4,7 @@
 (decoded by :data:`xrsched.rpc.values.SCALARS`), arrays and structs, built on explicit stacks
 with the nesting depth counted at each start tag, so a 100,000-deep document is refused at
 level ``max_depth + 1`` without building a tree or recursing. Subclasses add the envelope
-(``methodCall`` on the server, ``methodResponse`` in the client) and say which error to raise.
+(``methodCall`` and ``methodResponse``, :mod:`xrsched.rpc.parse`); errors are -32600.
 :class:`DefusedReader` feeds it through defusedxml's expat driver with DTDs, entity
 declarations and external references forbidden.
 """
@@ -16,6 +16,7 @@ from typing import Any
 
 from defusedxml.expatreader import DefusedExpatParser
 
+from xrsched.rpc.faults import INVALID_REQUEST, ProtocolError, printable
 from xrsched.rpc.values import SCALARS
 
 #: Children allowed inside the value elements (envelopes add their own).
@@ -30,6 +31,11 @@ VALUE_GRAMMAR: dict[str, frozenset[str]] = {
 _NO_CHILDREN: frozenset[str] = frozenset()
 EMPTY: Any = object()  # a slot with nothing in it yet
 _PENDING: Any = object()  # a <value> whose typed child has started but not ended
+
+
+def invalid(message: str) -> ProtocolError:
+    """-32600 with ``message``."""
+    return ProtocolError(INVALID_REQUEST, f"invalid request: {message}")
 
 
 class ValueBuilder(ABC):
@@ -50,13 +56,14 @@ class ValueBuilder(ABC):
 
     # ----------------------------------------------------------- subclass hooks
 
-    @abstractmethod
-    def error(self, message: str) -> Exception:
-        """The exception for a document that breaks the grammar."""
+    def error(self, message: str) -> ProtocolError:
+        """-32600 for a document that breaks the grammar."""
+        return invalid(message)
 
-    @abstractmethod
-    def unexpected(self, tag: str, parent: str) -> Exception:
-        """The exception for an element that may not appear inside ``parent``."""
+    def unexpected(self, tag: str, parent: str) -> ProtocolError:
+        """-32600 naming an element that may not appear inside ``parent``."""
+        where = f"inside <{parent}>" if parent else "as the root element"
+        return invalid(f"unexpected element <{printable(tag, 40)}> {where}")
 
     @abstractmethod
     def open_envelope(self, tag: str) -> None:
