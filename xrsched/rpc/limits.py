@@ -114,12 +114,12 @@ def _inflate(data: bytes, wbits: int, cap: int, *, multi: bool) -> bytes:
                 if size > cap:
                     raise BodyTooLarge(f"request body inflates past the {cap} byte limit")
                 if not inflater.eof:
-                    raise MalformedBody("compressed request body is truncated")
+                    raise MalformedBody("compressed body is truncated")
         except zlib.error as exc:
-            raise MalformedBody("compressed request body is corrupt") from exc
+            raise MalformedBody("compressed body is corrupt") from exc
         pending = inflater.unused_data
         # gzip allows several members back to back; trailing zero padding is harmless.
         if not pending.strip(b"\x00"):
             return b"".join(out)
         if not multi:
-            raise MalformedBody("unexpected data after the compressed request body")
+            raise MalformedBody("unexpected data after the compressed body")
