@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from xrsched.client.proxy import SchedulerProxy
 from xrsched.client.replies import restore
-from xrsched.client.retrying import Patience, RetryPolicy, retrying
+from xrsched.client.retrying import Attempts, Patience, RetryPolicy
 from xrsched.client.transport import MIB, ClientStats, SchedulerTransport, TransportSettings
 from xrsched.client.wire import keyword_struct
 
@@ -263,9 +263,9 @@ class RemoteScheduler:
                 kwargs[name] = value
         return [keyword_struct(kwargs, request_id)]
 
-    def retrying(self, what: str) -> Any:
+    def retrying(self, what: str) -> Attempts:
         """The attempts of one logical call (see :class:`~xrsched.client.retrying.Attempts`)."""
-        return retrying(self.policy, self.stats, what, self.patience)
+        return Attempts(self.policy, self.stats, what, self.patience)
 
     def post_once(self, method: str, params: list[Any], request_id: str) -> Any:
         """One exchange through :attr:`proxy`: the value, or raise the fault / transport error."""

@@ -220,7 +220,7 @@ def _rest(
         return delay
 
     if patience is not None:
-        stop = stop | tenacity.stop_when_event_set(_RanOut(patience))  # type: ignore[arg-type]
+        stop = tenacity.stop_any(stop, lambda state: patience.left() <= 0)
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         stats.add("retries")
@@ -238,18 +238,3 @@ def _rest(
         before_sleep=before_sleep,
         reraise=True,
     )
-
-
-class _RanOut:
-    """An event-like view of a patience (tenacity's ``stop_when_event_set``): set once nothing is left."""
-
-    def __init__(self, patience: Patience) -> None:
-        self.patience = patience
-
-    def is_set(self) -> bool:
-        return self.patience.left() <= 0
-
-
-def retrying(policy: RetryPolicy, stats: ClientStats, what: str, patience: Patience | None = None) -> Attempts:
-    """The attempts of one logical call (``what`` names it in the log); see :class:`Attempts`."""
-    return Attempts(policy, stats, what, patience)
