@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import Element  # type only: parsing goes through defusedxml
+from xml.sax.saxutils import escape, quoteattr
 
 import defusedxml.ElementTree as SafeET
 
@@ -235,10 +236,9 @@ def _bool(value: bool) -> str:
 
 
 def _text(value: str) -> str:
-    cleaned = _NOT_XML_CHARS.sub("?", value)
-    return cleaned.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escape(_NOT_XML_CHARS.sub("?", value))
 
 
 def _attr(value: str) -> str:
-    escaped = _text(value).replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;")
-    return f'"{escaped.replace(chr(9), "&#9;")}"'
+    """A double-quoted attribute; quoteattr also writes tab, CR and LF as references."""
+    return quoteattr(_NOT_XML_CHARS.sub("?", value), {'"': "&quot;"})
