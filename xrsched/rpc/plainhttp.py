@@ -14,6 +14,8 @@ import logging
 import socket
 import time
 
+from xrsched.rpc.httpmsg import Response, response_head
+
 log = logging.getLogger("xrsched.server")
 
 #: The first byte of a TLS handshake record (ClientHello).
@@ -22,7 +24,7 @@ TLS_HANDSHAKE = 0x16
 _HEAD_LIMIT = 16 * 1024
 #: How long, at most, the rest of a plain request is read and dropped after the answer.
 _DRAIN_SECONDS = 0.5
-_BODY = b"400 Bad Request: this port speaks HTTPS. The plain HTTP request was refused; use https:// instead.\n"
+_MESSAGE = "400 Bad Request: this port speaks HTTPS. The plain HTTP request was refused; use https:// instead."
 
 
 def looks_like_plain_http(first: bytes) -> bool:
@@ -35,15 +37,8 @@ def looks_like_plain_http(first: bytes) -> bool:
 
 def plain_http_answer(server_name: str) -> bytes:
     """The whole 400 response (head and body) for a plain request on the TLS port."""
-    head = (
-        "HTTP/1.1 400 Bad Request\r\n"
-        f"Server: {server_name}\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n"
-        f"Content-Length: {len(_BODY)}\r\n"
-        "X-Content-Type-Options: nosniff\r\n"
-        "Connection: close\r\n\r\n"
-    )
-    return head.encode("ascii") + _BODY
+    answer = Response.text(400, _MESSAGE)
+    return response_head(answer, server=server_name, request_id="", close=True, http10=False) + answer.body
 
 
 def refuse_plain_http(sock: socket.socket, deadline: float, server_name: str) -> bool:
