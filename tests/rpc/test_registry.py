@@ -172,7 +172,7 @@ def test_lookup_is_exact():
 def test_help_and_signature(table):
     entry = table["add_task"]
     assert entry.help == "Register a task."
-    assert entry.binder.xmlrpc_signature() == [
+    assert entry.xmlrpc_signature() == [
         "struct",
         "string",
         "string",
@@ -181,5 +181,5 @@ def test_help_and_signature(table):
         "double",
         "boolean",
     ]
-    assert table["strict"].binder.xmlrpc_signature() == ["int", "int", "boolean"]
-    assert table["anything"].binder.xmlrpc_signature() == ["undef", "undef", "undef"]
+    assert table["strict"].xmlrpc_signature() == ["int", "int", "boolean"]
+    assert table["anything"].xmlrpc_signature() == ["undef", "undef", "undef"]

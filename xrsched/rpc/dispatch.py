@@ -176,7 +176,7 @@ class Dispatcher(SimpleXMLRPCDispatcher):
 
     def system_methodSignature(self, method_name: str) -> list[list[str]]:
         """Return a method's signature: XML-RPC type names, the return type first."""
-        return [self._entry(method_name).binder.xmlrpc_signature()]
+        return [self._entry(method_name).xmlrpc_signature()]
 
     def system_getCapabilities(self) -> dict[str, dict[str, Any]]:
         """Return the XML-RPC extensions this server implements, with their spec URLs."""
