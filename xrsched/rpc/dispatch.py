@@ -1,11 +1,6 @@
 """Bytes in, bytes out: the stdlib's ``SimpleXMLRPCDispatcher`` with xrsched's contract.
 
-Methods are registered the documented way (``register_function``); ``system.*`` comes from
-``register_introspection_functions`` and ``register_multicall_functions``. The overrides below
-keep what the stdlib does not: argument checking against type hints, an authorize and an audit
-hook around every call and every multicall entry, the fast and defused parser, nil-free
-replies, and faults whose text never carries internals.
-
+Each override says what it keeps that the stdlib does not (README, "How the server is built").
 Who is calling travels in :data:`CALL_CONTEXT` (set by the transport around one request),
 because the stdlib's hooks (``_dispatch(method, params)``) have no room for it.
 """
