@@ -101,6 +101,21 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
+def name_arguments(method: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """``kwargs`` plus ``args`` named in the documented order of ``method``; TypeError as Python's."""
+    names = _PARAMS.get(method)
+    if args and names is None:
+        raise TypeError(f"{method}: unknown method, pass its arguments by keyword")
+    if args and len(args) > len(names or ()):
+        raise TypeError(f"{method}() takes at most {len(names or ())} positional arguments")
+    named = dict(kwargs)
+    for name, value in zip(names or (), args, strict=False):
+        if name in named:
+            raise TypeError(f"{method}() got multiple values for argument {name!r}")
+        named[name] = value
+    return named
+
+
 def read_token_file(path: Path) -> str:
     """The secret on the first non-blank line of ``path`` (TokenError if there is none or the file
     cannot be read); logs a warning if group or others can read it."""
@@ -250,18 +265,7 @@ class RemoteScheduler:
 
     def prepare(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], request_id: str) -> list[Any]:
         """The XML-RPC params for ``method(*args, **kwargs)``: one ``__starstar`` struct."""
-        names = _PARAMS.get(method)
-        if args:
-            if names is None:
-                raise TypeError(f"{method}: unknown method, pass its arguments by keyword")
-            if len(args) > len(names):
-                raise TypeError(f"{method}() takes at most {len(names)} positional arguments")
-            kwargs = dict(kwargs)
-            for name, value in zip(names, args, strict=False):
-                if name in kwargs:
-                    raise TypeError(f"{method}() got multiple values for argument {name!r}")
-                kwargs[name] = value
-        return [keyword_struct(kwargs, request_id)]
+        return [keyword_struct(name_arguments(method, args, kwargs), request_id)]
 
     def retrying(self, what: str) -> Attempts:
         """The attempts of one logical call (see :class:`~xrsched.client.retrying.Attempts`)."""
