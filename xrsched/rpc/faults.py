@@ -42,11 +42,6 @@ class ArgumentError(Exception):
         self.message = message
 
 
-def new_incident_id() -> str:
-    """A short random id that ties a client's fault to a server log entry."""
-    return secrets.token_hex(4)
-
-
 def fault_for(exc: BaseException, *, method: str) -> tuple[int, str]:
     """Return ``(faultCode, faultString)`` for ``exc`` raised while serving ``method``.
 
@@ -57,7 +52,7 @@ def fault_for(exc: BaseException, *, method: str) -> tuple[int, str]:
         return exc.code, _clip(exc.message)
     if isinstance(exc, ArgumentError):
         return INVALID_PARAMS, _clip(exc.message)
-    incident = new_incident_id()
+    incident = secrets.token_hex(4)  # ties the client's fault to this log entry
     _log.error(
         "incident %s: unexpected error while serving %s",
         incident,

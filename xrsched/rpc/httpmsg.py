@@ -7,13 +7,13 @@ handler (:mod:`xrsched.rpc.handler`) only decides when to apply them.
 from __future__ import annotations
 
 import email.utils
-import http
 import itertools
 import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 
 AUTH_CHALLENGE = ("WWW-Authenticate", 'Basic realm="xrsched"')
 XML_TYPES = frozenset({"text/xml", "application/xml"})
@@ -142,10 +142,7 @@ def check_xml_content_type(headers: HeaderMap) -> None:
 
 def reason_phrase(status: int) -> str:
     """The standard reason phrase for ``status`` (``Error`` for unknown codes)."""
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
+    return BaseHTTPRequestHandler.responses.get(status, ("Error",))[0]
 
 
 def response_head(response: Response, *, server: str, request_id: str, close: bool, http10: bool) -> bytes:

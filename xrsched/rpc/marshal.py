@@ -172,14 +172,9 @@ def dump_value(value: Any) -> str:
     return "".join(out)
 
 
-def response_from_value_xml(value_xml: str) -> bytes:
-    """Wrap a fragment from :func:`dump_value` into a complete methodResponse."""
-    return (f"{_HEADER}<methodResponse><params><param>{value_xml}</param></params></methodResponse>\n").encode()
-
-
 def dump_response(value: Any) -> bytes:
     """A methodResponse carrying ``value``; raises :class:`MarshalError` for values we never send."""
-    return response_from_value_xml(dump_value(value))
+    return f"{_HEADER}<methodResponse><params><param>{dump_value(value)}</param></params></methodResponse>\n".encode()
 
 
 def fault_value_xml(code: int, text: str) -> str:

@@ -38,12 +38,7 @@ class Mismatch(Exception):
     def describe(self) -> str:
         """``expects X, got Y`` text (with the location, when nested)."""
         where = f" {self.path}" if self.path else ""
-        return f"{where} expects {self.expected}, got {got_name(self.got)}"
-
-
-def got_name(value: Any) -> str:
-    """The XML-RPC-ish name of a value's type, for messages."""
-    return _GOT.get(type(value)) or type(value).__name__
+        return f"{where} expects {self.expected}, got {_GOT.get(type(self.got)) or type(self.got).__name__}"
 
 
 def _identity(value: Any) -> Any:
