@@ -6,9 +6,7 @@ mean the request itself is wrong (400, 403, 404, 409, -326xx) and 401 are raised
 A ``Retry-After`` the server sent is honoured up to ``max_retry_after``.
 
 A :class:`Patience` shared by every call of a client (the worker sets one) bounds an outage
-as a whole: once calls have failed for its ``limit`` seconds in a row, counted from the first
-failure of any call, no call retries any more, and the outage is logged as a few lines (the
-first failure, then a summary every ``summary_every`` seconds) instead of one per retry.
+as a whole, and logs it as a few lines instead of one per retry.
 
 The first attempt of a call runs without tenacity, which is imported only once an attempt
 has failed in a way worth repeating: importing it (and the asyncio it pulls in) costs about a

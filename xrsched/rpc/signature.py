@@ -239,11 +239,9 @@ def xmlrpc_type_name(hint: Any) -> str:
     if origin is typing.Union or origin is types.UnionType:
         names = {xmlrpc_type_name(a) for a in typing.get_args(hint) if a is not type(None)}
         return names.pop() if len(names) == 1 else "undef"
-    if origin is typing.Literal:
-        names = {_XMLRPC_NAMES.get(type(a), "undef") for a in typing.get_args(hint)}
-        return names.pop() if len(names) == 1 else "undef"
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        names = {_XMLRPC_NAMES.get(type(m.value), "undef") for m in hint}
+    if origin is typing.Literal or (isinstance(hint, type) and issubclass(hint, enum.Enum)):
+        choices = typing.get_args(hint) if origin is typing.Literal else [m.value for m in hint]
+        names = {_XMLRPC_NAMES.get(type(c), "undef") for c in choices}
         return names.pop() if len(names) == 1 else "undef"
     container = origin or hint
     if isinstance(container, type):

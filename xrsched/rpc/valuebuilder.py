@@ -1,12 +1,10 @@
 """The XML-RPC value grammar, built in one streaming pass; shared by requests and responses.
 
 :class:`ValueBuilder` is an expat event handler for everything inside ``<value>``: scalars
-(decoded by :data:`xrsched.rpc.values.SCALARS`), arrays and structs, built on explicit stacks
-with the nesting depth counted at each start tag, so a 100,000-deep document is refused at
-level ``max_depth + 1`` without building a tree or recursing. Subclasses add the envelope
-(``methodCall`` and ``methodResponse``, :mod:`xrsched.rpc.parse`); errors are -32600.
-:class:`DefusedReader` feeds it through defusedxml's expat driver with DTDs, entity
-declarations and external references forbidden.
+(:data:`xrsched.rpc.values.SCALARS`), arrays and structs, on explicit stacks with the depth
+counted at each start tag: a 100,000-deep document is refused at ``max_depth + 1`` without
+recursing. Subclasses add the envelope (:mod:`xrsched.rpc.parse`); :class:`DefusedReader` is
+the defused expat driver that feeds it.
 """
 
 from __future__ import annotations
