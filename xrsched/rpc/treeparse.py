@@ -1,6 +1,6 @@
 """The common case parsed in C: plain XML-RPC documents through ElementTree, checked by a short walk.
 
-The streaming parser (:mod:`xrsched.rpc.valuebuilder`) calls back into Python for every
+The streaming parser (:mod:`xrsched.rpc.parse`) calls back into Python for every
 element; for an ``add_task`` of 90 elements that is most of a call's cost. Documents that
 *cannot* carry a DTD go through ElementTree's C parser instead, and a walk over the tree
 builds the values:
