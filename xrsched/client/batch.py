@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from xrsched.client.errors import ClientError, MalformedResponse, SchedulerFault
 from xrsched.client.remote import SCHEDULER_METHODS, name_arguments, new_request_id
-from xrsched.client.replies import restore
-from xrsched.client.wire import MULTICALL, as_fault
+from xrsched.client.wire import MULTICALL, as_fault, restore
 
 if TYPE_CHECKING:
     from xrsched.client.remote import RemoteScheduler

@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xrsched.client.proxy import SchedulerProxy
-from xrsched.client.replies import restore
 from xrsched.client.retrying import Attempts, Patience, RetryPolicy
 from xrsched.client.transport import MIB, ClientStats, SchedulerTransport, TransportSettings
-from xrsched.client.wire import keyword_struct
+from xrsched.client.wire import keyword_struct, restore
 
 if TYPE_CHECKING:
     from xrsched.client.batch import Call, MultiCallBatch
