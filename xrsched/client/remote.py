@@ -170,16 +170,11 @@ class RemoteScheduler:
 
     ``url`` is ``https://host[:port][/path]`` (port 8082, path ``/RPC2`` by default). The token
     comes from ``token``, else ``token_file`` / ``$XRSCHED_TOKEN_FILE``, else ``$XRSCHED_TOKEN``
-    (:func:`resolve_token`); ``environ`` replaces ``os.environ`` for that lookup. ``ca`` is the CA bundle that verifies
-    the server (the system store when None). ``timeout`` bounds each read of an answer and
-    ``connect_timeout`` the TCP connect plus TLS handshake; ``retries``, ``backoff``,
-    ``max_backoff``, ``max_retry_after`` and ``deadline`` shape the
-    :class:`~xrsched.client.retrying.RetryPolicy`; answers over ``max_response_bytes`` (raw or
-    inflated) are refused.
-
-    Calls go through :attr:`proxy`, a :class:`~xrsched.client.proxy.SchedulerProxy`
-    (``xmlrpc.client.ServerProxy``) over :attr:`transport`, a
-    :class:`~xrsched.client.transport.SchedulerTransport` (``xmlrpc.client.SafeTransport``).
+    (:func:`resolve_token`); ``environ`` replaces ``os.environ`` for that lookup. ``timeout`` is
+    the ``read_timeout`` of :class:`~xrsched.client.transport.TransportSettings`, which explains
+    the other connection options; ``retries``, ``backoff``, ``max_backoff``, ``max_retry_after``
+    and ``deadline`` are the :class:`~xrsched.client.retrying.RetryPolicy`. Calls go through
+    :attr:`proxy` (a ``ServerProxy``) over :attr:`transport` (a ``SafeTransport``).
     """
 
     def __init__(

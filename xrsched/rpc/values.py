@@ -2,11 +2,7 @@
 
 Each decoder takes the element's text and returns the Python value or raises
 :class:`~xrsched.rpc.faults.ProtocolError` (-32600) with a short message that never
-repeats the offending text at length.
-
-Decisions (DESIGN §2): ``i4`` values beyond 32 bits are accepted; booleans are
-``0``/``1``/``true``/``false`` in any case; ``dateTime.iso8601`` becomes a float of seconds
-since the epoch, and a time without a zone is read as UTC.
+repeats the offending text (DESIGN §2 lists what is accepted).
 """
 
 from __future__ import annotations
