@@ -83,12 +83,7 @@ def _check_bool(value: Any) -> bool:
     raise Mismatch("a boolean", value)
 
 
-def _check_none(value: Any) -> None:
-    if value is None:
-        return None
-    raise Mismatch("nil", value)
-
-
+_check_none = _simple(type(None), "nil")
 _PLAIN: dict[Any, tuple[Checker, str]] = {
     str: (_simple(str, "a string"), "a string"),
     bytes: (_simple(bytes, "base64 data"), "base64 data"),
