@@ -127,11 +127,8 @@ def content_length(headers: HeaderMap, limit: int) -> int:
 
 
 def check_xml_content_type(headers: HeaderMap) -> None:
-    """Accept ``text/xml`` and ``application/xml`` (any parameters) or no Content-Type at all.
-
-    A missing Content-Type is tolerated because some legacy XML-RPC clients omit it; the
-    body is parsed as XML either way.
-    """
+    """Accept ``text/xml`` and ``application/xml`` (any parameters), or no Content-Type at all:
+    some legacy XML-RPC clients omit it, and the body is parsed as XML either way."""
     value = headers.get("content-type")
     if value is None:
         return

@@ -259,9 +259,8 @@ def parse_call(body: bytes, limits: RequestLimits = DEFAULT_LIMITS) -> tuple[str
 
     Raises :class:`ProtocolError`: ``-32700`` when the body is not well-formed XML,
     ``-32600`` when it is XML but not an acceptable methodCall (DTDs and entity
-    declarations included, and values nested deeper than ``limits.max_depth``).
-    Plain documents are read by :func:`~xrsched.rpc.treeparse.parse_call_tree`; whatever it
-    does not accept is streamed by :func:`stream_call`, which has the last word.
+    declarations included, and values nested deeper than ``limits.max_depth``). Whatever
+    :func:`~xrsched.rpc.treeparse.parse_call_tree` does not accept, :func:`stream_call` judges.
     """
     parsed = parse_call_tree(body, limits.max_depth)
     if parsed is not None:

@@ -2,10 +2,8 @@
 
 The dispatcher (:class:`xrsched.rpc.dispatch.Dispatcher`) maps a public name to one entry;
 nothing is ever looked up as an attribute, so ``__class__.__init__`` or ``_private`` names
-simply are not there (-32601).
-
-Arguments arrive positionally in the documented order, or as keywords in a trailing struct
-holding ``"__starstar": true`` (Koji's convention); both forms can be mixed.
+simply are not there (-32601). Positional and ``__starstar`` keyword arguments (DESIGN §2)
+can be mixed.
 """
 
 from __future__ import annotations
