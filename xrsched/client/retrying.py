@@ -93,18 +93,14 @@ class Patience:
         self.limit = limit
         self.summary_every = summary_every
         self._lock = threading.Lock()
-        self._since: float | None = None
+        #: ``time.monotonic()`` of the outage's first failure; None while the server answers.
+        self.since: float | None = None
         self._logged = 0.0
         self._failures = 0
 
-    @property
-    def since(self) -> float | None:
-        """``time.monotonic()`` of the outage's first failure; None while the server answers."""
-        return self._since
-
     def left(self) -> float:
         """Seconds of the outage still allowed (``limit`` when there is no outage)."""
-        since = self._since
+        since = self.since
         return self.limit if since is None else self.limit - (time.monotonic() - since)
 
     def failed(self, what: str, error: BaseException, started: float | None = None) -> float:
@@ -114,25 +110,25 @@ class Patience:
         now = time.monotonic()
         with self._lock:
             self._failures += 1
-            if self._since is None:
-                self._since, self._logged, self._failures = min(now, started or now), now, 1
+            if self.since is None:
+                self.since, self._logged, self._failures = min(now, started or now), now, 1
                 log.warning("scheduler unreachable: %s failed: %s; retrying for up to %gs", what, error, self.limit)
-            elif now - self._logged >= self.summary_every and now - self._since < self.limit:  # not when giving up
+            elif now - self._logged >= self.summary_every and now - self.since < self.limit:  # not when giving up
                 self._logged = now
                 log.warning("scheduler still unreachable after %.0fs (%d failed attempts; last: %s)",
-                            now - self._since, self._failures, error)  # fmt: skip
+                            now - self.since, self._failures, error)  # fmt: skip
             else:
                 log.debug("%s failed: %s", what, error)
-            return self.limit - (now - self._since)
+            return self.limit - (now - self.since)
 
     def answered(self) -> None:
         """The server answered: the outage, if any, is over."""
-        if self._since is None:
+        if self.since is None:
             return
         with self._lock:
-            if self._since is not None:
-                log.info("scheduler reachable again after %.1fs", time.monotonic() - self._since)
-                self._since = None
+            if self.since is not None:
+                log.info("scheduler reachable again after %.1fs", time.monotonic() - self.since)
+                self.since = None
 
 
 def _answered(exc: BaseException | None) -> bool:
