@@ -84,7 +84,7 @@ def _signature(entry: MethodEntry) -> str:
         if param.default is not inspect.Parameter.empty:
             text = f"[{text} = {param.default!r}]"
         parts.append(text)
-    return f"{name}({', '.join(parts)}) -> {xmlrpc_type_name(entry.binder.return_hint)}"
+    return f"{name}({', '.join(parts)}) -> {xmlrpc_type_name(entry.return_hint)}"
 
 
 def render() -> str:

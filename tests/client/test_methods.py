@@ -7,7 +7,7 @@ import inspect
 import pytest
 
 from xrsched.client import SCHEDULER_METHODS, RemoteScheduler
-from xrsched.client.replies import REPLY_KEYS, TASK_KEYS, restore
+from xrsched.client.wire import REPLY_KEYS, TASK_KEYS, restore
 from xrsched.core.scheduler import PUBLIC_METHODS
 from xrsched.service import SchedulerService
 

@@ -6,7 +6,8 @@ import pytest
 
 from tests.rpc.helpers import Service
 from xrsched.core.errors import Forbidden
-from xrsched.rpc import CallContext, Dispatcher, RequestLimits
+from xrsched.rpc.dispatch import CallContext, Dispatcher
+from xrsched.rpc.limits import RequestLimits
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from xrsched.health import HealthReport, SchedulerCounts, StoreHealth, TlsHealth
 from xrsched.rpc.app import RequestInfo, RpcResult
 from xrsched.rpc.http_server import RpcHttpServer
-from xrsched.rpc.http_settings import HttpSettings
+from xrsched.rpc.limits import HttpSettings
 from xrsched.tls import client_context, server_context
 
 TOKEN = "s3cret-token"

@@ -8,14 +8,10 @@ import time
 import pytest
 
 from tests.rpc.helpers import fault, request
-from xrsched.rpc import (
-    INVALID_REQUEST,
-    METHOD_NOT_FOUND,
-    CallContext,
-    ProtocolError,
-    RequestLimits,
-    parse_call,
-)
+from xrsched.rpc.dispatch import CallContext
+from xrsched.rpc.faults import INVALID_REQUEST, METHOD_NOT_FOUND, ProtocolError
+from xrsched.rpc.limits import RequestLimits
+from xrsched.rpc.parse import parse_call
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [

@@ -9,17 +9,9 @@ import pytest
 
 from tests.rpc.conftest import register
 from tests.rpc.helpers import answer, call_xml, fault, request
-from xrsched.rpc import (
-    INTERNAL_ERROR,
-    INVALID_PARAMS,
-    INVALID_REQUEST,
-    METHOD_NOT_FOUND,
-    PARSE_ERROR,
-    CallContext,
-    Dispatcher,
-    RequestLimits,
-    fault_for,
-)
+from xrsched.rpc.dispatch import CallContext, Dispatcher
+from xrsched.rpc.faults import INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, fault_for
+from xrsched.rpc.limits import RequestLimits
 
 CTX = CallContext(peer=("127.0.0.1", 5555), identity="worker-token", request_id="r1")
 
@@ -233,7 +225,7 @@ def test_broken_audit_hook_does_not_change_the_answer(service, caplog):
 
 def test_fault_for_mapping():
     from xrsched.core.errors import Conflict
-    from xrsched.rpc import ArgumentError, ProtocolError
+    from xrsched.rpc.faults import ArgumentError, ProtocolError
 
     assert fault_for(Conflict("busy"), method="m") == (409, "busy")
     assert fault_for(ProtocolError(PARSE_ERROR, "bad"), method="m") == (PARSE_ERROR, "bad")

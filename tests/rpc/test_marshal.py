@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xrsched.rpc import MarshalError, dump_fault, dump_response
+from xrsched.rpc.marshal import MarshalError, dump_fault, dump_response
 
 
 def roundtrip(value):

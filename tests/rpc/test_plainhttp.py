@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.rpc.http_support import EchoApp, https, post_rpc, read_until_close, run_server
-from xrsched.rpc.plainhttp import looks_like_plain_http, plain_http_answer
+from xrsched.rpc.sockio import looks_like_plain_http, plain_http_answer
 
 
 @pytest.mark.parametrize(

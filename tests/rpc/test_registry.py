@@ -8,8 +8,9 @@ from typing import Any, Literal
 import pytest
 
 from tests.rpc.helpers import fault, request
-from xrsched.rpc import INVALID_PARAMS, METHOD_NOT_FOUND, ArgumentError, CallContext, Dispatcher, make_entry
-from xrsched.rpc.registry import MethodEntry
+from xrsched.rpc.dispatch import CallContext, Dispatcher
+from xrsched.rpc.faults import INVALID_PARAMS, METHOD_NOT_FOUND, ArgumentError
+from xrsched.rpc.registry import MethodEntry, make_entry
 
 
 def add_task(
@@ -171,7 +172,7 @@ def test_lookup_is_exact():
 def test_help_and_signature(table):
     entry = table["add_task"]
     assert entry.help == "Register a task."
-    assert entry.binder.xmlrpc_signature() == [
+    assert entry.xmlrpc_signature() == [
         "struct",
         "string",
         "string",
@@ -180,5 +181,5 @@ def test_help_and_signature(table):
         "double",
         "boolean",
     ]
-    assert table["strict"].binder.xmlrpc_signature() == ["int", "int", "boolean"]
-    assert table["anything"].binder.xmlrpc_signature() == ["undef", "undef", "undef"]
+    assert table["strict"].xmlrpc_signature() == ["int", "int", "boolean"]
+    assert table["anything"].xmlrpc_signature() == ["undef", "undef", "undef"]

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from tests.rpc.helpers import call_xml
 from xrsched.client.errors import MalformedResponse, SchedulerFault
 from xrsched.client.wire import decode_response, encode_call, keyword_struct, stream_response
-from xrsched.rpc import ProtocolError, RequestLimits
+from xrsched.rpc.faults import ProtocolError
+from xrsched.rpc.limits import RequestLimits
 from xrsched.rpc.marshal import dump_response
 from xrsched.rpc.parse import parse_call, stream_call
 from xrsched.rpc.treeparse import TREE_LIMIT, is_plain, parse_call_tree, parse_response_tree

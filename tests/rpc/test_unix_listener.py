@@ -16,7 +16,7 @@ import pytest
 
 from tests.rpc.http_support import RESPONSE, TOKEN, EchoApp, read_head, read_until_close
 from tests.unixhttp import UnixHTTPConnection, call, raw_unix
-from xrsched.rpc.http_settings import HttpSettings
+from xrsched.rpc.limits import HttpSettings
 from xrsched.rpc.unix_server import RpcUnixServer
 from xrsched.unixpath import MAX_SOCKET_PATH_BYTES, SocketPathError
 

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.rpc.helpers import call_xml, request
-from xrsched.rpc import INVALID_REQUEST, PARSE_ERROR, ProtocolError, parse_call
+from xrsched.rpc.faults import INVALID_REQUEST, PARSE_ERROR, ProtocolError
+from xrsched.rpc.parse import parse_call
 
 
 def one(value_xml: str):

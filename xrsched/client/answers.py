@@ -11,11 +11,10 @@ from __future__ import annotations
 import http.client
 import ssl
 import time
-import zlib
 
 from xrsched.client.errors import ClientError, MalformedResponse, ResponseTooLarge, TransportError, http_error
+from xrsched.rpc.limits import BodyError, BodyTooLarge, RequestLimits, decode_body
 
-_CHUNK = 64 * 1024
 _ERROR_TEXT_BYTES = 2048
 
 #: Errors that on a kept connection mean "the server closed it before answering".
@@ -109,32 +108,10 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def inflate(body: bytes, content_encoding: str | None, cap: int) -> bytes:
-    """``body`` with gzip/deflate removed, never producing more than ``cap`` bytes."""
-    coding = (content_encoding or "identity").strip().lower()
-    if coding == "identity":
-        return body
-    if coding in ("gzip", "x-gzip"):
-        wbits = zlib.MAX_WBITS | 16
-    elif coding == "deflate":
-        wbits = zlib.MAX_WBITS  # zlib-wrapped, as RFC 9110 says
-    else:
-        raise MalformedResponse(f"unsupported Content-Encoding {coding[:40]!r} in the answer")
-    inflater = zlib.decompressobj(wbits)
-    out: list[bytes] = []
-    size = 0
-    pending = body
+    """``body`` with gzip/deflate removed by the server's capped decoder: never more than ``cap`` bytes."""
     try:
-        while not inflater.eof:
-            chunk = inflater.decompress(pending, min(_CHUNK, cap + 1 - size))
-            pending = inflater.unconsumed_tail
-            if not chunk and not pending:
-                break
-            size += len(chunk)
-            if size > cap:
-                raise ResponseTooLarge(f"answer inflates past the {cap} byte limit")
-            out.append(chunk)
-    except zlib.error:
-        raise MalformedResponse("compressed answer is corrupt") from None
-    if not inflater.eof:
-        raise MalformedResponse("compressed answer is truncated")
-    return b"".join(out)
+        return decode_body(body, content_encoding, RequestLimits(len(body) or 1, cap))  # raw size: read_capped
+    except BodyTooLarge:
+        raise ResponseTooLarge(f"answer inflates past the {cap} byte limit") from None
+    except BodyError as exc:
+        raise MalformedResponse(f"{exc.message} (in the answer)") from None

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from xrsched.client.errors import ClientError, MalformedResponse, SchedulerFault
-from xrsched.client.remote import SCHEDULER_METHODS, new_request_id
-from xrsched.client.replies import restore
-from xrsched.client.wire import MULTICALL, as_fault
+from xrsched.client.remote import SCHEDULER_METHODS, name_arguments, new_request_id
+from xrsched.client.wire import MULTICALL, as_fault, restore
 
 if TYPE_CHECKING:
     from xrsched.client.remote import RemoteScheduler
@@ -84,15 +83,7 @@ class MultiCallBatch:
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> BatchEntry:
         """Queue ``method(*args, **kwargs)``; positional arguments are named as in RemoteScheduler."""
-        names = SCHEDULER_METHODS.get(method, ())
-        if len(args) > len(names):
-            raise TypeError(f"{method}() takes at most {len(names)} positional arguments")
-        merged = dict(zip(names, args, strict=False))
-        for name, value in kwargs.items():
-            if name in merged:
-                raise TypeError(f"{method}() got multiple values for argument {name!r}")
-            merged[name] = value
-        entry = BatchEntry(Call(method, merged))
+        entry = BatchEntry(Call(method, name_arguments(method, args, kwargs)))
         self._entries.append(entry)
         return entry
 

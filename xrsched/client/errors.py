@@ -92,9 +92,6 @@ class TransportError(ClientError):
         self.retryable = retryable
         self.status = status
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return _rebuild_transport_error, (type(self), self.message, self.retryable, self.status)
-
 
 class ResponseTooLarge(TransportError):
     """The answer (raw or inflated) is over the client's size limit; it was not read."""
@@ -106,12 +103,6 @@ class MalformedResponse(TransportError):
 
 class EncodeError(ClientError, ValueError):
     """An argument cannot be sent over XML-RPC (None inside a list, nan, a 65-bit integer, ...)."""
-
-
-def _rebuild_transport_error(
-    cls: type[TransportError], message: str, retryable: bool, status: int | None
-) -> TransportError:
-    return cls(message, retryable=retryable, status=status)
 
 
 _BY_CODE: dict[int, type[SchedulerFault]] = {

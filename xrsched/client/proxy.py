@@ -1,12 +1,7 @@
 """SchedulerProxy: the ``xmlrpc.client.ServerProxy`` that :class:`~xrsched.client.RemoteScheduler` talks through.
 
-A ``ServerProxy`` turns ``proxy.method(*params)`` into a request and hands the bytes to its
-transport (here :class:`~xrsched.client.transport.SchedulerTransport`). One hook is changed:
-its method dispatcher, ``__getattr__``, because the stdlib writes requests with
-``xmlrpc.client.dumps``, which refuses integers beyond 32 bits (DESIGN §2 sends them as
-``<i8>``), writes ``nan`` as if it were a number, and has nowhere to put a request id. Here
-requests are written by :func:`xrsched.client.wire.encode_call` (the server's own value writer)
-and each carries the id of its logical call.
+One hook is changed, ``__getattr__``: the stdlib's ``dumps`` cannot send ``<i8>``, sends ``nan``
+and has no room for a request id, so requests are written by :func:`xrsched.client.wire.encode_call`.
 """
 
 from __future__ import annotations

@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xrsched.client.proxy import SchedulerProxy
-from xrsched.client.replies import restore
-from xrsched.client.retrying import Patience, RetryPolicy, retrying
+from xrsched.client.retrying import Attempts, Patience, RetryPolicy
 from xrsched.client.transport import MIB, ClientStats, SchedulerTransport, TransportSettings
-from xrsched.client.wire import keyword_struct
+from xrsched.client.wire import keyword_struct, restore
 
 if TYPE_CHECKING:
     from xrsched.client.batch import Call, MultiCallBatch
@@ -101,6 +100,21 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
+def name_arguments(method: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """``kwargs`` plus ``args`` named in the documented order of ``method``; TypeError as Python's."""
+    names = _PARAMS.get(method)
+    if args and names is None:
+        raise TypeError(f"{method}: unknown method, pass its arguments by keyword")
+    if args and len(args) > len(names or ()):
+        raise TypeError(f"{method}() takes at most {len(names or ())} positional arguments")
+    named = dict(kwargs)
+    for name, value in zip(names or (), args, strict=False):
+        if name in named:
+            raise TypeError(f"{method}() got multiple values for argument {name!r}")
+        named[name] = value
+    return named
+
+
 def read_token_file(path: Path) -> str:
     """The secret on the first non-blank line of ``path`` (TokenError if there is none or the file
     cannot be read); logs a warning if group or others can read it."""
@@ -157,16 +171,11 @@ class RemoteScheduler:
     ``url`` is ``https://host[:port][/path]`` (port 8082, path ``/RPC2`` by default), or
     ``unix:/run/xrsched.sock`` for a server's ``--unix-socket`` (no TLS there). The token
     comes from ``token``, else ``token_file`` / ``$XRSCHED_TOKEN_FILE``, else ``$XRSCHED_TOKEN``
-    (:func:`resolve_token`); ``environ`` replaces ``os.environ`` for that lookup. ``ca`` is the CA bundle that verifies
-    the server (the system store when None). ``timeout`` bounds each read of an answer and
-    ``connect_timeout`` the TCP connect plus TLS handshake; ``retries``, ``backoff``,
-    ``max_backoff``, ``max_retry_after`` and ``deadline`` shape the
-    :class:`~xrsched.client.retrying.RetryPolicy`; answers over ``max_response_bytes`` (raw or
-    inflated) are refused.
-
-    Calls go through :attr:`proxy`, a :class:`~xrsched.client.proxy.SchedulerProxy`
-    (``xmlrpc.client.ServerProxy``) over :attr:`transport`, a
-    :class:`~xrsched.client.transport.SchedulerTransport` (``xmlrpc.client.SafeTransport``).
+    (:func:`resolve_token`); ``environ`` replaces ``os.environ`` for that lookup. ``timeout`` is
+    the ``read_timeout`` of :class:`~xrsched.client.transport.TransportSettings`, which explains
+    the other connection options; ``retries``, ``backoff``, ``max_backoff``, ``max_retry_after``
+    and ``deadline`` are the :class:`~xrsched.client.retrying.RetryPolicy`. Calls go through
+    :attr:`proxy` (a ``ServerProxy``) over :attr:`transport` (a ``SafeTransport``).
     """
 
     def __init__(
@@ -251,22 +260,11 @@ class RemoteScheduler:
 
     def prepare(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], request_id: str) -> list[Any]:
         """The XML-RPC params for ``method(*args, **kwargs)``: one ``__starstar`` struct."""
-        names = _PARAMS.get(method)
-        if args:
-            if names is None:
-                raise TypeError(f"{method}: unknown method, pass its arguments by keyword")
-            if len(args) > len(names):
-                raise TypeError(f"{method}() takes at most {len(names)} positional arguments")
-            kwargs = dict(kwargs)
-            for name, value in zip(names, args, strict=False):
-                if name in kwargs:
-                    raise TypeError(f"{method}() got multiple values for argument {name!r}")
-                kwargs[name] = value
-        return [keyword_struct(kwargs, request_id)]
+        return [keyword_struct(name_arguments(method, args, kwargs), request_id)]
 
-    def retrying(self, what: str) -> Any:
+    def retrying(self, what: str) -> Attempts:
         """The attempts of one logical call (see :class:`~xrsched.client.retrying.Attempts`)."""
-        return retrying(self.policy, self.stats, what, self.patience)
+        return Attempts(self.policy, self.stats, what, self.patience)
 
     def post_once(self, method: str, params: list[Any], request_id: str) -> Any:
         """One exchange through :attr:`proxy`: the value, or raise the fault / transport error."""

@@ -6,9 +6,7 @@ mean the request itself is wrong (400, 403, 404, 409, -326xx) and 401 are raised
 A ``Retry-After`` the server sent is honoured up to ``max_retry_after``.
 
 A :class:`Patience` shared by every call of a client (the worker sets one) bounds an outage
-as a whole: once calls have failed for its ``limit`` seconds in a row, counted from the first
-failure of any call, no call retries any more, and the outage is logged as a few lines (the
-first failure, then a summary every ``summary_every`` seconds) instead of one per retry.
+as a whole, and logs it as a few lines instead of one per retry.
 
 The first attempt of a call runs without tenacity, which is imported only once an attempt
 has failed in a way worth repeating: importing it (and the asyncio it pulls in) costs about a
@@ -95,18 +93,14 @@ class Patience:
         self.limit = limit
         self.summary_every = summary_every
         self._lock = threading.Lock()
-        self._since: float | None = None
+        #: ``time.monotonic()`` of the outage's first failure; None while the server answers.
+        self.since: float | None = None
         self._logged = 0.0
         self._failures = 0
 
-    @property
-    def since(self) -> float | None:
-        """``time.monotonic()`` of the outage's first failure; None while the server answers."""
-        return self._since
-
     def left(self) -> float:
         """Seconds of the outage still allowed (``limit`` when there is no outage)."""
-        since = self._since
+        since = self.since
         return self.limit if since is None else self.limit - (time.monotonic() - since)
 
     def failed(self, what: str, error: BaseException, started: float | None = None) -> float:
@@ -116,25 +110,25 @@ class Patience:
         now = time.monotonic()
         with self._lock:
             self._failures += 1
-            if self._since is None:
-                self._since, self._logged, self._failures = min(now, started or now), now, 1
+            if self.since is None:
+                self.since, self._logged, self._failures = min(now, started or now), now, 1
                 log.warning("scheduler unreachable: %s failed: %s; retrying for up to %gs", what, error, self.limit)
-            elif now - self._logged >= self.summary_every and now - self._since < self.limit:  # not when giving up
+            elif now - self._logged >= self.summary_every and now - self.since < self.limit:  # not when giving up
                 self._logged = now
                 log.warning("scheduler still unreachable after %.0fs (%d failed attempts; last: %s)",
-                            now - self._since, self._failures, error)  # fmt: skip
+                            now - self.since, self._failures, error)  # fmt: skip
             else:
                 log.debug("%s failed: %s", what, error)
-            return self.limit - (now - self._since)
+            return self.limit - (now - self.since)
 
     def answered(self) -> None:
         """The server answered: the outage, if any, is over."""
-        if self._since is None:
+        if self.since is None:
             return
         with self._lock:
-            if self._since is not None:
-                log.info("scheduler reachable again after %.1fs", time.monotonic() - self._since)
-                self._since = None
+            if self.since is not None:
+                log.info("scheduler reachable again after %.1fs", time.monotonic() - self.since)
+                self.since = None
 
 
 def _answered(exc: BaseException | None) -> bool:
@@ -220,7 +214,7 @@ def _rest(
         return delay
 
     if patience is not None:
-        stop = stop | tenacity.stop_when_event_set(_RanOut(patience))  # type: ignore[arg-type]
+        stop = tenacity.stop_any(stop, lambda state: patience.left() <= 0)
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         stats.add("retries")
@@ -238,18 +232,3 @@ def _rest(
         before_sleep=before_sleep,
         reraise=True,
     )
-
-
-class _RanOut:
-    """An event-like view of a patience (tenacity's ``stop_when_event_set``): set once nothing is left."""
-
-    def __init__(self, patience: Patience) -> None:
-        self.patience = patience
-
-    def is_set(self) -> bool:
-        return self.patience.left() <= 0
-
-
-def retrying(policy: RetryPolicy, stats: ClientStats, what: str, patience: Patience | None = None) -> Attempts:
-    """The attempts of one logical call (``what`` names it in the log); see :class:`Attempts`."""
-    return Attempts(policy, stats, what, patience)

@@ -1,25 +1,9 @@
 """The client's HTTP side: ``xmlrpc.client.SafeTransport`` with the hardening in its hooks.
 
-:class:`SchedulerTransport` is the transport of :class:`~xrsched.client.proxy.SchedulerProxy`
-(a ``ServerProxy``); the standard library's ``http.client`` carries the bytes. Each override
-says in its docstring what the stdlib does that we cannot accept there:
-
-* ``make_connection``: one persistent connection per thread (the stdlib shares one between all
-  threads), TCP connect plus TLS handshake bounded by ``connect_timeout`` and every read by
-  ``read_timeout``, and a kept connection the server closed while it sat idle (or that holds
-  bytes nobody asked for) replaced before use;
-* ``request``: a kept connection found closed before any answer arrived is replaced and the
-  request sent once more, safe because every call carries a request id (DESIGN §4b);
-* ``single_request``: failures become :class:`~xrsched.client.errors.ClientError` s that name
-  their cause and say whether a retry may help, and only this thread's connection is dropped;
-* ``send_headers``: the Bearer token and the ``X-Request-Id`` header;
-* ``parse_response``: the answer capped before reading (``Content-Length``), while reading and
-  while inflating gzip, required to be XML, and read by xrsched's fast parser.
-
-The TLS context comes from :func:`xrsched.tls.client_context`; ``http://`` URLs use a plain
-connection from the same class, and ``unix:/path/to/socket`` URLs (a server's
-``--unix-socket``) plain HTTP over that socket file: no TLS there, the file's permissions
-decide who may connect.
+Each override's docstring says what the stdlib does there that we cannot accept (README,
+"Clients", lists them). The TLS context comes from :func:`xrsched.tls.client_context`;
+``http://`` URLs use a plain connection from the same class, and ``unix:/path/to/socket`` URLs
+(a server's ``--unix-socket``) plain HTTP over that socket file.
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
 """Bytes in, bytes out: the stdlib's ``SimpleXMLRPCDispatcher`` with xrsched's contract.
 
-Methods are registered the documented way (``register_function``); ``system.*`` comes from
-``register_introspection_functions`` and ``register_multicall_functions``. The overrides below
-keep what the stdlib does not: argument checking against type hints, an authorize and an audit
-hook around every call and every multicall entry, the fast and defused parser, nil-free
-replies, and faults whose text never carries internals.
-
+Each override says what it keeps that the stdlib does not (README, "How the server is built").
 Who is calling travels in :data:`CALL_CONTEXT` (set by the transport around one request),
 because the stdlib's hooks (``_dispatch(method, params)``) have no room for it.
 """
@@ -131,7 +126,7 @@ class Dispatcher(SimpleXMLRPCDispatcher):
                 keywords = jsoncodec.parse_arguments(data, self.limits)
             except jsoncodec.ArgumentsError as exc:
                 raise ProtocolError(INVALID_REQUEST, f"{printable(method, 64)}: {exc.message}") from None
-            keywords = entry.binder.nulls_as_defaults(keywords)
+            keywords = entry.nulls_as_defaults(keywords)
             params = ({**keywords, STARSTAR: True},) if keywords else ()
             body = jsoncodec.dump_reply(self._dispatch(method, params))
         except Exception as exc:
@@ -202,7 +197,7 @@ class Dispatcher(SimpleXMLRPCDispatcher):
 
     def system_methodSignature(self, method_name: str) -> list[list[str]]:
         """Return a method's signature: XML-RPC type names, the return type first."""
-        return [self._entry(method_name).binder.xmlrpc_signature()]
+        return [self._entry(method_name).xmlrpc_signature()]
 
     def system_getCapabilities(self) -> dict[str, dict[str, Any]]:
         """Return the XML-RPC extensions this server implements, with their spec URLs."""

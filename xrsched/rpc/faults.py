@@ -32,19 +32,11 @@ class ProtocolError(Exception):
         self.message = message
 
 
-class ArgumentError(Exception):
+class ArgumentError(ProtocolError):
     """The arguments do not fit the method (-32602); ``message`` names the parameter."""
 
-    code = INVALID_PARAMS
-
     def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-def new_incident_id() -> str:
-    """A short random id that ties a client's fault to a server log entry."""
-    return secrets.token_hex(4)
+        super().__init__(INVALID_PARAMS, message)
 
 
 def fault_for(exc: BaseException, *, method: str) -> tuple[int, str]:
@@ -55,9 +47,7 @@ def fault_for(exc: BaseException, *, method: str) -> tuple[int, str]:
     """
     if isinstance(exc, SchedulerError | ProtocolError) and _is_int32(exc.code):
         return exc.code, _clip(exc.message)
-    if isinstance(exc, ArgumentError):
-        return INVALID_PARAMS, _clip(exc.message)
-    incident = new_incident_id()
+    incident = secrets.token_hex(4)  # ties the client's fault to this log entry
     _log.error(
         "incident %s: unexpected error while serving %s",
         incident,

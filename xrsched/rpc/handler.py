@@ -42,9 +42,8 @@ from xrsched.rpc.httpmsg import (
     safe_headers,
 )
 from xrsched.rpc.limits import BodyError, decode_body
-from xrsched.rpc.plainhttp import refuse_plain_http
 from xrsched.rpc.pool import ConnState, Tracked
-from xrsched.rpc.sockio import DeadlineReader, TimedWriter
+from xrsched.rpc.sockio import DeadlineReader, TimedWriter, refuse_plain_http
 
 if TYPE_CHECKING:
     from xrsched.rpc.http_server import RpcHttpServer

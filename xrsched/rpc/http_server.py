@@ -27,8 +27,7 @@ from xmlrpc.server import SimpleXMLRPCServer
 
 from xrsched.rpc.app import Application, Peer, peer_text
 from xrsched.rpc.handler import RpcRequestHandler
-from xrsched.rpc.http_settings import HttpSettings
-from xrsched.rpc.limits import RequestLimits
+from xrsched.rpc.limits import HttpSettings, RequestLimits
 from xrsched.rpc.pool import ConnectionPool, Tracked
 
 log = logging.getLogger("xrsched.server")

@@ -7,13 +7,13 @@ handler (:mod:`xrsched.rpc.handler`) only decides when to apply them.
 from __future__ import annotations
 
 import email.utils
-import http
 import itertools
 import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 
 AUTH_CHALLENGE = ("WWW-Authenticate", 'Basic realm="xrsched"')
 XML_TYPES = frozenset({"text/xml", "application/xml"})
@@ -127,11 +127,8 @@ def content_length(headers: HeaderMap, limit: int) -> int:
 
 
 def check_xml_content_type(headers: HeaderMap) -> None:
-    """Accept ``text/xml`` and ``application/xml`` (any parameters) or no Content-Type at all.
-
-    A missing Content-Type is tolerated because some legacy XML-RPC clients omit it; the
-    body is parsed as XML either way.
-    """
+    """Accept ``text/xml`` and ``application/xml`` (any parameters), or no Content-Type at all:
+    some legacy XML-RPC clients omit it, and the body is parsed as XML either way."""
     value = headers.get("content-type")
     if value is None:
         return
@@ -142,10 +139,7 @@ def check_xml_content_type(headers: HeaderMap) -> None:
 
 def reason_phrase(status: int) -> str:
     """The standard reason phrase for ``status`` (``Error`` for unknown codes)."""
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
+    return BaseHTTPRequestHandler.responses.get(status, ("Error",))[0]
 
 
 def response_head(response: Response, *, server: str, request_id: str, close: bool, http10: bool) -> bytes:

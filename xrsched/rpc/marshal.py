@@ -1,19 +1,11 @@
 """Write XML-RPC ``methodResponse`` documents: nil-free, UTF-8, built as strings.
 
 This runs for every reply, so it is a type-dispatch table and a list joined once, no DOM.
-Rules (DESIGN §2):
-
-- ``None`` as the whole result is ``<boolean>1</boolean>``; ``None`` members of a struct
-  are left out. ``None`` anywhere else (an array item) is refused with
-  :class:`MarshalError`: dropping it would shift indexes and any stand-in would change
-  its type, so it is treated as a bug in the method (an internal error, logged).
-- ints within 32 bits are ``<int>``, within 64 bits ``<i8>``; larger is refused.
-- floats must be finite; ``nan``/``inf`` are refused, never sent.
-- strings: ``&``, ``<``, ``>`` are escaped, ``\\r`` is sent as ``&#13;`` so it survives
-  end-of-line normalisation, and characters XML 1.0 cannot carry (``\\x00``, lone
-  surrogates, ...) are replaced by U+FFFD.
-- bytes-like → ``<base64>``; list/tuple/set/frozenset → ``<array>`` (sets sorted when
-  their items allow it); dicts → ``<struct>`` with str keys only.
+Beyond DESIGN §2 (no ``<nil/>``, ``<i8>``, never ``nan``): ``None`` inside an array is refused
+with :class:`MarshalError` (dropping it would shift indexes, any stand-in would change its
+type: a bug in the method, logged as an internal error); ``\\r`` is sent as ``&#13;`` so it
+survives end-of-line normalisation, and characters XML 1.0 cannot carry (``\\x00``, lone
+surrogates, ...) become U+FFFD; sets are sorted when their items allow it.
 """
 
 from __future__ import annotations
@@ -172,14 +164,9 @@ def dump_value(value: Any) -> str:
     return "".join(out)
 
 
-def response_from_value_xml(value_xml: str) -> bytes:
-    """Wrap a fragment from :func:`dump_value` into a complete methodResponse."""
-    return (f"{_HEADER}<methodResponse><params><param>{value_xml}</param></params></methodResponse>\n").encode()
-
-
 def dump_response(value: Any) -> bytes:
     """A methodResponse carrying ``value``; raises :class:`MarshalError` for values we never send."""
-    return response_from_value_xml(dump_value(value))
+    return f"{_HEADER}<methodResponse><params><param>{dump_value(value)}</param></params></methodResponse>\n".encode()
 
 
 def fault_value_xml(code: int, text: str) -> str:

@@ -35,64 +35,48 @@ _ids = itertools.count(1)
 
 
 class Tracked:
-    """One admitted connection's state, shared between its thread and the evicting thread."""
+    """One admitted connection's state, shared between its thread and the evicting thread.
+
+    ``state``, ``since`` (``time.monotonic()`` when it was entered) and ``socket`` (TLS-wrapped
+    once the handshake started) are written under the lock and may be read without it.
+    """
 
     def __init__(self, sock: socket.socket) -> None:
         self.ident = next(_ids)
         self._lock = threading.Lock()
-        self._sock = sock
-        self._state = ConnState.HANDSHAKE
-        self._since = time.monotonic()
+        self.socket = sock
+        self.state = ConnState.HANDSHAKE
+        self.since = time.monotonic()
         self._evicted = False
-
-    @property
-    def state(self) -> ConnState:
-        """The current state."""
-        return self._state
-
-    @property
-    def since(self) -> float:
-        """``time.monotonic()`` when the current state was entered."""
-        return self._since
-
-    @property
-    def evicted(self) -> bool:
-        """True once another thread closed this connection to reclaim its slot."""
-        return self._evicted
-
-    @property
-    def socket(self) -> socket.socket:
-        """The connection's socket (TLS-wrapped once the handshake started)."""
-        return self._sock
 
     def replace_socket(self, sock: socket.socket) -> None:
         """Track the TLS-wrapped socket instead of the plain one."""
         with self._lock:
-            self._sock = sock
+            self.socket = sock
 
     def enter(self, state: ConnState) -> bool:
         """Move to ``state``; False if the connection was evicted meanwhile (then stop)."""
         with self._lock:
             if self._evicted:
                 return False
-            self._state = state
-            self._since = time.monotonic()
+            self.state = state
+            self.since = time.monotonic()
             return True
 
     def mark_closed(self) -> None:
         """The owning thread is done with the socket; nothing may evict it any more."""
         with self._lock:
-            self._state = ConnState.CLOSED
+            self.state = ConnState.CLOSED
 
     def evict(self, *, only_if_evictable: bool = True) -> bool:
         """Wake the owning thread by shutting the socket down; True if this connection was hit."""
         with self._lock:
-            if self._state is ConnState.CLOSED or self._evicted:
+            if self.state is ConnState.CLOSED or self._evicted:
                 return False
-            if only_if_evictable and self._state not in _EVICTABLE:
+            if only_if_evictable and self.state not in _EVICTABLE:
                 return False
             self._evicted = True
-            sock = self._sock
+            sock = self.socket
         # The base-class shutdown works on a TLS socket too and, unlike SSLSocket.shutdown,
         # does not touch the SSL object another thread may be using right now.
         with contextlib.suppress(OSError):

@@ -1,12 +1,9 @@
-"""Registered methods' entries and their compiled argument binders.
+"""Registered methods' entries, each with its argument binder compiled from the type hints.
 
 The dispatcher (:class:`xrsched.rpc.dispatch.Dispatcher`) maps a public name to one entry;
 nothing is ever looked up as an attribute, so ``__class__.__init__`` or ``_private`` names
-simply are not there (-32601). Each entry's binder is compiled once from
-``inspect.signature`` and ``typing.get_type_hints``.
-
-Arguments arrive positionally in the documented order, or as keywords in a trailing struct
-holding ``"__starstar": true`` (Koji's convention); both forms can be mixed.
+simply are not there (-32601). Positional and ``__starstar`` keyword arguments (DESIGN §2)
+can be mixed.
 """
 
 from __future__ import annotations
@@ -35,16 +32,19 @@ class _Param:
     keyword_ok: bool
 
 
-class Binder:
-    """Checks and converts one method's arguments; built once per registered callable."""
+class MethodEntry:
+    """One registered method: its public name, callable, help text and argument binder,
+    compiled once from the callable's signature and type hints."""
 
-    def __init__(self, public_name: str, func: Callable[..., Any]) -> None:
-        self.public_name = public_name
+    def __init__(self, name: str, func: Callable[..., Any], help: str) -> None:
+        self.name = name
+        self.func = func
+        self.help = help
         signature = inspect.signature(func)
         try:
             hints = typing.get_type_hints(func)
         except (NameError, TypeError) as exc:
-            raise TypeError(f"{public_name}: cannot resolve the type hints of {func!r}") from exc
+            raise TypeError(f"{name}: cannot resolve the type hints of {func!r}") from exc
         self.return_hint: Any = hints.get("return", Any)
         self.positional: list[_Param] = []
         self.by_name: dict[str, _Param] = {}
@@ -70,6 +70,17 @@ class Binder:
         never = len(self.positional)  # index for keyword-only parameters: never given positionally
         self._required = [(p.name, self._index.get(p.name, never)) for p in self.positional if p.required]
         self._required += [(p.name, never) for p in self.by_name.values() if p.required and p.name not in self._index]
+
+    def invoke(self, params: tuple[Any, ...]) -> Any:
+        """Bind and check ``params``, then call the method (with the call's request id, if any,
+        in :data:`xrsched.requestid.CURRENT_REQUEST_ID`)."""
+        args, kwargs = self.bind(params)
+        request_id = kwargs.pop(REQUEST_ID_MEMBER, None)
+        token = CURRENT_REQUEST_ID.set(request_id)
+        try:
+            return self.func(*args, **kwargs)
+        finally:
+            CURRENT_REQUEST_ID.reset(token)
 
     def bind(self, params: tuple[Any, ...]) -> tuple[list[Any], dict[str, Any]]:
         """Return ``(args, kwargs)`` ready for the call, or raise :class:`ArgumentError`."""
@@ -129,7 +140,7 @@ class Binder:
             raise self._error(f"parameter {name!r}{exc.describe()}") from None
 
     def _error(self, text: str) -> ArgumentError:
-        return ArgumentError(f"{self.public_name}: {text}")
+        return ArgumentError(f"{self.name}: {text}")
 
     def xmlrpc_signature(self) -> list[str]:
         """``[return type, param types...]`` in XML-RPC type names (positional parameters)."""
@@ -144,27 +155,6 @@ def _accepts_none(check: Checker) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class MethodEntry:
-    """One registered method: its public name, callable, help text and binder."""
-
-    name: str
-    func: Callable[..., Any]
-    help: str
-    binder: Binder
-
-    def invoke(self, params: tuple[Any, ...]) -> Any:
-        """Bind and check ``params``, then call the method (with the call's request id, if any,
-        in :data:`xrsched.requestid.CURRENT_REQUEST_ID`)."""
-        args, kwargs = self.binder.bind(params)
-        request_id = kwargs.pop(REQUEST_ID_MEMBER, None)
-        token = CURRENT_REQUEST_ID.set(request_id)
-        try:
-            return self.func(*args, **kwargs)
-        finally:
-            CURRENT_REQUEST_ID.reset(token)
-
-
 def first_paragraph(doc: str | None) -> str:
     """The first paragraph of a docstring, with its lines joined."""
     text = inspect.cleandoc(doc or "").strip()
@@ -177,4 +167,4 @@ def make_entry(name: str, func: Callable[..., Any], *, doc: str | None = None) -
         raise ValueError(f"not a valid public method name: {name!r}")
     if not callable(func):
         raise TypeError(f"{name}: {func!r} is not callable")
-    return MethodEntry(name, func, first_paragraph(doc or func.__doc__), Binder(name, func))
+    return MethodEntry(name, func, first_paragraph(doc or func.__doc__))

@@ -38,12 +38,7 @@ class Mismatch(Exception):
     def describe(self) -> str:
         """``expects X, got Y`` text (with the location, when nested)."""
         where = f" {self.path}" if self.path else ""
-        return f"{where} expects {self.expected}, got {got_name(self.got)}"
-
-
-def got_name(value: Any) -> str:
-    """The XML-RPC-ish name of a value's type, for messages."""
-    return _GOT.get(type(value)) or type(value).__name__
+        return f"{where} expects {self.expected}, got {_GOT.get(type(self.got)) or type(self.got).__name__}"
 
 
 def _identity(value: Any) -> Any:
@@ -88,12 +83,7 @@ def _check_bool(value: Any) -> bool:
     raise Mismatch("a boolean", value)
 
 
-def _check_none(value: Any) -> None:
-    if value is None:
-        return None
-    raise Mismatch("nil", value)
-
-
+_check_none = _simple(type(None), "nil")
 _PLAIN: dict[Any, tuple[Checker, str]] = {
     str: (_simple(str, "a string"), "a string"),
     bytes: (_simple(bytes, "base64 data"), "base64 data"),
@@ -244,11 +234,9 @@ def xmlrpc_type_name(hint: Any) -> str:
     if origin is typing.Union or origin is types.UnionType:
         names = {xmlrpc_type_name(a) for a in typing.get_args(hint) if a is not type(None)}
         return names.pop() if len(names) == 1 else "undef"
-    if origin is typing.Literal:
-        names = {_XMLRPC_NAMES.get(type(a), "undef") for a in typing.get_args(hint)}
-        return names.pop() if len(names) == 1 else "undef"
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        names = {_XMLRPC_NAMES.get(type(m.value), "undef") for m in hint}
+    if origin is typing.Literal or (isinstance(hint, type) and issubclass(hint, enum.Enum)):
+        choices = typing.get_args(hint) if origin is typing.Literal else [m.value for m in hint]
+        names = {_XMLRPC_NAMES.get(type(c), "undef") for c in choices}
         return names.pop() if len(names) == 1 else "undef"
     container = origin or hint
     if isinstance(container, type):

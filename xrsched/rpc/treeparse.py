@@ -1,6 +1,6 @@
 """The common case parsed in C: plain XML-RPC documents through ElementTree, checked by a short walk.
 
-The streaming parser (:mod:`xrsched.rpc.valuebuilder`) calls back into Python for every
+The streaming parser (:mod:`xrsched.rpc.parse`) calls back into Python for every
 element; for an ``add_task`` of 90 elements that is most of a call's cost. Documents that
 *cannot* carry a DTD go through ElementTree's C parser instead, and a walk over the tree
 builds the values:
@@ -57,14 +57,17 @@ def is_plain(body: bytes) -> bool:
     return True
 
 
-def _tree(body: bytes) -> Element | None:
-    """The tree of a body :func:`is_plain` accepted (no DTD possible), or None if not well-formed."""
+def _root(body: bytes, tag: str) -> Element | None:
+    """The tree of a plain, well-formed ``body`` whose root is ``<tag>``, else None."""
+    if not is_plain(body):
+        return None
     parser = XMLParser()  # noqa: S314 - only for bodies without "<!": no DTD, no entities to expand
     try:
         parser.feed(body)
-        return parser.close()
+        root = parser.close()
     except ParseError:
         return None
+    return root if _local(root.tag) == tag else None
 
 
 def _local(tag: str) -> str:
@@ -152,10 +155,8 @@ _CONTAINERS = frozenset({"struct", "array"})
 
 def parse_call_tree(body: bytes, max_depth: int) -> tuple[str, tuple[Any, ...]] | None:
     """``(method, params)`` of a plain, valid methodCall; None when the streaming parser must decide."""
-    if not is_plain(body):
-        return None
-    root = _tree(body)
-    if root is None or _local(root.tag) != "methodCall":
+    root = _root(body, "methodCall")
+    if root is None:
         return None
     walk = _ValueTreeWalk(max_depth)
     method: str | None = None
@@ -178,10 +179,8 @@ def parse_call_tree(body: bytes, max_depth: int) -> tuple[str, tuple[Any, ...]] 
 
 def parse_response_tree(body: bytes, max_depth: int) -> tuple[bool, Any] | None:
     """``(is_fault, value)`` of a plain, valid methodResponse; None when the streaming parser must decide."""
-    if not is_plain(body):
-        return None
-    root = _tree(body)
-    if root is None or _local(root.tag) != "methodResponse" or len(root) != 1:
+    root = _root(body, "methodResponse")
+    if root is None or len(root) != 1:
         return None
     part = root[0]
     tag = _local(part.tag)

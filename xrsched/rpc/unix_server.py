@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 from xrsched.rpc.app import Application
 from xrsched.rpc.http_server import RpcHttpServer
-from xrsched.rpc.http_settings import HttpSettings
+from xrsched.rpc.limits import HttpSettings
 from xrsched.unixpath import SocketPathError, check_socket_path
 
 log = logging.getLogger("xrsched.server")

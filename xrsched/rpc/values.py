@@ -2,11 +2,7 @@
 
 Each decoder takes the element's text and returns the Python value or raises
 :class:`~xrsched.rpc.faults.ProtocolError` (-32600) with a short message that never
-repeats the offending text at length.
-
-Decisions (DESIGN §2): ``i4`` values beyond 32 bits are accepted; booleans are
-``0``/``1``/``true``/``false`` in any case; ``dateTime.iso8601`` becomes a float of seconds
-since the epoch, and a time without a zone is read as UTC.
+repeats the offending text (DESIGN §2 lists what is accepted).
 """
 
 from __future__ import annotations
@@ -62,11 +58,6 @@ def decode_double(text: str) -> float:
     return value
 
 
-def decode_string(text: str) -> str:
-    """Strings are taken as they are, blanks included."""
-    return text
-
-
 def decode_datetime(text: str) -> float:
     """ISO 8601 with or without dashes and colons, optional fraction, ``Z`` or offset → epoch seconds.
 
@@ -94,11 +85,6 @@ def decode_base64(text: str) -> bytes:
         raise _bad("base64") from exc
 
 
-def decode_nil(text: str) -> None:
-    """``<nil/>`` and ``<ex:nil/>`` are None (content, if any, is ignored)."""
-    return None
-
-
 SCALARS: dict[str, Callable[[str], Any]] = {
     "int": decode_int,
     "i4": decode_int,
@@ -107,12 +93,12 @@ SCALARS: dict[str, Callable[[str], Any]] = {
     "i2": decode_int,
     "biginteger": decode_int,
     "boolean": decode_boolean,
-    "string": decode_string,
+    "string": str,  # taken as it is, blanks included
     "double": decode_double,
     "float": decode_double,
     "dateTime.iso8601": decode_datetime,
     "dateTime": decode_datetime,
     "base64": decode_base64,
-    "nil": decode_nil,
+    "nil": lambda text: None,  # <nil/> and <ex:nil/>; content, if any, is ignored
 }
 """Element name (namespace prefix removed) → decoder. Apache's extension names are included."""

@@ -26,8 +26,7 @@ from xrsched.audit import AuditLog
 from xrsched.auth import Role, TokenStore, create_initial_admin
 from xrsched.core import Scheduler
 from xrsched.rpc.http_server import RpcHttpServer
-from xrsched.rpc.http_settings import HttpSettings
-from xrsched.rpc.limits import RequestLimits
+from xrsched.rpc.limits import HttpSettings, RequestLimits
 from xrsched.rpc.unix_server import RpcUnixServer, check_unix_socket
 from xrsched.server import preflight
 from xrsched.server.app import SchedulerApp

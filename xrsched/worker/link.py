@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from xrsched.client.replies import restore
+from xrsched.client.wire import restore
 
 #: One call for :meth:`SchedulerLink.send_many`: a method name and its keyword arguments.
 Call = tuple[str, Mapping[str, Any]]
