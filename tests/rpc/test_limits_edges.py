@@ -56,21 +56,21 @@ def test_raw_deflate_whose_first_byte_only_resembles_a_zlib_header():
 def test_deflate_is_one_stream_trailing_data_is_refused():
     with pytest.raises(MalformedBody) as info:
         decode_body(zlib.compress(BODY) + zlib.compress(BODY), "deflate")
-    assert info.value.message == "unexpected data after the compressed request body"
+    assert info.value.message == "unexpected data after the compressed body"
 
 
 def test_gzip_may_end_in_zero_padding_but_not_in_other_bytes():
     assert decode_body(gzip.compress(BODY) + b"\x00" * 16, "gzip") == BODY
     with pytest.raises(MalformedBody) as info:
         decode_body(gzip.compress(BODY) + b"XX", "gzip")
-    assert info.value.message == "compressed request body is corrupt"
+    assert info.value.message == "compressed body is corrupt"
 
 
 @pytest.mark.parametrize("cut", [10, 20, -12])
 def test_a_truncated_gzip_stream_says_so(cut):
     with pytest.raises(MalformedBody) as info:
         decode_body(gzip.compress(BODY)[:cut], "gzip")
-    assert info.value.message == "compressed request body is truncated"
+    assert info.value.message == "compressed body is truncated"
     assert info.value.http_status == 400
 
 
