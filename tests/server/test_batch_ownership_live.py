@@ -115,6 +115,30 @@ def test_annotations_on_a_batch_runner_reach_the_batch_only_from_its_runner(live
     assert {core.tasks[m].status_message for m in MEMBERS} == {"combining"}
 
 
+def test_a_sharer_of_the_batch_runner_cannot_spread_text_to_the_members(live_server):
+    """Registering a shared task stays open; an explanation or tracking URL for a task that runs
+    someone else's batch is refused, since the core copies both to every member."""
+    team_b = _team_b(live_server)
+    team_b.add_task({**KW, "task_id": "F_all", "worker": "wb", "family": "F"})  # ids are predictable
+    team_a, batch_id = _team_a_batch(live_server)
+    team_a.add_task({**KW, "task_id": "F_all", "worker": "wa", "family": "F"})
+    team_a.add_task({**KW, "task_id": "F_all", "worker": "wa", "status": "RUNNING", "batch_id": batch_id,
+                     "tracking_url": "https://a.example/run"})  # fmt: skip
+    before = _members(live_server)
+
+    team_b.add_task({**KW, "task_id": "F_all", "worker": "wb", "family": "F"})
+    for field in ("expl", "tracking_url"):
+        for status in ("PENDING", "UNKNOWN", "FAILED"):
+            text = _refused(team_b.add_task, {**KW, "task_id": "F_all", "worker": "wb", "status": status,
+                                              field: "pwned"})  # fmt: skip
+            assert "batch_id" in text and "F_all" in text
+    assert _members(live_server) == before
+    core = live_server.runtime.service.core
+    assert {core.tasks[m].tracking_url for m in MEMBERS} == {"https://a.example/run"}
+    team_a.add_task({**KW, "task_id": "F_all", "worker": "wa", "status": "FAILED", "expl": "boom"})
+    assert {core.tasks[m].expl for m in MEMBERS} == {"boom"}
+
+
 def test_the_worker_handed_the_batch_runs_it_to_the_end(live_server):
     team_a, batch_id = _team_a_batch(live_server)
     # Another worker id of the same token may act for the batch too (one token, many ids).

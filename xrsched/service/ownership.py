@@ -149,7 +149,8 @@ def check_call(
 def _check_report(
     arguments: dict[str, Any], mine: set[str], tasks: dict[str, Task], batches: dict[str, set[str]]
 ) -> None:
-    """``add_task``: a status other than PENDING needs the task; a ``batch_id`` needs the batch."""
+    """``add_task``: a status other than PENDING needs the task; a ``batch_id``, or an
+    explanation or tracking URL for a task that runs a batch, needs the batch."""
     status = arguments.get("status", PENDING)
     task = _named_task(arguments, tasks)
     if task is not None and status != PENDING and status != "SUSPENDED" and not owns(task, mine):
@@ -161,6 +162,8 @@ def _check_report(
     # predictable, so one nobody runs yet is refused too.
     if isinstance(batch_id, str) and batch_id and not runs_batch(batch_id, mine, tasks, batches):
         raise Forbidden(f"batch_id: batch {batch_id!r} is not run by any worker of this token")
+    if task is not None and (arguments.get("expl") is not None or arguments.get("tracking_url") is not None):
+        _check_batch_of(task, mine, tasks, batches)  # the core copies both to the batch's members
 
 
 def _check_task_change(
@@ -173,6 +176,11 @@ def _check_task_change(
         return
     if not owns(task, mine):
         raise Forbidden(f"task_id: task {task.id!r} is not held by any worker of this token")
+    _check_batch_of(task, mine, tasks, batches)
+
+
+def _check_batch_of(task: Task, mine: set[str], tasks: dict[str, Task], batches: dict[str, set[str]]) -> None:
+    """If ``task`` runs a live batch, one of ``mine`` must run that batch."""
     batch_id = task.batch_id
     if task.status == RUNNING and batch_id and batches.get(batch_id) and not runs_batch(batch_id, mine, tasks, batches):
         raise Forbidden(f"batch_id: task {task.id!r} runs batch {batch_id!r} for a worker of another token")
