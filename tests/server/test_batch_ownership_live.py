@@ -139,6 +139,18 @@ def test_a_sharer_of_the_batch_runner_cannot_spread_text_to_the_members(live_ser
     assert {core.tasks[m].expl for m in MEMBERS} == {"boom"}
 
 
+def test_a_sharer_of_one_member_cannot_spread_text_to_the_others(live_server):
+    team_b = _team_b(live_server)
+    team_b.add_task({**KW, "task_id": "F_1", "worker": "wb", "family": "F", "params": {"p": "1"}})
+    _team_a_batch(live_server)
+    before = _members(live_server)
+    for field in ("expl", "tracking_url"):
+        text = _refused(team_b.add_task, {**KW, "task_id": "F_1", "worker": "wb", field: "pwned"})
+        assert "batch_id" in text and "F_1" in text
+    assert _members(live_server) == before
+    assert {live_server.runtime.service.core.tasks[m].tracking_url for m in MEMBERS} == {None}
+
+
 def test_the_worker_handed_the_batch_runs_it_to_the_end(live_server):
     team_a, batch_id = _team_a_batch(live_server)
     # Another worker id of the same token may act for the batch too (one token, many ids).

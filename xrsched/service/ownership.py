@@ -20,7 +20,7 @@ from typing import Any
 from xrsched.core.errors import Forbidden
 from xrsched.core.model import Task
 from xrsched.core.scheduler import READ_ONLY_METHODS
-from xrsched.core.states import DONE, FAILED, PENDING, RUNNING
+from xrsched.core.states import DONE, FAILED, PENDING
 
 #: Methods whose ``worker`` argument must be one of the caller's own worker ids (the first such
 #: call claims the id for the caller). Write methods only: ``count_pending`` names a worker but
@@ -126,8 +126,8 @@ def check_call(
     BATCH_RUNNING member ids. Registering a task (PENDING) is open to every worker, since
     pipelines share upstream tasks; reporting DONE/FAILED/DISABLED for a task that exists needs
     the task to be one of the caller's. A change that reaches a batch's members (``add_task``
-    naming a ``batch_id``, or an annotation of the task that runs a batch) needs the batch to be
-    run by one of the caller's worker ids.
+    naming a ``batch_id``, a report's text or an annotation for a task in a batch) needs the
+    batch to be run by one of the caller's worker ids.
     """
     if not caller.restricted:
         return
@@ -150,7 +150,7 @@ def _check_report(
     arguments: dict[str, Any], mine: set[str], tasks: dict[str, Task], batches: dict[str, set[str]]
 ) -> None:
     """``add_task``: a status other than PENDING needs the task; a ``batch_id``, or an
-    explanation or tracking URL for a task that runs a batch, needs the batch."""
+    explanation or tracking URL for a task in a batch, needs the batch."""
     status = arguments.get("status", PENDING)
     task = _named_task(arguments, tasks)
     if task is not None and status != PENDING and status != "SUSPENDED" and not owns(task, mine):
@@ -169,8 +169,8 @@ def _check_report(
 def _check_task_change(
     arguments: dict[str, Any], mine: set[str], tasks: dict[str, Task], batches: dict[str, set[str]]
 ) -> None:
-    """A task-changing method needs the task; on a task that runs a batch, the batch too (the
-    core applies the change to every member)."""
+    """A task-changing method needs the task; on a task in a batch, the batch too (the core
+    applies the runner's annotations to every member)."""
     task = _named_task(arguments, tasks)
     if task is None:
         return
@@ -180,10 +180,11 @@ def _check_task_change(
 
 
 def _check_batch_of(task: Task, mine: set[str], tasks: dict[str, Task], batches: dict[str, set[str]]) -> None:
-    """If ``task`` runs a live batch, one of ``mine`` must run that batch."""
+    """If ``task`` belongs to a live batch (it runs it, or is a member), one of ``mine`` must run
+    that batch: the core copies a report's text and annotations to every member."""
     batch_id = task.batch_id
-    if task.status == RUNNING and batch_id and batches.get(batch_id) and not runs_batch(batch_id, mine, tasks, batches):
-        raise Forbidden(f"batch_id: task {task.id!r} runs batch {batch_id!r} for a worker of another token")
+    if batch_id and batches.get(batch_id) and not runs_batch(batch_id, mine, tasks, batches):
+        raise Forbidden(f"batch_id: task {task.id!r} is in batch {batch_id!r}, run by a worker of another token")
 
 
 def runs_batch(batch_id: str, worker_ids: set[str], tasks: dict[str, Task], batches: dict[str, set[str]]) -> bool:
