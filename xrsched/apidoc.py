@@ -65,7 +65,7 @@ def _faults(name: str, function: Callable[..., Any] | None) -> list[str]:
     if name in WORKER_ARGUMENT_METHODS:
         faults.append("``403`` the worker id belongs to another token")
     if name in TASK_CHANGING_METHODS or name == "add_task":
-        faults.append("``403`` a worker token touched a task none of its workers holds")
+        faults.append("``403`` a worker token touched a task none of its workers holds, or a batch none of them runs")
     if role > Role.VIEWER:
         faults.append("``503`` the server is draining, or the audit log is required and failing")
     return faults

@@ -92,6 +92,7 @@ class SchedulerService:
         bound_core = getattr(self.core, name)
         bindings = self._bindings
         tasks = self.core.tasks
+        batches = self.core.batches
         replies = self.replies
         remembers = name not in READ_ONLY_METHODS
 
@@ -110,7 +111,7 @@ class SchedulerService:
                     # The RPC layer has checked the arguments already: naming them is enough.
                     arguments = dict(zip(positional_names, args, strict=False))
                     arguments.update(kwargs)
-                    check_call(caller, name, arguments, bindings, tasks)
+                    check_call(caller, name, arguments, bindings, tasks, batches)
                 answer = bound_core(*args, now=self.now(), **kwargs)
                 ticket = self._submit_changes()
                 if request_id is not None:

@@ -2,7 +2,8 @@
 
 A worker id belongs to the token that first used it; one token may run many worker ids
 (workers pick a fresh id per process, as Luigi's do) and any other token using that id is
-refused. A worker-role caller changes only tasks one of its worker ids registered or runs.
+refused. A worker-role caller changes only tasks one of its worker ids registered or runs, and
+acts on a batch (whose members the core changes together) only if one of its worker ids runs it.
 Operators and admins act for anyone. A caller without write permission (a viewer) never claims
 a worker id: read methods that name a worker only read, for every role.
 
@@ -117,12 +118,16 @@ def check_call(
     arguments: dict[str, Any],
     bindings: WorkerBindings,
     tasks: dict[str, Task],
+    batches: dict[str, set[str]],
 ) -> None:
     """Refuse (403) a worker-role call that acts as a foreign worker id or changes a foreign task.
 
-    ``arguments`` are the call's bound arguments by name. Registering a task (PENDING) is open
-    to every worker, since pipelines share upstream tasks; reporting DONE/FAILED/DISABLED for a
-    task that exists needs the task to be one of the caller's.
+    ``arguments`` are the call's bound arguments by name; ``batches`` is the core's batch id →
+    BATCH_RUNNING member ids. Registering a task (PENDING) is open to every worker, since
+    pipelines share upstream tasks; reporting DONE/FAILED/DISABLED for a task that exists needs
+    the task to be one of the caller's. A change that reaches a batch's members (``add_task``
+    naming a ``batch_id``, a report's text or an annotation for a task in a batch) needs the
+    batch to be run by one of the caller's worker ids.
     """
     if not caller.restricted:
         return
@@ -136,15 +141,57 @@ def check_call(
             bindings.claim(caller, worker_id)
     mine = bindings.ids_of(caller.identity)
     if method == "add_task":
-        status = arguments.get("status", PENDING)
-        task = _named_task(arguments, tasks)
-        if task is not None and status != PENDING and status != "SUSPENDED" and not owns(task, mine):
-            verb = {DONE: "finish", FAILED: "fail"}.get(status, "change")
-            raise Forbidden(f"task_id: this token may not {verb} task {task.id!r}: none of its workers holds it")
+        _check_report(arguments, mine, tasks, batches)
     elif method in TASK_CHANGING_METHODS:
-        task = _named_task(arguments, tasks)
-        if task is not None and not owns(task, mine):
-            raise Forbidden(f"task_id: task {task.id!r} is not held by any worker of this token")
+        _check_task_change(arguments, mine, tasks, batches)
+
+
+def _check_report(
+    arguments: dict[str, Any], mine: set[str], tasks: dict[str, Task], batches: dict[str, set[str]]
+) -> None:
+    """``add_task``: a status other than PENDING needs the task; a ``batch_id``, or an
+    explanation or tracking URL for a task in a batch, needs the batch."""
+    status = arguments.get("status", PENDING)
+    task = _named_task(arguments, tasks)
+    if task is not None and status != PENDING and status != "SUSPENDED" and not owns(task, mine):
+        verb = {DONE: "finish", FAILED: "fail"}.get(status, "change")
+        raise Forbidden(f"task_id: this token may not {verb} task {task.id!r}: none of its workers holds it")
+    batch_id = arguments.get("batch_id")
+    # Whatever the status: the core records the batch id on the task, spreads the report's
+    # explanation to the members, and ends them all when the task's run ends. Batch ids are
+    # predictable, so one nobody runs yet is refused too.
+    if isinstance(batch_id, str) and batch_id and not runs_batch(batch_id, mine, tasks, batches):
+        raise Forbidden(f"batch_id: batch {batch_id!r} is not run by any worker of this token")
+    if task is not None and (arguments.get("expl") is not None or arguments.get("tracking_url") is not None):
+        _check_batch_of(task, mine, tasks, batches)  # the core copies both to the batch's members
+
+
+def _check_task_change(
+    arguments: dict[str, Any], mine: set[str], tasks: dict[str, Task], batches: dict[str, set[str]]
+) -> None:
+    """A task-changing method needs the task; on a task in a batch, the batch too (the core
+    applies the runner's annotations to every member)."""
+    task = _named_task(arguments, tasks)
+    if task is None:
+        return
+    if not owns(task, mine):
+        raise Forbidden(f"task_id: task {task.id!r} is not held by any worker of this token")
+    _check_batch_of(task, mine, tasks, batches)
+
+
+def _check_batch_of(task: Task, mine: set[str], tasks: dict[str, Task], batches: dict[str, set[str]]) -> None:
+    """If ``task`` belongs to a live batch (it runs it, or is a member), one of ``mine`` must run
+    that batch: the core copies a report's text and annotations to every member."""
+    batch_id = task.batch_id
+    if batch_id and batches.get(batch_id) and not runs_batch(batch_id, mine, tasks, batches):
+        raise Forbidden(f"batch_id: task {task.id!r} is in batch {batch_id!r}, run by a worker of another token")
+
+
+def runs_batch(batch_id: str, worker_ids: set[str], tasks: dict[str, Task], batches: dict[str, set[str]]) -> bool:
+    """Whether the batch has members and one of ``worker_ids`` runs each of them (the worker
+    ``get_work`` handed the batch to). O(batch size)."""
+    members = batches.get(batch_id)
+    return bool(members) and all(tasks[m].worker_running in worker_ids for m in members)
 
 
 def _named_task(arguments: dict[str, Any], tasks: dict[str, Task]) -> Task | None:
