@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from xrsched.cli.options import token_options
 from xrsched.client.errors import AuthenticationFailed, ClientError, ResponseTooLarge
 from xrsched.client.proxy import SchedulerProxy
 from xrsched.client.remote import TokenError, resolve_token
@@ -222,18 +223,7 @@ def describe_error(exc: BaseException, timeout: float, *, tls: bool) -> str:
     help="CA certificate (PEM) to verify the server with; default: the system store.",
 )
 @click.option("--insecure", is_flag=True, help="Do not verify the server certificate.")
-@click.option(
-    "--token",
-    metavar="TOKEN",
-    help="Token to send, for servers started with --health-requires-token; it is checked by one "
-    "more call. Else --token-file / XRSCHED_TOKEN_FILE, else XRSCHED_TOKEN.",
-)
-@click.option(
-    "--token-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="File holding the token (beats XRSCHED_TOKEN; --token beats it).",
-)
+@token_options("Token to send, for servers started with --health-requires-token; it is checked by one more call.")
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.1),

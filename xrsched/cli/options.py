@@ -55,3 +55,18 @@ def settings_options(
         return function
 
     return decorate
+
+
+def token_options(token_help: str) -> Callable[[Any], Any]:
+    """``--token`` and ``--token-file`` for a command that calls the scheduler: the rule every
+    xrsched client follows is the flag, then the file, then ``XRSCHED_TOKEN``."""
+    token = click.option(
+        "--token", metavar="TOKEN", help=f"{token_help} Else --token-file / XRSCHED_TOKEN_FILE, else XRSCHED_TOKEN."
+    )
+    token_file = click.option(
+        "--token-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help="File holding the token (beats XRSCHED_TOKEN; --token beats it).",
+    )
+    return lambda function: token(token_file(function))

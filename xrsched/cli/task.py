@@ -16,6 +16,8 @@ from typing import Any, NoReturn
 
 import click
 
+from xrsched.cli.options import token_options
+
 EXIT_SHOWN, EXIT_NO_SUCH_TASK, EXIT_CANNOT_ASK = 0, 1, 2
 #: Seconds to keep retrying a scheduler that does not answer.
 PATIENCE = 10.0
@@ -38,18 +40,7 @@ PATIENCE = 10.0
     metavar="FILE",
     help="CA bundle that verifies the scheduler's certificate. [env: XRSCHED_CA]",
 )
-@click.option(
-    "--token",
-    metavar="TOKEN",
-    help="Token (visible in ps and shell history: prefer --token-file). "
-    "Else --token-file / XRSCHED_TOKEN_FILE, else XRSCHED_TOKEN.",
-)
-@click.option(
-    "--token-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="File holding the token (beats XRSCHED_TOKEN; --token beats it).",
-)
+@token_options("Token (visible in ps and shell history: prefer --token-file).")
 def task(task_id: str, scheduler_url: str, ca: Path | None, token: str | None, token_file: Path | None) -> None:
     """Show TASK_ID: its status, its last error (a failure's traceback) and its history.
 
