@@ -7,24 +7,35 @@ but not at the same instant) become a marker, message ids a per-side reference, 
 Luigi builds from sets or dicts are sorted.
 
 The xrsched side is pluggable: each entry of ``XRSCHED_CALLERS`` builds a caller that takes
-``(method, kwargs)`` and returns the reply as a client of that path would see it. Today that
-is the in-process :class:`~xrsched.service.SchedulerService`. When the ``/api/<method>`` JSON
-endpoint lands, plugging it in is one line: add its caller factory to ``XRSCHED_CALLERS``.
+``(method, kwargs)`` and returns the reply as a client of that path would see it:
+
+* ``service``: the in-process :class:`~xrsched.service.SchedulerService`;
+* ``api``: a real server over TLS asked through ``/api/<method>`` by Luigi's own
+  ``luigi.rpc.RemoteScheduler`` (JSON, Luigi's nulls and exact keys);
+* ``xmlrpc``: the same server through ``/RPC2`` with the stdlib's ``ServerProxy`` and the
+  ``__starstar`` keyword convention. XML-RPC has no ``<nil/>`` in replies, so for this side
+  only, Luigi's replies are compared as that wire carries them (:func:`xmlrpc_wire`).
+
+The servers run the script's POLICY and RESOURCES as their ``[scheduler]`` and
+``[resources]`` tables. What a server answers on purpose unlike Luigi is listed in
+``SERVER_DIFFERS`` and in README.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
+from tests.server.conftest import LiveServer, live_server_factory  # noqa: F401 (fixture)
 from xrsched.core import PUBLIC_METHODS, Scheduler, SchedulerConfig
 from xrsched.service import SchedulerService
 
 luigi_scheduler = pytest.importorskip("luigi.scheduler")
+luigi_rpc = pytest.importorskip("luigi.rpc")
 
 #: Policy for both sides: long delays, so nothing times out while the script runs.
 POLICY: dict[str, Any] = {
@@ -45,6 +56,24 @@ TIME_KEYS = {"time_running", "start_time", "last_updated", "first_seen", "last_a
 Caller = Callable[[str, dict[str, Any]], Any]
 
 
+def xrsched_policy() -> dict[str, Any]:
+    """POLICY as xrsched's ``[scheduler]`` table: it always delivers messages, so Luigi's
+    ``send_messages`` switch is not one of its keys."""
+    return {key: value for key, value in POLICY.items() if key != "send_messages"}
+
+
+@dataclass(frozen=True)
+class Harness:
+    """What a caller factory may use: a real server started with the script's policy and
+    resources (stopped at the end of the test), and the test's environment."""
+
+    start: Callable[..., LiveServer]
+    monkeypatch: pytest.MonkeyPatch
+
+    def start_server(self) -> LiveServer:
+        return self.start(scheduler=xrsched_policy(), resources=dict(RESOURCES))
+
+
 @dataclass(frozen=True)
 class Ref:
     """A value taken from an earlier reply of the same side (e.g. a message id)."""
@@ -62,22 +91,79 @@ def luigi_caller() -> Caller:
     return call
 
 
-def service_caller() -> Caller:
+def service_caller(harness: Harness) -> Caller:
     """xrsched's service over the core, in process (what every RPC codec dispatches to)."""
-    config = {key: value for key, value in POLICY.items() if key != "send_messages"}
-    service = SchedulerService(Scheduler(SchedulerConfig(**config), dict(RESOURCES)))
+    service = SchedulerService(Scheduler(SchedulerConfig(**xrsched_policy()), dict(RESOURCES)))
 
     def call(method: str, kwargs: dict[str, Any]) -> Any:
-        answer = service.call(method, **kwargs)
-        # XML-RPC cannot carry None: methods with nothing to return answer None in the core
-        # and ``true`` on the wire; the JSON codec sends Luigi's null.
-        return answer
+        return service.call(method, **kwargs)
 
     return call
 
 
-#: name -> factory of an xrsched caller. The /api/ endpoint goes here when it lands.
-XRSCHED_CALLERS: dict[str, Callable[[], Caller]] = {"service": service_caller}
+def api_caller(harness: Harness) -> Caller:
+    """A real server over TLS, asked through ``/api/<method>`` by ``luigi.rpc.RemoteScheduler``:
+    the client Luigi's workers and scripts use (form field ``data``, reply ``{"response": ...}``
+    unwrapped, credentials in the URL sent as HTTP Basic, the CA from ``REQUESTS_CA_BUNDLE``)."""
+    live = harness.start_server()
+    harness.monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(live.ca))
+    base = live.url.removesuffix("/RPC2")
+    remote = luigi_rpc.RemoteScheduler(base.replace("https://", f"https://admin:{live.admin}@", 1))
+    remote._rpc_retry_wait = 0  # a failure shows at once instead of after 3 x 30 s
+
+    def call(method: str, kwargs: dict[str, Any]) -> Any:
+        return getattr(remote, method)(**kwargs)
+
+    return call
+
+
+def xmlrpc_caller(harness: Harness) -> Caller:
+    """The same server through ``/RPC2`` with the stdlib's ``ServerProxy``, keyword arguments
+    in a trailing struct marked ``__starstar`` (DESIGN section 2)."""
+    live = harness.start_server()
+    proxy = live.proxy(live.admin)
+
+    def call(method: str, kwargs: dict[str, Any]) -> Any:
+        return getattr(proxy, method)({**kwargs, "__starstar": True})
+
+    return call
+
+
+def xmlrpc_wire(value: Any) -> Any:
+    """What XML-RPC can carry of a Luigi reply: no ``<nil/>``, so a None reply is ``true`` and
+    None members of a struct are left out (DESIGN section 2). Applied to Luigi's side only."""
+    return True if value is None else _without_none(value)
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_none(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list | tuple | set):
+        return [_without_none(item) for item in value]
+    return value
+
+
+#: What a real server answers on purpose unlike Luigi's defaults (README, "Where xrsched
+#: differs from Luigi"): it keeps a durable task history, so ``has_task_history`` is true.
+SERVER_DIFFERS: dict[str, Any] = {"has_task_history": True}
+
+
+@dataclass(frozen=True)
+class Side:
+    """One xrsched path: how to build its caller, what its wire makes of Luigi's replies, and
+    the methods whose answer differs from Luigi's on purpose (method -> xrsched's answer)."""
+
+    build: Callable[[Harness], Caller]
+    wire: Callable[[Any], Any] = lambda value: value
+    differs: dict[str, Any] = field(default_factory=dict)
+
+
+#: name -> one xrsched path the script runs against.
+XRSCHED_CALLERS: dict[str, Side] = {
+    "service": Side(service_caller),
+    "api": Side(api_caller, differs=SERVER_DIFFERS),
+    "xmlrpc": Side(xmlrpc_caller, xmlrpc_wire, differs=SERVER_DIFFERS),
+}
 
 
 # ---------------------------------------------------------------------- the script
@@ -277,8 +363,8 @@ def _normalise(value: Any, reverse: dict[str, str]) -> Any:
     return value
 
 
-def run_script(call: Caller) -> list[tuple[str, Any]]:
-    """Every call's normalised reply (or the error's type name), in order."""
+def run_script(call: Caller, wire: Callable[[Any], Any] = lambda value: value) -> list[tuple[str, Any]]:
+    """Every call's reply, as ``wire`` carries it, normalised, in order."""
     refs: dict[str, Any] = {}
     replies: list[tuple[str, Any]] = []
     for step in script():
@@ -287,7 +373,7 @@ def run_script(call: Caller) -> list[tuple[str, Any]]:
         answer = call(method, kwargs)
         if len(step) > 2:
             refs[step[2]] = answer["message_id"] if isinstance(answer, dict) else answer
-        replies.append((method, normalise(answer, refs)))
+        replies.append((method, normalise(wire(answer), refs)))
     return replies
 
 
@@ -298,9 +384,13 @@ def test_the_script_covers_every_public_method_and_is_long_enough():
 
 
 @pytest.mark.parametrize("side", sorted(XRSCHED_CALLERS))
-def test_xrsched_answers_every_call_as_luigi_does(side):
-    theirs = run_script(luigi_caller())
-    ours = run_script(XRSCHED_CALLERS[side]())
+def test_xrsched_answers_every_call_as_luigi_does(side, live_server_factory, monkeypatch):  # noqa: F811
+    path = XRSCHED_CALLERS[side]
+    luigis = run_script(luigi_caller(), path.wire)
+    stale = {method for method, reply in luigis if method in path.differs and reply == path.differs[method]}
+    assert not stale, f"no longer a difference, take it out of the list: {sorted(stale)}"
+    theirs = [(method, path.differs.get(method, reply)) for method, reply in luigis]
+    ours = run_script(path.build(Harness(live_server_factory, monkeypatch)))
     differences = [
         f"call {i} {method}: luigi {a!r}\n{' ' * 12}xrsched {b!r}"
         for i, ((method, a), (_, b)) in enumerate(zip(theirs, ours, strict=True))
