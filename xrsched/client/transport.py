@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from xrsched import __version__
 from xrsched.client.answers import DISCONNECTS, check_framing, inflate, read_capped, refusal, transport_error
 from xrsched.client.errors import ClientError, MalformedResponse, SchedulerFault
+from xrsched.client.head import LeanResponse
 from xrsched.client.wire import decode_response
 from xrsched.requestid import valid_request_id
 from xrsched.tls import client_context
@@ -133,8 +134,10 @@ class _Slot:
 
 
 class _OneWrite:
-    """Mixed into ``http.client`` connections: the request's head and body leave in one write."""
+    """Mixed into ``http.client`` connections: the request's head and body leave in one write,
+    and answers are read by :class:`~xrsched.client.head.LeanResponse`."""
 
+    response_class = LeanResponse
     _head = b""
     body_follows = False
 
