@@ -296,10 +296,10 @@ class SchedulerTransport(xmlrpc.client.SafeTransport):
             raise refusal(response)
         except ClientError:
             if response is None or not response.isclosed():  # else read whole (a fault): still usable
-                slot.conn.close()
+                _drop(slot.conn, response)
             raise
         except Exception as exc:
-            slot.conn.close()
+            _drop(slot.conn, response)
             if slot.reused and response is None and isinstance(exc, DISCONNECTS):
                 raise _Stale from exc
             raise transport_error(exc, "waiting for the answer") from exc
@@ -385,10 +385,22 @@ def _answer(conn: http.client.HTTPConnection) -> http.client.HTTPResponse:
     ``getresponse`` does after ``putrequest``): its head read; a connection the server closes
     at the answer's end goes with it."""
     response = conn.response_class(conn.sock, method="POST")
-    response.begin()
+    try:
+        response.begin()
+    except BaseException:
+        response.close()
+        raise
     if response.will_close:
         conn.close()  # the answer keeps its own reference to the socket until read
     return response
+
+
+def _drop(conn: http.client.HTTPConnection, response: http.client.HTTPResponse | None) -> None:
+    """Close a connection and the answer being read from it (``getresponse`` would have made
+    the connection close both; the answer holds the socket open until it is closed)."""
+    if response is not None:
+        response.close()
+    conn.close()
 
 
 def _dropped(sock: Any) -> bool:
