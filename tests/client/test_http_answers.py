@@ -10,6 +10,7 @@ import pytest
 
 from tests.client import proxy as act
 from xrsched.client import ClientError, MalformedResponse, RemoteScheduler, TransportError
+from xrsched.client.transport import SchedulerTransport
 from xrsched.rpc.marshal import dump_response
 
 #: ``http.client``'s own limits on header lines (count, and length of one line).
@@ -97,8 +98,10 @@ def test_header_names_are_case_insensitive_and_folded_values_joined(fake):
         (["Content-Type: text/xml", "Content-Length: 5", "Content-Length: 6"], "HTTP/1.1 200 OK", "Content-Length"),
         (["Content-Type: text/xml", "Content-Length: -1"], "HTTP/1.1 200 OK", "Content-Length"),
         (["Content-Type: text/xml", "Transfer-Encoding: chunked"], "HTTP/1.1 200 OK", "chunk size"),
-        # http.client reads a line without a colon as the end of the head: no Content-Type left
-        (["No colon here", "Content-Type: text/xml"], "HTTP/1.1 200 OK", "no Content-Type"),
+        # http.client's e-mail parser would take these for the start of the body: refused here
+        (["No colon here", "Content-Type: text/xml"], "HTTP/1.1 200 OK", "malformed header line"),
+        (["Content-Type : text/xml"], "HTTP/1.1 200 OK", "malformed header line"),
+        ([" folded: first", "Content-Type: text/xml"], "HTTP/1.1 200 OK", "malformed header line"),
     ],
 )
 def test_answers_that_are_not_valid_http_are_malformed(fake, head, status, message):
@@ -186,20 +189,34 @@ def test_a_connection_whose_answer_was_not_read_whole_is_not_reused(fake):
 
 def test_the_head_and_the_body_leave_in_one_write():
     """http.client writes them separately; one record on a SOCK_SEQPACKET pair is one write."""
-    from xrsched.client.transport import SchedulerTransport, _HttpConnection
-
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     transport = SchedulerTransport("http://127.0.0.1:9/RPC2", "secret")
-    conn = _HttpConnection("127.0.0.1", 9)
-    conn.sock = ours
+    transport._slot().conn.sock = ours  # the thread's connection, already "connected"
+    records: list[bytes] = []
+
+    def serve() -> None:
+        records.append(theirs.recv(65536))
+        theirs.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n" % len(ANSWER) + ANSWER)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
     try:
-        conn.putrequest("POST", "/RPC2")
-        transport.send_headers(conn, [("Content-Type", "text/xml")])
-        transport.send_content(conn, b"<methodCall/>")
-        theirs.settimeout(5)
-        record = theirs.recv(65536)
-        assert record.startswith(b"POST /RPC2 HTTP/1.1\r\n") and record.endswith(b"\r\n\r\n<methodCall/>")
-        assert b"Authorization: Bearer secret\r\n" in record
+        assert transport.request("127.0.0.1", "/RPC2", b"<methodCall/>", request_id="r-1") == ({"rpc_messages": []},)
+        (record,) = records
+        assert record.startswith(b"POST /RPC2 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n")
+        assert record.endswith(b"\r\nContent-Length: 13\r\n\r\n<methodCall/>")
+        for line in (b"Authorization: Bearer secret", b"X-Request-Id: r-1", b"Content-Type: text/xml"):
+            assert line + b"\r\n" in record
     finally:
-        conn.close()
+        thread.join(5)
+        transport.close()
         theirs.close()
+
+
+def test_header_values_a_request_head_cannot_carry_are_refused_before_sending():
+    with pytest.raises(ValueError, match="token must be printable ASCII"):
+        SchedulerTransport("http://127.0.0.1:9/RPC2", "secret\r\nX-Evil: 1")
+    transport = SchedulerTransport("http://127.0.0.1:9/RPC2", "secret")
+    with pytest.raises(ValueError, match="printable ASCII"):
+        transport.send_request("127.0.0.1", "/RPC2 HTTP/1.0\r\nX-Evil: 1", b"<methodCall/>")
+    assert transport.stats.connections_opened == 0

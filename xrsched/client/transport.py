@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from xrsched import __version__
 from xrsched.client.answers import DISCONNECTS, check_framing, inflate, read_capped, refusal, transport_error
 from xrsched.client.errors import ClientError, MalformedResponse, SchedulerFault
+from xrsched.client.head import LeanResponse
 from xrsched.client.wire import decode_response
 from xrsched.requestid import valid_request_id
 from xrsched.tls import client_context
@@ -112,7 +113,7 @@ class Endpoint:
         path = parts.path or DEFAULT_PATH
         if parts.query:
             path += "?" + parts.query
-        if not path.isascii() or not path.isprintable() or " " in path:
+        if not _printable(path):
             raise ValueError(f"scheduler URL path must be printable ASCII without blanks (percent-encoded): {url!r}")
         return cls(scheme, parts.hostname, parts.port or 8082, path)
 
@@ -132,39 +133,20 @@ class _Slot:
     reused: bool = False
 
 
-class _OneWrite:
-    """Mixed into ``http.client`` connections: the request's head and body leave in one write."""
+class _HttpConnection(http.client.HTTPConnection):
+    """Plain HTTP; answers read by :class:`~xrsched.client.head.LeanResponse`."""
 
-    _head = b""
-    body_follows = False
-
-    def send(self, data: Any) -> None:
-        """``http.client`` writes the head and the body separately: two TLS records and two
-        wake-ups of the server per request. Here the head waits for the body when one follows."""
-        if self.body_follows:
-            self.body_follows = False
-            self._head = bytes(data)
-            return
-        if self._head:
-            data, self._head = self._head + bytes(data), b""
-        super().send(data)  # type: ignore[misc]
-
-    def close(self) -> None:
-        """Close, dropping a head that a failed request left waiting."""
-        self.body_follows, self._head = False, b""
-        super().close()  # type: ignore[misc]
+    response_class = LeanResponse
 
 
-class _HttpConnection(_OneWrite, http.client.HTTPConnection):
-    """Plain HTTP, one write per request."""
+class _HttpsConnection(http.client.HTTPSConnection):
+    """TLS; answers read by :class:`~xrsched.client.head.LeanResponse`."""
+
+    response_class = LeanResponse
 
 
-class _HttpsConnection(_OneWrite, http.client.HTTPSConnection):
-    """TLS, one write per request."""
-
-
-class _UnixConnection(_OneWrite, http.client.HTTPConnection):
-    """Plain HTTP over a server's Unix socket file, one write per request."""
+class _UnixConnection(_HttpConnection):
+    """Plain HTTP over a server's Unix socket file."""
 
     def __init__(self, socket_path: str, timeout: float) -> None:
         super().__init__("localhost", timeout=timeout)
@@ -202,6 +184,7 @@ class SchedulerTransport(xmlrpc.client.SafeTransport):
         self._token = token
         if context is None and token is not None and self.endpoint.host not in _LOOPBACK:
             log.warning("sending the token to %s over plain HTTP; use https://", self.endpoint.host)
+        self._fixed_head = _fixed_head(self.endpoint, token, self.user_agent)
         self.stats = ClientStats()
         self._local = threading.local()
         self._slots: weakref.WeakSet[_Slot] = weakref.WeakSet()
@@ -306,37 +289,37 @@ class SchedulerTransport(xmlrpc.client.SafeTransport):
         try:
             conn = self.send_request(host, handler, request_body, verbose)  # make_connection is called there
             self.stats.add("requests_sent")
-            response = conn.getresponse()
+            response = _answer(conn)
             check_framing(response)
             if response.status == 200:
                 return self.parse_response(response)
             raise refusal(response)
         except ClientError:
             if response is None or not response.isclosed():  # else read whole (a fault): still usable
-                slot.conn.close()
+                _drop(slot.conn, response)
             raise
         except Exception as exc:
-            slot.conn.close()
+            _drop(slot.conn, response)
             if slot.reused and response is None and isinstance(exc, DISCONNECTS):
                 raise _Stale from exc
             raise transport_error(exc, "waiting for the answer") from exc
 
-    def send_headers(self, connection: http.client.HTTPConnection, headers: list[tuple[str, str]]) -> None:
-        """The stdlib sends credentials only as Basic from the URL, and no request id: here the
-        Bearer token and ``X-Request-Id``."""
-        extra = list(headers)
-        if self._token is not None:
-            extra.append(("Authorization", f"Bearer {self._token}"))
+    def send_request(self, host: Any, handler: str, request_body: bytes, debug: bool = False) -> Any:
+        """The stdlib writes the head line by line (``putrequest``/``putheader``, each line checked
+        by regular expressions on every call), sends credentials only as Basic from the URL, no
+        request id, and the head and the body in two writes (two TLS records, two wake-ups of the
+        server): here the fixed lines with the Bearer token are built and checked once, and the
+        head, with ``X-Request-Id``, leaves with the body in one write."""
+        if not _printable(handler):
+            raise ValueError("the request path must be printable ASCII without blanks")
         request_id = getattr(self._local, "request_id", None)
+        head = f"POST {handler} HTTP/1.1\r\n{self._fixed_head}"
         if request_id is not None:
-            extra.append(("X-Request-Id", request_id))
-        super().send_headers(connection, extra)
-
-    def send_content(self, connection: http.client.HTTPConnection, request_body: bytes) -> None:
-        """The stdlib sends the head and the body in two writes: here in one (see :class:`_OneWrite`)."""
-        if isinstance(connection, _OneWrite) and request_body:
-            connection.body_follows = True
-        super().send_content(connection, request_body)
+            head += f"X-Request-Id: {request_id}\r\n"
+        head += f"Content-Length: {len(request_body)}\r\n\r\n"
+        connection = self.make_connection(host)
+        connection.send(head.encode("ascii") + request_body)
+        return connection
 
     def parse_response(self, response: http.client.HTTPResponse) -> tuple[Any, ...]:
         """The stdlib reads and gunzips without a limit and parses with its slow unmarshaller:
@@ -368,6 +351,56 @@ class SchedulerTransport(xmlrpc.client.SafeTransport):
             raise transport_error(exc, "waiting for the answer") from exc
         finally:
             conn.close()
+
+
+def _printable(text: str) -> bool:
+    """Whether ``text`` can stand in a request line or a header value as it is."""
+    return text.isascii() and text.isprintable() and " " not in text
+
+
+def _fixed_head(endpoint: Endpoint, token: str | None, user_agent: str) -> str:
+    """The header lines every request carries, as ``http.client`` would write them."""
+    if token is not None and not _printable(token):
+        raise ValueError("the token must be printable ASCII without blanks: an HTTP header cannot carry it")
+    lines = [f"Host: {_host_field(endpoint)}", "Accept-Encoding: gzip", "Content-Type: text/xml",
+             f"User-Agent: {user_agent}"]  # fmt: skip
+    if token is not None:
+        lines.append(f"Authorization: Bearer {token}")
+    return "".join(f"{line}\r\n" for line in lines)
+
+
+def _host_field(endpoint: Endpoint) -> str:
+    """The ``Host`` value: IDNA-encoded, IPv6 in brackets, the port unless the scheme's default."""
+    if endpoint.socket_path is not None:
+        return "localhost"
+    host = endpoint.host if endpoint.host.isascii() else endpoint.host.encode("idna").decode("ascii")
+    if ":" in host:
+        host = f"[{host}]"
+    default = 443 if endpoint.scheme == "https" else 80
+    return host if endpoint.port == default else f"{host}:{endpoint.port}"
+
+
+def _answer(conn: http.client.HTTPConnection) -> http.client.HTTPResponse:
+    """The answer to the request :meth:`SchedulerTransport.send_request` wrote (what
+    ``getresponse`` does after ``putrequest``): its head read; a connection the server closes
+    at the answer's end goes with it."""
+    response = conn.response_class(conn.sock, method="POST")
+    try:
+        response.begin()
+    except BaseException:
+        response.close()
+        raise
+    if response.will_close:
+        conn.close()  # the answer keeps its own reference to the socket until read
+    return response
+
+
+def _drop(conn: http.client.HTTPConnection, response: http.client.HTTPResponse | None) -> None:
+    """Close a connection and the answer being read from it (``getresponse`` would have made
+    the connection close both; the answer holds the socket open until it is closed)."""
+    if response is not None:
+        response.close()
+    conn.close()
 
 
 def _dropped(sock: Any) -> bool:
