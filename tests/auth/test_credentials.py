@@ -18,6 +18,7 @@ from xrsched.auth import (
     parse_expiry,
     revoke_token,
 )
+from xrsched.auth.credentials import basic_user
 
 NOW = 1_800_000_000.0
 
@@ -177,3 +178,34 @@ def test_reload_keeps_old_table_when_file_is_bad(tokens, caplog):
 def test_load_of_bad_file_raises(tmp_path):
     with pytest.raises(TokenFileError, match="no such tokens file"):
         TokenStore.load(tmp_path / "missing.toml")
+
+
+# basic_user: the user name a refusal log line may show (never the secret, never raw control bytes).
+
+
+def test_basic_user_is_the_token_id_of_a_basic_header_and_never_its_secret():
+    assert basic_user(basic("w1", "s3cret")) == "w1"
+    assert "s3cret" not in basic_user(basic("w1", "s3cret"))
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "Basic",
+        "Bearer " + base64.b64encode(b"w1:s3cret").decode(),  # looks like Basic, is not
+        "Basic not*base64",
+        "Basic " + base64.b64encode(b"no-colon").decode(),
+    ],
+)
+def test_basic_user_is_empty_for_anything_but_a_well_formed_basic_header(header):
+    assert basic_user(header) == ""
+
+
+def test_basic_user_keeps_printable_ascii_and_replaces_everything_else():
+    user = " A~z\x1b[2J\x7f\u00e9"
+    assert basic_user(basic(user, "s")) == " A~z?[2J??"
+
+
+def test_basic_user_is_cut_to_64_characters():
+    assert basic_user(basic("u" * 100, "s")) == "u" * 64
