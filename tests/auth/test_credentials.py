@@ -141,6 +141,14 @@ def test_reload_if_changed_reads_the_file_only_when_it_changed(tokens, caplog):
     assert [r.getMessage() for r in caplog.records] == [f"tokens file {path} reloaded: 2 token(s)"]
 
 
+def test_a_sighup_reload_counts_as_seen_so_the_change_check_does_not_read_it_again(tokens):
+    path, _ = tokens
+    store = TokenStore.load(path)
+    revoke_token(path, "w1")
+    assert store.reload() is None
+    assert store.reload_if_changed() is False
+
+
 def test_a_bad_changed_file_is_reported_once_and_the_old_tokens_stay(tokens, caplog):
     path, secrets = tokens
     store = TokenStore.load(path)
