@@ -110,10 +110,17 @@ def test_permissions_are_exact_whatever_the_umask(tmp_path, umask, permissions):
     assert _mode(path) == permissions
 
 
-def test_without_permissions_the_umask_decides_as_for_open(tmp_path):
-    with _umask(0o027):
+@pytest.mark.parametrize("umask, mode", [(0o027, 0o640), (0o000, 0o666)])
+def test_without_permissions_the_umask_decides_as_for_open(tmp_path, umask, mode):
+    with _umask(umask):
         write_atomic(tmp_path / "out", b"x")
-    assert _mode(tmp_path / "out") == 0o640
+    assert _mode(tmp_path / "out") == mode
+
+
+def test_permissions_that_cannot_be_set_leave_no_temporary_file(tmp_path):
+    with pytest.raises(OverflowError):
+        AtomicFile(tmp_path / "out", permissions=2**40)
+    assert _names(tmp_path) == []
 
 
 def test_a_private_file_is_never_readable_by_others_even_before_commit(tmp_path):
