@@ -74,6 +74,16 @@ def test_a_truncated_gzip_stream_says_so(cut):
     assert info.value.http_status == 400
 
 
+@pytest.mark.parametrize("extra", [0, -1])
+def test_a_truncated_stream_that_fills_the_cap_exactly_is_still_truncated_not_too_large(extra):
+    # All input read, output at (or one byte under) the cap: the last flush may ask for one
+    # byte at most, and the stream is reported as what it is.
+    limits = RequestLimits(max_decompressed_bytes=1000)
+    with pytest.raises(MalformedBody) as info:
+        decode_body(gzip.compress(b"a" * (1000 + extra))[:-8], "gzip", limits)
+    assert info.value.message == "compressed body is truncated"
+
+
 def test_an_inflated_body_over_the_cap_says_which_cap():
     limits = RequestLimits(max_decompressed_bytes=1000)
     with pytest.raises(BodyTooLarge) as info:
