@@ -129,6 +129,21 @@ def test_an_unknown_secret_rereads_a_changed_file_before_it_is_refused(tokens):
     assert store.authenticate("Bearer not-a-token", None, NOW) is None
 
 
+def test_a_certificate_mapped_after_loading_works_at_once(tokens):
+    path, _ = tokens
+    store = TokenStore.load(path)
+    map_certificate(path, "ci-runner-3", "viewer", identity="ci")
+    assert store.authenticate(None, "ci-runner-3", NOW).id == "ci"
+
+
+def test_an_expiring_token_added_after_loading_works_at_once_and_expires(tokens):
+    path, _ = tokens
+    store = TokenStore.load(path)
+    secret = add_token(path, "brief", "viewer", dt.datetime.fromtimestamp(NOW + 60, dt.UTC))
+    assert store.authenticate(f"Bearer {secret}", None, NOW).id == "brief"
+    assert store.authenticate(f"Bearer {secret}", None, NOW + 61) is None
+
+
 def test_reload_if_changed_reads_the_file_only_when_it_changed(tokens, caplog):
     path, secrets = tokens
     store = TokenStore.load(path)
