@@ -118,6 +118,7 @@ def test_http_settings_accept_the_smallest_valid_values():
         max_request_bytes=1,
         max_decompressed_bytes=1,
         backlog=1,
+        server_name="X-Scheduler",
     )
     assert settings.listen_backlog == 1
     assert HttpSettings(max_connections=600).listen_backlog == 1200
