@@ -110,10 +110,17 @@ def test_permissions_are_exact_whatever_the_umask(tmp_path, umask, permissions):
     assert _mode(path) == permissions
 
 
-def test_without_permissions_the_umask_decides_as_for_open(tmp_path):
-    with _umask(0o027):
+@pytest.mark.parametrize("umask, mode", [(0o027, 0o640), (0o000, 0o666)])
+def test_without_permissions_the_umask_decides_as_for_open(tmp_path, umask, mode):
+    with _umask(umask):
         write_atomic(tmp_path / "out", b"x")
-    assert _mode(tmp_path / "out") == 0o640
+    assert _mode(tmp_path / "out") == mode
+
+
+def test_permissions_that_cannot_be_set_leave_no_temporary_file(tmp_path):
+    with pytest.raises(OverflowError):
+        AtomicFile(tmp_path / "out", permissions=2**40)
+    assert _names(tmp_path) == []
 
 
 def test_a_private_file_is_never_readable_by_others_even_before_commit(tmp_path):
@@ -169,3 +176,49 @@ def test_a_long_name_still_fits_in_the_temporary_name(tmp_path):
     path = tmp_path / ("n" * 250)
     write_atomic(path, b"x")
     assert path.read_bytes() == b"x"
+
+
+def test_a_discarded_write_stays_discarded_even_if_committed_later(tmp_path):
+    path = tmp_path / "out"
+    path.write_bytes(b"old")
+    new = AtomicFile(path)
+    new.write(b"dropped")
+    new.discard()
+    assert new.done
+    new.commit()  # nothing left to publish, and no error either
+    assert path.read_bytes() == b"old"
+    assert _names(tmp_path) == ["out"]
+
+
+def test_discard_does_not_fail_when_someone_already_removed_the_temporary_file(tmp_path):
+    new = AtomicFile(tmp_path / "out")
+    os.unlink(new.temp_path)  # e.g. a clean-up job sweeping hidden .tmp- files
+    new.discard()
+    assert _names(tmp_path) == []
+
+
+_FLUSH_FAILS_ON_DISCARD = textwrap.dedent(
+    """
+    import resource, signal, sys
+    from xrsched.atomicfile import AtomicFile
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over the size limit: EFBIG, not death
+    resource.setrlimit(resource.RLIMIT_FSIZE, (100, 100))
+    try:
+        with AtomicFile(sys.argv[1]) as new:
+            new.write(b"B" * 1000)  # buffered: reaches the file only when flushed
+            raise RuntimeError("the caller's own error")
+    except RuntimeError as exc:
+        print("raised:", exc)
+    """
+)
+
+
+def test_a_flush_that_fails_while_discarding_neither_hides_the_callers_error_nor_leaves_a_file(tmp_path):
+    path = tmp_path / "out"
+    path.write_bytes(b"old")
+    done = subprocess.run(
+        [sys.executable, "-c", _FLUSH_FAILS_ON_DISCARD, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout == "raised: the caller's own error\n", done.stderr
+    assert path.read_bytes() == b"old"
+    assert _names(tmp_path) == ["out"]

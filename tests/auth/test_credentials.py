@@ -18,6 +18,7 @@ from xrsched.auth import (
     parse_expiry,
     revoke_token,
 )
+from xrsched.auth.credentials import basic_user
 
 NOW = 1_800_000_000.0
 
@@ -128,6 +129,21 @@ def test_an_unknown_secret_rereads_a_changed_file_before_it_is_refused(tokens):
     assert store.authenticate("Bearer not-a-token", None, NOW) is None
 
 
+def test_a_certificate_mapped_after_loading_works_at_once(tokens):
+    path, _ = tokens
+    store = TokenStore.load(path)
+    map_certificate(path, "ci-runner-3", "viewer", identity="ci")
+    assert store.authenticate(None, "ci-runner-3", NOW).id == "ci"
+
+
+def test_an_expiring_token_added_after_loading_works_at_once_and_expires(tokens):
+    path, _ = tokens
+    store = TokenStore.load(path)
+    secret = add_token(path, "brief", "viewer", dt.datetime.fromtimestamp(NOW + 60, dt.UTC))
+    assert store.authenticate(f"Bearer {secret}", None, NOW).id == "brief"
+    assert store.authenticate(f"Bearer {secret}", None, NOW + 61) is None
+
+
 def test_reload_if_changed_reads_the_file_only_when_it_changed(tokens, caplog):
     path, secrets = tokens
     store = TokenStore.load(path)
@@ -138,6 +154,14 @@ def test_reload_if_changed_reads_the_file_only_when_it_changed(tokens, caplog):
         assert store.reload_if_changed() is False
     assert store.authenticate(f"Bearer {secrets['w1']}", None, NOW) is None
     assert [r.getMessage() for r in caplog.records] == [f"tokens file {path} reloaded: 2 token(s)"]
+
+
+def test_a_sighup_reload_counts_as_seen_so_the_change_check_does_not_read_it_again(tokens):
+    path, _ = tokens
+    store = TokenStore.load(path)
+    revoke_token(path, "w1")
+    assert store.reload() is None
+    assert store.reload_if_changed() is False
 
 
 def test_a_bad_changed_file_is_reported_once_and_the_old_tokens_stay(tokens, caplog):
@@ -177,3 +201,34 @@ def test_reload_keeps_old_table_when_file_is_bad(tokens, caplog):
 def test_load_of_bad_file_raises(tmp_path):
     with pytest.raises(TokenFileError, match="no such tokens file"):
         TokenStore.load(tmp_path / "missing.toml")
+
+
+# basic_user: the user name a refusal log line may show (never the secret, never raw control bytes).
+
+
+def test_basic_user_is_the_token_id_of_a_basic_header_and_never_its_secret():
+    assert basic_user(basic("w1", "s3cret")) == "w1"
+    assert "s3cret" not in basic_user(basic("w1", "s3cret"))
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "Basic",
+        "Bearer " + base64.b64encode(b"w1:s3cret").decode(),  # looks like Basic, is not
+        "Basic not*base64",
+        "Basic " + base64.b64encode(b"no-colon").decode(),
+    ],
+)
+def test_basic_user_is_empty_for_anything_but_a_well_formed_basic_header(header):
+    assert basic_user(header) == ""
+
+
+def test_basic_user_keeps_printable_ascii_and_replaces_everything_else():
+    user = " A~z\x1b[2J\x7f\u00e9"
+    assert basic_user(basic(user, "s")) == " A~z?[2J??"
+
+
+def test_basic_user_is_cut_to_64_characters():
+    assert basic_user(basic("u" * 100, "s")) == "u" * 64

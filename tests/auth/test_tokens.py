@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import stat
 import threading
 import tomllib
@@ -225,3 +226,15 @@ def test_render_parse_round_trip(ids, cns, expires, created, role):
     for cn in cns:
         data.certificates[cn] = CertificateMapping(cn, cn + "!", role)
     assert parse_tokens(render_tokens(data), Path("x")) == data
+
+
+def test_write_tokens_creates_missing_directories_the_last_one_private(tmp_path):
+    path = tmp_path / "etc" / "xrsched" / "tokens.toml"
+    old_umask = os.umask(0)
+    try:
+        tokenfile.write_tokens(path, tokenfile.TokensFile())
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert tokenfile.read_tokens(path) == tokenfile.TokensFile()

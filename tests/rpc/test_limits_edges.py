@@ -9,7 +9,14 @@ import zlib
 
 import pytest
 
-from xrsched.rpc.limits import BodyTooLarge, MalformedBody, RequestLimits, UnsupportedEncoding, decode_body
+from xrsched.rpc.limits import (
+    BodyTooLarge,
+    HttpSettings,
+    MalformedBody,
+    RequestLimits,
+    UnsupportedEncoding,
+    decode_body,
+)
 
 BODY = b"<?xml version='1.0'?><methodCall><methodName>ping</methodName></methodCall>"
 
@@ -74,6 +81,16 @@ def test_a_truncated_gzip_stream_says_so(cut):
     assert info.value.http_status == 400
 
 
+@pytest.mark.parametrize("extra", [0, -1])
+def test_a_truncated_stream_that_fills_the_cap_exactly_is_still_truncated_not_too_large(extra):
+    # All input read, output at (or one byte under) the cap: the last flush may ask for one
+    # byte at most, and the stream is reported as what it is.
+    limits = RequestLimits(max_decompressed_bytes=1000)
+    with pytest.raises(MalformedBody) as info:
+        decode_body(gzip.compress(b"a" * (1000 + extra))[:-8], "gzip", limits)
+    assert info.value.message == "compressed body is truncated"
+
+
 def test_an_inflated_body_over_the_cap_says_which_cap():
     limits = RequestLimits(max_decompressed_bytes=1000)
     with pytest.raises(BodyTooLarge) as info:
@@ -87,3 +104,40 @@ def test_a_plain_body_over_the_decompressed_limit_says_which_limit():
     with pytest.raises(BodyTooLarge) as info:
         decode_body(b"x" * 60, None, limits)
     assert info.value.message == "request body is over the 50 byte limit"
+
+
+def test_http_settings_accept_the_smallest_valid_values():
+    settings = HttpSettings(
+        max_connections=1,
+        overflow_connections=0,
+        admission_wait=0.001,
+        handshake_timeout=0.001,
+        read_timeout=0.001,
+        idle_timeout=0.001,
+        write_timeout=0.001,
+        max_request_bytes=1,
+        max_decompressed_bytes=1,
+        backlog=1,
+        server_name="X-Scheduler",
+    )
+    assert settings.listen_backlog == 1
+    assert HttpSettings(max_connections=600).listen_backlog == 1200
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"max_connections": 0}, "max_connections must be >= 1"),
+        ({"overflow_connections": -1}, "overflow_connections must be >= 0"),
+        ({"read_timeout": 0}, "read_timeout must be > 0 seconds"),
+        ({"admission_wait": float("nan")}, "admission_wait must be > 0 seconds"),
+        ({"max_request_bytes": 0}, "max_request_bytes and max_decompressed_bytes must be >= 1"),
+        ({"max_decompressed_bytes": 0}, "max_request_bytes and max_decompressed_bytes must be >= 1"),
+        ({"backlog": 0}, "backlog must be >= 1"),
+        ({"server_name": "x\r\nSet-Cookie: a=b"}, "server_name must be a single line"),
+    ],
+)
+def test_http_settings_refuse_values_past_the_limits_with_a_clear_message(changes, message):
+    with pytest.raises(ValueError) as info:
+        HttpSettings(**changes)
+    assert str(info.value) == message

@@ -171,8 +171,6 @@ def _inflate(data: bytes, wbits: int, cap: int, *, multi: bool) -> bytes:
                 if inflater.eof:
                     break
                 pending = inflater.unconsumed_tail
-                if not chunk and not pending:
-                    break
             if not inflater.eof:
                 tail = inflater.flush(cap + 1 - size) if size <= cap else b""
                 size += len(tail)
