@@ -18,9 +18,10 @@ Systems:
 * **Luigi workers -> xrsched** (``--only luigi-xrsched``): the same ``luigi`` command and tasks
   as the luigid row, pointed at the same server as the xrsched row (TLS, worker token, audit log,
   SQLite state with ``sync = full``) through luigid's ``/api/`` with ``--scheduler-url
-  https://ID:SECRET@127.0.0.1:PORT/`` and the CA in ``REQUESTS_CA_BUNDLE``: what a team gains by
-  changing only its scheduler URL. Its targets: 1.5x luigid's tasks/s below 10,000 tasks, 5x
-  from 10,000 (where luigid's O(n) ``get_work`` dominates);
+  https://ID:SECRET@127.0.0.1:PORT/`` and the CA in ``REQUESTS_CA_BUNDLE`` and ``SSL_CERT_FILE``
+  (Luigi uses ``requests`` if installed, else ``urllib``; the machine line says which): what a
+  team gains by changing only its scheduler URL. Its targets: 1.5x luigid's tasks/s below
+  10,000 tasks, 5x from 10,000 (where luigid's O(n) ``get_work`` dominates);
 * **requests only (no tasks)**, chain only: the requests a worker sends for a chain (one per
   task: ``add_task`` DONE with the task's fields, then ``get_work``), sent back to back from
   the benchmark itself to the ``--sync full`` server, with no child process and no task code.
@@ -204,6 +205,13 @@ def run_requests_only(tasks: int, work: Path) -> Result:
     return Result(CEILING, "chain", done, float("nan"), finished - started, 0 if done == tasks else 1)
 
 
+def luigi_http_client() -> str:
+    """``requests`` or ``urllib``: what ``luigi`` uses in this environment to reach its scheduler."""
+    probe = "import luigi.rpc; print('requests' if luigi.rpc.HAS_REQUESTS else 'urllib')"
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=60)
+    return found.stdout.strip().splitlines()[-1] if found.returncode == 0 and found.stdout.strip() else "unknown"
+
+
 def luigi_command(shape: str, tasks: int, workers: int, root: Path, *scheduler: str) -> list[str]:
     """The ``luigi`` command both Luigi rows run; only ``scheduler`` (the options that name the
     scheduler) differs between them."""
@@ -217,7 +225,9 @@ def run_luigi_xrsched(shape: str, tasks: int, workers: int, work: Path) -> Resul
     root = work / "out"
     with xrsched_server("full", work) as server_env:
         env = {k: v for k, v in server_env.items() if not k.startswith(("XRSCHED_", "LUIGI_"))}
-        env["REQUESTS_CA_BUNDLE"] = server_env["XRSCHED_CA"]
+        # Luigi talks through requests if it can import it, else through urllib (a plain
+        # `pip install luigi` has no requests): each reads the CA from its own variable.
+        env["REQUESTS_CA_BUNDLE"] = env["SSL_CERT_FILE"] = server_env["XRSCHED_CA"]
         url = f"https://bench:{server_env['XRSCHED_TOKEN']}@127.0.0.1:{server_env['XRSCHED_BENCH_PORT']}/"
         args = luigi_command(shape, tasks, workers, root, "--scheduler-url", url)
         launched = time.time()
@@ -356,6 +366,8 @@ def main() -> int:
     options = parser.parse_args()
     systems = options.only.split(",")
     info = machine_info()  # the load average before the runs
+    if any(system.startswith("luigi") for system in systems):
+        info["luigi's HTTP client"] = luigi_http_client()
     results: list[Result] = []
     for shape, rep, system in itertools.product(options.shapes.split(","), range(options.reps), systems):
         if system == "requests-only" and shape != "chain":
