@@ -273,6 +273,34 @@ def _ratios(results: list[Result], system: str, shape: str) -> list[float]:
     return [m.rate / t.rate for m, t in zip(mine, theirs, strict=False) if t.rate]
 
 
+def verdicts(summary: list[tuple[float, float]], luigi_ratios: list[float], tasks: int) -> list[str]:
+    """The targets, then this run's verdict for xrsched's own worker (``summary``: its cells'
+    (ratio, first task)) and for the Luigi-workers row (``luigi_ratios``: its cells' ratios)."""
+    luigi_target = luigi_target_ratio(tasks)
+    lines = [f"Targets: xrsched's own worker: tasks/s at least {TARGET_RATIO:g}x luigid's, first task within "
+             f"{TARGET_FIRST} s; {LUIGI_XRSCHED}: tasks/s at least {LUIGI_TARGET_RATIO:g}x luigid's, "
+             f"{LUIGI_TARGET_RATIO_LARGE:g}x from {LUIGI_LARGE:,} tasks."]  # fmt: skip
+    if summary:
+        ratios = [r for r, _ in summary if r == r]
+        first = max(f for _, f in summary)
+        if ratios:
+            met = "met" if min(ratios) >= TARGET_RATIO else "not met"
+            ratio = f"tasks/s at least {min(ratios):.1f}x luigid's ({met})"
+        else:
+            ratio = "no luigid run to compare with"
+        met = "met" if first <= TARGET_FIRST else "not met"
+        lines.append(f"This run (medians), xrsched: {ratio}; first task within {first:.2f} s ({met}).")
+    if luigi_ratios:
+        ratios = [r for r in luigi_ratios if r == r]
+        if ratios:
+            met = "met" if min(ratios) >= luigi_target else "not met"
+            ratio = f"tasks/s at least {min(ratios):.1f}x luigid's (target {luigi_target:g}x: {met})"
+        else:
+            ratio = "no luigid run to compare with"
+        lines.append(f"This run (medians), {LUIGI_XRSCHED}: {ratio}.")
+    return lines
+
+
 def table(results: list[Result], tasks: int, workers: int, reps: int, info: dict[str, str], *,
           heading: str = BLOCKS["e2e"], command: str = "benchmarks/run_e2e.sh --write") -> str:  # fmt: skip
     cells: dict[tuple[str, str], list[Result]] = {}
@@ -312,28 +340,7 @@ def table(results: list[Result], tasks: int, workers: int, reps: int, info: dict
             luigi_ratios.append(median)
         elif system not in ("luigid", CEILING):
             summary.append((median, first))
-    luigi_target = luigi_target_ratio(tasks)
-    lines += ["", f"Targets: xrsched's own worker: tasks/s at least {TARGET_RATIO:g}x luigid's, first task within "
-              f"{TARGET_FIRST} s; {LUIGI_XRSCHED}: tasks/s at least {LUIGI_TARGET_RATIO:g}x luigid's, "
-              f"{LUIGI_TARGET_RATIO_LARGE:g}x from {LUIGI_LARGE:,} tasks."]  # fmt: skip
-    if summary:
-        ratios = [r for r, _ in summary if r == r]
-        first = max(f for _, f in summary)
-        if ratios:
-            met = "met" if min(ratios) >= TARGET_RATIO else "not met"
-            ratio = f"tasks/s at least {min(ratios):.1f}x luigid's ({met})"
-        else:
-            ratio = "no luigid run to compare with"
-        met = "met" if first <= TARGET_FIRST else "not met"
-        lines.append(f"This run (medians), xrsched: {ratio}; first task within {first:.2f} s ({met}).")
-    if luigi_ratios:
-        ratios = [r for r in luigi_ratios if r == r]
-        if ratios:
-            met = "met" if min(ratios) >= luigi_target else "not met"
-            ratio = f"tasks/s at least {min(ratios):.1f}x luigid's (target {luigi_target:g}x: {met})"
-        else:
-            ratio = "no luigid run to compare with"
-        lines.append(f"This run (medians), {LUIGI_XRSCHED}: {ratio}.")
+    lines += ["", *verdicts(summary, luigi_ratios, tasks)]
     lines += ["", "Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + "."]
     return "\n".join(lines)
 
