@@ -15,6 +15,13 @@ Systems:
   server process, not a power cut), closer to what luigid promises (it keeps state in memory and
   pickles it on shutdown);
 * **luigid**: Luigi's ``luigid`` over plain HTTP and Luigi's ``luigi --workers 4``;
+* **Luigi workers -> xrsched** (``--only luigi-xrsched``): the same ``luigi`` command and tasks
+  as the luigid row, pointed at the same server as the xrsched row (TLS, worker token, audit log,
+  SQLite state with ``sync = full``) through luigid's ``/api/`` with ``--scheduler-url
+  https://ID:SECRET@127.0.0.1:PORT/`` and the CA in ``REQUESTS_CA_BUNDLE`` and ``SSL_CERT_FILE``
+  (Luigi uses ``requests`` if installed, else ``urllib``; the machine line says which): what a
+  team gains by changing only its scheduler URL. Its targets: 1.5x luigid's tasks/s below
+  10,000 tasks, 5x from 10,000 (where luigid's O(n) ``get_work`` dominates);
 * **requests only (no tasks)**, chain only: the requests a worker sends for a chain (one per
   task: ``add_task`` DONE with the task's fields, then ``get_work``), sent back to back from
   the benchmark itself to the ``--sync full`` server, with no child process and no task code.
@@ -37,7 +44,8 @@ the ratios within each repetition; the range of the rates is shown beside them.
 
 Run through ``benchmarks/run_e2e.sh`` (makes ``benchmarks/.venv-e2e`` with luigi; xrsched never
 depends on luigi). ``--only xrsched`` needs no luigi. ``--write`` puts the table into
-benchmarks/README.md between the e2e markers.
+benchmarks/README.md between the markers of ``--block`` (``e2e`` by default; ``e2e-luigi`` for
+the luigid / luigi-xrsched comparison).
 """
 
 from __future__ import annotations
@@ -63,13 +71,25 @@ from harness import machine_info
 
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
-BEGIN = "<!-- e2e:begin -->"
-END = "<!-- e2e:end -->"
+#: README blocks ``--write`` may fill: name -> heading. Each sits between ``<!-- NAME:begin -->``
+#: and ``<!-- NAME:end -->``, so a run of a few rows does not replace the table of all of them.
+BLOCKS = {"e2e": "End to end", "e2e-luigi": "End to end: Luigi workers, luigid or xrsched"}
 BIN = Path(sys.executable).parent
 TARGET_RATIO = 10.0
+#: The row of :func:`run_luigi_xrsched`: Luigi's own worker, xrsched as its scheduler.
+LUIGI_XRSCHED = "Luigi workers -> xrsched"
 #: The row of :func:`run_requests_only` (not judged against the targets).
 CEILING = "requests only (no tasks)"
 TARGET_FIRST = 0.5
+#: Targets of the Luigi-workers row: luigid's ``get_work`` is O(n), so the gap grows with n.
+LUIGI_TARGET_RATIO = 1.5
+LUIGI_TARGET_RATIO_LARGE = 5.0
+LUIGI_LARGE = 10_000
+
+
+def luigi_target_ratio(tasks: int) -> float:
+    """The tasks/s ratio over luigid the Luigi-workers row must reach at this many tasks."""
+    return LUIGI_TARGET_RATIO_LARGE if tasks >= LUIGI_LARGE else LUIGI_TARGET_RATIO
 
 
 @dataclass
@@ -130,7 +150,8 @@ def xrsched_server(sync: str, work: Path) -> Iterator[dict[str, str]]:
                 break
         assert port, "xrsched-server did not start"
         env.update(XRSCHED_TOKEN=secret, XRSCHED_SCHEDULER_URL=f"https://localhost:{port}/RPC2",
-                   XRSCHED_CA=str(state / "tls" / "server.pem"), PYTHONPATH=str(HERE))  # fmt: skip
+                   XRSCHED_CA=str(state / "tls" / "server.pem"), PYTHONPATH=str(HERE),
+                   XRSCHED_BENCH_PORT=str(port))  # fmt: skip
         yield env
     finally:
         server.send_signal(signal.SIGTERM)
@@ -184,6 +205,37 @@ def run_requests_only(tasks: int, work: Path) -> Result:
     return Result(CEILING, "chain", done, float("nan"), finished - started, 0 if done == tasks else 1)
 
 
+def luigi_http_client() -> str:
+    """``requests`` or ``urllib``: what ``luigi`` uses in this environment to reach its scheduler."""
+    probe = "import luigi.rpc; print('requests' if luigi.rpc.HAS_REQUESTS else 'urllib')"
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=60)
+    return found.stdout.strip().splitlines()[-1] if found.returncode == 0 and found.stdout.strip() else "unknown"
+
+
+def luigi_command(shape: str, tasks: int, workers: int, root: Path, *scheduler: str) -> list[str]:
+    """The ``luigi`` command both Luigi rows run; only ``scheduler`` (the options that name the
+    scheduler) differs between them."""
+    return [str(BIN / "luigi"), "--module", "e2e_luigi_tasks", *task_args(shape, tasks, root),
+            "--workers", str(workers), *scheduler, "--log-level", "WARNING"]  # fmt: skip
+
+
+def run_luigi_xrsched(shape: str, tasks: int, workers: int, work: Path) -> Result:
+    """Luigi's ``luigi`` command, unchanged but for ``--scheduler-url``, against the xrsched row's
+    server (TLS, worker token, ``sync = full``) through luigid's ``/api/``."""
+    root = work / "out"
+    with xrsched_server("full", work) as server_env:
+        env = {k: v for k, v in server_env.items() if not k.startswith(("XRSCHED_", "LUIGI_"))}
+        # Luigi talks through requests if it can import it, else through urllib (a plain
+        # `pip install luigi` has no requests): each reads the CA from its own variable.
+        env["REQUESTS_CA_BUNDLE"] = env["SSL_CERT_FILE"] = server_env["XRSCHED_CA"]
+        url = f"https://bench:{server_env['XRSCHED_TOKEN']}@127.0.0.1:{server_env['XRSCHED_BENCH_PORT']}/"
+        args = luigi_command(shape, tasks, workers, root, "--scheduler-url", url)
+        launched = time.time()
+        code = subprocess.run(args, env=env, cwd=work, capture_output=True, check=False, timeout=1800).returncode
+        finished = time.time()
+    return measure(root, launched, finished, LUIGI_XRSCHED, shape, code)
+
+
 def run_luigi(shape: str, tasks: int, workers: int, work: Path) -> Result:
     port, root = free_port(), work / "out"
     (work / "logs").mkdir(parents=True, exist_ok=True)
@@ -199,9 +251,7 @@ def run_luigi(shape: str, tasks: int, workers: int, work: Path) -> Result:
             break
         assert time.monotonic() < deadline, "luigid did not start"
         time.sleep(0.1)
-    args = [str(BIN / "luigi"), "--module", "e2e_luigi_tasks", *task_args(shape, tasks, root),
-            "--workers", str(workers), "--scheduler-host", "127.0.0.1", "--scheduler-port", str(port),
-            "--log-level", "WARNING"]  # fmt: skip
+    args = luigi_command(shape, tasks, workers, root, "--scheduler-host", "127.0.0.1", "--scheduler-port", str(port))
     try:
         launched = time.time()
         code = subprocess.run(args, env=env, cwd=work, capture_output=True, check=False, timeout=1800).returncode
@@ -223,12 +273,41 @@ def _ratios(results: list[Result], system: str, shape: str) -> list[float]:
     return [m.rate / t.rate for m, t in zip(mine, theirs, strict=False) if t.rate]
 
 
-def table(results: list[Result], tasks: int, workers: int, reps: int, info: dict[str, str]) -> str:
+def verdicts(summary: list[tuple[float, float]], luigi_ratios: list[float], tasks: int) -> list[str]:
+    """The targets, then this run's verdict for xrsched's own worker (``summary``: its cells'
+    (ratio, first task)) and for the Luigi-workers row (``luigi_ratios``: its cells' ratios)."""
+    luigi_target = luigi_target_ratio(tasks)
+    lines = [f"Targets: xrsched's own worker: tasks/s at least {TARGET_RATIO:g}x luigid's, first task within "
+             f"{TARGET_FIRST} s; {LUIGI_XRSCHED}: tasks/s at least {LUIGI_TARGET_RATIO:g}x luigid's, "
+             f"{LUIGI_TARGET_RATIO_LARGE:g}x from {LUIGI_LARGE:,} tasks."]  # fmt: skip
+    if summary:
+        ratios = [r for r, _ in summary if r == r]
+        first = max(f for _, f in summary)
+        if ratios:
+            met = "met" if min(ratios) >= TARGET_RATIO else "not met"
+            ratio = f"tasks/s at least {min(ratios):.1f}x luigid's ({met})"
+        else:
+            ratio = "no luigid run to compare with"
+        met = "met" if first <= TARGET_FIRST else "not met"
+        lines.append(f"This run (medians), xrsched: {ratio}; first task within {first:.2f} s ({met}).")
+    if luigi_ratios:
+        ratios = [r for r in luigi_ratios if r == r]
+        if ratios:
+            met = "met" if min(ratios) >= luigi_target else "not met"
+            ratio = f"tasks/s at least {min(ratios):.1f}x luigid's (target {luigi_target:g}x: {met})"
+        else:
+            ratio = "no luigid run to compare with"
+        lines.append(f"This run (medians), {LUIGI_XRSCHED}: {ratio}.")
+    return lines
+
+
+def table(results: list[Result], tasks: int, workers: int, reps: int, info: dict[str, str], *,
+          heading: str = BLOCKS["e2e"], command: str = "benchmarks/run_e2e.sh --write") -> str:  # fmt: skip
     cells: dict[tuple[str, str], list[Result]] = {}
     for r in results:
         cells.setdefault((r.system, r.shape), []).append(r)
     lines = [
-        "## End to end",
+        f"## {heading}",
         "",
         f"{tasks:,} trivial tasks (each writes a one-byte file, atomically, without fsync on both sides), "
         f"{workers} worker processes, {reps} run(s) per cell, "
@@ -237,13 +316,14 @@ def table(results: list[Result], tasks: int, workers: int, reps: int, info: dict
         "wall. Figures are medians over the runs; *vs luigid* is the median of the ratios within each repetition. "
         "xrsched: TLS, worker token, audit log, SQLite state; luigid: plain HTTP, state in memory.",
         "",
-        "How to reproduce: `benchmarks/run_e2e.sh --write` (makes `benchmarks/.venv-e2e` with luigi and a regular, "
+        f"How to reproduce: `{command}` (makes `benchmarks/.venv-e2e` with luigi and a regular, "
         "not editable, install of this repository).",
         "",
         "| system | shape | tasks run | first task (s) | wall (s) | tasks/s | tasks/s (min-max) | vs luigid | exit |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    summary: list[tuple[float, float]] = []  # (ratio, first) of every xrsched cell
+    summary: list[tuple[float, float]] = []  # (ratio, first) of every cell of xrsched's own worker
+    luigi_ratios: list[float] = []  # the Luigi-workers row's, one per shape
     for (system, shape), runs in cells.items():
         rates = [r.rate for r in runs]
         ratios = _ratios(results, system, shape) if system != "luigid" else []
@@ -255,29 +335,24 @@ def table(results: list[Result], tasks: int, workers: int, reps: int, info: dict
             f"{statistics.median(r.wall for r in runs):.2f} | {statistics.median(rates):,.0f} | "
             f"{min(rates):,.0f}-{max(rates):,.0f} | {ratio} | {codes} |"
         )
-        if system not in ("luigid", CEILING):
-            summary.append((statistics.median(ratios) if ratios else float("nan"), first))
-    lines += ["", f"Targets: tasks/s at least {TARGET_RATIO:g}x luigid's; first task within {TARGET_FIRST} s."]
-    if summary:
-        ratios = [r for r, _ in summary if r == r]
-        first = max(f for _, f in summary)
-        if ratios:
-            met = "met" if min(ratios) >= TARGET_RATIO else "not met"
-            ratio = f"tasks/s at least {min(ratios):.1f}x luigid's ({met})"
-        else:
-            ratio = "no luigid run to compare with"
-        met = "met" if first <= TARGET_FIRST else "not met"
-        lines.append(f"This run (medians): {ratio}; first task within {first:.2f} s ({met}).")
+        median = statistics.median(ratios) if ratios else float("nan")
+        if system == LUIGI_XRSCHED:
+            luigi_ratios.append(median)
+        elif system not in ("luigid", CEILING):
+            summary.append((median, first))
+    lines += ["", *verdicts(summary, luigi_ratios, tasks)]
     lines += ["", "Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + "."]
     return "\n".join(lines)
 
 
-def write_readme(text: str, readme: Path) -> None:
+def write_readme(text: str, readme: Path, name: str = "e2e") -> None:
+    """Put ``text`` into ``readme`` between the markers of block ``name`` (appended if absent)."""
     current = readme.read_text()
-    block = f"{BEGIN}\n{text}\n{END}"
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        current = head + block + rest.split(END, 1)[1]
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    block = f"{begin}\n{text}\n{end}"
+    if begin in current and end in current:
+        head, rest = current.split(begin, 1)
+        current = head + block + rest.split(end, 1)[1]
     else:
         current = current.rstrip("\n") + "\n\n" + block + "\n"
     readme.write_text(current)
@@ -288,13 +363,18 @@ def main() -> int:
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--shapes", default="chain,fan-in")
-    parser.add_argument("--only", default="xrsched,xrsched-normal,requests-only,luigid")
+    parser.add_argument("--only", default="xrsched,xrsched-normal,requests-only,luigi-xrsched,luigid",
+                        help="systems, comma-separated (default: all)")  # fmt: skip
     parser.add_argument("--reps", type=int, default=3, help="runs per cell; the table shows medians (default 3)")
     parser.add_argument("--write", action="store_true", help="update benchmarks/README.md")
     parser.add_argument("--readme", type=Path, default=README)
+    parser.add_argument("--block", choices=sorted(BLOCKS), default="e2e",
+                        help="the README table --write replaces (default: e2e, the one of all systems)")  # fmt: skip
     options = parser.parse_args()
     systems = options.only.split(",")
     info = machine_info()  # the load average before the runs
+    if any(system.startswith("luigi") for system in systems):
+        info["luigi's HTTP client"] = luigi_http_client()
     results: list[Result] = []
     for shape, rep, system in itertools.product(options.shapes.split(","), range(options.reps), systems):
         if system == "requests-only" and shape != "chain":
@@ -308,6 +388,8 @@ def main() -> int:
                 result = run_luigi(shape, options.tasks, options.workers, work)
             elif system == "requests-only":
                 result = run_requests_only(options.tasks, work)
+            elif system == "luigi-xrsched":
+                result = run_luigi_xrsched(shape, options.tasks, options.workers, work)
             else:
                 sync = "normal" if system == "xrsched-normal" else "full"
                 result = run_xrsched(shape, options.tasks, options.workers, sync, work)
@@ -317,10 +399,12 @@ def main() -> int:
         print(f"rep {rep + 1}/{options.reps} {result.system:22} {shape:7} tasks={result.tasks} first={first} "
               f"wall={result.wall:.2f}s rate={result.rate:.0f}/s exit={result.code}", flush=True)  # fmt: skip
         results.append(result)
-    text = table(results, options.tasks, options.workers, options.reps, info)
+    command = " ".join(["benchmarks/run_e2e.sh", *sys.argv[1:]])
+    text = table(results, options.tasks, options.workers, options.reps, info, heading=BLOCKS[options.block],
+                 command=command)  # fmt: skip
     print(text)
     if options.write:
-        write_readme(text, options.readme)
+        write_readme(text, options.readme, options.block)
     return 0
 
 

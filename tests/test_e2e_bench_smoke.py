@@ -3,6 +3,8 @@ requests-only loop gets through the chain, and the table has its rows (no luigi 
 
 from __future__ import annotations
 
+import pytest
+
 from tests.benchscripts import run_benchmark
 
 
@@ -22,3 +24,29 @@ def test_e2e_bench_small_run_prints_a_table_of_medians():
     assert len(ceiling) == 1 and ceiling[0][2].strip() == "chain", result.stdout
     assert ceiling[0][3].strip() == "30" and ceiling[0][4].strip() == "-" and ceiling[0][9].strip() == "0", ceiling
     assert "no luigid run to compare with" in result.stdout
+
+
+def test_e2e_bench_luigi_workers_row_runs_luigi_against_xrsched_and_fills_its_own_block(tmp_path):
+    """The row "Luigi workers -> xrsched": the real ``luigi`` command against a real xrsched server
+    (TLS, token in the URL), next to luigid; ``--block e2e-luigi`` leaves the main table alone."""
+    pytest.importorskip("luigi")
+    readme = tmp_path / "README.md"
+    readme.write_text("# B\n\n<!-- e2e:begin -->\nall systems\n<!-- e2e:end -->\n")
+    result = run_benchmark(
+        "e2e.py", "--only", "luigi-xrsched,luigid", "--shapes", "fan-in", "--tasks", "12", "--reps", "1",
+        "--write", "--readme", str(readme), "--block", "e2e-luigi", timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {row[1].strip(): row for row in (line.split("|") for line in result.stdout.splitlines()) if len(row) == 11}
+    mine, theirs = rows["Luigi workers -> xrsched"], rows["luigid"]
+    for row in (mine, theirs):
+        assert row[2].strip() == "fan-in" and row[3].strip() == "12", row  # every task ran once
+        assert row[9].strip() == "0", row  # the luigi command's exit status
+    assert mine[8].strip().endswith("x") and float(mine[8].strip()[:-1]) > 0, mine
+    assert "This run (medians), Luigi workers -> xrsched: tasks/s at least" in result.stdout
+    text = readme.read_text()
+    assert "<!-- e2e:begin -->\nall systems\n<!-- e2e:end -->" in text
+    block = text.split("<!-- e2e-luigi:begin -->", 1)[1].split("<!-- e2e-luigi:end -->", 1)[0]
+    assert "## End to end: Luigi workers, luigid or xrsched" in block
+    assert "| Luigi workers -> xrsched | fan-in |" in block
+    assert "`benchmarks/run_e2e.sh --only luigi-xrsched,luigid --shapes fan-in --tasks 12" in block
