@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -31,3 +32,12 @@ def sock_dir() -> Iterator[Path]:
         yield directory
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """The environment for an xrsched subprocess: no ``XRSCHED_*`` variable of the machine's, and
+    a HOME of its own, so default paths land in the test's directory."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("XRSCHED_")}
+    environment["HOME"] = str(tmp_path / "home")
+    return environment

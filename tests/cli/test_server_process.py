@@ -50,13 +50,6 @@ def _start(args: list[str], env: dict[str, str], timeout: float = 20.0) -> Serve
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("XRSCHED_")}
-    environment["HOME"] = str(tmp_path / "home")
-    return environment
-
-
-@pytest.fixture
 def server(tmp_path: Path, env) -> Iterator[ServerProcess]:
     process = _start(["--port", "0", "--state-path", str(tmp_path / "state")], env)
     yield process

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -16,13 +15,6 @@ from tests.serverproc import spawn_server
 from tests.store.test_migrations import rich_core, write_v1
 
 SERVER = str(Path(sys.executable).parent / "xrsched-server")
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("XRSCHED_")}
-    environment["HOME"] = str(tmp_path / "home")
-    return environment
 
 
 @pytest.fixture

@@ -36,13 +36,6 @@ def kw(**values: Any) -> dict[str, Any]:
     return {"__starstar": True, **values}
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("XRSCHED_")}
-    environment["HOME"] = str(tmp_path / "home")
-    return environment
-
-
 def xrsched(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([XRSCHED, *map(str, args)], capture_output=True, text=True, env=env, timeout=60, check=False)
 

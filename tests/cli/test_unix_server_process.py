@@ -10,21 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.serverproc import spawn_unix_server
 from tests.unixhttp import unix_proxy
 
 BIN = Path(sys.executable).parent
 SERVER = str(BIN / "xrsched-server")
 XRSCHED = str(BIN / "xrsched")
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("XRSCHED_")}
-    environment["HOME"] = str(tmp_path / "home")
-    return environment
 
 
 def unix_args(path: Path, state: Path) -> list[str]:

@@ -272,13 +272,6 @@ def copy_crashed_files(state: Path, target: Path) -> None:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("XRSCHED_")}
-    environment["HOME"] = str(tmp_path / "home")
-    return environment
-
-
-@pytest.fixture
 def servers() -> Iterator[list[Server]]:
     """Every server a test starts; whatever is still running at the end is killed."""
     started: list[Server] = []

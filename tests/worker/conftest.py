@@ -118,9 +118,8 @@ class Server:
 
 
 @pytest.fixture
-def base_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("XRSCHED_")}
-    env["HOME"] = str(tmp_path / "home")
+def base_env(env: dict[str, str]) -> dict[str, str]:
+    """The suite's clean environment (tests/conftest.py ``env``), under the name these tests use."""
     return env
 
 
