@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from xrsched.client import AuthenticationFailed, RemoteScheduler, TokenError, resolve_token
-from xrsched.client.transport import Endpoint
+from xrsched.client.endpoint import Endpoint
 
 
 def _token_file(tmp_path, text: str, mode: int = 0o600):

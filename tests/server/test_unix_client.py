@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from xrsched.client import RemoteScheduler
+from xrsched.client.endpoint import Endpoint
 from xrsched.client.errors import AuthenticationFailed, TransportError
-from xrsched.client.transport import Endpoint
 from xrsched.unixpath import MAX_SOCKET_PATH_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,10 +16,11 @@ from pathlib import Path
 import click
 
 from xrsched.cli.options import token_options
+from xrsched.client.endpoint import TransportSettings
 from xrsched.client.errors import AuthenticationFailed, ClientError, ResponseTooLarge
 from xrsched.client.proxy import SchedulerProxy
 from xrsched.client.remote import TokenError, resolve_token
-from xrsched.client.transport import SchedulerTransport, TransportSettings
+from xrsched.client.transport import SchedulerTransport
 from xrsched.health import MAX_DOCUMENT_BYTES, HealthDocumentError, HealthReport, parse_xml
 from xrsched.tls import TLSConfigError
 from xrsched.unixpath import SocketPathError, is_unix_url, unix_url_path

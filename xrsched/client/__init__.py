@@ -11,6 +11,7 @@ Typical use::
 """
 
 from xrsched.client.batch import BatchEntry, Call, MultiCallBatch, send_many
+from xrsched.client.endpoint import ClientStats, TransportSettings
 from xrsched.client.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -36,7 +37,7 @@ from xrsched.client.remote import (
     resolve_token,
 )
 from xrsched.client.retrying import RetryPolicy
-from xrsched.client.transport import ClientStats, SchedulerTransport, TransportSettings
+from xrsched.client.transport import SchedulerTransport
 
 __all__ = [
     "SCHEDULER_METHODS",

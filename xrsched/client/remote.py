@@ -19,9 +19,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xrsched.client.endpoint import MIB, ClientStats, TransportSettings
 from xrsched.client.proxy import SchedulerProxy
 from xrsched.client.retrying import Attempts, Patience, RetryPolicy
-from xrsched.client.transport import MIB, ClientStats, SchedulerTransport, TransportSettings
+from xrsched.client.transport import SchedulerTransport
 from xrsched.client.wire import keyword_struct, restore
 
 if TYPE_CHECKING:
@@ -172,7 +173,7 @@ class RemoteScheduler:
     ``unix:/run/xrsched.sock`` for a server's ``--unix-socket`` (no TLS there). The token
     comes from ``token``, else ``token_file`` / ``$XRSCHED_TOKEN_FILE``, else ``$XRSCHED_TOKEN``
     (:func:`resolve_token`); ``environ`` replaces ``os.environ`` for that lookup. ``timeout`` is
-    the ``read_timeout`` of :class:`~xrsched.client.transport.TransportSettings`, which explains
+    the ``read_timeout`` of :class:`~xrsched.client.endpoint.TransportSettings`, which explains
     the other connection options; ``retries``, ``backoff``, ``max_backoff``, ``max_retry_after``
     and ``deadline`` are the :class:`~xrsched.client.retrying.RetryPolicy`. Calls go through
     :attr:`proxy` (a ``ServerProxy``) over :attr:`transport` (a ``SafeTransport``).

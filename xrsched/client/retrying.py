@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from xrsched.client.endpoint import ClientStats
 from xrsched.client.errors import AuthenticationFailed, ClientError, SchedulerFault
-from xrsched.client.transport import ClientStats
 
 if TYPE_CHECKING:
     import tenacity

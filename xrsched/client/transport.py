@@ -18,104 +18,21 @@ import ssl
 import threading
 import weakref
 import xmlrpc.client
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from xrsched import __version__
 from xrsched.client.answers import DISCONNECTS, check_framing, inflate, read_capped, refusal, transport_error
+from xrsched.client.endpoint import ClientStats, Endpoint, TransportSettings, printable
 from xrsched.client.errors import ClientError, MalformedResponse, SchedulerFault
 from xrsched.client.head import LeanResponse
 from xrsched.client.wire import decode_response
 from xrsched.requestid import valid_request_id
 from xrsched.tls import client_context
-from xrsched.unixpath import SocketPathError, is_unix_url, unix_url_path
 
-MIB = 1024 * 1024
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 log = logging.getLogger("xrsched.client")
-DEFAULT_PATH = "/RPC2"
 _XML_TYPES = ("text/xml", "application/xml")
-
-
-@dataclass(frozen=True)
-class TransportSettings:
-    """How the client connects and what it accepts; every field has a safe default.
-
-    - ``ca``: CA bundle to verify the server with; None uses the system store.
-    - ``verify``: False turns certificate checks off (a quick test only, never production).
-    - ``client_cert``/``client_key``: present a client certificate (``--tls-client-ca`` servers).
-    - ``connect_timeout``: TCP connect plus TLS handshake, seconds.
-    - ``read_timeout``: longest wait for any single read of the answer, seconds.
-    - ``max_response_bytes``: largest answer accepted, before and after gzip inflation.
-    """
-
-    ca: Path | None = None
-    verify: bool = True
-    client_cert: Path | None = None
-    client_key: Path | None = None
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    max_response_bytes: int = 64 * MIB
-
-    def __post_init__(self) -> None:
-        for name in ("connect_timeout", "read_timeout"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0 seconds")
-        if self.max_response_bytes < 1:
-            raise ValueError("max_response_bytes must be >= 1")
-
-
-@dataclass
-class ClientStats:
-    """Counters for tests and operators: connections opened, HTTP requests sent, retries slept."""
-
-    connections_opened: int = 0
-    requests_sent: int = 0
-    retries: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def add(self, name: str, amount: int = 1) -> None:
-        """Add ``amount`` to the counter ``name`` (thread-safe)."""
-        with self._lock:
-            setattr(self, name, getattr(self, name) + amount)
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where the scheduler answers: scheme, host, port and the XML-RPC path; for ``unix:``
-    URLs the scheme is ``unix`` and ``socket_path`` the socket file."""
-
-    scheme: str
-    host: str
-    port: int
-    path: str
-    socket_path: str | None = None
-
-    @classmethod
-    def parse(cls, url: str) -> Endpoint:
-        """``https://host[:port][/path]`` (port 8082 and path ``/RPC2`` by default), or
-        ``unix:/path/to/socket`` for a server's ``--unix-socket`` (plain HTTP, path ``/RPC2``)."""
-        if is_unix_url(url):
-            try:
-                return cls("unix", "localhost", 0, DEFAULT_PATH, socket_path=unix_url_path(url))
-            except SocketPathError as exc:
-                raise ValueError(f"scheduler URL {url!r}: {exc}") from None
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if scheme not in ("https", "http"):
-            raise ValueError(f"scheduler URL must start with https:// (or http:// or unix:), got {url!r}")
-        if not parts.hostname:
-            raise ValueError(f"no host in scheduler URL {url!r}")
-        if parts.username or parts.password:
-            raise ValueError("put the token in token= or XRSCHED_TOKEN, not in the URL")
-        path = parts.path or DEFAULT_PATH
-        if parts.query:
-            path += "?" + parts.query
-        if not _printable(path):
-            raise ValueError(f"scheduler URL path must be printable ASCII without blanks (percent-encoded): {url!r}")
-        return cls(scheme, parts.hostname, parts.port or 8082, path)
 
 
 class _Stale(Exception):
@@ -310,7 +227,7 @@ class SchedulerTransport(xmlrpc.client.SafeTransport):
         request id, and the head and the body in two writes (two TLS records, two wake-ups of the
         server): here the fixed lines with the Bearer token are built and checked once, and the
         head, with ``X-Request-Id``, leaves with the body in one write."""
-        if not _printable(handler):
+        if not printable(handler):
             raise ValueError("the request path must be printable ASCII without blanks")
         request_id = getattr(self._local, "request_id", None)
         head = f"POST {handler} HTTP/1.1\r\n{self._fixed_head}"
@@ -353,14 +270,9 @@ class SchedulerTransport(xmlrpc.client.SafeTransport):
             conn.close()
 
 
-def _printable(text: str) -> bool:
-    """Whether ``text`` can stand in a request line or a header value as it is."""
-    return text.isascii() and text.isprintable() and " " not in text
-
-
 def _fixed_head(endpoint: Endpoint, token: str | None, user_agent: str) -> str:
     """The header lines every request carries, as ``http.client`` would write them."""
-    if token is not None and not _printable(token):
+    if token is not None and not printable(token):
         raise ValueError("the token must be printable ASCII without blanks: an HTTP header cannot carry it")
     lines = [f"Host: {_host_field(endpoint)}", "Accept-Encoding: gzip", "Content-Type: text/xml",
              f"User-Agent: {user_agent}"]  # fmt: skip
