@@ -3,7 +3,7 @@
 The clients are real programs in ``clients/``, run against the production server (the
 ``live_server`` fixture of ``tests/server``) over verified TLS with a token. When a client's
 interpreter or library is missing the tests fail, naming the Debian package: CI installs them
-with ``.ci/install-system-packages.sh``.
+with ``scripts/install-test-packages.sh`` (which ``scripts/test.sh`` runs).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from xrsched.certgen import make_dev_certificates
 CLIENTS = Path(__file__).parent / "clients"
 TIMEOUT = 60
 WRONG_SECRET = "not-the-secret-Zq7vXk2pWm9rT4"
-INSTALL_HINT = "run .ci/install-system-packages.sh (as root) to install the interop clients"
+INSTALL_HINT = "run scripts/install-test-packages.sh (as root) to install the interop clients"
 
 
 @dataclass(frozen=True)
