@@ -113,6 +113,19 @@ class ManyNumbered(xt.WrapperTask):
         return numbered + [Part(root=self.root, n=n) for n in range(self.parts)]
 
 
+class PartsThenNumbered(xt.WrapperTask):
+    """``parts`` Parts first, then ``count`` Numbered tasks: a pipelined walk sends its first
+    leaves (Parts) before it meets the batchable family."""
+
+    root = xt.StrParameter()
+    parts = xt.IntParameter(default=100)
+    count = xt.IntParameter(default=20)
+
+    def requires(self):
+        parts = [Part(root=self.root, n=n) for n in range(self.parts)]
+        return parts + [Numbered(root=self.root, key=f"k{i:02d}") for i in range(self.count)]
+
+
 class GathersNumbered(xt.Task):
     """Needs ``count`` Numbered tasks it finds at run time (dynamic dependencies)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import xrsched.task as xt
 from tests.worker.tasks import Input, Node, UsesInput
@@ -98,6 +99,52 @@ def test_a_pipelined_add_asks_for_work_before_sending_the_rest(server, tmp_path)
     first_ask = methods.index("get_work")
     assert len(methods[:first_ask]) == FIRST_CHUNK, methods[: first_ask + 1]  # add_worker + the deepest tasks
     assert methods.count("add_task") >= 300  # every task registered (and then reported)
+
+
+class GatedLeaf(xt.Task):
+    """complete() of the leaves past the first 100 waits until the file ``root/gate`` exists (a
+    file, so that child processes forked earlier see it too); after 10 s it fails the test, and
+    every later check gives up at once (file ``root/gave-up``)."""
+
+    i = xt.IntParameter()
+    root = xt.StrParameter()
+
+    def complete(self):
+        gate, gave_up = Path(self.root) / "gate", Path(self.root) / "gave-up"
+        deadline = time.monotonic() + 10
+        while self.i >= 100 and not gate.exists():
+            if gave_up.exists() or time.monotonic() > deadline:
+                gave_up.touch()
+                raise AssertionError("the test never opened the gate: add() walked the whole graph")
+            time.sleep(0.01)
+        return (Path(self.root) / f"{self.i}.done").exists()
+
+    def run(self):
+        (Path(self.root) / f"{self.i}.done").write_text("ok")
+
+
+class WideFanIn(xt.WrapperTask):
+    root = xt.StrParameter()
+    leaves = xt.IntParameter()
+
+    def requires(self):
+        return [GatedLeaf(root=self.root, i=i) for i in range(self.leaves)]
+
+
+def test_a_pipelined_add_sends_the_first_leaves_before_walking_the_whole_graph(server, tmp_path):
+    """add() returns with the first leaves registered while most of the graph is still unchecked
+    (their complete() is held back); the rest is walked and registered while the worker runs."""
+    root = WideFanIn(root=str(tmp_path), leaves=1000)
+    quiet = WorkerSettings(ping_interval=3600)
+    with server.client("w1") as client, Worker(client, processes=2, settings=quiet, handle_signals=False) as worker:
+        assert worker.add(root, pipelined=True)  # would wait 30 s and fail if it walked everything
+        with server.client() as admin:
+            first = admin.count_pending(worker=worker.worker_id)["n_pending_tasks"]
+        assert first == FIRST_CHUNK - 1, first  # add_worker + 15 leaves, nothing else yet
+        (tmp_path / "gate").touch()
+        summary = worker.run()
+    assert summary.exit_code == 0, summary.render()
+    assert sorted(int(p.stem) for p in tmp_path.glob("*.done")) == list(range(1000))
 
 
 def test_the_rest_of_a_pipelined_registration_starts_small_and_grows():

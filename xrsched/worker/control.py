@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import sys
 import textwrap
+import threading
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,7 @@ class ControlMixin:
     _batches: dict[str, list[str]]
     #: Families declared to the scheduler with ``add_task_batcher``.
     _batch_families: set[str]
+    _lock: threading.Lock
 
     # -- from the heartbeat thread ----------------------------------------------------------
 
@@ -208,8 +210,9 @@ class ControlMixin:
         elif kind == "deps":
             calls, new_deps, batchers = message[2], message[3], message[4]
             log.info("%s waits for %d dynamic dependencies", task_id, len(new_deps))
-            self.index.ingest(calls)
-            self.index.add_new_deps(task_id, new_deps)
+            with self._lock:  # a registrar thread may be recording the rest of the graph
+                self.index.ingest(calls)
+                self.index.add_new_deps(task_id, new_deps)
             self._outgoing.extend(batcher_calls(batchers, self._batch_families, self.worker_id))
             self._outgoing.extend(("add_task", {**kwargs, "worker": self.worker_id}) for kwargs in calls)
             self._report(task_id, "PENDING", None, new_deps=new_deps)

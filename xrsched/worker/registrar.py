@@ -1,5 +1,5 @@
 """The worker's ``add``: walk a task graph and register it with the scheduler, in one go or
-pipelined (the deepest tasks first, the rest from a thread of its own while ``run`` works).
+pipelined (the first leaves at once, the rest from a thread of its own while ``run`` works).
 A mixin of :class:`~xrsched.worker.worker.Worker`, kept apart so each file reads as one job."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from xrsched.client.errors import ClientError
 from xrsched.task import Task
 
 from .link import Call
-from .registration import registration_calls, walk
+from .registration import GraphWalk, Walker, is_leaf_call, registration_calls
 
 if TYPE_CHECKING:
     from xrsched.client.retrying import Patience
@@ -30,6 +30,8 @@ log = logging.getLogger("xrsched.worker")
 
 #: Registrations sent by a pipelined ``add`` before ``run`` takes over: small, so it is quick.
 FIRST_CHUNK = 16
+#: Tasks a pipelined ``add`` visits at a time while it looks for the first leaves to send.
+EARLY_STEP = 64
 #: How long the rest of a pipelined registration waits for ``run`` to hand out its first tasks.
 REST_WAITS_FOR_FIRST_TASKS = 2.0
 #: The first request of the rest of a pipelined registration (see :func:`rest_chunks`).
@@ -77,6 +79,9 @@ class RegistrarMixin:
     _preload_main: bool
     _registrars: list[threading.Thread]
     _first_asked: threading.Event
+    #: Set while the rest of a registration that holds batchable tasks is sent: ``run`` asks for
+    #: no work meanwhile, so that a batch can take every member that is ready.
+    _hold_asks: threading.Event
     _lock: threading.Lock
     _news: bool
     _wakeup: Wakeup
@@ -96,17 +101,35 @@ class RegistrarMixin:
     def add(self, *tasks: Task, pipelined: bool = False) -> bool:
         """Register ``tasks`` and everything they need; False if some could not be scheduled.
 
-        With ``pipelined``, only the first :data:`FIRST_CHUNK` registrations (the deepest tasks,
-        which can start at once) are sent now; a thread sends the rest once ``run`` has asked for
-        work, so work starts while a large graph is still being registered. Refusals among those
-        are logged and show in the summary instead of in the return value. A graph with
-        batchable tasks is registered in one go all the same, so that batches are full.
+        With ``pipelined``, the walk stops as soon as it has met :data:`FIRST_CHUNK` leaves
+        (tasks with no dependency, which can start at once) and sends those; a thread walks the
+        rest of the graph and sends it once ``run`` has asked for work, deepest tasks first. So
+        the first tasks of a wide graph start before all of it has been checked. Refusals and
+        errors found after the first leaves are logged and show in the summary instead of in the
+        return value. A graph whose batchable tasks turn up before the first leaves are sent is
+        registered in one go, so that batches are full.
         """
         self._start_children([task.task_module for task in tasks])
-        found = walk(tasks, self._checker, skip=self.index.__contains__)
+        walker = Walker(tasks, self._checker, skip=self.index.__contains__)
         for task in tasks:
             if task.task_id not in self.index.roots:
                 self.index.roots.append(task.task_id)
+        leaves = self._first_leaves(walker) if pipelined else []
+        if walker.finished or walker.found.batchers or not leaves:
+            return self._add_walked(walker.finish(), pipelined=pipelined)
+        return self._add_streamed(walker, leaves)
+
+    def _first_leaves(self, walker: Walker) -> list[dict[str, Any]]:
+        """Walk until :data:`FIRST_CHUNK` leaves are known, the walk ends or a batchable family
+        turns up; the leaves' calls."""
+        leaves: list[dict[str, Any]] = []
+        while len(leaves) < FIRST_CHUNK and not walker.finished and not walker.found.batchers:
+            leaves.extend(call for call in walker.advance(EARLY_STEP) if is_leaf_call(call))
+        return leaves[:FIRST_CHUNK]
+
+    def _add_walked(self, found: GraphWalk, *, pipelined: bool) -> bool:
+        """Register a graph walked to its end: all of it now, or (``pipelined``) its deepest
+        :data:`FIRST_CHUNK` tasks now and the rest from a thread."""
         self.index.ingest(found.calls)
         calls = registration_calls(found, self.worker_id, self._batch_families)
         if pipelined and found.batchers:
@@ -114,24 +137,71 @@ class RegistrarMixin:
             # would split batches into more runs than max_batch_size makes.
             log.info("registering in one go: the graph has batchable tasks (%s)", ", ".join(found.batchers))
             pipelined = False
-        if not self._announced:
-            calls.insert(0, ("add_worker", {"worker": self.worker_id, "info": self._worker_info()}))
-            self._announced = True
+        calls = self._announced_with(calls)
         rest: list[Call] = []
         if pipelined:
             calls, rest = calls[:FIRST_CHUNK], calls[FIRST_CHUNK:]
+        refused, seconds = self._send_first(calls)
+        log.info("registered %d task(s) in %.3fs (%d already complete, %d missing external input)%s",
+                 len(found.calls), seconds, len(found.complete), len(found.missing_external),
+                 f"; {len(rest)} more while running" if rest else "")  # fmt: skip
+        if rest:
+            self._start_registrar(self._register_rest, rest)
+        return not found.errors and not refused
+
+    def _add_streamed(self, walker: Walker, leaves: list[dict[str, Any]]) -> bool:
+        """Send the first leaves now; a thread walks the rest of the graph and registers it."""
+        calls = self._announced_with([])
+        leaves = leaves[: FIRST_CHUNK - len(calls)]
+        calls.extend(("add_task", {**kwargs, "worker": self.worker_id}) for kwargs in leaves)
+        self.index.ingest(leaves)
+        refused, seconds = self._send_first(calls)
+        log.info("registered the first %d task(s) in %.3fs; walking the rest of the graph while running",
+                 len(leaves), seconds)  # fmt: skip
+        self._start_registrar(self._walk_rest, walker, {kwargs["task_id"] for kwargs in leaves})
+        return not walker.found.errors and not refused
+
+    def _announced_with(self, calls: list[Call]) -> list[Call]:
+        """``calls``, after an ``add_worker`` if this worker has not announced itself yet."""
+        if self._announced:
+            return calls
+        self._announced = True
+        return [("add_worker", {"worker": self.worker_id, "info": self._worker_info()}), *calls]
+
+    def _send_first(self, calls: list[Call]) -> tuple[int, float]:
+        """Send the first registrations; the number refused and the seconds taken."""
         started = time.perf_counter()
         results = self._send_patiently(calls)
         _raise_if_not_a_worker(calls, results)
-        refused = self._note_refusals(calls, results)
-        log.info("registered %d task(s) in %.3fs (%d already complete, %d missing external input)%s",
-                 len(found.calls), time.perf_counter() - started, len(found.complete), len(found.missing_external),
-                 f"; {len(rest)} more while running" if rest else "")  # fmt: skip
-        if rest:
-            thread = threading.Thread(target=self._register_rest, args=(rest,), name="xrsched-register", daemon=True)
-            self._registrars.append(thread)
-            thread.start()
-        return not found.errors and not refused
+        return self._note_refusals(calls, results), time.perf_counter() - started
+
+    def _start_registrar(self, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name="xrsched-register", daemon=True)
+        self._registrars.append(thread)
+        thread.start()
+
+    def _walk_rest(self, walker: Walker, sent: set[str]) -> None:
+        """Walk the rest of a graph whose first leaves were sent, then register the rest, deepest
+        first. With batchable tasks among it, ``run`` asks for nothing until all is sent."""
+        started = time.perf_counter()
+        found = walker.finish()
+        calls = registration_calls(found, self.worker_id, self._batch_families, sent=sent)
+        with self._lock:
+            self.index.ingest(kwargs for _, kwargs in calls if "task_id" in kwargs)
+        log.info("walked %d more task(s) in %.3fs (%d already complete, %d missing external input, %d broken); "
+                 "registering them", len(found.calls) - len(sent), time.perf_counter() - started,
+                 len(found.complete), len(found.missing_external), len(found.errors))  # fmt: skip
+        if not found.batchers:
+            self._register_rest(calls)
+            return
+        log.info("registering the rest before asking for more work: it has batchable tasks (%s)",
+                 ", ".join(found.batchers))  # fmt: skip
+        self._hold_asks.set()
+        try:
+            self._register_rest(calls, wait=False)
+        finally:
+            self._hold_asks.clear()
+            self._wakeup.set()
 
     def _send_patiently(self, calls: list[Call]) -> list[Any]:
         """Send the first registrations, again and again while the scheduler is unreachable and
@@ -146,14 +216,16 @@ class RegistrarMixin:
                     raise
                 time.sleep(min(self.settings.wait_interval, left))
 
-    def _register_rest(self, calls: list[Call]) -> None:
+    def _register_rest(self, calls: list[Call], *, wait: bool = True) -> None:
         """Send registrations from a thread of their own (its own connection), so the main loop
         hands out and reports tasks meanwhile; the deepest tasks were sent first.
 
-        It starts once ``run`` has asked for the first tasks: a 500-call request encoded here and
-        parsed by the server would otherwise hold up that first ``get_work`` by tens of ms.
+        It starts once ``run`` has asked for the first tasks (unless ``wait`` is False): a
+        500-call request encoded here and parsed by the server would otherwise hold up that first
+        ``get_work`` by tens of ms.
         """
-        self._first_asked.wait(REST_WAITS_FOR_FIRST_TASKS)
+        if wait:
+            self._first_asked.wait(REST_WAITS_FOR_FIRST_TASKS)
         start = 0
         for size in rest_chunks(len(calls), self.settings.batch_size):
             chunk = calls[start : start + size]

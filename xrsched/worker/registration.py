@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -117,23 +117,66 @@ def walk(
     skip: Callable[[str], bool] | None = None,
 ) -> GraphWalk:
     """Walk the graph below ``roots`` breadth-first; ``skip(task_id)`` prunes tasks already known."""
-    roots = list(roots)
-    for task in roots:
-        if not isinstance(task, Task):
-            raise TypeError(f"expected a Task, got {type(task).__name__}: {task!r}")
-    found = GraphWalk()
-    order: list[dict[str, Any]] = []
-    frontier = _admit(found, roots, skip)
-    while frontier:
-        following: list[Task] = []
-        for task, complete in zip(frontier, checker.check_all(frontier), strict=True):
-            call, deps = _classify(found, task, complete)
-            order.append(call)
-            following.extend(_admit(found, deps, skip))
-        frontier = following
-    order.reverse()
-    found.calls = order
-    return found
+    return Walker(roots, checker, skip=skip).finish()
+
+
+class Walker:
+    """A breadth-first walk that can be taken a few tasks at a time (:meth:`advance`), so that a
+    worker can register the first leaves of a big graph before it has seen the whole graph."""
+
+    def __init__(
+        self,
+        roots: Iterable[Task],
+        checker: CompletenessChecker,
+        *,
+        skip: Callable[[str], bool] | None = None,
+    ) -> None:
+        roots = list(roots)
+        for task in roots:
+            if not isinstance(task, Task):
+                raise TypeError(f"expected a Task, got {type(task).__name__}: {task!r}")
+        self.found = GraphWalk()
+        self._checker = checker
+        self._skip = skip
+        #: ``add_task`` arguments in the order the walk met the tasks (shallowest first).
+        self._order: list[dict[str, Any]] = []
+        #: Tasks of the current level not visited yet, and those of the next level found so far.
+        self._level = _admit(self.found, roots, skip)
+        self._next: list[Task] = []
+
+    @property
+    def finished(self) -> bool:
+        """Whether every task below the roots has been visited."""
+        return not self._level and not self._next
+
+    def advance(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Visit up to ``limit`` more tasks (all that are left with None); their calls, in walk order."""
+        start = len(self._order)
+        while not self.finished:
+            if not self._level:
+                self._level, self._next = self._next, []
+            room = len(self._level) if limit is None else limit - (len(self._order) - start)
+            if room <= 0:
+                break
+            batch, self._level = self._level[:room], self._level[room:]
+            for task, complete in zip(batch, self._checker.check_all(batch), strict=True):
+                call, deps = _classify(self.found, task, complete)
+                self._order.append(call)
+                self._next.extend(_admit(self.found, deps, self._skip))
+        return self._order[start:]
+
+    def finish(self) -> GraphWalk:
+        """Visit the rest; the walk with its calls deepest first (every task after its dependencies)."""
+        self.advance()
+        self.found.calls = self._order[::-1]
+        return self.found
+
+
+def is_leaf_call(call: Mapping[str, Any]) -> bool:
+    """Whether an ``add_task`` call of the walk can go out before the rest of the graph is known:
+    it names no dependency (so it creates no placeholder) and is not part of a batchable family
+    (whose members must be registered together to be batched together)."""
+    return not call.get("deps") and not call.get("batchable")
 
 
 def _admit(found: GraphWalk, tasks: Iterable[Task], skip: Callable[[str], bool] | None) -> list[Task]:
@@ -173,11 +216,19 @@ def _classify(found: GraphWalk, task: Task, complete: bool | BaseException) -> t
     return {**fields, "status": PENDING, "deps": dep_ids}, deps
 
 
-def registration_calls(found: GraphWalk, worker_id: str, declared: set[str] | None = None) -> list[Call]:
+def registration_calls(
+    found: GraphWalk,
+    worker_id: str,
+    declared: set[str] | None = None,
+    *,
+    sent: Collection[str] = (),
+) -> list[Call]:
     """The calls that register ``found`` for ``worker_id``: ``add_task_batcher`` for each
-    batchable family not in ``declared`` yet (added to it), then the ``add_task`` calls."""
+    batchable family not in ``declared`` yet (added to it), then the ``add_task`` calls of the
+    tasks not in ``sent`` (ids registered already)."""
     batchers = batcher_calls(found.batchers, set() if declared is None else declared, worker_id)
-    return [*batchers, *(("add_task", {**kwargs, "worker": worker_id}) for kwargs in found.calls)]
+    calls = (kwargs for kwargs in found.calls if kwargs["task_id"] not in sent) if sent else found.calls
+    return [*batchers, *(("add_task", {**kwargs, "worker": worker_id}) for kwargs in calls)]
 
 
 def batcher_of(task: Task) -> tuple[str, dict[str, Any]] | None:

@@ -92,6 +92,7 @@ class Worker(RegistrarMixin, ControlMixin):
         self._registrars: list[threading.Thread] = []
         #: Set once ``run`` has asked for work the first time (the registrars wait for it).
         self._first_asked = threading.Event()
+        self._hold_asks = threading.Event()
         self._coalesced: dict[tuple[str, str], Call] = {}
         self._fields: dict[str, dict[str, Any]] = {}
         self._inbox: deque[dict[str, Any]] = deque()
@@ -174,7 +175,7 @@ class Worker(RegistrarMixin, ControlMixin):
             stopping = self._stopping()
             ahead = prefetch_slots(self.processes, self._task_seconds, self.settings.prefetch_below)
             slots = min(self.processes - len(busy), len(self._idle())) + ahead - len(self._queue)
-            free = 0 if stopping else max(0, slots)
+            free = 0 if stopping or self._hold_asks.is_set() else max(0, slots)
             # A report (DONE, FAILED, new dependencies) may make tasks runnable: ask at once.
             # Otherwise ask only when the backoff has passed.
             news, self._news = self._news, False
