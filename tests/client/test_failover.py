@@ -246,3 +246,25 @@ def test_urls_are_given_as_a_list_or_with_commas(live_server):
         RemoteScheduler(dead, urls=[dead])
     with pytest.raises(ValueError, match="https://"):
         RemoteScheduler(f"{dead},ftp://x")
+
+
+def test_going_round_urls_that_all_fail_warns_once_per_url_until_one_serves_again(
+    live_server, proxy_factory, connect, caplog
+):
+    dead = closed_port_url()
+    flaky = proxy_factory(live_server)
+    flaky.default = act.fault(503, "standby; leader is unknown")
+    client = connect(live_server, url=f"{flaky.url},{dead}", retries=6, backoff=0.01, max_backoff=0.01)
+    with caplog.at_level(logging.DEBUG, logger="xrsched.client"), pytest.raises(NoSchedulerAvailable):
+        client.ping(worker="w1")
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING and "moving to" in r.getMessage()]
+    assert client.stats.failovers == 7  # every attempt moved on...
+    assert len(warned) == 2  # ...but only each URL's first failure is a warning; the rest at debug
+    flaky.default = act.forward  # it leads now: its next failure is news again
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="xrsched.client"):
+        assert client.ping(worker="w1") == {"rpc_messages": []}
+        flaky.default = act.fault(503, "standby; leader is unknown")
+        with pytest.raises(NoSchedulerAvailable):
+            client.ping(worker="w1")
+    assert len(moves(caplog)) == 1 and moves(caplog)[0].startswith(f"scheduler {flaky.url} failed")

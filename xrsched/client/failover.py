@@ -84,6 +84,8 @@ class Cluster:
         self.members = tuple(Member(t.url, t, SchedulerProxy(t)) for t in transports)
         self.stats = stats
         self._current = current % len(self.members)
+        #: Per member: whether it served a call since it last failed (all start trusted).
+        self._served = [True] * len(self.members)
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -107,6 +109,10 @@ class Cluster:
         self._local.index = index
         return self.members[index]
 
+    def served(self) -> None:
+        """This thread's last attempt was served: a later move away from that URL is news."""
+        self._served[self.in_use()] = True
+
     def in_use(self) -> int:
         """The index this thread's last attempt went to."""
         return getattr(self._local, "index", self._current)
@@ -115,15 +121,19 @@ class Cluster:
         """After ``error`` on member ``used``: the index of the member the next attempt goes to.
 
         Moves the shared choice only if ``error`` calls for it and no other thread moved it
-        since; the thread that moves logs the move once."""
+        since; the thread that moves logs the move, as a warning when it leaves a URL that had
+        served (else at debug level: while no URL serves, going round them is the patience's to
+        report, not one line per move)."""
         reason = move_reason(error)
         with self._lock:
             if reason is None or self._current != used:
                 return self._current
             target = self._next(used, reason)
             self._current = target
+            news, self._served[used] = self._served[used], False
         self.stats.add("failovers")
-        log.warning("scheduler %s failed (%s); moving to %s", self.members[used].url, reason, self.members[target].url)
+        log.log(logging.WARNING if news else logging.DEBUG, "scheduler %s failed (%s); moving to %s",
+                self.members[used].url, reason, self.members[target].url)  # fmt: skip
         return target
 
     def _next(self, used: int, reason: str) -> int:

@@ -296,7 +296,9 @@ class RemoteScheduler:
 
     def post_once(self, method: str, params: list[Any], request_id: str) -> Any:
         """One exchange with the URL in use: the value, or raise the fault / transport error."""
-        return self.cluster.pick().proxy.invoke(method, *params, request_id=request_id)
+        value = self.cluster.pick().proxy.invoke(method, *params, request_id=request_id)
+        self.cluster.served()
+        return value
 
     # -- batching ---------------------------------------------------------------------------------
 
