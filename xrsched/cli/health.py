@@ -27,7 +27,7 @@ from xrsched.unixpath import SocketPathError, is_unix_url, unix_url_path
 
 DEFAULT_PORT = 8082
 EXIT_OK, EXIT_DEGRADED, EXIT_DOWN = 0, 1, 2
-_EXIT_BY_STATUS = {"ok": EXIT_OK, "degraded": EXIT_DEGRADED, "down": EXIT_DOWN}
+_EXIT_BY_STATUS = {"ok": EXIT_OK, "standby": EXIT_OK, "degraded": EXIT_DEGRADED, "down": EXIT_DOWN}
 
 
 @dataclass(frozen=True)
