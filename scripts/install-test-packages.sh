@@ -14,6 +14,7 @@ PACKAGES=(
     liblwp-protocol-https-perl  # tests/interop: https:// for LWP, which RPC::XML::Client uses
     ruby                        # tests/interop: Ruby interpreter
     ruby-xmlrpc                 # tests/interop: Ruby's xmlrpc library (left the stdlib in Ruby 2.4)
+    postgresql                  # tests/pg: throwaway clusters (initdb, pg_ctl) for the PostgreSQL store
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then

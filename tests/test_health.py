@@ -171,3 +171,47 @@ def test_document_round_trips(status, version, uptime, numbers, kind, store_ok, 
     assert abs(back.uptime_seconds - round(uptime, 1)) < 0.051
     assert back.scheduler == report.scheduler and back.store.ok == store_ok and back.tls == report.tls
     assert back.status == status
+
+
+def test_ha_element_round_trips_and_is_absent_without_ha():
+    from xrsched.health import HaHealth
+
+    report = HealthReport(
+        status="standby",
+        version="1",
+        uptime_seconds=1,
+        store=StoreHealth(kind="postgresql", ok=True),
+        ha=HaHealth(role="standby", epoch=3, leader_url="https://a:8082/RPC2"),
+    )
+    document = to_xml(report)
+    assert b'  <ha role="standby" epoch="3" leader="https://a:8082/RPC2"/>\n' in document
+    assert parse_xml(document) == report
+    assert to_struct(report)["ha"] == {"role": "standby", "epoch": 3, "leader_url": "https://a:8082/RPC2"}
+    nobody = HealthReport(status="standby", version="1", uptime_seconds=1, ha=HaHealth(role="standby", epoch=0))
+    assert b'<ha role="standby" epoch="0"/>' in to_xml(nobody)
+    assert parse_xml(to_xml(nobody)).ha == HaHealth(role="standby", epoch=0, leader_url=None)
+    assert "leader_url" not in to_struct(nobody)["ha"]  # no None members
+    assert "ha" not in to_struct(SAMPLE) and b"<ha" not in to_xml(SAMPLE)
+
+
+@pytest.mark.parametrize(
+    "element",
+    [b'<ha role="boss" epoch="1"/>', b'<ha role="leader" epoch="-1"/>', b'<ha role="leader"/>'],
+)
+def test_a_bad_ha_element_is_refused(element):
+    document = to_xml(SAMPLE).replace(b"</health>", element + b"</health>")
+    with pytest.raises(HealthDocumentError):
+        parse_xml(document)
+
+
+def test_assess_says_standby_unless_degraded_or_down():
+    from xrsched.health import HaHealth
+
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    standby, leader = HaHealth(role="standby"), HaHealth(role="leader", epoch=2)
+    tls = TlsHealth()
+    assert assess(StoreHealth(), tls, now, ha=standby) == ("standby", ())
+    assert assess(StoreHealth(), tls, now, ha=leader) == ("ok", ())
+    assert assess(StoreHealth(kind="postgresql", ok=False), tls, now, ha=standby)[0] == "degraded"
+    assert assess(StoreHealth(), tls, now, ha=standby, draining=True)[0] == "down"
+    assert HealthReport(status="standby", version="1", uptime_seconds=0).http_status == 200

@@ -18,7 +18,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 import defusedxml.ElementTree as SafeET
 
-STATUSES: tuple[str, ...] = ("ok", "degraded", "down")
+STATUSES: tuple[str, ...] = ("ok", "degraded", "down", "standby")
+HA_ROLES: tuple[str, ...] = ("leader", "standby")
 CERT_EXPIRY_WARNING = _dt.timedelta(days=14)
 MAX_DOCUMENT_BYTES = 64 * 1024
 
@@ -59,6 +60,25 @@ class TlsHealth:
 
 
 @dataclass(frozen=True)
+class HaHealth:
+    """A server sharing a PostgreSQL store: whether it leads, the fencing epoch, who leads.
+
+    ``leader_url`` is the leader's advertised URL (the server's own when it leads), or None
+    while no leader is known. Absent (None in :class:`HealthReport`) for SQLite and memory.
+    """
+
+    role: str
+    epoch: int = 0
+    leader_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.role not in HA_ROLES:
+            raise ValueError(f"ha role must be one of {', '.join(HA_ROLES)}, not {self.role!r}")
+        if type(self.epoch) is not int or self.epoch < 0:
+            raise ValueError("ha epoch must be a whole number >= 0")
+
+
+@dataclass(frozen=True)
 class HealthReport:
     """A snapshot of the server's health, as ``GET /health`` and ``system.health`` show it."""
 
@@ -69,6 +89,7 @@ class HealthReport:
     store: StoreHealth = field(default_factory=StoreHealth)
     tls: TlsHealth = field(default_factory=TlsHealth)
     reasons: tuple[str, ...] = ()
+    ha: HaHealth | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -78,7 +99,7 @@ class HealthReport:
 
     @property
     def http_status(self) -> int:
-        """200 for ``ok`` and ``degraded``, 503 for ``down`` (DESIGN §5)."""
+        """200 for ``ok``, ``degraded`` and ``standby``, 503 for ``down`` (DESIGN §5)."""
         return 503 if self.status == "down" else 200
 
 
@@ -89,11 +110,13 @@ def assess(
     *,
     draining: bool = False,
     problems: tuple[str, ...] = (),
+    ha: HaHealth | None = None,
 ) -> tuple[str, tuple[str, ...]]:
     """Decide the status and the reasons for it from the facts the server knows at ``now``.
 
     ``down`` while draining; ``degraded`` on store errors, a certificate that expires within
-    14 days (or has expired), or any extra ``problems`` the caller names; ``ok`` otherwise.
+    14 days (or has expired), or any extra ``problems`` the caller names; otherwise ``standby``
+    for a server that waits to lead (``ha.role``), ``ok`` for the rest.
     """
     if draining:
         return "down", ("server is shutting down", *problems)
@@ -106,7 +129,9 @@ def assess(
             reasons.append("server certificate has expired")
         elif left <= CERT_EXPIRY_WARNING:
             reasons.append(f"server certificate expires in {left.days} days")
-    return ("degraded" if reasons else "ok"), tuple(reasons)
+    if reasons:
+        return "degraded", tuple(reasons)
+    return ("standby" if ha is not None and ha.role == "standby" else "ok"), ()
 
 
 def to_xml(report: HealthReport) -> bytes:
@@ -123,6 +148,8 @@ def to_xml(report: HealthReport) -> bytes:
     if report.tls.not_after is not None:
         tls += f" not-after={_attr(_iso(report.tls.not_after))}"
     lines.append(tls + "/>")
+    if report.ha is not None:
+        lines.append(_ha_element(report.ha))
     if report.reasons:
         lines.append("  <reasons>")
         lines.extend(f"    <reason>{_text(reason)}</reason>" for reason in report.reasons)
@@ -131,12 +158,19 @@ def to_xml(report: HealthReport) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+def _ha_element(ha: HaHealth) -> str:
+    element = f'  <ha role={_attr(ha.role)} epoch="{int(ha.epoch)}"'
+    if ha.leader_url is not None:
+        element += f" leader={_attr(ha.leader_url)}"
+    return element + "/>"
+
+
 def to_struct(report: HealthReport) -> dict[str, Any]:
     """The ``system.health`` struct: same content, times as epoch doubles, no None members."""
     tls: dict[str, Any] = {"enabled": report.tls.enabled}
     if report.tls.not_after is not None:
         tls["not_after"] = _as_utc(report.tls.not_after).timestamp()
-    return {
+    struct: dict[str, Any] = {
         "status": report.status,
         "version": report.version,
         "uptime_seconds": float(report.uptime_seconds),
@@ -145,6 +179,12 @@ def to_struct(report: HealthReport) -> dict[str, Any]:
         "tls": tls,
         "reasons": list(report.reasons),
     }
+    if report.ha is not None:
+        ha: dict[str, Any] = {"role": report.ha.role, "epoch": int(report.ha.epoch)}
+        if report.ha.leader_url is not None:
+            ha["leader_url"] = report.ha.leader_url
+        struct["ha"] = ha
+    return struct
 
 
 def parse_xml(data: bytes) -> HealthReport:
@@ -171,9 +211,16 @@ def parse_xml(data: bytes) -> HealthReport:
                 not_after=_parse_time(not_after_text) if not_after_text else None,
             ),
             reasons=tuple(reason.text or "" for reason in root.iterfind("reasons/reason")),
+            ha=_parse_ha(root.find("ha")),
         )
     except ValueError as exc:
         raise HealthDocumentError(str(exc)) from exc
+
+
+def _parse_ha(el: Element | None) -> HaHealth | None:
+    if el is None:
+        return None
+    return HaHealth(role=el.get("role", ""), epoch=_count(el, "epoch"), leader_url=el.get("leader"))
 
 
 def _child(root: Element, tag: str) -> Element:

@@ -23,6 +23,7 @@ from xrsched.rpc import jsoncodec
 from xrsched.rpc.app import Peer, RequestInfo, RpcResult, peer_text
 from xrsched.rpc.dispatch import MULTICALL, CallContext, Dispatcher
 from xrsched.rpc.limits import RequestLimits
+from xrsched.server.leadership import ANSWERED_BY_STANDBY, Leadership
 from xrsched.server.refusals import RefusalLog
 from xrsched.service import Caller, SchedulerService
 from xrsched.service.context import CURRENT_CALLER, DEFERRED_DURABILITY
@@ -45,6 +46,7 @@ class SchedulerApp:
         audit_required: bool = False,
         tls_not_after: Callable[[], _dt.datetime | None] | None = None,
         store_health: Callable[[], StoreHealth] | None = None,
+        leadership: Leadership | None = None,
     ) -> None:
         self.service = service
         self.tokens = tokens
@@ -56,6 +58,8 @@ class SchedulerApp:
         self.draining = threading.Event()
         self._tls_not_after = tls_not_after
         self._store_health = store_health or (lambda: StoreHealth(kind="memory", ok=True))
+        #: Set for servers sharing a PostgreSQL store: a standby answers 503 (see leadership.py).
+        self.leadership = leadership
         self.dispatcher = Dispatcher(self.limits, authorize=self._authorize, audit=self._audit_call)
         for name, method in service.methods().items():
             self.dispatcher.register_function(method, name)
@@ -130,8 +134,9 @@ class SchedulerApp:
         not_after = self._tls_not_after() if self._tls_not_after else None
         tls = TlsHealth(enabled=self._tls_not_after is not None, not_after=not_after)
         store = self._store_health()
+        ha = self.leadership.view().health() if self.leadership is not None else None
         status, reasons = assess(
-            store, tls, _dt.datetime.now(_dt.UTC), draining=self.draining.is_set(), problems=problems
+            store, tls, _dt.datetime.now(_dt.UTC), draining=self.draining.is_set(), problems=problems, ha=ha
         )
         return HealthReport(
             status=status,
@@ -141,6 +146,7 @@ class SchedulerApp:
             store=store,
             tls=tls,
             reasons=reasons,
+            ha=ha,
         )
 
     def on_refused(self, request: RequestInfo, status: int) -> None:
@@ -168,6 +174,10 @@ class SchedulerApp:
         identity = context.identity
         if not isinstance(identity, Identity):
             raise Forbidden(f"{method}: no authenticated caller")
+        if self.leadership is not None and method not in ANSWERED_BY_STANDBY:
+            view = self.leadership.view()
+            if not view.leading:  # before the role check: the client should move on, whatever its role
+                raise Unavailable(view.standby_message())
         if not allowed(identity.role, method):
             need = required_role(method).label
             raise Forbidden(f"{method}: needs the {need} role; this token has {identity.role.label}")

@@ -8,6 +8,7 @@ runs the incremental prune so timed rules fire even when nobody calls.
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import threading
 import time
@@ -20,7 +21,8 @@ from xrsched.core.errors import BadValue, Unavailable
 from xrsched.core.states import DISABLED, FAILED, PENDING, RUNNING
 from xrsched.health import StoreHealth
 from xrsched.requestid import CURRENT_REQUEST_ID
-from xrsched.store import GroupCommitter, SQLiteStore, StoreUnavailable, encode_changes
+from xrsched.store import Batch, GroupCommitter, StoreUnavailable, encode_changes
+from xrsched.store.base import ReplyRow, StateStore
 
 from .context import CURRENT_CALLER, DEFERRED_DURABILITY
 from .ownership import WorkerBindings, check_call
@@ -38,7 +40,7 @@ class SchedulerService:
         *,
         clock: Callable[[], float] = time.time,
         maintenance_interval: float = 1.0,
-        store: SQLiteStore | None = None,
+        store: StateStore | None = None,
         reply_capacity: int = DEFAULT_CAPACITY,
     ) -> None:
         self.core = core or Scheduler()
@@ -113,7 +115,7 @@ class SchedulerService:
                     arguments.update(kwargs)
                     check_call(caller, name, arguments, bindings, tasks, batches)
                 answer = bound_core(*args, now=self.now(), **kwargs)
-                ticket = self._submit_changes()
+                ticket = self._submit_changes(self._reply_row(who, request_id, name, answer))
                 if request_id is not None:
                     replies.remember(who, request_id, name, (answer, ticket))
             self._await_durable(name, ticket)
@@ -128,14 +130,35 @@ class SchedulerService:
 
     # ------------------------------------------------------------- durability
 
-    def _submit_changes(self) -> int:
-        """Queue the core's changes for the store (under the lock); 0 when nothing to write."""
+    def _submit_changes(self, reply: ReplyRow | None = None) -> int:
+        """Queue the core's changes for the store (under the lock), with the answer to a request
+        id when the store keeps them; 0 when nothing to write."""
         if self.committer is None:
             return 0
         changes = self.core.take_changes()
-        if not changes:
+        if not changes and reply is None:
             return 0
-        return self.committer.submit(encode_changes(self.core, changes))
+        batch = encode_changes(self.core, changes) if changes else Batch()
+        if reply is not None:
+            batch.replies.append(reply)
+        return self.committer.submit(batch)
+
+    def _reply_row(self, who: str, request_id: str | None, name: str, answer: Any) -> ReplyRow | None:
+        """The answer to a request id as the store keeps it (JSON), if the store keeps answers."""
+        if request_id is None or self.store is None or not self.store.keeps_replies:
+            return None
+        try:
+            encoded = json.dumps(answer, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError):
+            _log.warning("the answer to %s is not JSON; a retry across a failover runs it again", name)
+            return None
+        return (who, request_id, name, encoded, time.time())  # wall time: only for expiry in the store
+
+    def seed_replies(self, rows: list[ReplyRow]) -> None:
+        """Remember answers read back from the store (a takeover), oldest first."""
+        with self._lock:
+            for caller, request_id, method, answer, _when in rows:
+                self.replies.remember(caller, request_id, method, (json.loads(answer), 0))
 
     def _await_durable(self, name: str, ticket: int) -> None:
         """Return once the change is stored (outside the lock); 503 if the store is failing.
@@ -177,6 +200,13 @@ class SchedulerService:
         if self.store is None:
             return StoreHealth(kind="memory", ok=True)
         return StoreHealth(kind=self.store.kind, ok=self.committer is None or self.committer.healthy)
+
+    def abandon(self) -> None:
+        """Stop maintenance and the committer without writing anything more (a leader that
+        stepped down: its memory is stale and another server owns the store now)."""
+        self.stop()
+        if self.committer is not None:
+            self.committer.abandon()
 
     def close(self) -> None:
         """Stop maintenance, write what is pending, close the store."""

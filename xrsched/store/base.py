@@ -7,8 +7,10 @@ history — so that a PostgreSQL store can be added without touching the core.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 class StoreError(Exception):
@@ -23,6 +25,18 @@ class StoreTooNew(StoreError):
     """The state file was written by a newer xrsched (a newer schema version)."""
 
 
+class StoreConnectionError(StoreError):
+    """The store cannot be reached at all: bad URL, wrong credentials, database unreachable."""
+
+
+class Fenced(StoreError):
+    """A newer leader took over the shared store: this server's writes are refused (fencing)."""
+
+
+#: A remembered answer to a request id: (caller, request id, method, answer as JSON, time).
+ReplyRow = tuple[str, str, str, str, float]
+
+
 @dataclass
 class Batch:
     """Changes to write together, in one transaction. Later changes override earlier ones."""
@@ -34,6 +48,8 @@ class Batch:
     meta: str | None = None
     #: (task id, old status, new status, time, worker, host)
     history: list[tuple[str, str, str, float, str | None, str | None]] = field(default_factory=list)
+    #: Answers to request ids, kept with the state by stores that share it (PostgreSQL).
+    replies: list[ReplyRow] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
@@ -43,6 +59,7 @@ class Batch:
             or self.removed_workers
             or self.meta is not None
             or self.history
+            or self.replies
         )
 
     def absorb(self, later: Batch) -> None:
@@ -62,3 +79,56 @@ class Batch:
         if later.meta is not None:
             self.meta = later.meta
         self.history.extend(later.history)
+        self.replies.extend(later.replies)
+
+
+class StateStore(Protocol):
+    """What the server, recovery and the offline tools need from a store (SQLite, PostgreSQL)."""
+
+    kind: str
+    #: Where the records live, for messages (a file path, or a URL without password).
+    path: Any
+    #: True when opening it made a brand-new, empty store.
+    created: bool
+    #: Whether :attr:`Batch.replies` are stored (answers to request ids survive a failover).
+    keeps_replies: bool
+
+    def load_meta(self) -> str | None:
+        """The stored scheduler-wide settings (JSON), if any."""
+        ...
+
+    def reading(self) -> AbstractContextManager[None]:
+        """One consistent read of everything inside the block."""
+        ...
+
+    def iter_tasks(self) -> Iterator[tuple[Any, ...]]:
+        """Every stored task row."""
+        ...
+
+    def iter_task_batches(self, size: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+        """Every stored task row, ``size`` at a time."""
+        ...
+
+    def iter_workers(self) -> Iterator[tuple[str, str]]:
+        """(worker id, encoded row) for every stored worker."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """How many tasks, workers and history entries are stored."""
+        ...
+
+    def history(self, task_id: str, limit: int = 1000) -> list[dict[str, Any]]:
+        """The recorded transitions of one task, oldest first."""
+        ...
+
+    def write(self, batch: Batch) -> None:
+        """Apply one batch in one transaction; durable when this returns."""
+        ...
+
+    def replace_all(self, tasks: list[tuple[Any, ...]], workers: list[tuple[str, str]], meta: str) -> None:
+        """Replace every record (``xrsched state import``)."""
+        ...
+
+    def close(self) -> None:
+        """Release the store."""
+        ...

@@ -162,6 +162,16 @@ class GroupCommitter:
             self._cond.notify_all()
         self._thread.join(timeout)
 
+    def abandon(self, timeout: float = 10.0) -> None:
+        """Stop the background thread and drop what is pending (nothing more is written)."""
+        with self._cond:
+            self._stopping = True
+            self._pending.clear()
+            self._carry = None
+            self._error = self._error or "the server stepped down"
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
     def _run(self) -> None:
         """Every ``retry_interval``: write what nobody waited for, or retry after a failure."""
         while True:

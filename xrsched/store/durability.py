@@ -15,9 +15,8 @@ from xrsched.core.model import Task
 from xrsched.core.restore import meta_of, restore
 from xrsched.core.scheduler import Scheduler
 
-from .base import Batch, StoreCorrupt
+from .base import Batch, StateStore, StoreCorrupt
 from .records import RecordError, TaskDecoder, decode_meta, decode_worker, encode_meta, encode_task, encode_worker
-from .sqlite import SQLiteStore
 
 log = logging.getLogger("xrsched.store")
 
@@ -49,7 +48,7 @@ def encode_changes(core: Scheduler, changes: ChangeSet) -> Batch:
     return batch
 
 
-def load_into(store: SQLiteStore, core: Scheduler, now: float) -> dict[str, int]:
+def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
     """Fill an empty core from the store's records; StoreCorrupt names what could not be read.
 
     Task rows are read and decoded a batch at a time while :func:`restore` consumes them, so
@@ -84,14 +83,14 @@ def load_into(store: SQLiteStore, core: Scheduler, now: float) -> dict[str, int]
     return {"tasks": len(core.tasks), "workers": len(workers)}
 
 
-def _decoded_batches(store: SQLiteStore, decoder: TaskDecoder) -> Iterator[list[Task]]:
+def _decoded_batches(store: StateStore, decoder: TaskDecoder) -> Iterator[list[Task]]:
     with _unreadable(store):
         for rows in store.iter_task_batches():
             yield decoder.decode_rows(rows)
 
 
 @contextmanager
-def _unreadable(store: SQLiteStore) -> Iterator[None]:
+def _unreadable(store: StateStore) -> Iterator[None]:
     """Turn what a damaged file raises into a StoreCorrupt that names it and says what to do."""
     try:
         yield

@@ -10,15 +10,14 @@ from typing import Any
 from xrsched.atomicfile import AtomicFile
 from xrsched.core.config import RetryPolicy
 
-from .base import StoreError
+from .base import StateStore, StoreError
 from .migrations import SCHEMA_VERSION, TASK_COLUMNS_V1, upgrade_v1_row
 from .records import TASK_COLUMNS, RecordError, TaskDecoder, decode_meta, decode_worker
-from .sqlite import SQLiteStore
 
 FORMAT = "xrsched-state"
 
 
-def export_state(store: SQLiteStore, target: Path) -> dict[str, int]:
+def export_state(store: StateStore, target: Path) -> dict[str, int]:
     """Write every record to ``target`` (atomically); returns the counts written."""
     with store.reading():
         tasks = {row[0]: list(row[1:]) for row in store.iter_tasks()}
@@ -38,7 +37,7 @@ def export_state(store: SQLiteStore, target: Path) -> dict[str, int]:
     return {"tasks": len(tasks), "workers": len(workers)}
 
 
-def import_state(store: SQLiteStore, source: Path, *, force: bool = False) -> dict[str, int]:
+def import_state(store: StateStore, source: Path, *, force: bool = False) -> dict[str, int]:
     """Replace the store's records with those in ``source`` after checking every one decodes."""
     try:
         document = json.loads(source.read_text())

@@ -39,6 +39,8 @@ class SQLiteStore:
     """
 
     kind = "sqlite"
+    #: Answers to request ids stay in memory: one server, nothing to fail over to.
+    keeps_replies = False
 
     def __init__(self, path: Path, *, sync: str = "full", history_days: float = 30.0, read_only: bool = False) -> None:
         if sync not in ("full", "normal"):
