@@ -59,6 +59,16 @@ class TlsHealth:
 
 
 @dataclass(frozen=True)
+class OidcHealth:
+    """Identity-provider tokens: how many signing keys are loaded and how the last fetch went."""
+
+    keys: int = 0
+    refresh_ok: bool = True
+    #: When the key set was last fetched or read (UTC), successfully or not; None before that.
+    last_refresh: _dt.datetime | None = None
+
+
+@dataclass(frozen=True)
 class HealthReport:
     """A snapshot of the server's health, as ``GET /health`` and ``system.health`` show it."""
 
@@ -69,6 +79,8 @@ class HealthReport:
     store: StoreHealth = field(default_factory=StoreHealth)
     tls: TlsHealth = field(default_factory=TlsHealth)
     reasons: tuple[str, ...] = ()
+    #: None when no ``[oidc]`` table is configured (the document then has no ``<oidc/>``).
+    oidc: OidcHealth | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -89,11 +101,13 @@ def assess(
     *,
     draining: bool = False,
     problems: tuple[str, ...] = (),
+    oidc: OidcHealth | None = None,
 ) -> tuple[str, tuple[str, ...]]:
     """Decide the status and the reasons for it from the facts the server knows at ``now``.
 
     ``down`` while draining; ``degraded`` on store errors, a certificate that expires within
-    14 days (or has expired), or any extra ``problems`` the caller names; ``ok`` otherwise.
+    14 days (or has expired), identity-provider keys that are missing or failed to refresh,
+    or any extra ``problems`` the caller names; ``ok`` otherwise.
     """
     if draining:
         return "down", ("server is shutting down", *problems)
@@ -106,6 +120,10 @@ def assess(
             reasons.append("server certificate has expired")
         elif left <= CERT_EXPIRY_WARNING:
             reasons.append(f"server certificate expires in {left.days} days")
+    if oidc is not None and oidc.keys == 0:
+        reasons.append("oidc: no signing keys loaded (identity-provider tokens are refused)")
+    elif oidc is not None and not oidc.refresh_ok:
+        reasons.append(f"oidc: key set refresh failed; using {oidc.keys} cached key(s)")
     return ("degraded" if reasons else "ok"), tuple(reasons)
 
 
@@ -123,6 +141,8 @@ def to_xml(report: HealthReport) -> bytes:
     if report.tls.not_after is not None:
         tls += f" not-after={_attr(_iso(report.tls.not_after))}"
     lines.append(tls + "/>")
+    if report.oidc is not None:
+        lines.append(_oidc_element(report.oidc))
     if report.reasons:
         lines.append("  <reasons>")
         lines.extend(f"    <reason>{_text(reason)}</reason>" for reason in report.reasons)
@@ -131,12 +151,19 @@ def to_xml(report: HealthReport) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+def _oidc_element(oidc: OidcHealth) -> str:
+    element = f'  <oidc configured="true" keys="{int(oidc.keys)}" refresh-ok={_attr(_bool(oidc.refresh_ok))}'
+    if oidc.last_refresh is not None:
+        element += f" last-refresh={_attr(_iso(oidc.last_refresh))}"
+    return element + "/>"
+
+
 def to_struct(report: HealthReport) -> dict[str, Any]:
     """The ``system.health`` struct: same content, times as epoch doubles, no None members."""
     tls: dict[str, Any] = {"enabled": report.tls.enabled}
     if report.tls.not_after is not None:
         tls["not_after"] = _as_utc(report.tls.not_after).timestamp()
-    return {
+    struct = {
         "status": report.status,
         "version": report.version,
         "uptime_seconds": float(report.uptime_seconds),
@@ -145,6 +172,12 @@ def to_struct(report: HealthReport) -> dict[str, Any]:
         "tls": tls,
         "reasons": list(report.reasons),
     }
+    if report.oidc is not None:
+        oidc: dict[str, Any] = {"configured": True, "keys": report.oidc.keys, "refresh_ok": report.oidc.refresh_ok}
+        if report.oidc.last_refresh is not None:
+            oidc["last_refresh"] = _as_utc(report.oidc.last_refresh).timestamp()
+        struct["oidc"] = oidc
+    return struct
 
 
 def parse_xml(data: bytes) -> HealthReport:
@@ -171,9 +204,22 @@ def parse_xml(data: bytes) -> HealthReport:
                 not_after=_parse_time(not_after_text) if not_after_text else None,
             ),
             reasons=tuple(reason.text or "" for reason in root.iterfind("reasons/reason")),
+            oidc=_parse_oidc(root.find("oidc")),
         )
     except ValueError as exc:
         raise HealthDocumentError(str(exc)) from exc
+
+
+def _parse_oidc(el: Element | None) -> OidcHealth | None:
+    """The optional ``<oidc/>`` element (absent, or ``configured="false"``: no [oidc] table)."""
+    if el is None or el.get("configured", "true") == "false":
+        return None
+    last = el.get("last-refresh")
+    return OidcHealth(
+        keys=_count(el, "keys"),
+        refresh_ok=_flag(el, "refresh-ok"),
+        last_refresh=_parse_time(last, "<oidc last-refresh>") if last else None,
+    )
 
 
 def _child(root: Element, tag: str) -> Element:
@@ -205,11 +251,11 @@ def _flag(el: Element, name: str) -> bool:
     return text == "true"
 
 
-def _parse_time(text: str) -> _dt.datetime:
+def _parse_time(text: str, where: str = "<tls not-after>") -> _dt.datetime:
     try:
         parsed = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise HealthDocumentError(f"<tls not-after> is not an ISO 8601 time: {text[:40]!r}") from None
+        raise HealthDocumentError(f"{where} is not an ISO 8601 time: {text[:40]!r}") from None
     return _as_utc(parsed)
 
 

@@ -156,8 +156,6 @@ class KeySet:
         self._lock = threading.Lock()
         #: Called after every fetch that changed the keys (the verifier forgets cached tokens).
         self.on_change: list[Callable[[], None]] = []
-        #: How many fetches were made (for tests and the refresh-rate bound).
-        self.fetches = 0
 
     @property
     def is_url(self) -> bool:
@@ -167,7 +165,7 @@ class KeySet:
     def load_at_start(self, now: float) -> None:
         """The first load. A file that cannot be used raises JwksError (the server does not
         start); an unreachable URL is logged, shown in health and retried on schedule."""
-        if not self.refresh(now, why="start-up") and not self.is_url:
+        if not self.refresh(now, why="start-up", warn=self.is_url) and not self.is_url:
             raise JwksError(self._state.error)
 
     def state(self) -> KeySetState:
@@ -200,23 +198,27 @@ class KeySet:
         if due:
             self.refresh(now, why="scheduled")
 
-    def refresh(self, now: float, *, why: str = "asked") -> bool:
+    def refresh(self, now: float, *, why: str = "asked", warn: bool = True) -> bool:
         """Fetch the keys now unless the last attempt is younger than ``min_refresh_interval``.
 
-        Returns True if a fetch was made and succeeded. A failure keeps the cached keys.
+        Returns True if a fetch was made and succeeded. A failure keeps the cached keys and is
+        logged (unless ``warn`` is False: the caller reports it).
         """
         with self._lock:
             last = self._state.last_refresh
             if last is not None and now - last < self.min_refresh_interval:
                 return False
-            self.fetches += 1
             try:
                 keys = load_jwks(self.location, ca=self.ca, timeout=self.timeout)
             except JwksError as exc:
                 self._state = KeySetState(len(self._all(self._keys)), now, ok=False, error=exc.message)
-                log.warning(
-                    "oidc: key set not refreshed (%s), keeping %d cached key(s): %s", why, self._state.keys, exc.message
-                )
+                if warn:
+                    log.warning(
+                        "oidc: key set not refreshed (%s), keeping %d cached key(s): %s",
+                        why,
+                        self._state.keys,
+                        exc.message,
+                    )
                 return False
             changed = self._fingerprint(keys) != self._fingerprint(self._keys)
             self._keys = keys

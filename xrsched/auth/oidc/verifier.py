@@ -1,7 +1,6 @@
 """Verify an identity provider's JWT and turn it into an :class:`~xrsched.auth.Identity`.
 
-A bearer value is a JWT when it has the shape of one (three base64url parts whose first
-decodes to a JSON object with an ``alg``); anything else is one of our own tokens. A JWT is
+Bearer values shaped like a JWT (:mod:`xrsched.auth.oidc.shape`) come here. A JWT is
 accepted when its ``alg`` is one of ``[oidc] algorithms`` and matches a key of the provider's
 key set (looked up by ``kid``), its signature verifies, ``exp`` is present and not past,
 ``nbf``/``iat`` are not in the future (each with ``leeway``), and ``iss``, ``aud`` and ``sub``
@@ -15,10 +14,7 @@ so a worker's steady calls do not each pay a signature check.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import logging
 import re
 import threading
@@ -36,10 +32,7 @@ from xrsched.auth.roles import Role
 
 log = logging.getLogger("xrsched.server")
 
-#: Longest JWT considered (providers with many groups per user make long tokens).
-MAX_JWT_LENGTH = 16 * 1024
 MAX_SUBJECT_LENGTH = 200
-_PART = re.compile(r"[A-Za-z0-9_-]*")
 _PRINTABLE = re.compile(r"[\x21-\x7e][\x20-\x7e]*")
 
 #: PyJWT's refusals, most specific first, and the reason the audit and server logs show.
@@ -54,32 +47,6 @@ _REASONS: tuple[tuple[type[Exception], str], ...] = (
     (jwt_errors.MissingRequiredClaimError, "required claim missing"),
     (jwt_errors.DecodeError, "malformed token"),
 )
-
-
-def looks_like_jwt(value: str) -> bool:
-    """Whether ``value`` has a JWT's shape: ``header.payload.signature`` in base64url, with a
-    header that is a JSON object naming an ``alg`` (our own secrets never contain a dot)."""
-    if len(value) > MAX_JWT_LENGTH or value.count(".") != 2:
-        return False
-    header, payload, signature = value.split(".")
-    if not header or not payload or not all(_PART.fullmatch(part) for part in (header, payload, signature)):
-        return False
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(decoded, dict) and isinstance(decoded.get("alg"), str)
-
-
-def bearer_jwt(authorization: str | None) -> str | None:
-    """The JWT of an ``Authorization: Bearer <jwt>`` header; None for any other header."""
-    if authorization is None:
-        return None
-    scheme, _, value = authorization.strip().partition(" ")
-    value = value.strip()
-    if scheme.lower() != "bearer" or not looks_like_jwt(value):
-        return None
-    return value
 
 
 def claim_values(claims: dict[str, Any], name: str) -> list[str]:
