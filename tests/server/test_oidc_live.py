@@ -19,6 +19,8 @@ from tests.auth.oidc.idp import AUDIENCE, ISSUER, JwksServer, SigningKey, claims
 from tests.auth.oidc.test_verifier import forged
 from tests.server.test_api_endpoint import api
 from tests.waiting import wait_for
+from xrsched.client.errors import AuthenticationFailed, Forbidden
+from xrsched.client.remote import RemoteScheduler
 from xrsched.health import parse_xml
 
 KW = {"__starstar": True}
@@ -231,3 +233,17 @@ def test_an_unreadable_jwks_file_stops_the_server_with_one_line(tmp_path, env):
     assert result.stderr.strip() == (
         f"xrsched-server: oidc: JWKS file {tmp_path / 'nope.json'}: No such file or directory"
     )
+
+
+def test_the_xrsched_client_carries_a_jwt_from_its_token_file(start, rsa_key, tmp_path):
+    live = start()
+    token_file = tmp_path / "token"
+    token_file.write_text(sign(rsa_key, claims("etl-2", groups=["etl-bots"])) + "\n")
+    with RemoteScheduler(live.url, token_file=token_file, ca=live.ca, environ={}, retries=0) as client:
+        client.add_worker("w-etl-2", {})
+        with pytest.raises(Forbidden):
+            client.prune()
+    token_file.write_text(sign(rsa_key, claims("etl-2", aud="other")))
+    client = RemoteScheduler(live.url, token_file=token_file, ca=live.ca, environ={}, retries=0)
+    with client, pytest.raises(AuthenticationFailed):
+        client.ping("w-etl-2")
