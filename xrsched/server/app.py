@@ -187,7 +187,7 @@ class SchedulerApp:
     # ---------------------------------------------------------------- methods
 
     def system_health(self) -> dict[str, Any]:
-        """The health document as a struct: status, version, uptime, counts, store, tls."""
+        """The health document as a struct: status, version, uptime, counts, store, tls, oidc (if configured)."""
         return to_struct(self.health())
 
     # ------------------------------------------------------------------ hooks
