@@ -65,11 +65,11 @@ def status_of(error: Exception) -> int:
     return error.faultCode
 
 
-def health(live) -> tuple[int, bytes]:
+def health(live, bearer: str | None = None) -> tuple[int, bytes]:
     _, port = live.runtime.http.server_address
     conn = http.client.HTTPSConnection("localhost", port, context=live.context(), timeout=10)
     try:
-        conn.request("GET", "/health")
+        conn.request("GET", "/health", headers={"Authorization": f"Bearer {bearer}"} if bearer else {})
         response = conn.getresponse()
         return response.status, response.read()
     finally:
@@ -211,6 +211,14 @@ def test_a_key_server_that_is_down_keeps_cached_keys_and_degrades_health(start, 
     assert probe.returncode == 1, probe.stdout + probe.stderr
     assert "DEGRADED" in probe.stdout
     assert "oidc keys=1 refresh-failed=" in probe.stdout
+
+
+def test_a_health_that_requires_a_token_takes_a_jwt(live_server_factory, idp, dev_certs, rsa_key):
+    table = {"issuer": ISSUER, "audience": AUDIENCE, "jwks": idp.url, "ca": str(dev_certs.ca_cert), "roles": ROLES}
+    live = live_server_factory(oidc=table, health_requires_token=True)
+    assert health(live)[0] == 401
+    assert health(live, sign(rsa_key, claims(groups=["readers"])))[0] == 200
+    assert health(live, sign(rsa_key, claims(groups=["readers"], aud="other")))[0] == 401
 
 
 def test_health_without_oidc_has_no_oidc_element(live_server):
