@@ -35,7 +35,7 @@ log = logging.getLogger("xrsched.server")
 MAX_SUBJECT_LENGTH = 200
 _PRINTABLE = re.compile(r"[\x21-\x7e][\x20-\x7e]*")
 
-#: PyJWT's refusals, most specific first, and the reason the audit and server logs show.
+#: PyJWT's refusals, most specific first, and the reason the server log shows for each.
 _REASONS: tuple[tuple[type[Exception], str], ...] = (
     (jwt_errors.ExpiredSignatureError, "expired token"),
     (jwt_errors.ImmatureSignatureError, "token not valid yet"),
