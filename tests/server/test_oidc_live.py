@@ -255,3 +255,23 @@ def test_the_xrsched_client_carries_a_jwt_from_its_token_file(start, rsa_key, tm
     client = RemoteScheduler(live.url, token_file=token_file, ca=live.ca, environ={}, retries=0)
     with client, pytest.raises(AuthenticationFailed):
         client.ping("w-etl-2")
+
+
+@pytest.mark.parametrize(
+    ("groups", "audience", "verdict"),
+    [
+        (["readers"], AUDIENCE, "token accepted"),
+        (["marketing"], AUDIENCE, "token accepted but granted no role (fault 403)"),
+        (["readers"], "other", "token REFUSED"),
+    ],
+)
+def test_xrsched_health_checks_a_jwt(start, rsa_key, groups, audience, verdict):
+    live = start()
+    _, port = live.runtime.http.server_address
+    token = sign(rsa_key, claims(groups=groups, aud=audience))
+    probe = subprocess.run(
+        [XRSCHED, "health", f"localhost:{port}", "--ca", str(live.ca), "--token", token],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert probe.returncode == 0, probe.stdout + probe.stderr
+    assert probe.stdout.rstrip().split(" - ")[-1].startswith(verdict), probe.stdout

@@ -17,7 +17,7 @@ import click
 
 from xrsched.cli.options import token_options
 from xrsched.client.endpoint import TransportSettings
-from xrsched.client.errors import AuthenticationFailed, ClientError, ResponseTooLarge
+from xrsched.client.errors import AuthenticationFailed, ClientError, Forbidden, ResponseTooLarge
 from xrsched.client.proxy import SchedulerProxy
 from xrsched.client.remote import TokenError, resolve_token
 from xrsched.client.transport import SchedulerTransport
@@ -195,6 +195,8 @@ def check_token(url: str, token: str, settings: TransportSettings, timeout: floa
         SchedulerProxy(SchedulerTransport(url, token, settings)).invoke("system.health")
     except AuthenticationFailed:
         return "token REFUSED (HTTP 401; /health is open, so the probe did not need it)"
+    except Forbidden:  # only a caller with no role at all (an unmapped identity-provider user)
+        return "token accepted but granted no role (fault 403)"
     except ClientError as exc:
         return f"token not checked: {describe_error(exc.__cause__ or exc, timeout, tls=not url.startswith('http://'))}"
     return "token accepted"
