@@ -94,6 +94,28 @@ def test_a_valid_token_works_with_its_mapped_role(start, rsa_key):
     ]
 
 
+def test_api_and_multicall_take_the_same_identity(start, rsa_key):
+    live = start()
+    token = sign(rsa_key, claims("etl-3", groups=["etl-bots"]))
+    answer = api(live, "add_task", {"task_id": "A1", "worker": "w-3"}, headers={"Authorization": f"Bearer {token}"})
+    assert answer.status == 200, answer.body
+    multi = xmlrpc.client.MultiCall(live.proxy(token))
+    multi.ping("w-3")
+    multi.mark_as_done("A1")
+    results = multi()
+    assert results[0] is not None
+    with pytest.raises(xmlrpc.client.Fault) as denied:
+        results[1]
+    assert denied.value.faultCode == 403
+    records = [(r["identity"], r["method"], r["outcome"]) for r in live.audit_records() if r["method"] != "/health"]
+    assert records[-4:] == [
+        ("oidc:etl-3", "add_task", "ok"),
+        ("oidc:etl-3", "ping", "ok"),
+        ("oidc:etl-3", "mark_as_done", 403),
+        ("oidc:etl-3", "system.multicall", "ok"),
+    ]
+
+
 def test_our_own_tokens_still_work_next_to_jwts(start, rsa_key):
     live = start()
     assert "ping" in live.proxy(live.admin).system.listMethods()
