@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 from collections.abc import Iterator
 
@@ -13,7 +14,7 @@ import pytest
 
 from tests.auth.oidc.idp import AUDIENCE, ISSUER, JwksServer, SigningKey, claims, sign
 from xrsched.auth.oidc.config import OidcSettings
-from xrsched.auth.oidc.jwks import JwksError, KeySet, load_jwks
+from xrsched.auth.oidc.jwks import JwksError, KeySet, KeySetState, load_jwks
 from xrsched.auth.oidc.shape import bearer_jwt, looks_like_jwt
 from xrsched.auth.oidc.verifier import OidcVerifier, claim_values
 from xrsched.auth.roles import Role
@@ -213,6 +214,22 @@ def test_a_rotated_key_is_picked_up_on_its_first_token(idp, dev_certs, rsa_key):
     assert idp.requests == fetched + 1
     # The old key left the set: its tokens stop working.
     assert verifier.check(sign(rsa_key, claims(sub="bob")), time.time()).reason == "unknown signing key"
+
+
+def test_a_token_waiting_on_a_refresh_in_flight_finds_the_key_it_brought(idp, dev_certs, rsa_key):
+    verifier = make_verifier(idp, dev_certs, min_refresh_interval=60)
+    keys, new = verifier.keys, SigningKey.rsa("k3")
+    idp.serve(rsa_key, new)
+    results: list = []
+    now = time.time()
+    with keys._lock:  # another request's refresh is in flight (what refresh() does under its lock)
+        waiter = threading.Thread(target=lambda: results.append(verifier.check(sign(new, claims()), now)))
+        waiter.start()
+        time.sleep(0.3)  # the waiter missed k3 and now waits for the lock
+        keys._keys = load_jwks(idp.url, ca=dev_certs.ca_cert)
+        keys._state = KeySetState(2, now, ok=True)
+    waiter.join(10)
+    assert results and results[0].identity is not None, results
 
 
 def test_unknown_kids_cannot_flood_the_provider(idp, dev_certs, rsa_key):

@@ -175,7 +175,10 @@ class KeySet:
     def find(self, kid: str | None, algorithm: str, now: float) -> PyJWK | None:
         """The key for a token's ``kid`` and ``alg``; an unknown id triggers one (bounded) refresh."""
         key = self._lookup(self._keys, kid, algorithm)
-        if key is None and self.refresh(now, why="a token names an unknown key id"):
+        if key is None:
+            # Look again whether or not this call fetched: a refresh that ran while it waited
+            # for the lock may have brought the key, and then the rate bound skips a new fetch.
+            self.refresh(now, why="a token names an unknown key id")
             key = self._lookup(self._keys, kid, algorithm)
         return key
 
