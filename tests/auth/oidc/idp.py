@@ -77,6 +77,8 @@ class JwksServer:
     key: str
     document: bytes = b'{"keys": []}'
     requests: int = 0
+    #: Seconds between two bytes of the answer (0: all at once), to play a provider that drips.
+    drip: float = 0.0
     _server: ThreadingHTTPServer | None = field(default=None, repr=False)
 
     def start(self) -> JwksServer:
@@ -90,7 +92,13 @@ class JwksServer:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if not owner.drip:
+                    self.wfile.write(body)
+                    return
+                for i in range(len(body)):
+                    self.wfile.write(body[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(owner.drip)
 
             def log_message(self, *_args: Any) -> None:
                 pass

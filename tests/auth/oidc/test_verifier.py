@@ -281,6 +281,14 @@ def test_an_unreachable_url_does_not_stop_the_start(dev_certs):
     assert keys.state().keys == 0
 
 
+def test_a_provider_that_drips_its_answer_is_cut_off(idp, dev_certs):
+    idp.drip = 0.05  # some 50 bytes a second: a key set would take a minute
+    started = time.monotonic()
+    with pytest.raises(JwksError, match=r"the key set did not arrive within 1s"):
+        load_jwks(idp.url, ca=dev_certs.ca_cert, timeout=1.0)
+    assert time.monotonic() - started < 3
+
+
 def test_the_jwks_url_must_verify_against_the_ca(idp):
     with pytest.raises(JwksError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
         load_jwks(idp.url)  # the system trust store does not know the test CA

@@ -16,6 +16,7 @@ import http.client
 import json
 import logging
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,30 +86,41 @@ def parse_jwks(data: bytes, where: str) -> Keys:
 
 
 def _fetch_https(url: str, ca: Path | None, timeout: float) -> bytes:
+    """GET the key set: no redirects, at most MAX_JWKS_BYTES, all of it within ``timeout``
+    (a provider that drips its answer cannot hold a refresh, and the requests behind it, longer)."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme.lower() != "https" or not parts.hostname:
         raise JwksError(f"{url}: not an https:// URL")
-    path = parts.path or "/"
-    if parts.query:
-        path += "?" + parts.query
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         context = client_context(ca)
     except TLSConfigError as exc:
         raise JwksError(f"{url}: {exc.message}") from None
+    deadline = time.monotonic() + timeout
     connection = http.client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=timeout, context=context)
     try:
         connection.request("GET", path, headers={"Accept": "application/json", "User-Agent": "xrsched"})
         response = connection.getresponse()
         if response.status != 200:
             raise JwksError(f"{url}: HTTP {response.status} {response.reason}")
-        data = response.read(MAX_JWKS_BYTES + 1)
+        return _read_body(response, url, deadline, timeout)
     except (OSError, http.client.HTTPException) as exc:
         raise JwksError(f"{url}: {type(exc).__name__}: {exc}".rstrip(": ")) from None
     finally:
         connection.close()
-    if len(data) > MAX_JWKS_BYTES:
-        raise JwksError(f"{url}: the key set is larger than {MAX_JWKS_BYTES} bytes")
-    return data
+
+
+def _read_body(response: http.client.HTTPResponse, url: str, deadline: float, timeout: float) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := response.read1(64 * 1024):
+        size += len(chunk)
+        if size > MAX_JWKS_BYTES:
+            raise JwksError(f"{url}: the key set is larger than {MAX_JWKS_BYTES} bytes")
+        if time.monotonic() > deadline:
+            raise JwksError(f"{url}: the key set did not arrive within {timeout:g}s")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _read_file(path: Path) -> bytes:
