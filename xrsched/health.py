@@ -79,6 +79,16 @@ class HaHealth:
 
 
 @dataclass(frozen=True)
+class OidcHealth:
+    """Identity-provider tokens: how many signing keys are loaded and how the last fetch went."""
+
+    keys: int = 0
+    refresh_ok: bool = True
+    #: When the key set was last fetched or read (UTC), successfully or not; None before that.
+    last_refresh: _dt.datetime | None = None
+
+
+@dataclass(frozen=True)
 class HealthReport:
     """A snapshot of the server's health, as ``GET /health`` and ``system.health`` show it."""
 
@@ -90,6 +100,8 @@ class HealthReport:
     tls: TlsHealth = field(default_factory=TlsHealth)
     reasons: tuple[str, ...] = ()
     ha: HaHealth | None = None
+    #: None when no ``[oidc]`` table is configured (the document then has no ``<oidc/>``).
+    oidc: OidcHealth | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -111,12 +123,14 @@ def assess(
     draining: bool = False,
     problems: tuple[str, ...] = (),
     ha: HaHealth | None = None,
+    oidc: OidcHealth | None = None,
 ) -> tuple[str, tuple[str, ...]]:
     """Decide the status and the reasons for it from the facts the server knows at ``now``.
 
     ``down`` while draining; ``degraded`` on store errors, a certificate that expires within
-    14 days (or has expired), or any extra ``problems`` the caller names; otherwise ``standby``
-    for a server that waits to lead (``ha.role``), ``ok`` for the rest.
+    14 days (or has expired), identity-provider keys that are missing or failed to refresh,
+    or any extra ``problems`` the caller names; otherwise ``standby`` for a server that
+    waits to lead (``ha.role``), ``ok`` for the rest.
     """
     if draining:
         return "down", ("server is shutting down", *problems)
@@ -129,6 +143,10 @@ def assess(
             reasons.append("server certificate has expired")
         elif left <= CERT_EXPIRY_WARNING:
             reasons.append(f"server certificate expires in {left.days} days")
+    if oidc is not None and oidc.keys == 0:
+        reasons.append("oidc: no signing keys loaded (identity-provider tokens are refused)")
+    elif oidc is not None and not oidc.refresh_ok:
+        reasons.append(f"oidc: key set refresh failed; using {oidc.keys} cached key(s)")
     if reasons:
         return "degraded", tuple(reasons)
     return ("standby" if ha is not None and ha.role == "standby" else "ok"), ()
@@ -150,6 +168,8 @@ def to_xml(report: HealthReport) -> bytes:
     lines.append(tls + "/>")
     if report.ha is not None:
         lines.append(_ha_element(report.ha))
+    if report.oidc is not None:
+        lines.append(_oidc_element(report.oidc))
     if report.reasons:
         lines.append("  <reasons>")
         lines.extend(f"    <reason>{_text(reason)}</reason>" for reason in report.reasons)
@@ -162,6 +182,13 @@ def _ha_element(ha: HaHealth) -> str:
     element = f'  <ha role={_attr(ha.role)} epoch="{int(ha.epoch)}"'
     if ha.leader_url is not None:
         element += f" leader={_attr(ha.leader_url)}"
+    return element + "/>"
+
+
+def _oidc_element(oidc: OidcHealth) -> str:
+    element = f'  <oidc configured="true" keys="{int(oidc.keys)}" refresh-ok={_attr(_bool(oidc.refresh_ok))}'
+    if oidc.last_refresh is not None:
+        element += f" last-refresh={_attr(_iso(oidc.last_refresh))}"
     return element + "/>"
 
 
@@ -184,6 +211,11 @@ def to_struct(report: HealthReport) -> dict[str, Any]:
         if report.ha.leader_url is not None:
             ha["leader_url"] = report.ha.leader_url
         struct["ha"] = ha
+    if report.oidc is not None:
+        oidc: dict[str, Any] = {"configured": True, "keys": report.oidc.keys, "refresh_ok": report.oidc.refresh_ok}
+        if report.oidc.last_refresh is not None:
+            oidc["last_refresh"] = _as_utc(report.oidc.last_refresh).timestamp()
+        struct["oidc"] = oidc
     return struct
 
 
@@ -212,6 +244,7 @@ def parse_xml(data: bytes) -> HealthReport:
             ),
             reasons=tuple(reason.text or "" for reason in root.iterfind("reasons/reason")),
             ha=_parse_ha(root.find("ha")),
+            oidc=_parse_oidc(root.find("oidc")),
         )
     except ValueError as exc:
         raise HealthDocumentError(str(exc)) from exc
@@ -221,6 +254,18 @@ def _parse_ha(el: Element | None) -> HaHealth | None:
     if el is None:
         return None
     return HaHealth(role=el.get("role", ""), epoch=_count(el, "epoch"), leader_url=el.get("leader"))
+
+
+def _parse_oidc(el: Element | None) -> OidcHealth | None:
+    """The optional ``<oidc/>`` element (absent, or ``configured="false"``: no [oidc] table)."""
+    if el is None or el.get("configured", "true") == "false":
+        return None
+    last = el.get("last-refresh")
+    return OidcHealth(
+        keys=_count(el, "keys"),
+        refresh_ok=_flag(el, "refresh-ok"),
+        last_refresh=_parse_time(last, "<oidc last-refresh>") if last else None,
+    )
 
 
 def _child(root: Element, tag: str) -> Element:
@@ -252,11 +297,11 @@ def _flag(el: Element, name: str) -> bool:
     return text == "true"
 
 
-def _parse_time(text: str) -> _dt.datetime:
+def _parse_time(text: str, where: str = "<tls not-after>") -> _dt.datetime:
     try:
         parsed = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise HealthDocumentError(f"<tls not-after> is not an ISO 8601 time: {text[:40]!r}") from None
+        raise HealthDocumentError(f"{where} is not an ISO 8601 time: {text[:40]!r}") from None
     return _as_utc(parsed)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from xrsched.auth.oidc.config import OidcSettings
 from xrsched.core.config import SchedulerConfig
 from xrsched.core.errors import BadValue
 from xrsched.options import env_name, layer_values, read_toml
@@ -85,6 +86,9 @@ class ServerSettings:
     cors: CorsSettings = field(
         default_factory=CorsSettings, metadata={"help": "[cors] table for /api/ (luigid's keys)", "cli": False}
     )
+    oidc: OidcSettings | None = field(
+        default=None, metadata={"help": "[oidc] table: accept an identity provider's JWTs", "cli": False}
+    )
 
     def resolved_state_path(self) -> Path:
         """The state directory, defaulting per :func:`xrsched.paths.default_state_dir`."""
@@ -109,8 +113,8 @@ def option_fields() -> list[Any]:
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
-    """Read a TOML config: top-level keys are settings; ``[scheduler]``, ``[resources]`` and
-    ``[cors]`` tables."""
+    """Read a TOML config: top-level keys are settings; ``[scheduler]``, ``[resources]``,
+    ``[cors]`` and ``[oidc]`` tables."""
     return read_toml(path, BadValue)
 
 
@@ -150,9 +154,21 @@ def build_settings(
         values["cors"] = CorsSettings.from_mapping(cors, origin)
     except ValueError as exc:
         raise BadValue(str(exc)) from None
+    values["oidc"] = _oidc(file_values.get("oidc"), origin)
     settings = ServerSettings(**values)
     _check(settings)
     return settings
+
+
+def _oidc(table: Any, origin: str) -> OidcSettings | None:
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise BadValue(f"{origin}: [oidc] must be a table")
+    try:
+        return OidcSettings.from_mapping(table, origin)
+    except ValueError as exc:
+        raise BadValue(str(exc)) from None
 
 
 def _check(settings: ServerSettings) -> None:

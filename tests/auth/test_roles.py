@@ -25,8 +25,8 @@ ADMIN = ["update_resources", "update_resource"]
 
 
 def test_roles_are_ordered():
-    assert Role.VIEWER < Role.WORKER < Role.OPERATOR < Role.ADMIN
-    assert [r.label for r in Role] == ["viewer", "worker", "operator", "admin"]
+    assert Role.NONE < Role.VIEWER < Role.WORKER < Role.OPERATOR < Role.ADMIN
+    assert [r.label for r in Role.grantable()] == ["viewer", "worker", "operator", "admin"]
     assert str(Role.OPERATOR) == "operator"
 
 
@@ -38,6 +38,17 @@ def test_parse_is_case_insensitive(text):
 def test_parse_names_the_valid_roles():
     with pytest.raises(ValueError, match="viewer, worker, operator, admin"):
         Role.parse("root")
+
+
+@pytest.mark.parametrize("text", ["none", "NONE"])
+def test_the_no_role_role_cannot_be_granted(text):
+    with pytest.raises(ValueError, match=r"unknown role .*expected one of: viewer, worker, operator, admin\)"):
+        Role.parse(text)
+
+
+@pytest.mark.parametrize("method", [*sorted(METHOD_ROLES), "no.such.method"])
+def test_the_no_role_role_may_call_nothing(method):
+    assert not allowed(Role.NONE, method)
 
 
 def test_table_matches_the_contract():

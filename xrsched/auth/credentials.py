@@ -39,7 +39,8 @@ _UNKNOWN = frozenset({"invalid token", "certificate not mapped"})
 
 @dataclass(frozen=True)
 class Identity:
-    """An authenticated caller. ``kind`` is ``"token"`` or ``"certificate"``."""
+    """An authenticated caller. ``kind`` is ``"token"``, ``"certificate"`` or ``"oidc"`` (an
+    identity provider's JWT, :mod:`xrsched.auth.oidc`)."""
 
     id: str
     role: Role
@@ -47,7 +48,7 @@ class Identity:
 
     @property
     def principal(self) -> str:
-        """``kind:id``: unique across both kinds (use it as the owner of worker ids)."""
+        """``kind:id``: unique across kinds (use it as the owner of worker ids)."""
         return f"{self.kind}:{self.id}"
 
 

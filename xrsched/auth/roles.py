@@ -14,8 +14,15 @@ from xrsched.core.scheduler import READ_ONLY_METHODS
 
 
 class Role(enum.IntEnum):
-    """Ordered roles: each one may do everything the lower ones may."""
+    """Ordered roles: each one may do everything the lower ones may.
 
+    :attr:`NONE` is the role of an authenticated caller to whom nothing is granted (an
+    identity-provider user none of whose groups is mapped): below viewer, it may call no method,
+    so every call is refused with 403 by the same check as any other missing permission. It
+    cannot be given to a token (:meth:`parse` refuses it; :meth:`grantable` leaves it out).
+    """
+
+    NONE = 0
     VIEWER = 1
     WORKER = 2
     OPERATOR = 3
@@ -27,13 +34,21 @@ class Role(enum.IntEnum):
         return self.name.lower()
 
     @classmethod
+    def grantable(cls) -> tuple[Role, ...]:
+        """The roles a token, certificate or identity-provider group can be given (all but NONE)."""
+        return tuple(role for role in cls if role is not cls.NONE)
+
+    @classmethod
     def parse(cls, value: str) -> Role:
         """Turn ``"operator"`` (any case) into :attr:`OPERATOR`; ValueError names the valid roles."""
         try:
-            return cls[value.strip().upper()]
+            role = cls[value.strip().upper()]
         except (KeyError, AttributeError):
-            valid = ", ".join(r.label for r in cls)
+            role = cls.NONE
+        if role is cls.NONE:
+            valid = ", ".join(r.label for r in cls.grantable())
             raise ValueError(f"unknown role {value!r} (expected one of: {valid})") from None
+        return role
 
     def __str__(self) -> str:
         return self.label

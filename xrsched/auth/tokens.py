@@ -44,7 +44,7 @@ def hash_secret(secret: str) -> str:
 
 
 def _role(role: Role | str) -> Role:
-    return role if isinstance(role, Role) else Role.parse(role)
+    return Role.parse(role.label if isinstance(role, Role) else role)
 
 
 def _read_or_empty(path: Path) -> TokensFile:

@@ -19,11 +19,11 @@ import click
 
 from xrsched.cli.options import token_options
 from xrsched.client.endpoint import TransportSettings
-from xrsched.client.errors import AuthenticationFailed, ClientError, ResponseTooLarge
+from xrsched.client.errors import AuthenticationFailed, ClientError, Forbidden, ResponseTooLarge
 from xrsched.client.proxy import SchedulerProxy
 from xrsched.client.remote import TokenError, resolve_token
 from xrsched.client.transport import SchedulerTransport
-from xrsched.health import MAX_DOCUMENT_BYTES, HealthDocumentError, HealthReport, parse_xml
+from xrsched.health import MAX_DOCUMENT_BYTES, HealthDocumentError, HealthReport, OidcHealth, parse_xml
 from xrsched.tls import TLSConfigError
 from xrsched.unixpath import SocketPathError, is_unix_url, unix_url_path
 
@@ -96,10 +96,21 @@ def summarize(report: HealthReport) -> str:
         parts.append("tls off")
     elif report.tls.not_after is not None:
         parts.append(f"tls-expires {report.tls.not_after.date().isoformat()}")
+    if report.oidc is not None:
+        parts.append(oidc_summary(report.oidc))
     line = " ".join(parts)
     if report.reasons:
         line += " - " + "; ".join(report.reasons)
     return line
+
+
+def oidc_summary(oidc: OidcHealth) -> str:
+    """``oidc keys=2 refreshed=2026-12-06T07:00:00Z`` (``refresh-failed=`` after a failed fetch)."""
+    text = f"oidc keys={oidc.keys}"
+    if oidc.last_refresh is not None:
+        when = oidc.last_refresh.strftime("%Y-%m-%dT%H:%M:%SZ")
+        text += f" {'refreshed' if oidc.refresh_ok else 'refresh-failed'}={when}"
+    return text
 
 
 def format_uptime(seconds: float) -> str:
@@ -197,6 +208,8 @@ def check_token(url: str, token: str, settings: TransportSettings, timeout: floa
         SchedulerProxy(SchedulerTransport(url, token, settings)).invoke("system.health")
     except AuthenticationFailed:
         return "token REFUSED (HTTP 401; /health is open, so the probe did not need it)"
+    except Forbidden:  # only a caller with no role at all (an unmapped identity-provider user)
+        return "token accepted but granted no role (fault 403)"
     except ClientError as exc:
         return f"token not checked: {describe_error(exc.__cause__ or exc, timeout, tls=not url.startswith('http://'))}"
     return "token accepted"

@@ -15,7 +15,7 @@ from xrsched.auth.tokenfile import Expiry, TokenFileError, as_utc, parse_expiry,
 from xrsched.auth.tokens import add_token, list_tokens, revoke_token
 from xrsched.paths import DEFAULT_STATE_DIR_HELP, default_tokens_path
 
-ROLE_NAMES = [r.label for r in Role]
+ROLE_NAMES = [r.label for r in Role.grantable()]
 
 
 def tokens_option(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -11,14 +11,15 @@ import datetime as _dt
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from xrsched import __version__
 from xrsched.audit import AuditLog
 from xrsched.auth import Identity, Role, TokenStore, allowed, required_role
-from xrsched.auth.credentials import basic_user
+from xrsched.auth.credentials import AuthResult, basic_user
+from xrsched.auth.oidc.shape import bearer_jwt
 from xrsched.core.errors import Forbidden, Unavailable
-from xrsched.health import HealthReport, SchedulerCounts, StoreHealth, TlsHealth, assess, to_struct
+from xrsched.health import HealthReport, OidcHealth, SchedulerCounts, StoreHealth, TlsHealth, assess, to_struct
 from xrsched.rpc import jsoncodec
 from xrsched.rpc.app import Peer, RequestInfo, RpcResult, peer_text
 from xrsched.rpc.dispatch import MULTICALL, CallContext, Dispatcher
@@ -27,6 +28,9 @@ from xrsched.server.leadership import ANSWERED_BY_STANDBY, Leadership
 from xrsched.server.refusals import RefusalLog
 from xrsched.service import Caller, SchedulerService
 from xrsched.service.context import CURRENT_CALLER, DEFERRED_DURABILITY
+
+if TYPE_CHECKING:
+    from xrsched.auth.oidc.verifier import OidcVerifier
 
 #: The identity of in-process or plain-trust deployments (no tokens file): an admin.
 ANONYMOUS_ADMIN = Identity(id="anonymous", role=Role.ADMIN, kind="none")
@@ -47,9 +51,12 @@ class SchedulerApp:
         tls_not_after: Callable[[], _dt.datetime | None] | None = None,
         store_health: Callable[[], StoreHealth] | None = None,
         leadership: Leadership | None = None,
+        oidc: OidcVerifier | None = None,
     ) -> None:
         self.service = service
         self.tokens = tokens
+        #: Verifies identity-provider JWTs (bearer values shaped like one); None: no [oidc] table.
+        self.oidc = oidc
         self.audit = audit
         self.audit_required = audit_required
         self.limits = limits or RequestLimits()
@@ -71,15 +78,27 @@ class SchedulerApp:
         self, headers: Mapping[str, str], peer_cert_cn: str | None, *, peer: Peer | None = None
     ) -> object | None:
         """The caller's Identity, or None when credentials are missing, wrong or expired (logged
-        once per peer and token id per interval: clients such as Luigi retry at once)."""
+        once per peer and token id per interval: clients such as Luigi retry at once).
+
+        A bearer value shaped like a JWT goes to the identity provider's verifier when ``[oidc]``
+        is configured; an identity it authenticates without a mapped role has :attr:`Role.NONE`,
+        so each of its calls is refused with 403 (and audited with role ``none``).
+        """
         if self.tokens is None:
             return ANONYMOUS_ADMIN
         header = _header(headers, "authorization")
-        result = self.tokens.check(header, peer_cert_cn, time.time())
+        result = self._check(self.tokens, header, peer_cert_cn)
         if result.identity is None and header is not None:
             host = peer[0] if isinstance(peer, tuple) else (peer or "unknown peer")  # a Unix peer is its label
             self._refusals.refused(host, basic_user(header), result.reason)
         return result.identity
+
+    def _check(self, tokens: TokenStore, header: str | None, peer_cert_cn: str | None) -> AuthResult:
+        jwt = bearer_jwt(header) if self.oidc is not None else None
+        if self.oidc is None or jwt is None:
+            return tokens.check(header, peer_cert_cn, time.time())
+        result = self.oidc.check(jwt, time.time())
+        return result if result.identity is not None else AuthResult(None, f"oidc: {result.reason}")
 
     def handle_rpc(self, body: bytes, request: RequestInfo) -> RpcResult:
         """Dispatch as the authenticated caller; answer once its changes are durable."""
@@ -134,9 +153,10 @@ class SchedulerApp:
         not_after = self._tls_not_after() if self._tls_not_after else None
         tls = TlsHealth(enabled=self._tls_not_after is not None, not_after=not_after)
         store = self._store_health()
+        oidc = self._oidc_health()
         ha = self.leadership.view().health() if self.leadership is not None else None
         status, reasons = assess(
-            store, tls, _dt.datetime.now(_dt.UTC), draining=self.draining.is_set(), problems=problems, ha=ha
+            store, tls, _dt.datetime.now(_dt.UTC), draining=self.draining.is_set(), problems=problems, ha=ha, oidc=oidc
         )
         return HealthReport(
             status=status,
@@ -147,7 +167,15 @@ class SchedulerApp:
             tls=tls,
             reasons=reasons,
             ha=ha,
+            oidc=oidc,
         )
+
+    def _oidc_health(self) -> OidcHealth | None:
+        if self.oidc is None:
+            return None
+        state = self.oidc.state()
+        last = None if state.last_refresh is None else _dt.datetime.fromtimestamp(state.last_refresh, _dt.UTC)
+        return OidcHealth(keys=state.keys, refresh_ok=state.ok, last_refresh=last)
 
     def on_refused(self, request: RequestInfo, status: int) -> None:
         """Audit a request refused at the HTTP level (401, 405, 411, 413, 503, ...)."""
@@ -165,7 +193,7 @@ class SchedulerApp:
     # ---------------------------------------------------------------- methods
 
     def system_health(self) -> dict[str, Any]:
-        """The health document as a struct: status, version, uptime, counts, store, tls."""
+        """The health document as a struct: status, version, uptime, counts, store, tls, oidc (if configured)."""
         return to_struct(self.health())
 
     # ------------------------------------------------------------------ hooks
@@ -178,6 +206,10 @@ class SchedulerApp:
             view = self.leadership.view()
             if not view.leading:  # before the role check: the client should move on, whatever its role
                 raise Unavailable(view.standby_message())
+        if identity.role is Role.NONE:
+            raise Forbidden(
+                f"{method}: {identity.principal} has no role (none of its identity-provider groups is mapped to one)"
+            )
         if not allowed(identity.role, method):
             need = required_role(method).label
             raise Forbidden(f"{method}: needs the {need} role; this token has {identity.role.label}")

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, TextIO
+from typing import IO, TYPE_CHECKING, TextIO
 
 from xrsched.audit import AuditLog
 from xrsched.auth import Role, TokenStore, create_initial_admin
@@ -43,12 +43,17 @@ from xrsched.tls import (
 )
 from xrsched.unixpath import check_socket_path
 
+if TYPE_CHECKING:
+    from xrsched.auth.oidc.verifier import OidcVerifier
+
 log = logging.getLogger("xrsched.server")
 KEY_PASSWORD_ENV = "XRSCHED_TLS_KEY_PASSWORD"  # noqa: S105 (the variable's name, not a password)
 #: Seconds in-flight calls get to finish after SIGTERM.
 SHUTDOWN_GRACE = 10.0
 #: Seconds between two looks (one ``stat``) at the tokens file for changes.
 TOKENS_CHECK_INTERVAL = 1.0
+#: Seconds between two looks at whether the identity provider's keys are due for a refresh.
+OIDC_CHECK_INTERVAL = 1.0
 #: The state database's file name inside the state directory.
 DATABASE_NAME = "state.sqlite3"
 
@@ -64,6 +69,7 @@ class ServerRuntime:
         self.unix_path = check_socket_path(settings.unix_socket) if settings.unix_socket is not None else None
         probe = self._check_before_creating()
         try:
+            self.oidc = self._load_oidc()
             self._lock_file = self._take_state_dir()
             self.store = self._open_store()
             self.tokens = self._load_tokens()
@@ -126,6 +132,23 @@ class ServerRuntime:
             check_unix_socket(self.unix_path)  # a live server's socket or a user's file: refused here
         return None if settings.no_tcp else preflight.probe_address(settings.address, settings.port)
 
+    def _load_oidc(self) -> OidcVerifier | None:
+        """The identity-provider verifier with its first keys (a bad JWKS file stops the start;
+        an unreachable JWKS URL is retried on schedule and shown in health)."""
+        if self.settings.oidc is None:
+            return None
+        from xrsched.auth.oidc.jwks import JwksError  # PyJWT is loaded only when configured
+        from xrsched.auth.oidc.verifier import OidcVerifier
+
+        verifier = OidcVerifier(self.settings.oidc)
+        try:
+            verifier.keys.load_at_start(time.time())
+        except JwksError as exc:
+            raise preflight.StartupError(f"oidc: {exc.message}") from None
+        if not self.settings.oidc.roles:
+            log.warning("oidc: [oidc.roles] is empty: identity-provider tokens authenticate but may call nothing")
+        return verifier
+
     def _take_state_dir(self) -> IO[str]:
         preflight.make_directory(self.state_dir, "state directory")
         return hold_state_lock(self.state_dir)
@@ -174,6 +197,7 @@ class ServerRuntime:
             audit_required=settings.audit_required,
             tls_not_after=(lambda: self.cert.not_after if self.cert else None) if self.cert_path else None,
             store_health=self.service.store_health,
+            oidc=self.oidc,
         )
 
     def _http_settings(self) -> HttpSettings:
@@ -268,8 +292,13 @@ class ServerRuntime:
                 log.info("certificate %s reloaded (valid until %s)", self.cert_path, info.not_after)
 
     def release_revoked_claims(self) -> None:
-        """Release the worker ids claimed by tokens that are gone, expired or no longer workers."""
-        released = self.service.release_claims(self.tokens.principals(Role.WORKER, time.time()))
+        """Release the worker ids claimed by tokens that are gone, expired or no longer workers
+        (and by identity-provider users whose latest token expired or lost the worker role)."""
+        now = time.time()
+        keep = self.tokens.principals(Role.WORKER, now)
+        if self.oidc is not None:
+            keep |= self.oidc.principals(Role.WORKER, now)
+        released = self.service.release_claims(keep)
         if released:
             log.info("released %d worker id(s) of revoked, expired or re-roled tokens", len(released))
 
@@ -282,6 +311,11 @@ class ServerRuntime:
     def run(self, on_ready: Callable[[], None] | None = None) -> int:
         """Serve until stopped; returns the process exit code (0 after a clean stop)."""
         self.service.start()
+        if self.oidc is not None:
+            refresher = threading.Thread(
+                target=self._refresh_oidc_keys, args=(self.oidc,), name="xrsched-oidc-keys", daemon=True
+            )
+            refresher.start()
         for server in self.listeners:
             server.start()
         if self.http is not None:
@@ -300,6 +334,15 @@ class ServerRuntime:
                 self.tokens.reload_if_changed()  # new and revoked tokens count without SIGHUP
                 self.release_revoked_claims()  # and tokens that expired since
         return self.shutdown()
+
+    def _refresh_oidc_keys(self, oidc: OidcVerifier) -> None:
+        """Refresh the identity provider's keys on their schedule, off the main loop (a fetch
+        from a provider that does not answer may take its whole timeout)."""
+        while not self._stop.wait(OIDC_CHECK_INTERVAL):
+            try:
+                oidc.keys.refresh_if_due(time.time())
+            except Exception:  # a bug here must not end the refreshes for good: log it, try again
+                log.exception("oidc: key refresh failed unexpectedly; retrying on schedule")
 
     def stop(self) -> None:
         """Ask :meth:`run` to return (thread-safe)."""

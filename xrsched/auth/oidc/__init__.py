@@ -1,0 +1,1 @@
+"""Identity-provider tokens (OpenID Connect JWTs): settings, the key set, the verifier."""
