@@ -57,6 +57,8 @@ class SchedulerService:
         self._thread: threading.Thread | None = None
         self._methods: dict[str, Callable[..., Any]] = {name: self._expose(name) for name in PUBLIC_METHODS}
         self._methods["task_history"] = self.task_history
+        self._core_task_info = self._methods["task_info"]
+        self._methods["task_info"] = self.task_info
 
     # ------------------------------------------------------------------ calls
 
@@ -171,6 +173,12 @@ class SchedulerService:
             self.committer.flush()
         with self._lock:
             return self.store.history(task_id)
+
+    def task_info(self, task_id: str) -> dict[str, Any]:
+        """The core's ``task_info`` with ``history`` filled in from the store (see :meth:`task_history`)."""
+        info = self._core_task_info(task_id)
+        info["history"] = self.task_history(task_id)
+        return info
 
     def store_health(self) -> StoreHealth:
         """The store part of the health document."""
