@@ -15,6 +15,7 @@ from typing import Any
 from xrsched.auth.oidc.config import OidcSettings
 from xrsched.core.config import SchedulerConfig
 from xrsched.core.errors import BadValue
+from xrsched.dashboard.settings import DashboardSettings
 from xrsched.options import env_name, layer_values, read_toml
 from xrsched.paths import DEFAULT_STATE_DIR_HELP
 from xrsched.rpc.cors import CorsSettings
@@ -89,6 +90,10 @@ class ServerSettings:
     oidc: OidcSettings | None = field(
         default=None, metadata={"help": "[oidc] table: accept an identity provider's JWTs", "cli": False}
     )
+    dashboard: DashboardSettings = field(
+        default_factory=DashboardSettings,
+        metadata={"help": "[dashboard] table: the browser dashboard and its sessions", "cli": False},
+    )
 
     def resolved_state_path(self) -> Path:
         """The state directory, defaulting per :func:`xrsched.paths.default_state_dir`."""
@@ -114,7 +119,7 @@ def option_fields() -> list[Any]:
 
 def load_config_file(path: Path) -> dict[str, Any]:
     """Read a TOML config: top-level keys are settings; ``[scheduler]``, ``[resources]``,
-    ``[cors]`` and ``[oidc]`` tables."""
+    ``[cors]``, ``[oidc]`` and ``[dashboard]`` tables."""
     return read_toml(path, BadValue)
 
 
@@ -155,6 +160,7 @@ def build_settings(
     except ValueError as exc:
         raise BadValue(str(exc)) from None
     values["oidc"] = _oidc(file_values.get("oidc"), origin)
+    values["dashboard"] = _dashboard_table(file_values.get("dashboard", {}), origin)
     settings = ServerSettings(**values)
     _check(settings)
     return settings
@@ -167,6 +173,15 @@ def _oidc(table: Any, origin: str) -> OidcSettings | None:
         raise BadValue(f"{origin}: [oidc] must be a table")
     try:
         return OidcSettings.from_mapping(table, origin)
+    except ValueError as exc:
+        raise BadValue(str(exc)) from None
+
+
+def _dashboard_table(table: object, origin: str) -> DashboardSettings:
+    if not isinstance(table, dict):
+        raise BadValue(f"{origin}: [dashboard] must be a table")
+    try:
+        return DashboardSettings.from_mapping(table, origin)
     except ValueError as exc:
         raise BadValue(str(exc)) from None
 
