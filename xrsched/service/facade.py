@@ -23,10 +23,13 @@ from xrsched.requestid import CURRENT_REQUEST_ID
 from xrsched.store import GroupCommitter, SQLiteStore, StoreUnavailable, encode_changes
 
 from .context import CURRENT_CALLER, DEFERRED_DURABILITY
+from .observer import ObservedWriter, ServiceObserver
 from .ownership import WorkerBindings, check_call
 from .replies import DEFAULT_CAPACITY, ReplyCache
 
 _log = logging.getLogger("xrsched.server")
+#: The method name under which the background prune's transitions are reported.
+MAINTENANCE = "(maintenance)"
 
 
 class SchedulerService:
@@ -40,13 +43,16 @@ class SchedulerService:
         maintenance_interval: float = 1.0,
         store: SQLiteStore | None = None,
         reply_capacity: int = DEFAULT_CAPACITY,
+        observer: ServiceObserver | None = None,
     ) -> None:
         self.core = core or Scheduler()
         self.store = store
         self.committer: GroupCommitter | None = None
+        self._observer = observer
+        if store is not None or observer is not None:
+            self.core.track_changes()  # the store writes them; the observer counts the transitions
         if store is not None:
-            self.core.track_changes()
-            self.committer = GroupCommitter(store)
+            self.committer = GroupCommitter(store if observer is None else ObservedWriter(store, observer))
         self._clock = clock
         self._last_now = 0.0
         self._lock = threading.Lock()
@@ -95,11 +101,13 @@ class SchedulerService:
         batches = self.core.batches
         replies = self.replies
         remembers = name not in READ_ONLY_METHODS
+        timed = self._observer is not None and name == "get_work"
 
         def method(*args: Any, **kwargs: Any) -> Any:
             caller = CURRENT_CALLER.get()
             request_id = CURRENT_REQUEST_ID.get() if remembers else None
             who = caller.identity if caller is not None else ""
+            started = time.perf_counter() if timed else 0.0
             with self._lock:
                 if request_id is not None:
                     seen, kept = replies.lookup(who, request_id, name)
@@ -113,9 +121,11 @@ class SchedulerService:
                     arguments.update(kwargs)
                     check_call(caller, name, arguments, bindings, tasks, batches)
                 answer = bound_core(*args, now=self.now(), **kwargs)
-                ticket = self._submit_changes()
+                ticket = self._submit_changes(name)
                 if request_id is not None:
                     replies.remember(who, request_id, name, (answer, ticket))
+            if timed:
+                self._observer.get_work(time.perf_counter() - started)  # type: ignore[union-attr]
             self._await_durable(name, ticket)
             return answer
 
@@ -128,12 +138,15 @@ class SchedulerService:
 
     # ------------------------------------------------------------- durability
 
-    def _submit_changes(self) -> int:
-        """Queue the core's changes for the store (under the lock); 0 when nothing to write."""
-        if self.committer is None:
+    def _submit_changes(self, name: str) -> int:
+        """Queue the core's changes for the store and show their transitions to the observer
+        (under the lock); 0 when nothing to write. ``name`` is the method that made them."""
+        if not self.core.tracking:
             return 0
         changes = self.core.take_changes()
-        if not changes:
+        if self._observer is not None and changes.transitions:
+            self._observer.transitions(name, changes.transitions, self.core.tasks)
+        if self.committer is None or not changes:
             return 0
         return self.committer.submit(encode_changes(self.core, changes))
 
@@ -183,7 +196,7 @@ class SchedulerService:
         self.stop()
         if self.committer is not None:
             with self._lock:
-                ticket = self._submit_changes()
+                ticket = self._submit_changes("shutdown")
             if ticket:
                 self._await_durable("shutdown", ticket)
             self.committer.stop()
@@ -198,7 +211,7 @@ class SchedulerService:
             self.core.prune(now=self.now())
             gone = [w for w in self._bindings.known() if w not in self.core.workers]
             self._bindings.forget(gone)
-            self._submit_changes()
+            self._submit_changes(MAINTENANCE)
 
     def claims(self) -> dict[str, str]:
         """Worker id → the identity that claimed it (a copy, for operators' tools and tests)."""
@@ -234,6 +247,12 @@ class SchedulerService:
                 _log.exception("maintenance pass failed; will retry in %.1fs", self._interval)
 
     # ---------------------------------------------------------------- health
+
+    def status_counts(self) -> tuple[dict[str, int], int]:
+        """Tasks per status (every status) and the number of workers, for the metrics. O(statuses)."""
+        with self._lock:
+            core = self.core
+            return {status: len(ids) for status, ids in core.by_status.items()}, len(core.workers)
 
     def counts(self) -> dict[str, int]:
         """Task and worker counts for the health document. O(1)."""
