@@ -3,6 +3,7 @@
 # user who only wants the server does not wait for a browser or a database to install.
 #   - tests/interop: XML-RPC clients nobody here wrote (Perl RPC::XML over LWP with HTTPS,
 #     Ruby's xmlrpc gem).
+#   - tests/metrics: promtool (Debian's prometheus) checks a real /metrics scrape.
 # Add a package next to the tests that use it, with a comment naming them.
 # Debian/Ubuntu only; as root, or with sudo. Safe to re-run: does nothing when every package is
 # already installed. Elsewhere it says what it skipped and the tests that need them skip or fail
@@ -14,6 +15,7 @@ PACKAGES=(
     liblwp-protocol-https-perl  # tests/interop: https:// for LWP, which RPC::XML::Client uses
     ruby                        # tests/interop: Ruby interpreter
     ruby-xmlrpc                 # tests/interop: Ruby's xmlrpc library (left the stdlib in Ruby 2.4)
+    prometheus                  # tests/metrics/test_promtool.py: promtool check metrics on a real scrape
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then

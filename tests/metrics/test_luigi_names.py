@@ -66,6 +66,18 @@ def test_started_done_failed_disabled_and_execution_time_per_family():
     assert ("luigi_task_done_total", "Flaky") not in found
 
 
+def test_re_enabling_counts_a_failure_as_luigid_does_but_sets_no_run_time():
+    clock = Clock()
+    service, metrics = service_with_metrics(clock, retry_count=1)
+    run(service, clock, "Bad_1", "Bad", "FAILED", 2.0)  # disabled at once
+    clock.now += 100
+    service.call("re_enable_task", "Bad_1")  # DISABLED -> FAILED, no run ended
+    found = samples(metrics.registry)
+    assert found[("luigi_task_disabled_total", "Bad")] == 1
+    assert found[("luigi_task_failed_total", "Bad")] == 1
+    assert found[("luigi_task_execution_time_seconds", "Bad")] == 2.0  # luigid would say 102 here
+
+
 def test_reported_running_is_not_a_start_and_done_without_a_run_sets_no_time():
     clock = Clock()
     service, metrics = service_with_metrics(clock)
