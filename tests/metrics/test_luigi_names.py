@@ -114,3 +114,14 @@ def test_families_past_the_bound_share_one_label():
     families = {family for (name, family) in found if name == "luigi_task_done_total"}
     assert families == {"F0", "F1", "F2", "(other)"}
     assert found[("luigi_task_done_total", "(other)")] == 7
+
+
+def test_without_a_store_only_transitions_are_recorded():
+    """An observer alone makes the core keep its transitions, not the records a store would write."""
+    clock = Clock()
+    service, _ = service_with_metrics(clock)
+    service.core.changes.tasks.add("x")
+    assert not service.core.changes.tasks  # forgotten: nobody writes them
+    service.core.changes.transitions.append(("x", None, "PENDING", 1.0, W))
+    assert service.core.take_changes().transitions == [("x", None, "PENDING", 1.0, W)]
+    assert service.core.changes.transitions == []

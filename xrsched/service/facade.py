@@ -50,7 +50,8 @@ class SchedulerService:
         self.committer: GroupCommitter | None = None
         self._observer = observer
         if store is not None or observer is not None:
-            self.core.track_changes()  # the store writes them; the observer counts the transitions
+            # The store writes every change; an observer alone needs only the status transitions.
+            self.core.track_changes(transitions_only=store is None)
         if store is not None:
             self.committer = GroupCommitter(store if observer is None else ObservedWriter(store, observer))
         self._clock = clock
