@@ -1,32 +1,36 @@
 """Metrics overhead: server CPU per call with and without /metrics instrumentation, in process.
 
 Two copies of the server's application (:class:`xrsched.server.app.SchedulerApp` over a
-:class:`~xrsched.service.SchedulerService` with an in-memory store) answer the same fixed
+:class:`~xrsched.service.SchedulerService`, in-memory or, with ``--store sqlite``, over the
+SQLite store with ``sync=normal`` in a temporary directory) answer the same fixed
 XML-RPC bodies, ``ping`` and ``add_task`` (a re-registration), straight through
 ``handle_rpc``: parse, authorize, dispatch, core, audit hook, marshal. One copy has a
 :class:`~xrsched.metrics.ServerMetrics` attached (call counter and histogram, transitions,
-``get_work`` timing, change tracking for the observer), the other none. No socket, TLS or
-store write is involved, so the instrumentation's share is the largest it can be; a real
-call adds the transport's cost on top, which the metrics do not touch.
+``get_work`` timing, transitions for the observer, timed store writes), the other none. No
+socket or TLS is involved (and no store in memory), so the instrumentation's share is the
+largest it can be; a real call adds the transport's cost on top, which the metrics do not touch.
 
 A round times ``--calls`` calls of one method on one copy with ``time.process_time``; rounds
 alternate between the copies (so drift on a shared machine hits both alike) and the table
 shows the best of ``--rounds`` for each: CPU µs per call and the difference.
 
-    python benchmarks/metrics_overhead.py [--calls 20000] [--rounds 7]
+    python benchmarks/metrics_overhead.py [--calls 20000] [--rounds 7] [--store memory|sqlite]
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 import xmlrpc.client
+from pathlib import Path
 
 from xrsched.audit import AuditLog
 from xrsched.metrics import ServerMetrics
 from xrsched.rpc.app import RequestInfo
 from xrsched.server.app import ANONYMOUS_ADMIN, SchedulerApp
 from xrsched.service import SchedulerService
+from xrsched.store import SQLiteStore
 
 BODIES = {
     "ping": xmlrpc.client.dumps(("bench-worker",), "ping").encode(),
@@ -46,10 +50,12 @@ BODIES = {
 REQUEST = RequestInfo(peer=("127.0.0.1", 40000), method="POST", path="/RPC2", request_id="", identity=ANONYMOUS_ADMIN)
 
 
-def build(with_metrics: bool) -> SchedulerApp:
-    """One application; with ``with_metrics`` wired the way ServerRuntime wires it."""
+def build(with_metrics: bool, store_dir: Path | None = None) -> SchedulerApp:
+    """One application, over SQLite in ``store_dir`` if given; with ``with_metrics`` wired the way
+    ServerRuntime wires it."""
     metrics = ServerMetrics(process=False) if with_metrics else None
-    service = SchedulerService(observer=metrics)
+    store = SQLiteStore(store_dir / "state.sqlite3", sync="normal") if store_dir is not None else None
+    service = SchedulerService(observer=metrics, store=store)
     app = SchedulerApp(service, tokens=None, audit=AuditLog(None), metrics=metrics)
     if metrics is not None:
         metrics.live.scheduler = service.status_counts
@@ -65,9 +71,14 @@ def one_round(app: SchedulerApp, body: bytes, calls: int) -> float:
     return (time.process_time() - started) / calls
 
 
-def measure(calls: int, rounds: int) -> dict[str, tuple[float, float]]:
+def measure(calls: int, rounds: int, store_root: Path | None = None) -> dict[str, tuple[float, float]]:
     """method -> (best µs/call without metrics, best µs/call with metrics)."""
-    plain, instrumented = build(False), build(True)
+    if store_root is None:
+        plain, instrumented = build(False), build(True)
+    else:
+        (store_root / "plain").mkdir()
+        (store_root / "metrics").mkdir()
+        plain, instrumented = build(False, store_root / "plain"), build(True, store_root / "metrics")
     results = {}
     for method, body in BODIES.items():
         for app in (plain, instrumented):
@@ -96,8 +107,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--calls", type=int, default=20000, help="calls per round")
     parser.add_argument("--rounds", type=int, default=7, help="rounds per copy (best is kept)")
+    parser.add_argument("--store", choices=("memory", "sqlite"), default="memory", help="state store of both copies")
     args = parser.parse_args()
-    print(table(measure(args.calls, args.rounds)))
+    if args.store == "memory":
+        print(table(measure(args.calls, args.rounds)))
+        return
+    with tempfile.TemporaryDirectory(prefix="xrsched-metrics-bench-") as root:
+        print(table(measure(args.calls, args.rounds, Path(root))))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -20,6 +19,7 @@ from prometheus_client.registry import Collector
 
 from xrsched.core.states import TASK_STATUSES
 
+from .calls import CallMetrics
 from .labels import OTHER, BoundedLabel
 from .luigi_names import LuigiTaskMetrics, TaskView, Transition
 
@@ -81,22 +81,15 @@ class ServerMetrics:
         self._outcome = BoundedLabel(KNOWN_OUTCOMES)
         self._http_status = BoundedLabel(KNOWN_HTTP_STATUSES)
         self._auth_reason = BoundedLabel(limit=_MORE_AUTH_REASONS)
-        self._children_lock = threading.Lock()
-        self._call_children: dict[tuple[str, str | int], tuple[Any, Any]] = {}
+        self._labels_lock = threading.Lock()
+        self._call_labels: dict[tuple[str, str | int], tuple[str, str]] = {}
         registry = self.registry
-        self.calls = Counter(
-            "xrsched_rpc_calls_total",
-            "Method calls (XML-RPC, multicall entries, /api/) by method and outcome.",
-            ["method", "outcome"],
-            registry=registry,
+        self.calls = CallMetrics(
+            ("xrsched_rpc_calls", "Method calls (XML-RPC, multicall entries, /api/) by method and outcome."),
+            ("xrsched_rpc_call_duration_seconds", "Time to check, run and encode one method call."),
+            FAST_BUCKETS,
         )
-        self.call_seconds = Histogram(
-            "xrsched_rpc_call_duration_seconds",
-            "Time to check, run and encode one method call.",
-            ["method"],
-            buckets=FAST_BUCKETS,
-            registry=registry,
-        )
+        registry.register(self.calls)
         self.get_work_seconds = Histogram(
             "xrsched_get_work_duration_seconds",
             "Time get_work spends in the scheduler: waiting for its lock and choosing a task.",
@@ -148,23 +141,21 @@ class ServerMetrics:
     def rpc_call(self, method: str, outcome: str | int, seconds: float) -> None:
         """One call or multicall entry ended with ``outcome`` ("ok" or a fault code)."""
         key = (method, outcome)
-        children = self._call_children.get(key)
-        if children is None:
-            children = self._children_for(key)
-        calls, duration = children
-        calls.inc()
-        duration.observe(seconds)
+        labels = self._call_labels.get(key)
+        if labels is None:
+            labels = self._labels_for(key)
+        self.calls.record(labels[0], labels[1], seconds)
 
-    def _children_for(self, key: tuple[str, str | int]) -> tuple[Any, Any]:
+    def _labels_for(self, key: tuple[str, str | int]) -> tuple[str, str]:
         method = self._method(key[0])
         if method == OTHER:
             method = UNKNOWN_METHOD
-        children = (self.calls.labels(method, self._outcome(str(key[1]))), self.call_seconds.labels(method))
-        with self._children_lock:
-            # Cache the pair only for names with a label of their own: unknown names are unbounded.
-            if method != UNKNOWN_METHOD and len(self._call_children) < 4096:
-                self._call_children[key] = children
-        return children
+        labels = (method, self._outcome(str(key[1])))
+        with self._labels_lock:
+            # Remember only names with a label of their own: unknown names are unbounded.
+            if method != UNKNOWN_METHOD and len(self._call_labels) < 4096:
+                self._call_labels[key] = labels
+        return labels
 
     def http_refusal(self, status: int) -> None:
         """A request was refused at the HTTP level (401, 404, 413, ...)."""
