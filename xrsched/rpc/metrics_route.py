@@ -17,8 +17,6 @@ if TYPE_CHECKING:
     from xrsched.rpc.handler import RpcRequestHandler
 
 METRICS_PATH = "/metrics"
-#: ``metrics_auth`` values: a token is required (the default), or anyone may scrape.
-METRICS_AUTH_MODES = ("token", "none")
 
 
 class MetricsSource(Protocol):
