@@ -125,3 +125,22 @@ def test_without_a_store_only_transitions_are_recorded():
     service.core.changes.transitions.append(("x", None, "PENDING", 1.0, W))
     assert service.core.take_changes().transitions == [("x", None, "PENDING", 1.0, W)]
     assert service.core.changes.transitions == []
+
+
+def test_a_batch_is_not_counted_as_started_but_its_members_ending_are():
+    """luigid counts a start only for a single task handed out; a batch's members end normally."""
+    clock = Clock()
+    service, metrics = service_with_metrics(clock)
+    service.call("add_task_batcher", W, "Part", ["p"], 10)
+    for i in (1, 2):
+        service.call("add_task", task_id=f"Part_{i}", worker=W, family="Part", params={"p": str(i)}, batchable=True)
+    reply = service.call("get_work", worker=W)
+    assert reply["batch_task_ids"] == ["Part_1", "Part_2"]
+    service.call("add_task", task_id="Part_b", worker=W, family="Part", params={"p": "1,2"}, status="RUNNING",
+                 batch_id=reply["batch_id"])  # fmt: skip
+    clock.now += 2
+    service.call("add_task", task_id="Part_b", worker=W, status="DONE")
+    found = samples(metrics.registry)
+    assert ("luigi_task_started_total", "Part") not in found
+    assert found[("luigi_task_done_total", "Part")] == 3  # both members and the runner
+    assert found[("luigi_task_execution_time_seconds", "Part")] == 2.0
