@@ -191,7 +191,8 @@ def test_a_newcomer_refused_while_every_slot_is_busy_is_counted(live_server_fact
     newcomer.close()
     busy.close()
     found = wait_for(lambda s: s.status == 200, server)
-    assert found.value("xrsched_connections_refused_total", reason="busy") == 1
+    # At least ours: on a loaded machine a scrape may itself have met the slot still busy.
+    assert found.value("xrsched_connections_refused_total", reason="busy") >= 1
 
 
 def wait_for(condition, server, timeout: float = 10.0):
