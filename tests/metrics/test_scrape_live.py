@@ -13,6 +13,7 @@ import pytest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encoder
 
 from tests.metrics.conftest import scrape
+from xrsched.metrics.luigi_names import MAX_FAMILIES
 
 
 def host_port(server) -> tuple[str, int]:
@@ -139,18 +140,19 @@ def test_unknown_method_names_cannot_grow_the_series(live_server):
     assert len(methods) <= 3  # (unknown), system.multicall and nothing else
 
 
-def test_families_past_the_bound_share_one_series(live_server, monkeypatch):
-    luigi = live_server.runtime.metrics.luigi
-    monkeypatch.setattr(luigi.family, "_limit", 5)  # the production bound is 1,000 families
+def test_families_past_the_bound_share_one_series(live_server):
     admin = live_server.proxy(live_server.admin)
-    multi = xmlrpc.client.MultiCall(admin)
-    for i in range(40):
-        multi.add_task({"__starstar": True, "task_id": f"T{i}", "worker": "w", "family": f"Fam{i}", "status": "DONE"})
-    list(multi())
+    for start in (0, 520):  # 1,040 families in two multicalls (the bound is 1,000)
+        multi = xmlrpc.client.MultiCall(admin)
+        for i in range(start, start + 520):
+            multi.add_task({"__starstar": True, "task_id": f"T{i}", "worker": "w", "family": f"Fam{i}",
+                            "status": "DONE"})  # fmt: skip
+        assert all(result is True for result in multi())
     found = scrape(live_server, live_server.admin)
     families = found.label_values("luigi_task_done_total", "family")
-    assert families == {"Fam0", "Fam1", "Fam2", "Fam3", "Fam4", "(other)"}
-    assert found.value("luigi_task_done_total", family="(other)") == 35
+    assert len(families) == MAX_FAMILIES + 1
+    assert families == {f"Fam{i}" for i in range(MAX_FAMILIES)} | {"(other)"}  # the first ones keep theirs
+    assert found.value("luigi_task_done_total", family="(other)") == 40
 
 
 # -- connections ------------------------------------------------------------------------------
