@@ -3,6 +3,7 @@
 # user who only wants the server does not wait for a browser or a database to install.
 #   - tests/interop: XML-RPC clients nobody here wrote (Perl RPC::XML over LWP with HTTPS,
 #     Ruby's xmlrpc gem).
+#   - tests/metrics: promtool (Debian's prometheus) checks a real /metrics scrape.
 # Add a package next to the tests that use it, with a comment naming them.
 # Debian/Ubuntu only; as root, or with sudo. Safe to re-run: does nothing when every package is
 # already installed. Elsewhere it says what it skipped and the tests that need them skip or fail
@@ -15,6 +16,7 @@ PACKAGES=(
     ruby                        # tests/interop: Ruby interpreter
     ruby-xmlrpc                 # tests/interop: Ruby's xmlrpc library (left the stdlib in Ruby 2.4)
     postgresql                  # tests/pg: throwaway clusters (initdb, pg_ctl) for the PostgreSQL store
+    prometheus                  # tests/metrics/test_promtool.py: promtool check metrics on a real scrape
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then

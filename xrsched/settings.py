@@ -74,6 +74,13 @@ class ServerSettings:
     read_timeout: float = _opt(30.0, "Seconds a request may take to arrive once started.", metavar="SECONDS")
     idle_timeout: float = _opt(60.0, "Seconds an idle keep-alive connection is kept open.", metavar="SECONDS")
     health_requires_token: bool = _opt(False, "Make GET /health ask for a valid token.")
+    metrics_auth: str = _opt(
+        "token",
+        "Who may GET /metrics: token (any valid token, viewer or better) or none (anyone who reaches "
+        "the port, for scrapers that cannot send a token; the metrics hold counts and task family "
+        "names, never parameters).",
+        metavar="MODE",
+    )
     background: bool = _opt(False, "Detach and run in the background (see --pidfile, --logdir).")
     pidfile: Path | None = _opt(None, "Write the server's process id here (with --background).", metavar="FILE")
     logdir: Path | None = _opt(None, "Write xrsched-server.log here instead of standard error.", metavar="DIR")
@@ -202,6 +209,8 @@ def _check(settings: ServerSettings) -> None:
         raise BadValue(f"sync must be full or normal, got {settings.sync!r}")
     if settings.history_days < 0:
         raise BadValue("history_days must not be negative")
+    if settings.metrics_auth not in ("token", "none"):
+        raise BadValue(f"metrics_auth must be token or none, got {settings.metrics_auth!r}")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise BadValue(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {settings.log_level!r}")
     if (settings.tls_cert is None) != (settings.tls_key is None):

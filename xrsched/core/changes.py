@@ -30,6 +30,16 @@ class ChangeSet:
         changes.transitions = _Nothing()
         return changes
 
+    @classmethod
+    def transitions_only(cls) -> ChangeSet:
+        """A change set that records status transitions only (for an observer without a store).
+        Made once per call: built without the sets it would throw away."""
+        changes = cls.__new__(cls)
+        changes.tasks = changes.removed_tasks = changes.workers = changes.removed_workers = _NOTHING
+        changes.meta = False
+        changes.transitions = []
+        return changes
+
     def __bool__(self) -> bool:
         return bool(
             self.tasks or self.removed_tasks or self.workers or self.removed_workers or self.meta or self.transitions
@@ -66,3 +76,7 @@ class _Nothing(set):  # type: ignore[type-arg]
 
     def discard(self, item: object) -> None:
         """Nothing to forget."""
+
+
+#: Forgets whatever it is given, so one instance serves every change set that records no records.
+_NOTHING = _Nothing()

@@ -11,7 +11,6 @@ import heapq
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .changes import ChangeSet
 from .model import Task, Worker
 from .state import SchedulerState, signature
 from .states import BATCH_RUNNING, DISABLED, DONE, FAILED, PENDING, RUNNING
@@ -59,7 +58,7 @@ def restore(
     state.paused = paused
     state.resources = dict(resources)
     state.batchers = {w: dict(families) for w, families in batchers.items()}
-    state.changes = ChangeSet() if state.tracking else ChangeSet.discarding()
+    state.changes = state.fresh_changes()
 
 
 def _add_all(state: SchedulerState, tasks: Iterable[Task]) -> tuple[list[Task], list[Task]]:

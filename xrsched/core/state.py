@@ -87,6 +87,7 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
         self._policies: dict[RetryPolicy, RetryPolicy] = {}
         #: Whether changes are recorded for a store (see :meth:`track_changes`).
         self.tracking = False
+        self._transitions_only = False
         self.changes = ChangeSet.discarding()
         self._solo: dict[str, tuple[str]] = {}
         #: The dashboard's counts and orderings, built on first use (see :meth:`listings`).
@@ -345,15 +346,23 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
 
     # ----------------------------------------------------------------- workers
 
-    def track_changes(self) -> None:
-        """Start recording changes for a store; :meth:`take_changes` hands them over."""
+    def track_changes(self, *, transitions_only: bool = False) -> None:
+        """Start recording changes for a store (with ``transitions_only``, only the status
+        transitions, for an observer when there is no store); :meth:`take_changes` hands them over."""
         self.tracking = True
-        self.changes = ChangeSet()
+        self._transitions_only = transitions_only
+        self.changes = self.fresh_changes()
+
+    def fresh_changes(self) -> ChangeSet:
+        """An empty change set of the kind being recorded (one that forgets all when not tracking)."""
+        if not self.tracking:
+            return ChangeSet.discarding()
+        return ChangeSet.transitions_only() if self._transitions_only else ChangeSet()
 
     def take_changes(self) -> ChangeSet:
         """Hand over what changed since the last call (for the store) and start afresh."""
         changes = self.changes
-        self.changes = ChangeSet() if self.tracking else ChangeSet.discarding()
+        self.changes = self.fresh_changes()
         return changes
 
     def mark_task(self, task: Task) -> None:

@@ -43,6 +43,7 @@ from xrsched.rpc.httpmsg import (
     safe_headers,
 )
 from xrsched.rpc.limits import BodyError, decode_body
+from xrsched.rpc.metrics_route import METRICS_PATH, MetricsRoute
 from xrsched.rpc.pool import ConnState, Tracked
 from xrsched.rpc.sockio import DeadlineReader, TimedWriter, refuse_plain_http
 
@@ -59,7 +60,7 @@ _BUSY_SECONDS = 1.0  # a refused client gets this long to handshake and to send 
 _NO_HEADERS = HeaderMap([])
 
 
-class RpcRequestHandler(ApiRoutes, DashboardRoutes, SimpleXMLRPCRequestHandler):
+class RpcRequestHandler(ApiRoutes, DashboardRoutes, MetricsRoute, SimpleXMLRPCRequestHandler):
     """Serves one accepted socket until it closes, times out, is evicted or the server drains.
 
     ``tracked`` is the connection's slot in the server's pool (None for a refused newcomer);
@@ -126,6 +127,7 @@ class RpcRequestHandler(ApiRoutes, DashboardRoutes, SimpleXMLRPCRequestHandler):
         deadline = time.monotonic() + (min(limit, _BUSY_SECONDS) if self.busy else limit)
         try:
             if refuse_plain_http(self.request, deadline, self.settings.server_name):
+                self.server.note_refused_connection("plain_http")
                 return False
             self.request.settimeout(max(deadline - time.monotonic(), 0.001))  # one deadline for both steps
             sock = context.wrap_socket(self.request, server_side=True, do_handshake_on_connect=False)
@@ -135,6 +137,7 @@ class RpcRequestHandler(ApiRoutes, DashboardRoutes, SimpleXMLRPCRequestHandler):
             sock.do_handshake()
         except (OSError, ValueError) as exc:
             log.debug("TLS handshake with %s failed: %s", self.peer_label, exc)
+            self.server.note_refused_connection("handshake")
             return False
         self.peer_cert_cn = common_name(sock.getpeercert())
         return True
@@ -227,10 +230,13 @@ class RpcRequestHandler(ApiRoutes, DashboardRoutes, SimpleXMLRPCRequestHandler):
 
     def do_GET(self) -> None:
         """``/health``: the §5 document, 200 for ok/degraded, 503 for down (the stdlib has no GET);
-        ``/api/<method>`` for methods that change nothing; the dashboard's ``/``, ``/static/``
-        and ``/session``."""
+        ``/api/<method>`` for methods that change nothing; ``/metrics`` for Prometheus; the
+        dashboard's ``/``, ``/static/`` and ``/session``."""
         if is_api_path(self.info.path):
             self.serve_api(post=False)
+            return
+        if self.info.path == METRICS_PATH:
+            self.serve_metrics()
             return
         if self.dashboard_serves(self.info.path, "GET"):
             self.serve_dashboard()
@@ -333,7 +339,7 @@ class RpcRequestHandler(ApiRoutes, DashboardRoutes, SimpleXMLRPCRequestHandler):
     def _not_here(self) -> HttpError:
         """404 for a path we do not serve, 405 (with ``Allow``) for a method it does not take."""
         path = self.info.path
-        allow = "POST" if path in self.rpc_paths else "GET, HEAD" if path == HEALTH_PATH else ""
+        allow = "POST" if path in self.rpc_paths else "GET, HEAD" if path in (HEALTH_PATH, METRICS_PATH) else ""
         if is_api_path(path):
             allow = "GET, HEAD, POST, OPTIONS"
         if self.dashboard_allow(path):

@@ -76,6 +76,8 @@ class RpcHttpServer(SimpleXMLRPCServer):
         self._thread: threading.Thread | None = None
         self._dropped = 0
         self._drop_logged_at = -_DROP_LOG_INTERVAL
+        #: Told the reason of each connection refused before a request was read (the metrics).
+        self.on_refused_connection: Callable[[str], None] | None = None
         super().__init__(
             address,
             RpcRequestHandler,
@@ -116,6 +118,12 @@ class RpcHttpServer(SimpleXMLRPCServer):
     def active_connections(self) -> int:
         """Connections holding a slot right now (handshaking, idle or busy)."""
         return len(self._pool)
+
+    def note_refused_connection(self, reason: str) -> None:
+        """Report a connection refused before a request was read: ``busy`` (503, all slots
+        busy), ``overflow`` (closed at once), ``plain_http`` or ``handshake``."""
+        if self.on_refused_connection is not None:
+            self.on_refused_connection(reason)
 
     def connection_sockets(self) -> list[socket.socket]:
         """The sockets of the connections holding a slot (for inspection)."""
@@ -198,6 +206,7 @@ class RpcHttpServer(SimpleXMLRPCServer):
             return
         with contextlib.suppress(OSError):
             request.close()
+        self.note_refused_connection("overflow")
         self._dropped += 1
         now = time.monotonic()
         if now - self._drop_logged_at >= _DROP_LOG_INTERVAL:  # one line per interval, not per attack packet
@@ -251,6 +260,7 @@ class RpcHttpServer(SimpleXMLRPCServer):
             return
         try:
             log.info("refusing %s with 503: all connection slots are busy", peer_text(client_address))
+            self.note_refused_connection("busy")
             self._serve(request, client_address, None)
         finally:
             self._pool.release_waiter()

@@ -61,6 +61,7 @@ class HttpSettings:
       away so the connection can stay open; a larger one closes the connection instead.
     - ``health_requires_token``: ``GET /health`` asks for credentials like RPC calls do.
     - ``cors``: luigid's ``[cors]`` section, applied to ``/api/`` (default: no CORS).
+    - ``metrics_auth``: ``token`` (``GET /metrics`` asks for credentials) or ``none``.
     """
 
     max_connections: int = 256
@@ -77,6 +78,7 @@ class HttpSettings:
     health_requires_token: bool = False
     server_name: str = "xrsched"
     cors: CorsSettings = field(default_factory=CorsSettings)
+    metrics_auth: str = "token"
 
     def __post_init__(self) -> None:
         if self.max_connections < 1:
@@ -92,6 +94,8 @@ class HttpSettings:
             raise ValueError("backlog must be >= 1")
         if any(ch in self.server_name for ch in "\r\n"):
             raise ValueError("server_name must be a single line")
+        if self.metrics_auth not in ("token", "none"):
+            raise ValueError("metrics_auth must be token or none")
 
     @property
     def listen_backlog(self) -> int:

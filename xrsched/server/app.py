@@ -20,6 +20,7 @@ from xrsched.auth.credentials import AuthResult, basic_user
 from xrsched.auth.oidc.shape import bearer_jwt
 from xrsched.core.errors import Forbidden, Unavailable
 from xrsched.health import HealthReport, OidcHealth, SchedulerCounts, StoreHealth, TlsHealth, assess, to_struct
+from xrsched.metrics import ServerMetrics, render
 from xrsched.rpc import jsoncodec
 from xrsched.rpc.app import Peer, RequestInfo, RpcResult, peer_text
 from xrsched.rpc.dispatch import MULTICALL, CallContext, Dispatcher
@@ -52,6 +53,7 @@ class SchedulerApp:
         store_health: Callable[[], StoreHealth] | None = None,
         leadership: Leadership | None = None,
         oidc: OidcVerifier | None = None,
+        metrics: ServerMetrics | None = None,
     ) -> None:
         self.service = service
         self.tokens = tokens
@@ -71,6 +73,9 @@ class SchedulerApp:
         for name, method in service.methods().items():
             self.dispatcher.register_function(method, name)
         self.dispatcher.register_function(self.system_health, "system.health")
+        self.metrics = metrics
+        if metrics is not None:
+            metrics.set_methods(self.dispatcher.funcs)
 
     # ------------------------------------------------------------ Application
 
@@ -88,6 +93,8 @@ class SchedulerApp:
             return ANONYMOUS_ADMIN
         header = _header(headers, "authorization")
         result = self._check(self.tokens, header, peer_cert_cn)
+        if result.identity is None and self.metrics is not None:
+            self.metrics.auth_failure(result.reason)
         if result.identity is None and header is not None:
             host = peer[0] if isinstance(peer, tuple) else (peer or "unknown peer")  # a Unix peer is its label
             self._refusals.refused(host, basic_user(header), result.reason)
@@ -181,8 +188,14 @@ class SchedulerApp:
         last = None if state.last_refresh is None else _dt.datetime.fromtimestamp(state.last_refresh, _dt.UTC)
         return OidcHealth(keys=state.keys, refresh_ok=state.ok, last_refresh=last)
 
+    def scrape_metrics(self, accept: str | None) -> tuple[bytes, str] | None:
+        """``GET /metrics``: the body and Content-Type (None when this server keeps no metrics)."""
+        return None if self.metrics is None else render(self.metrics.registry, accept)
+
     def on_refused(self, request: RequestInfo, status: int) -> None:
         """Audit a request refused at the HTTP level (401, 405, 411, 413, 503, ...)."""
+        if self.metrics is not None:
+            self.metrics.http_refusal(status)
         identity = request.identity if isinstance(request.identity, Identity) else None
         via = {"via": request.via} if request.via else {}
         self.audit.record(
@@ -225,6 +238,8 @@ class SchedulerApp:
             raise Unavailable(f"{method}: refused because the audit log cannot be written")
 
     def _audit_call(self, context: CallContext, method: str, outcome: str | int, duration: float) -> None:
+        if self.metrics is not None:
+            self.metrics.rpc_call(method, outcome, duration)
         identity = context.identity if isinstance(context.identity, Identity) else None
         if context.via:  # a dashboard call: the general record, with "via"
             self.audit.record(

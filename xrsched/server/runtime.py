@@ -26,6 +26,7 @@ from xrsched.audit import AuditLog
 from xrsched.auth import Role, TokenStore, create_initial_admin
 from xrsched.core import Scheduler
 from xrsched.dashboard.site import DashboardSite
+from xrsched.metrics import ServerMetrics
 from xrsched.rpc.http_server import RpcHttpServer
 from xrsched.rpc.limits import HttpSettings, RequestLimits
 from xrsched.rpc.unix_server import RpcUnixServer, check_unix_socket
@@ -78,7 +79,8 @@ class ServerRuntime:
             self.cert_path, self.key_path = self._certificate_paths()
             self.cert: CertificateInfo | None = certificate_info(self.cert_path) if self.cert_path else None
             self.core = self._recover()
-            self.service = SchedulerService(self.core, store=self.store)
+            self.metrics = ServerMetrics()
+            self.service = SchedulerService(self.core, store=self.store, observer=self.metrics)
             self.tokens.on_reload.append(self.release_revoked_claims)
             self.app = self._application()
             self.dashboard = self._dashboard()
@@ -98,6 +100,7 @@ class ServerRuntime:
                 if self.http is not None:
                     self.http.shutdown(grace_seconds=0.0)
                 raise
+        self._watch_metrics()
         self._stop = threading.Event()
         self._reload = threading.Event()
 
@@ -202,6 +205,7 @@ class ServerRuntime:
             tls_not_after=(lambda: self.cert.not_after if self.cert else None) if self.cert_path else None,
             store_health=self.service.store_health,
             oidc=self.oidc,
+            metrics=self.metrics,
         )
 
     def _dashboard(self) -> DashboardSite | None:
@@ -227,8 +231,18 @@ class ServerRuntime:
             max_request_bytes=settings.max_request_bytes,
             max_decompressed_bytes=self.app.limits.max_decompressed_bytes,
             health_requires_token=settings.health_requires_token,
+            metrics_auth=settings.metrics_auth,
             cors=settings.cors,
         )
+
+    def _watch_metrics(self) -> None:
+        """Point the metrics at the counters read when scraped, and at the listeners' refusals."""
+        live = self.metrics.live
+        live.scheduler = self.service.status_counts
+        live.connections = lambda: sum(server.active_connections for server in self.listeners)
+        live.audit_errors = lambda: self.audit.dropped
+        for server in self.listeners:
+            server.on_refused_connection = self.metrics.connection_refused
 
     def _listen(self, tls_context: ssl.SSLContext | None) -> RpcHttpServer:
         settings = self.settings

@@ -25,10 +25,13 @@ from xrsched.store import Batch, GroupCommitter, StoreUnavailable, encode_change
 from xrsched.store.base import ReplyRow, StateStore
 
 from .context import CURRENT_CALLER, DEFERRED_DURABILITY
+from .observer import ObservedWriter, ServiceObserver
 from .ownership import WorkerBindings, check_call
 from .replies import DEFAULT_CAPACITY, ReplyCache
 
 _log = logging.getLogger("xrsched.server")
+#: The method name under which the background prune's transitions are reported.
+MAINTENANCE = "(maintenance)"
 
 
 class SchedulerService:
@@ -42,13 +45,17 @@ class SchedulerService:
         maintenance_interval: float = 1.0,
         store: StateStore | None = None,
         reply_capacity: int = DEFAULT_CAPACITY,
+        observer: ServiceObserver | None = None,
     ) -> None:
         self.core = core or Scheduler()
         self.store = store
         self.committer: GroupCommitter | None = None
+        self._observer = observer
+        if store is not None or observer is not None:
+            # The store writes every change; an observer alone needs only the status transitions.
+            self.core.track_changes(transitions_only=store is None)
         if store is not None:
-            self.core.track_changes()
-            self.committer = GroupCommitter(store)
+            self.committer = GroupCommitter(store if observer is None else ObservedWriter(store, observer))
         self._clock = clock
         self._last_now = 0.0
         self._lock = threading.Lock()
@@ -99,11 +106,13 @@ class SchedulerService:
         batches = self.core.batches
         replies = self.replies
         remembers = name not in READ_ONLY_METHODS
+        timer = self._observer if name == "get_work" else None  # get_work's time is reported
 
         def method(*args: Any, **kwargs: Any) -> Any:
             caller = CURRENT_CALLER.get()
             request_id = CURRENT_REQUEST_ID.get() if remembers else None
             who = caller.identity if caller is not None else ""
+            started = time.perf_counter() if timer is not None else 0.0
             with self._lock:
                 if request_id is not None:
                     seen, kept = replies.lookup(who, request_id, name)
@@ -117,9 +126,11 @@ class SchedulerService:
                     arguments.update(kwargs)
                     check_call(caller, name, arguments, bindings, tasks, batches)
                 answer = bound_core(*args, now=self.now(), **kwargs)
-                ticket = self._submit_changes(self._reply_row(who, request_id, name, answer))
+                ticket = self._submit_changes(name, self._reply_row(who, request_id, name, answer))
                 if request_id is not None:
                     replies.remember(who, request_id, name, (answer, ticket))
+            if timer is not None:
+                timer.get_work(time.perf_counter() - started)
             self._await_durable(name, ticket)
             return answer
 
@@ -132,13 +143,16 @@ class SchedulerService:
 
     # ------------------------------------------------------------- durability
 
-    def _submit_changes(self, reply: ReplyRow | None = None) -> int:
-        """Queue the core's changes for the store (under the lock), with the answer to a request
-        id when the store keeps them; 0 when nothing to write."""
-        if self.committer is None:
+    def _submit_changes(self, name: str, reply: ReplyRow | None = None) -> int:
+        """Queue the core's changes for the store and show their transitions to the observer
+        (under the lock), with the answer to a request id when the store keeps them; 0 when
+        nothing to write. ``name`` is the method that made them."""
+        if not self.core.tracking:
             return 0
         changes = self.core.take_changes()
-        if not changes and reply is None:
+        if self._observer is not None and changes.transitions:
+            self._observer.transitions(name, changes.transitions, self.core.tasks)
+        if self.committer is None or (not changes and reply is None):
             return 0
         batch = encode_changes(self.core, changes) if changes else Batch()
         if reply is not None:
@@ -221,7 +235,7 @@ class SchedulerService:
         self.stop()
         if self.committer is not None:
             with self._lock:
-                ticket = self._submit_changes()
+                ticket = self._submit_changes("shutdown")
             if ticket:
                 self._await_durable("shutdown", ticket)
             self.committer.stop()
@@ -236,7 +250,7 @@ class SchedulerService:
             self.core.prune(now=self.now())
             gone = [w for w in self._bindings.known() if w not in self.core.workers]
             self._bindings.forget(gone)
-            self._submit_changes()
+            self._submit_changes(MAINTENANCE)
 
     def claims(self) -> dict[str, str]:
         """Worker id → the identity that claimed it (a copy, for operators' tools and tests)."""
@@ -272,6 +286,12 @@ class SchedulerService:
                 _log.exception("maintenance pass failed; will retry in %.1fs", self._interval)
 
     # ---------------------------------------------------------------- health
+
+    def status_counts(self) -> tuple[dict[str, int], int]:
+        """Tasks per status (every status) and the number of workers, for the metrics. O(statuses)."""
+        with self._lock:
+            core = self.core
+            return {status: len(ids) for status, ids in core.by_status.items()}, len(core.workers)
 
     def counts(self) -> dict[str, int]:
         """Task and worker counts for the health document. O(1)."""
