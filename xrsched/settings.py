@@ -52,6 +52,12 @@ class ServerSettings:
         None, "Tokens file (TOML, hashes only). Default: STATE_PATH/tokens.toml.", metavar="FILE"
     )
     audit_log: Path | None = _opt(None, "Audit log, JSON lines. Default: STATE_PATH/audit.log.", metavar="FILE")
+    audit_key: Path | None = _opt(
+        None,
+        "Add an HMAC-SHA256 to every audit record, keyed with this file's contents (at least 16 "
+        "bytes, mode 0600); `xrsched audit verify --key` checks them.",
+        metavar="FILE",
+    )
     audit_required: bool = _opt(False, "Refuse mutating calls (503) while the audit log cannot be written.")
     state_path: Path | None = _opt(
         None,

@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, str] = {
     "history": "xrsched.cli.state:history",
     "run": "xrsched.cli.run:run",
     "task": "xrsched.cli.task:task",
+    "audit": "xrsched.cli.audit:audit",
 }
 
 
