@@ -42,6 +42,7 @@ SENSITIVE_NAME = re.compile(r"token|secret|passw|authori[sz]ation|credential|coo
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 
 
+_PREVIOUS = ',"rotation":"previous"'
 _second_cache: list[Any] = [-1, ""]
 
 
@@ -183,9 +184,13 @@ class AuditLog:
         outcome: str | int,
         duration_ms: float,
         request_id: str,
+        *,
+        previous_secret: bool = False,
     ) -> None:
         """Append the record of one call: the same line :meth:`record` writes for these fields,
-        built without the generic checks (the names are fixed and carry no secret)."""
+        built without the generic checks (the names are fixed and carry no secret).
+        ``previous_secret`` adds ``"rotation":"previous"``: the caller used a rotated token's
+        old secret during its grace period."""
         if self.path is None:
             return
         result = str(outcome) if isinstance(outcome, int) and not isinstance(outcome, bool) else _json_text(outcome)
@@ -193,7 +198,8 @@ class AuditLog:
         self._append(
             f'{{"ts":"{_utc_now()}","peer":{_json_text(peer)},"identity":{_json_text(identity)},'
             f'"role":{_json_text(role)},"method":{_json_text(method)},"outcome":{result},'
-            f'"duration_ms":{duration!r},"request_id":{_json_text(request_id)}}}\n'
+            f'"duration_ms":{duration!r},"request_id":{_json_text(request_id)}'
+            f"{_PREVIOUS if previous_secret else ''}}}\n"
         )
 
     def _append(self, line: str) -> None:

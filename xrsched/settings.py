@@ -14,6 +14,7 @@ from typing import Any
 
 from xrsched.core.config import SchedulerConfig
 from xrsched.core.errors import BadValue
+from xrsched.durations import parse_duration
 from xrsched.options import env_name, layer_values, read_toml
 from xrsched.paths import DEFAULT_STATE_DIR_HELP
 from xrsched.rpc.cors import CorsSettings
@@ -78,6 +79,12 @@ class ServerSettings:
     read_timeout: float = _opt(30.0, "Seconds a request may take to arrive once started.", metavar="SECONDS")
     idle_timeout: float = _opt(60.0, "Seconds an idle keep-alive connection is kept open.", metavar="SECONDS")
     health_requires_token: bool = _opt(False, "Make GET /health ask for a valid token.")
+    warn_expiry: str = _opt(
+        "7d",
+        "Health turns degraded, naming the token, while a token expires within this long "
+        "(e.g. 36h, 7d; 0 turns the warning off). Rotation grace periods do not count.",
+        metavar="DURATION",
+    )
     background: bool = _opt(False, "Detach and run in the background (see --pidfile, --logdir).")
     pidfile: Path | None = _opt(None, "Write the server's process id here (with --background).", metavar="FILE")
     logdir: Path | None = _opt(None, "Write xrsched-server.log here instead of standard error.", metavar="DIR")
@@ -175,6 +182,10 @@ def _check(settings: ServerSettings) -> None:
         raise BadValue(f"store must be sqlite or memory, got {settings.store!r}")
     if settings.sync not in ("full", "normal"):
         raise BadValue(f"sync must be full or normal, got {settings.sync!r}")
+    try:
+        parse_duration(settings.warn_expiry)
+    except ValueError as exc:
+        raise BadValue(f"warn_expiry: {exc}") from None
     if settings.history_days < 0:
         raise BadValue("history_days must not be negative")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

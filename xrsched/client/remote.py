@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from xrsched.client.endpoint import MIB, ClientStats, TransportSettings
 from xrsched.client.proxy import SchedulerProxy
 from xrsched.client.retrying import Attempts, Patience, RetryPolicy
+from xrsched.client.tokenwatch import TokenFileWatcher
 from xrsched.client.transport import SchedulerTransport
 from xrsched.client.wire import keyword_struct, restore
 
@@ -161,6 +162,20 @@ def resolve_token(
     return secret
 
 
+def read_checked_token(path: Path) -> str:
+    """The token in ``path``, checked as :func:`resolve_token` checks it (TokenError if unusable)."""
+    return resolve_token(None, path, {}) or ""
+
+
+def _token_watch(
+    token: str | None, token_file: str | Path | None, environ: Mapping[str, str] | None, secret: str | None
+) -> TokenFileWatcher | None:
+    """A watcher of the token file the secret came from (same rule as :func:`resolve_token`)."""
+    env = os.environ if environ is None else environ
+    path = None if token else token_file or env.get(TOKEN_FILE_ENV)
+    return TokenFileWatcher(Path(path), secret, read_checked_token) if path and secret else None
+
+
 class RemoteScheduler:
     """A client for one xrsched server; safe to share between threads, picklable.
 
@@ -173,7 +188,8 @@ class RemoteScheduler:
     ``url`` is ``https://host[:port][/path]`` (port 8082, path ``/RPC2`` by default), or
     ``unix:/run/xrsched.sock`` for a server's ``--unix-socket`` (no TLS there). The token
     comes from ``token``, else ``token_file`` / ``$XRSCHED_TOKEN_FILE``, else ``$XRSCHED_TOKEN``
-    (:func:`resolve_token`); ``environ`` replaces ``os.environ`` for that lookup. ``timeout`` is
+    (:func:`resolve_token`); ``environ`` replaces ``os.environ`` for that lookup. A token from a
+    file is re-read when the file changes, so a rotated secret reaches a running client. ``timeout`` is
     the ``read_timeout`` of :class:`~xrsched.client.endpoint.TransportSettings`, which explains
     the other connection options; ``retries``, ``backoff``, ``max_backoff``, ``max_retry_after``
     and ``deadline`` are the :class:`~xrsched.client.retrying.RetryPolicy`. Calls go through
@@ -212,7 +228,9 @@ class RemoteScheduler:
         self.policy = RetryPolicy(retries, backoff, max_backoff, max_retry_after, deadline)
         #: Bounds an outage across all calls when set (the worker sets one: --unreachable-timeout).
         self.patience: Patience | None = None
-        self.transport = SchedulerTransport(url, resolve_token(token, token_file, environ), settings)
+        secret = resolve_token(token, token_file, environ)
+        watch = _token_watch(token, token_file, environ, secret)
+        self.transport = SchedulerTransport(url, secret, settings, token_watch=watch)
         self.proxy = SchedulerProxy(self.transport)
 
     @property

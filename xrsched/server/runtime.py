@@ -26,6 +26,7 @@ from xrsched.audit import AuditLog
 from xrsched.audit_chain import AuditKeyError, read_key
 from xrsched.auth import Role, TokenStore, create_initial_admin
 from xrsched.core import Scheduler
+from xrsched.durations import parse_duration
 from xrsched.rpc.http_server import RpcHttpServer
 from xrsched.rpc.limits import HttpSettings, RequestLimits
 from xrsched.rpc.unix_server import RpcUnixServer, check_unix_socket
@@ -181,6 +182,7 @@ class ServerRuntime:
             audit_required=settings.audit_required,
             tls_not_after=(lambda: self.cert.not_after if self.cert else None) if self.cert_path else None,
             store_health=self.service.store_health,
+            warn_expiry=parse_duration(settings.warn_expiry),
         )
 
     def _http_settings(self) -> HttpSettings:
