@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import urllib.request
 import xmlrpc.client
 
 import pytest
@@ -108,6 +109,10 @@ def test_health_is_degraded_while_a_token_expires_soon(live_server_factory):
     assert [reason for reason in health["reasons"] if "token" in reason] == [
         f"token ci-7 expires {soon:%Y-%m-%dT%H:%M:%SZ}"
     ]
+    url = server.url.replace("/RPC2", "/health")
+    with urllib.request.urlopen(url, context=server.context(), timeout=10) as response:
+        document = response.read().decode()
+    assert 'status="degraded"' in document and "<reason>token ci-7 expires" in document
 
 
 def test_health_expiry_warning_can_be_turned_off(live_server_factory):
