@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import hmac
 import json
@@ -262,3 +263,20 @@ def test_the_key_file_must_be_private_and_long_enough(tmp_path):
         read_key(key)
     with pytest.raises(AuditKeyError, match="No such file"):
         read_key(tmp_path / "missing")
+
+
+def test_compressed_rotated_files_are_read(tmp_path):
+    path = tmp_path / "audit.log"
+    audit = write(path, 5)
+    os.rename(path, tmp_path / "audit.log.1")
+    audit.reopen()
+    audit.record_call("127.0.0.1:1", "token:ops", "operator", "after", "ok", 1.0, "after")
+    audit.close()
+    rotated = tmp_path / "audit.log.1"
+    packed = tmp_path / "audit.log.1.gz"
+    packed.write_bytes(gzip.compress(rotated.read_bytes()))
+    report = verify([packed, path])
+    assert report.intact and report.records == 6
+    packed.write_bytes(gzip.compress(rotated.read_bytes())[:-20])  # cut short
+    with pytest.raises(OSError, match="ends early"):
+        verify([packed, path])

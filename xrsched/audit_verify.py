@@ -20,13 +20,15 @@ Records before the first chained one in the first file were written before the c
 
 from __future__ import annotations
 
+import errno
+import gzip
 import hmac
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from xrsched.audit_chain import GENESIS, line_hash, mac_of, split_mac
 
@@ -73,12 +75,22 @@ class _Line:
     record: dict[str, Any] | None
 
 
+def _open(path: Path) -> BinaryIO:
+    """The file's bytes; a ``.gz`` file (logrotate's ``compress``) is read decompressed."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
 def _lines(paths: list[Path]) -> Iterator[_Line]:
     """Every line of every file in order; OSError for a file that cannot be read."""
     for path in paths:
-        with open(path, "rb") as handle:
-            for number, data in enumerate(handle, start=1):
-                yield _Line(path, number, data, line_hash(data), _record(data))
+        try:
+            with _open(path) as handle:
+                for number, data in enumerate(handle, start=1):
+                    yield _Line(path, number, data, line_hash(data), _record(data))
+        except EOFError:
+            raise OSError(errno.EIO, "the compressed file ends early", str(path)) from None
 
 
 def _record(data: bytes) -> dict[str, Any] | None:
@@ -262,13 +274,14 @@ def _incomplete(line: _Line) -> str | None:
 
 
 def verify(paths: list[Path], *, key: bytes | None = None, anchor: str | None = None) -> Report:
-    """Check the chain through ``paths`` (oldest first). Raises OSError for an unreadable file.
+    """Check the chain through ``paths`` (oldest first; ``.gz`` files are read decompressed).
+    Raises OSError for an unreadable file (a damaged ``.gz`` one included).
 
     ``anchor``: a record hash noted earlier; the check fails unless a record with that hash is
     still in the chain (catches cutting records off the end back past it).
     """
     files = [Path(p) for p in paths]
     for path in files:  # every file readable before any verdict: "unreadable" wins over "broken"
-        with open(path, "rb"):
-            pass
+        with _open(path) as handle:
+            handle.read(1)
     return _Checker(key, anchor).run(files)
