@@ -188,10 +188,10 @@ class SchedulerService:
     ) -> dict[str, Any]:
         """Audit records newest first, filtered: ``identity`` (``token:ops`` or ``ops``),
         ``method`` (exact, or a pattern with ``*``), ``outcome`` (``ok``, ``error`` for anything
-        else, or an exact code such as ``"403"``). Returns ``{"records": [...], "next": cursor}``; pass ``next``
-        as ``before`` for the following page (absent: nothing older). ``limit`` is 1 to 500; one
-        call reads a bounded part of the log, so a page may be short and still have a ``next``.
-        Without an audit log: no records and ``"note": "audit log disabled"``."""
+        else, or an exact code such as ``"403"``). Returns ``{"records": [...], "next": cursor}``;
+        pass ``next`` as ``before`` for the following page (absent: nothing older). ``limit`` is
+        1 to 500; one call reads a bounded part of the log, so a page may be short and still have
+        a ``next``. Without an audit log: no records and ``"note": "audit log disabled"``."""
         return audit_page(self.audit_path, identity, method, outcome, limit, before)
 
     def store_health(self) -> StoreHealth:
