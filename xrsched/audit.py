@@ -5,6 +5,12 @@ fault code or an HTTP status), how long it took and under which request id. It n
 secret or a parameter dump: fields whose names look like credentials are dropped, and extra
 values are cut short.
 
+Records are chained (:mod:`xrsched.audit_chain`): each carries ``seq``, the SHA-256 of the line
+before it (``prev``) and, with a key, an HMAC (``mac``), so ``xrsched audit verify`` can show
+edits, deletions, insertions and reordering. The chain continues across reopening (SIGHUP,
+logrotate) and restarts: at open the writer reads the last line of the file, or of ``<file>.1``
+when the file is new, and remembers the last hash while it runs.
+
 Writing must not take the scheduler down: a failed write marks the log unhealthy (the health
 document shows it), is logged once on ``xrsched.audit``, and the next record tries to reopen
 the file, so auditing resumes by itself when the disk recovers.
@@ -25,6 +31,8 @@ from json.encoder import encode_basestring_ascii as _encode_string
 from pathlib import Path
 from typing import Any
 
+from xrsched.audit_chain import CHAIN_FIELDS, Chain, read_tail, tail_of_file
+
 log = logging.getLogger("xrsched.audit")
 
 FIELD_ORDER = ("ts", "peer", "identity", "role", "method", "outcome", "duration_ms", "request_id")
@@ -34,6 +42,7 @@ SENSITIVE_NAME = re.compile(r"token|secret|passw|authori[sz]ation|credential|coo
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 
 
+_PREVIOUS = ',"rotation":"previous"'
 _second_cache: list[Any] = [-1, ""]
 
 
@@ -70,7 +79,9 @@ def build_record(fields: dict[str, Any]) -> dict[str, Any]:
     extras = 0
     known = [k for k in FIELD_ORDER if k in fields]
     for name in known + sorted(k for k in fields if k not in FIELD_ORDER):
-        if name == "identity" or not SENSITIVE_NAME.search(name):
+        if name in CHAIN_FIELDS:
+            dropped.append(name)  # only the chain writes these
+        elif name == "identity" or not SENSITIVE_NAME.search(name):
             if name not in FIELD_ORDER:
                 extras += 1
                 if extras > MAX_EXTRA_FIELDS or not _FIELD_NAME.fullmatch(name):
@@ -88,10 +99,14 @@ def build_record(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 class AuditLog:
-    """Append-only JSON-lines audit file; ``AuditLog(None)`` accepts records and writes nothing."""
+    """Append-only JSON-lines audit file; ``AuditLog(None)`` accepts records and writes nothing.
 
-    def __init__(self, path: Path | None) -> None:
+    ``key`` (bytes, see :func:`~xrsched.audit_chain.read_key`) adds an HMAC to every record.
+    """
+
+    def __init__(self, path: Path | None, *, key: bytes | None = None) -> None:
         self.path = None if path is None else Path(path)
+        self.chain = Chain(key)
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._healthy = True
@@ -106,14 +121,28 @@ class AuditLog:
         """False while records cannot be written (cleared by the next successful write)."""
         return self._healthy
 
+    @property
+    def is_open(self) -> bool:
+        """Whether the file is open now (False after :meth:`close` or a failed write)."""
+        return self._fd is not None
+
     def _open(self) -> bool:
         assert self.path is not None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+            tail = read_tail(self._fd)
         except OSError as exc:
             self._fail(exc)
             return False
+        if tail is not None:
+            self.chain.resume(tail)
+        elif self.chain.last is None:  # a new file at start-up: continue the rotated one's chain
+            rotated = tail_of_file(self.path.with_name(self.path.name + ".1"))
+            if rotated is not None:
+                self.chain.resume(rotated)
+        # A line torn by a crash or a failed write gets its newline before the next record.
+        self._partial = tail is not None and tail.torn
         return True
 
     def _close(self) -> None:
@@ -155,9 +184,13 @@ class AuditLog:
         outcome: str | int,
         duration_ms: float,
         request_id: str,
+        *,
+        previous_secret: bool = False,
     ) -> None:
         """Append the record of one call: the same line :meth:`record` writes for these fields,
-        built without the generic checks (the names are fixed and carry no secret)."""
+        built without the generic checks (the names are fixed and carry no secret).
+        ``previous_secret`` adds ``"rotation":"previous"``: the caller used a rotated token's
+        old secret during its grace period."""
         if self.path is None:
             return
         result = str(outcome) if isinstance(outcome, int) and not isinstance(outcome, bool) else _json_text(outcome)
@@ -165,7 +198,8 @@ class AuditLog:
         self._append(
             f'{{"ts":"{_utc_now()}","peer":{_json_text(peer)},"identity":{_json_text(identity)},'
             f'"role":{_json_text(role)},"method":{_json_text(method)},"outcome":{result},'
-            f'"duration_ms":{duration!r},"request_id":{_json_text(request_id)}}}\n'
+            f'"duration_ms":{duration!r},"request_id":{_json_text(request_id)}'
+            f"{_PREVIOUS if previous_secret else ''}}}\n"
         )
 
     def _append(self, line: str) -> None:
@@ -173,13 +207,14 @@ class AuditLog:
             if self._fd is None and not self._open():
                 self.dropped += 1
                 return
-            data = ("\n" + line if self._partial else line).encode("ascii")
+            sealed = self.chain.seal(line)
             try:
-                self._write(data)
+                self._write(b"\n" + sealed if self._partial else sealed)
             except OSError as exc:
                 self.dropped += 1
                 self._fail(exc)
                 return
+            self.chain.written(sealed)
             self._partial = False
             if not self._healthy:
                 log.warning("audit log %s is writable again (%d record(s) lost)", self.path, self.dropped)
@@ -191,9 +226,17 @@ class AuditLog:
             return True
         with self._lock:
             self._close()
+            self._log_chain("reopening")
             return self._open()
+
+    def _log_chain(self, when: str) -> None:
+        """Say where the chain stands: an operator can note the hash (``verify --anchor``)."""
+        if self.chain.last is not None:
+            log.info("audit log %s %s: seq %d, last record hash %s", self.path, when, self.chain.seq, self.chain.last)
 
     def close(self) -> None:
         """Close the file; a later record reopens it."""
         with self._lock:
+            if self._fd is not None:
+                self._log_chain("closed")
             self._close()

@@ -16,6 +16,7 @@ from xrsched.auth.oidc.config import OidcSettings
 from xrsched.core.config import SchedulerConfig
 from xrsched.core.errors import BadValue
 from xrsched.dashboard.settings import DashboardSettings
+from xrsched.durations import parse_duration
 from xrsched.options import env_name, layer_values, read_toml
 from xrsched.paths import DEFAULT_STATE_DIR_HELP
 from xrsched.rpc.cors import CorsSettings
@@ -54,6 +55,12 @@ class ServerSettings:
         None, "Tokens file (TOML, hashes only). Default: STATE_PATH/tokens.toml.", metavar="FILE"
     )
     audit_log: Path | None = _opt(None, "Audit log, JSON lines. Default: STATE_PATH/audit.log.", metavar="FILE")
+    audit_key: Path | None = _opt(
+        None,
+        "Add an HMAC-SHA256 to every audit record, keyed with this file's contents (at least 16 "
+        "bytes, mode 0600); `xrsched audit verify --key` checks them.",
+        metavar="FILE",
+    )
     audit_required: bool = _opt(False, "Refuse mutating calls (503) while the audit log cannot be written.")
     state_path: Path | None = _opt(
         None,
@@ -80,6 +87,12 @@ class ServerSettings:
         "the port, for scrapers that cannot send a token; the metrics hold counts and task family "
         "names, never parameters).",
         metavar="MODE",
+    )
+    warn_expiry: str = _opt(
+        "7d",
+        "Health turns degraded, naming the token, while a token expires within this long "
+        "(e.g. 36h, 7d; 0 turns the warning off). Rotation grace periods do not count.",
+        metavar="DURATION",
     )
     background: bool = _opt(False, "Detach and run in the background (see --pidfile, --logdir).")
     pidfile: Path | None = _opt(None, "Write the server's process id here (with --background).", metavar="FILE")
@@ -207,6 +220,10 @@ def _check(settings: ServerSettings) -> None:
         raise BadValue(f"store must be sqlite or memory, got {settings.store!r}")
     if settings.sync not in ("full", "normal"):
         raise BadValue(f"sync must be full or normal, got {settings.sync!r}")
+    try:
+        parse_duration(settings.warn_expiry)
+    except ValueError as exc:
+        raise BadValue(f"warn_expiry: {exc}") from None
     if settings.history_days < 0:
         raise BadValue("history_days must not be negative")
     if settings.metrics_auth not in ("token", "none"):

@@ -109,10 +109,10 @@ def test_add_with_expiry_and_list_shows_expired(runner, tmp_path):
     path.write_text(path.read_text().replace("2999-01-01", "2001-01-01"))
     listed = runner.invoke(main, ["token", "list", "--tokens", str(path)])
     header, row = listed.stdout.splitlines()
-    assert header.split() == ["ID", "ROLE", "CREATED", "EXPIRES", "EXPIRED"]
+    assert header.split() == ["ID", "ROLE", "CREATED", "EXPIRES", "EXPIRED", "ROTATION"]
     assert row.split()[0] == "x"
     assert row.split()[1] == "viewer"
-    assert row.split()[3:] == ["2001-01-01", "yes"]
+    assert row.split()[3:] == ["2001-01-01", "yes", "-"]
 
 
 @pytest.mark.parametrize(("value", "message"), [("soon", "not a date"), ("2001-01-01", "in the past")])

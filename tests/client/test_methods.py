@@ -58,6 +58,7 @@ CALLS: list[tuple[str, dict]] = [
     ("forgive_failures", {"task_id": "A"}),
     ("update_resources", {"r": 3, "s": 1}),
     ("update_resource", {"resource": "r", "amount": 4}),
+    ("audit_search", {"method": "ping", "limit": 2}),
 ]  # fmt: skip
 
 
@@ -93,6 +94,7 @@ def test_every_scheduler_method_is_callable_with_keywords(live_server, connect):
     assert replies["overview"]["tasks"]["by_family"]["F"] == {"PENDING": 1, "RUNNING": 1}
     assert [row["task_id"] for row in replies["task_page"]["tasks"]] == ["A"]
     assert replies["task_info"]["deps"] == ["B"] and replies["task_info"]["module"] == "m"
+    assert [r["method"] for r in replies["audit_search"]["records"]] == ["ping"]  # the one before it
     later = client.ping(worker="w1")["rpc_messages"]
     assert {"name": "set_worker_processes", "kwargs": {"n": 2}} in later
     # Every one of those calls went over a single connection.

@@ -16,6 +16,7 @@ from xrsched.auth.tokens import (
     map_certificate,
     new_secret,
     revoke_token,
+    rotate_token,
 )
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "parse_expiry",
     "required_role",
     "revoke_token",
+    "rotate_token",
 ]

@@ -11,6 +11,8 @@ Rules (DESIGN §3):
   is mapped in ``[certificates]`` authenticates as that mapping's identity.
 - Hashes are compared with :func:`hmac.compare_digest` against every token (no early exit).
 - Expired tokens are refused.
+- After ``xrsched token rotate`` the old secret is accepted until its grace ends (checked on
+  every call, so it stops by itself), and the identity says so (:attr:`Identity.previous_secret`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
@@ -45,6 +47,8 @@ class Identity:
     id: str
     role: Role
     kind: str
+    #: The caller used a token's pre-rotation secret, still in its grace period (audited).
+    previous_secret: bool = field(default=False, compare=False)
 
     @property
     def principal(self) -> str:
@@ -179,6 +183,16 @@ class TokenStore:
         certificates = {f"certificate:{m.identity}" for m in table.certificates.values() if m.role is role}
         return frozenset(tokens | certificates)
 
+    def expiring(self, now: float, within: float) -> list[tuple[str, float]]:
+        """``(token id, expiry)`` of the unexpired tokens that expire within ``within`` seconds,
+        soonest first (for the health document)."""
+        soon = [
+            (record.id, at)
+            for record in self._table.tokens.values()
+            if (at := record.expires_at) is not None and now < at <= now + within
+        ]
+        return sorted(soon, key=lambda item: (item[1], item[0]))
+
     def authenticate(self, authorization_header: str | None, peer_cert_cn: str | None, now: float) -> Identity | None:
         """The caller's identity, or None if the credentials are missing, wrong or expired."""
         return self.check(authorization_header, peer_cert_cn, now).identity
@@ -219,19 +233,24 @@ class TokenStore:
             user, secret = basic
         else:
             return AuthResult(None, "unsupported authorization scheme")
-        record = self._match(table, secret)
+        record, previous = self._match(table, secret)
         if record is None or (user and user != record.id):
             return AuthResult(None, "invalid token")
         if record.expired(now):
             return AuthResult(None, "expired token")
-        return AuthResult(Identity(record.id, record.role, "token"), "ok")
+        if previous and not record.previous_valid(now):
+            return AuthResult(None, "rotated-out secret (grace period over)")
+        return AuthResult(Identity(record.id, record.role, "token", previous_secret=previous), "ok")
 
     @staticmethod
-    def _match(table: _Table, secret: str) -> TokenRecord | None:
+    def _match(table: _Table, secret: str) -> tuple[TokenRecord | None, bool]:
+        """The token whose current or previous secret this is, and whether it was the previous."""
         digest = hash_secret(secret).encode()
-        found = None
+        found, previous = None, False
         for record in table.tokens.values():
             # No early exit: the time taken does not depend on where (or whether) a match is.
             if hmac.compare_digest(digest, record.hash.encode()):
-                found = record
-        return found
+                found, previous = record, False
+            if record.previous_hash is not None and hmac.compare_digest(digest, record.previous_hash.encode()):
+                found, previous = record, True
+        return found, previous

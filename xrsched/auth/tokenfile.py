@@ -7,6 +7,8 @@ Format (TOML; only hashes of secrets, never the secrets)::
     hash = "sha256:<64 hex digits>"
     created = 2026-11-22T03:24:00Z
     expires = 2027-01-01                  # optional: a date (midnight UTC) or a date-time
+    previous_hash = "sha256:<64 hex>"     # optional, after `xrsched token rotate`: the old
+    previous_until = 2026-12-07T08:00:00Z # secret, accepted until this time (both or neither)
 
     [certificates."build-host-7"]         # subject CN of a client certificate
     identity = "build-host-7"             # optional, defaults to the CN
@@ -32,11 +34,11 @@ from xrsched.auth.roles import Role
 
 TOKEN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
-_TOKEN_KEYS = frozenset({"role", "hash", "created", "expires"})
+_TOKEN_KEYS = frozenset({"role", "hash", "created", "expires", "previous_hash", "previous_until"})
 _CERT_KEYS = frozenset({"identity", "role"})
 _HEADER = (
     "# xrsched tokens file: SHA-256 hashes of token secrets, never the secrets themselves.\n"
-    "# Manage it with `xrsched token add|list|revoke`; the server re-reads it when it changes.\n"
+    "# Manage it with `xrsched token add|list|rotate|revoke`; the server re-reads it when it changes.\n"
 )
 
 
@@ -60,6 +62,13 @@ class TokenRecord:
     hash: str
     created: _dt.datetime | None = None
     expires: Expiry | None = None
+    #: After a rotation: the hash of the old secret and when it stops working (both or neither).
+    previous_hash: str | None = None
+    previous_until: _dt.datetime | None = None
+
+    def previous_valid(self, now: float) -> bool:
+        """Whether the pre-rotation secret is still accepted at ``now`` (epoch seconds)."""
+        return self.previous_until is not None and now < self.previous_until.timestamp()
 
     @property
     def expires_at(self) -> float | None:
@@ -145,13 +154,30 @@ def _parse_token(token_id: str, raw: object) -> TokenRecord:
         raise ValueError("'hash' must be 'sha256:' followed by 64 lower-case hex digits")
     created = raw.get("created")
     expires = raw.get("expires")
+    previous_hash, previous_until = _parse_previous(raw)
     return TokenRecord(
         id=token_id,
         role=Role.parse(raw["role"]),
         hash=raw["hash"],
         created=None if created is None else as_utc(_time(created, "'created'", allow_date=False)),
         expires=None if expires is None else _time(expires, "'expires'", allow_date=True),
+        previous_hash=previous_hash,
+        previous_until=previous_until,
     )
+
+
+def _parse_previous(raw: dict[str, object]) -> tuple[str | None, _dt.datetime | None]:
+    """``previous_hash`` and ``previous_until`` of a rotated token: both or neither."""
+    previous_hash, until = raw.get("previous_hash"), raw.get("previous_until")
+    if previous_hash is None and until is None:
+        return None, None
+    if previous_hash is None or until is None:
+        raise ValueError("'previous_hash' and 'previous_until' go together")
+    if not isinstance(previous_hash, str) or not HASH_RE.fullmatch(previous_hash):
+        raise ValueError("'previous_hash' must be 'sha256:' followed by 64 lower-case hex digits")
+    if previous_hash == raw["hash"]:
+        raise ValueError("'previous_hash' is the same as 'hash'")
+    return previous_hash, as_utc(_time(until, "'previous_until'", allow_date=False))
 
 
 def _parse_certificate(cn: str, raw: object) -> CertificateMapping:
@@ -192,9 +218,12 @@ def parse_tokens(text: str, path: Path) -> TokensFile:
                 raise TokenFileError(f"{path}: {section}.{key!r}: {exc}") from None
     seen: dict[str, str] = {}
     for record in result.tokens.values():
-        if record.hash in seen:
-            raise TokenFileError(f"{path}: tokens {seen[record.hash]!r} and {record.id!r} have the same hash")
-        seen[record.hash] = record.id
+        for digest in (record.hash, record.previous_hash):
+            if digest is None:
+                continue
+            if digest in seen:
+                raise TokenFileError(f"{path}: tokens {seen[digest]!r} and {record.id!r} have the same hash")
+            seen[digest] = record.id
     return result
 
 
@@ -245,6 +274,9 @@ def render_tokens(data: TokensFile) -> str:
             lines.append(f"created = {_toml_time(rec.created)}")
         if rec.expires is not None:
             lines.append(f"expires = {_toml_time(rec.expires)}")
+        if rec.previous_hash is not None and rec.previous_until is not None:
+            lines.append(f"previous_hash = {_toml_str(rec.previous_hash)}")
+            lines.append(f"previous_until = {_toml_time(rec.previous_until)}")
         lines.append("")
     for cert in data.certificates.values():
         lines.append(f"[certificates.{_toml_str(cert.cn)}]")

@@ -1,4 +1,4 @@
-"""Token management: make secrets, add, list and revoke tokens in the tokens file.
+"""Token management: make secrets, add, list, rotate and revoke tokens in the tokens file.
 
 Every change takes the file lock, reads and validates the current file, and writes the new one
 atomically, so a server re-reading it sees either the old file or the new one.
@@ -6,6 +6,7 @@ atomically, so a server re-reading it sees either the old file or the new one.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 import secrets
@@ -80,6 +81,33 @@ def add_token(
         secret = new_secret()
         data.tokens[token_id] = TokenRecord(
             id=token_id, role=parsed_role, hash=hash_secret(secret), created=_utc(now), expires=expires
+        )
+        write_tokens(path, data)
+    return secret
+
+
+def rotate_token(path: Path, token_id: str, grace: float, *, now: float | None = None) -> str:
+    """Give the token ``token_id`` a new secret and return it (shown only this once).
+
+    The old secret keeps working for ``grace`` seconds (0: it stops at once), so workers can
+    pick up the new one first; the role and expiry stay. Rotating again while a grace runs
+    ends the older secret at once: only the secret just replaced is kept.
+    """
+    path = Path(path)
+    if not grace >= 0:
+        raise TokenFileError(f"{path}: the grace period must not be negative")
+    with locked(path):
+        data = read_tokens(path)
+        record = data.tokens.get(token_id)
+        if record is None:
+            raise TokenFileError(f"{path}: no token with id {token_id!r}")
+        secret = new_secret()
+        until = _utc(now) + _dt.timedelta(seconds=grace) if grace > 0 else None
+        data.tokens[token_id] = dataclasses.replace(
+            record,
+            hash=hash_secret(secret),
+            previous_hash=record.hash if until is not None else None,
+            previous_until=until,
         )
         write_tokens(path, data)
     return secret

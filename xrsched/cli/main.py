@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, str] = {
     "pause": "xrsched.cli.pause:pause",
     "unpause": "xrsched.cli.pause:unpause",
     "paused": "xrsched.cli.pause:paused",
+    "audit": "xrsched.cli.audit:audit",
 }
 
 

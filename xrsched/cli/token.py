@@ -1,4 +1,4 @@
-"""``xrsched token add|list|revoke``: manage the tokens file the server reads (DESIGN §3)."""
+"""``xrsched token add|list|rotate|revoke``: manage the tokens file the server reads (DESIGN §3)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Any
 import click
 
 from xrsched.auth.roles import Role
-from xrsched.auth.tokenfile import Expiry, TokenFileError, as_utc, parse_expiry, read_tokens
-from xrsched.auth.tokens import add_token, list_tokens, revoke_token
+from xrsched.auth.tokenfile import Expiry, TokenFileError, TokenRecord, as_utc, parse_expiry, read_tokens
+from xrsched.auth.tokens import add_token, list_tokens, revoke_token, rotate_token
+from xrsched.durations import format_duration, parse_duration
 from xrsched.paths import DEFAULT_STATE_DIR_HELP, default_tokens_path
 
 ROLE_NAMES = [r.label for r in Role.grantable()]
@@ -56,7 +57,7 @@ def _fmt(value: Expiry | None) -> str:
 
 @click.group()
 def token() -> None:
-    """Manage API tokens (only their hashes are stored in the tokens file).
+    """Manage API tokens (only their hashes are stored in the tokens file; see rotate for a new secret).
 
     A running server picks up changes within a second (or at once on SIGHUP).
     """
@@ -99,7 +100,8 @@ def add_command(token_id: str, role: str, expires: Expiry | None, tokens_path: P
 @token.command("list")
 @tokens_option
 def list_command(tokens_path: Path | None) -> None:
-    """List tokens (id, role, created, expires, expired) and certificate mappings; never hashes."""
+    """List tokens (id, role, created, expires, expired, pending rotation) and certificate
+    mappings; never hashes."""
     path = _path(tokens_path)
     try:
         records = list_tokens(path)
@@ -107,8 +109,11 @@ def list_command(tokens_path: Path | None) -> None:
     except TokenFileError as exc:
         raise click.ClickException(exc.message) from None
     now = time.time()
-    rows = [("ID", "ROLE", "CREATED", "EXPIRES", "EXPIRED")]
-    rows += [(r.id, r.role.label, _fmt(r.created), _fmt(r.expires), "yes" if r.expired(now) else "no") for r in records]
+    rows = [("ID", "ROLE", "CREATED", "EXPIRES", "EXPIRED", "ROTATION")]
+    rows += [
+        (r.id, r.role.label, _fmt(r.created), _fmt(r.expires), "yes" if r.expired(now) else "no", _rotation(r, now))
+        for r in records
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1])
@@ -119,6 +124,52 @@ def list_command(tokens_path: Path | None) -> None:
         click.echo("CERTIFICATE CN -> IDENTITY (ROLE)")
         for cert in certificates.values():
             click.echo(f"{cert.cn} -> {cert.identity} ({cert.role.label})")
+
+
+def _rotation(record: TokenRecord, now: float) -> str:
+    """``old secret until T`` while a rotation's grace runs, ``-`` otherwise."""
+    if record.previous_until is None or not record.previous_valid(now):
+        return "-"
+    return f"old secret until {_fmt(record.previous_until)}"
+
+
+def _grace(_ctx: click.Context, _param: click.Parameter, value: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@token.command("rotate")
+@click.argument("token_id", metavar="ID")
+@click.option(
+    "--grace",
+    default="24h",
+    show_default=True,
+    callback=_grace,
+    metavar="DURATION",
+    help="How long the old secret keeps working (e.g. 30m, 24h, 7d; 0: it stops at once).",
+)
+@tokens_option
+def rotate_command(token_id: str, grace: float, tokens_path: Path | None) -> None:
+    """Give token ID a new secret and print it (once, alone on stdout); the old secret keeps
+    working until the grace period ends, then stops by itself."""
+    path = _path(tokens_path)
+    try:
+        secret = rotate_token(path, token_id, grace)
+    except TokenFileError as exc:
+        raise click.ClickException(exc.message) from None
+    except OSError as exc:
+        raise click.ClickException(f"{exc.filename or path}: {exc.strerror or exc}") from None
+    click.echo(secret)
+    old = f"The old secret works for {format_duration(grace)} more" if grace > 0 else "The old secret stops now"
+    click.echo(
+        f"Rotated token {token_id!r} in {path}. Keep the new secret above safe: it cannot be shown "
+        f"again. {old}: put the new one in the clients' --token-file (running workers re-read it "
+        "within a second); the audit log marks calls still made with the old one "
+        '("rotation":"previous").',
+        err=True,
+    )
 
 
 @token.command("revoke")

@@ -23,6 +23,7 @@ from xrsched.client.endpoint import MIB, ClientStats, TransportSettings, split_u
 from xrsched.client.failover import Cluster, Route
 from xrsched.client.proxy import SchedulerProxy
 from xrsched.client.retrying import Attempts, Patience, RetryPolicy
+from xrsched.client.tokenwatch import TokenFileWatcher
 from xrsched.client.transport import SchedulerTransport
 from xrsched.client.wire import keyword_struct, restore
 
@@ -79,6 +80,7 @@ SCHEDULER_METHODS: dict[str, tuple[str, ...]] = {
     "forgive_failures": ("task_id",),
     "update_resources": (),
     "update_resource": ("resource", "amount"),
+    "audit_search": ("identity", "method", "outcome", "limit", "before"),
 }  # fmt: skip
 
 #: ``system.*`` methods other than multicall (which :mod:`xrsched.client.batch` speaks).
@@ -164,6 +166,20 @@ def resolve_token(
     return secret
 
 
+def read_checked_token(path: Path) -> str:
+    """The token in ``path``, checked as :func:`resolve_token` checks it (TokenError if unusable)."""
+    return resolve_token(None, path, {}) or ""
+
+
+def _token_watch(
+    token: str | None, token_file: str | Path | None, environ: Mapping[str, str] | None, secret: str | None
+) -> TokenFileWatcher | None:
+    """A watcher of the token file the secret came from (same rule as :func:`resolve_token`)."""
+    env = os.environ if environ is None else environ
+    path = None if token else token_file or env.get(TOKEN_FILE_ENV)
+    return TokenFileWatcher(Path(path), secret, read_checked_token) if path and secret else None
+
+
 class RemoteScheduler:
     """A client for one xrsched server, or a leader and its standbys; safe to share between
     threads, picklable.
@@ -180,7 +196,8 @@ class RemoteScheduler:
     they share the CA and the token, calls go to one of them at a time and follow the leader
     within the retry budget (:mod:`xrsched.client.failover`). The token
     comes from ``token``, else ``token_file`` / ``$XRSCHED_TOKEN_FILE``, else ``$XRSCHED_TOKEN``
-    (:func:`resolve_token`); ``environ`` replaces ``os.environ`` for that lookup. ``timeout`` is
+    (:func:`resolve_token`); ``environ`` replaces ``os.environ`` for that lookup. A token from a
+    file is re-read when the file changes, so a rotated secret reaches a running client. ``timeout`` is
     the ``read_timeout`` of :class:`~xrsched.client.endpoint.TransportSettings`, which explains
     the other connection options; ``retries``, ``backoff``, ``max_backoff``, ``max_retry_after``
     and ``deadline`` are the :class:`~xrsched.client.retrying.RetryPolicy`. Calls go through
@@ -223,7 +240,11 @@ class RemoteScheduler:
         #: Bounds an outage across all calls when set (the worker sets one: --unreachable-timeout).
         self.patience: Patience | None = None
         secret = resolve_token(token, token_file, environ)
-        transports = [SchedulerTransport(u, secret, settings) for u in split_urls(urls if url is None else url)]
+        # One token-file watcher per URL: each transport takes a rotated secret into its own head.
+        transports = [
+            SchedulerTransport(u, secret, settings, token_watch=_token_watch(token, token_file, environ, secret))
+            for u in split_urls(urls if url is None else url)
+        ]
         self.cluster = Cluster(transports, ClientStats())
 
     @property

@@ -24,8 +24,9 @@ from typing import Any
 from xrsched import __version__
 from xrsched.client.answers import DISCONNECTS, check_framing, inflate, read_capped, refusal, transport_error
 from xrsched.client.endpoint import ClientStats, Endpoint, TransportSettings, printable
-from xrsched.client.errors import ClientError, MalformedResponse, SchedulerFault
+from xrsched.client.errors import AuthenticationFailed, ClientError, MalformedResponse, SchedulerFault
 from xrsched.client.head import LeanResponse
+from xrsched.client.tokenwatch import TokenFileWatcher
 from xrsched.client.wire import decode_response
 from xrsched.requestid import valid_request_id
 from xrsched.tls import client_context
@@ -96,6 +97,7 @@ class SchedulerTransport(xmlrpc.client.SafeTransport):
         settings: TransportSettings | None = None,
         *,
         stats: ClientStats | None = None,
+        token_watch: TokenFileWatcher | None = None,
     ) -> None:
         self.url = url
         self.endpoint = Endpoint.parse(url)
@@ -109,6 +111,8 @@ class SchedulerTransport(xmlrpc.client.SafeTransport):
         if context is None and token is not None and self.endpoint.host not in _LOOPBACK:
             log.warning("sending the token to %s over plain HTTP; use https://", self.endpoint.host)
         self._fixed_head = _fixed_head(self.endpoint, token, self.user_agent)
+        #: Where the token came from, when a file: re-read when it changes (token rotation).
+        self.token_watch = token_watch
         self.stats = stats if stats is not None else ClientStats()  # shared by a client's URLs
         self._local = threading.local()
         self._slots: weakref.WeakSet[_Slot] = weakref.WeakSet()
@@ -117,10 +121,19 @@ class SchedulerTransport(xmlrpc.client.SafeTransport):
     # -- pickling: settings and credentials cross, sockets and locks do not ---------------------
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"url": self.url, "token": self._token, "settings": self.settings}
+        return {"url": self.url, "token": self._token, "settings": self.settings, "watch": self.token_watch}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["url"], state["token"], state["settings"])  # type: ignore[misc]
+        self.__init__(state["url"], state["token"], state["settings"], token_watch=state.get("watch"))  # type: ignore[misc]
+
+    def _follow_token_file(self, *, force: bool = False) -> bool:
+        """Take a changed ``--token-file``'s new secret into the fixed head; True if it changed."""
+        watch = self.token_watch
+        if watch is None or not watch.refresh(force=force):
+            return False
+        self._fixed_head = _fixed_head(self.endpoint, watch.secret, self.user_agent)
+        self._token = watch.secret
+        return True
 
     # -- connections ------------------------------------------------------------------------------
 
@@ -193,18 +206,25 @@ class SchedulerTransport(xmlrpc.client.SafeTransport):
                 request_id: str | None = None) -> tuple[Any, ...]:  # fmt: skip
         """The stdlib resends only after some errno values (not a TLS EOF), even on a fresh
         connection: here once, only when a kept connection was closed before any answer.
-        ``request_id`` goes into the ``X-Request-Id`` header."""
+        ``request_id`` goes into the ``X-Request-Id`` header. A token read from a file is
+        re-read when the file changed (looked at once a second, and after a 401: then the call
+        is sent once more with the new token)."""
         if request_id is not None and not valid_request_id(request_id):  # a header line: the server's rule
             raise ValueError("request ids must be 1-128 characters of [A-Za-z0-9._:-]")
         self._local.request_id = request_id
         slot = self._slot()
         with self._lock:
             slot.busy = True
+        self._follow_token_file()
         try:
             try:
                 return self.single_request(host, handler, request_body, verbose)
             except _Stale:
                 return self.single_request(host, handler, request_body, verbose)
+            except AuthenticationFailed:
+                if not self._follow_token_file(force=True):
+                    raise
+                return self.single_request(host, handler, request_body, verbose)  # once, with the new token
         finally:
             with self._lock:
                 slot.busy = False

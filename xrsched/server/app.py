@@ -33,6 +33,9 @@ from xrsched.service.context import CURRENT_CALLER, DEFERRED_DURABILITY
 if TYPE_CHECKING:
     from xrsched.auth.oidc.verifier import OidcVerifier
 
+#: Default of ``warn_expiry``: health warns a week before a token expires.
+DEFAULT_WARN_EXPIRY = 7 * 86400.0
+
 #: The identity of in-process or plain-trust deployments (no tokens file): an admin.
 ANONYMOUS_ADMIN = Identity(id="anonymous", role=Role.ADMIN, kind="none")
 _T = TypeVar("_T")
@@ -54,6 +57,7 @@ class SchedulerApp:
         leadership: Leadership | None = None,
         oidc: OidcVerifier | None = None,
         metrics: ServerMetrics | None = None,
+        warn_expiry: float = DEFAULT_WARN_EXPIRY,
     ) -> None:
         self.service = service
         self.tokens = tokens
@@ -61,6 +65,7 @@ class SchedulerApp:
         self.oidc = oidc
         self.audit = audit
         self.audit_required = audit_required
+        self.warn_expiry = warn_expiry
         self.limits = limits or RequestLimits()
         self.started = time.monotonic()
         self._refusals = RefusalLog()
@@ -160,7 +165,7 @@ class SchedulerApp:
 
     def health(self) -> HealthReport:
         """The health document's content (DESIGN §5)."""
-        problems = () if self.audit.healthy else ("audit log cannot be written",)
+        problems = (() if self.audit.healthy else ("audit log cannot be written",)) + self._expiring_tokens()
         not_after = self._tls_not_after() if self._tls_not_after else None
         tls = TlsHealth(enabled=self._tls_not_after is not None, not_after=not_after)
         store = self._store_health()
@@ -191,6 +196,16 @@ class SchedulerApp:
     def scrape_metrics(self, accept: str | None) -> tuple[bytes, str] | None:
         """``GET /metrics``: the body and Content-Type (None when this server keeps no metrics)."""
         return None if self.metrics is None else render(self.metrics.registry, accept)
+
+    def _expiring_tokens(self) -> tuple[str, ...]:
+        """Health reasons for tokens that expire within ``warn_expiry`` (not rotation graces:
+        those end as planned, and the audit log shows who still uses the old secret)."""
+        if self.tokens is None or self.warn_expiry <= 0:
+            return ()
+        return tuple(
+            f"token {token_id} expires {_dt.datetime.fromtimestamp(at, _dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
+            for token_id, at in self.tokens.expiring(time.time(), self.warn_expiry)
+        )
 
     def on_refused(self, request: RequestInfo, status: int) -> None:
         """Audit a request refused at the HTTP level (401, 405, 411, 413, 503, ...)."""
@@ -261,6 +276,7 @@ class SchedulerApp:
             outcome,
             duration * 1000.0,
             context.request_id,
+            previous_secret=identity is not None and identity.previous_secret,
         )
 
 

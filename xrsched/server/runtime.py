@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, TextIO
 
 from xrsched.audit import AuditLog
+from xrsched.audit_chain import AuditKeyError, read_key
 from xrsched.auth import Role, TokenStore, create_initial_admin
 from xrsched.core import Scheduler
 from xrsched.dashboard.site import DashboardSite
+from xrsched.durations import parse_duration
 from xrsched.metrics import ServerMetrics
 from xrsched.rpc.http_server import RpcHttpServer
 from xrsched.rpc.limits import HttpSettings, RequestLimits
@@ -69,18 +71,21 @@ class ServerRuntime:
         self.state_dir = settings.resolved_state_path()
         self.tokens_path = settings.resolved_tokens()
         self.unix_path = check_socket_path(settings.unix_socket) if settings.unix_socket is not None else None
+        self.audit_key: bytes | None = None
         probe = self._check_before_creating()
         try:
             self.oidc = self._load_oidc()
             self._lock_file = self._take_state_dir()
             self.store = self._open_store()
             self.tokens = self._load_tokens()
-            self.audit = AuditLog(settings.resolved_audit_log())
+            self.audit = AuditLog(settings.resolved_audit_log(), key=self.audit_key)
             self.cert_path, self.key_path = self._certificate_paths()
             self.cert: CertificateInfo | None = certificate_info(self.cert_path) if self.cert_path else None
             self.core = self._recover()
             self.metrics = ServerMetrics()
-            self.service = SchedulerService(self.core, store=self.store, observer=self.metrics)
+            self.service = SchedulerService(
+                self.core, store=self.store, observer=self.metrics, audit_path=self.audit.path
+            )
             self.tokens.on_reload.append(self.release_revoked_claims)
             self.app = self._application()
             self.dashboard = self._dashboard()
@@ -129,6 +134,11 @@ class ServerRuntime:
         else:
             preflight.check_file(self.tokens_path, "tokens file")
         preflight.check_file(settings.resolved_audit_log(), "audit log")
+        if settings.audit_key is not None:
+            try:
+                self.audit_key = read_key(settings.audit_key)
+            except AuditKeyError as exc:
+                raise preflight.StartupError(str(exc)) from None
         if settings.store == "sqlite":
             preflight.check_file(self.state_dir / DATABASE_NAME, "state database")
         if settings.tls_cert is not None and settings.tls_key is not None:
@@ -206,6 +216,7 @@ class ServerRuntime:
             store_health=self.service.store_health,
             oidc=self.oidc,
             metrics=self.metrics,
+            warn_expiry=parse_duration(settings.warn_expiry),
         )
 
     def _dashboard(self) -> DashboardSite | None:

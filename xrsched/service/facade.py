@@ -14,6 +14,7 @@ import threading
 import time
 import typing
 from collections.abc import Callable, Collection
+from pathlib import Path
 from typing import Any
 
 from xrsched.core import PUBLIC_METHODS, READ_ONLY_METHODS, Scheduler
@@ -24,6 +25,7 @@ from xrsched.requestid import CURRENT_REQUEST_ID
 from xrsched.store import Batch, GroupCommitter, StoreUnavailable, encode_changes
 from xrsched.store.base import ReplyRow, StateStore
 
+from .audit_search import audit_page
 from .context import CURRENT_CALLER, DEFERRED_DURABILITY
 from .observer import ObservedWriter, ServiceObserver
 from .ownership import WorkerBindings, check_call
@@ -46,6 +48,7 @@ class SchedulerService:
         store: StateStore | None = None,
         reply_capacity: int = DEFAULT_CAPACITY,
         observer: ServiceObserver | None = None,
+        audit_path: Path | None = None,
     ) -> None:
         self.core = core or Scheduler()
         self.store = store
@@ -68,6 +71,9 @@ class SchedulerService:
         self._methods["task_history"] = self.task_history
         self._core_task_info = self._methods["task_info"]
         self._methods["task_info"] = self.task_info
+        #: The audit log ``audit_search`` reads (None: auditing is off).
+        self.audit_path = audit_path
+        self._methods["audit_search"] = self.audit_search
 
     # ------------------------------------------------------------------ calls
 
@@ -216,6 +222,21 @@ class SchedulerService:
         info = self._core_task_info(task_id)
         info["history"] = self.task_history(task_id)
         return info
+    def audit_search(
+        self,
+        identity: str | None = None,
+        method: str | None = None,
+        outcome: str | None = None,
+        limit: int = 100,
+        before: str | None = None,
+    ) -> dict[str, Any]:
+        """Audit records newest first, filtered: ``identity`` (``token:ops`` or ``ops``),
+        ``method`` (exact, or a pattern with ``*``), ``outcome`` (``ok``, ``error`` for anything
+        else, or an exact code such as ``"403"``). Returns ``{"records": [...], "next": cursor}``;
+        pass ``next`` as ``before`` for the following page (absent: nothing older). ``limit`` is
+        1 to 500; one call reads a bounded part of the log, so a page may be short and still have
+        a ``next``. Without an audit log: no records and ``"note": "audit log disabled"``."""
+        return audit_page(self.audit_path, identity, method, outcome, limit, before)
 
     def store_health(self) -> StoreHealth:
         """The store part of the health document."""
