@@ -1,0 +1,165 @@
+// Layered layout of a dependency graph, pure (no DOM): longest-path layering from the root,
+// then barycentre ordering within each layer. O(V + E) per sweep, a few sweeps.
+
+/**
+ * Lay out `nodes` (Map id -> {edges: [ids]}) from `root`: every edge goes from a lower layer to
+ * a higher one (cycles are broken where they are found). Returns {layers: [[ids]], layerOf: Map}.
+ */
+export function layered(nodes, root, sweeps = 4) {
+  const { children, parents } = adjacency(nodes);
+  const layerOf = longestPathLayers(nodes, root, children, parents);
+  const layers = [];
+  for (const id of discoveryOrder(nodes, root, children)) {
+    const layer = layerOf.get(id);
+    (layers[layer] ??= []).push(id);
+  }
+  const compact = layers.filter((layer) => layer !== undefined);
+  compact.forEach((layer, index) => layer.forEach((id) => layerOf.set(id, index)));
+  orderByBarycentre(compact, layerOf, children, parents, sweeps);
+  return { layers: compact, layerOf };
+}
+
+function adjacency(nodes) {
+  const children = new Map();
+  const parents = new Map();
+  for (const id of nodes.keys()) {
+    children.set(id, []);
+    parents.set(id, []);
+  }
+  for (const [id, node] of nodes) {
+    for (const other of new Set(node.edges)) {
+      if (other === id || !nodes.has(other)) continue;
+      children.get(id).push(other);
+      parents.get(other).push(id);
+    }
+  }
+  return { children, parents };
+}
+
+/** Kahn's order with layer = 1 + the deepest parent; a cycle is cut at its least-blocked node. */
+function longestPathLayers(nodes, root, children, parents) {
+  const waiting = new Map();
+  for (const id of nodes.keys()) waiting.set(id, parents.get(id).length);
+  const layerOf = new Map();
+  const ready = [];
+  if (nodes.has(root) && waiting.get(root) === 0) ready.push(root);
+  for (const [id, count] of waiting) if (count === 0 && id !== root) ready.push(id);
+  let placed = 0;
+  let candidates = null;
+  while (placed < nodes.size) {
+    if (ready.length === 0) {
+      candidates ??= [...nodes.keys()];
+      ready.push(leastBlocked(candidates, waiting, layerOf));
+    }
+    const id = ready.pop();
+    if (layerOf.has(id)) continue;
+    let layer = 0;
+    for (const parent of parents.get(id)) {
+      if (layerOf.has(parent)) layer = Math.max(layer, layerOf.get(parent) + 1);
+    }
+    layerOf.set(id, layer);
+    placed += 1;
+    for (const child of children.get(id)) {
+      if (layerOf.has(child)) continue;
+      const left = waiting.get(child) - 1;
+      waiting.set(child, left);
+      if (left === 0) ready.push(child);
+    }
+  }
+  return layerOf;
+}
+
+function leastBlocked(candidates, waiting, layerOf) {
+  let best = null;
+  for (const id of candidates) {
+    if (layerOf.has(id)) continue;
+    if (best === null || waiting.get(id) < waiting.get(best)) best = id;
+  }
+  return best;
+}
+
+/** Breadth-first order from the root (then any node not reached): the initial in-layer order. */
+function discoveryOrder(nodes, root, children) {
+  const seen = new Set();
+  const order = [];
+  const visit = (start) => {
+    if (seen.has(start)) return;
+    seen.add(start);
+    const queue = [start];
+    for (let i = 0; i < queue.length; i += 1) {
+      const id = queue[i];
+      order.push(id);
+      for (const child of children.get(id)) {
+        if (!seen.has(child)) {
+          seen.add(child);
+          queue.push(child);
+        }
+      }
+    }
+  };
+  if (nodes.has(root)) visit(root);
+  for (const id of nodes.keys()) visit(id);
+  return order;
+}
+
+/** Alternate down and up sweeps: sort each layer by the mean relative position of its
+ * neighbours in the layer just swept (parents going down, children going up). */
+function orderByBarycentre(layers, layerOf, children, parents, sweeps) {
+  const position = new Map();
+  const place = (layer) => layer.forEach((id, index) => position.set(id, (index + 0.5) / layer.length));
+  layers.forEach(place);
+  for (let sweep = 0; sweep < sweeps; sweep += 1) {
+    const down = sweep % 2 === 0;
+    const indices = layers.map((_, index) => index);
+    if (!down) indices.reverse();
+    for (const index of indices.slice(1)) {
+      const layer = layers[index];
+      const neighbours = down ? parents : children;
+      const key = new Map();
+      for (const id of layer) {
+        let sum = 0;
+        let count = 0;
+        for (const other of neighbours.get(id)) {
+          const otherLayer = layerOf.get(other);
+          if (down ? otherLayer < index : otherLayer > index) {
+            sum += position.get(other);
+            count += 1;
+          }
+        }
+        key.set(id, count ? sum / count : position.get(id));
+      }
+      layer.sort((a, b) => key.get(a) - key.get(b));
+      place(layer);
+    }
+  }
+}
+
+/**
+ * Collapse a graph by family: one node per family with its count by status, an edge between
+ * two families when any of their tasks are linked. Returns {nodes: Map, root}.
+ */
+export function collapseByFamily(nodes, root, familyOf, statusOf) {
+  const groups = new Map();
+  for (const [id] of nodes) {
+    const family = familyOf(id);
+    let group = groups.get(family);
+    if (!group) {
+      group = { edges: new Set(), counts: {}, size: 0, family };
+      groups.set(family, group);
+    }
+    group.size += 1;
+    const status = statusOf(id);
+    group.counts[status] = (group.counts[status] ?? 0) + 1;
+  }
+  for (const [id, node] of nodes) {
+    const from = familyOf(id);
+    for (const other of node.edges) {
+      if (!nodes.has(other)) continue;
+      const to = familyOf(other);
+      if (to !== from) groups.get(from).edges.add(to);
+    }
+  }
+  const collapsed = new Map();
+  for (const [family, group] of groups) collapsed.set(family, { ...group, edges: [...group.edges] });
+  return { nodes: collapsed, root: nodes.has(root) ? familyOf(root) : null };
+}
