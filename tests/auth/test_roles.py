@@ -21,7 +21,7 @@ set_task_status_message set_task_progress_percentage decrease_running_task_resou
 add_scheduler_message_response get_scheduler_message_response report_task_statistics""")
 OPERATOR = _words("""mark_as_done re_enable_task forgive_failures disable_worker prune pause unpause
 set_worker_processes send_scheduler_message""")
-ADMIN = ["update_resources", "update_resource"]
+ADMIN = ["update_resources", "update_resource", "audit_search"]
 
 
 def test_roles_are_ordered():
@@ -100,6 +100,7 @@ MINIMUM_ROLE = {
     "send_scheduler_message": "operator",
     "update_resources": "admin",
     "update_resource": "admin",
+    "audit_search": "admin",
     "drop_all_tables": "admin",  # not a method: unknown names are admin-only
 }
 #: Minimum role -> the roles that may call such a method, also by hand.

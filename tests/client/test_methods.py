@@ -55,6 +55,7 @@ CALLS: list[tuple[str, dict]] = [
     ("forgive_failures", {"task_id": "A"}),
     ("update_resources", {"r": 3, "s": 1}),
     ("update_resource", {"resource": "r", "amount": 4}),
+    ("audit_search", {"method": "ping", "limit": 2}),
 ]  # fmt: skip
 
 
@@ -87,6 +88,7 @@ def test_every_scheduler_method_is_callable_with_keywords(live_server, connect):
     assert replies["ping"] == {"rpc_messages": []}
     assert "message_id" in replies["send_scheduler_message"]
     assert [w["name"] for w in replies["worker_list"]] == ["w1"]
+    assert [r["method"] for r in replies["audit_search"]["records"]] == ["ping"]  # the one before it
     later = client.ping(worker="w1")["rpc_messages"]
     assert {"name": "set_worker_processes", "kwargs": {"n": 2}} in later
     # Every one of those calls went over a single connection.

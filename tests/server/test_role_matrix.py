@@ -117,6 +117,7 @@ CASES = (
     Case("send_scheduler_message", ("w-prod", "P1", "hello"), "control"),
     Case("update_resource", ("r", 3), "admin"),
     Case("update_resources", kw(r=4), "admin"),
+    Case("audit_search", kw(limit=5), "admin"),
 )
 
 

@@ -75,7 +75,7 @@ _OPERATOR_METHODS = (
     "set_worker_processes",
     "send_scheduler_message",
 )
-_ADMIN_METHODS = ("update_resources", "update_resource")
+_ADMIN_METHODS = ("update_resources", "update_resource", "audit_search")
 
 
 def _table() -> dict[str, Role]:

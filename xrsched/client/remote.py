@@ -75,6 +75,7 @@ SCHEDULER_METHODS: dict[str, tuple[str, ...]] = {
     "forgive_failures": ("task_id",),
     "update_resources": (),
     "update_resource": ("resource", "amount"),
+    "audit_search": ("identity", "method", "outcome", "limit", "before"),
 }  # fmt: skip
 
 #: ``system.*`` methods other than multicall (which :mod:`xrsched.client.batch` speaks).

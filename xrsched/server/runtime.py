@@ -71,7 +71,7 @@ class ServerRuntime:
             self.cert_path, self.key_path = self._certificate_paths()
             self.cert: CertificateInfo | None = certificate_info(self.cert_path) if self.cert_path else None
             self.core = self._recover()
-            self.service = SchedulerService(self.core, store=self.store)
+            self.service = SchedulerService(self.core, store=self.store, audit_path=self.audit.path)
             self.tokens.on_reload.append(self.release_revoked_claims)
             self.app = self._application()
             tls_context = self._tls_context(self.cert_path, self.key_path)

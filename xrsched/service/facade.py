@@ -13,6 +13,7 @@ import threading
 import time
 import typing
 from collections.abc import Callable, Collection
+from pathlib import Path
 from typing import Any
 
 from xrsched.core import PUBLIC_METHODS, READ_ONLY_METHODS, Scheduler
@@ -22,6 +23,7 @@ from xrsched.health import StoreHealth
 from xrsched.requestid import CURRENT_REQUEST_ID
 from xrsched.store import GroupCommitter, SQLiteStore, StoreUnavailable, encode_changes
 
+from .audit_search import audit_page
 from .context import CURRENT_CALLER, DEFERRED_DURABILITY
 from .ownership import WorkerBindings, check_call
 from .replies import DEFAULT_CAPACITY, ReplyCache
@@ -40,6 +42,7 @@ class SchedulerService:
         maintenance_interval: float = 1.0,
         store: SQLiteStore | None = None,
         reply_capacity: int = DEFAULT_CAPACITY,
+        audit_path: Path | None = None,
     ) -> None:
         self.core = core or Scheduler()
         self.store = store
@@ -57,6 +60,9 @@ class SchedulerService:
         self._thread: threading.Thread | None = None
         self._methods: dict[str, Callable[..., Any]] = {name: self._expose(name) for name in PUBLIC_METHODS}
         self._methods["task_history"] = self.task_history
+        #: The audit log ``audit_search`` reads (None: auditing is off).
+        self.audit_path = audit_path
+        self._methods["audit_search"] = self.audit_search
 
     # ------------------------------------------------------------------ calls
 
@@ -171,6 +177,22 @@ class SchedulerService:
             self.committer.flush()
         with self._lock:
             return self.store.history(task_id)
+
+    def audit_search(
+        self,
+        identity: str | None = None,
+        method: str | None = None,
+        outcome: str | None = None,
+        limit: int = 100,
+        before: str | None = None,
+    ) -> dict[str, Any]:
+        """Audit records newest first, filtered: ``identity`` (``token:ops`` or ``ops``),
+        ``method`` (exact, or a pattern with ``*``), ``outcome`` (``ok``, ``error`` for anything
+        else, or an exact code such as ``"403"``). Returns ``{"records": [...], "next": cursor}``; pass ``next``
+        as ``before`` for the following page (absent: nothing older). ``limit`` is 1 to 500; one
+        call reads a bounded part of the log, so a page may be short and still have a ``next``.
+        Without an audit log: no records and ``"note": "audit log disabled"``."""
+        return audit_page(self.audit_path, identity, method, outcome, limit, before)
 
     def store_health(self) -> StoreHealth:
         """The store part of the health document."""
