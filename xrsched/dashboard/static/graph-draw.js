@@ -9,7 +9,7 @@ export const NODE_H = 22;
 const ROW = 28;
 const GAP = 70;
 const PAD = 10;
-const LABEL_CHARS = 30;
+const LABEL_CHARS = 28;
 
 /**
  * Lay out and draw `nodes` (Map id -> {edges, label, title, status, href?}) from `root`.
@@ -17,16 +17,16 @@ const LABEL_CHARS = 30;
  */
 export function drawGraph(nodes, root) {
   const started = performance.now();
-  const { layers } = layered(nodes, root);
+  const { layers, layerOf, rowOf } = layered(nodes, root);
   const layoutMs = performance.now() - started;
-  const tallest = Math.max(1, ...layers.map((layer) => layer.length));
   const point = new Map();
-  layers.forEach((layer, column) => {
-    const offset = ((tallest - layer.length) * ROW) / 2;
-    layer.forEach((id, row) => point.set(id, [PAD + column * (NODE_W + GAP), PAD + offset + row * ROW]));
-  });
+  let lowest = 0;
+  for (const [id, row] of rowOf) {
+    point.set(id, [PAD + layerOf.get(id) * (NODE_W + GAP), PAD + row * ROW]);
+    lowest = Math.max(lowest, row);
+  }
   const width = PAD * 2 + layers.length * (NODE_W + GAP) - GAP;
-  const height = PAD * 2 + tallest * ROW;
+  const height = PAD * 2 + (lowest + 1) * ROW;
   const svg = s("svg", { class: "graph", width, height, viewBox: `0 0 ${width} ${height}`, role: "img" });
   svg.append(s("path", { class: "edges", d: edgePath(nodes, point) }));
   const group = s("g", { class: "nodes" });

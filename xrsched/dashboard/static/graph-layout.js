@@ -3,7 +3,8 @@
 
 /**
  * Lay out `nodes` (Map id -> {edges: [ids]}) from `root`: every edge goes from a lower layer to
- * a higher one (cycles are broken where they are found). Returns {layers: [[ids]], layerOf: Map}.
+ * a higher one (cycles are broken where they are found). Returns {layers: [[ids]], layerOf: Map,
+ * rowOf: Map id -> row (a number; rows of one layer are at least 1 apart)}.
  */
 export function layered(nodes, root, sweeps = 4) {
   const { children, parents } = adjacency(nodes);
@@ -16,7 +17,7 @@ export function layered(nodes, root, sweeps = 4) {
   const compact = layers.filter((layer) => layer !== undefined);
   compact.forEach((layer, index) => layer.forEach((id) => layerOf.set(id, index)));
   orderByBarycentre(compact, layerOf, children, parents, sweeps);
-  return { layers: compact, layerOf };
+  return { layers: compact, layerOf, rowOf: rows(compact, layerOf, parents) };
 }
 
 function adjacency(nodes) {
@@ -132,6 +133,29 @@ function orderByBarycentre(layers, layerOf, children, parents, sweeps) {
       place(layer);
     }
   }
+}
+
+/** Vertical places, one layer after the other: each node as near the mean row of its parents
+ * as the nodes above it in its layer allow, so a subtree starts beside what it feeds. */
+function rows(layers, layerOf, parents) {
+  const rowOf = new Map();
+  layers.forEach((layer, index) => {
+    let next = 0;
+    for (const id of layer) {
+      let sum = 0;
+      let count = 0;
+      for (const parent of parents.get(id)) {
+        if (layerOf.get(parent) < index) {
+          sum += rowOf.get(parent);
+          count += 1;
+        }
+      }
+      const row = Math.max(next, count ? sum / count : next);
+      rowOf.set(id, row);
+      next = row + 1;
+    }
+  });
+  return rowOf;
 }
 
 /**
