@@ -19,11 +19,12 @@ def test_every_setting_is_a_cli_option_and_nothing_else_is():
     assert options == expected
 
 
-def test_toml_only_tables_are_the_scheduler_resources_and_cors():
+def test_toml_only_tables_are_the_scheduler_resources_cors_and_dashboard():
     assert {f.name for f in fields(ServerSettings)} - {f.name for f in option_fields()} == {
         "scheduler",
         "resources",
         "cors",
+        "dashboard",
     }
 
 

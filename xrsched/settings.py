@@ -14,6 +14,7 @@ from typing import Any
 
 from xrsched.core.config import SchedulerConfig
 from xrsched.core.errors import BadValue
+from xrsched.dashboard.settings import DashboardSettings
 from xrsched.options import env_name, layer_values, read_toml
 from xrsched.paths import DEFAULT_STATE_DIR_HELP
 from xrsched.rpc.cors import CorsSettings
@@ -85,6 +86,10 @@ class ServerSettings:
     cors: CorsSettings = field(
         default_factory=CorsSettings, metadata={"help": "[cors] table for /api/ (luigid's keys)", "cli": False}
     )
+    dashboard: DashboardSettings = field(
+        default_factory=DashboardSettings,
+        metadata={"help": "[dashboard] table: the browser dashboard and its sessions", "cli": False},
+    )
 
     def resolved_state_path(self) -> Path:
         """The state directory, defaulting per :func:`xrsched.paths.default_state_dir`."""
@@ -109,8 +114,8 @@ def option_fields() -> list[Any]:
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
-    """Read a TOML config: top-level keys are settings; ``[scheduler]``, ``[resources]`` and
-    ``[cors]`` tables."""
+    """Read a TOML config: top-level keys are settings; ``[scheduler]``, ``[resources]``,
+    ``[cors]`` and ``[dashboard]`` tables."""
     return read_toml(path, BadValue)
 
 
@@ -150,9 +155,19 @@ def build_settings(
         values["cors"] = CorsSettings.from_mapping(cors, origin)
     except ValueError as exc:
         raise BadValue(str(exc)) from None
+    values["dashboard"] = _dashboard_table(file_values.get("dashboard", {}), origin)
     settings = ServerSettings(**values)
     _check(settings)
     return settings
+
+
+def _dashboard_table(table: object, origin: str) -> DashboardSettings:
+    if not isinstance(table, dict):
+        raise BadValue(f"{origin}: [dashboard] must be a table")
+    try:
+        return DashboardSettings.from_mapping(table, origin)
+    except ValueError as exc:
+        raise BadValue(str(exc)) from None
 
 
 def _check(settings: ServerSettings) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
+from xrsched.dashboard.web import SECURITY_HEADERS
 from xrsched.rpc import cors
 from xrsched.rpc.httpmsg import HttpError, Response
 
@@ -46,13 +47,15 @@ class ApiRoutes:
             refusal = cors.cross_site_refusal(settings, self.headers, self._own_origin())
             if refusal is not None:
                 raise HttpError(403, refusal)
-        self._authenticate(hint=_AUTH_HINT)
+        self.api_credentials(post=post, hint=_AUTH_HINT)
         data = self._form_data() if post else None
         if data is None:
             data = _field(urlsplit(self.path).query, "data")
         method = self.info.path[len(API_PREFIX) :]
         result = self.server.app.handle_api(method, data, self.info, read_only=not post)
         headers = (*result.headers, ("Cache-Control", "no-store"), *cors.response_headers(settings, self._origin()))
+        if self.info.via:
+            headers += SECURITY_HEADERS  # the dashboard's own calls
         self._reply(Response(result.status, result.body, content_type=result.content_type, headers=headers))
 
     def serve_api_preflight(self: RpcRequestHandler) -> None:

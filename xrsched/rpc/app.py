@@ -35,7 +35,8 @@ class RequestInfo:
 
     ``headers`` is a small allow-listed subset (never ``Authorization`` or cookies);
     ``identity`` is whatever :meth:`Application.authenticate` returned, or None before
-    authentication or when the request needed none.
+    authentication or when the request needed none; ``via`` is ``"dashboard"`` when the
+    credentials were a dashboard session cookie (the audit record says so).
     """
 
     peer: Peer
@@ -46,6 +47,7 @@ class RequestInfo:
     peer_cert_cn: str | None = None
     tls: bool = False
     headers: Mapping[str, str] = field(default_factory=dict)
+    via: str = ""
 
 
 @dataclass(frozen=True)

@@ -47,13 +47,15 @@ class CallContext:
     """Who is calling, as the transport knows it; passed to the authorize and audit hooks.
 
     ``identity`` is opaque here (whatever authentication produced); ``headers`` is the small
-    allow-listed subset the transport chose to keep (never credentials).
+    allow-listed subset the transport chose to keep (never credentials); ``via`` names the
+    front end the call came through (``"dashboard"``), empty for a direct API call.
     """
 
     peer: Peer | None = None
     identity: object | None = None
     request_id: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
+    via: str = ""
 
 
 #: The caller of the request being dispatched in this thread.

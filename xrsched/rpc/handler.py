@@ -26,6 +26,7 @@ from xmlrpc.server import SimpleXMLRPCRequestHandler
 from xrsched import health as health_doc
 from xrsched.rpc.api_routes import ApiRoutes, is_api_path
 from xrsched.rpc.app import Peer, RequestInfo, peer_text
+from xrsched.rpc.dashboard_routes import DashboardRefusal, DashboardRoutes
 from xrsched.rpc.httpmsg import (
     AUTH_CHALLENGE,
     HeaderMap,
@@ -58,7 +59,7 @@ _BUSY_SECONDS = 1.0  # a refused client gets this long to handshake and to send 
 _NO_HEADERS = HeaderMap([])
 
 
-class RpcRequestHandler(ApiRoutes, SimpleXMLRPCRequestHandler):
+class RpcRequestHandler(ApiRoutes, DashboardRoutes, SimpleXMLRPCRequestHandler):
     """Serves one accepted socket until it closes, times out, is evicted or the server drains.
 
     ``tracked`` is the connection's slot in the server's pool (None for a refused newcomer);
@@ -204,9 +205,13 @@ class RpcRequestHandler(ApiRoutes, SimpleXMLRPCRequestHandler):
     def do_POST(self) -> None:
         """XML-RPC on ``rpc_paths``: authenticate, 415, 411/413 before reading, the gzip cap
         (the stdlib reads any body unauthenticated, inflates it without a cap and answers an
-        exception with a 500 carrying its text). ``/api/<method>``: luigid's JSON codec."""
+        exception with a 500 carrying its text). ``/api/<method>``: luigid's JSON codec;
+        ``/session``: the dashboard's sign-in."""
         if is_api_path(self.info.path):
             self.serve_api(post=True)
+            return
+        if self.dashboard_serves(self.info.path, "POST"):
+            self.serve_dashboard()
             return
         if not self.is_rpc_path_valid():
             raise self._not_here()
@@ -222,9 +227,13 @@ class RpcRequestHandler(ApiRoutes, SimpleXMLRPCRequestHandler):
 
     def do_GET(self) -> None:
         """``/health``: the §5 document, 200 for ok/degraded, 503 for down (the stdlib has no GET);
-        ``/api/<method>`` for methods that change nothing."""
+        ``/api/<method>`` for methods that change nothing; the dashboard's ``/``, ``/static/``
+        and ``/session``."""
         if is_api_path(self.info.path):
             self.serve_api(post=False)
+            return
+        if self.dashboard_serves(self.info.path, "GET"):
+            self.serve_dashboard()
             return
         if self.info.path != HEALTH_PATH:
             raise self._not_here()
@@ -327,6 +336,8 @@ class RpcRequestHandler(ApiRoutes, SimpleXMLRPCRequestHandler):
         allow = "POST" if path in self.rpc_paths else "GET, HEAD" if path == HEALTH_PATH else ""
         if is_api_path(path):
             allow = "GET, HEAD, POST, OPTIONS"
+        if self.dashboard_allow(path):
+            return DashboardRefusal(405, "method not allowed", headers=[("Allow", self.dashboard_allow(path))])
         if not allow:
             return HttpError(404, "not found")
         return HttpError(405, "method not allowed", headers=[("Allow", allow)])
@@ -376,7 +387,7 @@ class RpcRequestHandler(ApiRoutes, SimpleXMLRPCRequestHandler):
             self.server.app.on_refused(self.info, error.status)
         except Exception:  # auditing trouble must not change the answer
             log.exception("on_refused failed for %s %s", self.info.method, self.info.path)
-        self._send(Response.text(error.status, error.message, error.headers))
+        self._send(error.response())
 
     def _reply(self, response: Response) -> None:
         self._input_clean = self._body_read or "content-length" not in self.headers

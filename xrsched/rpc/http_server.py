@@ -23,12 +23,16 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
+from typing import TYPE_CHECKING
 from xmlrpc.server import SimpleXMLRPCServer
 
 from xrsched.rpc.app import Application, Peer, peer_text
 from xrsched.rpc.handler import RpcRequestHandler
 from xrsched.rpc.limits import HttpSettings, RequestLimits
 from xrsched.rpc.pool import ConnectionPool, Tracked
+
+if TYPE_CHECKING:
+    from xrsched.dashboard.site import DashboardSite
 
 log = logging.getLogger("xrsched.server")
 _DROP_LOG_INTERVAL = 10.0
@@ -39,7 +43,8 @@ class RpcHttpServer(SimpleXMLRPCServer):
 
     ``tls_context`` comes from :func:`xrsched.tls.server_context`; None serves plain HTTP
     (for ``--no-tls`` behind a terminating proxy). ``address`` is (host, port) here; the
-    Unix-socket subclass (:mod:`xrsched.rpc.unix_server`) takes a path.
+    Unix-socket subclass (:mod:`xrsched.rpc.unix_server`) takes a path. ``dashboard`` serves
+    the browser dashboard at ``/`` (None: not served).
     """
 
     allow_reuse_address = True
@@ -51,8 +56,10 @@ class RpcHttpServer(SimpleXMLRPCServer):
         *,
         tls_context: ssl.SSLContext | None,
         settings: HttpSettings | None = None,
+        dashboard: DashboardSite | None = None,
     ) -> None:
         self.app = app
+        self.dashboard = dashboard
         self.settings = settings or HttpSettings()
         self.tls_context = tls_context
         self.body_limits = RequestLimits(

@@ -22,6 +22,9 @@ MAX_HEADERS = 100
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 #: Headers kept for logs and audit: never credentials or cookies.
 _SAFE_HEADERS = ("host", "user-agent", "content-type", "content-length", "content-encoding")
+#: Answers that never have a body, so no Content-Length (RFC 9110 §8.6; for 304 a cache would
+#: otherwise take the 0 as the stored file's length).
+_BODILESS = frozenset({204, 304})
 _date_cache: list[object] = [-1, ""]
 _request_ids = itertools.count(1)
 #: Generated request ids: a per-process random prefix and a counter (unique, and cheaper than uuid4).
@@ -36,6 +39,10 @@ class HttpError(Exception):
         self.status = status
         self.message = message or reason_phrase(status)
         self.headers = tuple(headers)
+
+    def response(self) -> Response:
+        """The answer to send: a short plain-text body."""
+        return Response.text(self.status, self.message, self.headers)
 
 
 @dataclass(frozen=True)
@@ -148,10 +155,10 @@ def response_head(response: Response, *, server: str, request_id: str, close: bo
         f"HTTP/1.1 {response.status} {reason_phrase(response.status)}",
         f"Server: {server}",
         f"Date: {_http_date()}",
-        f"Content-Type: {response.content_type}",
-        f"Content-Length: {len(response.body)}",
-        "X-Content-Type-Options: nosniff",
     ]
+    if response.status not in _BODILESS:
+        lines += [f"Content-Type: {response.content_type}", f"Content-Length: {len(response.body)}"]
+    lines.append("X-Content-Type-Options: nosniff")
     if request_id:
         lines.append(f"X-Request-Id: {request_id}")
     lines.extend(f"{name}: {value}" for name, value in response.headers)

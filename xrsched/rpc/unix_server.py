@@ -20,11 +20,15 @@ import stat
 import struct
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from xrsched.rpc.app import Application
 from xrsched.rpc.http_server import RpcHttpServer
 from xrsched.rpc.limits import HttpSettings
 from xrsched.unixpath import SocketPathError, check_socket_path
+
+if TYPE_CHECKING:
+    from xrsched.dashboard.site import DashboardSite
 
 log = logging.getLogger("xrsched.server")
 _PROBE_TIMEOUT = 1.0
@@ -37,10 +41,17 @@ class RpcUnixServer(RpcHttpServer):
 
     address_family = socket.AF_UNIX
 
-    def __init__(self, path: str | os.PathLike[str], app: Application, *, settings: HttpSettings | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        app: Application,
+        *,
+        settings: HttpSettings | None = None,
+        dashboard: DashboardSite | None = None,
+    ) -> None:
         self.path = check_socket_path(path)  # before anything exists: a too-long path changes nothing
         self._bound: tuple[int, int] | None = None  # (st_dev, st_ino) of the file we created
-        super().__init__(self.path, app, tls_context=None, settings=settings)
+        super().__init__(self.path, app, tls_context=None, settings=settings, dashboard=dashboard)
 
     def _family_for(self, address: object) -> socket.AddressFamily:
         """Always ``AF_UNIX``."""

@@ -106,7 +106,11 @@ class SchedulerApp:
                 read_only=identity.role < Role.WORKER,
             )
         context = CallContext(
-            peer=request.peer, identity=identity, request_id=request.request_id, headers=request.headers
+            peer=request.peer,
+            identity=identity,
+            request_id=request.request_id,
+            headers=request.headers,
+            via=request.via,
         )
         token = CURRENT_CALLER.set(caller)
         tickets: list[int] = []
@@ -146,6 +150,7 @@ class SchedulerApp:
     def on_refused(self, request: RequestInfo, status: int) -> None:
         """Audit a request refused at the HTTP level (401, 405, 411, 413, 503, ...)."""
         identity = request.identity if isinstance(request.identity, Identity) else None
+        via = {"via": request.via} if request.via else {}
         self.audit.record(
             peer=peer_text(request.peer),
             identity=identity.principal if identity else None,
@@ -154,6 +159,7 @@ class SchedulerApp:
             outcome=status,
             duration_ms=0.0,
             request_id=request.request_id,
+            **via,
         )
 
     # ---------------------------------------------------------------- methods
@@ -178,6 +184,18 @@ class SchedulerApp:
 
     def _audit_call(self, context: CallContext, method: str, outcome: str | int, duration: float) -> None:
         identity = context.identity if isinstance(context.identity, Identity) else None
+        if context.via:  # a dashboard call: the general record, with "via"
+            self.audit.record(
+                peer=peer_text(context.peer),
+                identity=identity.principal if identity else None,
+                role=identity.role.label if identity else None,
+                method=method,
+                outcome=outcome,
+                duration_ms=duration * 1000.0,
+                request_id=context.request_id,
+                via=context.via,
+            )
+            return
         self.audit.record_call(
             peer_text(context.peer),
             identity.principal if identity else None,

@@ -25,6 +25,7 @@ from typing import IO, TextIO
 from xrsched.audit import AuditLog
 from xrsched.auth import Role, TokenStore, create_initial_admin
 from xrsched.core import Scheduler
+from xrsched.dashboard.site import DashboardSite
 from xrsched.rpc.http_server import RpcHttpServer
 from xrsched.rpc.limits import HttpSettings, RequestLimits
 from xrsched.rpc.unix_server import RpcUnixServer, check_unix_socket
@@ -74,6 +75,7 @@ class ServerRuntime:
             self.service = SchedulerService(self.core, store=self.store, audit_path=self.audit.path)
             self.tokens.on_reload.append(self.release_revoked_claims)
             self.app = self._application()
+            self.dashboard = self._dashboard()
             tls_context = self._tls_context(self.cert_path, self.key_path)
         finally:
             if probe is not None:
@@ -83,7 +85,9 @@ class ServerRuntime:
         self.unix: RpcUnixServer | None = None
         if self.unix_path is not None:
             try:
-                self.unix = RpcUnixServer(self.unix_path, self.app, settings=self._http_settings())
+                self.unix = RpcUnixServer(
+                    self.unix_path, self.app, settings=self._http_settings(), dashboard=self.dashboard
+                )
             except BaseException:
                 if self.http is not None:
                     self.http.shutdown(grace_seconds=0.0)
@@ -176,6 +180,19 @@ class ServerRuntime:
             store_health=self.service.store_health,
         )
 
+    def _dashboard(self) -> DashboardSite | None:
+        """The browser dashboard (``[dashboard] enabled``); its sessions end with their token."""
+        if not self.settings.dashboard.enabled:
+            return None
+        app = self.app
+        site = DashboardSite(
+            self.settings.dashboard,
+            authenticate=lambda headers, peer: app.authenticate(headers, None, peer=peer),  # type: ignore[return-value]
+            audit=self.audit,
+        )
+        self.tokens.on_reload.append(self.end_revoked_sessions)
+        return site
+
     def _http_settings(self) -> HttpSettings:
         settings = self.settings
         return HttpSettings(
@@ -193,7 +210,11 @@ class ServerRuntime:
         settings = self.settings
         try:
             return RpcHttpServer(
-                (settings.address, settings.port), self.app, tls_context=tls_context, settings=self._http_settings()
+                (settings.address, settings.port),
+                self.app,
+                tls_context=tls_context,
+                settings=self._http_settings(),
+                dashboard=self.dashboard,
             )
         except OSError as exc:  # the port was taken between the check and now
             raise preflight.StartupError(
@@ -273,6 +294,18 @@ class ServerRuntime:
         if released:
             log.info("released %d worker id(s) of revoked, expired or re-roled tokens", len(released))
 
+    def end_revoked_sessions(self) -> None:
+        """End the dashboard sessions of tokens that are gone, expired or changed role."""
+        if self.dashboard is None:
+            return
+        now = time.time()
+        holders = {role: self.tokens.principals(role, now) for role in Role}
+        # Only token sessions are checked against the file; other kinds (a client certificate
+        # cannot sign in) live until their session expires.
+        ended = self.dashboard.retain(lambda who: who.kind != "token" or who.principal in holders[who.role])
+        if ended:
+            log.info("ended %d dashboard session(s): expired, or their token was revoked, expired or re-roled", ended)
+
     def install_signal_handlers(self) -> None:
         """SIGTERM/SIGINT stop the server, SIGHUP reloads. Main thread only."""
         signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
@@ -299,6 +332,7 @@ class ServerRuntime:
                 tokens_checked = time.monotonic()
                 self.tokens.reload_if_changed()  # new and revoked tokens count without SIGHUP
                 self.release_revoked_claims()  # and tokens that expired since
+                self.end_revoked_sessions()
         return self.shutdown()
 
     def stop(self) -> None:
