@@ -27,6 +27,8 @@ export class Poller {
   start(refresh) {
     this.stop();
     this.refresh = refresh;
+    this.count = 0;
+    document.body.dataset.refreshes = "0";
     const generation = this.generation;
     // The previous page's request finishes first: never two at once.
     this.idle.then(() => this.schedule(generation, 0));
@@ -65,9 +67,12 @@ export class Poller {
     this.idle = new Promise((resolve) => (finished = resolve));
     try {
       await this.refresh();
-      this.count += 1;
-      document.body.dataset.refreshes = String(this.count);
-      this.onSuccess();
+      if (generation === this.generation) {
+        // How many times this page's data arrived (tests wait on it).
+        this.count += 1;
+        document.body.dataset.refreshes = String(this.count);
+        this.onSuccess();
+      }
     } catch (error) {
       this.onError(error);
     } finally {

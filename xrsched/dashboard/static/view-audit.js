@@ -19,7 +19,10 @@ export function renderAudit(ctx) {
   const table = h("div", { id: "audit-table" });
   const pager = h("div", { class: "pager", id: "audit-pager" });
   replace(ctx.main, h("h1", {}, "Audit log"), auditFilters(filters), note, pager, table);
-  const load = async () => {
+  let loaded = false;
+  ctx.poll(async () => {
+    // An older page does not change: it is loaded once. The newest page follows the log.
+    if (loaded && before) return;
     const page = await call("audit_search", {
       identity: filters.identity || null, method: filters.method || null, outcome: filters.outcome || null,
       limit: LIMIT, before: before || null,
@@ -29,10 +32,8 @@ export function renderAudit(ctx) {
     replace(pager,
       before ? link(route("audit", [], filters), "← newest") : h("span", { class: "muted" }, "newest first"),
       page.next !== undefined && page.next !== null ? link(route("audit", [], { ...filters, before: page.next }), "older →") : h("span", { class: "muted" }, "end of log"));
-  };
-  // An older page does not change: load it once. The newest page follows the log.
-  if (before) load().catch((error) => ctx.notify(error.message, "error"));
-  else ctx.poll(load);
+    loaded = true;
+  });
 }
 
 function auditFilters(filters) {
