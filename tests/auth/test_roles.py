@@ -13,7 +13,8 @@ def _words(text: str) -> list[str]:
 
 
 VIEWER = _words("""task_list worker_list resource_list task_search graph dep_graph inverse_dep_graph
-fetch_error has_task_history task_history is_pause_enabled is_paused get_task_status_message
+fetch_error overview task_page task_info has_task_history task_history
+is_pause_enabled is_paused get_task_status_message
 get_task_progress_percentage get_running_task_resources count_pending system.listMethods
 system.methodHelp system.methodSignature system.getCapabilities system.health system.multicall""")
 WORKER = _words("""add_task add_worker add_task_batcher announce_scheduling_failure get_work ping
@@ -63,6 +64,9 @@ MINIMUM_ROLE = {
     "dep_graph": "viewer",
     "inverse_dep_graph": "viewer",
     "fetch_error": "viewer",
+    "overview": "viewer",
+    "task_page": "viewer",
+    "task_info": "viewer",
     "has_task_history": "viewer",
     "task_history": "viewer",
     "is_pause_enabled": "viewer",

@@ -41,6 +41,9 @@ CALLS: list[tuple[str, dict]] = [
     ("dep_graph", {"task_id": "A", "include_done": True}),
     ("inverse_dep_graph", {"task_id": "B", "include_done": False}),
     ("fetch_error", {"task_id": "A"}),
+    ("overview", {}),
+    ("task_page", {"status": "PENDING", "family": "F", "search": "a", "offset": 0, "limit": 10}),
+    ("task_info", {"task_id": "A"}),
     ("has_task_history", {}),
     ("task_history", {"task_id": "B"}),
     ("is_pause_enabled", {}),
@@ -89,6 +92,9 @@ def test_every_scheduler_method_is_callable_with_keywords(live_server, connect):
     assert "message_id" in replies["send_scheduler_message"]
     assert [w["name"] for w in replies["worker_list"]] == ["w1"]
     assert [r["method"] for r in replies["audit_search"]["records"]] == ["ping"]  # the one before it
+    assert replies["overview"]["tasks"]["by_family"]["F"] == {"PENDING": 1, "RUNNING": 1}
+    assert [row["task_id"] for row in replies["task_page"]["tasks"]] == ["A"]
+    assert replies["task_info"]["deps"] == ["B"] and replies["task_info"]["module"] == "m"
     later = client.ping(worker="w1")["rpc_messages"]
     assert {"name": "set_worker_processes", "kwargs": {"n": 2}} in later
     # Every one of those calls went over a single connection.

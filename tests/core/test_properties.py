@@ -102,8 +102,9 @@ class SchedulerMachine(RuleBasedStateMachine):
         status=st.sampled_from([PENDING, PENDING, PENDING, DONE, FAILED, DISABLED]),
         needs_db=st.booleans(),
         assistant=st.booleans(),
+        family=st.sampled_from(["F", "G"]),
     )
-    def add_task(self, worker, index, dep_picks, priority, status, needs_db, assistant):
+    def add_task(self, worker, index, dep_picks, priority, status, needs_db, assistant, family):
         deps = sorted({TASKS[i] for i in dep_picks if i < index})
         self.sched.add_task(
             task_id=TASKS[index],
@@ -112,7 +113,8 @@ class SchedulerMachine(RuleBasedStateMachine):
             priority=priority,
             status=status,
             resources={"db": 1} if needs_db else None,
-            family="F",
+            family=family,
+            params={"n": str(index)},
             assistant=assistant and status == PENDING,
             now=self.tick(),
         )
@@ -220,6 +222,31 @@ class SchedulerMachine(RuleBasedStateMachine):
         restore(fresh, tasks, workers, now=self.tick(), **meta)
         self.sched = fresh
 
+    @rule(
+        status=st.sampled_from(["", PENDING, RUNNING, DONE, FAILED]),
+        family=st.sampled_from(["", "F", "G"]),
+        search=st.sampled_from(["", "t1", "F n=2", "g", "t"]),
+        offset=st.integers(0, 3),
+        limit=st.integers(0, 4),
+    )
+    def browse(self, status, family, search, offset, limit):
+        """A dashboard's page equals the brute-force filter, sort and slice of the records."""
+        sched = self.sched
+        page = sched.task_page(status or None, family or None, search or None, offset, limit, now=self.tick())
+        words = search.casefold().split()
+        matching = sorted(
+            (
+                t
+                for t in sched.tasks.values()
+                if (not status or t.status == status)
+                and (not family or t.family == family)
+                and all(word in f"{t.id}\n{t.pretty_id()}".casefold() for word in words)
+            ),
+            key=lambda t: (-t.updated, t.id),
+        )
+        assert page["total"] == len(matching)
+        assert [row["task_id"] for row in page["tasks"]] == [t.id for t in matching[offset : offset + limit]]
+
     @rule(dice=st.integers(0, 3))
     def toggle_pause(self, dice):
         if dice:
@@ -262,6 +289,24 @@ class SchedulerMachine(RuleBasedStateMachine):
         assert runs == sched.running_by_worker
         ready = sum(1 for t in sched.tasks.values() if t.status == PENDING and t.unmet == 0)
         assert ready == sched.n_ready
+
+    @invariant()
+    def dashboard_listings_match_recount(self):
+        """overview's counts and task_page's order, kept on every edit (built at the first check
+        and again after each restart), equal a recount of the records."""
+        sched = self.sched
+        listing = sched.listings()
+        families: dict[str, dict[str, int]] = {}
+        for task in sched.tasks.values():
+            counts = families.setdefault(task.family, {})
+            counts[task.status] = counts.get(task.status, 0) + 1
+        assert listing.by_family == families
+        for status, keys in listing.recent.items():
+            expected = sorted((-t.updated, t.id) for t in sched.tasks.values() if t.status == status)
+            assert list(keys) == expected, status
+        for task_id, text in listing._texts.items():
+            task = sched.tasks[task_id]
+            assert text == f"{task.id}\n{task.pretty_id()}".casefold()
 
     @invariant()
     def counters_match_recount(self):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .state import ReadyKey
@@ -37,14 +37,20 @@ class ChangeSet:
 
 
 class Snapshot:
-    """What a task contributed to the indexes before an edit."""
+    """What a task contributed to the indexes before an edit.
 
-    __slots__ = ("added", "done", "flag", "ready_key")
+    ``listed`` is what the dashboard's listings know of it (status, family, last update,
+    parameters, visibilities), or None for a task just created."""
 
-    def __init__(self, done: bool, flag: bool, ready_key: ReadyKey | None) -> None:
+    __slots__ = ("added", "done", "flag", "listed", "ready_key")
+
+    def __init__(
+        self, done: bool, flag: bool, ready_key: ReadyKey | None, listed: tuple[Any, ...] | None = None
+    ) -> None:
         self.done = done
         self.flag = flag
         self.ready_key = ready_key
+        self.listed = listed
         self.added: list[str] = []
 
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from . import validate as v
 from .errors import BadValue
-from .queries import Queries
 from .states import DISABLED, DONE, FAILED, PENDING, RUNNING
+from .views import Views
 
 
-class Control(Queries):
+class Control(Views):
     """Methods that operators and running tasks use besides registration and ``get_work``."""
 
     # ----------------------------------------------------------- task status

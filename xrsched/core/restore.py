@@ -44,6 +44,7 @@ def restore(
     if state.tasks or state.workers:
         raise ValueError("restore() needs an empty scheduler")
     state.now = now
+    state.listing = None  # built again from the restored records when first asked for
     config = state.config
     for worker in workers:
         worker.last_active = now

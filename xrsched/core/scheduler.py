@@ -36,6 +36,9 @@ PUBLIC_METHODS: tuple[str, ...] = (
     "dep_graph",
     "inverse_dep_graph",
     "fetch_error",
+    "overview",
+    "task_page",
+    "task_info",
     "has_task_history",
     "is_pause_enabled",
     "is_paused",
@@ -52,6 +55,9 @@ PUBLIC_METHODS: tuple[str, ...] = (
 )
 
 
+#: Public methods of xrsched's own (the dashboard's and the ops CLI's); Luigi has none of them.
+XRSCHED_ONLY_METHODS: frozenset[str] = frozenset({"overview", "task_page", "task_info"})
+
 #: The public methods that change nothing (listings, lookups, counters).
 READ_ONLY_METHODS: frozenset[str] = frozenset(
     {
@@ -63,6 +69,9 @@ READ_ONLY_METHODS: frozenset[str] = frozenset(
         "dep_graph",
         "inverse_dep_graph",
         "fetch_error",
+        "overview",
+        "task_page",
+        "task_info",
         "has_task_history",
         "is_pause_enabled",
         "is_paused",

@@ -12,7 +12,8 @@ exact without ever scanning all tasks:
   for assistants and per-resource heaps for the fair pass;
 * ``unmet``/``blocked`` counts on each task, pushed to dependents through the reverse
   dependency index when a task enters or leaves DONE or the "disabled upstream" state;
-* resource usage of RUNNING tasks, the RUNNING tasks of each worker, batch membership.
+* resource usage of RUNNING tasks, the RUNNING tasks of each worker, batch membership;
+* once a dashboard has asked: counts per family and status, tasks by recency (``listing``).
 
 Heaps are invalidated lazily: an entry carries the task's ``gen`` and is skipped when the
 task has moved on; they are compacted when stale entries pile up.
@@ -30,6 +31,7 @@ from .config import RetryPolicy, SchedulerConfig
 from .edges import ReverseIndex
 from .errors import UnknownTask, UnknownWorker
 from .heaps import DeadlineQueue
+from .listing import Listings
 from .model import Task, Worker
 from .ready import MIN_COMPACT_INTERVAL, Entry, ReadyHeaps, Sig
 from .states import BATCH_RUNNING, DONE, FAILED, PENDING, RUNNING, TASK_STATUSES
@@ -87,6 +89,8 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
         self.tracking = False
         self.changes = ChangeSet.discarding()
         self._solo: dict[str, tuple[str]] = {}
+        #: The dashboard's counts and orderings, built on first use (see :meth:`listings`).
+        self.listing: Listings | None = None
 
     # ----------------------------------------------------------------- ranking
 
@@ -96,6 +100,13 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
         if task.status == PENDING and task.unmet == 0:
             return (-task.priority, task.time, signature(task.resources), task.runnable)
         return None
+
+    def listings(self) -> Listings:
+        """The dashboard's indexes; the first call builds them from the records (O(n log n)),
+        later edits keep them exact."""
+        if self.listing is None:
+            self.listing = Listings(self.tasks.values())
+        return self.listing
 
     def is_done(self, task_id: str) -> bool:
         """Whether the task exists and is DONE."""
@@ -143,6 +154,8 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
     def delete_task(self, task: Task) -> None:
         """Remove a task record and everything derived from it."""
         snap = self._unindex(task)
+        if self.listing is not None:
+            self.listing.removed(task)
         del self.tasks[task.id]
         self.changes.tasks.discard(task.id)
         self.changes.removed_tasks.add(task.id)
@@ -219,7 +232,8 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
         key = self.ready_key(task)
         if key is not None:
             self.n_ready -= 1
-        return Snapshot(status == DONE, task.upstream_disabled_flag, key)
+        listed = (status, task.family, task.updated, task.params, task.param_visibilities)
+        return Snapshot(status == DONE, task.upstream_disabled_flag, key, listed)
 
     def _reindex(self, task: Task, snap: Snapshot, *, fresh: bool = False) -> None:
         status = task.status
@@ -247,6 +261,12 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
         if not fresh and not task.stakeholders and task.remove is None and status != RUNNING:
             task.remove = self.now + self.config.remove_delay
             self.deadlines.push(task.remove, "remove", task.id)
+        listing = self.listing
+        if listing is not None:
+            if snap.listed is None:
+                listing.added(task)
+            else:
+                listing.changed(task, *snap.listed)
         done = status == DONE
         flag = task.upstream_disabled_flag
         if done != snap.done or flag != snap.flag:

@@ -63,6 +63,8 @@ class SchedulerService:
         #: The audit log ``audit_search`` reads (None: auditing is off).
         self.audit_path = audit_path
         self._methods["audit_search"] = self.audit_search
+        self._core_task_info = self._methods["task_info"]
+        self._methods["task_info"] = self.task_info
 
     # ------------------------------------------------------------------ calls
 
@@ -193,6 +195,12 @@ class SchedulerService:
         call reads a bounded part of the log, so a page may be short and still have a ``next``.
         Without an audit log: no records and ``"note": "audit log disabled"``."""
         return audit_page(self.audit_path, identity, method, outcome, limit, before)
+
+    def task_info(self, task_id: str) -> dict[str, Any]:
+        """The core's ``task_info`` with ``history`` filled in from the store (see :meth:`task_history`)."""
+        info = self._core_task_info(task_id)
+        info["history"] = self.task_history(task_id)
+        return info
 
     def store_health(self) -> StoreHealth:
         """The store part of the health document."""
