@@ -14,6 +14,8 @@ PACKAGES=(
     liblwp-protocol-https-perl  # tests/interop: https:// for LWP, which RPC::XML::Client uses
     ruby                        # tests/interop: Ruby interpreter
     ruby-xmlrpc                 # tests/interop: Ruby's xmlrpc library (left the stdlib in Ruby 2.4)
+    chromium                    # tests/dashboard, benchmarks/dashboard_graph.py, scripts/screenshots.py: headless browser
+    chromium-driver             # tests/dashboard: /usr/bin/chromedriver, which selenium drives (no browser download)
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
