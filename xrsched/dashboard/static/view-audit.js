@@ -56,7 +56,7 @@ function recordTable(records) {
   for (const record of records) {
     const ok = record.outcome === "ok";
     body.append(h("tr", { class: ok ? "audit-row" : "audit-row audit-refused" },
-      COLUMNS.map((name) => h("td", { class: name === "duration_ms" ? "num" : "" }, record[name] === undefined ? "" : String(record[name])))));
+      COLUMNS.map((name) => h("td", { class: name === "duration_ms" ? "num" : "" }, record[name] === undefined || record[name] === null ? "" : String(record[name])))));
   }
   return h("table", { class: "grid audit" }, h("thead", {}, h("tr", {}, COLUMNS.map((name) => h("th", {}, name)))), body);
 }
