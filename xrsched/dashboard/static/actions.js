@@ -23,9 +23,10 @@ export function actionButton(ctx, label, method, kwargs, { role = "operator", id
   return button;
 }
 
-/** A small inline form (a number field and a button) that calls `method(kwargs(value))`. */
-export function numberForm(ctx, label, method, kwargs, { value = 0, min = 0, name = "amount" } = {}) {
-  if (!can("operator")) return null;
+/** A small inline form (a number field and a button) that calls `method(kwargs(value))`; null
+ * unless the session's role is at least `role`. */
+export function numberForm(ctx, label, method, kwargs, { value = 0, min = 0, name = "amount", role = "operator" } = {}) {
+  if (!can(role)) return null;
   const input = h("input", { type: "number", min, step: 1, value, name, class: "narrow", "aria-label": label });
   const button = h("button", { type: "submit", class: "action", "data-method": method }, label);
   const form = h("form", { class: "inline" }, input, button);

@@ -60,8 +60,10 @@ export class Poller {
     if (generation !== this.generation || this.refresh === null || this.busy) return;
     if (document.hidden) {
       this.parked = true;
+      document.body.dataset.polling = "parked";
       return;
     }
+    document.body.dataset.polling = "active";
     this.busy = true;
     let finished;
     this.idle = new Promise((resolve) => (finished = resolve));

@@ -19,10 +19,14 @@ export function renderTasks(ctx) {
   const table = h("div", { id: "task-table" });
   const pager = h("div", { class: "pager", id: "pager" });
   replace(ctx.main, h("h1", {}, "Tasks"), filterForm(filters, families), pager, table);
-  call("overview").then((summary) => {
-    replace(families, Object.keys(summary.tasks.by_family ?? {}).sort().map((name) => h("option", { value: name })));
-  }, () => {});
+  let named = false;
   ctx.poll(async () => {
+    if (!named) {
+      // The family names for the filter's suggestions, once per visit.
+      const summary = await call("overview");
+      replace(families, Object.keys(summary.tasks.by_family ?? {}).sort().map((name) => h("option", { value: name })));
+      named = true;
+    }
     const page = await call("task_page", {
       status: filters.status || null, family: filters.family || null, search: filters.search || null,
       offset: filters.offset, limit: PAGE,
