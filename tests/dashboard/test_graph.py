@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -85,3 +86,20 @@ def test_a_graph_above_the_threshold_collapses_by_family(page: Page, dash_server
     nodes[0].click()
     page.wait(lambda: page.view() == "tasks", "the family's task list")
     assert "family=Huge" in page.js("return location.hash")
+
+
+#: Checks of static/graph-layout.js, run in the page (its last argument is the callback).
+LAYOUT_CHECK = (Path(__file__).parent / "layout_check.js").read_text()
+
+
+def test_the_layout_is_layered_by_longest_path_and_ordering_reduces_crossings(page: Page) -> None:
+    """graph-layout.js on a random 300-node DAG and a cycle, run in the page itself."""
+    page.sign_in("view")
+    result = page.driver.execute_async_script(LAYOUT_CHECK)
+    assert "error" not in result, result
+    assert result["problems"] == []
+    assert result["placed"] == 300
+    assert result["crossingsSwept"] < result["crossingsPlain"] * 0.8, result  # at least 20 % fewer
+    assert result["cyclicPlaced"] == 4 and result["cyclicRoot"] == 0
+    assert result["families"] == ["F0", "F1", "F2", "F3"] and result["familySizes"] == 300
+    assert result["familyRoot"] == "F0"

@@ -104,35 +104,84 @@ function discoveryOrder(nodes, root, children) {
 }
 
 /** Alternate down and up sweeps: sort each layer by the mean relative position of its
- * neighbours in the layer just swept (parents going down, children going up). */
+ * neighbours in the layer just swept (parents going down, children going up; the next layer
+ * when it has any, else any layer on that side). Keeps the order with the fewest crossings
+ * between neighbouring layers, the first one included. */
 function orderByBarycentre(layers, layerOf, children, parents, sweeps) {
   const position = new Map();
   const place = (layer) => layer.forEach((id, index) => position.set(id, (index + 0.5) / layer.length));
   layers.forEach(place);
-  for (let sweep = 0; sweep < sweeps; sweep += 1) {
+  let best = layers.map((layer) => [...layer]);
+  let fewest = crossings(layers, position, children, layerOf);
+  for (let sweep = 0; sweep < sweeps && fewest > 0; sweep += 1) {
     const down = sweep % 2 === 0;
     const indices = layers.map((_, index) => index);
     if (!down) indices.reverse();
     for (const index of indices.slice(1)) {
       const layer = layers[index];
-      const neighbours = down ? parents : children;
       const key = new Map();
-      for (const id of layer) {
-        let sum = 0;
-        let count = 0;
-        for (const other of neighbours.get(id)) {
-          const otherLayer = layerOf.get(other);
-          if (down ? otherLayer < index : otherLayer > index) {
-            sum += position.get(other);
-            count += 1;
-          }
-        }
-        key.set(id, count ? sum / count : position.get(id));
-      }
+      for (const id of layer) key.set(id, barycentre(id, index, down ? parents : children, down, layerOf, position));
       layer.sort((a, b) => key.get(a) - key.get(b));
       place(layer);
     }
+    const count = crossings(layers, position, children, layerOf);
+    if (count < fewest) {
+      fewest = count;
+      best = layers.map((layer) => [...layer]);
+    }
   }
+  best.forEach((layer, index) => {
+    layers[index] = layer;
+    place(layer);
+  });
+}
+
+function barycentre(id, index, neighbours, down, layerOf, position) {
+  const next = down ? index - 1 : index + 1;
+  let sum = 0;
+  let count = 0;
+  let nearSum = 0;
+  let nearCount = 0;
+  for (const other of neighbours.get(id)) {
+    const otherLayer = layerOf.get(other);
+    if (down ? otherLayer >= index : otherLayer <= index) continue;
+    sum += position.get(other);
+    count += 1;
+    if (otherLayer === next) {
+      nearSum += position.get(other);
+      nearCount += 1;
+    }
+  }
+  if (nearCount) return nearSum / nearCount;
+  return count ? sum / count : position.get(id);
+}
+
+/** Edge crossings between neighbouring layers: per pair, inversions of the edges' lower ends
+ * when sorted by their upper ends (counted with a Fenwick tree: O(E log V)). */
+function crossings(layers, position, children, layerOf) {
+  let total = 0;
+  layers.forEach((layer, index) => {
+    const below = layers[index + 1];
+    if (!below) return;
+    const rank = new Map(below.map((id, i) => [id, i]));
+    const ends = [];
+    for (const id of layer) {
+      const lower = [];
+      for (const child of children.get(id)) if (layerOf.get(child) === index + 1) lower.push(rank.get(child));
+      lower.sort((a, b) => a - b);
+      ends.push(...lower);
+    }
+    const tree = new Array(below.length + 1).fill(0);
+    let seen = 0;
+    for (const end of ends) {
+      let greater = seen;
+      for (let i = end + 1; i > 0; i -= i & -i) greater -= tree[i];
+      total += greater;
+      for (let i = end + 1; i <= below.length; i += i & -i) tree[i] += 1;
+      seen += 1;
+    }
+  });
+  return total;
 }
 
 /** Vertical places, one layer after the other: each node as near the mean row of its parents
