@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import xmlrpc.client
+from urllib.parse import quote
 
 import pytest
 
@@ -139,3 +142,60 @@ def test_a_session_that_ends_under_the_page_brings_back_the_sign_in_form(page: P
     page.find("#token").send_keys(page.server.secrets["view"])
     page.find("#signin-submit").click()
     page.wait(lambda: page.view() == "tasks", "the page it was on")
+
+
+def test_a_tracking_url_that_is_not_http_stays_text(page: Page, dash_server: DashServer) -> None:
+    dash_server.call("add_worker", worker="url-worker", info={"workers": 1})
+    for task_id, url in (
+        ("Url(kind=js)", "javascript:document.title='pwned'"),
+        ("Url(kind=web)", "http://ci.invalid/7"),
+    ):
+        dash_server.call("add_task", task_id=task_id, family="Url", params={"kind": task_id[9:-1]}, worker="url-worker",
+                         tracking_url=url)  # fmt: skip
+    page.sign_in("view")
+    page.go("#/task/" + quote("Url(kind=js)", safe=""))
+    assert page.find("#tracking-url").tag_name == "span"
+    assert page.text("#tracking-url") == "javascript:document.title='pwned'"
+    page.go("#/task/" + quote("Url(kind=web)", safe=""))
+    link = page.find("#tracking-url")
+    assert link.tag_name == "a" and link.get_attribute("href") == "http://ci.invalid/7"
+    assert "noopener" in link.get_attribute("rel").split()
+
+
+def test_the_admin_audit_view_filters_newest_first_and_pages(page: Page, dash_server: DashServer) -> None:
+    for _ in range(3):
+        with contextlib.suppress(xmlrpc.client.Fault):
+            dash_server.call("pause", "view")  # refused: 403, audited
+    page.sign_in("ops")
+    assert not page.find('#nav a[data-route="audit"]').is_displayed()
+    page.js("document.body.dataset.refreshes = ''; location.hash = '#/audit'")
+    page.wait(lambda: "needs the admin role" in page.text("#banner"), "the refusal for an operator")
+    page.sign_out()
+
+    page.sign_in("admin")
+    page.go("#/audit?identity=token:view&outcome=error")
+    rows = page.js(
+        "return Array.from(document.querySelectorAll('#audit-table tbody tr'),"
+        " (r) => Array.from(r.cells, (c) => c.textContent))"
+    )
+    assert len(rows) >= 3
+    assert {(row[1], row[3], row[4]) for row in rows} == {("token:view", "pause", "403")}
+    stamps = [row[0] for row in rows]
+    assert stamps == sorted(stamps, reverse=True)  # newest first
+    # The log holds more than a page (100 records): "older" leads to the next page.
+    calls = xmlrpc.client.MultiCall(dash_server.proxy("view"))
+    for _ in range(150):
+        calls.is_paused()
+    calls()
+    page.go("#/audit")
+    first = page.js(
+        "return Array.from(document.querySelectorAll('#audit-table tbody tr'), (r) => r.cells[0].textContent)"
+    )
+    assert 0 < len(first) <= 100
+    page.find("#audit-pager a").click()
+    page.wait(lambda: "before=" in page.js("return location.hash") and page.refreshes() not in ("", "0"), "page two")
+    second = page.js(
+        "return Array.from(document.querySelectorAll('#audit-table tbody tr'), (r) => r.cells[0].textContent)"
+    )
+    assert second and second[0] <= first[-1]
+    assert "newest" in page.text("#audit-pager a")
