@@ -57,5 +57,5 @@ def test_xrsched_task_gives_up_on_an_unreachable_scheduler_in_a_few_lines(server
     result = subprocess.run([XRSCHED, "task", "X"], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 2
     lines = result.stderr.splitlines()
-    assert len(lines) == 2 and lines[0].startswith("scheduler unreachable: task_search failed"), lines
+    assert len(lines) == 2 and lines[0].startswith("scheduler unreachable: task_info failed"), lines
     assert lines[1].startswith("xrsched task: cannot ask the scheduler at https://localhost:")

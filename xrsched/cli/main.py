@@ -20,6 +20,12 @@ SUBCOMMANDS: dict[str, str] = {
     "history": "xrsched.cli.state:history",
     "run": "xrsched.cli.run:run",
     "task": "xrsched.cli.task:task",
+    "tasks": "xrsched.cli.tasks:tasks",
+    "workers": "xrsched.cli.workers:workers",
+    "worker": "xrsched.cli.workers:worker",
+    "pause": "xrsched.cli.pause:pause",
+    "unpause": "xrsched.cli.pause:unpause",
+    "paused": "xrsched.cli.pause:paused",
 }
 
 

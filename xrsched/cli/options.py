@@ -11,6 +11,9 @@ import click
 
 from xrsched.options import env_name
 
+#: --token's help for the commands that ask a running scheduler.
+TOKEN_HELP = "Token (visible in ps and shell history: prefer --token-file)."  # noqa: S105 (help text)
+
 
 def settings_options(
     options: Iterable[Field[Any]], *, switch_pairs: bool, paths_may_be_dirs: bool
@@ -70,3 +73,25 @@ def token_options(token_help: str) -> Callable[[Any], Any]:
         help="File holding the token (beats XRSCHED_TOKEN; --token beats it).",
     )
     return lambda function: token(token_file(function))
+
+
+def scheduler_options() -> Callable[[Any], Any]:
+    """``--scheduler-url``, ``--ca``, ``--token`` and ``--token-file`` for a command that asks a
+    running scheduler (``xrsched task``, ``tasks``, ``workers``, ``pause``...)."""
+    url = click.option(
+        "--scheduler-url",
+        envvar="XRSCHED_SCHEDULER_URL",
+        default="https://localhost:8082/RPC2",
+        show_default=True,
+        metavar="URL",
+        help="Scheduler to ask. [env: XRSCHED_SCHEDULER_URL]",
+    )
+    ca = click.option(
+        "--ca",
+        envvar="XRSCHED_CA",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help="CA bundle that verifies the scheduler's certificate. [env: XRSCHED_CA]",
+    )
+    tokens = token_options(TOKEN_HELP)
+    return lambda function: url(ca(tokens(function)))

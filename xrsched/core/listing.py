@@ -75,10 +75,14 @@ class Listings:
             self.recent[status].remove(recency_key(updated, task.id))
             self.recent[task.status].add(recency_key(task.updated, task.id))
 
-    def search_text(self, task: Task) -> str:
-        """What a search looks in: the task id and display name (family and public parameter
-        values), case-folded. Cached until the task's family or parameters change."""
-        text = self._texts.get(task.id)
-        if text is None:
-            text = self._texts[task.id] = f"{task.id}\n{task.pretty_id()}".casefold()
-        return text
+    def search_texts(self, ids: Iterable[str], tasks: dict[str, Task]) -> dict[str, str]:
+        """What a search looks in, for at least ``ids``: the task id and display name (family and
+        public parameter values), case-folded. Each is made once and kept until the task's
+        family or parameters change."""
+        texts = self._texts
+        if len(texts) == len(tasks):  # every task's text is kept (only live tasks' texts are)
+            return texts
+        for task_id in ids:
+            if task_id not in texts:
+                texts[task_id] = f"{task_id}\n{tasks[task_id].pretty_id()}".casefold()
+        return texts
