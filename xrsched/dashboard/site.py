@@ -10,6 +10,7 @@ out, or the server drops it because the token was revoked, expired or changed ro
 from __future__ import annotations
 
 import base64
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -73,16 +74,15 @@ class DashboardSite:
 
     def sign_in(self, token: object, request: RequestInfo) -> SignedIn:
         """Exchange a token (``SECRET`` or ``ID:SECRET``) for a new session; DashboardError 401
-        for a wrong one, 429 while this peer has failed too often, 400 for a malformed one."""
+        for a wrong, expired or malformed one, 429 while this peer has failed too often."""
         started = time.perf_counter()
         now = self._clock()
         peer = _peer_key(request.peer)
         wait = self._limiter.retry_after(peer, now)
         if wait > 0:
             self._record(request, None, SIGN_IN, 429, started)
-            raise DashboardError(
-                429, "too many failed sign-ins from this address; try again later", (("Retry-After", f"{wait:.0f}"),)
-            )
+            retry = (("Retry-After", str(math.ceil(wait))),)
+            raise DashboardError(429, "too many failed sign-ins from this address; try again later", retry)
         header = _authorization(token)
         identity = self._authenticate({"authorization": header}, request.peer) if header else None
         if not isinstance(identity, Identity):
