@@ -60,7 +60,8 @@ def measure(page: Page, root: str, reps: int) -> dict[str, float | str]:
         assert len(page.all("svg.graph g.node")) == int(figures["drawn"])
     result: dict[str, float | str] = {name: statistics.median(values) for name, values in samples.items()}
     result["nodes"] = figures["nodes"]
-    result["drawn"] = f"{figures['drawn']} families" if figures["collapsed"] == "true" else f"{figures['drawn']} tasks"
+    drawn = int(figures["drawn"])
+    result["drawn"] = f"{drawn:,} families" if figures["collapsed"] == "true" else f"{drawn:,} tasks"
     return result
 
 
