@@ -34,7 +34,7 @@ from harness import machine_info  # noqa: E402
 
 from tests.dashboard.browser import missing_browser, start_chromium  # noqa: E402
 from tests.dashboard.graphs import add_tree  # noqa: E402
-from tests.dashboard.site import Page, dashboard_server  # noqa: E402
+from tests.dashboard.livesite import Page, dashboard_server  # noqa: E402
 
 README = HERE / "README.md"
 BEGIN = "<!-- dashboard-graph:begin -->"

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.dashboard.browser import missing_browser, start_chromium  # noqa: E402
-from tests.dashboard.site import DashServer, Page, dashboard_server  # noqa: E402
+from tests.dashboard.livesite import DashServer, Page, dashboard_server  # noqa: E402
 
 DAYS = [f"2026-11-{day:02d}" for day in range(1, 31)]
 TRACEBACK = """Traceback (most recent call last):

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.dashboard.browser import missing_browser, start_chromium
-from tests.dashboard.site import DashServer, Page, dashboard_server
+from tests.dashboard.livesite import DashServer, Page, dashboard_server
 
 
 @pytest.fixture(scope="module")

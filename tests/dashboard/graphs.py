@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xmlrpc.client
 
-from tests.dashboard.site import DashServer
+from tests.dashboard.livesite import DashServer
 
 BATCH = 500
 

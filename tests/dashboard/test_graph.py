@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.dashboard.graphs import add_tree
-from tests.dashboard.site import DashServer, Page
+from tests.dashboard.livesite import DashServer, Page
 
 #: The graph view draws graphs above this many nodes by family (static/view-graph.js COLLAPSE_AT).
 COLLAPSE_AT = 2500

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.dashboard.site import DashServer, Page
+from tests.dashboard.livesite import DashServer, Page
 
 #: Counts the page's requests and how many are in flight at once (wraps window.fetch).
 COUNT_REQUESTS = """

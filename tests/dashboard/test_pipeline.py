@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.dashboard.livesite import DashServer, Page
 from tests.dashboard.pipeline import XSS, Broken, Report, Step
-from tests.dashboard.site import DashServer, Page
 from tests.waiting import join_all
 from xrsched.client import RemoteScheduler
 from xrsched.worker import Worker, WorkerSettings

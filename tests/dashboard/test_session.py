@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from tests.dashboard.site import Page
+from tests.dashboard.livesite import Page
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 

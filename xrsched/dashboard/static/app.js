@@ -74,7 +74,8 @@ function render() {
   const parsed = parseHash(location.hash);
   if (session.current === null) {
     document.body.dataset.view = "signin";
-    renderSignIn({ main, notify, signedIn: start });
+    // After signing in, the page the address names (the one the user was on, if any).
+    renderSignIn({ main, notify, signedIn: render });
     return;
   }
   const view = ROUTES[parsed.name];
@@ -85,10 +86,6 @@ function render() {
   }
   main.replaceChildren();
   view({ main, notify, poll: (refresh) => poller.start(refresh), refreshSoon: () => poller.soon(), ...parsed });
-}
-
-function start() {
-  render();
 }
 
 async function boot() {
@@ -104,7 +101,6 @@ async function boot() {
     } catch (error) {
       showError(error);
     }
-    location.hash = "#/";
     render();
   });
   window.addEventListener("hashchange", render);
