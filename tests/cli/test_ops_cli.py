@@ -86,6 +86,8 @@ def test_tasks_filters_and_json(live_server):
     )
     none = cli(live_server, "tasks", "--family", "Nothing")
     assert none.exit_code == 0 and none.output == "no tasks match\n"
+    past = cli(live_server, "tasks", "--offset", "3")
+    assert past.exit_code == 0 and past.output == "showing none of 3 (offset 3)\n"
     too_many = cli(live_server, "tasks", "--limit", "501")
     assert too_many.exit_code == 2 and "501 is not in the range 0<=x<=500" in too_many.output
 
@@ -194,6 +196,9 @@ def test_worker_processes_and_drain(live_server):
     drained = cli(live_server, "worker", "drain", "w1", secret=operator)
     assert drained.exit_code == 0 and drained.output.startswith("worker w1 drained")
     assert admin.worker_list()[0]["state"] == "disabled"
+    ghost = cli(live_server, "worker", "drain", "w-ghost", secret=operator)
+    assert ghost.exit_code == 0
+    assert ghost.output.endswith("(not connected now: it gets no work if it connects)\n")
     unknown = cli(live_server, "worker", "processes", "w-nope", "2", secret=operator)
     assert unknown.exit_code == 1
     assert unknown.output == f"xrsched worker processes: the scheduler at {live_server.url} has no worker w-nope\n"

@@ -78,3 +78,12 @@ def test_api_get_serves_them_to_a_viewer(live_server):
     assert overview["tasks"]["by_status"]["FAILED"] == 1
     missing = api(live_server, "task_info", {"task_id": "Nope"}, verb="GET", secret=secret, token_id="look")
     assert missing.status != 200 and missing.json()["error"]["message"] == "no such task: Nope"
+
+
+def test_a_placeholder_task_counts_under_the_empty_family(live_server):
+    admin = live_server.proxy(live_server.admin)
+    admin.add_task({**KW, "worker": "w1", "task_id": "Load_1", "family": "Load", "deps": ["Nobody_1"]})
+    assert admin.overview()["tasks"]["by_family"] == {"Load": {"PENDING": 1}, "": {"UNKNOWN": 1}}
+    answer = api(live_server, "overview", verb="GET")
+    assert answer.json()["response"]["tasks"]["by_family"][""] == {"UNKNOWN": 1}
+    assert admin.task_info("Nobody_1")["family"] == ""

@@ -207,3 +207,30 @@ def test_export_import_round_trip(tmp_path: Path):
     assert comparable(snapshot_rows(a)) == comparable(snapshot_rows(b))
     with pytest.raises(Exception, match="already holds tasks"):
         import_state(target, exported)
+
+
+def test_dashboard_views_after_a_restart_equal_those_before(tmp_path: Path):
+    """overview's counters and task_page's order are rebuilt from the recovered records, then kept."""
+    clock = Clock()
+    first = durable_service(tmp_path, clock)
+    build_rich_state(first, clock)
+    overview = first.call("overview")
+    page = first.call("task_page", limit=500)
+    info = first.call("task_info", "C")
+    first.close()
+
+    second = durable_service(tmp_path, clock)
+    assert second.call("overview") == overview
+    assert second.call("task_page", limit=500) == page
+    assert second.call("task_info", "C") == info
+    assert [(h["old_status"], h["new_status"]) for h in info["history"]] == [
+        ("UNKNOWN", "PENDING"),  # a dependency of A before it was registered
+        ("PENDING", "RUNNING"),
+        ("RUNNING", "DISABLED"),
+    ]
+    clock.now += 1
+    second.call("add_task", task_id="B", worker="w1", family="Fam", status="PENDING")  # stays DONE (cooldown)
+    second.call("add_task", task_id="F", worker="w1", family="New")
+    assert second.call("overview")["tasks"]["by_family"]["New"] == {"PENDING": 1}
+    assert second.call("task_page", limit=1)["tasks"][0]["task_id"] == "F"
+    second.close()

@@ -68,7 +68,7 @@ def page_lines(page: dict[str, Any]) -> list[str]:
     rows = page.get("tasks") or []
     total = page.get("total", 0)
     if not rows:
-        return [f"no tasks match (of {total})" if total and page.get("offset") else "no tasks match"]
+        return [f"showing none of {total} (offset {page.get('offset', 0)})" if total else "no tasks match"]
     body = [
         (row["task_id"], row["status"], row.get("family") or "-", row.get("worker_running") or "-",
          when(row.get("last_updated")))

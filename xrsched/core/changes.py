@@ -40,7 +40,8 @@ class Snapshot:
     """What a task contributed to the indexes before an edit.
 
     ``listed`` is what the dashboard's listings know of it (status, family, last update,
-    parameters, visibilities), or None for a task just created."""
+    parameters, visibilities), or None for a task just created (and always None while no
+    dashboard has asked for the listings)."""
 
     __slots__ = ("added", "done", "flag", "listed", "ready_key")
 

@@ -232,7 +232,11 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
         key = self.ready_key(task)
         if key is not None:
             self.n_ready -= 1
-        listed = (status, task.family, task.updated, task.params, task.param_visibilities)
+        listed = (
+            (status, task.family, task.updated, task.params, task.param_visibilities)
+            if self.listing is not None
+            else None  # nothing to keep up to date: no tuple on the hot path
+        )
         return Snapshot(status == DONE, task.upstream_disabled_flag, key, listed)
 
     def _reindex(self, task: Task, snap: Snapshot, *, fresh: bool = False) -> None:

@@ -78,8 +78,9 @@ class Views(Queries):
         """One page of tasks, newest ``last_updated`` first (ties by task id), filtered by status,
         family and search words (each must appear, case-insensitively, in the task id or display
         name, which holds the public parameter values). ``total`` counts every match; ``limit``
-        is at most 500. Without search words the cost is that of the page (plus the tasks of
-        other families skipped over), with them one pass per word over the tasks of that status.
+        is at most 500. Without search words the cost is that of the page plus what it skips
+        (the offset; with a family, other families' tasks); with them, one pass per word over the
+        tasks of that status.
 
         Reply: ``{"total", "offset", "limit", "tasks": [row, ...]}``, each row ``{"task_id",
         "family", "display_name", "params" (public ones, values as text), "status", "priority",
