@@ -317,7 +317,8 @@ def write_readme(body: str) -> None:
         "`dashboard_load.py`): one paced worker loop against a server holding 100,000 tasks, idle "
         "and with 5 simulated dashboards (signed-in sessions over TLS) polling every 2 s, the two "
         "conditions alternating.\n\n"
-        "How to reproduce: `benchmarks/run_dashboard.sh --write` (about 3 minutes).\n\n"
+        "How to reproduce: `benchmarks/run_dashboard.sh --write` (about 5 minutes: loading the tasks "
+        "takes 1-2 of them).\n\n"
         f"{body}\n{END}"
     )
     text = README.read_text()

@@ -89,3 +89,11 @@ def test_csrf_compare():
     assert not session.csrf_matches("")
     assert not session.csrf_matches(session.csrf[:-1])
     assert not session.csrf_matches(session.csrf + "x")
+
+
+def test_one_identity_signing_in_again_and_again_ends_only_its_own_oldest_sessions():
+    sessions = store(max_sessions=10, per_identity=3)
+    other, _ = sessions.create(VIEW, 0.0)
+    mine = [sessions.create(OPS, float(n))[0] for n in range(1, 8)]
+    assert sessions.use(other, 9.0) is not None
+    assert [sessions.use(sid, 9.0) is not None for sid in mine] == [False] * 4 + [True] * 3

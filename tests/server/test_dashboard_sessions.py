@@ -7,6 +7,7 @@ import datetime as _dt
 import json
 import time
 
+from tests import unixhttp
 from tests.server.dashboard_client import Browser
 from tests.waiting import wait_for
 from xrsched.auth import add_token, revoke_token
@@ -162,3 +163,17 @@ def test_sign_in_and_out_are_audited_without_secrets(live_server):
     ]
     text = live_server.audit_path.read_text()
     assert live_server.admin not in text and browser.cookie not in text and browser.csrf not in text
+
+
+def test_over_the_unix_socket_the_cookie_is_still_secure(live_server_factory, sock_dir):
+    path = sock_dir / "x.sock"
+    live = live_server_factory(unix_socket=str(path))
+    body = json.dumps({"token": live.admin}).encode()
+    status, headers, reply = unixhttp.call(path, "POST", "/session", body, Content_Type="application/json")
+    assert status == 200, reply
+    assert "; Secure;" in headers["Set-Cookie"]  # a TLS-terminating proxy in front is assumed
+    cookie = headers["Set-Cookie"].split(";", 1)[0]
+    csrf = json.loads(reply)["csrf"]
+    status, headers, _ = unixhttp.call(path, "POST", "/api/pause", b"data=%7B%7D", Cookie=cookie, X_CSRF_Token=csrf)
+    assert status == 200 and headers["X-Frame-Options"] == "DENY"
+    assert next(r for r in live.audit_records() if r["method"] == "pause")["via"] == "dashboard"

@@ -45,13 +45,22 @@ def session_key(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8", "replace")).hexdigest()
 
 
-class SessionStore:
-    """Thread-safe in-memory sessions; the oldest is dropped when ``max_sessions`` is reached."""
+#: Sessions one identity may hold at once: a token's holder signing in again and again ends its
+#: own oldest sessions, not everybody else's (which the global bound alone would do).
+MAX_PER_IDENTITY = 32
 
-    def __init__(self, *, idle: float, lifetime: float, max_sessions: int) -> None:
+
+class SessionStore:
+    """Thread-safe in-memory sessions. At ``per_identity`` sessions an identity's oldest one is
+    dropped, at ``max_sessions`` the oldest of all."""
+
+    def __init__(
+        self, *, idle: float, lifetime: float, max_sessions: int, per_identity: int = MAX_PER_IDENTITY
+    ) -> None:
         self.idle = idle
         self.lifetime = lifetime
         self.max_sessions = max_sessions
+        self.per_identity = per_identity
         self._lock = threading.Lock()
         self._sessions: OrderedDict[str, Session] = OrderedDict()  # creation order
 
@@ -72,6 +81,9 @@ class SessionStore:
         )
         with self._lock:
             self._sweep(now)
+            same = [key for key, held in self._sessions.items() if held.identity == identity]
+            for key in same[: max(len(same) - self.per_identity + 1, 0)]:
+                del self._sessions[key]
             while len(self._sessions) >= self.max_sessions:
                 self._sessions.popitem(last=False)
             self._sessions[session.key] = session
