@@ -199,3 +199,13 @@ def test_the_admin_audit_view_filters_newest_first_and_pages(page: Page, dash_se
     )
     assert second and second[0] <= first[-1]
     assert "newest" in page.text("#audit-pager a")
+
+
+def test_the_overview_counts_by_family_and_names_unregistered_dependencies(page: Page, dash_server: DashServer) -> None:
+    dash_server.call("add_worker", worker="fam-worker", info={"workers": 1})
+    dash_server.call("add_task", task_id="Fam(n=1)", family="Fam", params={"n": "1"}, worker="fam-worker",
+                     deps=["Nobody(n=1)"])  # fmt: skip
+    page.sign_in("view")
+    rows = page.js("return Array.from(document.querySelectorAll('#by-family tbody tr'), (r) => r.cells[0].textContent)")
+    assert "Fam" in rows and "(not registered yet)" in rows
+    assert page.find('#by-family a[href="#/tasks?family=Fam"]')

@@ -68,8 +68,10 @@ function byFamily(families) {
   const body = h("tbody");
   for (const name of names) {
     const counts = families[name];
+    // Family "": dependencies nobody has registered yet (status UNKNOWN).
+    const title = name === "" ? h("span", { class: "muted" }, "(not registered yet)") : link(route("tasks", [], { family: name }), name);
     body.append(h("tr", {},
-      h("td", {}, link(route("tasks", [], { family: name }), name)),
+      h("td", {}, title),
       shown.map((status) => h("td", { class: "num" },
         counts[status] ? link(route("tasks", [], { family: name, status }), counts[status]) : ""))));
   }
