@@ -206,6 +206,7 @@ def test_the_overview_counts_by_family_and_names_unregistered_dependencies(page:
     dash_server.call("add_task", task_id="Fam(n=1)", family="Fam", params={"n": "1"}, worker="fam-worker",
                      deps=["Nobody(n=1)"])  # fmt: skip
     page.sign_in("view")
-    rows = page.js("return Array.from(document.querySelectorAll('#by-family tbody tr'), (r) => r.cells[0].textContent)")
+    script = "return Array.from(document.querySelectorAll('#by-family tbody tr'), (r) => r.cells[0].textContent)"
+    rows = page.wait(lambda: page.js(script), "the families")
     assert "Fam" in rows and "(not registered yet)" in rows
     assert page.find('#by-family a[href="#/tasks?family=Fam"]')
