@@ -32,9 +32,10 @@ def chromium() -> Iterator:
 
 @pytest.fixture(scope="module")
 def dash_server(tmp_path_factory: pytest.TempPathFactory, dev_certs) -> Iterator[DashServer]:
-    """A real scheduler with the dashboard, short retry delays and two resources."""
+    """A real scheduler with the dashboard and two resources; a FAILED task stays FAILED for the
+    whole module (retry_delay 10 minutes), so what a test sees is what an action did."""
     config = {
-        "scheduler": {"retry_delay": 1, "worker_disconnect_delay": 30},
+        "scheduler": {"retry_delay": 600, "worker_disconnect_delay": 30},
         "resources": {"db": 4, "gpu": 1},
     }
     with dashboard_server(tmp_path_factory.mktemp("dash"), dev_certs, **config) as server:

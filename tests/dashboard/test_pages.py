@@ -210,3 +210,27 @@ def test_the_overview_counts_by_family_and_names_unregistered_dependencies(page:
     rows = page.wait(lambda: page.js(script), "the families")
     assert "Fam" in rows and "(not registered yet)" in rows
     assert page.find('#by-family a[href="#/tasks?family=Fam"]')
+
+
+def test_an_operator_forgives_failures_and_marks_a_task_done(page: Page, dash_server: DashServer) -> None:
+    dash_server.call("add_worker", worker="act-worker", info={"workers": 1})
+    for n in (1, 2):
+        dash_server.call("add_task", task_id=f"Act(n={n})", family="Act", params={"n": str(n)}, worker="act-worker",
+                         status="FAILED", expl="boom")  # fmt: skip
+    page.sign_in("ops")
+    page.go("#/task/" + quote("Act(n=1)", safe=""))
+    page.find("#action-mark-done").click()
+    page.wait(lambda: page.text("#task-status") == "DONE", "the task DONE on screen")
+    assert page.text("#banner") == "Mark done: the task is DONE"
+    assert not page.find("#action-mark-done").is_displayed() and not page.find("#action-forgive").is_displayed()
+    assert dash_server.call("task_info", task_id="Act(n=1)")["status"] == "DONE"
+    done = [r for r in dash_server.audit_records() if r["method"] == "mark_as_done" and r["identity"] == "token:ops"]
+    assert done[-1]["outcome"] == "ok" and done[-1]["via"] == "dashboard"
+
+    page.go("#/task/" + quote("Act(n=2)", safe=""))
+    assert page.text("#task-status") == "FAILED"
+    forgive = page.find("#action-forgive")
+    forgive.click()
+    page.wait(lambda: page.text("#task-status") == "PENDING", "the task PENDING on screen")
+    assert page.text("#banner") == "Forgive failures: the task is PENDING"
+    assert not forgive.is_displayed()

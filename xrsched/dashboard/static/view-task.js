@@ -39,18 +39,21 @@ export function renderTask(ctx) {
 
 function taskActions(ctx, taskId) {
   const kwargs = () => ({ task_id: taskId });
+  // The server answers with the task's status after the call: say what it is now.
+  const outcome = (label) => (result) => `${label}: ${result && result.status ? `the task is ${result.status}` : "nothing to change"}`;
   return [
     link(route("graph", [taskId]), "Dependency graph"),
-    actionButton(ctx, "Re-enable", "re_enable_task", kwargs, { id: "action-re-enable" }),
-    actionButton(ctx, "Forgive failures", "forgive_failures", kwargs, { id: "action-forgive" }),
-    actionButton(ctx, "Mark done", "mark_as_done", kwargs, { id: "action-mark-done" }),
+    actionButton(ctx, "Re-enable", "re_enable_task", kwargs, { id: "action-re-enable", done: outcome("Re-enable") }),
+    actionButton(ctx, "Forgive failures", "forgive_failures", kwargs, { id: "action-forgive", done: outcome("Forgive failures") }),
+    actionButton(ctx, "Mark done", "mark_as_done", kwargs, { id: "action-mark-done", done: outcome("Mark done") }),
   ];
 }
 
+/** Whether the server would act on `method` for a task in `status` (xrsched/core/control.py). */
 function actionApplies(method, status) {
   if (method === "re_enable_task") return status === "DISABLED";
-  if (method === "forgive_failures") return status === "FAILED" || status === "DISABLED";
-  if (method === "mark_as_done") return status !== "DONE" && status !== "RUNNING" && status !== "BATCH_RUNNING";
+  if (method === "forgive_failures") return status === "FAILED";
+  if (method === "mark_as_done") return status === "RUNNING" || status === "FAILED" || status === "DISABLED";
   return true;
 }
 
