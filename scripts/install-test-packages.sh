@@ -17,6 +17,8 @@ PACKAGES=(
     ruby-xmlrpc                 # tests/interop: Ruby's xmlrpc library (left the stdlib in Ruby 2.4)
     postgresql                  # tests/pg: throwaway clusters (initdb, pg_ctl) for the PostgreSQL store
     prometheus                  # tests/metrics/test_promtool.py: promtool check metrics on a real scrape
+    chromium                    # tests/dashboard, benchmarks/dashboard_graph.py, scripts/screenshots.py: headless browser
+    chromium-driver             # tests/dashboard: /usr/bin/chromedriver, which selenium drives (no browser download)
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
