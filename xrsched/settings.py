@@ -8,9 +8,10 @@ command-line flag > environment variable > config file > default.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from xrsched.auth.oidc.config import OidcSettings
 from xrsched.core.config import SchedulerConfig
@@ -21,6 +22,8 @@ from xrsched.options import env_name, layer_values, read_toml
 from xrsched.paths import DEFAULT_STATE_DIR_HELP
 from xrsched.rpc.cors import CorsSettings
 from xrsched.unixpath import SocketPathError, check_socket_path
+
+_T = TypeVar("_T")
 
 
 def _opt(default: Any, help: str, *, metavar: str | None = None) -> Any:
@@ -172,36 +175,22 @@ def build_settings(
         if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
             raise BadValue(f"{origin}: resources.{name} must be a non-negative integer, got {amount!r}")
     values["resources"] = dict(resources)
-    cors = file_values.get("cors", {})
-    if not isinstance(cors, dict):
-        raise BadValue(f"{origin}: [cors] must be a table")
-    try:
-        values["cors"] = CorsSettings.from_mapping(cors, origin)
-    except ValueError as exc:
-        raise BadValue(str(exc)) from None
-    values["oidc"] = _oidc(file_values.get("oidc"), origin)
-    values["dashboard"] = _dashboard_table(file_values.get("dashboard", {}), origin)
+    values["cors"] = _table(CorsSettings.from_mapping, "cors", file_values.get("cors", {}), origin)
+    oidc = file_values.get("oidc")
+    values["oidc"] = None if oidc is None else _table(OidcSettings.from_mapping, "oidc", oidc, origin)
+    values["dashboard"] = _table(DashboardSettings.from_mapping, "dashboard", file_values.get("dashboard", {}), origin)
     settings = ServerSettings(**values)
     _check(settings)
     return settings
 
 
-def _oidc(table: Any, origin: str) -> OidcSettings | None:
-    if table is None:
-        return None
+def _table(parse: Callable[[dict[str, Any], str], _T], name: str, table: object, origin: str) -> _T:
+    """A TOML table (``[cors]``, ``[oidc]``, ``[dashboard]``) read by its settings class's
+    ``from_mapping``; what is wrong with it as :class:`BadValue`."""
     if not isinstance(table, dict):
-        raise BadValue(f"{origin}: [oidc] must be a table")
+        raise BadValue(f"{origin}: [{name}] must be a table")
     try:
-        return OidcSettings.from_mapping(table, origin)
-    except ValueError as exc:
-        raise BadValue(str(exc)) from None
-
-
-def _dashboard_table(table: object, origin: str) -> DashboardSettings:
-    if not isinstance(table, dict):
-        raise BadValue(f"{origin}: [dashboard] must be a table")
-    try:
-        return DashboardSettings.from_mapping(table, origin)
+        return parse(table, origin)
     except ValueError as exc:
         raise BadValue(str(exc)) from None
 
