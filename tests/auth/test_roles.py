@@ -21,8 +21,8 @@ WORKER = _words("""add_task add_worker add_task_batcher announce_scheduling_fail
 set_task_status_message set_task_progress_percentage decrease_running_task_resources
 add_scheduler_message_response get_scheduler_message_response report_task_statistics""")
 OPERATOR = _words("""mark_as_done re_enable_task forgive_failures disable_worker prune pause unpause
-set_worker_processes send_scheduler_message""")
-ADMIN = ["update_resources", "update_resource", "audit_search"]
+set_worker_processes send_scheduler_message update_resources update_resource""")
+ADMIN = ["audit_search"]
 
 
 def test_roles_are_ordered():
@@ -113,8 +113,8 @@ MINIMUM_ROLE = {
     "unpause": "operator",
     "set_worker_processes": "operator",
     "send_scheduler_message": "operator",
-    "update_resources": "admin",
-    "update_resource": "admin",
+    "update_resources": "operator",
+    "update_resource": "operator",
     "audit_search": "admin",
     "drop_all_tables": "admin",  # not a method: unknown names are admin-only
 }
@@ -144,8 +144,9 @@ def test_examples():
     assert allowed(Role.WORKER, "get_work")
     assert not allowed(Role.WORKER, "mark_as_done")
     assert allowed(Role.OPERATOR, "prune")
-    assert not allowed(Role.OPERATOR, "update_resources")
-    assert allowed(Role.ADMIN, "update_resource")
+    assert not allowed(Role.WORKER, "update_resources")
+    assert allowed(Role.OPERATOR, "update_resource")
+    assert not allowed(Role.OPERATOR, "audit_search")
 
 
 def test_unknown_methods_are_admin_only():

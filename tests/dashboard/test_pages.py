@@ -117,13 +117,15 @@ def test_an_operator_drains_a_worker_and_sets_its_processes(
     state = {w["name"]: w["state"] for w in dash_server.call("worker_list")}
     assert state["lot-worker"] == "disabled"
 
+
+
+def test_an_operator_edits_a_resource_and_a_viewer_cannot(page: Page, dash_server: DashServer) -> None:
+    page.sign_in("view")
     page.go("#/resources")
     page.wait(lambda: page.all("tr.resource-row"), "the resource table")
-    assert page.all("tr.resource-row form") == []  # update_resource is for admins
-
-
-def test_an_admin_edits_a_resource(page: Page, dash_server: DashServer) -> None:
-    page.sign_in("admin")
+    assert page.all("tr.resource-row form") == []  # update_resource is an operator's
+    page.sign_out()
+    page.sign_in("ops")
     page.go("#/resources")
     field = page.find('tr.resource-row[data-id="db"] input')
     field.clear()

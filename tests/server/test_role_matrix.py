@@ -118,8 +118,8 @@ CASES = (
     Case("unpause", (), "control"),
     Case("set_worker_processes", ("w-prod", 2), "control"),
     Case("send_scheduler_message", ("w-prod", "P1", "hello"), "control"),
-    Case("update_resource", ("r", 3), "admin"),
-    Case("update_resources", kw(r=4), "admin"),
+    Case("update_resource", ("r", 3), "control"),
+    Case("update_resources", kw(r=4), "control"),
     Case("audit_search", kw(limit=5), "admin"),
 )
 

@@ -89,8 +89,10 @@ _OPERATOR_METHODS = (
     "unpause",
     "set_worker_processes",
     "send_scheduler_message",
+    "update_resources",
+    "update_resource",
 )
-_ADMIN_METHODS = ("update_resources", "update_resource", "audit_search")
+_ADMIN_METHODS = ("audit_search",)
 
 
 def _table() -> dict[str, Role]:

@@ -1,4 +1,4 @@
-// Resources: capacity and use; admins edit the capacity (update_resource is an admin method).
+// Resources: capacity and use; operators and admins edit the capacity (update_resource).
 
 import { numberForm } from "./actions.js";
 import { call } from "./api.js";
@@ -29,7 +29,7 @@ function resourceTable(ctx, resources) {
       h("td", {}, h("meter", { min: 0, max: Math.max(total, 1), value: Math.min(used, Math.max(total, 1)), high: Math.max(total, 1) * 0.9 })),
       h("td", {}, h("ul", { class: "relations" }, Object.keys(resource.running ?? {}).map((taskId) => h("li", {}, link(taskRoute(taskId), taskId))))),
       h("td", { class: "controls" },
-        numberForm(ctx, "Set capacity", "update_resource", (amount) => ({ resource: resource.name, amount }), { value: total, min: 0, role: "admin" }))));
+        numberForm(ctx, "Set capacity", "update_resource", (amount) => ({ resource: resource.name, amount }), { value: total, min: 0, role: "operator" }))));
   }
   const head = h("tr", {}, ["Resource", "Used / capacity", "", "Running tasks", ""].map((name) => h("th", {}, name)));
   return h("table", { class: "grid resources" }, h("thead", {}, head), body);
