@@ -95,7 +95,7 @@ class Server:
 
 def _keywords(**kwargs: Any) -> dict[str, Any]:
     return {"__starstar": True, **{k: v for k, v in kwargs.items() if v is not None},
-            "request_id": uuid.uuid4().hex}  # fmt: skip
+            "__request_id": uuid.uuid4().hex}  # fmt: skip
 
 
 def _call(method: str, **kwargs: Any) -> bytes:
