@@ -28,12 +28,14 @@ and once with this checkout, interleaved, and prints both and their ratio.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 import xmlrpc.client
@@ -72,16 +74,16 @@ class Server:
         self.app = SchedulerApp(
             self.service, tokens=TokenStore.load(tokens_path), audit=AuditLog(directory / "audit.log")
         )
-        self._sequence = 0
+        self._sequence = itertools.count(1)
 
     def post(self, body: bytes) -> bytes:
         """One request as the HTTP handler makes it: authenticate, then handle the body."""
         from xrsched.rpc.app import RequestInfo
 
-        self._sequence += 1
+        sequence = next(self._sequence)
         identity = self.app.authenticate(self.headers, None, peer=("127.0.0.1", 50000))
         request = RequestInfo(
-            peer=("127.0.0.1", 50000), method="POST", path="/RPC2", request_id=f"r{self._sequence}",
+            peer=("127.0.0.1", 50000), method="POST", path="/RPC2", request_id=f"r{sequence}",
             identity=identity, tls=True, headers={"User-Agent": "percall"},
         )  # fmt: skip
         result = self.app.handle_rpc(body, request)
@@ -222,8 +224,11 @@ def make_workload(name: str, server: Server, pool: int) -> Workload:
 # -------------------------------------------------------------------------------- timing
 
 
-def measure(name: str, *, calls: int, reps: int, store: str | None, pool: int, profile: Path | None) -> float:
-    """Best µs of CPU per request over ``reps`` blocks of ``calls`` requests."""
+def measure(
+    name: str, *, calls: int, reps: int, store: str | None, pool: int, profile: Path | None, threads: int = 1
+) -> float:
+    """Best µs of CPU per request over ``reps`` blocks of ``calls`` requests (``threads`` threads
+    share each block of ping or add_task: group commit then has several callers to group)."""
     with tempfile.TemporaryDirectory(prefix="percall-") as tmp:
         server = Server(Path(tmp), store=store)
         try:
@@ -235,6 +240,8 @@ def measure(name: str, *, calls: int, reps: int, store: str | None, pool: int, p
             for _ in range(reps):
                 if name == "multicall":
                     cpu = _timed_dependent(server, workload, calls, profiler)
+                elif threads > 1:
+                    cpu = _timed_threads(server, workload, [workload.next_body() for _ in range(calls)], threads)
                 else:
                     cpu = _timed_block(server, workload, [workload.next_body() for _ in range(calls)], profiler)
                 best = min(best, cpu / calls * 1e6)
@@ -266,6 +273,30 @@ def _timed_block(server: Server, workload: Workload, bodies: list[bytes], profil
     return cpu
 
 
+def _timed_threads(server: Server, workload: Workload, bodies: list[bytes], threads: int) -> float:
+    """``bodies`` posted by ``threads`` threads at once; CPU of the whole process."""
+    answers: list[bytes] = []
+    start = threading.Barrier(threads + 1)
+
+    def post_share(share: list[bytes]) -> None:
+        start.wait()
+        answers.extend(server.post(body) for body in share)
+
+    workers = [threading.Thread(target=post_share, args=(bodies[i::threads],)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    started = time.process_time()
+    start.wait()
+    for worker in workers:
+        worker.join()
+    cpu = time.process_time() - started
+    if len(answers) != len(bodies):
+        raise RuntimeError(f"{len(bodies) - len(answers)} request(s) failed in the threads")
+    for answer in answers:
+        workload.check(answer)
+    return cpu
+
+
 def _timed_dependent(server: Server, workload: Workload, calls: int, profiler: Any) -> float:
     """Each request depends on the previous answer: only ``post`` is inside the clock."""
     cpu = 0.0
@@ -288,7 +319,8 @@ def _timed_dependent(server: Server, workload: Workload, calls: int, profiler: A
 def _child(pythonpath: str, args: argparse.Namespace, workloads: list[str]) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": pythonpath}
     command = [sys.executable, str(Path(__file__)), "--json", "--workloads", ",".join(workloads),
-               "--calls", str(args.calls), "--reps", str(args.reps), "--pool", str(args.pool)]  # fmt: skip
+               "--calls", str(args.calls), "--reps", str(args.reps), "--pool", str(args.pool),
+               "--threads", str(args.threads)]  # fmt: skip
     if args.store:
         command += ["--store", args.store]
     out = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=tempfile.gettempdir())
@@ -334,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=7, help="timed blocks; the best counts")
     parser.add_argument("--pool", type=int, default=4000, help="tasks registered ahead for multicall")
     parser.add_argument("--store", choices=("full", "normal", "off"), help="a SQLite store with this sync")
+    parser.add_argument("--threads", type=int, default=1, help="threads posting ping/add_task bodies at once")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the timed blocks (one workload)")
     parser.add_argument("--against", type=Path, help="a checkout to compare with (A/B, interleaved)")
     parser.add_argument("--rounds", type=int, default=3, help="A/B rounds")
@@ -347,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         compare(args, workloads)
         return 0
     figures = {w: measure(w, calls=args.calls, reps=args.reps, store=args.store, pool=args.pool,
-                          profile=args.profile) for w in workloads}  # fmt: skip
+                          profile=args.profile, threads=args.threads) for w in workloads}  # fmt: skip
     if args.json:
         import xrsched
 
