@@ -346,11 +346,12 @@ def compare(args: argparse.Namespace, workloads: list[str]) -> None:
             print(f"round {round_no + 1} {label}: {shown} µs", flush=True)
     print(f"load average at end: {_load()}")
     store = f"store {args.store}" if args.store else "in memory"
-    print(f"\n| request ({store}) | A µs (median of bests) | B µs | B / A |")
-    print("| --- | ---: | ---: | ---: |")
+    print(f"\n| request ({store}) | A µs (median of bests) | B µs | B / A | B / A per round (median) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for w in workloads:
         a, b = statistics.median(a_runs[w]), statistics.median(b_runs[w])
-        print(f"| {w} | {a:,.1f} | {b:,.1f} | {b / a:.2f} |")
+        paired = statistics.median(y / x for x, y in zip(a_runs[w], b_runs[w], strict=True))
+        print(f"| {w} | {a:,.1f} | {b:,.1f} | {b / a:.2f} | {paired:.2f} |")
     print(f"\nA = {args.against}, B = {REPO}; {args.rounds} rounds, each the best of {args.reps} blocks "
           f"of {args.calls} requests")  # fmt: skip
 

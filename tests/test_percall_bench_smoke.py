@@ -28,4 +28,4 @@ def test_percall_ab_against_a_checkout_prints_the_ratio():
                            timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     row = next(x for x in result.stdout.splitlines() if x.startswith("| ping |"))
-    assert float(row.split("|")[4]) > 0, row
+    assert float(row.split("|")[4]) > 0 and float(row.split("|")[5]) > 0, row
