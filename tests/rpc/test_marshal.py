@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xrsched.rpc.marshal import MarshalError, dump_fault, dump_response
+from xrsched.rpc.marshal import MarshalError, dump_fault, dump_response, escape_text
 
 
 def roundtrip(value):
@@ -151,3 +151,31 @@ def test_json_like_values_roundtrip_through_stdlib(value):
     assert got == expected
     if isinstance(expected, bool):
         assert type(got) is bool
+
+
+def _reference_escape(ch: str) -> str:
+    code = ord(ch)
+    if (code < 0x20 and ch not in "\t\n\r") or 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
+        return "\ufffd"
+    return {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}.get(ch, ch)
+
+
+def test_escape_text_changes_exactly_the_characters_it_must():
+    # The fast path skips texts with nothing to change: every BMP character alone, and inside text.
+    for code in range(0x10000):
+        ch = chr(code)
+        assert escape_text(ch) == _reference_escape(ch), hex(code)
+        assert escape_text(f"ab{ch}cd") == f"ab{_reference_escape(ch)}cd", hex(code)
+
+
+def test_struct_keys_are_escaped_every_time_they_are_written():
+    for _ in range(2):  # the same keys twice: nothing remembered from one reply changes the next
+        body = dump_response({"a&b": "x<y", "plain": "1\r2", "n": 1})
+        assert b"<name>a&amp;b</name><value><string>x&lt;y</string></value>" in body
+        assert roundtrip({"a&b": "x<y", "plain": "1\r2", "n": 1}) == {"a&b": "x<y", "plain": "1\r2", "n": 1}
+
+
+def test_a_non_string_key_is_refused_even_after_string_keys_were_cached():
+    dump_response({"1": 1})
+    with pytest.raises(MarshalError):
+        dump_response({1: 1})

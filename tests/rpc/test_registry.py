@@ -183,3 +183,24 @@ def test_help_and_signature(table):
     ]
     assert table["strict"].xmlrpc_signature() == ["int", "int", "boolean"]
     assert table["anything"].xmlrpc_signature() == ["undef", "undef", "undef"]
+
+
+def _request_id_seen(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    from xrsched.requestid import CURRENT_REQUEST_ID
+
+    return {"id": CURRENT_REQUEST_ID.get(), "kwargs": kwargs}
+
+
+def test_the_request_id_reaches_the_method_as_context_never_as_an_argument():
+    entry = make_entry("seen", _request_id_seen)
+    answer = entry.invoke(({"__starstar": True, "a": 1, "__request_id": "req-1.2:3"},))
+    assert answer == {"id": "req-1.2:3", "kwargs": {"a": 1}}
+    assert entry.invoke(({"__starstar": True, "a": 1},)) == {"id": None, "kwargs": {"a": 1}}
+    assert entry.bind(({"__starstar": True, "__request_id": "r1"},)) == ([], {"__request_id": "r1"})
+
+
+@pytest.mark.parametrize("bad", ["", "x" * 129, "sp ace", 7, "é"])
+def test_a_malformed_request_id_is_refused(bad):
+    entry = make_entry("add_task", add_task)
+    with pytest.raises(ArgumentError, match="__request_id must be 1-128 characters"):
+        entry.invoke(({"__starstar": True, "task_id": "t", "__request_id": bad},))

@@ -18,6 +18,8 @@ from typing import Any
 
 _HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n'
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: Any character escape_text changes: the illegal ones, markup and ``\r``.
+_SPECIAL = re.compile("[\x00-\x08\x0b-\x0d\x0e-\x1f\ud800-\udfff\ufffe\uffff&<>]")
 _INT32 = 2**31
 _INT64 = 2**63
 _MAX_NESTING = 100
@@ -33,6 +35,8 @@ class Rendered(str):
 
 def escape_text(text: str) -> str:
     """``text`` made safe for XML character data."""
+    if _SPECIAL.search(text) is None:  # the common case: one scan, nothing to replace
+        return text
     if _ILLEGAL.search(text):
         text = _ILLEGAL.sub("\ufffd", text)
     if "&" in text:
@@ -105,11 +109,12 @@ def _dump_struct(value: Mapping[Any, Any], out: list[str], depth: int) -> None:
             continue
         if not isinstance(key, str):
             raise MarshalError(f"struct keys must be strings, not {type(key).__name__}")
-        out.append("<member><name>")
-        out.append(escape_text(key))
-        out.append("</name>")
-        _dump(item, out, depth + 1)
-        out.append("</member>")
+        out.append(f"<member><name>{escape_text(key)}</name>")
+        if type(item) is str:  # most members: written here rather than through _dump
+            out.append(f"<value><string>{escape_text(item)}</string></value></member>")
+        else:
+            _dump(item, out, depth + 1)
+            out.append("</member>")
     out.append("</struct></value>")
 
 

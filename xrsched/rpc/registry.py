@@ -22,6 +22,7 @@ from xrsched.rpc.signature import Checker, Mismatch, compile_hint, xmlrpc_type_n
 STARSTAR = "__starstar"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*")
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+_NO_KEYWORDS: dict[str, Any] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +75,7 @@ class MethodEntry:
     def invoke(self, params: tuple[Any, ...]) -> Any:
         """Bind and check ``params``, then call the method (with the call's request id, if any,
         in :data:`xrsched.requestid.CURRENT_REQUEST_ID`)."""
-        args, kwargs = self.bind(params)
-        request_id = kwargs.pop(REQUEST_ID_MEMBER, None)
+        args, kwargs, request_id = self._bind(params)
         token = CURRENT_REQUEST_ID.set(request_id)
         try:
             return self.func(*args, **kwargs)
@@ -84,15 +84,17 @@ class MethodEntry:
 
     def bind(self, params: tuple[Any, ...]) -> tuple[list[Any], dict[str, Any]]:
         """Return ``(args, kwargs)`` ready for the call, or raise :class:`ArgumentError`."""
-        keywords: dict[str, Any] = {}
-        request_id = None
+        args, kwargs, request_id = self._bind(params)
+        if request_id is not None:
+            kwargs[REQUEST_ID_MEMBER] = request_id
+        return args, kwargs
+
+    def _bind(self, params: tuple[Any, ...]) -> tuple[list[Any], dict[str, Any], str | None]:
+        """``(args, kwargs, request id)``: the steps of :meth:`bind`."""
+        keywords: dict[str, Any] = _NO_KEYWORDS
         if params and type(params[-1]) is dict and params[-1].get(STARSTAR):
-            keywords = {k: v for k, v in params[-1].items() if k != STARSTAR}
+            keywords = params[-1]
             params = params[:-1]
-            if REQUEST_ID_MEMBER in keywords:
-                request_id = keywords.pop(REQUEST_ID_MEMBER)
-                if not valid_request_id(request_id):
-                    raise self._error(f"{REQUEST_ID_MEMBER} must be 1-128 characters of [A-Za-z0-9._:-]")
         positional = self.positional
         if len(params) > len(positional) and self.var_positional is None:
             raise self._error(f"takes at most {len(positional)} positional arguments, got {len(params)}")
@@ -102,24 +104,38 @@ class MethodEntry:
         if len(params) > len(positional) and self.var_positional is not None:
             extra = self.var_positional
             args.extend(self._check("*args", extra, v) for v in params[len(positional) :])
+        kwargs, request_id = self._bind_keywords(keywords, len(params))
+        for name, index in self._required:
+            if index >= len(params) and name not in kwargs:
+                raise self._error(f"missing required parameter {name!r}")
+        return args, kwargs, request_id
+
+    def _bind_keywords(self, keywords: dict[str, Any], given: int) -> tuple[dict[str, Any], str | None]:
+        """The checked keyword arguments of a ``__starstar`` struct (its marker and request id
+        left out) and the request id; ``given`` counts the positional arguments before it."""
         kwargs: dict[str, Any] = {}
-        given = len(params)
+        request_id = None
+        by_name = self.by_name
         for key, value in keywords.items():
-            param = self.by_name.get(key)
+            param = by_name.get(key)
             if param is not None:
-                if self._index.get(key, given) < given:
+                if given and self._index.get(key, given) < given:
                     raise self._error(f"parameter {key!r} given both positionally and by keyword")
-                kwargs[key] = self._check(key, param.check, value)
+                try:
+                    kwargs[key] = param.check(value)
+                except Mismatch as exc:
+                    raise self._error(f"parameter {key!r}{exc.describe()}") from None
+            elif key == STARSTAR:
+                continue
+            elif key == REQUEST_ID_MEMBER:
+                if not valid_request_id(value):
+                    raise self._error(f"{REQUEST_ID_MEMBER} must be 1-128 characters of [A-Za-z0-9._:-]")
+                request_id = value
             elif self.var_keyword is not None:
                 kwargs[key] = self._check(printable(key, 40), self.var_keyword, value)
             else:
                 raise self._error(f"unexpected keyword argument {printable(key, 40)!r}")
-        for name, index in self._required:
-            if index >= given and name not in kwargs:
-                raise self._error(f"missing required parameter {name!r}")
-        if request_id is not None:
-            kwargs[REQUEST_ID_MEMBER] = request_id
-        return args, kwargs
+        return kwargs, request_id
 
     def nulls_as_defaults(self, keywords: dict[str, Any]) -> dict[str, Any]:
         """``keywords`` without the ``None`` values of optional parameters that cannot take
