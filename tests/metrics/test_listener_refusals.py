@@ -35,6 +35,9 @@ def test_plain_http_and_failed_handshakes_are_reported(dev_certs):
         with socket.create_connection(server.server_address, timeout=5) as plain:
             plain.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             plain.recv(100)
+        deadline = time.monotonic() + 5  # reported once the refusal is sent: wait, so the order is known
+        while not reasons and time.monotonic() < deadline:
+            time.sleep(0.05)
         with socket.create_connection(server.server_address, timeout=5) as broken:
             broken.sendall(b"\x16\x03\x01\x00\x02no")  # a TLS record that is no ClientHello, then gone
         deadline = time.monotonic() + 5
