@@ -98,7 +98,7 @@ class Assignment(Registration):
                 member.batch_id = batch_id
                 member.resources_running = dict(member.resources)
                 member.time_running = now
-        params = dict(best.params)
+        params = best.params
         params.update(batched)
         return {
             "task_id": None,
@@ -221,10 +221,11 @@ class Assignment(Registration):
         names, max_size = self.batchers.get(record.id, {}).get(best.family, ((), 1))
         if not names or not best.batchable or max_size <= 1:
             return [best], {}
-        if any(name not in best.params for name in names):
+        best_params = best.params
+        if any(name not in best_params for name in names):
             return [best], {}
-        batched = {name: [best.params[name]] for name in names}
-        fixed = {k: val for k, val in best.params.items() if k not in batched}
+        batched = {name: [best_params[name]] for name in names}
+        fixed = {k: val for k, val in best_params.items() if k not in batched}
         sig = signature(best.resources)
         heap = (self.global_buckets if assistant else record.buckets).get(sig, [])
         owner = None if assistant else record.id
@@ -238,12 +239,13 @@ class Assignment(Registration):
                 continue
             if task.family != best.family or not task.batchable or task.resources != best.resources:
                 continue
-            if any(task.params.get(k) != val for k, val in fixed.items()):
+            params = task.params
+            if any(params.get(k) != val for k, val in fixed.items()):
                 continue
             members.append(task)
             chosen.add(task.id)
             for name in names:
-                batched[name].append(task.params.get(name))
+                batched[name].append(params.get(name))
         return members, batched
 
 
