@@ -15,6 +15,7 @@ on load. The column list is part of the schema: changing it needs a schema migra
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from itertools import compress, repeat
@@ -23,7 +24,7 @@ from sys import intern
 from typing import Any
 
 from xrsched.core.config import RetryPolicy
-from xrsched.core.encoding import NO_PARAMS, dumps, loads
+from xrsched.core.encoding import dumps, loads
 from xrsched.core.model import NO_RESOURCES, RARE_FIELDS, Task, Worker
 from xrsched.core.states import TASK_STATUSES
 
@@ -53,6 +54,7 @@ _HEADS_KEPT = 100_000
 _SLOT_EXTRAS = tuple(_SLOT_DEFAULTS)
 _SLOT_UNSET = tuple(_SLOT_DEFAULTS.values())
 _SLOT_VALUES = attrgetter(*_SLOT_EXTRAS)
+_SCANNER = json.JSONDecoder()
 _ID, _HEAD, _DATA = (itemgetter(TASK_COLUMNS.index(name)) for name in ("id", "head", "data"))
 
 
@@ -86,25 +88,37 @@ def _data_column(texts: list[Any]) -> tuple[list[str], list[tuple[int, Any, Any]
     """The params texts of a batch of rows, and (position, dependency ids, other fields) of the
     rows that hold more than params.
 
-    Every text is decoded, in one ``json.loads`` for the batch (a call per text would cost four
-    times as much), and the count and the types are checked, so a damaged text cannot shift its
-    neighbours' values unnoticed. Tasks keep their parameters as JSON text: a params object
-    stays the text it was stored as; the params of an array are encoded again.
+    Tasks keep their parameters as JSON text, so a params object stays the text it is stored as
+    and only its framing is checked here: decoding a million of them only to check them would
+    cost a tenth of a start-up (``xrsched state import`` decodes every one). In an array, the
+    params text ends where the JSON scanner says; the dependencies and other fields of all the
+    arrays are decoded together, in one ``json.loads`` (a call per text would cost four times as
+    much), and the count and the types are checked, so a damaged text cannot shift its
+    neighbours' values unnoticed.
     """
-    values = loads(f"[{','.join(texts)}]")
-    if len(values) != len(texts):
-        raise RecordError("the data column does not hold one value per record")
+    arrays = list(compress(range(len(texts)), map(str.startswith, texts, repeat("["))))
     more = []
-    for i in compress(range(len(values)), map(isinstance, values, repeat(list))):
-        params, deps, extra = values[i]
-        if not isinstance(params, dict):
-            raise RecordError("params must be an object")
-        values[i] = params
-        texts[i] = dumps(params) if params else NO_PARAMS
-        more.append((i, deps, extra))
-    if not all(map(isinstance, values, repeat(dict))):
+    if arrays:
+        rests = []
+        for i in arrays:
+            text = texts[i]
+            end = _object_end(text, 1)
+            if text[end] != "," or text[-1] != "]":
+                raise RecordError("data must be params or [params, dependencies, other fields]")
+            texts[i] = text[1:end]
+            rests.append(text[end + 1 : -1])
+        values = loads(f"[[{'],['.join(rests)}]]")
+        if len(values) != len(arrays) or not all(len(value) == 2 for value in values):
+            raise RecordError("data must be params or [params, dependencies, other fields]")
+        more = [(i, deps, extra) for i, (deps, extra) in zip(arrays, values, strict=True)]
+    if not (all(map(str.startswith, texts, repeat("{"))) and all(map(str.endswith, texts, repeat("}")))):
         raise RecordError("params must be an object")
     return texts, more
+
+
+def _object_end(text: str, start: int) -> int:
+    """Where the JSON value that starts at ``text[start]`` ends (ValueError if it is not one)."""
+    return _SCANNER.raw_decode(text, start)[1]
 
 
 def _ids(value: Any) -> tuple[str, ...]:
@@ -224,17 +238,22 @@ class TaskDecoder:
     def _apply_extra(self, task: Task, extra: dict[str, Any]) -> None:
         if not isinstance(extra, dict):
             raise RecordError("other fields must be an object")
+        rare = {}
         for name, value in extra.items():
-            if name == "retry_policy":
+            if name in RARE_FIELDS:
+                if value != RARE_FIELDS[name]:
+                    rare[name] = value
+            elif name in _SLOT_DEFAULTS:
+                setattr(task, name, value)
+            elif name == "retry_policy":
                 key = tuple(value)
                 policy = self.policies.get(key)
                 if policy is None:
                     policy = self.policies[key] = RetryPolicy(int(value[0]), float(value[1]), float(value[2]))
                 task.retry_policy = policy
-            elif name in EXTRA_DEFAULTS:
-                setattr(task, name, value)
             else:
                 raise RecordError(f"unknown stored field {name!r}")
+        task.more = rare or None
 
 
 def encode_worker(worker: Worker) -> str:
