@@ -10,10 +10,10 @@ import math
 
 import pytest
 
-from tests.core.conftest import T0, add, run
+from tests.core.conftest import T0, add, finish, make, run
 from xrsched.core import BadValue
 from xrsched.core.config import RetryPolicy
-from xrsched.core.model import RARE_FIELDS, Task
+from xrsched.core.model import NO_RESOURCES, RARE_FIELDS, Task
 from xrsched.core.states import PENDING
 
 
@@ -99,3 +99,25 @@ def test_a_task_id_is_one_string_for_the_table_the_indexes_and_dependents(sched)
     assert sched.tasks["Missing"].id is missing
     assert next(k for k in sched.tasks if k == "Root") is root_id
     assert next(k for k in sched.by_status[PENDING] if k == "Root") is root_id
+
+
+def test_a_run_that_needs_nothing_holds_the_shared_empty_mapping():
+    """Most tasks need no resources, and every task that ran keeps what it held: 64 B each."""
+    from xrsched.store.records import TaskDecoder, encode_task
+
+    sched = make(resources={"db": 5})
+    add(sched, "A")
+    add(sched, "B", resources={"db": 2}, now=T0 + 1)
+    run(sched, now=T0 + 2)
+    run(sched, now=T0 + 3)
+    finish(sched, "A", now=T0 + 4)
+    assert sched.tasks["A"].resources_running is NO_RESOURCES
+    held = sched.tasks["B"].resources_running
+    assert held == {"db": 2} and held is not sched.tasks["B"].resources
+    sched.decrease_running_task_resources("B", {"db": 1}, now=T0 + 5)
+    assert sched.tasks["B"].resources_running == {"db": 1} and sched.tasks["B"].resources == {"db": 2}
+    assert NO_RESOURCES == {}
+    policy = sched.config.retry_policy
+    restored = TaskDecoder(policy).decode(encode_task(sched.tasks["A"], policy))
+    assert restored.resources_running is NO_RESOURCES
+    assert encode_task(restored, policy) == encode_task(sched.tasks["A"], policy)

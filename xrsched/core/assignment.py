@@ -8,7 +8,7 @@ from typing import Any
 from . import validate as v
 from .fairness import FairPass
 from .heaps import iter_in_order
-from .model import Task, Worker
+from .model import Task, Worker, running_copy
 from .registration import Registration
 from .state import Entry, Sig, signature
 from .states import BATCH_RUNNING, PENDING, RUNNING
@@ -96,7 +96,7 @@ class Assignment(Registration):
                 member.worker_running = worker_id
                 self.set_status(member, BATCH_RUNNING)
                 member.batch_id = batch_id
-                member.resources_running = dict(member.resources)
+                member.resources_running = running_copy(member.resources)
                 member.time_running = now
         params = best.params
         params.update(batched)
@@ -115,7 +115,7 @@ class Assignment(Registration):
             if task.status != RUNNING:
                 # A forgotten run handed back keeps what it holds: recomputing it from
                 # the (possibly re-registered) needs could oversubscribe a resource.
-                task.resources_running = dict(task.resources)
+                task.resources_running = running_copy(task.resources)
                 task.time_running = now
             task.worker_running = worker_id
             self.set_status(task, RUNNING)

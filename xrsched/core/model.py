@@ -26,6 +26,12 @@ VISIBILITY_HIDDEN = 1
 NO_RESOURCES: dict[str, int] = {}
 
 
+def running_copy(resources: dict[str, int]) -> dict[str, int]:
+    """What a task holds while it runs: a copy of its needs (a decrease changes it in place), or,
+    for a task that needs nothing (most), the shared empty mapping instead of 64 B of its own."""
+    return dict(resources) if resources else NO_RESOURCES
+
+
 class _Rare:
     """A task field that few tasks set: kept in :attr:`Task.more`, absent while at its default."""
 

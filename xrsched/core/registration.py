@@ -9,7 +9,7 @@ from . import validate as v
 from .config import RetryPolicy
 from .encoding import NO_PARAMS, params_text
 from .errors import BadValue
-from .model import NO_RESOURCES, Task, Worker
+from .model import NO_RESOURCES, Task, Worker, running_copy
 from .states import BATCH_RUNNING, DONE, FAILED, PENDING, RUNNING, UNKNOWN
 from .transitions import Transitions
 
@@ -163,7 +163,7 @@ class Registration(Transitions):
             members = self.batches.get(batch_id)
             if members:
                 first = self.tasks[next(iter(members))]
-                task.resources_running = dict(first.resources_running or first.resources)
+                task.resources_running = running_copy(first.resources_running or first.resources)
         task.time_running = now
 
     def _take_reported_fields(

@@ -243,6 +243,8 @@ class TaskDecoder:
             if name in RARE_FIELDS:
                 if value != RARE_FIELDS[name]:
                     rare[name] = value
+            elif name == "resources_running":
+                task.resources_running = value or NO_RESOURCES  # a run holding nothing shares it, as when it began
             elif name in _SLOT_DEFAULTS:
                 setattr(task, name, value)
             elif name == "retry_policy":
