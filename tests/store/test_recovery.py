@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sqlite3
 import threading
@@ -14,7 +15,7 @@ from tests.waiting import join_all
 from xrsched.core import Scheduler, SchedulerConfig
 from xrsched.core.errors import Unavailable
 from xrsched.service import SchedulerService
-from xrsched.store import SQLiteStore, StoreCorrupt, StoreTooNew, load_into
+from xrsched.store import SQLiteStore, StoreCorrupt, StoreError, StoreTooNew, load_into
 from xrsched.store.durability import snapshot_rows
 from xrsched.store.exchange import export_state, import_state
 
@@ -234,3 +235,24 @@ def test_dashboard_views_after_a_restart_equal_those_before(tmp_path: Path):
     assert second.call("overview")["tasks"]["by_family"]["New"] == {"PENDING": 1}
     assert second.call("task_page", limit=1)["tasks"][0]["task_id"] == "F"
     second.close()
+
+
+def test_an_import_decodes_every_params_text(tmp_path: Path):
+    """Start-up checks only the framing of stored params; an import, from a file anyone may have
+    edited, decodes each one."""
+    clock = Clock()
+    (tmp_path / "a").mkdir()
+    source = durable_service(tmp_path / "a", clock)
+    build_rich_state(source, clock)
+    source.close()
+    exported = tmp_path / "backup.json"
+    export_state(SQLiteStore(tmp_path / "a" / "state.sqlite3"), exported)
+    document = json.loads(exported.read_text())
+    task_id, columns = next(iter(document["tasks"].items()))
+    columns[-1] = '{"a":1},{"b":2}'
+    exported.write_text(json.dumps(document))
+    (tmp_path / "b").mkdir()
+    target = SQLiteStore(tmp_path / "b" / "state.sqlite3")
+    with pytest.raises(StoreError, match=f"task {task_id!r}: params are not a JSON object"):
+        import_state(target, exported)
+    assert target.counts()["tasks"] == 0

@@ -8,7 +8,7 @@ from typing import Any
 from . import validate as v
 from .fairness import FairPass
 from .heaps import iter_in_order
-from .model import Task, Worker
+from .model import Task, Worker, running_copy
 from .registration import Registration
 from .state import Entry, Sig, signature
 from .states import BATCH_RUNNING, PENDING, RUNNING
@@ -96,9 +96,9 @@ class Assignment(Registration):
                 member.worker_running = worker_id
                 self.set_status(member, BATCH_RUNNING)
                 member.batch_id = batch_id
-                member.resources_running = dict(member.resources)
+                member.resources_running = running_copy(member.resources)
                 member.time_running = now
-        params = dict(best.params)
+        params = best.params
         params.update(batched)
         return {
             "task_id": None,
@@ -115,7 +115,7 @@ class Assignment(Registration):
             if task.status != RUNNING:
                 # A forgotten run handed back keeps what it holds: recomputing it from
                 # the (possibly re-registered) needs could oversubscribe a resource.
-                task.resources_running = dict(task.resources)
+                task.resources_running = running_copy(task.resources)
                 task.time_running = now
             task.worker_running = worker_id
             self.set_status(task, RUNNING)
@@ -221,10 +221,11 @@ class Assignment(Registration):
         names, max_size = self.batchers.get(record.id, {}).get(best.family, ((), 1))
         if not names or not best.batchable or max_size <= 1:
             return [best], {}
-        if any(name not in best.params for name in names):
+        best_params = best.params
+        if any(name not in best_params for name in names):
             return [best], {}
-        batched = {name: [best.params[name]] for name in names}
-        fixed = {k: val for k, val in best.params.items() if k not in batched}
+        batched = {name: [best_params[name]] for name in names}
+        fixed = {k: val for k, val in best_params.items() if k not in batched}
         sig = signature(best.resources)
         heap = (self.global_buckets if assistant else record.buckets).get(sig, [])
         owner = None if assistant else record.id
@@ -238,12 +239,13 @@ class Assignment(Registration):
                 continue
             if task.family != best.family or not task.batchable or task.resources != best.resources:
                 continue
-            if any(task.params.get(k) != val for k, val in fixed.items()):
+            params = task.params
+            if any(params.get(k) != val for k, val in fixed.items()):
                 continue
             members.append(task)
             chosen.add(task.id)
             for name in names:
-                batched[name].append(task.params.get(name))
+                batched[name].append(params.get(name))
         return members, batched
 
 

@@ -2,6 +2,12 @@
 
 Only the scheduler mutates them, and only through its indexing helpers, so that the
 derived indexes (ready heaps, counters, resource usage) never drift from the records.
+
+A million tasks live in memory at once, so a task keeps in slots only what most tasks hold.
+Fields that few tasks ever set (an explanation, a failure record, a batch, messages...) live
+in a small dict created on first use (:attr:`Task.more`), read and written through the same
+attribute names as the slots; parameters are kept as the compact JSON text the store writes
+(:attr:`Task.params_json`) and decoded when read.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from .config import RetryPolicy
+from .encoding import NO_PARAMS, loads, params_text
 from .states import DISABLED, PENDING, WORKER_ACTIVE, WORKER_DISABLED
 
 #: Luigi's parameter visibilities: public parameters show in listings, hidden ones only in
@@ -19,46 +26,85 @@ VISIBILITY_HIDDEN = 1
 NO_RESOURCES: dict[str, int] = {}
 
 
+def running_copy(resources: dict[str, int]) -> dict[str, int]:
+    """What a task holds while it runs: a copy of its needs (a decrease changes it in place), or,
+    for a task that needs nothing (most), the shared empty mapping instead of 64 B of its own."""
+    return dict(resources) if resources else NO_RESOURCES
+
+
+class _Rare:
+    """A task field that few tasks set: kept in :attr:`Task.more`, absent while at its default."""
+
+    __slots__ = ("default", "name")
+
+    def __init__(self, default: Any = None) -> None:
+        self.default = default
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, task: Task | None, owner: type | None = None) -> Any:
+        if task is None:
+            return self
+        more = task.more
+        return self.default if more is None else more.get(self.name, self.default)
+
+    def __set__(self, task: Task, value: Any) -> None:
+        more = task.more
+        if value is self.default:
+            if more is not None:
+                more.pop(self.name, None)
+                if not more:
+                    task.more = None
+        elif more is None:
+            task.more = {self.name: value}
+        else:
+            more[self.name] = value
+
+
 class Task:
     """One task the scheduler knows: its status, graph edges, ownership and run record."""
 
     __slots__ = (
-        "accepts_messages",
-        "batch_id",
-        "batchable",
         "blocked",
         "deps",
-        "expl",
-        "failures",
         "family",
-        "first_failure_time",
         "gen",
         "id",
-        "message_responses",
         "module",
-        "param_visibilities",
-        "params",
+        "more",
+        "params_json",
         "priority",
-        "progress_percentage",
         "remove",
         "resources",
         "resources_running",
-        "retry",
         "retry_policy",
         "runnable",
-        "scheduler_disable_time",
         "seq",
         "stakeholders",
         "status",
-        "status_message",
         "time",
         "time_running",
-        "tracking_url",
         "unmet",
         "updated",
         "worker_running",
         "workers",
     )
+
+    accepts_messages = _Rare(False)
+    batch_id = _Rare()
+    batchable = _Rare(False)
+    expl = _Rare()
+    failures = _Rare()
+    first_failure_time = _Rare()
+    message_responses = _Rare()
+    param_visibilities = _Rare()
+    progress_percentage = _Rare()
+    retry = _Rare()
+    scheduler_disable_time = _Rare()
+    status_message = _Rare()
+    tracking_url = _Rare()
 
     def __init__(
         self,
@@ -90,27 +136,19 @@ class Task:
         self.priority = priority
         self.family = family
         self.module = module
-        self.params: dict[str, Any] = params or {}
-        self.param_visibilities: dict[str, int] | None = param_visibilities or None
+        #: The parameters as compact JSON (see :attr:`params`): a third of a dict's size.
+        self.params_json = params_text(params) if params else NO_PARAMS
+        #: The rarely set fields (:data:`RARE_FIELDS`) that differ from their default, or None.
+        self.more: dict[str, Any] | None = None
+        if param_visibilities:
+            self.param_visibilities = param_visibilities
         self.time = now
         self.updated = now
-        self.retry: float | None = None
         self.remove: float | None = None
         self.worker_running: str | None = None
         self.time_running: float | None = None
-        self.expl: str | None = None
-        self.accepts_messages = False
-        self.tracking_url: str | None = None
-        self.status_message: str | None = None
-        self.progress_percentage: float | None = None
-        self.message_responses: dict[str, Any] | None = None
-        self.scheduler_disable_time: float | None = None
         self.runnable = False
-        self.batchable = False
-        self.batch_id: str | None = None
         self.retry_policy = retry_policy
-        self.failures: list[float] | None = None
-        self.first_failure_time: float | None = None
         #: Dependencies that are missing or not DONE (0 means every dependency is DONE).
         self.unmet = 0
         #: Dependencies that are DISABLED or PENDING behind a disabled task.
@@ -121,16 +159,27 @@ class Task:
         self.seq = seq
 
     @property
+    def params(self) -> dict[str, Any]:
+        """The parameters, decoded afresh on each read (changing the dict changes nothing)."""
+        text = self.params_json
+        return {} if text == NO_PARAMS else loads(text)
+
+    @params.setter
+    def params(self, value: dict[str, Any]) -> None:
+        self.params_json = params_text(value)
+
+    @property
     def upstream_disabled_flag(self) -> bool:
         """True if this task is DISABLED or PENDING behind a disabled dependency."""
         return self.status == DISABLED or (self.status == PENDING and self.blocked > 0)
 
     def public_params(self) -> dict[str, Any]:
         """Parameters whose visibility is public (all of them unless visibilities say otherwise)."""
+        params = self.params
         vis = self.param_visibilities
         if not vis:
-            return self.params
-        return {k: v for k, v in self.params.items() if vis.get(k, VISIBILITY_PUBLIC) == VISIBILITY_PUBLIC}
+            return params
+        return {k: v for k, v in params.items() if vis.get(k, VISIBILITY_PUBLIC) == VISIBILITY_PUBLIC}
 
     def pretty_id(self) -> str:
         """``Family(a=1, b=2)`` from the public parameters, as Luigi displays tasks."""
@@ -165,6 +214,10 @@ class Task:
         """Forget the failure history."""
         self.failures = None
         self.first_failure_time = None
+
+
+#: The fields kept in :attr:`Task.more` (only while they differ from these defaults).
+RARE_FIELDS: dict[str, Any] = {name: field.default for name, field in vars(Task).items() if isinstance(field, _Rare)}
 
 
 class Worker:

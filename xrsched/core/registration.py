@@ -7,8 +7,9 @@ from typing import Any
 
 from . import validate as v
 from .config import RetryPolicy
+from .encoding import NO_PARAMS, params_text
 from .errors import BadValue
-from .model import NO_RESOURCES, Task, Worker
+from .model import NO_RESOURCES, Task, Worker, running_copy
 from .states import BATCH_RUNNING, DONE, FAILED, PENDING, RUNNING, UNKNOWN
 from .transitions import Transitions
 
@@ -50,18 +51,19 @@ class Registration(Transitions):
         Cost: O(len(deps) + workers of the task) plus O(affected) priority propagation;
         never O(all tasks).
         """
-        # Ids and names repeat across a million tasks: interning keeps one copy of each.
+        # Names repeat across a million tasks: interning keeps one copy of each. A task id is
+        # kept once by pointing every mention at the id its record holds (see _known_ids).
         worker_id = intern(v.identifier("worker", worker))
-        task_id = intern(v.identifier("task_id", task_id))
+        task_id = v.identifier("task_id", task_id)
         status = v.status("status", status)
-        dep_list = None if deps is None else [intern(d) for d in v.identifiers("deps", deps)]
-        new_dep_list = None if new_deps is None else [intern(d) for d in v.identifiers("new_deps", new_deps)]
+        dep_list = None if deps is None else self._known_ids(v.identifiers("deps", deps))
+        new_dep_list = None if new_deps is None else self._known_ids(v.identifiers("new_deps", new_deps))
         needs = v.resources("resources", resources)
         priority = float(v.number("priority", priority)) or 0.0  # always a double on the wire
         family = intern(v.optional_text("family", family) or "")
         module = v.optional_text("module", module)
         module = intern(module) if module else module
-        params = {intern(k): val for k, val in v.mapping("params", params).items()}
+        params_json = params_text(v.mapping("params", params))
         visibilities = v.mapping("param_visibilities", param_visibilities)
         expl = v.optional_text("expl", expl)
         tracking_url = v.optional_text("tracking_url", tracking_url)
@@ -75,14 +77,15 @@ class Registration(Transitions):
             return  # a disabled worker registers nothing; it may only report on a run it has
         created = task is None
         if task is None:
-            task = self._new_task(task_id, now, policy, dep_list, needs, priority, family, module, params, visibilities)
+            description = (family, module, params_json, visibilities)
+            task = self._new_task(task_id, now, policy, dep_list, needs, priority, *description)
             self.changes.transitions.append((task_id, None, PENDING, now, worker_id))  # registered: history starts
         elif status == PENDING and task.status == DONE and now - task.updated < self.config.stable_done_cooldown_secs:
             return  # recently DONE: a PENDING re-registration is stale news
 
         with self.edit(task):
             if not created:
-                self._fill_blank_description(task, family, module, params, visibilities)
+                self._fill_blank_description(task, family, module, params_json, visibilities)
             not_running_now = task.status not in (RUNNING, BATCH_RUNNING)
             if status == RUNNING and (task.worker_running is None or not_running_now):
                 self._start_run(task, worker_id, batch_id, now)
@@ -111,7 +114,7 @@ class Registration(Transitions):
         priority: float,
         family: str,
         module: str | None,
-        params: dict[str, Any],
+        params_json: str,
         visibilities: dict[str, Any],
     ) -> Task:
         """Create a PENDING task as first registered (its status is applied afterwards)."""
@@ -126,15 +129,15 @@ class Registration(Transitions):
             priority=priority,
             family=family,
             module=module,
-            params=params,
             param_visibilities=visibilities,
         )
+        task.params_json = params_json
         self.create_task(task)
         return task
 
     @staticmethod
     def _fill_blank_description(
-        task: Task, family: str, module: str | None, params: dict[str, Any], visibilities: dict[str, Any]
+        task: Task, family: str, module: str | None, params_json: str, visibilities: dict[str, Any]
     ) -> None:
         """The first registration that names them sets family, module, params and visibilities
         (a placeholder has none); later ones do not change them."""
@@ -144,8 +147,14 @@ class Registration(Transitions):
             task.module = module
         if not task.param_visibilities and visibilities:
             task.param_visibilities = visibilities
-        if not task.params:
-            task.params = params
+        if task.params_json == NO_PARAMS:
+            task.params_json = params_json
+
+    def _known_ids(self, ids: list[str]) -> list[str]:
+        """``ids``, each replaced by the id string of the task it names (if known): one copy of
+        an id serves the task table, the indexes and every dependent's ``deps``."""
+        tasks = self.tasks
+        return [task.id if (task := tasks.get(task_id)) is not None else task_id for task_id in ids]
 
     def _start_run(self, task: Task, worker_id: str, batch_id: str | None, now: float) -> None:
         """``worker_id`` reports it runs ``task``; a batch member runs with the batch's resources."""
@@ -154,7 +163,7 @@ class Registration(Transitions):
             members = self.batches.get(batch_id)
             if members:
                 first = self.tasks[next(iter(members))]
-                task.resources_running = dict(first.resources_running or first.resources)
+                task.resources_running = running_copy(first.resources_running or first.resources)
         task.time_running = now
 
     def _take_reported_fields(

@@ -9,6 +9,7 @@ from typing import Any
 
 from xrsched.atomicfile import AtomicFile
 from xrsched.core.config import RetryPolicy
+from xrsched.core.model import Task
 
 from .base import StateStore, StoreError
 from .migrations import SCHEMA_VERSION, TASK_COLUMNS_V1, upgrade_v1_row
@@ -67,7 +68,7 @@ def import_state(store: StateStore, source: Path, *, force: bool = False) -> dic
         if version == 1:
             tasks = [upgrade_v1_row(row) for row in tasks]
         for start in range(0, len(tasks), 10_000):
-            decoder.decode_rows(tasks[start : start + 10_000])
+            _check_params(decoder.decode_rows(tasks[start : start + 10_000]))
         for worker_id, row in workers:
             decode_worker(worker_id, row, 0.0)
         decode_meta(meta)
@@ -75,6 +76,16 @@ def import_state(store: StateStore, source: Path, *, force: bool = False) -> dic
         raise StoreError(f"{source}: {exc}") from None
     store.replace_all(tasks, workers, meta)
     return {"tasks": len(tasks), "workers": len(workers)}
+
+
+def _check_params(tasks: list[Task]) -> None:
+    """Decode every task's parameters: start-up only checks their framing (records come from
+    our own writes there), an import takes them from a file anyone may have edited."""
+    for task in tasks:
+        try:
+            task.params  # noqa: B018 (decoding is the check)
+        except ValueError:
+            raise RecordError(f"task {task.id!r}: params are not a JSON object") from None
 
 
 def _rows(document: dict[str, Any], key: str) -> list[tuple[str, str]]:

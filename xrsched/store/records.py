@@ -15,7 +15,6 @@ on load. The column list is part of the schema: changing it needs a schema migra
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 from collections.abc import Sequence
@@ -25,78 +24,42 @@ from sys import intern
 from typing import Any
 
 from xrsched.core.config import RetryPolicy
-from xrsched.core.model import NO_RESOURCES, Task, Worker
+from xrsched.core.encoding import dumps, loads
+from xrsched.core.model import NO_RESOURCES, RARE_FIELDS, Task, Worker
 from xrsched.core.states import TASK_STATUSES
+
+__all__ = ["dumps", "loads"]  # re-exported: the store's JSON is the core's
 
 #: Stored task columns, in order (schema version 2); ``id`` first.
 TASK_COLUMNS: tuple[str, ...] = ("id", "head", "time", "updated", "seq", "data")
 #: The fields in a ``head`` array, in order.
 HEAD_FIELDS: tuple[str, ...] = ("status", "family", "module", "priority", "runnable", "stakeholders", "workers")
-#: Fields kept in the ``data`` column's "other fields" object when they differ from their default.
-EXTRA_DEFAULTS: dict[str, Any] = {
+#: Fields other than the rarely set ones (:data:`RARE_FIELDS`) that the ``data`` column's
+#: "other fields" object holds when they differ from these defaults.
+_SLOT_DEFAULTS: dict[str, Any] = {
     "resources": NO_RESOURCES,
     "worker_running": None,
     "time_running": None,
-    "retry": None,
     "remove": None,
-    "scheduler_disable_time": None,
-    "batch_id": None,
     "resources_running": None,
-    "param_visibilities": None,
-    "expl": None,
-    "accepts_messages": False,
-    "tracking_url": None,
-    "status_message": None,
-    "progress_percentage": None,
-    "message_responses": None,
-    "batchable": False,
-    "failures": None,
-    "first_failure_time": None,
 }
+#: Every field kept in the ``data`` column's "other fields" object when it differs from its default.
+EXTRA_DEFAULTS: dict[str, Any] = {**_SLOT_DEFAULTS, **RARE_FIELDS}
 #: Stored worker fields, in order (schema version 1).
 WORKER_FIELDS: tuple[str, ...] = ("started", "info", "disabled", "rpc_messages", "reference")
 
 TaskRow = tuple[Any, ...]
-_BYTES_TAG = "$xrsched-bytes"
 #: Distinct heads remembered while decoding; beyond this the memo starts afresh (bounded memory).
 _HEADS_KEPT = 100_000
-_EXTRA_NAMES = tuple(EXTRA_DEFAULTS)
-_EXTRA_UNSET = tuple(EXTRA_DEFAULTS.values())
-_EXTRA_VALUES = attrgetter(*_EXTRA_NAMES)
+_SLOT_EXTRAS = tuple(_SLOT_DEFAULTS)
+_SLOT_UNSET = tuple(_SLOT_DEFAULTS.values())
+_SLOT_VALUES = attrgetter(*_SLOT_EXTRAS)
+_SCANNER = json.JSONDecoder()
 _ID, _HEAD, _DATA = (itemgetter(TASK_COLUMNS.index(name)) for name in ("id", "head", "data"))
 
 
 class RecordError(ValueError):
     """A stored record cannot be decoded."""
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray):
-        return {_BYTES_TAG: base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, tuple | set | frozenset):
-        return list(value)
-    raise TypeError(f"cannot store a {type(value).__name__}")
-
-
-def _revive(obj: dict[str, Any]) -> Any:
-    if len(obj) == 1 and _BYTES_TAG in obj:
-        return base64.b64decode(obj[_BYTES_TAG])
-    return obj
-
-
-_ENCODER = json.JSONEncoder(default=_default, separators=(",", ":"), allow_nan=False)
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON that keeps bytes (tagged base64) and refuses nan/inf."""
-    return _ENCODER.encode(value)
-
-
-def loads(text: str) -> Any:
-    """The inverse of :func:`dumps`."""
-    if _BYTES_TAG in text:
-        return json.loads(text, object_hook=_revive)
-    return json.loads(text)
 
 
 def encode_task(task: Task, default_policy: RetryPolicy) -> TaskRow:
@@ -107,35 +70,55 @@ def encode_task(task: Task, default_policy: RetryPolicy) -> TaskRow:
     """
     head = (task.status, task.family, task.module, float(task.priority), bool(task.runnable), task.stakeholders,
             task.workers)  # fmt: skip
-    values = _EXTRA_VALUES(task)
+    values = _SLOT_VALUES(task)
     extra = {}
-    if values != _EXTRA_UNSET:  # most tasks: one comparison in C instead of a loop
-        extra = {name: v for name, v, unset in zip(_EXTRA_NAMES, values, _EXTRA_UNSET, strict=True) if v != unset}
+    if values != _SLOT_UNSET:  # most tasks: one comparison in C instead of a loop
+        extra = {name: v for name, v, unset in zip(_SLOT_EXTRAS, values, _SLOT_UNSET, strict=True) if v != unset}
+    if task.more:
+        extra.update(sorted(task.more.items()))  # one text for one state, whatever order they were set in
     policy = task.retry_policy
     if policy != default_policy:
         extra["retry_policy"] = [policy.retry_count, policy.disable_hard_timeout, policy.disable_window]
-    params = dumps(task.params)
+    params = task.params_json
     data = params if not (task.deps or extra) else f"[{params},{dumps(task.deps)},{dumps(extra or None)}]"
-    return (task.id, _ENCODER.encode(head), task.time, task.updated, task.seq, data)
+    return (task.id, dumps(head), task.time, task.updated, task.seq, data)
 
 
-def _data_column(texts: Sequence[Any]) -> tuple[list[Any], list[tuple[int, Any, Any]]]:
-    """The ``data`` of a batch of rows in one ``json.loads``: the params objects, and (position,
-    dependency ids, other fields) of the rows that hold more than params.
+def _data_column(texts: list[Any]) -> tuple[list[str], list[tuple[int, Any, Any]]]:
+    """The params texts of a batch of rows, and (position, dependency ids, other fields) of the
+    rows that hold more than params.
 
-    A call per text would cost four times as much. The count and the types are checked, so a
-    damaged text cannot shift its neighbours' values unnoticed.
+    Tasks keep their parameters as JSON text, so a params object stays the text it is stored as
+    and only its framing is checked here: decoding a million of them only to check them would
+    cost a tenth of a start-up (``xrsched state import`` decodes every one). In an array, the
+    params text ends where the JSON scanner says; the dependencies and other fields of all the
+    arrays are decoded together, in one ``json.loads`` (a call per text would cost four times as
+    much), and the count and the types are checked, so a damaged text cannot shift its
+    neighbours' values unnoticed.
     """
-    values = loads(f"[{','.join(texts)}]")
-    if len(values) != len(texts):
-        raise RecordError("the data column does not hold one value per record")
+    arrays = list(compress(range(len(texts)), map(str.startswith, texts, repeat("["))))
     more = []
-    for i in compress(range(len(values)), map(isinstance, values, repeat(list))):
-        values[i], deps, extra = values[i]
-        more.append((i, deps, extra))
-    if not all(map(isinstance, values, repeat(dict))):
+    if arrays:
+        rests = []
+        for i in arrays:
+            text = texts[i]
+            end = _object_end(text, 1)
+            if text[end] != "," or text[-1] != "]":
+                raise RecordError("data must be params or [params, dependencies, other fields]")
+            texts[i] = text[1:end]
+            rests.append(text[end + 1 : -1])
+        values = loads(f"[[{'],['.join(rests)}]]")
+        if len(values) != len(arrays) or not all(len(value) == 2 for value in values):
+            raise RecordError("data must be params or [params, dependencies, other fields]")
+        more = [(i, deps, extra) for i, (deps, extra) in zip(arrays, values, strict=True)]
+    if not (all(map(str.startswith, texts, repeat("{"))) and all(map(str.endswith, texts, repeat("}")))):
         raise RecordError("params must be an object")
-    return values, more
+    return texts, more
+
+
+def _object_end(text: str, start: int) -> int:
+    """Where the JSON value that starts at ``text[start]`` ends (ValueError if it is not one)."""
+    return _SCANNER.raw_decode(text, start)[1]
 
 
 def _ids(value: Any) -> tuple[str, ...]:
@@ -235,16 +218,12 @@ class TaskDecoder:
             task.time = born
             task.updated = touched
             task.seq = seq
-            task.params = kv
+            task.params_json = kv
             task.deps = ()
             task.resources = NO_RESOURCES
             task.unmet = task.blocked = task.gen = 0
             # The other defaults (EXTRA_DEFAULTS), assigned directly: this runs a million times.
-            task.worker_running = task.time_running = task.retry = task.remove = task.scheduler_disable_time = None
-            task.batch_id = task.resources_running = task.param_visibilities = task.expl = task.tracking_url = None
-            task.status_message = task.progress_percentage = task.message_responses = None
-            task.failures = task.first_failure_time = None
-            task.accepts_messages = task.batchable = False
+            task.worker_running = task.time_running = task.remove = task.resources_running = task.more = None
             task.retry_policy = policy
             append(task)
         for i, deps, extra in more:
@@ -257,17 +236,26 @@ class TaskDecoder:
         return tasks
 
     def _apply_extra(self, task: Task, extra: dict[str, Any]) -> None:
+        if not isinstance(extra, dict):
+            raise RecordError("other fields must be an object")
+        rare = {}
         for name, value in extra.items():
-            if name == "retry_policy":
+            if name in RARE_FIELDS:
+                if value != RARE_FIELDS[name]:
+                    rare[name] = value
+            elif name == "resources_running":
+                task.resources_running = value or NO_RESOURCES  # a run holding nothing shares it, as when it began
+            elif name in _SLOT_DEFAULTS:
+                setattr(task, name, value)
+            elif name == "retry_policy":
                 key = tuple(value)
                 policy = self.policies.get(key)
                 if policy is None:
                     policy = self.policies[key] = RetryPolicy(int(value[0]), float(value[1]), float(value[2]))
                 task.retry_policy = policy
-            elif name in EXTRA_DEFAULTS:
-                setattr(task, name, value)
             else:
                 raise RecordError(f"unknown stored field {name!r}")
+        task.more = rare or None
 
 
 def encode_worker(worker: Worker) -> str:
