@@ -125,6 +125,18 @@ def test_check_passes_on_a_good_database(tmp_path, env):
     assert result.stdout.strip() == f"OK {state / STATE_FILE}: 20 tasks, 2 workers"
 
 
+def test_check_decodes_every_tasks_parameters(tmp_path, env):
+    # The server's start-up checks only the framing of a stored parameters text (its own writes);
+    # check, the tool for a file that may have been damaged, decodes each one.
+    state = tmp_path / "state"
+    build_state(state, tasks=20)
+    with contextlib.closing(sqlite3.connect(state / STATE_FILE)) as db, db:
+        assert db.execute("SELECT data FROM tasks WHERE id = 'T3'").fetchone()[0] == '{"n":"3"}'
+        db.execute("""UPDATE tasks SET data = '{"n":"3"},{"n":"4"}' WHERE id = 'T3'""")  # framed as one object
+    result = xrsched(env, "state", "check", "--state-path", state)
+    assert_refused(result, state / STATE_FILE, "task 'T3': params are not a JSON object")
+
+
 def test_check_refuses_random_bytes(tmp_path, env):
     state = tmp_path / "state"
     state.mkdir()

@@ -50,12 +50,19 @@ def check(state_path: Path | None) -> None:
     """Verify the database opens, passes SQLite's check and every record decodes. Exit 1 if not."""
     from xrsched.core import Scheduler
     from xrsched.store import StoreError, load_into
+    from xrsched.store.exchange import check_params
+    from xrsched.store.records import RecordError
 
     store = _store(state_path)
+    core = Scheduler()
     try:
-        counts = load_into(store, Scheduler(), 0.0)
+        counts = load_into(store, core, 0.0)
+        check_params(core.tasks.values())  # start-up checks only their framing: decode each one here
     except StoreError as exc:
         click.echo(f"BAD {exc}", err=True)
+        sys.exit(1)
+    except RecordError as exc:
+        click.echo(f"BAD {store.path}: {exc}", err=True)
         sys.exit(1)
     finally:
         store.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,7 @@ def import_state(store: StateStore, source: Path, *, force: bool = False) -> dic
         if version == 1:
             tasks = [upgrade_v1_row(row) for row in tasks]
         for start in range(0, len(tasks), 10_000):
-            _check_params(decoder.decode_rows(tasks[start : start + 10_000]))
+            check_params(decoder.decode_rows(tasks[start : start + 10_000]))
         for worker_id, row in workers:
             decode_worker(worker_id, row, 0.0)
         decode_meta(meta)
@@ -78,7 +79,7 @@ def import_state(store: StateStore, source: Path, *, force: bool = False) -> dic
     return {"tasks": len(tasks), "workers": len(workers)}
 
 
-def _check_params(tasks: list[Task]) -> None:
+def check_params(tasks: Iterable[Task]) -> None:
     """Decode every task's parameters: start-up only checks their framing (records come from
     our own writes there), an import takes them from a file anyone may have edited."""
     for task in tasks:
