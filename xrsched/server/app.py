@@ -65,6 +65,13 @@ class SchedulerApp:
             self.dispatcher.register_function(method, name)
         self.dispatcher.register_function(self.system_health, "system.health")
 
+    def install_service(self, service: SchedulerService) -> SchedulerService:
+        """Serve from ``service`` from now on (a leader's freshly loaded state); returns the old one."""
+        old, self.service = self.service, service
+        for name, method in service.methods().items():
+            self.dispatcher.replace_function(method, name)
+        return old
+
     # ------------------------------------------------------------ Application
 
     def authenticate(
@@ -112,6 +119,7 @@ class SchedulerApp:
         context = CallContext(
             peer=request.peer, identity=identity, request_id=request.request_id, headers=request.headers
         )
+        service = self.service  # the tickets below are this service's, even if a takeover swaps it
         token = CURRENT_CALLER.set(caller)
         tickets: list[int] = []
         deferred = DEFERRED_DURABILITY.set(tickets)
@@ -122,7 +130,7 @@ class SchedulerApp:
             CURRENT_CALLER.reset(token)
         if tickets:
             try:
-                self.service.wait_durable("request", max(tickets))
+                service.wait_durable("request", max(tickets))
             except Unavailable as exc:
                 self.on_refused(request, 503)
                 return RpcResult.error(503, exc.message)
