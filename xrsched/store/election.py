@@ -22,7 +22,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import psycopg
 
@@ -196,6 +196,15 @@ class LeaderElection:
     def _leader_row(conn: psycopg.Connection) -> tuple[int, str | None]:
         row = conn.execute("SELECT epoch, url FROM xrsched_leader WHERE id = 1").fetchone()
         return (int(row[0]), row[1]) if row else (0, None)
+
+
+@contextlib.contextmanager
+def hold_leader_lock(target: PgTarget) -> Iterator[bool]:
+    """Hold the leader lock for the block if nobody does (yields False if a server leads):
+    the offline tools write while no server can."""
+    with connect(target, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,)).fetchone()
+        yield bool(row and row[0])
 
 
 def _one_line(exc: BaseException) -> str:
