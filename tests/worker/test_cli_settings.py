@@ -129,3 +129,16 @@ def test_summary_gives_each_task_the_outcome_it_has_by_itself():
     assert summary.not_scheduled == ["broken"]
     assert summary.missing_external == ["ext"]
     assert "ext-done" in summary.done_elsewhere
+
+
+def test_several_scheduler_urls_are_separated_by_commas_in_every_source():
+    pair = "https://a:8082/RPC2,https://b:8082/RPC2"
+    assert build_worker_settings({"scheduler_url": pair}, {}).scheduler_url == pair
+    assert build_worker_settings({}, {"XRSCHED_SCHEDULER_URL": pair}).scheduler_url == pair
+    assert build_worker_settings({}, {}, {"scheduler_url": f"{pair},unix:/run/x.sock"}).scheduler_url.count(",") == 2
+    with pytest.raises(WorkerSettingsError, match=r"must start with https://.*'b:8082'"):
+        build_worker_settings({}, {"XRSCHED_SCHEDULER_URL": "https://a:8082,b:8082"})
+    with pytest.raises(WorkerSettingsError, match=r"scheduler_url: .*separated by single commas"):
+        build_worker_settings({"scheduler_url": "https://a:8082,,https://b:8082"}, {})
+    with pytest.raises(WorkerSettingsError, match="given twice"):
+        build_worker_settings({"scheduler_url": "https://a:8082,https://a:8082"}, {})

@@ -59,3 +59,16 @@ def test_xrsched_task_gives_up_on_an_unreachable_scheduler_in_a_few_lines(server
     lines = result.stderr.splitlines()
     assert len(lines) == 2 and lines[0].startswith("scheduler unreachable: task_search failed"), lines
     assert lines[1].startswith("xrsched task: cannot ask the scheduler at https://localhost:")
+
+
+def test_xrsched_task_asks_the_url_that_answers_among_several(server):
+    dead = f"https://localhost:{free_port()}/RPC2"
+    env = server.worker_env("admin", url=f"{dead},{server.url}")
+    result = subprocess.run([XRSCHED, "task", "NoSuchTask_123"], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert (
+        lines[0] == f"scheduler {dead} failed (connection failed while connecting: [Errno 111] Connection "
+        f"refused); moving to {server.url}"
+    )
+    assert lines[1:] == [f"xrsched task: the scheduler at {server.url} has no task NoSuchTask_123"]

@@ -1,7 +1,9 @@
 """``xrsched health HOST:PORT``: a monitoring-plugin style probe of ``GET /health``.
 
-Prints one line and exits 0 (ok), 1 (degraded) or 2 (down, unreachable, or an answer that
-is not a health document), so it drops into Nagios, Icinga or a Kubernetes exec probe.
+Prints one line and exits 0 (ok or standby), 1 (degraded) or 2 (down, unreachable, or an
+answer that is not a health document), so it drops into Nagios, Icinga or a Kubernetes exec
+probe. Given several targets (a leader and its standbys) it says who leads and judges them
+together (:mod:`xrsched.cli.health_cluster`).
 """
 
 from __future__ import annotations
@@ -177,6 +179,17 @@ def probe_url(
     return ProbeResult(_EXIT_BY_STATUS[report.status], line, body)
 
 
+def _split_targets(addresses: tuple[str, ...]) -> list[str]:
+    """Every target named, in order: arguments, each maybe a comma-separated list."""
+    parts = [part.strip() for address in addresses for part in address.split(",")]
+    if not all(parts):
+        raise click.BadParameter("an empty target (two commas in a row?)", param_hint="TARGET")
+    repeated = sorted({part for part in parts if parts.count(part) > 1})
+    if repeated:
+        raise click.BadParameter(f"{repeated[0]} is given twice", param_hint="TARGET")
+    return parts
+
+
 def check_token(url: str, token: str, settings: TransportSettings, timeout: float) -> str:
     """Verify ``token`` with one ``system.health`` call (``GET /health`` may be open, and then the
     server ignores the token): what to add to the summary line."""
@@ -217,7 +230,7 @@ def describe_error(exc: BaseException, timeout: float, *, tls: bool) -> str:
 
 
 @click.command("health")
-@click.argument("address", metavar="HOST:PORT|unix:PATH")
+@click.argument("addresses", nargs=-1, required=True, metavar="TARGET...")
 @click.option(
     "--ca",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -235,7 +248,7 @@ def describe_error(exc: BaseException, timeout: float, *, tls: bool) -> str:
 @click.option("--xml", "show_xml", is_flag=True, help="Print the XML document instead of the summary.")
 @click.option("--no-tls", is_flag=True, help="Speak plain HTTP (a server started with --no-tls).")
 def health(
-    address: str,
+    addresses: tuple[str, ...],
     ca: Path | None,
     insecure: bool,
     token: str | None,
@@ -244,17 +257,35 @@ def health(
     show_xml: bool,
     no_tls: bool,
 ) -> None:
-    """Check a server's health; exit 0 ok, 1 degraded, 2 down or unreachable.
+    """Check a server's health; exit 0 ok (or standby), 1 degraded, 2 down or unreachable.
 
-    ADDRESS is HOST:PORT, or unix:PATH for a server's --unix-socket (plain HTTP on the socket
-    file, so --ca, --insecure and --no-tls do not apply there).
+    TARGET is HOST:PORT (or a scheduler URL), or unix:PATH for a server's --unix-socket (plain
+    HTTP on the socket file, so --ca, --insecure and --no-tls do not apply there).
+
+    Several targets (separate arguments, or separated by commas as in --scheduler-url) are a
+    leader and its standbys: the first line says who leads, one line per target follows. Exit
+    0 if exactly one leads and all are ok; 1 if one leads but something is degraded or
+    unreachable; 2 if none leads, the leader is down, or more than one leads (split brain).
     """
-    url, where = target_url(address, tls=not no_tls)
+    targets = [target_url(part, tls=not no_tls) for part in _split_targets(addresses)]
+    if len(targets) > 1 and show_xml:
+        raise click.UsageError("--xml prints one document: give one target")
+    where = ", ".join(name for _, name in targets)
     try:  # the rule every xrsched client follows: flag > file > environment
         token = resolve_token(token, token_file)
     except TokenError as exc:
         click.echo(f"UNKNOWN {where}: {exc}")
         sys.exit(EXIT_DOWN)
+    if len(targets) > 1:
+        from xrsched.cli.health_cluster import probe_cluster
+
+        def probe_one(url: str, name: str) -> ProbeResult:
+            return probe_url(url, name, ca=ca, verify=not insecure, token=token, timeout=timeout)
+
+        code, text = probe_cluster(targets, probe_one)
+        click.echo(text)
+        sys.exit(code)
+    url, where = targets[0]
     result = probe_url(url, where, ca=ca, verify=not insecure, token=token, timeout=timeout)
     if show_xml and result.document is not None:
         click.echo(result.document.decode("utf-8", "replace"), nl=False)

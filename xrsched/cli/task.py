@@ -31,7 +31,7 @@ PATIENCE = 10.0
     default="https://localhost:8082/RPC2",
     show_default=True,
     metavar="URL",
-    help="Scheduler to ask. [env: XRSCHED_SCHEDULER_URL]",
+    help="Scheduler to ask; a leader and its standbys as URLs separated by commas. [env: XRSCHED_SCHEDULER_URL]",
 )
 @click.option(
     "--ca",
@@ -58,7 +58,7 @@ def task(task_id: str, scheduler_url: str, ca: Path | None, token: str | None, t
         with client:
             info = find_task(client, task_id)
             if info is None:
-                click.echo(f"xrsched task: the scheduler at {scheduler_url} has no task {task_id}", err=True)
+                click.echo(f"xrsched task: the scheduler at {client.url} has no task {task_id}", err=True)
                 sys.exit(EXIT_NO_SUCH_TASK)
             error = client.fetch_error(task_id=task_id)
             history = client.task_history(task_id=task_id)

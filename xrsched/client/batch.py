@@ -147,8 +147,9 @@ def _send_chunk(scheduler: RemoteScheduler, chunk: list[tuple[str, list[Any]]]) 
                 for index, answer in zip(pending, answers, strict=True):
                     results[index] = _entry_outcome(chunk[index][0], answer)
                 pending = [i for i in pending if _retryable_fault(results[i])]
-                if pending:
-                    raise _RetryEntries(f"{len(pending)} entries answered {results[pending[0]].code}")
+                if pending:  # raised from a fault, so that a 503 (a standby) moves the client on
+                    first = results[pending[0]]
+                    raise _RetryEntries(f"{len(pending)} entries answered {first.code}") from first
     except _RetryEntries:
         pass  # out of retries: those entries keep their 429/503 faults
     return results

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -43,11 +44,13 @@ class TransportSettings:
 
 @dataclass
 class ClientStats:
-    """Counters for tests and operators: connections opened, HTTP requests sent, retries slept."""
+    """Counters for tests and operators: connections opened, HTTP requests sent, retries slept,
+    and moves from one scheduler URL to another (a client given several)."""
 
     connections_opened: int = 0
     requests_sent: int = 0
     retries: int = 0
+    failovers: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, name: str, amount: int = 1) -> None:
@@ -90,6 +93,19 @@ class Endpoint:
         if not printable(path):
             raise ValueError(f"scheduler URL path must be printable ASCII without blanks (percent-encoded): {url!r}")
         return cls(scheme, parts.hostname, parts.port or 8082, path)
+
+
+def split_urls(text: str | Sequence[str]) -> tuple[str, ...]:
+    """The scheduler URLs in ``text`` (comma-separated; blanks around commas ignored) or in a
+    sequence of URLs, in order; ValueError when there is none, one is empty, or one repeats."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    urls = tuple(item.strip() for item in items)
+    if not urls or not all(urls):
+        raise ValueError(f"scheduler URLs must be non-empty and separated by single commas, got {text!r}")
+    repeated = sorted({url for url in urls if urls.count(url) > 1})
+    if repeated:
+        raise ValueError(f"scheduler URL given twice: {repeated[0]}")
+    return urls
 
 
 def printable(text: str) -> bool:

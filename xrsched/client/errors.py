@@ -93,6 +93,15 @@ class TransportError(ClientError):
         self.status = status
 
 
+class NoSchedulerAvailable(TransportError):
+    """A client given several scheduler URLs ran out of its retry budget without one of them
+    serving the call: each was unreachable or a standby. The message names every URL with how
+    it last failed (or that it was not tried); the last failure is the ``__cause__``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=True)
+
+
 class ResponseTooLarge(TransportError):
     """The answer (raw or inflated) is over the client's size limit; it was not read."""
 

@@ -15,11 +15,12 @@ import logging
 import os
 import stat
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xrsched.client.endpoint import MIB, ClientStats, TransportSettings
+from xrsched.client.endpoint import MIB, ClientStats, TransportSettings, split_urls
+from xrsched.client.failover import Cluster, Route
 from xrsched.client.proxy import SchedulerProxy
 from xrsched.client.retrying import Attempts, Patience, RetryPolicy
 from xrsched.client.transport import SchedulerTransport
@@ -161,7 +162,8 @@ def resolve_token(
 
 
 class RemoteScheduler:
-    """A client for one xrsched server; safe to share between threads, picklable.
+    """A client for one xrsched server, or a leader and its standbys; safe to share between
+    threads, picklable.
 
     Every scheduler method of docs/api.rst is a method here (``add_task``, ``get_work``,
     ``ping``, ...) taking its parameters positionally or by keyword; ``None`` means "leave
@@ -170,7 +172,10 @@ class RemoteScheduler:
     to send many calls as ``system.multicall`` requests.
 
     ``url`` is ``https://host[:port][/path]`` (port 8082, path ``/RPC2`` by default), or
-    ``unix:/run/xrsched.sock`` for a server's ``--unix-socket`` (no TLS there). The token
+    ``unix:/run/xrsched.sock`` for a server's ``--unix-socket`` (no TLS there). Several URLs
+    (a leader and its standbys) are given as ``urls=[...]`` or as one comma-separated ``url``:
+    they share the CA and the token, calls go to one of them at a time and follow the leader
+    within the retry budget (:mod:`xrsched.client.failover`). The token
     comes from ``token``, else ``token_file`` / ``$XRSCHED_TOKEN_FILE``, else ``$XRSCHED_TOKEN``
     (:func:`resolve_token`); ``environ`` replaces ``os.environ`` for that lookup. ``timeout`` is
     the ``read_timeout`` of :class:`~xrsched.client.endpoint.TransportSettings`, which explains
@@ -181,7 +186,7 @@ class RemoteScheduler:
 
     def __init__(
         self,
-        url: str,
+        url: str | None = None,
         token: str | None = None,
         ca: str | Path | None = None,
         timeout: float = 60.0,
@@ -198,7 +203,10 @@ class RemoteScheduler:
         deadline: float | None = None,
         max_response_bytes: int = 64 * MIB,
         environ: Mapping[str, str] | None = None,
+        urls: Sequence[str] | None = None,
     ) -> None:
+        if (url is None) == (urls is None):
+            raise ValueError("give the scheduler as url or as urls, not both or neither")
         settings = TransportSettings(
             ca=Path(ca) if ca is not None else None,
             verify=verify,
@@ -211,27 +219,43 @@ class RemoteScheduler:
         self.policy = RetryPolicy(retries, backoff, max_backoff, max_retry_after, deadline)
         #: Bounds an outage across all calls when set (the worker sets one: --unreachable-timeout).
         self.patience: Patience | None = None
-        self.transport = SchedulerTransport(url, resolve_token(token, token_file, environ), settings)
-        self.proxy = SchedulerProxy(self.transport)
+        secret = resolve_token(token, token_file, environ)
+        transports = [SchedulerTransport(u, secret, settings) for u in split_urls(urls if url is None else url)]
+        self.cluster = Cluster(transports, ClientStats())
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Every scheduler URL this client was given, in order."""
+        return tuple(member.url for member in self.cluster.members)
 
     @property
     def url(self) -> str:
-        """The scheduler URL this client talks to."""
-        return self.transport.url
+        """The scheduler URL this client talks to now."""
+        return self.cluster.current.url
+
+    @property
+    def transport(self) -> SchedulerTransport:
+        """The transport to the scheduler URL in use now."""
+        return self.cluster.current.transport
+
+    @property
+    def proxy(self) -> SchedulerProxy:
+        """The ``ServerProxy`` for the scheduler URL in use now."""
+        return self.cluster.current.proxy
 
     @property
     def stats(self) -> ClientStats:
-        """Connections opened, HTTP requests sent and retries made by this client."""
-        return self.transport.stats
+        """Connections opened, HTTP requests sent, retries and moves between URLs of this client."""
+        return self.cluster.stats
 
     def __repr__(self) -> str:
-        return f"RemoteScheduler({self.url!r})"  # never the token
+        return f"RemoteScheduler({','.join(self.urls)!r})"  # never the token
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     def close(self) -> None:
         """Close the open connections; the client stays usable and reconnects when called."""
-        self.transport.close()
+        self.cluster.close()
 
     def __enter__(self) -> RemoteScheduler:
         return self
@@ -240,11 +264,12 @@ class RemoteScheduler:
         self.close()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"transport": self.transport, "policy": self.policy}
+        members = self.cluster.members
+        return {"transports": [m.transport for m in members], "current": self.cluster.current_index,
+                "policy": self.policy}  # fmt: skip
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.transport = state["transport"]
-        self.proxy = SchedulerProxy(self.transport)
+        self.cluster = Cluster(state["transports"], ClientStats(), state["current"])
         self.policy = state["policy"]
         self.patience = None
 
@@ -264,12 +289,16 @@ class RemoteScheduler:
         return [keyword_struct(name_arguments(method, args, kwargs), request_id)]
 
     def retrying(self, what: str) -> Attempts:
-        """The attempts of one logical call (see :class:`~xrsched.client.retrying.Attempts`)."""
-        return Attempts(self.policy, self.stats, what, self.patience)
+        """The attempts of one logical call (see :class:`~xrsched.client.retrying.Attempts`),
+        routed across the URLs when there are several."""
+        route = Route(self.cluster) if len(self.cluster.members) > 1 else None
+        return Attempts(self.policy, self.stats, what, self.patience, route)
 
     def post_once(self, method: str, params: list[Any], request_id: str) -> Any:
-        """One exchange through :attr:`proxy`: the value, or raise the fault / transport error."""
-        return getattr(self.proxy, method)(*params, request_id=request_id)
+        """One exchange with the URL in use: the value, or raise the fault / transport error."""
+        value = self.cluster.pick().proxy.invoke(method, *params, request_id=request_id)
+        self.cluster.served()
+        return value
 
     # -- batching ---------------------------------------------------------------------------------
 

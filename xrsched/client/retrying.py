@@ -30,6 +30,8 @@ from xrsched.client.errors import AuthenticationFailed, ClientError, SchedulerFa
 if TYPE_CHECKING:
     import tenacity
 
+    from xrsched.client.failover import Route
+
 log = logging.getLogger("xrsched.client")
 
 
@@ -140,9 +142,10 @@ def _answered(exc: BaseException | None) -> bool:
 class _FirstAttempt:
     """The first try of a call: keeps a retryable error for later instead of raising it."""
 
-    def __init__(self, patience: Patience | None) -> None:
+    def __init__(self, patience: Patience | None, route: Route | None) -> None:
         self.error: ClientError | None = None
         self.patience = patience
+        self.route = route
 
     def __enter__(self) -> _FirstAttempt:
         return self
@@ -154,6 +157,8 @@ class _FirstAttempt:
             self.patience.answered()
         if isinstance(exc, ClientError) and exc.retryable:
             self.error = exc
+            if self.route is not None:
+                self.route.failed(exc)
             return True
         return False
 
@@ -165,38 +170,68 @@ class Attempts:
     :class:`tenacity.Retrying` (stop after ``retries`` more attempts, at the deadline or when
     the ``patience`` has run out; waits from :func:`retry_delay` counting on from the first
     failure, never past what is left of the patience).
+
+    With a ``route`` (a client given several URLs, :mod:`xrsched.client.failover`) every
+    retryable failure is reported to it, which may move the client to another URL; an attempt
+    that goes to a URL this call has not tried yet goes at once, without a wait or a word from
+    the patience (the route logs the move). The budget is the same: each URL tried is an attempt.
     """
 
-    def __init__(self, policy: RetryPolicy, stats: ClientStats, what: str, patience: Patience | None = None) -> None:
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        stats: ClientStats,
+        what: str,
+        patience: Patience | None = None,
+        route: Route | None = None,
+    ) -> None:
         self.policy = policy
         self.stats = stats
         self.what = what
         self.patience = patience
+        self.route = route
 
     def __iter__(self) -> Iterator[Any]:
+        try:
+            yield from self._attempts()
+        except ClientError as exc:
+            final = exc if self.route is None else self.route.final(exc)
+            if final is exc:
+                raise
+            raise final from exc
+
+    def _attempts(self) -> Iterator[Any]:
         started = time.monotonic()
-        first = _FirstAttempt(self.patience)
+        first = _FirstAttempt(self.patience, self.route)
         yield first
         error = first.error
         if error is None:
             return
         policy = self.policy
         elapsed = time.monotonic() - started
-        left = self.patience.failed(self.what, error, started) if self.patience is not None else float("inf")
+        at_once = self.route is not None and self.route.at_once
+        left = float("inf")
+        if self.patience is not None and not at_once:
+            left = self.patience.failed(self.what, error, started)
         if policy.retries == 0 or left <= 0 or (policy.deadline is not None and elapsed >= policy.deadline):
             raise error
-        delay = min(retry_delay(policy, 1, error), left)
+        delay = 0.0 if at_once else min(retry_delay(policy, 1, error), left)
         self.stats.add("retries")
-        if self.patience is None:
+        if self.patience is None and not at_once:
             log.warning("%s failed (attempt 1): %s; retrying in %.2fs", self.what, error, delay)
         time.sleep(delay)
-        yield from _rest(policy, self.stats, self.what, time.monotonic() - started, self.patience)
+        yield from _rest(policy, self.stats, self.what, time.monotonic() - started, self.patience, self.route)
         if self.patience is not None:
             self.patience.answered()
 
 
 def _rest(
-    policy: RetryPolicy, stats: ClientStats, what: str, elapsed: float, patience: Patience | None
+    policy: RetryPolicy,
+    stats: ClientStats,
+    what: str,
+    elapsed: float,
+    patience: Patience | None,
+    route: Route | None = None,
 ) -> tenacity.Retrying:
     """Attempts 2 and later, through tenacity (imported here, on the first retry only)."""
     import tenacity
@@ -205,7 +240,15 @@ def _rest(
     if policy.deadline is not None:
         stop = stop | tenacity.stop_after_delay(max(0.0, policy.deadline - elapsed))
 
+    def after(state: tenacity.RetryCallState) -> None:  # every retryable failure, before stop and wait
+        outcome = state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        if route is not None and isinstance(exc, ClientError):
+            route.failed(exc)
+
     def wait(state: tenacity.RetryCallState) -> float:
+        if route is not None and route.at_once:
+            return 0.0
         outcome = state.outcome
         exc = outcome.exception() if outcome is not None else None
         delay = retry_delay(policy, state.attempt_number + 1, exc)
@@ -218,8 +261,8 @@ def _rest(
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         stats.add("retries")
-        if patience is not None:
-            return  # the patience logs the outage as a whole
+        if patience is not None or (route is not None and route.at_once):
+            return  # the patience logs the outage as a whole, the route a move to another URL
         outcome = state.outcome
         exc = outcome.exception() if outcome is not None else None
         delay = state.next_action.sleep if state.next_action is not None else 0.0
@@ -229,6 +272,7 @@ def _rest(
         stop=stop,
         wait=wait,
         retry=tenacity.retry_if_exception(is_retryable),
+        after=after,
         before_sleep=before_sleep,
         reraise=True,
     )

@@ -89,7 +89,14 @@ class SchedulerTransport(xmlrpc.client.SafeTransport):
 
     user_agent = f"xrsched-client/{__version__}"
 
-    def __init__(self, url: str, token: str | None, settings: TransportSettings | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        settings: TransportSettings | None = None,
+        *,
+        stats: ClientStats | None = None,
+    ) -> None:
         self.url = url
         self.endpoint = Endpoint.parse(url)
         self.settings = settings or TransportSettings()
@@ -102,7 +109,7 @@ class SchedulerTransport(xmlrpc.client.SafeTransport):
         if context is None and token is not None and self.endpoint.host not in _LOOPBACK:
             log.warning("sending the token to %s over plain HTTP; use https://", self.endpoint.host)
         self._fixed_head = _fixed_head(self.endpoint, token, self.user_agent)
-        self.stats = ClientStats()
+        self.stats = stats if stats is not None else ClientStats()  # shared by a client's URLs
         self._local = threading.local()
         self._slots: weakref.WeakSet[_Slot] = weakref.WeakSet()
         self._lock = threading.Lock()
@@ -167,6 +174,13 @@ class SchedulerTransport(xmlrpc.client.SafeTransport):
                 else:
                     with contextlib.suppress(Exception):
                         slot.conn.close()
+
+    def close_own(self) -> None:
+        """Close the calling thread's connection, if it has one: a client that moved on to another
+        scheduler URL keeps one connection per thread, not one per thread and URL."""
+        slot: _Slot | None = getattr(self._local, "slot", None)
+        if slot is not None and slot.pid == os.getpid() and not slot.busy:
+            slot.conn.close()
 
     def open_connections(self) -> int:
         """How many of this transport's connections are open now."""

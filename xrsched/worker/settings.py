@@ -20,6 +20,7 @@ from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from xrsched.client.endpoint import split_urls
 from xrsched.options import layer_values, read_toml
 
 START_METHODS = ("spawn", "forkserver", "fork")
@@ -39,7 +40,8 @@ class WorkerSettings:
 
     scheduler_url: str = _opt(
         "https://localhost:8082/RPC2",
-        "Scheduler to work for: https://HOST:PORT/RPC2, or unix:PATH for a server's --unix-socket.",
+        "Scheduler to work for: https://HOST:PORT/RPC2, or unix:PATH for a server's --unix-socket; "
+        "a leader and its standbys as URLs separated by commas (the worker follows the leader).",
         metavar="URL",
     )
     ca: Path | None = _opt(None, "CA bundle that verifies the scheduler's certificate.", metavar="FILE")
@@ -149,6 +151,16 @@ def check(settings: WorkerSettings) -> None:
             raise WorkerSettingsError(f"{name} must not be negative")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise WorkerSettingsError(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {settings.log_level!r}")
-    if not settings.local_scheduler and not settings.scheduler_url.startswith(("https://", "http://", "unix:")):
-        shown = settings.scheduler_url
-        raise WorkerSettingsError(f"scheduler_url must start with https:// (or http:// or unix:), got {shown!r}")
+    if not settings.local_scheduler:
+        check_scheduler_urls(settings.scheduler_url)
+
+
+def check_scheduler_urls(text: str) -> None:
+    """Refuse a ``scheduler_url`` that is not one URL or several separated by commas."""
+    try:
+        urls = split_urls(text)
+    except ValueError as exc:
+        raise WorkerSettingsError(f"scheduler_url: {exc}") from None
+    for url in urls:
+        if not url.startswith(("https://", "http://", "unix:")):
+            raise WorkerSettingsError(f"scheduler_url must start with https:// (or http:// or unix:), got {url!r}")
