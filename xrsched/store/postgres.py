@@ -44,6 +44,7 @@ CONNECT_TIMEOUT = 5
 REPLY_TTL = 3600.0
 REPLY_CAPACITY = 65_536
 _TRIM_EVERY = 60.0
+_READ_EPOCH = "SELECT epoch FROM xrsched_leader WHERE id = 1 FOR SHARE"
 
 
 def connection_problem(target: PgTarget, exc: BaseException) -> StoreConnectionError:
@@ -85,7 +86,8 @@ class PostgresStore:
             kwargs=target.conninfo(connect_timeout=CONNECT_TIMEOUT, **KEEPALIVES),
             min_size=1,
             max_size=pool_size,
-            check=ConnectionPool.check_connection,
+            # No check on every checkout (a round trip per batch): a connection that broke fails
+            # its write, the pool drops it, and the committer retries on a fresh one.
             timeout=10.0,
             reconnect_timeout=0,  # keep trying forever: PostgreSQL may be down for a while
             name="xrsched-store",
@@ -218,11 +220,17 @@ class PostgresStore:
     # ---------------------------------------------------------------- writes
 
     def write(self, batch: Batch) -> None:
-        """Apply one batch in one transaction, fenced by the epoch; durable when this returns."""
+        """Apply one batch in one transaction, fenced by the epoch; durable when this returns.
+
+        The statements go out in one pipeline (one round trip, not one per statement); the epoch
+        read under its share lock is checked before the commit, so a stale leader rolls back.
+        """
         epoch = self.epoch
+        if epoch is not None and epoch < 0:
+            raise Fenced("this server stepped down; it does not write any more")
         with self._connection() as conn, conn.transaction():
-            self._check_epoch(conn, epoch)
-            with conn.cursor() as cur:
+            with conn.pipeline(), conn.cursor() as cur:
+                fence = conn.execute(_READ_EPOCH) if epoch is not None else None
                 if batch.task_rows:
                     cur.executemany(UPSERT_TASK, list(batch.task_rows.values()))
                 if batch.removed_tasks:
@@ -237,15 +245,15 @@ class PostgresStore:
                     cur.executemany(INSERT_HISTORY, [_no_nul(row) for row in batch.history])
                 if batch.replies:
                     cur.executemany(INSERT_REPLY, batch.replies)
+            if fence is not None:
+                self._check_epoch(fence.fetchone(), epoch)  # raises before the commit
         self._trim()
 
-    def _check_epoch(self, conn: psycopg.Connection, epoch: int | None) -> None:
-        """Fencing: the share lock makes a takeover's epoch bump wait for this transaction."""
+    def _check_epoch(self, row: tuple[Any, ...] | None, epoch: int | None) -> None:
+        """Fencing: refuse unless the epoch read (under a share lock, which makes a takeover's
+        bump wait for this transaction) is this server's."""
         if epoch is None:
             return
-        if epoch < 0:
-            raise Fenced("this server stepped down; it does not write any more")
-        row = conn.execute("SELECT epoch FROM xrsched_leader WHERE id = 1 FOR SHARE").fetchone()
         current = int(row[0]) if row else -1
         if current != epoch:
             if self.epoch == epoch:  # report once per epoch: the first write that finds out
@@ -273,7 +281,8 @@ class PostgresStore:
     def replace_all(self, tasks: list[tuple[Any, ...]], workers: list[tuple[str, str]], meta: str) -> None:
         """Replace every record (``xrsched state import``), in one transaction."""
         with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
-            self._check_epoch(conn, self.epoch)
+            if self.epoch is not None:
+                self._check_epoch(conn.execute(_READ_EPOCH).fetchone(), self.epoch)
             cur.execute("DELETE FROM xrsched_tasks")
             cur.execute("DELETE FROM xrsched_workers")
             cur.execute("DELETE FROM xrsched_replies")
