@@ -435,8 +435,11 @@ def measure(server: Server, clients: int, warmup: float, duration: float, tag: s
 # ------------------------------------------------------------------------------ restart
 
 
-def build_state(path: Path, tasks: int, workers: int = 50, chunk: int = 100_000) -> dict[str, Any]:
-    """A state database of ``tasks`` tasks written through the store's own record encoder."""
+def build_state(
+    path: Path, tasks: int, workers: int = 50, chunk: int = 100_000, *, store: Any | None = None
+) -> dict[str, Any]:
+    """A state database of ``tasks`` tasks written through the store's own record encoder (into
+    ``store`` when given, e.g. a PostgresStore, else an SQLite file at ``path``)."""
     from xrsched.core.config import SchedulerConfig
     from xrsched.core.model import Task, Worker
     from xrsched.core.states import DONE, FAILED, PENDING, RUNNING
@@ -447,8 +450,9 @@ def build_state(path: Path, tasks: int, workers: int = 50, chunk: int = 100_000)
     started = time.monotonic()
     now = time.time()
     policy = SchedulerConfig().retry_policy
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    store = SQLiteStore(path, sync="normal", history_days=0)
+    if store is None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        store = SQLiteStore(path, sync="normal", history_days=0)
     worker_ids = [f"worker-{w:02d}-bench.example.com-{1000 + w}" for w in range(workers)]
     batch = Batch()
     for w, worker_id in enumerate(worker_ids):
@@ -505,7 +509,7 @@ def build_state(path: Path, tasks: int, workers: int = 50, chunk: int = 100_000)
         "workers": workers,
         "by_status": by_status,
         "seconds": time.monotonic() - started,
-        "bytes": path.stat().st_size,
+        "bytes": path.stat().st_size if path.exists() else 0,
     }
 
 
