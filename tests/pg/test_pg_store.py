@@ -121,8 +121,9 @@ def test_a_fenced_service_answers_503_and_keeps_nothing(pg_url, pg_cluster):
     service.call("add_task", task_id="kept", worker="w")
     with pg_cluster.connect(pg_url.rsplit("/", 1)[1]) as conn:
         conn.execute("UPDATE xrsched_leader SET epoch = 5")
-    with pytest.raises(Unavailable):
+    with pytest.raises(Unavailable, match="another server leads now") as refused:
         service.call("add_task", task_id="lost", worker="w")
+    assert "will be saved" not in refused.value.message
     service.abandon()
     assert {row[0] for row in open_store(pg_url).iter_tasks()} == {"kept"}
 
