@@ -5,6 +5,8 @@ runs twice, all end DONE), and the run ends with exit 0."""
 from __future__ import annotations
 
 import collections
+import json
+import signal
 import subprocess
 import sys
 import time
@@ -125,3 +127,47 @@ def _refused_with_503(server) -> bool:
     except xmlrpc.client.Fault as fault:
         return fault.faultCode == 503
     return False
+
+
+@pytest.mark.timeout(600)
+def test_a_leader_stopped_past_the_takeover_delay_never_answers_as_leader_again(pg_url, tmp_path, dev_certs, env):
+    pair = HaPair(pg_url, tmp_path, dev_certs, env)
+    worker = None
+    try:
+        a = pair.start()
+        pair.wait_leader()
+        b = pair.start()
+        wait_for(lambda: b.role() == "standby", 20, "a standby")
+        secret = add_token(pair.tokens, "w1", "worker")
+        for server in (a, b):
+            server.proc.send_signal(1)
+        worker_env = {**env, "XRSCHED_TOKEN": secret, "XRSCHED_SCHEDULER_URL": f"{a.url},{b.url}",
+                      "XRSCHED_CA": str(dev_certs.ca_cert), "PYTHONPATH": str(ROOT)}  # fmt: skip
+        root = tmp_path / "dag"
+        args = ["--module", "tests.pg.hatasks", "SlowNode", "--root", str(root), "--i", "0", "--size", str(TASKS),
+                "--seconds", "0.02", "--workers", "4", "--rpc-timeout", "5"]  # fmt: skip
+        worker = subprocess.Popen([sys.executable, "-m", "xrsched.cli.run", *args], cwd=ROOT, env=worker_env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        wait_for(lambda: len(runs(root)) >= 50, 120, "the run to get going")
+
+        a.kill(signal.SIGSTOP)
+        assert pair.wait_leader(timeout=30) is b
+        time.sleep(1.0)
+        audit = tmp_path / "s1" / "audit.log"
+        before = len(audit.read_text().splitlines())  # a stopped process writes nothing
+        a.kill(signal.SIGCONT)
+        out, _ = worker.communicate(timeout=400)
+        assert worker.returncode == 0, out[-4000:]
+        counts = collections.Counter(task_id for task_id, _, _ in runs(root))
+        assert len(counts) == TASKS and max(counts.values()) == 1
+        after = [json.loads(line) for line in audit.read_text().splitlines()[before:]]
+        served = [r for r in after if r["method"] != "system.health" and r["outcome"] != 503]
+        assert not served, f"answered after SIGCONT: {served[:3]}"
+        assert a.role() == "standby" and a.health().ha.leader_url == b.url
+        counts_now = b.health().scheduler
+        assert (counts_now.tasks, counts_now.pending, counts_now.running, counts_now.failed) == (TASKS, 0, 0, 0)
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.kill()
+            worker.communicate(timeout=10)
+        pair.close()
