@@ -103,6 +103,8 @@ def test_postgresql_restarted_under_the_servers_gives_503_meanwhile_then_recover
         try:
             for server in (a, b):  # both refuse: the leader stepped down, nobody can lead
                 wait_for(lambda s=server: _refused_with_503(s), 15, "a 503 while PostgreSQL is down")
+                wait_for(lambda s=server: s.health().status == "degraded", 15, "health to say the store fails")
+                assert server.health().ha.role == "standby" and server.health().ha.leader_url is None
             assert worker.poll() is None
             time.sleep(2.0)
         finally:

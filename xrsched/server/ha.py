@@ -78,9 +78,14 @@ class HaCoordinator(ElectionHooks):
     # ------------------------------------------------------------ election hooks
 
     def following(self, epoch: int, leader_url: str | None) -> None:
-        """A standby's view of the leader; ``epoch`` 0 and no URL when the database is unreachable."""
-        self._db_ok = leader_url is not None or epoch > 0
+        """A standby's view of the leader (no URL before any server has led)."""
+        self._db_ok = True
         self.leadership.follow(epoch, leader_url)
+
+    def unreachable(self, reason: str) -> None:
+        """A standby lost the database: health says so, and no leader is known."""
+        self._db_ok = False
+        self.leadership.follow(self.leadership.view().epoch, None)
 
     def renewed(self, lease_until: float) -> None:
         """Extend the lease the request path checks."""

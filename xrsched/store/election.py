@@ -52,6 +52,9 @@ class ElectionHooks:
     def lost(self, reason: str) -> None:
         """The lock is gone (or another server took over): stop serving as leader at once."""
 
+    def unreachable(self, reason: str) -> None:
+        """A standby cannot reach the database (it keeps trying)."""
+
 
 class LeaderElection:
     """The election thread of one server (see the module's docstring for the timing bound)."""
@@ -183,7 +186,7 @@ class LeaderElection:
         else:
             if reason != self._last_problem:  # once per distinct problem, not every interval
                 log.warning("election: %s; retrying every %.1fs", reason, self.interval)
-            self.hooks.following(0, None)
+            self.hooks.unreachable(reason)
         self._last_problem = reason
 
     def _close(self) -> None:

@@ -89,7 +89,9 @@ class PostgresStore:
             # No check on every checkout (a round trip per batch): a connection that broke fails
             # its write, the pool drops it, and the committer retries on a fresh one.
             timeout=10.0,
-            reconnect_timeout=0,  # keep trying forever: PostgreSQL may be down for a while
+            # A failed reconnection is not retried in the background for minutes: the next write
+            # asks the pool for a connection again, which connects on demand.
+            reconnect_timeout=0,
             name="xrsched-store",
             open=False,
         )
