@@ -113,3 +113,8 @@ def _configure_logging(level: str, logdir: Path | None) -> None:
     root = logging.getLogger("xrsched")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # psycopg's pool says when it cannot reconnect (PostgreSQL store): into the same log, not stderr.
+    pool = logging.getLogger("psycopg")
+    pool.handlers[:] = [handler]
+    pool.setLevel(logging.WARNING)
+    pool.propagate = False

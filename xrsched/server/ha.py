@@ -16,13 +16,15 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+import psycopg
+
 from xrsched.core import Scheduler
 from xrsched.health import StoreHealth
 from xrsched.server.app import SchedulerApp
 from xrsched.server.leadership import Leadership
 from xrsched.service import SchedulerService
 from xrsched.settings import ServerSettings
-from xrsched.store import load_into
+from xrsched.store import StoreError, load_into
 from xrsched.store.election import ElectionHooks, LeaderElection
 from xrsched.store.postgres import PostgresStore
 
@@ -106,9 +108,14 @@ class HaCoordinator(ElectionHooks):
         started = time.monotonic()
         try:
             self.store.epoch = epoch
+            self.store.pool.check()  # drop connections a PostgreSQL restart left broken before reading
             service = self._load_service()
-        except Exception:
-            log.exception("could not load the state after winning epoch %d; giving the lock back", epoch)
+        except Exception as exc:
+            if isinstance(exc, psycopg.Error | StoreError):
+                log.error("could not load the state after winning epoch %d (%s); giving the lock back", epoch,
+                          str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)  # fmt: skip
+            else:
+                log.exception("could not load the state after winning epoch %d; giving the lock back", epoch)
             self.store.epoch = -1
             if self.election is not None:
                 self.election.resign()
