@@ -69,8 +69,18 @@ class PostgresStore:
     kind = "postgresql"
     keeps_replies = True
 
-    def __init__(self, target: PgTarget, *, history_days: float = 30.0, pool_size: int = 4) -> None:
+    def __init__(
+        self,
+        target: PgTarget,
+        *,
+        history_days: float = 30.0,
+        pool_size: int = 4,
+        reply_ttl: float = REPLY_TTL,
+        reply_capacity: int = REPLY_CAPACITY,
+    ) -> None:
         self.target = target
+        self.reply_ttl = reply_ttl
+        self.reply_capacity = reply_capacity
         self.path = target.display
         self.history_days = history_days
         #: The epoch this server leads at; writes are refused unless the database agrees. None:
@@ -182,13 +192,14 @@ class PostgresStore:
             rows = conn.execute("SELECT id, row FROM xrsched_workers").fetchall()
         yield from rows
 
-    def load_replies(self, limit: int = REPLY_CAPACITY) -> list[ReplyRow]:
-        """The newest remembered answers to request ids, oldest first (at most ``limit``)."""
+    def load_replies(self, limit: int | None = None) -> list[ReplyRow]:
+        """The newest remembered answers to request ids, oldest first (at most ``limit``,
+        default the capacity), none older than the time they are kept."""
         with self._connection() as conn:
             rows = conn.execute(
                 "SELECT caller, request_id, method, answer, time FROM xrsched_replies WHERE time >= %s "
                 "ORDER BY seq DESC LIMIT %s",
-                (time.time() - REPLY_TTL, limit),
+                (time.time() - self.reply_ttl, self.reply_capacity if limit is None else limit),
             ).fetchall()
         return list(reversed(rows))
 
@@ -272,10 +283,10 @@ class PostgresStore:
             return
         self._last_trim = now
         with self._connection() as conn, conn.transaction():
-            conn.execute("DELETE FROM xrsched_replies WHERE time < %s", (now - REPLY_TTL,))
+            conn.execute("DELETE FROM xrsched_replies WHERE time < %s", (now - self.reply_ttl,))
             conn.execute(
                 "DELETE FROM xrsched_replies WHERE seq <= (SELECT max(seq) FROM xrsched_replies) - %s",
-                (REPLY_CAPACITY,),
+                (self.reply_capacity,),
             )
             if self.history_days > 0:
                 conn.execute("DELETE FROM xrsched_history WHERE time < %s", (now - self.history_days * 86400,))
