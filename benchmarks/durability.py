@@ -216,7 +216,7 @@ def start_xrsched(work: Path, certs: Any, name: str) -> Server:
     try:
         match = _wait_for(proc, log_path, r"xrsched-server listening on (https://\S+?/RPC2)", START_TIMEOUT)
         if name == "postgresql":
-            _wait_for(proc, log_path, r"leader at epoch \d+", START_TIMEOUT)
+            _wait_for(proc, log_path, r"leader at epoch \d+: recovered", START_TIMEOUT)
     except BaseException:
         if cleanup is not None:
             cleanup()

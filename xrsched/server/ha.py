@@ -116,9 +116,10 @@ class HaCoordinator(ElectionHooks):
                           str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)  # fmt: skip
             else:
                 log.exception("could not load the state after winning epoch %d; giving the lock back", epoch)
-            self.store.epoch = -1
-            if self.election is not None:
-                self.election.resign()
+            with self._swap:  # unless a later takeover already replaced this one
+                if self.election is not None and self.election.epoch == epoch:
+                    self.store.epoch = -1
+                    self.election.resign()
             return
         with self._swap:
             if self.election is None or self.election.epoch != epoch or self.app is None:
