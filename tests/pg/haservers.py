@@ -123,7 +123,11 @@ class HaPair:
             assert len(leading) <= 1, "two servers lead at once"
             return leading[0] if leading else None
 
-        return wait_for(leader, timeout, "a leader")
+        try:
+            return wait_for(leader, timeout, "a leader")
+        except AssertionError as exc:
+            logs = "\n".join(f"--- server on port {s.port}:\n" + "\n".join(s.lines[-25:]) for s in self.servers)
+            raise AssertionError(f"{exc}\n{logs}") from None
 
     def close(self) -> None:
         for server in self.servers:

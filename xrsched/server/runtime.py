@@ -138,7 +138,11 @@ class ServerRuntime:
 
     def _open_store(self) -> StateStore | None:
         if is_postgres_url(self.settings.store):
-            return PostgresStore(parse_store_url(self.settings.store), history_days=self.settings.history_days)
+            return PostgresStore(
+                parse_store_url(self.settings.store),
+                history_days=self.settings.history_days,
+                stall_timeout=self.settings.takeover_delay,
+            )
         if self.settings.store != "sqlite":
             return None
         return SQLiteStore(

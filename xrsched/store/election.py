@@ -124,6 +124,8 @@ class LeaderElection:
             conn = connect(self.target, autocommit=True)
             delay_ms = int(self.takeover_delay * 1000)
             conn.execute(f"SET idle_session_timeout = {delay_ms}")
+            # The epoch bump waits for a write in flight; not for ever on a stalled old leader's.
+            conn.execute(f"SET lock_timeout = {delay_ms}")
             keepalive = max(1, int(self.takeover_delay / 4))
             for name in ("tcp_keepalives_idle", "tcp_keepalives_interval"):
                 conn.execute(f"SET {name} = {keepalive}")

@@ -75,12 +75,17 @@ class PostgresStore:
         *,
         history_days: float = 30.0,
         pool_size: int = 4,
+        stall_timeout: float = 5.0,
         reply_ttl: float = REPLY_TTL,
         reply_capacity: int = REPLY_CAPACITY,
     ) -> None:
         self.target = target
         self.reply_ttl = reply_ttl
         self.reply_capacity = reply_capacity
+        #: Seconds PostgreSQL lets one of our sessions sit in an open transaction (or silent on the
+        #: network) before ending it: a stopped or cut-off leader must not hold the epoch row's
+        #: share lock, and with it every takeover, for longer (the servers pass takeover_delay).
+        self.stall_timeout = stall_timeout
         self.path = target.display
         self.history_days = history_days
         #: The epoch this server leads at; writes are refused unless the database agrees. None:
@@ -103,9 +108,20 @@ class PostgresStore:
             # asks the pool for a connection again, which connects on demand.
             reconnect_timeout=0,
             name="xrsched-store",
+            configure=self._configure,
             open=False,
         )
         self.pool.open(wait=False)
+
+    def _configure(self, conn: psycopg.Connection) -> None:
+        """Each pool session: bounded time idle in a transaction, keepalives on PostgreSQL's side."""
+        conn.autocommit = True
+        conn.execute(f"SET idle_in_transaction_session_timeout = {int(self.stall_timeout * 1000)}")
+        keepalive = max(1, int(self.stall_timeout / 4))
+        conn.execute(f"SET tcp_keepalives_idle = {keepalive}")
+        conn.execute(f"SET tcp_keepalives_interval = {keepalive}")
+        conn.execute("SET tcp_keepalives_count = 2")
+        conn.autocommit = False
 
     # ---------------------------------------------------------------- schema
 
