@@ -8,6 +8,9 @@ Part 1, **add_task calls/s** with 8 clients against:
 * **normal**: the same with ``--sync normal``: a change survives a crash of the server process
   but the last moments may be lost on power loss.
 * **memory**: ``xrsched-server --store memory``: nothing is written.
+* **postgresql**: ``xrsched-server --store postgresql://...`` on a throwaway PostgreSQL cluster
+  on this machine (``initdb``/``pg_ctl``, ``synchronous_commit`` on, fsync on): the server leads
+  alone (no standby), each reply waits for its commit, shared by group commit.
 * **luigid**: Luigi's own server, which is not durable either (it pickles its state on a clean
   stop only), over plain HTTP through Luigi's own client (``luigi.rpc.RemoteScheduler``).
 
@@ -78,7 +81,7 @@ HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
 BEGIN = "<!-- durability:begin -->"
 END = "<!-- durability:end -->"
-SERVERS = ("durable", "normal", "memory", "luigid")
+SERVERS = ("durable", "normal", "memory", "postgresql", "luigid")
 XRSCHED_FLAGS = {
     "durable": ["--sync", "full"],
     "normal": ["--sync", "normal"],
@@ -86,6 +89,7 @@ XRSCHED_FLAGS = {
 }
 #: Targets from the issue.
 TARGET_VS_LUIGID = 1.5
+TARGET_PG_VS_LUIGID = 1.2
 TARGET_VS_MEMORY = 0.70
 TARGET_RESTART_S = 10.0
 START_TIMEOUT = 30.0
@@ -103,6 +107,8 @@ class Server:
     name: str
     proc: subprocess.Popen[bytes]
     spec: dict[str, Any]
+    #: Run after the server stopped (the PostgreSQL row's cluster is removed).
+    cleanup: Callable[[], None] | None = None
 
     @property
     def pid(self) -> int:
@@ -117,6 +123,9 @@ class Server:
                 self.proc.wait(60)
             except subprocess.TimeoutExpired:
                 kill_group(self.proc)
+        if self.cleanup is not None:
+            self.cleanup()
+            self.cleanup = None
 
 
 def _wait_for(proc: subprocess.Popen[bytes], log_path: Path, pattern: str, timeout: float) -> re.Match[str]:
@@ -199,10 +208,35 @@ def start_xrsched(work: Path, certs: Any, name: str) -> Server:
     state.mkdir(mode=0o700)
     secret = make_token(state / "tokens.toml", "bench", "worker")
     log_path = work / f"{name}.out"
-    proc = spawn(server_command(state, certs, XRSCHED_FLAGS[name]), log_path)
-    match = _wait_for(proc, log_path, r"xrsched-server listening on (https://\S+?/RPC2)", START_TIMEOUT)
+    flags, cleanup = XRSCHED_FLAGS.get(name, []), None
+    if name == "postgresql":
+        cluster = start_pg_cluster()
+        flags, cleanup = ["--store", cluster.create_database("bench")], cluster.destroy
+    proc = spawn(server_command(state, certs, flags), log_path)
+    try:
+        match = _wait_for(proc, log_path, r"xrsched-server listening on (https://\S+?/RPC2)", START_TIMEOUT)
+        if name == "postgresql":
+            _wait_for(proc, log_path, r"leader at epoch \d+: recovered", START_TIMEOUT)
+    except BaseException:
+        if cleanup is not None:
+            cleanup()
+        raise
     spec = {"kind": "xmlrpc", "url": match.group(1), "ca": str(certs.ca_cert), "secret": secret}
-    return Server(name, proc, spec)
+    return Server(name, proc, spec, cleanup)
+
+
+def start_pg_cluster() -> Any:
+    """A throwaway PostgreSQL cluster (the tests' own, tests/pg/cluster.py); sets PGPASSWORD."""
+    sys.path.insert(0, str(HERE.parent))
+    from tests.pg.cluster import PASSWORD, PgCluster, find_binaries
+
+    binaries = find_binaries()
+    if binaries is None:
+        raise RuntimeError("no PostgreSQL binaries (initdb, pg_ctl): install postgresql or leave it out with --only")
+    os.environ["PGPASSWORD"] = PASSWORD  # the servers started next inherit it
+    cluster = PgCluster(binaries)
+    cluster.start()
+    return cluster
 
 
 @contextlib.contextmanager
@@ -401,8 +435,11 @@ def measure(server: Server, clients: int, warmup: float, duration: float, tag: s
 # ------------------------------------------------------------------------------ restart
 
 
-def build_state(path: Path, tasks: int, workers: int = 50, chunk: int = 100_000) -> dict[str, Any]:
-    """A state database of ``tasks`` tasks written through the store's own record encoder."""
+def build_state(
+    path: Path, tasks: int, workers: int = 50, chunk: int = 100_000, *, store: Any | None = None
+) -> dict[str, Any]:
+    """A state database of ``tasks`` tasks written through the store's own record encoder (into
+    ``store`` when given, e.g. a PostgresStore, else an SQLite file at ``path``)."""
     from xrsched.core.config import SchedulerConfig
     from xrsched.core.model import Task, Worker
     from xrsched.core.states import DONE, FAILED, PENDING, RUNNING
@@ -413,8 +450,9 @@ def build_state(path: Path, tasks: int, workers: int = 50, chunk: int = 100_000)
     started = time.monotonic()
     now = time.time()
     policy = SchedulerConfig().retry_policy
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    store = SQLiteStore(path, sync="normal", history_days=0)
+    if store is None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        store = SQLiteStore(path, sync="normal", history_days=0)
     worker_ids = [f"worker-{w:02d}-bench.example.com-{1000 + w}" for w in range(workers)]
     batch = Batch()
     for w, worker_id in enumerate(worker_ids):
@@ -471,7 +509,7 @@ def build_state(path: Path, tasks: int, workers: int = 50, chunk: int = 100_000)
         "workers": workers,
         "by_status": by_status,
         "seconds": time.monotonic() - started,
-        "bytes": path.stat().st_size,
+        "bytes": path.stat().st_size if path.exists() else 0,
     }
 
 
@@ -665,6 +703,14 @@ def render(rows: list[Any], restart: RestartResult | None, info: dict[str, str],
                         f"- {clients} clients: durable / {other} = {ratio:.2f}x "
                         f"(target ≥ {target}x: {'met' if ratio >= target else 'MISSED'})"
                     )
+        for clients in args.clients:
+            postgres, luigid = by.get(("postgresql", clients)), by.get(("luigid", clients))
+            if postgres is not None and luigid is not None:
+                ratio = paired_ratio(postgres, luigid)
+                verdicts.append(
+                    f"- {clients} clients: PostgreSQL store / luigid = {ratio:.2f}x "
+                    f"(target ≥ {TARGET_PG_VS_LUIGID}x: {'met' if ratio >= TARGET_PG_VS_LUIGID else 'MISSED'})"
+                )
         out.append(
             f"Medians of {args.reps} repetition{'s' if args.reps != 1 else ''}; each a {args.warmup:g} s "
             f"warm-up then a {args.duration:g} s window; servers and repetitions interleaved round robin."
@@ -708,6 +754,7 @@ LABELS = {
     "durable": "xrsched durable (sqlite, sync full)",
     "normal": "xrsched durable (sqlite, sync normal)",
     "memory": "xrsched in-memory",
+    "postgresql": "xrsched PostgreSQL store (synchronous_commit on)",
     "luigid": "luigid (not durable)",
 }
 
@@ -720,6 +767,8 @@ def write_readme(body: str) -> None:
         "`durability.py`). xrsched: TLS + worker bearer token + audit log, with the SQLite store "
         "(`--sync full`, the default: each reply waits for its fsync, shared by group commit; "
         "`--sync normal`: survives a crash of the process, not of the machine) or `--store memory`; "
+        "PostgreSQL store: `--store postgresql://...` on a throwaway cluster on the same machine "
+        "(`synchronous_commit` on), leading alone; "
         "luigid: plain HTTP through `luigi.rpc.RemoteScheduler`, state in memory (pickled on a clean "
         "stop only). Clients and server share the machine's cores.\n\n"
         "Restart: `xrsched-server` started on a database of 1,000,000 tasks, timed from exec to its "

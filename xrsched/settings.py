@@ -70,7 +70,27 @@ class ServerSettings:
         f"Directory for state, tokens, audit log and generated certificates (default: {DEFAULT_STATE_DIR_HELP}).",
         metavar="DIR",
     )
-    store: str = _opt("sqlite", "Where state lives: sqlite (durable, under STATE_PATH) or memory.", metavar="KIND")
+    store: str = _opt(
+        "sqlite",
+        "Where state lives: sqlite (durable, under STATE_PATH), memory, or postgresql://USER@HOST:PORT/DB "
+        "(shared by a leader and standbys; password from PGPASSWORD, ~/.pgpass or XRSCHED_STORE_PASSWORD).",
+        metavar="KIND|URL",
+    )
+    advertise_url: str | None = _opt(
+        None,
+        "URL clients should use for this server, named by standbys in 'standby; leader is URL' "
+        "(default: built from the listening address and port).",
+        metavar="URL",
+    )
+    lock_check_interval: float = _opt(
+        1.0, "With PostgreSQL: seconds between the leader's lock checks and a standby's tries.", metavar="SECONDS"
+    )
+    takeover_delay: float = _opt(
+        5.0,
+        "With PostgreSQL: seconds of silence after which the database frees a leader's lock so a standby "
+        "takes over; the leader stops serving sooner (0.6 x this after its last check).",
+        metavar="SECONDS",
+    )
     sync: str = _opt(
         "full",
         "full: a change survives power loss before its reply is sent; normal: it survives a crash "
@@ -205,8 +225,11 @@ def _check(settings: ServerSettings) -> None:
     for name in ("handshake_timeout", "read_timeout", "idle_timeout"):
         if getattr(settings, name) <= 0:
             raise BadValue(f"{name} must be positive")
-    if settings.store not in ("sqlite", "memory"):
-        raise BadValue(f"store must be sqlite or memory, got {settings.store!r}")
+    postgres = settings.store.lower().startswith(("postgresql:", "postgres:"))
+    if settings.store not in ("sqlite", "memory") and not postgres:
+        raise BadValue(f"store must be sqlite, memory or a postgresql:// URL, got {settings.store.split('@')[-1]!r}")
+    if settings.lock_check_interval <= 0 or settings.takeover_delay < 2 * settings.lock_check_interval:
+        raise BadValue("lock_check_interval must be positive and takeover_delay at least twice as long")
     if settings.sync not in ("full", "normal"):
         raise BadValue(f"sync must be full or normal, got {settings.sync!r}")
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -121,8 +122,9 @@ def test_a_fenced_service_answers_503_and_keeps_nothing(pg_url, pg_cluster):
     service.call("add_task", task_id="kept", worker="w")
     with pg_cluster.connect(pg_url.rsplit("/", 1)[1]) as conn:
         conn.execute("UPDATE xrsched_leader SET epoch = 5")
-    with pytest.raises(Unavailable):
+    with pytest.raises(Unavailable, match="another server leads now") as refused:
         service.call("add_task", task_id="lost", worker="w")
+    assert "will be saved" not in refused.value.message
     service.abandon()
     assert {row[0] for row in open_store(pg_url).iter_tasks()} == {"kept"}
 
@@ -173,3 +175,18 @@ def test_export_import_and_an_sqlite_state_moves_into_postgresql(pg_url, tmp_pat
     loaded.close()
     again = tmp_path / "again.json"
     assert export_state(open_store(pg_url), again)["tasks"] == 5
+
+
+def test_answers_are_bounded_and_expire(pg_url, pg_cluster):
+    store = PostgresStore(parse_store_url(pg_url), reply_ttl=600.0, reply_capacity=3)
+    _opened.append(store)
+    now = time.time()
+    rows = [("w", "old", "ping", "true", now - 601)]
+    rows += [("w", f"r{i}", "ping", "true", now) for i in range(5)]
+    store.write(Batch(replies=rows))  # the first write trims: nothing was old or over yet
+    assert [r[1] for r in store.load_replies()] == ["r2", "r3", "r4"]  # newest 3, none expired
+    store._last_trim = 0.0  # the next write trims again (every minute otherwise)
+    store.write(Batch(replies=[("w", "r5", "ping", "true", now)]))
+    with pg_cluster.connect(pg_url.rsplit("/", 1)[1]) as conn:
+        kept = [row[0] for row in conn.execute("SELECT request_id FROM xrsched_replies ORDER BY seq")]
+    assert kept == ["r3", "r4", "r5"]

@@ -106,3 +106,16 @@ def test_monitoring_exit_code_is_0_for_a_standby(live_server):
 def test_without_leadership_there_is_no_ha_element(live_server):
     status, body = _get_health(live_server)
     assert status == 200 and b"<ha " not in body and parse_xml(body).ha is None
+
+
+def test_a_leader_past_its_lease_reads_as_a_standby_that_knows_no_leader():
+    now = [100.0]
+    leadership = Leadership("https://me:8082/RPC2", clock=lambda: now[0])
+    leadership.renew(101.0)
+    leadership.lead(2)
+    assert leadership.view().leading and leadership.view().leader_url == "https://me:8082/RPC2"
+    now[0] = 101.0
+    view = leadership.view()
+    assert not view.leading and view.standby_message() == "standby; leader is unknown" and view.epoch == 2
+    leadership.renew(105.0)
+    assert leadership.leading

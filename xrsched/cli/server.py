@@ -61,12 +61,15 @@ def main(ctx: click.Context, config_file: Path | None, **given: Any) -> None:
     from xrsched.server.daemon import detach, write_pidfile
     from xrsched.server.preflight import StartupError
     from xrsched.server.runtime import ServerRuntime
-    from xrsched.store import StoreError
+    from xrsched.store import StoreConnectionError, StoreError
     from xrsched.tls import TLSConfigError
     from xrsched.unixpath import SocketPathError
 
     try:
         runtime = ServerRuntime(settings)
+    except StoreConnectionError as exc:  # bad URL, wrong credentials, database unreachable
+        click.echo(f"xrsched-server: {exc}", err=True)
+        sys.exit(2)
     except (StartupError, TLSConfigError, TokenFileError, StoreError, BadValue, SocketPathError) as exc:
         click.echo(f"xrsched-server: {exc}", err=True)
         sys.exit(1)
@@ -110,3 +113,8 @@ def _configure_logging(level: str, logdir: Path | None) -> None:
     root = logging.getLogger("xrsched")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # psycopg's pool says when it cannot reconnect (PostgreSQL store): into the same log, not stderr.
+    pool = logging.getLogger("psycopg")
+    pool.handlers[:] = [handler]
+    pool.setLevel(logging.WARNING)
+    pool.propagate = False

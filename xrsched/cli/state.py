@@ -20,11 +20,24 @@ state_path_option = click.option(
     help=f"The server's state directory (default: {DEFAULT_STATE_DIR_HELP}).",
 )
 
+store_option = click.option(
+    "--store",
+    "store_url",
+    envvar="XRSCHED_STORE",
+    default=None,
+    metavar="URL",
+    help="A postgresql://USER@HOST:PORT/DB store instead of the SQLite file (password from PGPASSWORD, "
+    "~/.pgpass or XRSCHED_STORE_PASSWORD). [env: XRSCHED_STORE]",
+)
 
-def _store(state_path: Path | None, *, read_only: bool = True):  # noqa: ANN202 (imported lazily)
+
+def _store(state_path: Path | None, *, read_only: bool = True, store_url: str | None = None):  # noqa: ANN202
     """The state database; read-only (it must exist, and is never written, not even migrated:
-    a server may be using it) unless the command writes."""
+    a server may be using it) unless the command writes. With a PostgreSQL URL, that database."""
     from xrsched.store import SQLiteStore, StoreError
+
+    if store_url and store_url not in ("sqlite", "memory"):
+        return _postgres_store(store_url)
 
     directory = state_path or default_state_dir()
     path = directory / STATE_FILE
@@ -39,6 +52,21 @@ def _store(state_path: Path | None, *, read_only: bool = True):  # noqa: ANN202 
         sys.exit(1)
 
 
+def _postgres_store(store_url: str):  # noqa: ANN202 (imported lazily)
+    from xrsched.store import StoreConnectionError, StoreError
+    from xrsched.store.pgurl import parse_store_url
+    from xrsched.store.postgres import PostgresStore
+
+    try:
+        return PostgresStore(parse_store_url(store_url))
+    except StoreConnectionError as exc:
+        click.echo(f"xrsched: {exc}", err=True)
+        sys.exit(2)
+    except StoreError as exc:
+        click.echo(f"xrsched: {exc}", err=True)
+        sys.exit(1)
+
+
 @click.group()
 def state() -> None:
     """Check, back up (export) and restore (import) the server's state database."""
@@ -46,14 +74,15 @@ def state() -> None:
 
 @state.command()
 @state_path_option
-def check(state_path: Path | None) -> None:
+@store_option
+def check(state_path: Path | None, store_url: str | None) -> None:
     """Verify the database opens, passes SQLite's check and every record decodes. Exit 1 if not."""
     from xrsched.core import Scheduler
     from xrsched.store import StoreError, load_into
     from xrsched.store.exchange import check_params
     from xrsched.store.records import RecordError
 
-    store = _store(state_path)
+    store = _store(state_path, store_url=store_url)
     core = Scheduler()
     try:
         counts = load_into(store, core, 0.0)
@@ -71,12 +100,13 @@ def check(state_path: Path | None) -> None:
 
 @state.command("export")
 @state_path_option
+@store_option
 @click.argument("target", type=click.Path(path_type=Path, dir_okay=False))
-def export_command(state_path: Path | None, target: Path) -> None:
+def export_command(state_path: Path | None, store_url: str | None, target: Path) -> None:
     """Write every task, worker and setting to TARGET as JSON (safe while the server runs)."""
     from xrsched.store.exchange import export_state
 
-    store = _store(state_path)
+    store = _store(state_path, store_url=store_url)
     try:
         counts = export_state(store, target)
     finally:
@@ -86,14 +116,19 @@ def export_command(state_path: Path | None, target: Path) -> None:
 
 @state.command("import")
 @state_path_option
+@store_option
 @click.option("--force", is_flag=True, help="Replace the tasks already in the database.")
 @click.argument("source", type=click.Path(path_type=Path, dir_okay=False))
-def import_command(state_path: Path | None, force: bool, source: Path) -> None:
-    """Load SOURCE (a JSON export) into the database. The server must be stopped."""
+def import_command(state_path: Path | None, store_url: str | None, force: bool, source: Path) -> None:
+    """Load SOURCE (a JSON export) into the database. The server must be stopped (with --store
+    postgresql://..., every server on that database)."""
     from xrsched.server.statelock import state_dir_in_use
     from xrsched.store import StoreError
     from xrsched.store.exchange import import_state
 
+    if store_url and store_url not in ("sqlite", "memory"):
+        _import_into_postgres(store_url, force, source)
+        return
     directory = state_path or default_state_dir()
     if state_dir_in_use(directory):
         click.echo(f"xrsched: a server is running on {directory}; stop it before importing", err=True)
@@ -109,12 +144,34 @@ def import_command(state_path: Path | None, force: bool, source: Path) -> None:
     click.echo(f"imported {counts['tasks']} tasks and {counts['workers']} workers into {store.path}")
 
 
+def _import_into_postgres(store_url: str, force: bool, source: Path) -> None:
+    """Import while holding the leader lock, so no server can lead (and write) meanwhile."""
+    from xrsched.store import StoreError
+    from xrsched.store.election import hold_leader_lock
+    from xrsched.store.exchange import import_state
+
+    store = _postgres_store(store_url)
+    try:
+        with hold_leader_lock(store.target) as held:
+            if not held:
+                click.echo(f"xrsched: a server leads {store.path}; stop every server before importing", err=True)
+                sys.exit(1)
+            counts = import_state(store, source, force=force)
+    except StoreError as exc:
+        click.echo(f"xrsched: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        store.close()
+    click.echo(f"imported {counts['tasks']} tasks and {counts['workers']} workers into {store.path}")
+
+
 @click.command()
 @state_path_option
+@store_option
 @click.argument("task_id")
-def history(state_path: Path | None, task_id: str) -> None:
+def history(state_path: Path | None, store_url: str | None, task_id: str) -> None:
     """Show the registration and every status change of TASK_ID (from the state database)."""
-    store = _store(state_path)
+    store = _store(state_path, store_url=store_url)
     try:
         entries = store.history(task_id)
     finally:

@@ -105,6 +105,13 @@ class Dispatcher(SimpleXMLRPCDispatcher):
         self.funcs[name] = function
         return function
 
+    def replace_function(self, function: Callable[..., Any], name: str) -> None:
+        """Point a registered name at another function of the same signature (a new leader's service)."""
+        if name not in self.funcs:
+            raise ValueError(f"method {name!r} is not registered")
+        self._entries[name] = make_entry(name, function)
+        self.funcs[name] = function
+
     def register_instance(self, instance: object, allow_dotted_names: bool = False) -> None:
         """Refused: the stdlib would resolve any public attribute of ``instance`` as a method."""
         raise TypeError("register each method with register_function (an explicit list)")

@@ -82,6 +82,13 @@ class SchedulerApp:
         if metrics is not None:
             metrics.set_methods(self.dispatcher.funcs)
 
+    def install_service(self, service: SchedulerService) -> SchedulerService:
+        """Serve from ``service`` from now on (a leader's freshly loaded state); returns the old one."""
+        old, self.service = self.service, service
+        for name, method in service.methods().items():
+            self.dispatcher.replace_function(method, name)
+        return old
+
     # ------------------------------------------------------------ Application
 
     def authenticate(
@@ -147,6 +154,7 @@ class SchedulerApp:
             headers=request.headers,
             via=request.via,
         )
+        service = self.service  # the tickets below are this service's, even if a takeover swaps it
         token = CURRENT_CALLER.set(caller)
         tickets: list[int] = []
         deferred = DEFERRED_DURABILITY.set(tickets)
@@ -157,7 +165,7 @@ class SchedulerApp:
             CURRENT_CALLER.reset(token)
         if tickets:
             try:
-                self.service.wait_durable("request", max(tickets))
+                service.wait_durable("request", max(tickets))
             except Unavailable as exc:
                 self.on_refused(request, 503)
                 return RpcResult.error(503, exc.message)

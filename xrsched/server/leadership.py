@@ -8,7 +8,10 @@ advertised URL, or ``unknown``): clients that hold several URLs move on when the
 
 from __future__ import annotations
 
+import math
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from xrsched.health import HaHealth
@@ -43,17 +46,31 @@ class LeadershipView:
 
 
 class Leadership:
-    """The thread-safe role of this server; starts as a standby that knows no leader."""
+    """The thread-safe role of this server; starts as a standby that knows no leader.
 
-    def __init__(self, advertise_url: str) -> None:
+    A leader serves only within its lease (renewed by each confirmed lock check): past it the
+    view reads as a standby that knows no leader, whatever the election thread has noticed.
+    """
+
+    def __init__(self, advertise_url: str, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.advertise_url = advertise_url
+        self._clock = clock
         self._lock = threading.Lock()
         self._view = LeadershipView(STANDBY, 0, None)
+        self._lease_until = math.inf
 
     def view(self) -> LeadershipView:
-        """The current role, epoch and leader URL, read together."""
+        """The current role, epoch and leader URL, read together (a lapsed lease reads as standby)."""
         with self._lock:
-            return self._view
+            view, lease_until = self._view, self._lease_until
+        if view.leading and self._clock() >= lease_until:
+            return LeadershipView(STANDBY, view.epoch, None)
+        return view
+
+    def renew(self, lease_until: float) -> None:
+        """The lock was confirmed: a leader may serve until ``lease_until`` (on this clock)."""
+        with self._lock:
+            self._lease_until = lease_until
 
     @property
     def leading(self) -> bool:

@@ -34,10 +34,14 @@ from xrsched.rpc.limits import HttpSettings, RequestLimits
 from xrsched.rpc.unix_server import RpcUnixServer, check_unix_socket
 from xrsched.server import preflight
 from xrsched.server.app import SchedulerApp
+from xrsched.server.ha import HaCoordinator
+from xrsched.server.leadership import Leadership
 from xrsched.server.statelock import hold_state_lock, state_dir_in_use
 from xrsched.service import SchedulerService
 from xrsched.settings import ServerSettings
-from xrsched.store import SQLiteStore, StoreError, load_into
+from xrsched.store import SQLiteStore, StateStore, StoreError, load_into
+from xrsched.store.pgurl import is_postgres_url, parse_store_url
+from xrsched.store.postgres import PostgresStore
 from xrsched.tls import (
     CertificateInfo,
     certificate_info,
@@ -77,15 +81,15 @@ class ServerRuntime:
             self.oidc = self._load_oidc()
             self._lock_file = self._take_state_dir()
             self.store = self._open_store()
+            #: Set with a PostgreSQL store: the election's outcome and what follows from it.
+            self.ha = self._ha_coordinator()
             self.tokens = self._load_tokens()
             self.audit = AuditLog(settings.resolved_audit_log(), key=self.audit_key)
             self.cert_path, self.key_path = self._certificate_paths()
             self.cert: CertificateInfo | None = certificate_info(self.cert_path) if self.cert_path else None
             self.core = self._recover()
             self.metrics = ServerMetrics()
-            self.service = SchedulerService(
-                self.core, store=self.store, observer=self.metrics, audit_path=self.audit.path
-            )
+            self.service = self._new_service(self.core, None if self.ha else self.store)
             self.tokens.on_reload.append(self.release_revoked_claims)
             self.app = self._application()
             self.dashboard = self._dashboard()
@@ -170,12 +174,28 @@ class ServerRuntime:
         preflight.make_directory(self.state_dir, "state directory")
         return hold_state_lock(self.state_dir)
 
-    def _open_store(self) -> SQLiteStore | None:
+    def _open_store(self) -> StateStore | None:
+        if is_postgres_url(self.settings.store):
+            return PostgresStore(
+                parse_store_url(self.settings.store),
+                history_days=self.settings.history_days,
+                stall_timeout=self.settings.takeover_delay,
+            )
         if self.settings.store != "sqlite":
             return None
         return SQLiteStore(
             self.state_dir / DATABASE_NAME, sync=self.settings.sync, history_days=self.settings.history_days
         )
+
+    def _ha_coordinator(self) -> HaCoordinator | None:
+        if not isinstance(self.store, PostgresStore):
+            return None
+        leadership = Leadership(self.settings.advertise_url or "")
+        return HaCoordinator(self.settings, self.store, leadership, self._say, make_service=self._new_service)
+
+    def _new_service(self, core: Scheduler, store: StateStore | None) -> SchedulerService:
+        """A service over ``core`` with this server's metrics and audit log (a takeover's too)."""
+        return SchedulerService(core, store=store, observer=self.metrics, audit_path=self.audit.path)
 
     def _load_tokens(self) -> TokenStore:
         secret = create_initial_admin(self.tokens_path)
@@ -187,7 +207,7 @@ class ServerRuntime:
     def _recover(self) -> Scheduler:
         """The scheduling core, with the stored state loaded into it; says one line about it."""
         config = self.settings.scheduler
-        if self.store is None:
+        if self.store is None or self.ha is not None:  # a standby loads the state once it leads
             return Scheduler(config, self.settings.resources)
         core = Scheduler(replace(config, record_task_history=True), self.settings.resources)
         if self.store.created:
@@ -213,7 +233,8 @@ class ServerRuntime:
             ),
             audit_required=settings.audit_required,
             tls_not_after=(lambda: self.cert.not_after if self.cert else None) if self.cert_path else None,
-            store_health=self.service.store_health,
+            store_health=self.ha.store_health if self.ha else self.service.store_health,
+            leadership=self.ha.leadership if self.ha else None,
             oidc=self.oidc,
             metrics=self.metrics,
             warn_expiry=parse_duration(settings.warn_expiry),
@@ -249,7 +270,7 @@ class ServerRuntime:
     def _watch_metrics(self) -> None:
         """Point the metrics at the counters read when scraped, and at the listeners' refusals."""
         live = self.metrics.live
-        live.scheduler = self.service.status_counts
+        live.scheduler = lambda: self.app.service.status_counts()  # the current one: a takeover swaps it
         live.connections = lambda: sum(server.active_connections for server in self.listeners)
         live.audit_errors = lambda: self.audit.dropped
         for server in self.listeners:
@@ -344,7 +365,7 @@ class ServerRuntime:
         keep = self.tokens.principals(Role.WORKER, now)
         if self.oidc is not None:
             keep |= self.oidc.principals(Role.WORKER, now)
-        released = self.service.release_claims(keep)
+        released = self.app.service.release_claims(keep)
         if released:
             log.info("released %d worker id(s) of revoked, expired or re-roled tokens", len(released))
 
@@ -368,7 +389,7 @@ class ServerRuntime:
 
     def run(self, on_ready: Callable[[], None] | None = None) -> int:
         """Serve until stopped; returns the process exit code (0 after a clean stop)."""
-        self.service.start()
+        self.app.service.start()
         if self.oidc is not None:
             refresher = threading.Thread(
                 target=self._refresh_oidc_keys, args=(self.oidc,), name="xrsched-oidc-keys", daemon=True
@@ -380,6 +401,8 @@ class ServerRuntime:
             self._say(f"xrsched-server listening on {self.url}")
         if self.unix is not None:
             self._say(f"xrsched-server listening on {self.unix_url} (mode 0600, no TLS)")
+        if self.ha is not None:
+            self.ha.start(self.app, self.settings.advertise_url or self.url)
         if on_ready is not None:
             on_ready()
         tokens_checked = time.monotonic()
@@ -412,7 +435,10 @@ class ServerRuntime:
         log.info("stopping: finishing in-flight calls (up to %.0fs)", SHUTDOWN_GRACE)
         self.app.draining.set()
         clean = _shutdown_together(self.listeners, SHUTDOWN_GRACE)
-        self.service.close()
+        self.app.service.close()  # a leader writes what is pending before giving up the lock
+        if self.ha is not None and self.store is not None:
+            self.ha.stop()
+            self.store.close()
         self.audit.close()
         if not clean:
             log.warning("some calls were still running after %.0fs and were cut off", SHUTDOWN_GRACE)

@@ -202,6 +202,8 @@ class SchedulerService:
             try:
                 self.committer.wait(ticket)
             except StoreUnavailable as exc:
+                if self.store is not None and self.store.keeps_replies:  # shared: another server may take over
+                    raise Unavailable(f"{name}: {exc}; retry it (saved only if this server still leads)") from None
                 raise Unavailable(
                     f"{name}: {exc}; the change was applied and will be saved when the store recovers"
                 ) from None

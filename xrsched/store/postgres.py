@@ -44,6 +44,7 @@ CONNECT_TIMEOUT = 5
 REPLY_TTL = 3600.0
 REPLY_CAPACITY = 65_536
 _TRIM_EVERY = 60.0
+_READ_EPOCH = "SELECT epoch FROM xrsched_leader WHERE id = 1 FOR SHARE"
 
 
 def connection_problem(target: PgTarget, exc: BaseException) -> StoreConnectionError:
@@ -68,8 +69,23 @@ class PostgresStore:
     kind = "postgresql"
     keeps_replies = True
 
-    def __init__(self, target: PgTarget, *, history_days: float = 30.0, pool_size: int = 4) -> None:
+    def __init__(
+        self,
+        target: PgTarget,
+        *,
+        history_days: float = 30.0,
+        pool_size: int = 4,
+        stall_timeout: float = 5.0,
+        reply_ttl: float = REPLY_TTL,
+        reply_capacity: int = REPLY_CAPACITY,
+    ) -> None:
         self.target = target
+        self.reply_ttl = reply_ttl
+        self.reply_capacity = reply_capacity
+        #: Seconds PostgreSQL lets one of our sessions sit in an open transaction (or silent on the
+        #: network) before ending it: a stopped or cut-off leader must not hold the epoch row's
+        #: share lock, and with it every takeover, for longer (the servers pass takeover_delay).
+        self.stall_timeout = stall_timeout
         self.path = target.display
         self.history_days = history_days
         #: The epoch this server leads at; writes are refused unless the database agrees. None:
@@ -85,13 +101,27 @@ class PostgresStore:
             kwargs=target.conninfo(connect_timeout=CONNECT_TIMEOUT, **KEEPALIVES),
             min_size=1,
             max_size=pool_size,
-            check=ConnectionPool.check_connection,
+            # No check on every checkout (a round trip per batch): a connection that broke fails
+            # its write, the pool drops it, and the committer retries on a fresh one.
             timeout=10.0,
-            reconnect_timeout=0,  # keep trying forever: PostgreSQL may be down for a while
+            # A failed reconnection is not retried in the background for minutes: the next write
+            # asks the pool for a connection again, which connects on demand.
+            reconnect_timeout=0,
             name="xrsched-store",
+            configure=self._configure,
             open=False,
         )
         self.pool.open(wait=False)
+
+    def _configure(self, conn: psycopg.Connection) -> None:
+        """Each pool session: bounded time idle in a transaction, keepalives on PostgreSQL's side."""
+        conn.autocommit = True
+        conn.execute(f"SET idle_in_transaction_session_timeout = {int(self.stall_timeout * 1000)}")
+        keepalive = max(1, int(self.stall_timeout / 4))
+        conn.execute(f"SET tcp_keepalives_idle = {keepalive}")
+        conn.execute(f"SET tcp_keepalives_interval = {keepalive}")
+        conn.execute("SET tcp_keepalives_count = 2")
+        conn.autocommit = False
 
     # ---------------------------------------------------------------- schema
 
@@ -178,13 +208,14 @@ class PostgresStore:
             rows = conn.execute("SELECT id, row FROM xrsched_workers").fetchall()
         yield from rows
 
-    def load_replies(self, limit: int = REPLY_CAPACITY) -> list[ReplyRow]:
-        """The newest remembered answers to request ids, oldest first (at most ``limit``)."""
+    def load_replies(self, limit: int | None = None) -> list[ReplyRow]:
+        """The newest remembered answers to request ids, oldest first (at most ``limit``,
+        default the capacity), none older than the time they are kept."""
         with self._connection() as conn:
             rows = conn.execute(
                 "SELECT caller, request_id, method, answer, time FROM xrsched_replies WHERE time >= %s "
                 "ORDER BY seq DESC LIMIT %s",
-                (time.time() - REPLY_TTL, limit),
+                (time.time() - self.reply_ttl, self.reply_capacity if limit is None else limit),
             ).fetchall()
         return list(reversed(rows))
 
@@ -218,11 +249,17 @@ class PostgresStore:
     # ---------------------------------------------------------------- writes
 
     def write(self, batch: Batch) -> None:
-        """Apply one batch in one transaction, fenced by the epoch; durable when this returns."""
+        """Apply one batch in one transaction, fenced by the epoch; durable when this returns.
+
+        The statements go out in one pipeline (one round trip, not one per statement); the epoch
+        read under its share lock is checked before the commit, so a stale leader rolls back.
+        """
         epoch = self.epoch
+        if epoch is not None and epoch < 0:
+            raise Fenced("this server stepped down; it does not write any more")
         with self._connection() as conn, conn.transaction():
-            self._check_epoch(conn, epoch)
-            with conn.cursor() as cur:
+            with conn.pipeline(), conn.cursor() as cur:
+                fence = conn.execute(_READ_EPOCH) if epoch is not None else None
                 if batch.task_rows:
                     cur.executemany(UPSERT_TASK, list(batch.task_rows.values()))
                 if batch.removed_tasks:
@@ -237,15 +274,15 @@ class PostgresStore:
                     cur.executemany(INSERT_HISTORY, [_no_nul(row) for row in batch.history])
                 if batch.replies:
                     cur.executemany(INSERT_REPLY, batch.replies)
+            if fence is not None:
+                self._check_epoch(fence.fetchone(), epoch)  # raises before the commit
         self._trim()
 
-    def _check_epoch(self, conn: psycopg.Connection, epoch: int | None) -> None:
-        """Fencing: the share lock makes a takeover's epoch bump wait for this transaction."""
+    def _check_epoch(self, row: tuple[Any, ...] | None, epoch: int | None) -> None:
+        """Fencing: refuse unless the epoch read (under a share lock, which makes a takeover's
+        bump wait for this transaction) is this server's."""
         if epoch is None:
             return
-        if epoch < 0:
-            raise Fenced("this server stepped down; it does not write any more")
-        row = conn.execute("SELECT epoch FROM xrsched_leader WHERE id = 1 FOR SHARE").fetchone()
         current = int(row[0]) if row else -1
         if current != epoch:
             if self.epoch == epoch:  # report once per epoch: the first write that finds out
@@ -262,10 +299,10 @@ class PostgresStore:
             return
         self._last_trim = now
         with self._connection() as conn, conn.transaction():
-            conn.execute("DELETE FROM xrsched_replies WHERE time < %s", (now - REPLY_TTL,))
+            conn.execute("DELETE FROM xrsched_replies WHERE time < %s", (now - self.reply_ttl,))
             conn.execute(
                 "DELETE FROM xrsched_replies WHERE seq <= (SELECT max(seq) FROM xrsched_replies) - %s",
-                (REPLY_CAPACITY,),
+                (self.reply_capacity,),
             )
             if self.history_days > 0:
                 conn.execute("DELETE FROM xrsched_history WHERE time < %s", (now - self.history_days * 86400,))
@@ -273,7 +310,8 @@ class PostgresStore:
     def replace_all(self, tasks: list[tuple[Any, ...]], workers: list[tuple[str, str]], meta: str) -> None:
         """Replace every record (``xrsched state import``), in one transaction."""
         with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
-            self._check_epoch(conn, self.epoch)
+            if self.epoch is not None:
+                self._check_epoch(conn.execute(_READ_EPOCH).fetchone(), self.epoch)
             cur.execute("DELETE FROM xrsched_tasks")
             cur.execute("DELETE FROM xrsched_workers")
             cur.execute("DELETE FROM xrsched_replies")

@@ -1,0 +1,165 @@
+"""Failover benchmark (issue 16): kill -9 of the leader -> first successful call through the client.
+
+For each state size (default 1,000 and 100,000 tasks; ``--tasks 1k,100k,1m``) a throwaway
+PostgreSQL cluster on this machine (the tests' ``tests/pg/cluster.py``, ``synchronous_commit``
+on) gets a database with that many tasks, written through the store's own encoder
+(``durability.build_state``). Two ``xrsched-server`` processes share it with the default
+election settings (``lock_check_interval`` 1 s, ``takeover_delay`` 5 s): A leads, B stands by.
+A client (``RemoteScheduler(urls=[A, B])``, short backoff so its own waiting hardly adds to the
+figure) makes one successful call to A; then A is killed with SIGKILL and the client calls
+``ping`` until one succeeds. Reported: that time, and B's own "recovered N tasks ... in X s"
+(the state load that is part of it). Repeated ``--reps`` times per size, alternating the roles.
+
+``python benchmarks/failover.py [--tasks 1k,100k] [--reps 3] [--write]``; ``--write`` puts the
+table into benchmarks/README.md between the failover markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from durability import _count, _wait_for, build_state, make_token, server_command, start_pg_cluster
+from harness import free_port, kill_group, machine_info, spawn
+
+HERE = Path(__file__).resolve().parent
+README = HERE / "README.md"
+BEGIN = "<!-- failover:begin -->"
+END = "<!-- failover:end -->"
+LOAD_TIMEOUT = 900.0
+
+
+def start_server(work: Path, certs: Any, name: str, store_url: str, tokens: Path) -> tuple[Any, str, Path]:
+    port = free_port()
+    url = f"https://localhost:{port}/RPC2"
+    state = work / name
+    state.mkdir(exist_ok=True, mode=0o700)
+    log = work / f"{name}-{time.monotonic_ns()}.out"
+    flags = ["--store", store_url, "--tokens", str(tokens), "--advertise-url", url, "--log-level", "INFO"]
+    command = server_command(state, certs, flags)
+    command[command.index("--port") + 1] = str(port)
+    proc = spawn(command, log)
+    _wait_for(proc, log, r"xrsched-server listening on https://", 60)
+    return proc, url, log
+
+
+def one_failover(work: Path, certs: Any, store_url: str, tokens: Path, secret: str, rep: int) -> dict[str, float]:
+    from xrsched.client import RemoteScheduler
+
+    first, first_url, first_log = start_server(work, certs, f"a{rep}", store_url, tokens)
+    second = None
+    try:
+        _wait_for(first, first_log, r"leader at epoch \d+: recovered", LOAD_TIMEOUT)
+        second, second_url, second_log = start_server(work, certs, f"b{rep}", store_url, tokens)
+        _wait_for(second, second_log, r"standby: waiting", 60)
+        time.sleep(2.0)  # B has polled the lock and found it held
+        client = RemoteScheduler(urls=[first_url, second_url], token=secret, ca=certs.ca_cert, environ={},
+                                 retries=400, backoff=0.02, max_backoff=0.1, timeout=60)  # fmt: skip
+        client.call("ping", worker="bench-failover")
+        killed = time.monotonic()
+        os.killpg(first.pid, signal.SIGKILL)
+        client.call("ping", worker="bench-failover")
+        took = time.monotonic() - killed
+        client.close()
+        text = second_log.read_text(errors="replace")
+        match = re.search(r"leader at epoch \d+: recovered (\d+) tasks and \d+ workers in ([\d.]+)s", text)
+        return {"failover": took, "load": float(match.group(2)) if match else float("nan")}
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                kill_group(proc)
+
+
+def render(results: dict[int, list[dict[str, float]]], info: dict[str, str]) -> str:
+    lines = [
+        "| stored tasks | kill -9 → first successful call (s, median) | min-max | new leader's state load (s) |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    for tasks, runs in results.items():
+        times = [r["failover"] for r in runs]
+        loads = [r["load"] for r in runs]
+        lines.append(
+            f"| {tasks:,} | {statistics.median(times):.2f} | {min(times):.2f}-{max(times):.2f} "
+            f"| {statistics.median(loads):.2f} |"
+        )
+    reps = len(next(iter(results.values()))) if results else 0
+    return "\n".join(
+        [
+            *lines,
+            "",
+            f"{reps} failovers per size; default election settings (lock_check_interval 1 s, takeover_delay 5 s).",
+            "",
+            "Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + ".",
+        ]
+    )
+
+
+def write_readme(body: str) -> None:
+    section = (
+        f"{BEGIN}\n## Failover (PostgreSQL store)\n\n"
+        "Two `xrsched-server` processes on one PostgreSQL database (on the same machine); the leader is "
+        "killed with SIGKILL and a `RemoteScheduler(urls=[leader, standby])` calls `ping` until one "
+        "succeeds. The standby takes the lock within `lock_check_interval` of the kill (PostgreSQL frees "
+        "a dead session's lock at once), loads the state, then serves. How to reproduce: "
+        "`python benchmarks/failover.py --write`.\n\n"
+        f"{body}\n{END}"
+    )
+    text = README.read_text() if README.exists() else "# Benchmarks\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + section + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    README.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--tasks", default="1k,100k", help="state sizes, comma-separated (default 1k,100k)")
+    parser.add_argument("--reps", type=int, default=3, help="failovers per size (default 3)")
+    parser.add_argument("--write", action="store_true", help="write the table into benchmarks/README.md")
+    args = parser.parse_args(argv)
+    sizes = [_count(size) for size in args.tasks.split(",") if size.strip()]
+    from xrsched.certgen import make_dev_certificates
+    from xrsched.store.pgurl import parse_store_url
+    from xrsched.store.postgres import PostgresStore
+
+    info = machine_info()
+    work = Path(tempfile.mkdtemp(prefix="xrsched-failover-"))
+    certs = make_dev_certificates(work / "certs")
+    tokens = work / "tokens.toml"
+    secret = make_token(tokens, "bench", "worker")
+    cluster = start_pg_cluster()
+    results: dict[int, list[dict[str, float]]] = {}
+    try:
+        for tasks in sizes:
+            store_url = cluster.create_database(f"failover{tasks}")
+            store = PostgresStore(parse_store_url(store_url), history_days=0)
+            built = build_state(work / "unused", tasks, store=store)
+            print(f"{tasks:,} tasks written in {built['seconds']:.1f} s", file=sys.stderr, flush=True)
+            results[tasks] = []
+            for rep in range(args.reps):
+                run = one_failover(work, certs, store_url, tokens, secret, rep)
+                results[tasks].append(run)
+                print(f"{tasks:,} tasks, failover {rep + 1}/{args.reps}: {run['failover']:.2f} s "
+                      f"(state load {run['load']:.2f} s)", file=sys.stderr, flush=True)  # fmt: skip
+    finally:
+        cluster.destroy()
+    body = render(results, info)
+    print(body)
+    if args.write:
+        write_readme(body)
+        print(f"wrote {README}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
