@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import signal
+import ssl
 import threading
 import time
 import xmlrpc.client
@@ -86,3 +88,25 @@ def test_a_stopped_leader_never_answers_or_writes_as_leader_again(pair, pg_clust
     assert ids == {"before", "by-b"}
     assert set(b.proxy().task_list("PENDING", "")) == {"before", "by-b"}
     assert any("stepped down" in line for line in a.lines)
+
+
+def test_the_service_of_a_takeover_keeps_the_servers_metrics_and_audit_log(pair):
+    """A leader's service is built at takeover, not at start: it must still feed /metrics and
+    answer audit_search from the server's own audit log."""
+    a = pair.start()
+    assert pair.wait_leader() is a
+    add(a, "M1", "w1")
+    add(a, "M2", "w1")
+    records = a.proxy().audit_search({"method": "add_task", "__starstar": True})["records"]
+    assert len(records) == 2 and all(r["identity"] == "token:admin" for r in records), records
+    context = ssl.create_default_context(cafile=str(a.ca))
+    conn = http.client.HTTPSConnection("localhost", a.port, context=context, timeout=5)
+    try:
+        conn.request("GET", "/metrics", headers={"Authorization": f"Bearer {a.secret}"})
+        answer = conn.getresponse()
+        text = answer.read().decode()
+    finally:
+        conn.close()
+    assert answer.status == 200, text
+    assert 'xrsched_tasks{status="PENDING"} 2.0' in text, text
+    assert 'xrsched_rpc_calls_total{method="add_task",outcome="ok"} 2.0' in text, text
