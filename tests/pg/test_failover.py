@@ -110,3 +110,4 @@ def test_the_service_of_a_takeover_keeps_the_servers_metrics_and_audit_log(pair)
     assert answer.status == 200, text
     assert 'xrsched_tasks{status="PENDING"} 2.0' in text, text
     assert 'xrsched_rpc_calls_total{method="add_task",outcome="ok"} 2.0' in text, text
+    assert "xrsched_ha_leader 1.0" in text and "xrsched_ha_epoch " in text, text

@@ -194,9 +194,11 @@ class LiveValues(Collector):
         self.scheduler: CountsSource | None = None
         self.connections: Callable[[], int] | None = None
         self.audit_errors: Callable[[], int] | None = None
+        #: (leading, epoch) of a server sharing a PostgreSQL store; None for one on its own.
+        self.leadership: Callable[[], tuple[bool, int]] | None = None
 
     def collect(self) -> Iterator[Metric]:
-        """Tasks by status, workers, open connections, audit records lost."""
+        """Tasks by status, workers, open connections, audit records lost, leadership."""
         if self.scheduler is not None:
             by_status, workers = self.scheduler()
             yield _tasks_family(by_status)
@@ -213,6 +215,12 @@ class LiveValues(Collector):
             yield CounterMetricFamily(
                 "xrsched_audit_write_errors", "Audit records that could not be written.", value=self.audit_errors()
             )
+        if self.leadership is not None:
+            leading, epoch = self.leadership()
+            yield GaugeMetricFamily(
+                "xrsched_ha_leader", "1 while this server leads its PostgreSQL store, 0 as a standby.", value=leading
+            )
+            yield GaugeMetricFamily("xrsched_ha_epoch", "The fencing epoch this server last saw.", value=epoch)
 
     def describe(self) -> Iterator[Metric]:
         """The names :meth:`collect` may yield (checked against the other collectors' names)."""
@@ -220,6 +228,8 @@ class LiveValues(Collector):
         yield GaugeMetricFamily("xrsched_workers_active", "", value=0)
         yield GaugeMetricFamily("xrsched_connections_open", "", value=0)
         yield CounterMetricFamily("xrsched_audit_write_errors", "", value=0)
+        yield GaugeMetricFamily("xrsched_ha_leader", "", value=0)
+        yield GaugeMetricFamily("xrsched_ha_epoch", "", value=0)
 
 
 def _tasks_family(by_status: Mapping[str, int]) -> GaugeMetricFamily:

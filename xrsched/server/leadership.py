@@ -77,6 +77,11 @@ class Leadership:
         """True while this server is the leader."""
         return self.view().leading
 
+    def role_and_epoch(self) -> tuple[bool, int]:
+        """(leading, epoch) from one reading of the view, for the metrics."""
+        view = self.view()
+        return view.leading, view.epoch
+
     def lead(self, epoch: int) -> None:
         """This server won the election at ``epoch`` (its state is loaded: it serves now)."""
         with self._lock:

@@ -273,6 +273,8 @@ class ServerRuntime:
         live.scheduler = lambda: self.app.service.status_counts()  # the current one: a takeover swaps it
         live.connections = lambda: sum(server.active_connections for server in self.listeners)
         live.audit_errors = lambda: self.audit.dropped
+        if self.ha is not None:
+            live.leadership = self.ha.leadership.role_and_epoch
         for server in self.listeners:
             server.on_refused_connection = self.metrics.connection_refused
 
