@@ -151,7 +151,8 @@ class SchedulerApp:
         tickets: list[int] = []
         deferred = DEFERRED_DURABILITY.set(tickets)
         try:
-            answer = run(context)
+            with self.audit.batch():  # the request's records in one write, before the reply
+                answer = run(context)
         finally:
             DEFERRED_DURABILITY.reset(deferred)
             CURRENT_CALLER.reset(token)
