@@ -41,7 +41,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from harness import machine_info, process_cpu
-from percall import WORKLOADS, make_workload
+from percall import WORKLOADS, WorkerRequest, make_workload
 from transport import Server, start_bare, start_xrsched
 
 #: Which workloads each server answers (the bare server has only ``ping``).
@@ -88,7 +88,8 @@ def block_us(server: Server, conn: Connection, workload: Any, calls: int) -> flo
     answers = []
     conn.ready(workload)
     connects = conn.connects
-    if type(workload).__name__ == "WorkerRequest":  # each request reports what the last was given
+    if isinstance(workload, WorkerRequest):  # each request reports what the last was given
+        workload.reserve(calls)
         before = process_cpu(server.pid)
         for _ in range(calls):
             answer = conn.post(workload.next_body())
