@@ -7,6 +7,7 @@ called, and every call, multicall entry and refused request reaches the audit lo
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import threading
 import time
@@ -151,7 +152,7 @@ class SchedulerApp:
         tickets: list[int] = []
         deferred = DEFERRED_DURABILITY.set(tickets)
         try:
-            with self.audit.batch():  # the request's records in one write, before the reply
+            with self._audit_batch():
                 answer = run(context)
         finally:
             DEFERRED_DURABILITY.reset(deferred)
@@ -163,6 +164,11 @@ class SchedulerApp:
                 self.on_refused(request, 503)
                 return RpcResult.error(503, exc.message)
         return answer
+
+    def _audit_batch(self) -> contextlib.AbstractContextManager[None]:
+        """The request's audit records in one write, before the reply; one by one with
+        ``audit_required``, so that a failed write refuses the request's remaining entries."""
+        return contextlib.nullcontext() if self.audit_required else self.audit.batch()
 
     def health(self) -> HealthReport:
         """The health document's content (DESIGN §5)."""
