@@ -190,7 +190,9 @@ def run(args: argparse.Namespace) -> dict[tuple[str, str], list[float]]:
 def paired(figures: dict[tuple[str, str], list[float]], a: tuple[str, str], b: tuple[str, str]) -> str:
     if a not in figures or b not in figures:
         return "-"
-    return f"{statistics.median(x / y for x, y in zip(figures[a], figures[b], strict=True)):.2f}"
+    # A short block can end within one kernel tick of CPU (0 µs): such rounds have no ratio.
+    ratios = [x / y for x, y in zip(figures[a], figures[b], strict=True) if y > 0]
+    return f"{statistics.median(ratios):.2f}" if ratios else "-"
 
 
 def render(figures: dict[tuple[str, str], list[float]], args: argparse.Namespace, info: dict[str, str]) -> str:
