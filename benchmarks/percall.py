@@ -189,6 +189,13 @@ class WorkerRequest(Workload):
                     raise RuntimeError(f"registration refused: {entry}")
         self.registered += count
 
+    def reserve(self, requests: int) -> None:
+        """Register enough tasks now that the next ``requests`` requests register none (so a
+        timed block holds only worker requests)."""
+        short = (requests + 4) * ASKS - (self.registered - self.given)
+        if short > 0:
+            self._register(max(short, self.pool))
+
     def next_body(self) -> bytes:
         if self.registered - self.given < 4 * ASKS:
             self._register(self.pool)

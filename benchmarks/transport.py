@@ -121,7 +121,8 @@ def _wait_for_line(proc: subprocess.Popen[bytes], log_path: Path, pattern: str) 
     raise RuntimeError(f"server not ready after {START_TIMEOUT:.0f}s:\n{log_path.read_text(errors='replace')}")
 
 
-def start_xrsched(work: Path, certs: Any, profile: Path | None = None) -> Server:
+def start_xrsched(work: Path, certs: Any, profile: Path | None = None, extra: tuple[str, ...] = ()) -> Server:
+    """``xrsched-server`` with a worker token, TLS and its defaults; ``extra``: more options."""
     state = work / "xrsched-state"
     state.mkdir(mode=0o700)
     tokens = state / "tokens.toml"
@@ -158,6 +159,7 @@ def start_xrsched(work: Path, certs: Any, profile: Path | None = None) -> Server
         str(certs.server_cert),
         "--tls-key",
         str(certs.server_key),
+        *extra,
     ]
     proc = spawn(command, log_path)
     match = _wait_for_line(proc, log_path, r"xrsched-server listening on (https://\S+?/RPC2)")

@@ -27,6 +27,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Iterator
 from json.encoder import encode_basestring_ascii as _encode_string
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,7 @@ class AuditLog:
         self._fd: int | None = None
         self._healthy = True
         self._partial = False  # a failed write may have left half a line behind
+        self._held = threading.local()  # per thread: the records of an open batch()
         self.dropped = 0  # records lost while the file could not be written
         if self.path is not None:
             with self._lock:
@@ -157,17 +159,38 @@ class AuditLog:
             log.error("cannot write audit log %s: %s; will retry on the next record", self.path, exc)
         self._healthy = False
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes) -> tuple[int, OSError | None]:
+        """Write all of ``data``: how many bytes reached the file, and the error that stopped it."""
         assert self._fd is not None
         view = memoryview(data)
-        while view:
+        done = 0
+        while done < len(data):
             try:
-                written = os.write(self._fd, view)
-            except OSError:
-                # Half a line reached the file: end it before the next record so that one stays whole.
-                self._partial = self._partial or len(view) < len(data)
-                raise
-            view = view[written:]
+                done += os.write(self._fd, view[done:])
+            except OSError as exc:
+                return done, exc
+        return done, None
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold this thread's records until the block ends, then append them with one write.
+
+        For one request's records (a multicall audits every entry): the records keep their
+        order and the chain its exactness, they land together, and the caller leaves the block
+        before it answers, so no acknowledged call lacks its record. Nested blocks join the
+        outermost one.
+        """
+        if self.path is None or getattr(self._held, "lines", None) is not None:
+            yield
+            return
+        lines: list[str] = []
+        self._held.lines = lines
+        try:
+            yield
+        finally:
+            self._held.lines = None
+            if lines:
+                self._append_lines(lines)
 
     def record(self, **fields: Any) -> None:
         """Append one record (see :func:`build_record`); never raises for I/O errors."""
@@ -203,22 +226,44 @@ class AuditLog:
         )
 
     def _append(self, line: str) -> None:
+        held = getattr(self._held, "lines", None)
+        if held is not None:
+            held.append(line)
+        else:
+            self._append_lines((line,))
+
+    def _append_lines(self, lines: list[str] | tuple[str, ...]) -> None:
         with self._lock:
             if self._fd is None and not self._open():
-                self.dropped += 1
+                self.dropped += len(lines)
                 return
-            sealed = self.chain.seal(line)
-            try:
-                self._write(b"\n" + sealed if self._partial else sealed)
-            except OSError as exc:
-                self.dropped += 1
-                self._fail(exc)
+            sealed = [self._seal(line) for line in lines]
+            # A line torn by an earlier failed write gets its newline before these records.
+            lead = b"\n" if self._partial else b""
+            done, error = self._write(lead + b"".join(sealed))
+            if error is not None:
+                self.dropped += self._lost(sealed, done - len(lead))
+                # The next record reopens the file: the chain goes on from what reached it.
+                self._fail(error)
                 return
-            self.chain.written(sealed)
             self._partial = False
             if not self._healthy:
                 log.warning("audit log %s is writable again (%d record(s) lost)", self.path, self.dropped)
                 self._healthy = True
+
+    def _seal(self, line: str) -> bytes:
+        sealed = self.chain.seal(line)
+        self.chain.written(sealed)
+        return sealed
+
+    @staticmethod
+    def _lost(sealed: list[bytes], done: int) -> int:
+        """How many of ``sealed`` did not reach the file whole when ``done`` bytes of them did."""
+        whole = 0
+        while whole < len(sealed) and done >= len(sealed[whole]):
+            done -= len(sealed[whole])
+            whole += 1
+        return len(sealed) - whole
 
     def reopen(self) -> bool:
         """Close and reopen the file (SIGHUP after logrotate moved it); returns whether it opened."""

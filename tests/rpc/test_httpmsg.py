@@ -34,6 +34,8 @@ def test_header_block_is_case_insensitive_and_first_value_wins():
     headers = headers_of(b"Content-Length: 5\r\nX-A: 1\r\nx-a: 2\r\n\r\nbody")
     assert headers["content-length"] == "5" and headers["X-A"] == "1"
     assert headers.count("x-a") == 2
+    assert headers.get("X-a") == "1" and headers.get("CONTENT-LENGTH") == "5"
+    assert headers.get("x-missing") is None and headers.get("x-missing", "d") == "d"
 
 
 @pytest.mark.parametrize(
@@ -68,5 +70,7 @@ def test_request_ids_and_safe_headers():
     assert len(fresh) == 2 and all(" " not in rid for rid in fresh)
     kept = safe_headers(headers_of(b"Authorization: Bearer s\r\nUser-Agent: " + b"u" * 300 + b"\r\n\r\n"))
     assert kept == {"user-agent": "u" * 256}
+    mixed = headers_of(b"HOST: h\r\ncontent-TYPE: text/xml\r\nCookie: c\r\nContent-Length: 0\r\n\r\n")
+    assert safe_headers(mixed) == {"host": "h", "content-type": "text/xml", "content-length": "0"}
     assert common_name({"subject": ((("commonName", "worker-1"),),)}) == "worker-1"
     assert common_name(None) is None

@@ -77,6 +77,11 @@ class HeaderMap(Mapping[str, str]):
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._items
 
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        """The header's first value, or ``default`` (one dict lookup: ``Mapping.get`` costs a
+        ``__getitem__`` call and an exception per missing header, on every request)."""
+        return self._items.get(name.lower(), default)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
 
@@ -176,7 +181,8 @@ def request_id(offered: str) -> str:
 
 def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The allow-listed headers, each cut to 256 characters, for logs and audit."""
-    return {name: headers[name][:256] for name in _SAFE_HEADERS if name in headers}
+    found = ((name, headers.get(name)) for name in _SAFE_HEADERS)
+    return {name: value[:256] for name, value in found if value is not None}
 
 
 def common_name(cert: dict[str, object] | None) -> str | None:

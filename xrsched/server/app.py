@@ -7,6 +7,7 @@ called, and every call, multicall entry and refused request reaches the audit lo
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import threading
 import time
@@ -159,7 +160,8 @@ class SchedulerApp:
         tickets: list[int] = []
         deferred = DEFERRED_DURABILITY.set(tickets)
         try:
-            answer = run(context)
+            with self._audit_batch():
+                answer = run(context)
         finally:
             DEFERRED_DURABILITY.reset(deferred)
             CURRENT_CALLER.reset(token)
@@ -170,6 +172,11 @@ class SchedulerApp:
                 self.on_refused(request, 503)
                 return RpcResult.error(503, exc.message)
         return answer
+
+    def _audit_batch(self) -> contextlib.AbstractContextManager[None]:
+        """The request's audit records in one write, before the reply; one by one with
+        ``audit_required``, so that a failed write refuses the request's remaining entries."""
+        return contextlib.nullcontext() if self.audit_required else self.audit.batch()
 
     def health(self) -> HealthReport:
         """The health document's content (DESIGN §5)."""
