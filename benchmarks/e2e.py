@@ -22,6 +22,9 @@ Systems:
   (Luigi uses ``requests`` if installed, else ``urllib``; the machine line says which): what a
   team gains by changing only its scheduler URL. Its targets: 1.5x luigid's tasks/s below
   10,000 tasks, 5x from 10,000 (where luigid's O(n) ``get_work`` dominates);
+* **Luigi workers, --local-scheduler** (``--only luigi-local``): the same ``luigi`` command with
+  Luigi's in-process scheduler (no server, no HTTP, no TLS, no state on disk). Not a target row:
+  it is Luigi's worker alone, so the tasks/s no remote scheduler can exceed with that worker;
 * **requests only (no tasks)**, chain only: the requests a worker sends for a chain (one per
   task: ``add_task`` DONE with the task's fields, then ``get_work``), sent back to back from
   the benchmark itself to the ``--sync full`` server, with no child process and no task code.
@@ -78,6 +81,8 @@ BIN = Path(sys.executable).parent
 TARGET_RATIO = 10.0
 #: The row of :func:`run_luigi_xrsched`: Luigi's own worker, xrsched as its scheduler.
 LUIGI_XRSCHED = "Luigi workers -> xrsched"
+#: The row of :func:`run_luigi_local`: Luigi's in-process scheduler, the floor of any remote one.
+LUIGI_LOCAL = "Luigi workers, --local-scheduler"
 #: The row of :func:`run_requests_only` (not judged against the targets).
 CEILING = "requests only (no tasks)"
 TARGET_FIRST = 0.5
@@ -236,6 +241,18 @@ def run_luigi_xrsched(shape: str, tasks: int, workers: int, work: Path) -> Resul
     return measure(root, launched, finished, LUIGI_XRSCHED, shape, code)
 
 
+def run_luigi_local(shape: str, tasks: int, workers: int, work: Path) -> Result:
+    """The same ``luigi`` command with ``--local-scheduler`` (no server, no HTTP, no state on
+    disk): what Luigi's worker alone costs, so the best any remote scheduler could reach."""
+    root = work / "out"
+    env = {**os.environ, "PYTHONPATH": str(HERE)}
+    args = luigi_command(shape, tasks, workers, root, "--local-scheduler")
+    launched = time.time()
+    code = subprocess.run(args, env=env, cwd=work, capture_output=True, check=False, timeout=1800).returncode
+    finished = time.time()
+    return measure(root, launched, finished, LUIGI_LOCAL, shape, code)
+
+
 def run_luigi(shape: str, tasks: int, workers: int, work: Path) -> Result:
     port, root = free_port(), work / "out"
     (work / "logs").mkdir(parents=True, exist_ok=True)
@@ -338,7 +355,7 @@ def table(results: list[Result], tasks: int, workers: int, reps: int, info: dict
         median = statistics.median(ratios) if ratios else float("nan")
         if system == LUIGI_XRSCHED:
             luigi_ratios.append(median)
-        elif system not in ("luigid", CEILING):
+        elif system not in ("luigid", CEILING, LUIGI_LOCAL):
             summary.append((median, first))
     lines += ["", *verdicts(summary, luigi_ratios, tasks)]
     lines += ["", "Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + "."]
@@ -388,6 +405,8 @@ def main() -> int:
                 result = run_luigi(shape, options.tasks, options.workers, work)
             elif system == "requests-only":
                 result = run_requests_only(options.tasks, work)
+            elif system == "luigi-local":
+                result = run_luigi_local(shape, options.tasks, options.workers, work)
             elif system == "luigi-xrsched":
                 result = run_luigi_xrsched(shape, options.tasks, options.workers, work)
             else:
