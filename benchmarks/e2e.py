@@ -111,6 +111,26 @@ class Result:
         return self.tasks / self.wall if self.wall else 0.0
 
 
+#: Seconds a worker command may run (``--timeout``); then it is stopped and its row shows the
+#: tasks run so far, exit :data:`TIMED_OUT`, and the rate up to then.
+RUN_TIMEOUT = [1800.0]
+TIMED_OUT = 124
+
+
+def run_bounded(args: list[str], env: dict[str, str], cwd: Path) -> int:
+    """Run a worker command in its own process group; past ``RUN_TIMEOUT`` stop the whole group
+    (Luigi's and xrsched's task processes too) and return :data:`TIMED_OUT`."""
+    proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    try:
+        return proc.wait(RUN_TIMEOUT[0])
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return TIMED_OUT
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -172,7 +192,7 @@ def run_xrsched(shape: str, tasks: int, workers: int, sync: str, work: Path) -> 
         args = [*command, "--module", "e2e_tasks", *task_args(shape, tasks, root), "--workers", str(workers),
                 "--log-level", "WARNING"]  # fmt: skip
         launched = time.time()
-        code = subprocess.run(args, env=env, cwd=work, capture_output=True, check=False, timeout=900).returncode
+        code = run_bounded(args, env, work)
         finished = time.time()
     name = "xrsched" if sync == "full" else f"xrsched (sync {sync})"
     return measure(root, launched, finished, name, shape, code)
@@ -236,7 +256,7 @@ def run_luigi_xrsched(shape: str, tasks: int, workers: int, work: Path) -> Resul
         url = f"https://bench:{server_env['XRSCHED_TOKEN']}@127.0.0.1:{server_env['XRSCHED_BENCH_PORT']}/"
         args = luigi_command(shape, tasks, workers, root, "--scheduler-url", url)
         launched = time.time()
-        code = subprocess.run(args, env=env, cwd=work, capture_output=True, check=False, timeout=1800).returncode
+        code = run_bounded(args, env, work)
         finished = time.time()
     return measure(root, launched, finished, LUIGI_XRSCHED, shape, code)
 
@@ -248,7 +268,7 @@ def run_luigi_local(shape: str, tasks: int, workers: int, work: Path) -> Result:
     env = {**os.environ, "PYTHONPATH": str(HERE)}
     args = luigi_command(shape, tasks, workers, root, "--local-scheduler")
     launched = time.time()
-    code = subprocess.run(args, env=env, cwd=work, capture_output=True, check=False, timeout=1800).returncode
+    code = run_bounded(args, env, work)
     finished = time.time()
     return measure(root, launched, finished, LUIGI_LOCAL, shape, code)
 
@@ -271,7 +291,7 @@ def run_luigi(shape: str, tasks: int, workers: int, work: Path) -> Result:
     args = luigi_command(shape, tasks, workers, root, "--scheduler-host", "127.0.0.1", "--scheduler-port", str(port))
     try:
         launched = time.time()
-        code = subprocess.run(args, env=env, cwd=work, capture_output=True, check=False, timeout=1800).returncode
+        code = run_bounded(args, env, work)
         finished = time.time()
     finally:
         server.send_signal(signal.SIGTERM)
@@ -358,6 +378,8 @@ def table(results: list[Result], tasks: int, workers: int, reps: int, info: dict
         elif system not in ("luigid", CEILING, LUIGI_LOCAL):
             summary.append((median, first))
     lines += ["", *verdicts(summary, luigi_ratios, tasks)]
+    if any(r.code == TIMED_OUT for r in results):
+        lines += ["", f"Exit {TIMED_OUT}: the run was stopped at `--timeout`; its tasks/s is the rate up to then."]
     lines += ["", "Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + "."]
     return "\n".join(lines)
 
@@ -383,11 +405,15 @@ def main() -> int:
     parser.add_argument("--only", default="xrsched,xrsched-normal,requests-only,luigi-xrsched,luigid",
                         help="systems, comma-separated (default: all)")  # fmt: skip
     parser.add_argument("--reps", type=int, default=3, help="runs per cell; the table shows medians (default 3)")
+    parser.add_argument("--timeout", type=float, default=RUN_TIMEOUT[0],
+                        help="stop a worker command after this many seconds and show the rate so far "
+                        "(exit 124; default 1800)")  # fmt: skip
     parser.add_argument("--write", action="store_true", help="update benchmarks/README.md")
     parser.add_argument("--readme", type=Path, default=README)
     parser.add_argument("--block", choices=sorted(BLOCKS), default="e2e",
                         help="the README table --write replaces (default: e2e, the one of all systems)")  # fmt: skip
     options = parser.parse_args()
+    RUN_TIMEOUT[0] = options.timeout
     systems = options.only.split(",")
     info = machine_info()  # the load average before the runs
     if any(system.startswith("luigi") for system in systems):
