@@ -76,7 +76,11 @@ HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
 #: README blocks ``--write`` may fill: name -> heading. Each sits between ``<!-- NAME:begin -->``
 #: and ``<!-- NAME:end -->``, so a run of a few rows does not replace the table of all of them.
-BLOCKS = {"e2e": "End to end", "e2e-luigi": "End to end: Luigi workers, luigid or xrsched"}
+BLOCKS = {
+    "e2e": "End to end",
+    "e2e-luigi": "End to end: Luigi workers, luigid or xrsched",
+    "e2e-luigi-10k": "End to end: Luigi workers, luigid or xrsched, 10,000 tasks",
+}
 BIN = Path(sys.executable).parent
 TARGET_RATIO = 10.0
 #: The row of :func:`run_luigi_xrsched`: Luigi's own worker, xrsched as its scheduler.
@@ -353,7 +357,7 @@ def table(results: list[Result], tasks: int, workers: int, reps: int, info: dict
         "wall. Figures are medians over the runs; *vs luigid* is the median of the ratios within each repetition. "
         "xrsched: TLS, worker token, audit log, SQLite state; luigid: plain HTTP, state in memory.",
         "",
-        f"How to reproduce: `{command}` (makes `benchmarks/.venv-e2e` with luigi and a regular, "
+        f"How to reproduce: `{command}` (makes `benchmarks/.venv-e2e` with luigi, requests and a regular, "
         "not editable, install of this repository).",
         "",
         "| system | shape | tasks run | first task (s) | wall (s) | tasks/s | tasks/s (min-max) | vs luigid | exit |",
