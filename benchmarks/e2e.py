@@ -22,6 +22,9 @@ Systems:
   (Luigi uses ``requests`` if installed, else ``urllib``; the machine line says which): what a
   team gains by changing only its scheduler URL. Its targets: 1.5x luigid's tasks/s below
   10,000 tasks, 5x from 10,000 (where luigid's O(n) ``get_work`` dominates);
+* **Luigi workers, --local-scheduler** (``--only luigi-local``): the same ``luigi`` command with
+  Luigi's in-process scheduler (no server, no HTTP, no TLS, no state on disk). Not a target row:
+  it is Luigi's worker alone, so the tasks/s no remote scheduler can exceed with that worker;
 * **requests only (no tasks)**, chain only: the requests a worker sends for a chain (one per
   task: ``add_task`` DONE with the task's fields, then ``get_work``), sent back to back from
   the benchmark itself to the ``--sync full`` server, with no child process and no task code.
@@ -73,11 +76,17 @@ HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
 #: README blocks ``--write`` may fill: name -> heading. Each sits between ``<!-- NAME:begin -->``
 #: and ``<!-- NAME:end -->``, so a run of a few rows does not replace the table of all of them.
-BLOCKS = {"e2e": "End to end", "e2e-luigi": "End to end: Luigi workers, luigid or xrsched"}
+BLOCKS = {
+    "e2e": "End to end",
+    "e2e-luigi": "End to end: Luigi workers, luigid or xrsched",
+    "e2e-luigi-10k": "End to end: Luigi workers, luigid or xrsched, 10,000 tasks",
+}
 BIN = Path(sys.executable).parent
 TARGET_RATIO = 10.0
 #: The row of :func:`run_luigi_xrsched`: Luigi's own worker, xrsched as its scheduler.
 LUIGI_XRSCHED = "Luigi workers -> xrsched"
+#: The row of :func:`run_luigi_local`: Luigi's in-process scheduler, the floor of any remote one.
+LUIGI_LOCAL = "Luigi workers, --local-scheduler"
 #: The row of :func:`run_requests_only` (not judged against the targets).
 CEILING = "requests only (no tasks)"
 TARGET_FIRST = 0.5
@@ -104,6 +113,26 @@ class Result:
     @property
     def rate(self) -> float:
         return self.tasks / self.wall if self.wall else 0.0
+
+
+#: Seconds a worker command may run (``--timeout``); then it is stopped and its row shows the
+#: tasks run so far, exit :data:`TIMED_OUT`, and the rate up to then.
+RUN_TIMEOUT = [1800.0]
+TIMED_OUT = 124
+
+
+def run_bounded(args: list[str], env: dict[str, str], cwd: Path) -> int:
+    """Run a worker command in its own process group; past ``RUN_TIMEOUT`` stop the whole group
+    (Luigi's and xrsched's task processes too) and return :data:`TIMED_OUT`."""
+    proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    try:
+        return proc.wait(RUN_TIMEOUT[0])
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return TIMED_OUT
 
 
 def free_port() -> int:
@@ -167,7 +196,7 @@ def run_xrsched(shape: str, tasks: int, workers: int, sync: str, work: Path) -> 
         args = [*command, "--module", "e2e_tasks", *task_args(shape, tasks, root), "--workers", str(workers),
                 "--log-level", "WARNING"]  # fmt: skip
         launched = time.time()
-        code = subprocess.run(args, env=env, cwd=work, capture_output=True, check=False, timeout=900).returncode
+        code = run_bounded(args, env, work)
         finished = time.time()
     name = "xrsched" if sync == "full" else f"xrsched (sync {sync})"
     return measure(root, launched, finished, name, shape, code)
@@ -231,9 +260,21 @@ def run_luigi_xrsched(shape: str, tasks: int, workers: int, work: Path) -> Resul
         url = f"https://bench:{server_env['XRSCHED_TOKEN']}@127.0.0.1:{server_env['XRSCHED_BENCH_PORT']}/"
         args = luigi_command(shape, tasks, workers, root, "--scheduler-url", url)
         launched = time.time()
-        code = subprocess.run(args, env=env, cwd=work, capture_output=True, check=False, timeout=1800).returncode
+        code = run_bounded(args, env, work)
         finished = time.time()
     return measure(root, launched, finished, LUIGI_XRSCHED, shape, code)
+
+
+def run_luigi_local(shape: str, tasks: int, workers: int, work: Path) -> Result:
+    """The same ``luigi`` command with ``--local-scheduler`` (no server, no HTTP, no state on
+    disk): what Luigi's worker alone costs, so the best any remote scheduler could reach."""
+    root = work / "out"
+    env = {**os.environ, "PYTHONPATH": str(HERE)}
+    args = luigi_command(shape, tasks, workers, root, "--local-scheduler")
+    launched = time.time()
+    code = run_bounded(args, env, work)
+    finished = time.time()
+    return measure(root, launched, finished, LUIGI_LOCAL, shape, code)
 
 
 def run_luigi(shape: str, tasks: int, workers: int, work: Path) -> Result:
@@ -254,7 +295,7 @@ def run_luigi(shape: str, tasks: int, workers: int, work: Path) -> Result:
     args = luigi_command(shape, tasks, workers, root, "--scheduler-host", "127.0.0.1", "--scheduler-port", str(port))
     try:
         launched = time.time()
-        code = subprocess.run(args, env=env, cwd=work, capture_output=True, check=False, timeout=1800).returncode
+        code = run_bounded(args, env, work)
         finished = time.time()
     finally:
         server.send_signal(signal.SIGTERM)
@@ -316,7 +357,7 @@ def table(results: list[Result], tasks: int, workers: int, reps: int, info: dict
         "wall. Figures are medians over the runs; *vs luigid* is the median of the ratios within each repetition. "
         "xrsched: TLS, worker token, audit log, SQLite state; luigid: plain HTTP, state in memory.",
         "",
-        f"How to reproduce: `{command}` (makes `benchmarks/.venv-e2e` with luigi and a regular, "
+        f"How to reproduce: `{command}` (makes `benchmarks/.venv-e2e` with luigi, requests and a regular, "
         "not editable, install of this repository).",
         "",
         "| system | shape | tasks run | first task (s) | wall (s) | tasks/s | tasks/s (min-max) | vs luigid | exit |",
@@ -338,9 +379,11 @@ def table(results: list[Result], tasks: int, workers: int, reps: int, info: dict
         median = statistics.median(ratios) if ratios else float("nan")
         if system == LUIGI_XRSCHED:
             luigi_ratios.append(median)
-        elif system not in ("luigid", CEILING):
+        elif system not in ("luigid", CEILING, LUIGI_LOCAL):
             summary.append((median, first))
     lines += ["", *verdicts(summary, luigi_ratios, tasks)]
+    if any(r.code == TIMED_OUT for r in results):
+        lines += ["", f"Exit {TIMED_OUT}: the run was stopped at `--timeout`; its tasks/s is the rate up to then."]
     lines += ["", "Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + "."]
     return "\n".join(lines)
 
@@ -366,11 +409,15 @@ def main() -> int:
     parser.add_argument("--only", default="xrsched,xrsched-normal,requests-only,luigi-xrsched,luigid",
                         help="systems, comma-separated (default: all)")  # fmt: skip
     parser.add_argument("--reps", type=int, default=3, help="runs per cell; the table shows medians (default 3)")
+    parser.add_argument("--timeout", type=float, default=RUN_TIMEOUT[0],
+                        help="stop a worker command after this many seconds and show the rate so far "
+                        "(exit 124; default 1800)")  # fmt: skip
     parser.add_argument("--write", action="store_true", help="update benchmarks/README.md")
     parser.add_argument("--readme", type=Path, default=README)
     parser.add_argument("--block", choices=sorted(BLOCKS), default="e2e",
                         help="the README table --write replaces (default: e2e, the one of all systems)")  # fmt: skip
     options = parser.parse_args()
+    RUN_TIMEOUT[0] = options.timeout
     systems = options.only.split(",")
     info = machine_info()  # the load average before the runs
     if any(system.startswith("luigi") for system in systems):
@@ -388,6 +435,8 @@ def main() -> int:
                 result = run_luigi(shape, options.tasks, options.workers, work)
             elif system == "requests-only":
                 result = run_requests_only(options.tasks, work)
+            elif system == "luigi-local":
+                result = run_luigi_local(shape, options.tasks, options.workers, work)
             elif system == "luigi-xrsched":
                 result = run_luigi_xrsched(shape, options.tasks, options.workers, work)
             else:

@@ -16,10 +16,19 @@ python="${PYTHON:-python3}"
 if [[ ! -x "$venv/bin/python" ]]; then
     "$python" -m venv "$venv"
 fi
+# Luigi talks to its scheduler through `requests` when it can import it (one kept-alive
+# connection per process) and falls back to urllib (a new connection, and TLS handshake, per
+# call) otherwise; `pip install luigi` does not bring requests, so it is installed here, as the
+# README's "Moving from luigid" advises. LUIGI_HTTP=urllib leaves it out, to measure the fallback.
 if ! "$venv/bin/python" -c "import luigi, setuptools, wheel, defusedxml, tenacity, cryptography, click" 2>/dev/null; then
     "$venv/bin/pip" install --quiet --upgrade pip setuptools wheel
     "$venv/bin/pip" install --quiet luigi
     "$venv/bin/pip" install --quiet "$repo"  # xrsched's own dependencies
+fi
+if [[ "${LUIGI_HTTP:-requests}" == urllib ]]; then
+    "$venv/bin/pip" uninstall --quiet --yes requests 2>/dev/null || true
+elif ! "$venv/bin/python" -c "import requests" 2>/dev/null; then
+    "$venv/bin/pip" install --quiet requests
 fi
 rm -rf "$repo/build"  # setuptools builds in the tree; a stale build/lib could bring back removed modules
 "$venv/bin/pip" install --quiet --no-deps --no-build-isolation --force-reinstall "$repo"

@@ -50,3 +50,29 @@ def test_e2e_bench_luigi_workers_row_runs_luigi_against_xrsched_and_fills_its_ow
     assert "## End to end: Luigi workers, luigid or xrsched" in block
     assert "| Luigi workers -> xrsched | fan-in |" in block
     assert "`benchmarks/run_e2e.sh --only luigi-xrsched,luigid --shapes fan-in --tasks 12" in block
+
+
+def test_e2e_bench_luigi_local_row_is_luigis_worker_without_a_server():
+    """The floor row: the same ``luigi`` command with ``--local-scheduler``; not judged by a target."""
+    pytest.importorskip("luigi")
+    result = run_benchmark(
+        "e2e.py", "--only", "luigi-local", "--shapes", "fan-in", "--tasks", "12", "--reps", "1", timeout=120
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line.split("|") for line in result.stdout.splitlines() if line.startswith("| Luigi workers, --local")]
+    assert len(rows) == 1, result.stdout
+    assert rows[0][2].strip() == "fan-in" and rows[0][3].strip() == "12" and rows[0][9].strip() == "0", rows
+    assert "This run (medians), Luigi workers -> xrsched" not in result.stdout
+
+
+def test_e2e_bench_timeout_stops_a_run_and_shows_the_rate_so_far():
+    result = run_benchmark(
+        "e2e.py", "--only", "xrsched", "--shapes", "chain", "--tasks", "20000", "--reps", "1", "--timeout", "2",
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line.split("|") for line in result.stdout.splitlines() if line.startswith("| xrsched |")]
+    assert len(rows) == 1, result.stdout
+    assert int(rows[0][3].replace(",", "")) < 20000 and rows[0][9].strip() == "124", rows
+    assert 2 <= float(rows[0][5]) < 10, rows  # wall: stopped at the timeout, not run to the end
+    assert "Exit 124: the run was stopped at `--timeout`" in result.stdout
