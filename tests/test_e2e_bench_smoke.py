@@ -50,3 +50,24 @@ def test_e2e_bench_luigi_workers_row_runs_luigi_against_xrsched_and_fills_its_ow
     assert "## End to end: Luigi workers, luigid or xrsched" in block
     assert "| Luigi workers -> xrsched | fan-in |" in block
     assert "`benchmarks/run_e2e.sh --only luigi-xrsched,luigid --shapes fan-in --tasks 12" in block
+
+
+def test_e2e_bench_several_sizes_take_turns_and_are_compared():
+    """``--tasks 8,16``: within each repetition both sizes run (the smaller first), one table per
+    size, and a line per shape gives the larger size's median rate over the smaller's."""
+    result = run_benchmark("e2e.py", "--only", "xrsched", "--tasks", "8,16", "--reps", "2", timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    runs = [(line.split()[1], line.split()[3], line.split()[4]) for line in lines if line.startswith("rep ")]
+    order = [("1/2", "chain", "tasks=8"), ("1/2", "fan-in", "tasks=8"), ("1/2", "chain", "tasks=16"),
+             ("1/2", "fan-in", "tasks=16")]  # fmt: skip
+    assert runs == order + [("2/2", shape, size) for _, shape, size in order], result.stdout
+    rows = [line.split("|") for line in lines if line.startswith("| xrsched |")]
+    assert [(row[2].strip(), row[3].strip()) for row in rows] == [
+        ("chain", "8"),
+        ("fan-in", "8"),
+        ("chain", "16"),
+        ("fan-in", "16"),
+    ], result.stdout
+    flat = [line for line in lines if line.startswith("- xrsched, ")]
+    assert len(flat) == 2 and all("16 / 8: " in line and "first" in line for line in flat), result.stdout
