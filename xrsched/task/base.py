@@ -135,7 +135,7 @@ class Task(metaclass=Register):
     @classmethod
     def batch_param_names(cls) -> list[str]:
         """Parameters with a ``batch_method``: the ones a batch of tasks may differ in."""
-        return [name for name, p in cls.get_params() if p.batchable]
+        return list(type(cls).plan_of(cls).batch_names)  # type: ignore[attr-defined]
 
     @classmethod
     def get_param_values(
@@ -183,6 +183,10 @@ class Task(metaclass=Register):
 
     def to_str_params(self, only_significant: bool = False, only_public: bool = False) -> dict[str, str]:
         """Serialized parameter values, never the private ones; the default set is the scheduler's ``params``."""
+        if not only_significant and not only_public:  # the scheduler's set, sent for every task
+            cls = type(self)
+            values = self.param_kwargs
+            return {name: serialize(values[name]) for name, serialize in type(cls).plan_of(cls).shown_params}  # type: ignore[attr-defined]
         result = {}
         for name, param in self.get_params():
             if param.visibility == ParameterVisibility.PRIVATE:
@@ -196,7 +200,8 @@ class Task(metaclass=Register):
 
     def param_visibilities(self) -> dict[str, int]:
         """``param_visibilities`` for the scheduler: 0 public, 1 hidden (private ones are left out)."""
-        return {name: int(p.visibility) for name, p in self.get_params() if p.visibility != ParameterVisibility.PRIVATE}
+        cls = type(self)
+        return dict(type(cls).plan_of(cls).visibilities)  # type: ignore[attr-defined]
 
     def clone(self, cls: type[Task] | None = None, **kwargs: Any) -> Task:
         """A task of ``cls`` (default: this class) with this task's parameters it shares, and ``kwargs``."""
