@@ -109,6 +109,8 @@ class Result:
     first: float
     wall: float
     code: int
+    #: The graph's size as asked (``tasks`` is the number that ran).
+    planned: int = 0
 
     @property
     def rate(self) -> float:
@@ -147,11 +149,49 @@ def task_args(shape: str, tasks: int, root: Path) -> list[str]:
     return ["FanIn", "--root", str(root), "--leaves", str(tasks - 1)]
 
 
-def measure(root: Path, launched: float, finished: float, system: str, shape: str, code: int) -> Result:
+def measure(root: Path, launched: float, finished: float, system: str, shape: str, code: int,
+            planned: int) -> Result:  # fmt: skip
     lines = (root / "runs.log").read_text().split() if (root / "runs.log").exists() else []
     starts = [float(v) for v in lines[0::2]]
     return Result(system, shape, len(starts), (min(starts) - launched) if starts else float("nan"),
-                  finished - launched, code)  # fmt: skip
+                  finished - launched, code, planned)  # fmt: skip
+
+
+def run_order(
+    shapes: list[str], reps: int, sizes: list[int], systems: list[str]
+) -> Iterator[tuple[str, int, int, str]]:
+    """(shape, repetition, size, system) in the order the runs are made: with one size, every
+    repetition of a shape before the next shape; with several, the sizes take turns within each
+    repetition (and the shapes within each size), so a slow spell of the machine hits them alike."""
+    if len(sizes) == 1:
+        for shape, rep, system in itertools.product(shapes, range(reps), systems):
+            yield shape, rep, sizes[0], system
+        return
+    for rep, size, shape, system in itertools.product(range(reps), sizes, shapes, systems):
+        yield shape, rep, size, system
+
+
+def flatness(results: list[Result], sizes: list[int]) -> list[str]:
+    """Per system and shape: the median rate and first task at each size, and the largest size's
+    median rate over the smallest's (1.00 = flat with graph size), with the runs' spread."""
+    lines = ["Flat with graph size (median tasks/s [min-max]; median first task [min-max]):", ""]
+    keys = dict.fromkeys((r.system, r.shape) for r in results)
+    for system, shape in keys:
+        cells = []
+        medians = {}
+        for size in sizes:
+            runs = [r for r in results if (r.system, r.shape, r.planned) == (system, shape, size)]
+            if not runs:
+                continue
+            rates, firsts = [r.rate for r in runs], [r.first for r in runs]
+            medians[size] = statistics.median(rates)
+            cells.append(f"{size:,}: {medians[size]:,.0f} [{min(rates):,.0f}-{max(rates):,.0f}] tasks/s, first "
+                         f"{statistics.median(firsts):.2f} s [{min(firsts):.2f}-{max(firsts):.2f}]")  # fmt: skip
+        ratio = ""
+        if sizes[0] in medians and sizes[-1] in medians and medians[sizes[0]]:
+            ratio = f"; {sizes[-1]:,} / {sizes[0]:,}: {medians[sizes[-1]] / medians[sizes[0]]:.2f}"
+        lines.append(f"- {system}, {shape}: " + "; ".join(cells) + ratio)
+    return lines
 
 
 @contextlib.contextmanager
@@ -199,7 +239,7 @@ def run_xrsched(shape: str, tasks: int, workers: int, sync: str, work: Path) -> 
         code = run_bounded(args, env, work)
         finished = time.time()
     name = "xrsched" if sync == "full" else f"xrsched (sync {sync})"
-    return measure(root, launched, finished, name, shape, code)
+    return measure(root, launched, finished, name, shape, code, tasks)
 
 
 def run_requests_only(tasks: int, work: Path) -> Result:
@@ -231,7 +271,7 @@ def run_requests_only(tasks: int, work: Path) -> Result:
             done += 1
         finished = time.time()
         client.close()
-    return Result(CEILING, "chain", done, float("nan"), finished - started, 0 if done == tasks else 1)
+    return Result(CEILING, "chain", done, float("nan"), finished - started, 0 if done == tasks else 1, tasks)
 
 
 def luigi_http_client() -> str:
@@ -262,7 +302,7 @@ def run_luigi_xrsched(shape: str, tasks: int, workers: int, work: Path) -> Resul
         launched = time.time()
         code = run_bounded(args, env, work)
         finished = time.time()
-    return measure(root, launched, finished, LUIGI_XRSCHED, shape, code)
+    return measure(root, launched, finished, LUIGI_XRSCHED, shape, code, tasks)
 
 
 def run_luigi_local(shape: str, tasks: int, workers: int, work: Path) -> Result:
@@ -274,7 +314,7 @@ def run_luigi_local(shape: str, tasks: int, workers: int, work: Path) -> Result:
     launched = time.time()
     code = run_bounded(args, env, work)
     finished = time.time()
-    return measure(root, launched, finished, LUIGI_LOCAL, shape, code)
+    return measure(root, launched, finished, LUIGI_LOCAL, shape, code, tasks)
 
 
 def run_luigi(shape: str, tasks: int, workers: int, work: Path) -> Result:
@@ -300,7 +340,7 @@ def run_luigi(shape: str, tasks: int, workers: int, work: Path) -> Result:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
-    return measure(root, launched, finished, "luigid", shape, code)
+    return measure(root, launched, finished, "luigid", shape, code, tasks)
 
 
 def _seconds(value: float) -> str:
@@ -403,7 +443,9 @@ def write_readme(text: str, readme: Path, name: str = "e2e") -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument("--tasks", default="2000",
+                        help="tasks per graph; several, comma-separated (e.g. 2000,20000), are run in turns "
+                             "within each repetition and a line compares their rates")  # fmt: skip
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--shapes", default="chain,fan-in")
     parser.add_argument("--only", default="xrsched,xrsched-normal,requests-only,luigi-xrsched,luigid",
@@ -422,8 +464,9 @@ def main() -> int:
     info = machine_info()  # the load average before the runs
     if any(system.startswith("luigi") for system in systems):
         info["luigi's HTTP client"] = luigi_http_client()
+    sizes = [int(size) for size in options.tasks.split(",")]
     results: list[Result] = []
-    for shape, rep, system in itertools.product(options.shapes.split(","), range(options.reps), systems):
+    for shape, rep, tasks, system in run_order(options.shapes.split(","), options.reps, sizes, systems):
         if system == "requests-only" and shape != "chain":
             continue  # a fan-in's requests carry several tasks each: no single figure to show
         # Write back what earlier runs left in the page cache (luigid writes its 2,000 files and
@@ -432,16 +475,16 @@ def main() -> int:
         work = Path(tempfile.mkdtemp(prefix=f"e2e-{system}-"))
         try:
             if system == "luigid":
-                result = run_luigi(shape, options.tasks, options.workers, work)
+                result = run_luigi(shape, tasks, options.workers, work)
             elif system == "requests-only":
-                result = run_requests_only(options.tasks, work)
+                result = run_requests_only(tasks, work)
             elif system == "luigi-local":
-                result = run_luigi_local(shape, options.tasks, options.workers, work)
+                result = run_luigi_local(shape, tasks, options.workers, work)
             elif system == "luigi-xrsched":
-                result = run_luigi_xrsched(shape, options.tasks, options.workers, work)
+                result = run_luigi_xrsched(shape, tasks, options.workers, work)
             else:
                 sync = "normal" if system == "xrsched-normal" else "full"
-                result = run_xrsched(shape, options.tasks, options.workers, sync, work)
+                result = run_xrsched(shape, tasks, options.workers, sync, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         first = _seconds(result.first) + ("s" if result.first == result.first else "")
@@ -449,8 +492,13 @@ def main() -> int:
               f"wall={result.wall:.2f}s rate={result.rate:.0f}/s exit={result.code}", flush=True)  # fmt: skip
         results.append(result)
     command = " ".join(["benchmarks/run_e2e.sh", *sys.argv[1:]])
-    text = table(results, options.tasks, options.workers, options.reps, info, heading=BLOCKS[options.block],
-                 command=command)  # fmt: skip
+    text = "\n\n".join(
+        table([r for r in results if r.planned == tasks], tasks, options.workers, options.reps, info,
+              heading=BLOCKS[options.block], command=command)
+        for tasks in sizes
+    )  # fmt: skip
+    if len(sizes) > 1:
+        text += "\n\n" + "\n".join(flatness(results, sizes))
     print(text)
     if options.write:
         write_readme(text, options.readme, options.block)

@@ -76,3 +76,24 @@ def test_e2e_bench_timeout_stops_a_run_and_shows_the_rate_so_far():
     assert int(rows[0][3].replace(",", "")) < 20000 and rows[0][9].strip() == "124", rows
     assert 2 <= float(rows[0][5]) < 10, rows  # wall: stopped at the timeout, not run to the end
     assert "Exit 124: the run was stopped at `--timeout`" in result.stdout
+
+
+def test_e2e_bench_several_sizes_take_turns_and_are_compared():
+    """``--tasks 8,16``: within each repetition both sizes run (the smaller first), one table per
+    size, and a line per shape gives the larger size's median rate over the smaller's."""
+    result = run_benchmark("e2e.py", "--only", "xrsched", "--tasks", "8,16", "--reps", "2", timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    runs = [(line.split()[1], line.split()[3], line.split()[4]) for line in lines if line.startswith("rep ")]
+    order = [("1/2", "chain", "tasks=8"), ("1/2", "fan-in", "tasks=8"), ("1/2", "chain", "tasks=16"),
+             ("1/2", "fan-in", "tasks=16")]  # fmt: skip
+    assert runs == order + [("2/2", shape, size) for _, shape, size in order], result.stdout
+    rows = [line.split("|") for line in lines if line.startswith("| xrsched |")]
+    assert [(row[2].strip(), row[3].strip()) for row in rows] == [
+        ("chain", "8"),
+        ("fan-in", "8"),
+        ("chain", "16"),
+        ("fan-in", "16"),
+    ], result.stdout
+    flat = [line for line in lines if line.startswith("- xrsched, ")]
+    assert len(flat) == 2 and all("16 / 8: " in line and "first" in line for line in flat), result.stdout

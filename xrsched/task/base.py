@@ -13,11 +13,10 @@ import traceback
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
+from .binding import bind, handed_over, make_plan
 from .ids import task_id_str
 from .parameters import (
     BadParameterValue,
-    DuplicateParameterException,
-    MissingParameterException,
     Parameter,
     ParameterVisibility,
     UnknownParameterException,
@@ -66,12 +65,24 @@ class Task(metaclass=Register):
     _reporter: Reporter = _SILENT
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        values = self.get_param_values(self.get_params(), args, kwargs)
+        cls = type(self)
+        values = handed_over(cls, args, kwargs)  # bound by the metaclass a moment ago
+        if values is None:
+            values = self.get_param_values(self.get_params(), args, kwargs)
         for name, value in values:
             setattr(self, name, value)
         self.param_kwargs: dict[str, Any] = dict(values)
-        self.task_id: str = task_id_str(self.task_family, self.to_str_params(only_significant=True, only_public=True))
+        self.task_id: str = task_id_str(self.task_family, self._id_params())
         self._hash = hash(self.task_id)
+
+    def _id_params(self) -> dict[str, str]:
+        """The serialized values the task id is made of: ``to_str_params(only_significant=True,
+        only_public=True)``, read from the class's plan unless the class overrides that method."""
+        cls = type(self)
+        if cls.to_str_params is not Task.to_str_params:  # type: ignore[comparison-overlap]
+            return self.to_str_params(only_significant=True, only_public=True)
+        values = self.param_kwargs
+        return {name: serialize(values[name]) for name, serialize in type(cls).plan_of(cls).id_params}  # type: ignore[attr-defined]
 
     # -- identity -------------------------------------------------------------------------
 
@@ -124,55 +135,27 @@ class Task(metaclass=Register):
     @classmethod
     def batch_param_names(cls) -> list[str]:
         """Parameters with a ``batch_method``: the ones a batch of tasks may differ in."""
-        return [name for name, p in cls.get_params() if p.batchable]
+        return list(type(cls).plan_of(cls).batch_names)  # type: ignore[attr-defined]
 
     @classmethod
     def get_param_values(
         cls, params: list[tuple[str, Parameter[Any]]], args: tuple[Any, ...], kwargs: Mapping[str, Any]
     ) -> list[tuple[str, Any]]:
         """Match constructor arguments to ``params``, fill defaults and normalize every value."""
-        # This runs for every task built (twice before the instance cache), so the family name
-        # and the lists below are made only when they are needed.
-        given: dict[str, Any] = {}
-        if args:
-            positional = [name for name, p in params if p.positional]
-            if len(args) > len(positional):
-                raise UnknownParameterException(
-                    f"{cls.get_task_family()} takes {len(positional)} positional parameter(s)"
-                    f" ({', '.join(positional) or 'none'}) but {len(args)} were given"
-                )
-            given.update(zip(positional, args, strict=False))
-        if kwargs:
-            known = {name for name, _ in params}
-            for name, value in kwargs.items():
-                if name in given:
-                    raise DuplicateParameterException(f"{cls.get_task_family()}: parameter {name!r} given twice")
-                if name not in known:
-                    names = ", ".join(known_name for known_name, _ in params) or "none"
-                    family = cls.get_task_family()
-                    raise UnknownParameterException(f"{family} has no parameter {name!r} (it has: {names})")
-                given[name] = value
-        values = []
-        missing = []
-        for name, param in params:
-            if name in given:
-                values.append((name, param, given[name]))
-            elif param.has_default:
-                values.append((name, None, param.default))
-            else:
-                missing.append(name)
-        if missing:
-            raise MissingParameterException(f"{cls.get_task_family()} is missing parameter(s): {', '.join(missing)}")
-        normalized = []
-        for name, param, value in values:
-            if param is None:  # a default, normalized when the class was made
-                normalized.append((name, value))
-                continue
-            try:
-                normalized.append((name, param.normalize(value)))
-            except (TypeError, ValueError) as exc:
-                raise BadParameterValue(f"{cls.get_task_family()}.{name}: {exc}") from exc
-        return normalized
+        plan = type(cls).plan_of(cls)  # type: ignore[attr-defined]
+        if len(params) != len(plan.slots) or any(
+            name != slot[0] or param is not slot[1] for (name, param), slot in zip(params, plan.slots, strict=True)
+        ):
+            plan = make_plan(tuple(params))
+        return bind(cls.get_task_family, plan, args, kwargs)
+
+    @classmethod
+    def _bind_arguments(cls, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> list[tuple[str, Any]]:
+        """``get_param_values`` for this class's own parameters (what the metaclass calls for every
+        task built): straight from the class's plan unless the class overrides that method."""
+        if cls.get_param_values.__func__ is not Task.get_param_values.__func__:  # type: ignore[attr-defined]
+            return cls.get_param_values(cls.get_params(), args, kwargs)
+        return bind(cls.get_task_family, type(cls).plan_of(cls), args, kwargs)  # type: ignore[attr-defined]
 
     @classmethod
     def from_str_params(cls, params_str: Mapping[str, str | list[str]]) -> Self:
@@ -200,6 +183,10 @@ class Task(metaclass=Register):
 
     def to_str_params(self, only_significant: bool = False, only_public: bool = False) -> dict[str, str]:
         """Serialized parameter values, never the private ones; the default set is the scheduler's ``params``."""
+        if not only_significant and not only_public:  # the scheduler's set, sent for every task
+            cls = type(self)
+            values = self.param_kwargs
+            return {name: serialize(values[name]) for name, serialize in type(cls).plan_of(cls).shown_params}  # type: ignore[attr-defined]
         result = {}
         for name, param in self.get_params():
             if param.visibility == ParameterVisibility.PRIVATE:
@@ -213,7 +200,8 @@ class Task(metaclass=Register):
 
     def param_visibilities(self) -> dict[str, int]:
         """``param_visibilities`` for the scheduler: 0 public, 1 hidden (private ones are left out)."""
-        return {name: int(p.visibility) for name, p in self.get_params() if p.visibility != ParameterVisibility.PRIVATE}
+        cls = type(self)
+        return dict(type(cls).plan_of(cls).visibilities)  # type: ignore[attr-defined]
 
     def clone(self, cls: type[Task] | None = None, **kwargs: Any) -> Task:
         """A task of ``cls`` (default: this class) with this task's parameters it shares, and ``kwargs``."""

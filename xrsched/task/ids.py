@@ -24,16 +24,17 @@ SUMMARY_VALUE_CHARS = 16
 HASH_CHARS = 10
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+_quoted = encode_basestring_ascii
 
 
 def params_fingerprint(str_params: Mapping[str, str]) -> str:
     """Full hex MD5 of the serialized parameters as canonical JSON (sorted keys, no spaces)."""
-    items = sorted(str_params.items())
-    if all(type(key) is str and type(value) is str for key, value in items):
-        # What json.dumps(..., separators=(",", ":"), sort_keys=True) writes, without building
-        # an encoder per call: every task id is made this way, twice per task in a graph walk.
-        canonical = "{" + ",".join(f"{encode_basestring_ascii(k)}:{encode_basestring_ascii(v)}" for k, v in items) + "}"
-    else:
+    try:
+        # What json.dumps(..., separators=(",", ":"), sort_keys=True) writes for string keys and
+        # values, without building an encoder per call: every task built makes its id this way.
+        # The encoder refuses anything but a string (TypeError): those go through json.dumps.
+        canonical = "{" + ",".join([_quoted(key) + ":" + _quoted(str_params[key]) for key in sorted(str_params)]) + "}"
+    except TypeError:
         canonical = json.dumps(dict(str_params), separators=(",", ":"), sort_keys=True)
     return hashlib.md5(canonical.encode("utf-8"), usedforsecurity=False).hexdigest()
 

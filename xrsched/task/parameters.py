@@ -155,6 +155,8 @@ class TypedParameter(Parameter[T]):
     kind: tuple[type, ...] = ()
 
     def normalize(self, value: Any) -> T:
+        if type(value) in self.kind:  # exactly an accepted type: what the checks below would accept
+            return self.convert(value)
         if isinstance(value, str) and str not in self.kind:
             return self.parse(value)
         if isinstance(value, bool) and bool not in self.kind:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .binding import ParamPlan, hand_over, make_plan
 from .parameters import Parameter
 
 
@@ -24,6 +25,9 @@ _AUTO = _Auto()
 _namespaces: dict[str, str | _Auto] = {}  # module prefix -> namespace for classes defined there
 _families: dict[str, dict[tuple[str, str], type]] = {}  # family -> (module, qualname) -> class
 _params: dict[type, tuple[tuple[str, Parameter[Any]], ...]] = {}
+#: Derived from ``_params`` (and class attributes): cleared with it whenever a class changes.
+_plans: dict[type, ParamPlan] = {}
+_family_names: dict[type, str] = {}
 _instances: dict[Any, Any] | None = {}
 
 
@@ -56,8 +60,19 @@ def task_namespace_of(cls: type) -> str:
 
 def task_family_of(cls: type) -> str:
     """``namespace.ClassName``, or the class name when there is no namespace."""
-    prefix = task_namespace_of(cls)
-    return f"{prefix}.{cls.__name__}" if prefix else cls.__name__
+    family = _family_names.get(cls)
+    if family is None:
+        prefix = task_namespace_of(cls)
+        family = _family_names[cls] = f"{prefix}.{cls.__name__}" if prefix else cls.__name__
+    return family
+
+
+def _forget_derived() -> None:
+    """A class changed (a parameter or attribute set or deleted): what was derived from classes
+    is worked out again when next needed."""
+    _params.clear()
+    _plans.clear()
+    _family_names.clear()
 
 
 def task_class(family: str) -> type:
@@ -86,14 +101,20 @@ class Register(type):
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         if _instances is None:
             return super().__call__(*args, **kwargs)
-        values = cls.get_param_values(cls.get_params(), args, kwargs)  # type: ignore[attr-defined]
-        key = (cls, tuple(values))
+        values = cls._bind_arguments(args, kwargs)  # type: ignore[attr-defined]
+        key: tuple[Any, ...] | None = (cls, tuple(values))
         try:
             found = _instances.get(key)
         except TypeError:  # an unhashable value (only the plain Parameter allows those)
-            return super().__call__(*args, **kwargs)
+            found = key = None
         if found is None:
-            found = _instances.setdefault(key, super().__call__(*args, **kwargs))
+            # __init__ takes the values bound here instead of binding the same arguments again.
+            hand_over(cls, args, kwargs, values)
+            try:
+                made = super().__call__(*args, **kwargs)
+            finally:
+                hand_over(cls, args, kwargs, None)
+            found = made if key is None else _instances.setdefault(key, made)
         return found
 
     def __setattr__(cls, name: str, value: Any) -> None:
@@ -101,11 +122,11 @@ class Register(type):
         if isinstance(value, Parameter):
             value.__set_name__(cls, name)
             value.normalize_default(cls)
-        _params.clear()
+        _forget_derived()
 
     def __delattr__(cls, name: str) -> None:
         super().__delattr__(name)
-        _params.clear()
+        _forget_derived()
 
     @property
     def task_family(cls) -> str:
@@ -125,6 +146,13 @@ class Register(type):
                         del found[attr]  # a plain attribute shadows an inherited parameter
             cached = _params[cls] = tuple(found.items())
         return cached
+
+    def plan_of(cls) -> ParamPlan:
+        """What binding and naming a task of this class needs (see :mod:`.binding`)."""
+        plan = _plans.get(cls)
+        if plan is None:
+            plan = _plans[cls] = make_plan(cls.params_of())
+        return plan
 
     @staticmethod
     def clear_instance_cache() -> None:

@@ -16,6 +16,9 @@ def flatten(struct: Any) -> list[Any]:
     """
     if struct is None:
         return []
+    kind = type(struct)
+    if isinstance(kind, Register) and not hasattr(kind, "__iter__"):
+        return [struct]  # a task, the usual leaf: no failed iter() (an exception) for each one
     if isinstance(struct, str | bytes):
         return [struct]
     if isinstance(struct, Mapping):
