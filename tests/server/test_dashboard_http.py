@@ -184,3 +184,20 @@ def test_a_disabled_dashboard_serves_nothing_and_ignores_cookies(live_server_fac
     browser.cookie = "anything"
     answer = browser.call("task_list", csrf="anything")
     assert answer.status == 401 and answer.headers["WWW-Authenticate"] == 'Basic realm="xrsched"'
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", "/session/logout", "POST"),
+        ("DELETE", "/session/logout", "POST"),
+        ("DELETE", "/", "GET, HEAD, POST"),
+        ("PUT", "/", "GET, HEAD, POST"),
+        ("POST", "/static/index.html", "GET, HEAD"),
+        ("DELETE", "/static/nope.js", "GET, HEAD"),
+    ],
+)
+def test_a_method_a_dashboard_path_does_not_take_is_405_naming_those_it_does(live_server, method, path, allow):
+    answer = Browser(live_server).request(method, path)
+    assert (answer.status, answer.headers["Allow"]) == (405, allow)
+    assert answer.has_security_headers() and answer.error()
