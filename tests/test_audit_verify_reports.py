@@ -209,3 +209,21 @@ def test_mac_verdicts(tmp_path, log10):
     assert verdict([path], key=b"w" * 32) == (
         f"{path}:1: mac does not match: the record was altered (or the key is wrong)"
     )
+
+
+def test_seq_one_past_the_next_is_one_record_missing(log10):
+    lines = lines_of(log10)
+    rewrite(log10, [*lines[:5], forged(lines[5], seq=7), *lines[6:]])
+    assert verdict([log10]) == f"{log10}:6: 1 record(s) missing before this line"
+
+
+def test_a_line_repeating_the_last_seq_with_a_foreign_prev_is_out_of_order(log10):
+    lines = lines_of(log10)
+    rewrite(log10, [*lines[:6], forged(lines[2], seq=6), *lines[6:]])
+    assert verdict([log10]) == f"{log10}:7: out of order: seq 6 after 6 (moved or inserted)"
+
+
+def test_an_inserted_record_followed_by_garbage_is_still_named(log10):
+    lines = lines_of(log10)
+    rewrite(log10, [*lines[:6], forged_after(lines, 4), b"hello\n", *lines[6:]])
+    assert verdict([log10]) == f"{log10}:7: inserted: a record that claims the place of another"
