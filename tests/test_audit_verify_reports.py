@@ -6,6 +6,8 @@ pin what the operator reads (``xrsched audit verify`` prints ``str(problem)`` an
 
 from __future__ import annotations
 
+import errno
+import gzip
 import hashlib
 import json
 from pathlib import Path
@@ -227,3 +229,36 @@ def test_an_inserted_record_followed_by_garbage_is_still_named(log10):
     lines = lines_of(log10)
     rewrite(log10, [*lines[:6], forged_after(lines, 4), b"hello\n", *lines[6:]])
     assert verdict([log10]) == f"{log10}:7: inserted: a record that claims the place of another"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b"[1]\n", b'"text"\n', b'{"seq":4,"prev":"zz"}\n', b'{"seq":"4","prev":"' + b"a" * 64 + b'"}\n'],
+    ids=["a-list", "a-string", "prev-not-a-hash", "seq-not-a-number"],
+)
+def test_json_that_is_no_chained_record_is_not_an_audit_record(log10, line):
+    lines = lines_of(log10)
+    rewrite(log10, [*lines[:4], line, *lines[4:]])
+    assert verdict([log10]) == f"{log10}:5: not an audit record"
+
+
+def test_a_blank_added_to_the_end_of_a_keyed_line_is_noticed(tmp_path):
+    path = tmp_path / "audit.log"
+    write(path, 3, key=KEY).close()
+    lines = lines_of(path)
+    rewrite(path, [*lines[:2], lines[2][:-1] + b" \n"])  # the last line: no later prev covers it
+    assert verdict([path], key=KEY) == f"{path}:3: no mac, but a key was given (a record forged or stripped)"
+
+
+def test_a_compressed_file_cut_short_is_an_eio_naming_the_file(tmp_path):
+    path = tmp_path / "audit.log"
+    write(path, 3).close()
+    packed = tmp_path / "audit.log.1.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes())[:-20])
+    with pytest.raises(OSError) as failed:
+        verify([packed, path])
+    assert (failed.value.errno, failed.value.strerror, failed.value.filename) == (
+        errno.EIO,
+        "the compressed file ends early",
+        str(packed),
+    )
