@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -362,3 +363,16 @@ def test_principals_keep_a_token_within_the_leeway_after_its_exp(idp, dev_certs,
     verifier.check(sign(rsa_key, claims("w1", groups=["etl-bots"], exp=now + 100)), now)
     assert verifier.principals(Role.WORKER, now + 129) == {"oidc:w1"}
     assert verifier.principals(Role.WORKER, now + 130) == frozenset()
+
+
+def test_only_a_token_with_no_mapped_role_logs_a_warning_naming_its_principal(idp, dev_certs, rsa_key, caplog):
+    verifier = make_verifier(idp, dev_certs)
+    with caplog.at_level(logging.INFO, logger="xrsched.server"):
+        verifier.check(sign(rsa_key, claims("bob", groups=["readers"])), time.time())
+        assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+        verifier.check(sign(rsa_key, claims("eve", groups=["marketing"])), time.time())
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    claim = verifier.settings.role_claim
+    assert warnings == [
+        f"oidc:eve: authenticated, but no value of its {claim!r} claim is mapped in [oidc.roles]: its calls are refused"
+    ]
