@@ -201,3 +201,14 @@ def test_a_method_a_dashboard_path_does_not_take_is_405_naming_those_it_does(liv
     answer = Browser(live_server).request(method, path)
     assert (answer.status, answer.headers["Allow"]) == (405, allow)
     assert answer.has_security_headers() and answer.error()
+
+
+def test_api_calls_without_a_cookie_get_the_token_hint_or_from_the_page_a_plain_signed_out(live_server):
+    browser = Browser(live_server)
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        refused = browser.request("GET", "/api/task_list", headers=headers)
+        assert refused.status == 401 and b"put a token in the scheduler URL" in refused.body
+        assert "WWW-Authenticate" in refused.headers
+    page = browser.request("GET", "/api/task_list", headers={"Sec-Fetch-Site": "same-origin"})
+    assert (page.status, page.error()) == (401, "signed out")
+    assert "WWW-Authenticate" not in page.headers and page.has_security_headers()
