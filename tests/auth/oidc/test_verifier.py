@@ -376,3 +376,8 @@ def test_only_a_token_with_no_mapped_role_logs_a_warning_naming_its_principal(id
     assert warnings == [
         f"oidc:eve: authenticated, but no value of its {claim!r} claim is mapped in [oidc.roles]: its calls are refused"
     ]
+
+
+def test_a_dotted_claim_through_a_value_that_is_no_object_has_no_values():
+    assert claim_values({"realm_access": "admins"}, "realm_access.roles") == []
+    assert claim_values({"realm_access": ["admins"]}, "realm_access.roles") == []
