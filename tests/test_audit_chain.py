@@ -280,3 +280,21 @@ def test_compressed_rotated_files_are_read(tmp_path):
     packed.write_bytes(gzip.compress(rotated.read_bytes())[:-20])  # cut short
     with pytest.raises(OSError, match="ends early"):
         verify([packed, path])
+
+
+def test_the_key_length_bound_and_the_unreadable_message_are_exact(tmp_path):
+    key = tmp_path / "audit.key"
+    key.write_bytes(b"  " + b"k" * 16 + b"\n")
+    key.chmod(0o600)
+    assert read_key(key) == b"k" * 16  # exactly the minimum, blanks around it not counted
+    key.write_bytes(b"k" * 15 + b"\n")
+    with pytest.raises(AuditKeyError) as refused:
+        read_key(key)
+    assert str(refused.value) == f"audit key {key}: too short (at least 16 bytes; 32 random bytes are best)"
+    with pytest.raises(AuditKeyError) as refused:
+        read_key(tmp_path / "missing")
+    assert str(refused.value) == f"audit key {tmp_path / 'missing'}: No such file or directory"
+    key.chmod(0o640)
+    with pytest.raises(AuditKeyError) as refused:
+        read_key(key)
+    assert str(refused.value) == f"audit key {key}: group or others may access it; chmod 600 it"

@@ -193,7 +193,8 @@ class _Checker:
         if parts is None:
             return Problem(line.path, line.number, "no mac, but a key was given (a record forged or stripped)")
         signed, mac = parts
-        if not hmac.compare_digest(mac_of(self.key, signed), mac):
+        # As bytes: compare_digest refuses str with non-ASCII characters (a mangled mac).
+        if not hmac.compare_digest(mac_of(self.key, signed).encode(), mac.encode()):
             return Problem(line.path, line.number, "mac does not match: the record was altered (or the key is wrong)")
         return None
 

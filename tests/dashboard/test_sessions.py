@@ -97,3 +97,18 @@ def test_one_identity_signing_in_again_and_again_ends_only_its_own_oldest_sessio
     mine = [sessions.create(OPS, float(n))[0] for n in range(1, 8)]
     assert sessions.use(other, 9.0) is not None
     assert [sessions.use(sid, 9.0) is not None for sid in mine] == [False] * 4 + [True] * 3
+
+
+def test_a_session_ending_at_the_moment_of_a_sign_in_is_swept_by_it():
+    sessions = store(idle=10.0)
+    sessions.create(OPS, 0.0)
+    sessions.create(VIEW, 9.0)
+    sessions.create(VIEW, 10.0)  # the first one's idle expiry is exactly now
+    assert len(sessions) == 2
+
+
+def test_a_cookie_value_no_encoder_takes_is_an_unknown_session_not_an_error():
+    sessions = store()
+    sessions.create(OPS, 0.0)
+    assert sessions.use("\udcff-not-a-session", 1.0) is None
+    assert session_key("\udcff") == session_key("?")  # the odd character is replaced, not refused

@@ -184,3 +184,31 @@ def test_a_disabled_dashboard_serves_nothing_and_ignores_cookies(live_server_fac
     browser.cookie = "anything"
     answer = browser.call("task_list", csrf="anything")
     assert answer.status == 401 and answer.headers["WWW-Authenticate"] == 'Basic realm="xrsched"'
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", "/session/logout", "POST"),
+        ("DELETE", "/session/logout", "POST"),
+        ("DELETE", "/", "GET, HEAD, POST"),
+        ("PUT", "/", "GET, HEAD, POST"),
+        ("POST", "/static/index.html", "GET, HEAD"),
+        ("DELETE", "/static/nope.js", "GET, HEAD"),
+    ],
+)
+def test_a_method_a_dashboard_path_does_not_take_is_405_naming_those_it_does(live_server, method, path, allow):
+    answer = Browser(live_server).request(method, path)
+    assert (answer.status, answer.headers["Allow"]) == (405, allow)
+    assert answer.has_security_headers() and answer.error()
+
+
+def test_api_calls_without_a_cookie_get_the_token_hint_or_from_the_page_a_plain_signed_out(live_server):
+    browser = Browser(live_server)
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        refused = browser.request("GET", "/api/task_list", headers=headers)
+        assert refused.status == 401 and b"put a token in the scheduler URL" in refused.body
+        assert "WWW-Authenticate" in refused.headers
+    page = browser.request("GET", "/api/task_list", headers={"Sec-Fetch-Site": "same-origin"})
+    assert (page.status, page.error()) == (401, "signed out")
+    assert "WWW-Authenticate" not in page.headers and page.has_security_headers()

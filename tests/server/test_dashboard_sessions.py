@@ -177,3 +177,16 @@ def test_over_the_unix_socket_the_cookie_is_still_secure(live_server_factory, so
     status, headers, _ = unixhttp.call(path, "POST", "/api/pause", b"data=%7B%7D", Cookie=cookie, X_CSRF_Token=csrf)
     assert status == 200 and headers["X-Frame-Options"] == "DENY"
     assert next(r for r in live.audit_records() if r["method"] == "pause")["via"] == "dashboard"
+
+
+def test_signing_out_of_a_session_already_ended_is_401_and_clears_the_cookie(live_server):
+    browser = Browser(live_server)
+    browser.sign_in(live_server.admin)
+    csrf = browser.csrf
+    assert browser.sign_out().status == 204
+    logout = browser.request("POST", "/session/logout", b"{}", {"X-CSRF-Token": csrf})
+    for again in (browser.sign_out(csrf=csrf), logout):
+        assert (again.status, again.error()) == (401, "signed out")
+        cleared = again.headers["Set-Cookie"]
+        assert cleared.startswith("xrsched_session=;") and "Max-Age=0" in cleared
+        assert again.has_security_headers() and "WWW-Authenticate" not in again.headers

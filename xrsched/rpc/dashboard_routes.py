@@ -94,7 +94,7 @@ class DashboardRoutes:
             self._sign_in()
         elif (path == SESSION_PATH and command == "DELETE") or (path == LOGOUT_PATH and command == "POST"):
             self._sign_out()
-        elif command in ("GET", "HEAD"):
+        elif command in ("GET", "HEAD") and (path == "/" or path.startswith(STATIC_PREFIX)):
             self._static(INDEX if path == "/" else path[len(STATIC_PREFIX) :])
         else:
             raise DashboardRefusal(405, "method not allowed", headers=[("Allow", self.dashboard_allow(path))])

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -13,10 +14,11 @@ from collections.abc import Iterator
 import pytest
 
 from tests.auth.oidc.idp import AUDIENCE, ISSUER, JwksServer, SigningKey, claims, sign
+from xrsched.auth import Identity
 from xrsched.auth.oidc.config import OidcSettings
 from xrsched.auth.oidc.jwks import JwksError, KeySet, KeySetState, load_jwks
 from xrsched.auth.oidc.shape import bearer_jwt, looks_like_jwt
-from xrsched.auth.oidc.verifier import OidcVerifier, claim_values
+from xrsched.auth.oidc.verifier import OidcVerifier, VerifiedCache, claim_values
 from xrsched.auth.roles import Role
 from xrsched.auth.tokens import new_secret
 
@@ -336,3 +338,46 @@ def test_principals_follow_the_latest_unexpired_token(idp, dev_certs, rsa_key):
     assert verifier.principals(Role.WORKER, now) == {"oidc:w1"}
     assert verifier.principals(Role.OPERATOR, now) == {"oidc:op"}
     assert verifier.principals(Role.WORKER, now + 100) == frozenset()
+
+
+def test_the_cache_drops_the_least_recently_used_and_holds_nothing_at_size_0():
+    cache = VerifiedCache(2)
+    a, b, c = (VerifiedCache.key(t) for t in ("a", "b", "c"))
+    identity = Identity("oidc:a", Role.WORKER, "oidc")
+    cache.put(a, identity, 100.0)
+    cache.put(b, identity, 100.0)
+    assert cache.get(a, 1.0) == identity  # a is now the most recently used
+    cache.put(c, identity, 100.0)
+    assert (cache.get(b, 1.0), cache.get(a, 1.0), cache.get(c, 1.0)) == (None, identity, identity)
+    one = VerifiedCache(1)
+    one.put(a, identity, 100.0)
+    assert len(one) == 1
+    off = VerifiedCache(0)
+    off.put(a, identity, 100.0)
+    assert len(off) == 0
+
+
+def test_principals_keep_a_token_within_the_leeway_after_its_exp(idp, dev_certs, rsa_key):
+    verifier = make_verifier(idp, dev_certs, leeway=30)
+    now = int(time.time())
+    verifier.check(sign(rsa_key, claims("w1", groups=["etl-bots"], exp=now + 100)), now)
+    assert verifier.principals(Role.WORKER, now + 129) == {"oidc:w1"}
+    assert verifier.principals(Role.WORKER, now + 130) == frozenset()
+
+
+def test_only_a_token_with_no_mapped_role_logs_a_warning_naming_its_principal(idp, dev_certs, rsa_key, caplog):
+    verifier = make_verifier(idp, dev_certs)
+    with caplog.at_level(logging.INFO, logger="xrsched.server"):
+        verifier.check(sign(rsa_key, claims("bob", groups=["readers"])), time.time())
+        assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+        verifier.check(sign(rsa_key, claims("eve", groups=["marketing"])), time.time())
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    claim = verifier.settings.role_claim
+    assert warnings == [
+        f"oidc:eve: authenticated, but no value of its {claim!r} claim is mapped in [oidc.roles]: its calls are refused"
+    ]
+
+
+def test_a_dotted_claim_through_a_value_that_is_no_object_has_no_values():
+    assert claim_values({"realm_access": "admins"}, "realm_access.roles") == []
+    assert claim_values({"realm_access": ["admins"]}, "realm_access.roles") == []
