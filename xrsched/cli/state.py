@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,6 @@ def import_command(state_path: Path | None, store_url: str | None, force: bool, 
     """Load SOURCE (a JSON export) into the database. The server must be stopped (with --store
     postgresql://..., every server on that database)."""
     from xrsched.server.statelock import state_dir_in_use
-    from xrsched.store import StoreError
     from xrsched.store.exchange import import_state
 
     if store_url and store_url not in ("sqlite", "memory"):
@@ -134,29 +134,32 @@ def import_command(state_path: Path | None, store_url: str | None, force: bool, 
         click.echo(f"xrsched: a server is running on {directory}; stop it before importing", err=True)
         sys.exit(1)
     store = _store(state_path, read_only=False)
-    try:
-        counts = import_state(store, source, force=force)
-    except StoreError as exc:
-        click.echo(f"xrsched: {exc}", err=True)
-        sys.exit(1)
-    finally:
-        store.close()
-    click.echo(f"imported {counts['tasks']} tasks and {counts['workers']} workers into {store.path}")
+    _run_import(store, lambda: import_state(store, source, force=force))
 
 
 def _import_into_postgres(store_url: str, force: bool, source: Path) -> None:
     """Import while holding the leader lock, so no server can lead (and write) meanwhile."""
-    from xrsched.store import StoreError
     from xrsched.store.election import hold_leader_lock
     from xrsched.store.exchange import import_state
 
     store = _postgres_store(store_url)
-    try:
+
+    def locked_import() -> dict[str, int]:
         with hold_leader_lock(store.target) as held:
             if not held:
                 click.echo(f"xrsched: a server leads {store.path}; stop every server before importing", err=True)
                 sys.exit(1)
-            counts = import_state(store, source, force=force)
+            return import_state(store, source, force=force)
+
+    _run_import(store, locked_import)
+
+
+def _run_import(store: Any, run: Callable[[], dict[str, int]]) -> None:
+    """Run an import into ``store`` and close it; a refusal is one line and exit 1."""
+    from xrsched.store import StoreError
+
+    try:
+        counts = run()
     except StoreError as exc:
         click.echo(f"xrsched: {exc}", err=True)
         sys.exit(1)
