@@ -7,21 +7,9 @@ import collections
 import logging
 import shutil
 
+from tests.standby import follow, lead
 from tests.worker.tasks import Node, runs
-from xrsched.server.leadership import Leadership
 from xrsched.worker import Worker, WorkerSettings
-
-
-def _lead(server, epoch: int) -> None:
-    leadership = Leadership(advertise_url=server.url)
-    leadership.lead(epoch)
-    server.runtime.app.leadership = leadership
-
-
-def _follow(server, epoch: int, leader_url: str | None) -> None:
-    leadership = Leadership(advertise_url=server.url)
-    leadership.follow(epoch, leader_url)
-    server.runtime.app.leadership = leadership
 
 
 def _servers(live_server_factory, count: int) -> list:
@@ -39,9 +27,9 @@ def _calls(server, method: str) -> list[tuple[str, object]]:
 
 def test_a_standby_sends_the_call_to_the_leader_it_names_with_the_same_request_id(live_server_factory, connect):
     leader, standby, idle = _servers(live_server_factory, 3)
-    _lead(leader, 2)
-    _follow(standby, 2, leader.url)
-    _follow(idle, 2, leader.url)
+    lead(leader, 2)
+    follow(standby, 2, leader.url)
+    follow(idle, 2, leader.url)
     client = connect(leader, url=f"{standby.url},{idle.url},{leader.url}")
 
     client.add_task(task_id="T1", worker="w1", family="F")
@@ -56,12 +44,12 @@ def test_a_standby_sends_the_call_to_the_leader_it_names_with_the_same_request_i
 
 def test_a_takeover_moves_the_client_to_the_new_leader(live_server_factory, connect, caplog):
     first, second = _servers(live_server_factory, 2)
-    _lead(first, 1)
-    _follow(second, 1, first.url)
+    lead(first, 1)
+    follow(second, 1, first.url)
     client = connect(first, url=f"{first.url},{second.url}")
     assert client.ping(worker="w1") == {"rpc_messages": []}
-    _follow(first, 2, second.url)  # the second server took over at epoch 2
-    _lead(second, 2)
+    follow(first, 2, second.url)  # the second server took over at epoch 2
+    lead(second, 2)
     with caplog.at_level(logging.WARNING, logger="xrsched.client"):
         assert client.ping(worker="w1") == {"rpc_messages": []}
         client.ping(worker="w1")
@@ -75,8 +63,8 @@ def test_a_worker_with_two_processes_runs_a_graph_through_a_standby_and_its_lead
     live_server_factory, connect, tmp_path
 ):
     standby, leader = _servers(live_server_factory, 2)
-    _lead(leader, 1)
-    _follow(standby, 1, leader.url)
+    lead(leader, 1)
+    follow(standby, 1, leader.url)
     client = connect(standby, url=f"{standby.url},{leader.url}")  # the first server's admin token
     settings = WorkerSettings(ping_interval=0.2)
     with Worker(client, processes=2, settings=settings, handle_signals=False) as worker:

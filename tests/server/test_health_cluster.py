@@ -8,24 +8,12 @@ import socket
 import pytest
 from click.testing import CliRunner
 
+from tests.standby import follow, lead
 from xrsched.cli.health import health
-from xrsched.server.leadership import Leadership
 
 
 def _address(server) -> str:
     return server.url.split("//", 1)[1].split("/", 1)[0]
-
-
-def _lead(server, epoch: int) -> None:
-    leadership = Leadership(advertise_url=server.url)
-    leadership.lead(epoch)
-    server.runtime.app.leadership = leadership
-
-
-def _follow(server, epoch: int, leader_url: str | None) -> None:
-    leadership = Leadership(advertise_url=server.url)
-    leadership.follow(epoch, leader_url)
-    server.runtime.app.leadership = leadership
 
 
 def _run(*targets: str, ca) -> tuple[int, list[str]]:
@@ -40,8 +28,8 @@ def pair(live_server_factory):
 
 def test_one_leader_and_a_standby_exit_0_and_say_who_leads(pair):
     leader, standby = pair
-    _lead(leader, 2)
-    _follow(standby, 2, leader.url)
+    lead(leader, 2)
+    follow(standby, 2, leader.url)
     code, lines = _run(_address(leader), _address(standby), ca=leader.ca)
     assert code == 0, lines
     assert lines[0] == f"OK: {_address(leader)} (epoch 2) leads, 1 standby"
@@ -53,7 +41,7 @@ def test_one_leader_and_a_standby_exit_0_and_say_who_leads(pair):
 
 def test_targets_may_be_one_comma_separated_list_of_urls(pair):
     leader, standby = pair
-    _follow(standby, 0, None)  # the leader has no <ha> element: a server on SQLite leads alone
+    follow(standby, 0, None)  # the leader has no <ha> element: a server on SQLite leads alone
     code, lines = _run(f"{standby.url},{leader.url}", ca=leader.ca)
     assert code == 0, lines
     assert lines[0] == f"OK: {_address(leader)} leads, 1 standby"
@@ -62,8 +50,8 @@ def test_targets_may_be_one_comma_separated_list_of_urls(pair):
 
 def test_two_leaders_are_a_split_brain_exit_2(pair):
     first, second = pair
-    _lead(first, 4)
-    _lead(second, 5)
+    lead(first, 4)
+    lead(second, 5)
     code, lines = _run(_address(first), _address(second), ca=first.ca)
     assert code == 2, lines
     assert lines[0] == f"SPLIT BRAIN: 2 servers lead: {_address(first)} (epoch 4), {_address(second)} (epoch 5)"
@@ -71,8 +59,8 @@ def test_two_leaders_are_a_split_brain_exit_2(pair):
 
 def test_standbys_only_is_no_leader_exit_2(pair):
     first, second = pair
-    _follow(first, 3, None)
-    _follow(second, 3, None)
+    follow(first, 3, None)
+    follow(second, 3, None)
     code, lines = _run(_address(first), _address(second), ca=first.ca)
     assert code == 2, lines
     assert lines[0] == "NO LEADER: 2 standby, 0 unreachable or unknown"
@@ -82,7 +70,7 @@ def test_an_unreachable_standby_leaves_the_leader_serving_exit_1(live_server):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         dead = f"localhost:{probe.getsockname()[1]}"
-    _lead(live_server, 1)
+    lead(live_server, 1)
     code, lines = _run(_address(live_server), dead, ca=live_server.ca)
     assert code == 1, lines
     assert lines[0] == f"DEGRADED: {_address(live_server)} (epoch 1) leads, 0 standby; not ok: {dead}"
@@ -91,8 +79,8 @@ def test_an_unreachable_standby_leaves_the_leader_serving_exit_1(live_server):
 
 def test_the_leader_shutting_down_is_exit_2(pair):
     leader, standby = pair
-    _lead(leader, 1)
-    _follow(standby, 1, leader.url)
+    lead(leader, 1)
+    follow(standby, 1, leader.url)
     leader.runtime.app.draining.set()
     code, lines = _run(_address(leader), _address(standby), ca=leader.ca)
     assert code == 2, lines

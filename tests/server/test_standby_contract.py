@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from tests.server.conftest import LiveServer
 from tests.server.test_api_endpoint import api
+from tests.standby import follow
 from xrsched.cli.health import health
 from xrsched.health import parse_xml
 from xrsched.server.leadership import Leadership
@@ -23,10 +24,7 @@ LEADER_URL = "https://sched-a.example:8082/RPC2"
 
 
 def _as_standby(live: LiveServer, leader_url: str | None = LEADER_URL, epoch: int = 3) -> Leadership:
-    leadership = Leadership(advertise_url=live.url)
-    leadership.follow(epoch, leader_url)
-    live.runtime.app.leadership = leadership
-    return leadership
+    return follow(live, epoch, leader_url)
 
 
 def _get_health(live: LiveServer) -> tuple[int, bytes]:
