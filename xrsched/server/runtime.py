@@ -18,9 +18,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, TextIO
+from typing import IO, TextIO
 
 from xrsched.audit import AuditLog
 from xrsched.audit_chain import AuditKeyError, read_key
@@ -32,16 +31,12 @@ from xrsched.metrics import ServerMetrics
 from xrsched.rpc.http_server import RpcHttpServer
 from xrsched.rpc.limits import HttpSettings, RequestLimits
 from xrsched.rpc.unix_server import RpcUnixServer, check_unix_socket
-from xrsched.server import preflight
+from xrsched.server import identity_provider, metrics_wiring, preflight, storage
 from xrsched.server.app import SchedulerApp
-from xrsched.server.ha import HaCoordinator
-from xrsched.server.leadership import Leadership
 from xrsched.server.statelock import hold_state_lock, state_dir_in_use
 from xrsched.service import SchedulerService
 from xrsched.settings import ServerSettings
-from xrsched.store import SQLiteStore, StateStore, StoreError, load_into
-from xrsched.store.pgurl import is_postgres_url, parse_store_url
-from xrsched.store.postgres import PostgresStore
+from xrsched.store import StateStore, StoreError
 from xrsched.tls import (
     CertificateInfo,
     certificate_info,
@@ -51,19 +46,12 @@ from xrsched.tls import (
 )
 from xrsched.unixpath import check_socket_path
 
-if TYPE_CHECKING:
-    from xrsched.auth.oidc.verifier import OidcVerifier
-
 log = logging.getLogger("xrsched.server")
 KEY_PASSWORD_ENV = "XRSCHED_TLS_KEY_PASSWORD"  # noqa: S105 (the variable's name, not a password)
 #: Seconds in-flight calls get to finish after SIGTERM.
 SHUTDOWN_GRACE = 10.0
 #: Seconds between two looks (one ``stat``) at the tokens file for changes.
 TOKENS_CHECK_INTERVAL = 1.0
-#: Seconds between two looks at whether the identity provider's keys are due for a refresh.
-OIDC_CHECK_INTERVAL = 1.0
-#: The state database's file name inside the state directory.
-DATABASE_NAME = "state.sqlite3"
 
 
 class ServerRuntime:
@@ -78,16 +66,16 @@ class ServerRuntime:
         self.audit_key: bytes | None = None
         probe = self._check_before_creating()
         try:
-            self.oidc = self._load_oidc()
+            self.oidc = identity_provider.load_verifier(settings)
             self._lock_file = self._take_state_dir()
-            self.store = self._open_store()
+            self.store = storage.open_store(settings, self.state_dir)
             #: Set with a PostgreSQL store: the election's outcome and what follows from it.
-            self.ha = self._ha_coordinator()
+            self.ha = storage.ha_coordinator(settings, self.store, self._say, self._new_service)
             self.tokens = self._load_tokens()
             self.audit = AuditLog(settings.resolved_audit_log(), key=self.audit_key)
             self.cert_path, self.key_path = self._certificate_paths()
             self.cert: CertificateInfo | None = certificate_info(self.cert_path) if self.cert_path else None
-            self.core = self._recover()
+            self.core = storage.recover(settings, self.store, self._say, standby=self.ha is not None)
             self.metrics = ServerMetrics()
             self.service = self._new_service(self.core, None if self.ha else self.store)
             self.tokens.on_reload.append(self.release_revoked_claims)
@@ -109,7 +97,13 @@ class ServerRuntime:
                 if self.http is not None:
                     self.http.shutdown(grace_seconds=0.0)
                 raise
-        self._watch_metrics()
+        metrics_wiring.watch_server(
+            self.metrics,
+            self.app,
+            self.listeners,
+            self.audit,
+            leadership=self.ha.leadership.role_and_epoch if self.ha is not None else None,
+        )
         self._stop = threading.Event()
         self._reload = threading.Event()
 
@@ -144,7 +138,7 @@ class ServerRuntime:
             except AuditKeyError as exc:
                 raise preflight.StartupError(str(exc)) from None
         if settings.store == "sqlite":
-            preflight.check_file(self.state_dir / DATABASE_NAME, "state database")
+            preflight.check_file(self.state_dir / storage.DATABASE_NAME, "state database")
         if settings.tls_cert is not None and settings.tls_key is not None:
             self._tls_context(settings.tls_cert, settings.tls_key)  # raises TLSConfigError naming the file
         if settings.tls_client_ca is not None and not settings.no_tls:
@@ -153,45 +147,9 @@ class ServerRuntime:
             check_unix_socket(self.unix_path)  # a live server's socket or a user's file: refused here
         return None if settings.no_tcp else preflight.probe_address(settings.address, settings.port)
 
-    def _load_oidc(self) -> OidcVerifier | None:
-        """The identity-provider verifier with its first keys (a bad JWKS file stops the start;
-        an unreachable JWKS URL is retried on schedule and shown in health)."""
-        if self.settings.oidc is None:
-            return None
-        from xrsched.auth.oidc.jwks import JwksError  # PyJWT is loaded only when configured
-        from xrsched.auth.oidc.verifier import OidcVerifier
-
-        verifier = OidcVerifier(self.settings.oidc)
-        try:
-            verifier.keys.load_at_start(time.time())
-        except JwksError as exc:
-            raise preflight.StartupError(f"oidc: {exc.message}") from None
-        if not self.settings.oidc.roles:
-            log.warning("oidc: [oidc.roles] is empty: identity-provider tokens authenticate but may call nothing")
-        return verifier
-
     def _take_state_dir(self) -> IO[str]:
         preflight.make_directory(self.state_dir, "state directory")
         return hold_state_lock(self.state_dir)
-
-    def _open_store(self) -> StateStore | None:
-        if is_postgres_url(self.settings.store):
-            return PostgresStore(
-                parse_store_url(self.settings.store),
-                history_days=self.settings.history_days,
-                stall_timeout=self.settings.takeover_delay,
-            )
-        if self.settings.store != "sqlite":
-            return None
-        return SQLiteStore(
-            self.state_dir / DATABASE_NAME, sync=self.settings.sync, history_days=self.settings.history_days
-        )
-
-    def _ha_coordinator(self) -> HaCoordinator | None:
-        if not isinstance(self.store, PostgresStore):
-            return None
-        leadership = Leadership(self.settings.advertise_url or "")
-        return HaCoordinator(self.settings, self.store, leadership, self._say, make_service=self._new_service)
 
     def _new_service(self, core: Scheduler, store: StateStore | None) -> SchedulerService:
         """A service over ``core`` with this server's metrics and audit log (a takeover's too)."""
@@ -203,23 +161,6 @@ class ServerRuntime:
             self._say(f"created tokens file {self.tokens_path} with one admin token (shown only now):")
             self._say(f"  id: admin  secret: {secret}")
         return TokenStore.load(self.tokens_path)
-
-    def _recover(self) -> Scheduler:
-        """The scheduling core, with the stored state loaded into it; says one line about it."""
-        config = self.settings.scheduler
-        if self.store is None or self.ha is not None:  # a standby loads the state once it leads
-            return Scheduler(config, self.settings.resources)
-        core = Scheduler(replace(config, record_task_history=True), self.settings.resources)
-        if self.store.created:
-            self._say(f"created state database {self.store.path}")
-            return core
-        started = time.monotonic()
-        counts = load_into(self.store, core, time.time())
-        self._say(
-            f"recovered {counts['tasks']} tasks and {counts['workers']} workers from "
-            f"{self.store.path} in {time.monotonic() - started:.1f}s"
-        )
-        return core
 
     def _application(self) -> SchedulerApp:
         settings = self.settings
@@ -266,17 +207,6 @@ class ServerRuntime:
             metrics_auth=settings.metrics_auth,
             cors=settings.cors,
         )
-
-    def _watch_metrics(self) -> None:
-        """Point the metrics at the counters read when scraped, and at the listeners' refusals."""
-        live = self.metrics.live
-        live.scheduler = lambda: self.app.service.status_counts()  # the current one: a takeover swaps it
-        live.connections = lambda: sum(server.active_connections for server in self.listeners)
-        live.audit_errors = lambda: self.audit.dropped
-        if self.ha is not None:
-            live.leadership = self.ha.leadership.role_and_epoch
-        for server in self.listeners:
-            server.on_refused_connection = self.metrics.connection_refused
 
     def _listen(self, tls_context: ssl.SSLContext | None) -> RpcHttpServer:
         settings = self.settings
@@ -393,10 +323,7 @@ class ServerRuntime:
         """Serve until stopped; returns the process exit code (0 after a clean stop)."""
         self.app.service.start()
         if self.oidc is not None:
-            refresher = threading.Thread(
-                target=self._refresh_oidc_keys, args=(self.oidc,), name="xrsched-oidc-keys", daemon=True
-            )
-            refresher.start()
+            identity_provider.start_key_refresh(self.oidc, self._stop)
         for server in self.listeners:
             server.start()
         if self.http is not None:
@@ -418,15 +345,6 @@ class ServerRuntime:
                 self.release_revoked_claims()  # and tokens that expired since
                 self.end_revoked_sessions()
         return self.shutdown()
-
-    def _refresh_oidc_keys(self, oidc: OidcVerifier) -> None:
-        """Refresh the identity provider's keys on their schedule, off the main loop (a fetch
-        from a provider that does not answer may take its whole timeout)."""
-        while not self._stop.wait(OIDC_CHECK_INTERVAL):
-            try:
-                oidc.keys.refresh_if_due(time.time())
-            except Exception:  # a bug here must not end the refreshes for good: log it, try again
-                log.exception("oidc: key refresh failed unexpectedly; retrying on schedule")
 
     def stop(self) -> None:
         """Ask :meth:`run` to return (thread-safe)."""
