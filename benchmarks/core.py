@@ -44,6 +44,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(HERE))  # harness is a sibling module, also when this runs through runpy
+
+from harness import write_block  # noqa: E402
+
 BEGIN = "<!-- core:begin -->"
 END = "<!-- core:end -->"
 
@@ -630,14 +634,7 @@ See `benchmarks/core.py` (run with `benchmarks/run_core.sh`).
 
 def write_readme(path: Path, body: str) -> None:
     """Put ``body`` between the core markers of ``path`` (creating the file or markers)."""
-    block = f"{BEGIN}\n{body}{END}"
-    text = path.read_text() if path.exists() else README_STUB
-    begin, end = text.find(BEGIN), text.find(END)
-    if begin != -1 and end > begin:
-        text = text[:begin] + block + text[end + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
+    write_block(path, BEGIN, END, f"{BEGIN}\n{body}{END}", stub=README_STUB)
 
 
 # ------------------------------------------------------------------------------- main

@@ -30,7 +30,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from harness import machine_info  # noqa: E402
+from harness import machine_info, write_block  # noqa: E402
 
 from tests.dashboard.browser import missing_browser, start_chromium  # noqa: E402
 from tests.dashboard.graphs import add_tree  # noqa: E402
@@ -92,13 +92,7 @@ def write_readme(body: str, reps: int) -> None:
         "(needs `chromium` and `chromium-driver`: `scripts/install-test-packages.sh`).\n\n"
         f"{body}\n{END}"
     )
-    text = README.read_text()
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    README.write_text(text)
+    write_block(README, BEGIN, END, section)
 
 
 def main() -> int:

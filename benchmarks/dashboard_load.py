@@ -25,10 +25,8 @@ import contextlib
 import http.client
 import json
 import multiprocessing as mp
-import re
 import ssl
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,7 +36,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from harness import BearerTransport, console_script, kill_group, machine_info, process_cpu, spawn
+from harness import (
+    BearerTransport,
+    kill_group,
+    machine_info,
+    machine_line,
+    mint_token,
+    process_cpu,
+    server_command,
+    spawn,
+    wait_for_line,
+    write_block,
+)
 
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
@@ -52,16 +61,6 @@ START_TIMEOUT = 60.0
 # ------------------------------------------------------------------------------ server
 
 
-def add_token(state: Path, token_id: str, role: str) -> str:
-    command = [*console_script("xrsched", "xrsched.cli.main"), "token", "add", "--id", token_id, "--role", role]
-    made = subprocess_run([*command, "--tokens", str(state / "tokens.toml")])
-    return made.strip().splitlines()[0]
-
-
-def subprocess_run(command: list[str]) -> str:
-    return subprocess.run(command, capture_output=True, text=True, check=True, timeout=60).stdout
-
-
 def start_server(work: Path, store: str) -> tuple[Any, dict[str, Any]]:
     """xrsched-server on a free port with dev certificates; returns the process and how to reach it."""
     from xrsched.certgen import make_dev_certificates
@@ -71,20 +70,13 @@ def start_server(work: Path, store: str) -> tuple[Any, dict[str, Any]]:
     state.mkdir(mode=0o700)
     spec = {
         "ca": str(certs.ca_cert),
-        "worker": add_token(state, "bench-worker", "worker"),
-        "viewer": add_token(state, "bench-viewer", "viewer"),
-        "admin": add_token(state, "bench-admin", "admin"),
+        "worker": mint_token(state / "tokens.toml", "bench-worker", "worker"),
+        "viewer": mint_token(state / "tokens.toml", "bench-viewer", "viewer"),
+        "admin": mint_token(state / "tokens.toml", "bench-admin", "admin"),
     }
     log_path = work / "server.out"
-    command = [*console_script("xrsched-server", "xrsched.cli.server"), "--port", "0", "--state-path", str(state)]
-    command += ["--tls-cert", str(certs.server_cert), "--tls-key", str(certs.server_key), "--store", store]
-    proc = spawn(command, log_path)
-    deadline = time.monotonic() + START_TIMEOUT
-    while not (match := re.search(r"listening on https://([\d.]+):(\d+)/RPC2", log_path.read_text())):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            kill_group(proc)
-            raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
-        time.sleep(0.05)
+    proc = spawn(server_command(state, certs, ["--store", store]), log_path)
+    match = wait_for_line(proc, log_path, r"listening on https://([\d.]+):(\d+)/RPC2", START_TIMEOUT)
     spec.update(host=match.group(1), port=int(match.group(2)))
     return proc, spec
 
@@ -305,7 +297,7 @@ def render(result: dict[str, Any], args: argparse.Namespace, info: dict[str, str
         f"`{args.store}`; one worker loop every {args.interval * 1e3:g} ms; {args.reps} x {args.seconds:g} s "
         f"per condition, alternating. Dashboards polled: {polled}.",
         "",
-        "Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + ".",
+        machine_line(info),
     ]
     return "\n".join(lines)
 
@@ -321,13 +313,7 @@ def write_readme(body: str) -> None:
         "takes 1-2 of them).\n\n"
         f"{body}\n{END}"
     )
-    text = README.read_text()
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    README.write_text(text)
+    write_block(README, BEGIN, END, section)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from harness import write_block
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 BEGIN = "<!-- dashboard-queries:begin -->"
@@ -165,14 +167,8 @@ def _load() -> str:
 
 def write_readme(path: Path, body: str) -> None:
     """Replace the text between the markers (appending a section with them if missing)."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        text = f"{head}{BEGIN}\n{body}\n{END}{tail}"
-    else:
-        text = text.rstrip("\n") + f"\n\n## Dashboard queries\n\n{BEGIN}\n{body}\n{END}\n"
-    path.write_text(text)
+    block = f"{BEGIN}\n{body}\n{END}"
+    write_block(path, BEGIN, END, block, appended=f"## Dashboard queries\n\n{block}")
 
 
 def main(argv: list[str] | None = None) -> int:

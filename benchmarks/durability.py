@@ -52,7 +52,6 @@ import queue
 import re
 import shutil
 import signal
-import socket
 import ssl
 import statistics
 import subprocess
@@ -68,13 +67,17 @@ from typing import Any
 
 from harness import (
     BearerTransport,
-    console_script,
-    free_port,
     kill_group,
     machine_info,
+    machine_line,
+    mint_token,
     process_cpu,
+    server_command,
     sleep_until,
     spawn,
+    spawn_luigid,
+    wait_for_line,
+    write_block,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -128,85 +131,15 @@ class Server:
             self.cleanup = None
 
 
-def _wait_for(proc: subprocess.Popen[bytes], log_path: Path, pattern: str, timeout: float) -> re.Match[str]:
-    """Poll the server's output file for ``pattern``."""
-    deadline = time.monotonic() + timeout
-    regex = re.compile(pattern)
-    while time.monotonic() < deadline:
-        text = log_path.read_text(errors="replace") if log_path.exists() else ""
-        match = regex.search(text)
-        if match:
-            return match
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before it was ready:\n{text}")
-        time.sleep(0.01)
-    kill_group(proc)
-    raise RuntimeError(f"server not ready after {timeout:.0f}s:\n{log_path.read_text(errors='replace')}")
-
-
 def start_luigid(work: Path) -> Server:
-    luigid = Path(sys.executable).parent / "luigid"
-    if not luigid.exists():
-        raise RuntimeError(f"no luigid next to {sys.executable}: run benchmarks/run_durability.sh")
-    logdir = work / "luigid-logs"
-    logdir.mkdir()
-    port = free_port()
-    command = [str(luigid), "--port", str(port), "--address", "127.0.0.1",
-               "--state-path", str(work / "luigid-state.pickle"), "--logdir", str(logdir)]  # fmt: skip
-    proc = spawn(command, work / "luigid.out")
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"luigid exited with {proc.returncode}:\n{(work / 'luigid.out').read_text()}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-            break
-        if time.monotonic() > deadline:
-            kill_group(proc)
-            raise RuntimeError("luigid did not start listening")
-        time.sleep(0.05)
+    proc, port = spawn_luigid(work, "run_durability.sh", START_TIMEOUT)
     return Server("luigid", proc, {"kind": "luigi", "url": f"http://127.0.0.1:{port}"})
-
-
-def make_token(tokens: Path, token_id: str, role: str) -> str:
-    made = subprocess.run(
-        [
-            *console_script("xrsched", "xrsched.cli.main"),
-            "token",
-            "add",
-            "--id",
-            token_id,
-            "--role",
-            role,
-            "--tokens",
-            str(tokens),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return made.stdout.strip().splitlines()[0]
-
-
-def server_command(state: Path, certs: Any, flags: list[str]) -> list[str]:
-    return [
-        *console_script("xrsched-server", "xrsched.cli.server"),
-        "--port",
-        "0",
-        "--state-path",
-        str(state),
-        "--tls-cert",
-        str(certs.server_cert),
-        "--tls-key",
-        str(certs.server_key),
-        *flags,
-    ]
 
 
 def start_xrsched(work: Path, certs: Any, name: str) -> Server:
     state = work / f"{name}-state"
     state.mkdir(mode=0o700)
-    secret = make_token(state / "tokens.toml", "bench", "worker")
+    secret = mint_token(state / "tokens.toml", "bench", "worker")
     log_path = work / f"{name}.out"
     flags, cleanup = XRSCHED_FLAGS.get(name, []), None
     if name == "postgresql":
@@ -214,9 +147,10 @@ def start_xrsched(work: Path, certs: Any, name: str) -> Server:
         flags, cleanup = ["--store", cluster.create_database("bench")], cluster.destroy
     proc = spawn(server_command(state, certs, flags), log_path)
     try:
-        match = _wait_for(proc, log_path, r"xrsched-server listening on (https://\S+?/RPC2)", START_TIMEOUT)
+        listening = r"xrsched-server listening on (https://\S+?/RPC2)"
+        match = wait_for_line(proc, log_path, listening, START_TIMEOUT, poll=0.01)
         if name == "postgresql":
-            _wait_for(proc, log_path, r"leader at epoch \d+: recovered", START_TIMEOUT)
+            wait_for_line(proc, log_path, r"leader at epoch \d+: recovered", START_TIMEOUT, poll=0.01)
     except BaseException:
         if cleanup is not None:
             cleanup()
@@ -526,7 +460,7 @@ def restart_once(state: Path, certs: Any, log_path: Path) -> dict[str, float]:
     started = time.monotonic()
     proc = spawn(server_command(state, certs, []), log_path)
     try:
-        _wait_for(proc, log_path, r"xrsched-server listening on https://", RESTART_TIMEOUT)
+        wait_for_line(proc, log_path, r"xrsched-server listening on https://", RESTART_TIMEOUT, poll=0.01)
         ready = time.monotonic() - started
         text = log_path.read_text(errors="replace")
         match = re.search(r"recovered (\d+) tasks and (\d+) workers from \S+ in ([\d.]+)s", text)
@@ -746,7 +680,7 @@ def render(rows: list[Any], restart: RestartResult | None, info: dict[str, str],
             out += [restart.profile, ""]
     if verdicts:
         out += ["Targets:", "", *verdicts, ""]
-    out.append("Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + ".")
+    out.append(machine_line(info))
     return "\n".join(out)
 
 
@@ -777,14 +711,7 @@ def write_readme(body: str) -> None:
         "with luigi and requests).\n\n"
         f"{body}\n{END}"
     )
-    text = README.read_text() if README.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    README.write_text(text)
+    write_block(README, BEGIN, END, section)
 
 
 # ------------------------------------------------------------------------------ main

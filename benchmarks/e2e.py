@@ -70,7 +70,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import machine_info
+from harness import free_port, machine_info, machine_line, write_block
 
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
@@ -135,12 +135,6 @@ def run_bounded(args: list[str], env: dict[str, str], cwd: Path) -> int:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         return TIMED_OUT
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def task_args(shape: str, tasks: int, root: Path) -> list[str]:
@@ -424,21 +418,14 @@ def table(results: list[Result], tasks: int, workers: int, reps: int, info: dict
     lines += ["", *verdicts(summary, luigi_ratios, tasks)]
     if any(r.code == TIMED_OUT for r in results):
         lines += ["", f"Exit {TIMED_OUT}: the run was stopped at `--timeout`; its tasks/s is the rate up to then."]
-    lines += ["", "Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + "."]
+    lines += ["", machine_line(info)]
     return "\n".join(lines)
 
 
 def write_readme(text: str, readme: Path, name: str = "e2e") -> None:
     """Put ``text`` into ``readme`` between the markers of block ``name`` (appended if absent)."""
-    current = readme.read_text()
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    block = f"{begin}\n{text}\n{end}"
-    if begin in current and end in current:
-        head, rest = current.split(begin, 1)
-        current = head + block + rest.split(end, 1)[1]
-    else:
-        current = current.rstrip("\n") + "\n\n" + block + "\n"
-    readme.write_text(current)
+    write_block(readme, begin, end, f"{begin}\n{text}\n{end}")
 
 
 def main() -> int:

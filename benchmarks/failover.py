@@ -27,8 +27,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from durability import _count, _wait_for, build_state, make_token, server_command, start_pg_cluster
-from harness import free_port, kill_group, machine_info, spawn
+from durability import _count, build_state, start_pg_cluster
+from harness import (
+    free_port,
+    kill_group,
+    machine_info,
+    machine_line,
+    mint_token,
+    server_command,
+    spawn,
+    wait_for_line,
+    write_block,
+)
 
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
@@ -47,7 +57,7 @@ def start_server(work: Path, certs: Any, name: str, store_url: str, tokens: Path
     command = server_command(state, certs, flags)
     command[command.index("--port") + 1] = str(port)
     proc = spawn(command, log)
-    _wait_for(proc, log, r"xrsched-server listening on https://", 60)
+    wait_for_line(proc, log, r"xrsched-server listening on https://", 60, poll=0.01)
     return proc, url, log
 
 
@@ -57,9 +67,9 @@ def one_failover(work: Path, certs: Any, store_url: str, tokens: Path, secret: s
     first, first_url, first_log = start_server(work, certs, f"a{rep}", store_url, tokens)
     second = None
     try:
-        _wait_for(first, first_log, r"leader at epoch \d+: recovered", LOAD_TIMEOUT)
+        wait_for_line(first, first_log, r"leader at epoch \d+: recovered", LOAD_TIMEOUT, poll=0.01)
         second, second_url, second_log = start_server(work, certs, f"b{rep}", store_url, tokens)
-        _wait_for(second, second_log, r"standby: waiting", 60)
+        wait_for_line(second, second_log, r"standby: waiting", 60, poll=0.01)
         time.sleep(2.0)  # B has polled the lock and found it held
         client = RemoteScheduler(urls=[first_url, second_url], token=secret, ca=certs.ca_cert, environ={},
                                  retries=400, backoff=0.02, max_backoff=0.1, timeout=60)  # fmt: skip
@@ -97,7 +107,7 @@ def render(results: dict[int, list[dict[str, float]]], info: dict[str, str]) -> 
             "",
             f"{reps} failovers per size; default election settings (lock_check_interval 1 s, takeover_delay 5 s).",
             "",
-            "Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + ".",
+            machine_line(info),
         ]
     )
 
@@ -112,13 +122,7 @@ def write_readme(body: str) -> None:
         "`python benchmarks/failover.py --write`.\n\n"
         f"{body}\n{END}"
     )
-    text = README.read_text() if README.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    README.write_text(text)
+    write_block(README, BEGIN, END, section)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="xrsched-failover-"))
     certs = make_dev_certificates(work / "certs")
     tokens = work / "tokens.toml"
-    secret = make_token(tokens, "bench", "worker")
+    secret = mint_token(tokens, "bench", "worker")
     cluster = start_pg_cluster()
     results: dict[int, list[dict[str, float]]] = {}
     try:

@@ -29,7 +29,7 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from harness import BearerTransport, console_script, kill_group, process_cpu, spawn
+from harness import BearerTransport, kill_group, process_cpu, server_command, spawn, wait_for_line
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from xrsched.auth import TokenStore, add_token
@@ -98,8 +98,7 @@ def server(work: Path, certs: Any, config: dict[str, Any] | None, name: str) -> 
     state = work / f"state-{name}"
     state.mkdir(mode=0o700)
     secret = add_token(state / "tokens.toml", "bench", "worker")
-    command = [*console_script("xrsched-server", "xrsched.cli.server"), "--port", "0", "--state-path", str(state),
-               "--tls-cert", str(certs.server_cert), "--tls-key", str(certs.server_key)]
+    command = server_command(state, certs)
     if config is not None:
         path = work / f"{name}.toml"
         path.write_text(toml(config))
@@ -107,12 +106,7 @@ def server(work: Path, certs: Any, config: dict[str, Any] | None, name: str) -> 
     log_path = work / f"{name}.out"
     proc = spawn(command, log_path)
     try:
-        deadline = time.monotonic() + 60
-        while "listening on https://" not in log_path.read_text(errors="replace"):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(log_path.read_text(errors="replace"))
-            time.sleep(0.05)
-        url = log_path.read_text().split("listening on ", 1)[1].split()[0]
+        url = wait_for_line(proc, log_path, r"listening on (https://\S+)", 60).group(1)
         yield url, proc.pid, secret
     finally:
         kill_group(proc)

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness import machine_info, process_cpu
+from harness import load_average, machine_info, machine_line, process_cpu
 from percall import WORKLOADS, WorkerRequest, make_workload
 from transport import Server, start_bare, start_xrsched
 
@@ -214,7 +214,7 @@ def render(figures: dict[tuple[str, str], list[float]], args: argparse.Namespace
         f"Store: {args.store or 'default'}; {args.rounds} rounds of {args.calls} calls "
         f"({args.calls // 16} multicall requests of 16 calls); ratios are medians of per-round ratios."
     )
-    lines.append("Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + ".")
+    lines.append(machine_line(info))
     return "\n".join(lines)
 
 
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info(())
     started = time.monotonic()
     figures = run(args)
-    info["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    info["load average at end"] = load_average()
     print(render(figures, args, info))
     print(f"\n(total {time.monotonic() - started:.0f} s)", file=sys.stderr)
     return 0

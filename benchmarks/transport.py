@@ -34,10 +34,8 @@ import json
 import multiprocessing as mp
 import os
 import queue
-import re
 import shutil
 import signal
-import socket
 import ssl
 import statistics
 import subprocess
@@ -53,13 +51,18 @@ from typing import Any
 
 from harness import (
     BearerTransport,
-    console_script,
-    free_port,
     kill_group,
+    load_average,
     machine_info,
+    machine_line,
+    mint_token,
     process_cpu,
+    server_command,
     sleep_until,
     spawn,
+    spawn_luigid,
+    wait_for_line,
+    write_block,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -105,64 +108,16 @@ class Server:
                 kill_group(self.proc)
 
 
-def _wait_for_line(proc: subprocess.Popen[bytes], log_path: Path, pattern: str) -> re.Match[str]:
-    """Poll the server's output file for ``pattern`` (output goes to a file: no pipe to fill)."""
-    deadline = time.monotonic() + START_TIMEOUT
-    regex = re.compile(pattern)
-    while time.monotonic() < deadline:
-        text = log_path.read_text(errors="replace") if log_path.exists() else ""
-        match = regex.search(text)
-        if match:
-            return match
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before it was ready:\n{text}")
-        time.sleep(0.05)
-    kill_group(proc)
-    raise RuntimeError(f"server not ready after {START_TIMEOUT:.0f}s:\n{log_path.read_text(errors='replace')}")
-
-
 def start_xrsched(work: Path, certs: Any, profile: Path | None = None, extra: tuple[str, ...] = ()) -> Server:
     """``xrsched-server`` with a worker token, TLS and its defaults; ``extra``: more options."""
     state = work / "xrsched-state"
     state.mkdir(mode=0o700)
-    tokens = state / "tokens.toml"
-    made = subprocess.run(
-        [
-            *console_script("xrsched", "xrsched.cli.main"),
-            "token",
-            "add",
-            "--id",
-            "bench",
-            "--role",
-            "worker",
-            "--tokens",
-            str(tokens),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    secret = made.stdout.strip().splitlines()[0]
+    secret = mint_token(state / "tokens.toml", "bench", "worker")
     log_path = work / "xrsched-server.out"
-    if profile is None:
-        launcher = console_script("xrsched-server", "xrsched.cli.server")
-    else:
-        launcher = [sys.executable, str(Path(__file__).resolve()), PROFILED, str(profile)]
-    command = [
-        *launcher,
-        "--port",
-        "0",
-        "--state-path",
-        str(state),
-        "--tls-cert",
-        str(certs.server_cert),
-        "--tls-key",
-        str(certs.server_key),
-        *extra,
-    ]
+    launcher = None if profile is None else [sys.executable, str(Path(__file__).resolve()), PROFILED, str(profile)]
+    command = server_command(state, certs, extra, launcher)
     proc = spawn(command, log_path)
-    match = _wait_for_line(proc, log_path, r"xrsched-server listening on (https://\S+?/RPC2)")
+    match = wait_for_line(proc, log_path, r"xrsched-server listening on (https://\S+?/RPC2)", START_TIMEOUT)
     spec = {"kind": "xmlrpc", "url": match.group(1), "ca": str(certs.ca_cert), "secret": secret}
     server = Server("xrsched", proc, spec, log_path, state / "audit.log")
     return server
@@ -176,37 +131,9 @@ def _count_lines(path: Path) -> int:
 
 
 def start_luigid(work: Path) -> Server:
-    luigid = Path(sys.executable).parent / "luigid"
-    if not luigid.exists():
-        raise RuntimeError(f"no luigid next to {sys.executable}: run benchmarks/run_transport.sh")
-    logdir = work / "luigid-logs"
-    logdir.mkdir()
-    port = free_port()
-    log_path = work / "luigid.out"
-    command = [
-        str(luigid),
-        "--port",
-        str(port),
-        "--address",
-        "127.0.0.1",
-        "--state-path",
-        str(work / "luigid-state.pickle"),
-        "--logdir",
-        str(logdir),
-    ]
-    proc = spawn(command, log_path)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"luigid exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-            break
-        if time.monotonic() > deadline:
-            kill_group(proc)
-            raise RuntimeError("luigid did not start listening")
-        time.sleep(0.05)
-    return Server("luigid", proc, {"kind": "luigi", "url": url}, log_path, logdir / "luigi-server.log")
+    proc, port = spawn_luigid(work, "run_transport.sh", START_TIMEOUT)
+    spec = {"kind": "luigi", "url": f"http://127.0.0.1:{port}"}
+    return Server("luigid", proc, spec, work / "luigid.out", work / "luigid-logs" / "luigi-server.log")
 
 
 def start_bare(work: Path, certs: Any) -> Server:
@@ -221,7 +148,7 @@ def start_bare(work: Path, certs: Any) -> Server:
         str(certs.server_key),
     ]
     proc = spawn(command, log_path)
-    match = _wait_for_line(proc, log_path, r"bare listening on (https://\S+?/RPC2)")
+    match = wait_for_line(proc, log_path, r"bare listening on (https://\S+?/RPC2)", START_TIMEOUT)
     return Server(
         "bare",
         proc,
@@ -588,7 +515,7 @@ def render(rows: list[Row], info: dict[str, str], args: argparse.Namespace, note
         "Ratios are medians of the per-repetition ratios (the two servers measured back to back)."
     )
     out.append("")
-    out.append("Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + ".")
+    out.append(machine_line(info))
     if notes:
         out += ["", *[f"- {n}" for n in notes]]
     return "\n".join(out)
@@ -610,14 +537,7 @@ def write_readme(body: str) -> None:
         "with luigi and requests; about 4 minutes).\n\n"
         f"{body}\n{END}"
     )
-    text = README.read_text() if README.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    README.write_text(text)
+    write_block(README, BEGIN, END, section)
 
 
 # ------------------------------------------------------------------------------ main
@@ -727,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
             kind = "audit log" if name == "xrsched" else "access log"
             line += f"; {logged[name]:,} lines in its {kind} (one per call)"
         notes.append(line + ".")
-    info["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    info["load average at end"] = load_average()
     body = render(rows, info, args, notes)
     print(body)
     print(f"\n(total {time.monotonic() - started:.0f} s)", file=sys.stderr)
