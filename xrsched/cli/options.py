@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import Field
 from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from xrsched.options import env_name
 
 #: --token's help for the commands that ask a running scheduler.
 TOKEN_HELP = "Token (visible in ps and shell history: prefer --token-file)."  # noqa: S105 (help text)
+
+
+def command_line_values(ctx: click.Context, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of ``given`` that were typed on the command line (not defaults): the flags
+    layer of the settings, which wins over ``XRSCHED_*`` and the config file."""
+    return {
+        name: value for name, value in given.items() if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
+    }
+
+
+def config_from_environment() -> Path | None:
+    """``$XRSCHED_CONFIG`` as a path: the config file when ``--config`` is not given (None when
+    unset or empty)."""
+    return Path(os.environ["XRSCHED_CONFIG"]) if os.environ.get("XRSCHED_CONFIG") else None
 
 
 def settings_options(

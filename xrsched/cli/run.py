@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from click.core import ParameterSource
 
-from xrsched.cli.options import settings_options
+from xrsched.cli.options import command_line_values, config_from_environment, settings_options
 from xrsched.worker.settings import (
     WorkerSettings,
     WorkerSettingsError,
@@ -74,10 +73,8 @@ def run(
     scheduler refused (token, role, certificate); 3 interrupted (SIGUSR1/SIGTERM/SIGINT drain),
     or the scheduler unreachable for --unreachable-timeout (at start or later).
     """
-    flags = {
-        name: value for name, value in given.items() if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
-    }
-    config_file = config_file or (Path(os.environ["XRSCHED_CONFIG"]) if os.environ.get("XRSCHED_CONFIG") else None)
+    flags = command_line_values(ctx, given)
+    config_file = config_file or config_from_environment()
     try:
         table = load_worker_table(config_file) if config_file else {}
         settings = build_worker_settings(table, os.environ, flags, origin=str(config_file or "config"))

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from click.core import ParameterSource
 
 from xrsched import __version__
-from xrsched.cli.options import settings_options
+from xrsched.cli.options import command_line_values, config_from_environment, settings_options
 from xrsched.core.errors import BadValue
 from xrsched.settings import build_settings, load_config_file, option_fields
 
@@ -41,10 +40,8 @@ def main(ctx: click.Context, config_file: Path | None, **given: Any) -> None:
     (see --state-path), generates a self-signed certificate there and, on first start,
     a tokens file holding one admin token whose secret is printed once.
     """
-    flags = {
-        name: value for name, value in given.items() if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
-    }
-    config_file = config_file or (Path(os.environ["XRSCHED_CONFIG"]) if os.environ.get("XRSCHED_CONFIG") else None)
+    flags = command_line_values(ctx, given)
+    config_file = config_file or config_from_environment()
     try:
         file_values = load_config_file(config_file) if config_file else {}
         settings = build_settings(file_values, dict(os.environ), flags, origin=str(config_file or "config"))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,18 @@ def tokens_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _path(tokens_path: Path | None) -> Path:
     return tokens_path if tokens_path is not None else default_tokens_path()
+
+
+@contextlib.contextmanager
+def _written(path: Path) -> Iterator[None]:
+    """Around a change to the tokens file: a bad file, or one that cannot be written, becomes a
+    one-line error naming it (exit 1), never a traceback."""
+    try:
+        yield
+    except TokenFileError as exc:
+        raise click.ClickException(exc.message) from None
+    except OSError as exc:  # e.g. the directory cannot be made or the file not written
+        raise click.ClickException(f"{exc.filename or path}: {exc.strerror or exc}") from None
 
 
 def _expiry(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Expiry | None:
@@ -81,12 +94,8 @@ def token() -> None:
 def add_command(token_id: str, role: str, expires: Expiry | None, tokens_path: Path | None) -> None:
     """Add a token and print its secret (once, alone on stdout; it cannot be shown again)."""
     path = _path(tokens_path)
-    try:
+    with _written(path):
         secret = add_token(path, token_id, role, expires)
-    except TokenFileError as exc:
-        raise click.ClickException(exc.message) from None
-    except OSError as exc:  # e.g. the directory cannot be made or the file not written
-        raise click.ClickException(f"{exc.filename or path}: {exc.strerror or exc}") from None
     click.echo(secret)
     click.echo(
         f"Added token {token_id!r} (role {role.lower()}) to {path}. Keep the secret above safe: "
@@ -155,12 +164,8 @@ def rotate_command(token_id: str, grace: float, tokens_path: Path | None) -> Non
     """Give token ID a new secret and print it (once, alone on stdout); the old secret keeps
     working until the grace period ends, then stops by itself."""
     path = _path(tokens_path)
-    try:
+    with _written(path):
         secret = rotate_token(path, token_id, grace)
-    except TokenFileError as exc:
-        raise click.ClickException(exc.message) from None
-    except OSError as exc:
-        raise click.ClickException(f"{exc.filename or path}: {exc.strerror or exc}") from None
     click.echo(secret)
     old = f"The old secret works for {format_duration(grace)} more" if grace > 0 else "The old secret stops now"
     click.echo(
@@ -178,10 +183,6 @@ def rotate_command(token_id: str, grace: float, tokens_path: Path | None) -> Non
 def revoke_command(token_id: str, tokens_path: Path | None) -> None:
     """Remove the token ID; a running server refuses it within a second (at once on SIGHUP)."""
     path = _path(tokens_path)
-    try:
+    with _written(path):
         revoke_token(path, token_id)
-    except TokenFileError as exc:
-        raise click.ClickException(exc.message) from None
-    except OSError as exc:  # e.g. the directory cannot be made or the file not written
-        raise click.ClickException(f"{exc.filename or path}: {exc.strerror or exc}") from None
     click.echo(f"Revoked token {token_id!r} in {path}. A running server refuses it within a second.", err=True)
