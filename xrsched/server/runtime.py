@@ -184,7 +184,10 @@ class ServerRuntime:
         if self.settings.store != "sqlite":
             return None
         return SQLiteStore(
-            self.state_dir / DATABASE_NAME, sync=self.settings.sync, history_days=self.settings.history_days
+            self.state_dir / DATABASE_NAME,
+            sync=self.settings.sync,
+            history_days=self.settings.history_days,
+            check_in_background=True,  # verified in _recover, while the records load
         )
 
     def _ha_coordinator(self) -> HaCoordinator | None:
@@ -214,7 +217,11 @@ class ServerRuntime:
             self._say(f"created state database {self.store.path}")
             return core
         started = time.monotonic()
-        counts = load_into(self.store, core, time.time())
+        try:
+            counts = load_into(self.store, core, time.time())
+        finally:
+            if isinstance(self.store, SQLiteStore):
+                self.store.verify()  # its verdict on a damaged file is the clearer error
         self._say(
             f"recovered {counts['tasks']} tasks and {counts['workers']} workers from "
             f"{self.store.path} in {time.monotonic() - started:.1f}s"
