@@ -336,3 +336,24 @@ def test_the_server_refuses_a_corrupt_state_file(tmp_path, env):
     )
     assert_refused(result, state / STATE_FILE, "xrsched state import")
     assert "listening" not in result.stdout
+
+
+def test_the_server_refuses_a_file_whose_damage_only_the_structure_check_finds(tmp_path, env):
+    """The records load while the check runs in the background; the server still stops before
+    it listens."""
+    from tests.store.test_background_check import damage_history, write_state
+
+    state = tmp_path / "state"
+    state.mkdir()
+    write_state(state / STATE_FILE)
+    damage_history(state / STATE_FILE)
+    result = subprocess.run(
+        [SERVER, "--port", "0", "--state-path", str(state)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert_refused(result, state / STATE_FILE, "malformed", "xrsched state import")
+    assert "listening" not in result.stdout

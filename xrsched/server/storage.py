@@ -31,7 +31,12 @@ def open_store(settings: ServerSettings, state_dir: Path) -> StateStore | None:
         )
     if settings.store != "sqlite":
         return None
-    return SQLiteStore(state_dir / DATABASE_NAME, sync=settings.sync, history_days=settings.history_days)
+    return SQLiteStore(
+        state_dir / DATABASE_NAME,
+        sync=settings.sync,
+        history_days=settings.history_days,
+        check_in_background=True,  # verified in recover(), while the records load
+    )
 
 
 def ha_coordinator(
@@ -62,7 +67,11 @@ def recover(
         say(f"created state database {store.path}")
         return core
     started = time.monotonic()
-    counts = load_into(store, core, time.time())
+    try:
+        counts = load_into(store, core, time.time())
+    finally:
+        if isinstance(store, SQLiteStore):
+            store.verify()  # its verdict on a damaged file is the clearer error
     say(
         f"recovered {counts['tasks']} tasks and {counts['workers']} workers from "
         f"{store.path} in {time.monotonic() - started:.1f}s"
