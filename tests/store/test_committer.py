@@ -157,6 +157,24 @@ def test_a_caller_covered_by_a_write_returns_when_it_ends_not_after_the_next_one
     store.close()
 
 
+def test_callers_that_came_during_a_write_share_the_next_one_and_all_return_when_it_ends(tmp_path: Path):
+    store = GatedStore(tmp_path / "s.sqlite3")
+    committer = GroupCommitter(store, retry_interval=60)
+    gate = store.gate("a")
+    outcomes: dict[int, str] = {}
+    first = _waiter(committer, committer.submit(_batch("a")), outcomes)
+    assert store.entered["a"].wait(10)
+    later = [_waiter(committer, committer.submit(_batch(name)), outcomes) for name in ("b", "c", "d")]
+    time.sleep(0.2)
+    gate.set()
+    wait_for(lambda: len(outcomes) == 4, 5, "every caller to return after the second write")
+    join_all([first, *later], 10)
+    assert set(outcomes.values()) == {"stored"}
+    assert store.writes == [{"a"}, {"b", "c", "d"}]
+    committer.stop()
+    store.close()
+
+
 def test_a_failed_write_fails_the_callers_it_covered_and_the_next_caller_writes_everything(tmp_path: Path):
     store = GatedStore(tmp_path / "s.sqlite3")
     committer = GroupCommitter(store, retry_interval=60)

@@ -5,11 +5,13 @@ their order; it then waits, without the lock, until a transaction containing the
 committed. A waiting caller writes that transaction itself when nobody else is writing,
 folding in everything pending, so a lone caller pays no hand-over to another thread (two
 thread switches cost more than the write itself). While one caller writes, the others wait
-on a condition: when the write ends they all wake at once, those it covered return, and one
-of the rest writes all of their changes together, so under load many calls pay for one
-fsync. (They used to queue on a write lock instead: callers the write had covered were woken
-one at a time, and often only after a caller it had not covered had taken the lock and
-started the next transaction, so they waited for two fsyncs and transactions stayed small.)
+in one of two rounds: those whose changes the write holds, all woken when it ends, and those
+whose changes came too late for it, of whom one is woken to write all of theirs together
+(the others are then in its round). So under load many calls pay for one fsync, and no
+thread is woken for nothing. (They used to queue on a write lock instead: callers the write
+had covered were woken one at a time, often only after a caller it had not covered had taken
+the lock and started the next transaction, so they waited for two fsyncs and transactions
+stayed small.)
 
 A background thread writes what nobody waits for (the maintenance pass's changes) and
 retries after failures. When a write fails (disk full, read-only directory) the pending
@@ -52,10 +54,17 @@ class GroupCommitter:
         retry_interval: float = 1.0,
     ) -> None:
         self._store = store
-        #: Guards the fields below; callers wait on it for a write to end.
-        self._cond = threading.Condition(threading.Lock())
+        #: Guards the fields below.
+        self._lock = threading.Lock()
         #: True while some thread writes: one transaction at a time, in ticket order.
         self._writing = False
+        #: The last ticket the write in progress holds.
+        self._in_flight_upto = 0
+        #: Callers whose changes the write in progress holds (all woken when it ends), and
+        #: callers whose changes no write holds yet (one woken when it ends, to write them).
+        #: A write that takes the pending changes swaps the two: those waiters are its round now.
+        self._in_flight = threading.Condition(self._lock)
+        self._queued = threading.Condition(self._lock)
         self._pending: list[tuple[int, Batch]] = []
         self._carry: Batch | None = None
         self._carry_upto = 0
@@ -82,7 +91,7 @@ class GroupCommitter:
 
     def submit(self, batch: Batch) -> int:
         """Queue a batch; returns its ticket for :meth:`wait`. Call in the order of the changes."""
-        with self._cond:
+        with self._lock:
             self._submitted += 1
             self._pending.append((self._submitted, batch))
             return self._submitted
@@ -93,19 +102,19 @@ class GroupCommitter:
         While another thread writes, wait for it to finish; if its transaction did not cover
         the ticket (or nobody was writing), write everything pending in this thread.
         """
-        with self._cond:
+        with self._lock:
             if not self._take_turn(ticket, time.monotonic() + timeout):
                 return
         try:
             self._write_pending()
         finally:
             self._end_turn()
-        with self._cond:
+        with self._lock:
             if self._committed < ticket:
                 raise StoreUnavailable(self._error or "the state store did not confirm the write")
 
     def _take_turn(self, ticket: int, deadline: float) -> bool:
-        """Under the condition: False once ``ticket`` is durable, True when this thread is to
+        """Under the lock: False once ``ticket`` is durable, True when this thread is to
         write it (nobody else writes now); StoreUnavailable if its write failed or time ran out."""
         while True:
             if self._committed >= ticket:
@@ -118,35 +127,40 @@ class GroupCommitter:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise StoreUnavailable("the state store did not confirm the write in time")
-            self._cond.wait(remaining)
+            round_ = self._in_flight if ticket <= self._in_flight_upto else self._queued
+            round_.wait(remaining)
 
     def _end_turn(self) -> None:
-        """Let the next writer in, and wake the callers the write may have covered."""
-        with self._cond:
+        """Let the next writer in: wake the callers the write held, and one caller to write
+        what came after."""
+        with self._lock:
             self._writing = False
-            self._cond.notify_all()
+            self._in_flight.notify_all()
+            self._queued.notify()
 
     def _write_pending(self) -> None:
         """Write the kept batch and everything pending in one transaction (in this thread's turn)."""
-        with self._cond:
+        with self._lock:
             batch = self._carry or Batch()
             upto = self._carry_upto
             for ticket, later in self._pending:
                 batch.absorb(later)
                 upto = ticket
             self._pending.clear()
+            self._in_flight_upto = upto
+            self._in_flight, self._queued = self._queued, self._in_flight
         try:
             if batch:
                 self._store.write(batch)
         except Exception as exc:  # any failure keeps the batch for the next attempt
             reason = f"the state store cannot be written: {exc}"
-            with self._cond:
+            with self._lock:
                 if self._error is None:
                     log.error("%s; changes are kept in memory and retried", reason)
                 self._error = reason
                 self._carry, self._carry_upto = batch, upto
             return
-        with self._cond:
+        with self._lock:
             if self._error is not None:
                 log.warning("the state store recovered; pending changes were written")
             self._error = None
@@ -157,7 +171,7 @@ class GroupCommitter:
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until everything submitted so far is durable."""
-        with self._cond:
+        with self._lock:
             ticket = self._submitted
         if ticket:
             self.wait(ticket, timeout)
@@ -180,17 +194,18 @@ class GroupCommitter:
     def abandon(self, timeout: float = 10.0) -> None:
         """Stop the background thread and drop what is pending (nothing more is written)."""
         self._stopping.set()
-        with self._cond:
+        with self._lock:
             self._pending.clear()
             self._carry = None
             self._error = self._error or "the server stepped down"
-            self._cond.notify_all()
+            self._in_flight.notify_all()
+            self._queued.notify_all()
         self._thread.join(timeout)
 
     def _run(self) -> None:
         """Every ``retry_interval``: write what nobody waited for, or retry after a failure."""
         while not self._stopping.wait(self._retry_interval):
-            with self._cond:
+            with self._lock:
                 if self._writing or (not self._pending and self._carry is None):
                     continue
                 self._writing = True
