@@ -71,7 +71,7 @@ class GroupCommitter:
         self._submitted = 0
         self._committed = 0
         self._error: str | None = None
-        #: Set to stop the background thread (which sleeps on it, not on the condition, so
+        #: Set to stop the background thread (which sleeps on it, not in a round, so
         #: the end of every write does not wake it).
         self._stopping = threading.Event()
         self._retry_interval = retry_interval
