@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.store.test_recovery import CONFIG, Clock, build_rich_state, comparable
-from tests.waiting import join_all
+from tests.waiting import join_all, wait_for
 from xrsched.core import Scheduler
 from xrsched.core.errors import Unavailable
 from xrsched.requestid import CURRENT_REQUEST_ID
@@ -127,6 +127,41 @@ def test_a_fenced_service_answers_503_and_keeps_nothing(pg_url, pg_cluster):
     assert "will be saved" not in refused.value.message
     service.abandon()
     assert {row[0] for row in open_store(pg_url).iter_tasks()} == {"kept"}
+
+
+def test_a_fenced_leader_refuses_every_call_begun_after_the_takeover_on_many_threads(pg_url, pg_cluster):
+    store = open_store(pg_url)
+    store.epoch = 0
+    service = durable_service(store, Clock())
+    taken_over = threading.Event()
+    acknowledged: list[str] = []
+    late_answers: list[str] = []  # calls begun after the takeover that were not refused
+
+    def client(n: int) -> None:
+        for i in range(200):
+            task_id, after = f"T{n}-{i}", taken_over.is_set()
+            try:
+                service.call("add_task", task_id=task_id, worker=f"w{n}")
+            except Unavailable as exc:
+                assert "another server leads now" in exc.message or "stepped down" in exc.message
+                if after:
+                    return
+                continue
+            acknowledged.append(task_id)
+            if after:
+                late_answers.append(task_id)
+
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    wait_for(lambda: len(acknowledged) >= 30, 30, "calls to commit before the takeover")
+    with pg_cluster.connect(pg_url.rsplit("/", 1)[1]) as conn:
+        conn.execute("UPDATE xrsched_leader SET epoch = 7")  # waits for a write in flight
+    taken_over.set()
+    join_all(threads, 60)
+    assert late_answers == []
+    service.abandon()
+    assert {row[0] for row in open_store(pg_url).iter_tasks()} == set(acknowledged)
 
 
 def test_answers_to_request_ids_are_stored_with_the_change(pg_url):

@@ -2,10 +2,16 @@
 
 The service encodes a call's changes under its lock and submits them here, which fixes
 their order; it then waits, without the lock, until a transaction containing them has
-committed. The waiting caller writes that transaction itself, folding in everything pending:
-while one caller writes, the others queue on the write lock, and the next one in writes all
-of their changes at once, so under load many calls pay for one fsync, and a lone caller pays
-no hand-over to another thread (two thread switches cost more than the write itself).
+committed. A waiting caller writes that transaction itself when nobody else is writing,
+folding in everything pending, so a lone caller pays no hand-over to another thread (two
+thread switches cost more than the write itself). While one caller writes, the others wait
+in one of two rounds: those whose changes the write holds, all woken when it ends, and those
+whose changes came too late for it, of whom one is woken to write all of theirs together
+(the others are then in its round). So under load many calls pay for one fsync, and no
+thread is woken for nothing. (They used to queue on a write lock instead: callers the write
+had covered were woken one at a time, often only after a caller it had not covered had taken
+the lock and started the next transaction, so they waited for two fsyncs and transactions
+stayed small.)
 
 A background thread writes what nobody waits for (the maintenance pass's changes) and
 retries after failures. When a write fails (disk full, read-only directory) the pending
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Protocol
 
 from .base import Batch
@@ -47,17 +54,26 @@ class GroupCommitter:
         retry_interval: float = 1.0,
     ) -> None:
         self._store = store
-        #: Guards the counters below; the background thread sleeps on it (woken only to stop).
-        self._cond = threading.Condition(threading.Lock())
-        #: Held for the whole of a write: one transaction at a time, in ticket order.
-        self._write_lock = threading.Lock()
+        #: Guards the fields below.
+        self._lock = threading.Lock()
+        #: True while some thread writes: one transaction at a time, in ticket order.
+        self._writing = False
+        #: The last ticket the write in progress holds.
+        self._in_flight_upto = 0
+        #: Callers whose changes the write in progress holds (all woken when it ends), and
+        #: callers whose changes no write holds yet (one woken when it ends, to write them).
+        #: A write that takes the pending changes swaps the two: those waiters are its round now.
+        self._in_flight = threading.Condition(self._lock)
+        self._queued = threading.Condition(self._lock)
         self._pending: list[tuple[int, Batch]] = []
         self._carry: Batch | None = None
         self._carry_upto = 0
         self._submitted = 0
         self._committed = 0
         self._error: str | None = None
-        self._stopping = False
+        #: Set to stop the background thread (which sleeps on it, not in a round, so
+        #: the end of every write does not wake it).
+        self._stopping = threading.Event()
         self._retry_interval = retry_interval
         self.commits = 0
         self._thread = threading.Thread(target=self._run, name="xrsched-store-writer", daemon=True)
@@ -75,7 +91,7 @@ class GroupCommitter:
 
     def submit(self, batch: Batch) -> int:
         """Queue a batch; returns its ticket for :meth:`wait`. Call in the order of the changes."""
-        with self._cond:
+        with self._lock:
             self._submitted += 1
             self._pending.append((self._submitted, batch))
             return self._submitted
@@ -83,53 +99,68 @@ class GroupCommitter:
     def wait(self, ticket: int, timeout: float = 30.0) -> None:
         """Return once the batch with ``ticket`` is durable; StoreUnavailable if it cannot be now.
 
-        If no transaction covering the ticket has committed, the caller takes the write lock and
-        writes everything pending itself, unless the transaction that held the lock meanwhile
-        covered it.
+        While another thread writes, wait for it to finish; if its transaction did not cover
+        the ticket (or nobody was writing), write everything pending in this thread.
         """
-        if self._settled(ticket):
-            return
-        if not self._write_lock.acquire(timeout=timeout):
-            raise StoreUnavailable("the state store did not confirm the write in time")
-        try:
-            if self._settled(ticket):
+        with self._lock:
+            if not self._take_turn(ticket, time.monotonic() + timeout):
                 return
+        try:
             self._write_pending()
         finally:
-            self._write_lock.release()
-        if not self._settled(ticket):
-            raise StoreUnavailable(self._error or "the state store did not confirm the write")
+            self._end_turn()
+        with self._lock:
+            if self._committed < ticket:
+                raise StoreUnavailable(self._error or "the state store did not confirm the write")
 
-    def _settled(self, ticket: int) -> bool:
-        """True once ``ticket`` is durable; StoreUnavailable if the write that held it failed."""
-        with self._cond:
+    def _take_turn(self, ticket: int, deadline: float) -> bool:
+        """Under the lock: False once ``ticket`` is durable, True when this thread is to
+        write it (nobody else writes now); StoreUnavailable if its write failed or time ran out."""
+        while True:
             if self._committed >= ticket:
-                return True
+                return False
             if self._error is not None and self._carry_upto >= ticket:
                 raise StoreUnavailable(self._error)
-            return False
+            if not self._writing:
+                self._writing = True
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise StoreUnavailable("the state store did not confirm the write in time")
+            round_ = self._in_flight if ticket <= self._in_flight_upto else self._queued
+            round_.wait(remaining)
+
+    def _end_turn(self) -> None:
+        """Let the next writer in: wake the callers the write held, and one caller to write
+        what came after."""
+        with self._lock:
+            self._writing = False
+            self._in_flight.notify_all()
+            self._queued.notify()
 
     def _write_pending(self) -> None:
-        """Write the kept batch and everything pending in one transaction (hold the write lock)."""
-        with self._cond:
+        """Write the kept batch and everything pending in one transaction (in this thread's turn)."""
+        with self._lock:
             batch = self._carry or Batch()
             upto = self._carry_upto
             for ticket, later in self._pending:
                 batch.absorb(later)
                 upto = ticket
             self._pending.clear()
+            self._in_flight_upto = upto
+            self._in_flight, self._queued = self._queued, self._in_flight
         try:
             if batch:
                 self._store.write(batch)
         except Exception as exc:  # any failure keeps the batch for the next attempt
             reason = f"the state store cannot be written: {exc}"
-            with self._cond:
+            with self._lock:
                 if self._error is None:
                     log.error("%s; changes are kept in memory and retried", reason)
                 self._error = reason
                 self._carry, self._carry_upto = batch, upto
             return
-        with self._cond:
+        with self._lock:
             if self._error is not None:
                 log.warning("the state store recovered; pending changes were written")
             self._error = None
@@ -140,7 +171,7 @@ class GroupCommitter:
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until everything submitted so far is durable."""
-        with self._cond:
+        with self._lock:
             ticket = self._submitted
         if ticket:
             self.wait(ticket, timeout)
@@ -157,32 +188,28 @@ class GroupCommitter:
         except StoreUnavailable as exc:
             log.error("stopping with changes not saved: %s", exc)
         log.info("%d change sets written in %d transactions", self._submitted, self.commits)
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
+        self._stopping.set()
         self._thread.join(timeout)
 
     def abandon(self, timeout: float = 10.0) -> None:
         """Stop the background thread and drop what is pending (nothing more is written)."""
-        with self._cond:
-            self._stopping = True
+        self._stopping.set()
+        with self._lock:
             self._pending.clear()
             self._carry = None
             self._error = self._error or "the server stepped down"
-            self._cond.notify_all()
+            self._in_flight.notify_all()
+            self._queued.notify_all()
         self._thread.join(timeout)
 
     def _run(self) -> None:
         """Every ``retry_interval``: write what nobody waited for, or retry after a failure."""
-        while True:
-            with self._cond:
-                self._cond.wait(self._retry_interval)
-                if self._stopping:
-                    return
-                idle = not self._pending and self._carry is None
-            if idle or not self._write_lock.acquire(blocking=False):
-                continue
+        while not self._stopping.wait(self._retry_interval):
+            with self._lock:
+                if self._writing or (not self._pending and self._carry is None):
+                    continue
+                self._writing = True
             try:
                 self._write_pending()
             finally:
-                self._write_lock.release()
+                self._end_turn()
