@@ -22,6 +22,10 @@ Systems:
   (Luigi uses ``requests`` if installed, else ``urllib``; the machine line says which): what a
   team gains by changing only its scheduler URL. Its targets: 1.5x luigid's tasks/s below
   10,000 tasks, 5x from 10,000 (where luigid's O(n) ``get_work`` dominates);
+* **Luigi workers -> xrsched (sync normal)** (``--only luigi-xrsched-normal``): the same with the
+  server at ``--sync normal``. Luigi's worker sends its calls one after another, so under
+  ``sync = full`` every registration and report waits for its own fsync; this row shows what that
+  durability costs Luigi's worker (luigid itself keeps its state in memory). Not a target row;
 * **Luigi workers, --local-scheduler** (``--only luigi-local``): the same ``luigi`` command with
   Luigi's in-process scheduler (no server, no HTTP, no TLS, no state on disk). Not a target row:
   it is Luigi's worker alone, so the tasks/s no remote scheduler can exceed with that worker;
@@ -85,8 +89,13 @@ BIN = Path(sys.executable).parent
 TARGET_RATIO = 10.0
 #: The row of :func:`run_luigi_xrsched`: Luigi's own worker, xrsched as its scheduler.
 LUIGI_XRSCHED = "Luigi workers -> xrsched"
+#: The same at ``--sync normal`` (not judged against the targets).
+LUIGI_XRSCHED_NORMAL = "Luigi workers -> xrsched (sync normal)"
 #: The row of :func:`run_luigi_local`: Luigi's in-process scheduler, the floor of any remote one.
 LUIGI_LOCAL = "Luigi workers, --local-scheduler"
+#: What ``--only`` can name.
+SYSTEMS = ("xrsched", "xrsched-normal", "requests-only", "luigi-xrsched", "luigi-xrsched-normal", "luigi-local",
+           "luigid")  # fmt: skip
 #: The row of :func:`run_requests_only` (not judged against the targets).
 CEILING = "requests only (no tasks)"
 TARGET_FIRST = 0.5
@@ -282,11 +291,12 @@ def luigi_command(shape: str, tasks: int, workers: int, root: Path, *scheduler: 
             "--workers", str(workers), *scheduler, "--log-level", "WARNING"]  # fmt: skip
 
 
-def run_luigi_xrsched(shape: str, tasks: int, workers: int, work: Path) -> Result:
+def run_luigi_xrsched(shape: str, tasks: int, workers: int, work: Path, sync: str = "full") -> Result:
     """Luigi's ``luigi`` command, unchanged but for ``--scheduler-url``, against the xrsched row's
-    server (TLS, worker token, ``sync = full``) through luigid's ``/api/``."""
+    server (TLS, worker token, ``sync`` as given: ``full`` for the target row) through luigid's
+    ``/api/``."""
     root = work / "out"
-    with xrsched_server("full", work) as server_env:
+    with xrsched_server(sync, work) as server_env:
         env = {k: v for k, v in server_env.items() if not k.startswith(("XRSCHED_", "LUIGI_"))}
         # Luigi talks through requests if it can import it, else through urllib (a plain
         # `pip install luigi` has no requests): each reads the CA from its own variable.
@@ -296,7 +306,8 @@ def run_luigi_xrsched(shape: str, tasks: int, workers: int, work: Path) -> Resul
         launched = time.time()
         code = run_bounded(args, env, work)
         finished = time.time()
-    return measure(root, launched, finished, LUIGI_XRSCHED, shape, code, tasks)
+    system = LUIGI_XRSCHED if sync == "full" else LUIGI_XRSCHED_NORMAL
+    return measure(root, launched, finished, system, shape, code, tasks)
 
 
 def run_luigi_local(shape: str, tasks: int, workers: int, work: Path) -> Result:
@@ -413,7 +424,7 @@ def table(results: list[Result], tasks: int, workers: int, reps: int, info: dict
         median = statistics.median(ratios) if ratios else float("nan")
         if system == LUIGI_XRSCHED:
             luigi_ratios.append(median)
-        elif system not in ("luigid", CEILING, LUIGI_LOCAL):
+        elif system not in ("luigid", CEILING, LUIGI_LOCAL, LUIGI_XRSCHED_NORMAL):
             summary.append((median, first))
     lines += ["", *verdicts(summary, luigi_ratios, tasks)]
     if any(r.code == TIMED_OUT for r in results):
@@ -448,6 +459,9 @@ def main() -> int:
     options = parser.parse_args()
     RUN_TIMEOUT[0] = options.timeout
     systems = options.only.split(",")
+    unknown = sorted(set(systems) - set(SYSTEMS))
+    if unknown:
+        parser.error(f"unknown system(s) {', '.join(unknown)}; known: {', '.join(SYSTEMS)}")
     info = machine_info()  # the load average before the runs
     if any(system.startswith("luigi") for system in systems):
         info["luigi's HTTP client"] = luigi_http_client()
@@ -467,8 +481,9 @@ def main() -> int:
                 result = run_requests_only(tasks, work)
             elif system == "luigi-local":
                 result = run_luigi_local(shape, tasks, options.workers, work)
-            elif system == "luigi-xrsched":
-                result = run_luigi_xrsched(shape, tasks, options.workers, work)
+            elif system in ("luigi-xrsched", "luigi-xrsched-normal"):
+                sync = "normal" if system == "luigi-xrsched-normal" else "full"
+                result = run_luigi_xrsched(shape, tasks, options.workers, work, sync)
             else:
                 sync = "normal" if system == "xrsched-normal" else "full"
                 result = run_xrsched(shape, tasks, options.workers, sync, work)

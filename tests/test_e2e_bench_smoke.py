@@ -65,6 +65,27 @@ def test_e2e_bench_luigi_local_row_is_luigis_worker_without_a_server():
     assert "This run (medians), Luigi workers -> xrsched" not in result.stdout
 
 
+def test_e2e_bench_luigi_xrsched_normal_row_runs_luigi_against_a_sync_normal_server():
+    """The same Luigi command against xrsched at --sync normal: its own row, not judged by a target."""
+    pytest.importorskip("luigi")
+    result = run_benchmark(
+        "e2e.py", "--only", "luigi-xrsched-normal", "--shapes", "fan-in", "--tasks", "12", "--reps", "1",
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line.split("|") for line in result.stdout.splitlines() if line.startswith("| Luigi workers -> xrsched")]
+    assert len(rows) == 1, result.stdout
+    assert rows[0][1].strip() == "Luigi workers -> xrsched (sync normal)", rows
+    assert rows[0][3].strip() == "12" and rows[0][9].strip() == "0", rows
+    assert "This run (medians), Luigi workers -> xrsched" not in result.stdout
+
+
+def test_e2e_bench_refuses_an_unknown_system():
+    result = run_benchmark("e2e.py", "--only", "xrsched,luigi-xrsched-fast", "--tasks", "12", timeout=60)
+    assert result.returncode == 2
+    assert "unknown system(s) luigi-xrsched-fast" in result.stderr
+
+
 def test_e2e_bench_timeout_stops_a_run_and_shows_the_rate_so_far():
     result = run_benchmark(
         "e2e.py", "--only", "xrsched", "--shapes", "chain", "--tasks", "20000", "--reps", "1", "--timeout", "2",
