@@ -2,78 +2,31 @@
 
 ``http.client`` hands every answer's header block to :mod:`email.parser`, a MIME parser, which
 was most of the client's CPU per call after the stdlib status line and body reading are left
-aside. :class:`LeanResponse` keeps both of those and parses the header fields itself, with the
-stdlib's limits (100 lines, 64 KiB a line), refusing a malformed line where the e-mail parser
-would take it for the start of the body.
+aside. :class:`LeanResponse` keeps both of those and reads the header fields with the server's
+parser (:func:`xrsched.rpc.httpmsg.read_headers`) under ``http.client``'s limits (100 lines,
+64 KiB a line), refusing a malformed line where the e-mail parser would take it for the start
+of the body.
 """
 
 from __future__ import annotations
 
 import http.client
-import re
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-#: ``http.client``'s limits on an answer's header lines: how many, and how long one may be.
-MAX_HEADERS = 100
+from xrsched.rpc.httpmsg import HeaderMap, HttpError, read_headers
+
+#: ``http.client``'s limit on the length of an answer's header line.
 MAX_LINE = 65536
-_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token
-_END = (b"\r\n", b"\n", b"")
 _NO_BODY = (http.client.NO_CONTENT, http.client.NOT_MODIFIED)
 
 
-class Head:
-    """An answer's header fields, looked up case-insensitively: the part of ``HTTPMessage``
-    that ``HTTPResponse`` and :mod:`xrsched.client.answers` use."""
-
-    def __init__(self, fields: list[tuple[str, str]]) -> None:
-        self._fields = fields
-        self._values: dict[str, list[str]] = {}
-        for name, value in fields:
-            self._values.setdefault(name.lower(), []).append(value)
-
-    def get(self, name: str, default: Any = None) -> Any:
-        """The first value of field ``name``, else ``default``."""
-        values = self._values.get(name.lower())
-        return values[0] if values else default
-
-    def get_all(self, name: str, default: Any = None) -> Any:
-        """Every value of field ``name`` in order, else ``default``."""
-        values = self._values.get(name.lower())
-        return list(values) if values else default
-
-    def items(self) -> list[tuple[str, str]]:
-        """(name, value) pairs as they arrived."""
-        return list(self._fields)
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._values
-
-
-def read_head(fp: BinaryIO) -> Head:
-    """Header lines up to the blank line; folded lines join their field with a space."""
-    fields: list[tuple[str, str]] = []
-    for _ in range(MAX_HEADERS + 1):
-        line = fp.readline(MAX_LINE + 1)
-        if len(line) > MAX_LINE:
-            raise http.client.LineTooLong("header line")
-        if line in _END:
-            return Head(fields)
-        fields.append(_field(line.decode("iso-8859-1").rstrip("\r\n"), fields))
-    raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
-
-
-def _field(text: str, fields: list[tuple[str, str]]) -> tuple[str, str]:
-    """One header line as (name, value); a folded line comes back as its field, extended (and
-    replaces it in ``fields``)."""
-    if text[:1] in (" ", "\t"):
-        if not fields:
-            raise http.client.HTTPException("malformed header line (a continuation first)")
-        name, value = fields.pop()
-        return name, f"{value} {text.strip()}"
-    name, colon, value = text.partition(":")
-    if not colon or not _NAME.fullmatch(name):
-        raise http.client.HTTPException("malformed header line")
-    return name, value.strip()
+def read_head(fp: BinaryIO) -> HeaderMap:
+    """Header lines up to the blank line, folded lines joined to their field with a space;
+    ``http.client.HTTPException`` (a malformed answer) naming what is wrong."""
+    try:
+        return read_headers(fp.readline, max_line=MAX_LINE, fold=True)
+    except HttpError as exc:
+        raise http.client.HTTPException(exc.message) from None
 
 
 def _length(value: str | None) -> int | None:

@@ -29,11 +29,11 @@ from xrsched.client.head import LeanResponse
 from xrsched.client.tokenwatch import TokenFileWatcher
 from xrsched.client.wire import decode_response
 from xrsched.requestid import valid_request_id
+from xrsched.rpc.httpmsg import XML_TYPES
 from xrsched.tls import client_context
 
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 log = logging.getLogger("xrsched.client")
-_XML_TYPES = ("text/xml", "application/xml")
 
 
 class _Stale(Exception):
@@ -276,7 +276,7 @@ class SchedulerTransport(xmlrpc.client.SafeTransport):
         """The stdlib reads and gunzips without a limit and parses with its slow unmarshaller:
         here the answer is capped, must be XML, and is read by xrsched's fast parser."""
         media = (response.getheader("Content-Type") or "").split(";", 1)[0].strip().lower()
-        if media not in _XML_TYPES:
+        if media not in XML_TYPES:
             raise MalformedResponse(f"the server answered with {media or 'no Content-Type'}, not XML")
         cap = self.settings.max_response_bytes
         body = inflate(read_capped(response, cap), response.getheader("Content-Encoding"), cap)

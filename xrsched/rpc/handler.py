@@ -1,31 +1,23 @@
-"""One client connection: a ``SimpleXMLRPCRequestHandler`` with TLS, deadlines and limits.
+"""Reading and routing the requests of one connection: ``SimpleXMLRPCRequestHandler``'s request
+hooks with limits, authentication and plain-text errors.
 
-The stdlib's handler is built for a trusted network: it blocks on each ``recv`` with one
-timeout (a slowloris trickling a byte at a time is never cut off), reads any body of any size
-before looking at it, inflates gzip without a cap, has no authentication and answers errors
-with HTML. Each override below says what it changes; the life of a connection is
-``setup`` (TLS handshake in this thread), ``handle`` (keep-alive loop), ``finish`` (close).
-
-Every blocking read has a deadline: the handshake, the wait for the next request (idle), and
-the whole of one request once its first byte arrived.
+The stdlib reads any body of any size before looking at it, inflates gzip without a cap, has
+no authentication and answers errors with HTML. Each override below says what it changes.
+The connection around the requests (TLS, deadlines, keep-alive, close) is
+:class:`~xrsched.rpc.connection.ConnectionHandler`'s part.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
-import socket
-import time
 import uuid
 from dataclasses import replace
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-from xmlrpc.server import SimpleXMLRPCRequestHandler
 
 from xrsched import health as health_doc
 from xrsched.rpc.api_routes import ApiRoutes, is_api_path
-from xrsched.rpc.app import Peer, RequestInfo, peer_text
+from xrsched.rpc.app import RequestInfo
+from xrsched.rpc.connection import ConnectionHandler
 from xrsched.rpc.dashboard_routes import DashboardRefusal, DashboardRoutes
 from xrsched.rpc.httpmsg import (
     AUTH_CHALLENGE,
@@ -33,7 +25,6 @@ from xrsched.rpc.httpmsg import (
     HttpError,
     Response,
     check_xml_content_type,
-    common_name,
     content_length,
     parse_request_line,
     read_headers,
@@ -44,120 +35,39 @@ from xrsched.rpc.httpmsg import (
 )
 from xrsched.rpc.limits import BodyError, decode_body
 from xrsched.rpc.metrics_route import METRICS_PATH, MetricsRoute
-from xrsched.rpc.pool import ConnState, Tracked
-from xrsched.rpc.sockio import DeadlineReader, TimedWriter, refuse_plain_http
-
-if TYPE_CHECKING:
-    from xrsched.rpc.http_server import RpcHttpServer
 
 log = logging.getLogger("xrsched.server")
 
 HEALTH_PATH = "/health"
 HEALTH_CONTENT_TYPE = "application/xml; charset=utf-8"
 _MAX_REQUEST_LINE = 8192
-_LINGER_SECONDS = 1.0
-_BUSY_SECONDS = 1.0  # a refused client gets this long to handshake and to send its request head
 _NO_HEADERS = HeaderMap([])
 
 
-class RpcRequestHandler(ApiRoutes, DashboardRoutes, MetricsRoute, SimpleXMLRPCRequestHandler):
-    """Serves one accepted socket until it closes, times out, is evicted or the server drains.
+class RpcRequestHandler(ApiRoutes, DashboardRoutes, MetricsRoute, ConnectionHandler):
+    """Reads each request of the connection under its deadline, then routes it: XML-RPC,
+    ``/health``, luigid's ``/api/``, ``/metrics`` and the dashboard; refusals in plain text."""
 
-    ``tracked`` is the connection's slot in the server's pool (None for a refused newcomer);
-    with ``busy=True`` the connection is refused: after a short handshake and a short wait for
-    the request head it gets ``503`` with ``Retry-After`` and is closed.
-    """
-
-    protocol_version = "HTTP/1.1"
     rpc_paths = ("/", "/RPC2")
-    disable_nagle_algorithm = True
-    server: RpcHttpServer
-
-    def __init__(
-        self,
-        request: socket.socket,
-        client_address: Peer,
-        server: RpcHttpServer,
-        *,
-        tracked: Tracked | None = None,
-        busy: bool = False,
-    ) -> None:
-        self.tracked = tracked
-        self.busy = busy
-        self.settings = server.settings
-        self.peer_cert_cn: str | None = None
-        peer: Peer = (
-            client_address if isinstance(client_address, str) else (str(client_address[0]), int(client_address[1]))
-        )
-        self.peer_label = peer_text(peer) or "?"
-        self.info = RequestInfo(peer=peer, method="", path="", request_id="")
-        self._reader: DeadlineReader | None = None
-        self._input_clean = True  # False while unread request bytes may be waiting
-        self._body_read = False
-        self._info_current = False
-        self._expects_continue = False
-        self.command = ""
-        self.path = ""
-        self.request_version = "HTTP/1.1"
-        self.headers = _NO_HEADERS  # type: ignore[assignment]
-        super().__init__(request, peer, server)
-
-    # -- the connection's life ------------------------------------------------------------
-
-    def setup(self) -> None:
-        """TLS handshake here, in the connection's thread, under a deadline; reads with
-        whole-request deadlines (the stdlib makes plain files with one per-recv timeout)."""
-        sock = self.connection = self.request
-        if self.disable_nagle_algorithm and sock.family != socket.AF_UNIX:
-            # An answer bigger than one TLS record (16 KiB) leaves in several writes; with Nagle's
-            # algorithm the last one waits for the client's delayed ACK of the others: ~40 ms.
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if self.server.tls_context is not None and not self._handshake():
-            return
-        self._reader = DeadlineReader(self.connection)
-        self.rfile = io.BufferedReader(self._reader, 16 * 1024)
-        self.wfile = TimedWriter(self.connection, self.settings.write_timeout)  # type: ignore[assignment]
-
-    def _handshake(self) -> bool:
-        """Wrap the socket in TLS and shake hands within ``handshake_timeout``; False on failure."""
-        context = self.server.tls_context
-        assert context is not None
-        limit = self.settings.handshake_timeout
-        deadline = time.monotonic() + (min(limit, _BUSY_SECONDS) if self.busy else limit)
-        try:
-            if refuse_plain_http(self.request, deadline, self.settings.server_name):
-                self.server.note_refused_connection("plain_http")
-                return False
-            self.request.settimeout(max(deadline - time.monotonic(), 0.001))  # one deadline for both steps
-            sock = context.wrap_socket(self.request, server_side=True, do_handshake_on_connect=False)
-            self.request = self.connection = sock
-            if self.tracked is not None:
-                self.tracked.replace_socket(sock)
-            sock.do_handshake()
-        except (OSError, ValueError) as exc:
-            log.debug("TLS handshake with %s failed: %s", self.peer_label, exc)
-            self.server.note_refused_connection("handshake")
-            return False
-        self.peer_cert_cn = common_name(sock.getpeercert())
-        return True
-
-    def handle(self) -> None:
-        """Answer requests until the connection should close; resets and TLS errors end it
-        quietly (the stdlib passes them to ``handle_error``, which prints a traceback)."""
-        if self._reader is None:
-            return  # the handshake failed
-        try:
-            super().handle()
-        except (OSError, ValueError) as exc:  # resets, TLS errors, use after eviction
-            log.debug("connection %s ended: %s", self.peer_label, exc)
+    # The request being served (reset when the next one starts; see handle_one_request).
+    info: RequestInfo
+    command = ""
+    path = ""
+    request_version = "HTTP/1.1"
+    headers = _NO_HEADERS  # type: ignore[assignment]
+    _body_read = False
+    _info_current = False
+    _expects_continue = False
 
     def handle_one_request(self) -> None:
         """Wait (evictably) for a request, then read it under one deadline (the stdlib waits
         and reads with a per-recv timeout, so a slowloris is never cut off)."""
         self.close_connection = True
-        if not self._wait_for_request():
+        if not self.wait_for_request():
             return
+        self._body_read = False
+        self._info_current = False
+        self.command, self.path, self.headers = "", "", _NO_HEADERS  # type: ignore[assignment]
         try:
             self.raw_requestline = self.rfile.readline(_MAX_REQUEST_LINE + 1)
             if len(self.raw_requestline) > _MAX_REQUEST_LINE:
@@ -169,17 +79,6 @@ class RpcRequestHandler(ApiRoutes, DashboardRoutes, MetricsRoute, SimpleXMLRPCRe
             self._refuse(HttpError(408, "request not received in time"))
             return
         self._answer()
-
-    def finish(self) -> None:
-        """Close the socket, first draining briefly if a request was left unread (the stdlib
-        closes at once, and the kernel's reset can destroy the answer before it is read)."""
-        sock = self.connection
-        if not self._input_clean and self._reader is not None:
-            self._linger(sock)
-        with contextlib.suppress(OSError):
-            sock.close()
-
-    # -- one request --------------------------------------------------------------------------
 
     def parse_request(self) -> bool:
         """Parse the request line and headers (8 KiB a line, 100 headers) into a case-insensitive
@@ -281,26 +180,6 @@ class RpcRequestHandler(ApiRoutes, DashboardRoutes, MetricsRoute, SimpleXMLRPCRe
         self._refuse(HttpError(int(code), message or ""))
 
     # -- steps ------------------------------------------------------------------------------
-
-    def _wait_for_request(self) -> bool:
-        """Wait for the next request's first byte within the idle timeout; evictable meanwhile."""
-        assert self._reader is not None
-        if not self._enter(ConnState.IDLE) or self.server.draining.is_set():
-            return False
-        self._reader.expire_in(_BUSY_SECONDS if self.busy else self.settings.idle_timeout)
-        try:
-            if not self.rfile.peek(1):
-                return False
-        except TimeoutError:
-            return False
-        if not self._enter(ConnState.ACTIVE):
-            return False
-        self._input_clean = False
-        self._body_read = False
-        self._info_current = False
-        self.command, self.path, self.headers = "", "", _NO_HEADERS  # type: ignore[assignment]
-        self._reader.expire_in(_BUSY_SECONDS if self.busy else self.settings.read_timeout)
-        return True
 
     def _answer(self) -> None:
         """Run the ``do_<command>`` method; turn refusals, timeouts and bugs into answers."""
@@ -426,25 +305,3 @@ class RpcRequestHandler(ApiRoutes, DashboardRoutes, MetricsRoute, SimpleXMLRPCRe
             tls=self.server.tls_context is not None,
             headers=safe_headers(headers),
         )
-
-    def _enter(self, state: ConnState) -> bool:
-        return self.tracked is None or self.tracked.enter(state)
-
-    def _linger(self, sock: socket.socket) -> None:
-        # Closing with unread input makes the kernel send a reset, which can destroy the answer
-        # before the client reads it: stop sending, then swallow input briefly.
-        assert self._reader is not None
-        with contextlib.suppress(OSError, ValueError):
-            socket.socket.shutdown(sock, socket.SHUT_WR)
-            self._reader.expire_in(_LINGER_SECONDS)
-            budget = 256 * 1024
-            while budget > 0 and (chunk := self.rfile.read1(16 * 1024)):
-                budget -= len(chunk)
-
-    def version_string(self) -> str:
-        """The ``Server`` header: the product name only (the stdlib adds the Python version)."""
-        return self.settings.server_name
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Route the base class's messages to ``xrsched.server`` (the stdlib writes to stderr)."""
-        log.debug("%s " + format, self.peer_label, *args)

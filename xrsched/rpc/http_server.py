@@ -5,7 +5,7 @@ an unbounded thread per connection) with a listen backlog of 5. Here the accept 
 blocks on a client: ``process_request`` admits each socket into a bounded pool
 (:mod:`xrsched.rpc.pool`) and starts its thread, and a full pool is answered from a small
 overflow of short-lived threads. The TLS handshake and every read happen in the
-connection's own thread (:class:`~xrsched.rpc.handler.RpcRequestHandler`).
+connection's own thread (:class:`~xrsched.rpc.connection.ConnectionHandler`).
 
 XML-RPC bodies go to the :class:`~xrsched.rpc.app.Application`, whose dispatcher (a
 ``SimpleXMLRPCDispatcher``, :class:`xrsched.rpc.dispatch.Dispatcher`) holds the methods:

@@ -13,13 +13,14 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
+from http import HTTPStatus
 
 AUTH_CHALLENGE = ("WWW-Authenticate", 'Basic realm="xrsched"')
 XML_TYPES = frozenset({"text/xml", "application/xml"})
 MAX_HEADER_LINE = 8192
 MAX_HEADERS = 100
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token
 #: Headers kept for logs and audit: never credentials or cookies.
 _SAFE_HEADERS = ("host", "user-agent", "content-type", "content-length", "content-encoding")
 #: Answers that never have a body, so no Content-Length (RFC 9110 §8.6; for 304 a cache would
@@ -29,6 +30,8 @@ _date_cache: list[object] = [-1, ""]
 _request_ids = itertools.count(1)
 #: Generated request ids: a per-process random prefix and a counter (unique, and cheaper than uuid4).
 _REQUEST_ID_PREFIX = os.urandom(6).hex()
+#: The phrases ``http.server`` sends, without importing it into the client (which reads heads here).
+_PHRASES = {status.value: status.phrase for status in HTTPStatus}
 
 
 class HttpError(Exception):
@@ -61,36 +64,36 @@ class Response:
 
 
 class HeaderMap(Mapping[str, str]):
-    """Read-only request headers with case-insensitive names; the first value of a name wins."""
+    """Read-only header fields with case-insensitive names; the first value of a name wins,
+    :meth:`get_all` has them all (as ``http.client`` reads an answer's)."""
 
-    def __init__(self, items: Iterable[tuple[str, str]]) -> None:
-        self._items: dict[str, str] = {}
-        self._counts: dict[str, int] = {}
-        for name, value in items:
-            key = name.lower()
-            self._items.setdefault(key, value)
-            self._counts[key] = self._counts.get(key, 0) + 1
+    def __init__(self, fields: list[tuple[str, str]]) -> None:
+        self._fields = fields
+        self._first: dict[str, str] = {}
+        for name, value in fields:
+            self._first.setdefault(name.lower(), value)
 
     def __getitem__(self, name: str) -> str:
-        return self._items[name.lower()]
+        return self._first[name.lower()]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._items
+        return isinstance(name, str) and name.lower() in self._first
 
     def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
         """The header's first value, or ``default`` (one dict lookup: ``Mapping.get`` costs a
         ``__getitem__`` call and an exception per missing header, on every request)."""
-        return self._items.get(name.lower(), default)
+        return self._first.get(name.lower(), default)
+
+    def get_all(self, name: str, default: list[str] | None = None) -> list[str] | None:
+        """Every value of the header in order, else ``default``."""
+        key = name.lower()
+        return [value for field, value in self._fields if field.lower() == key] or default
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
+        return iter(self._first)
 
     def __len__(self) -> int:
-        return len(self._items)
-
-    def count(self, name: str) -> int:
-        """How many times the header was sent."""
-        return self._counts.get(name.lower(), 0)
+        return len(self._first)
 
 
 def parse_request_line(line: str) -> tuple[str, str, str]:
@@ -106,21 +109,27 @@ def parse_request_line(line: str) -> tuple[str, str, str]:
     return words[0], words[1], words[2]
 
 
-def read_headers(readline: Callable[[int], bytes]) -> HeaderMap:
-    """Header lines up to the blank one; HttpError 431 past the limits, 400 for a bad line."""
-    headers: list[tuple[str, str]] = []
-    while True:
-        raw = readline(MAX_HEADER_LINE + 1)
-        if len(raw) > MAX_HEADER_LINE:
+def read_headers(readline: Callable[[int], bytes], *, max_line: int = MAX_HEADER_LINE, fold: bool = False) -> HeaderMap:
+    """Header lines up to the blank one: HttpError 431 past ``max_line`` bytes a line or 100
+    lines, 400 for a line that is not ``token: value``. With ``fold``, an obs-fold line joins
+    its field with a space, as a client must do (RFC 9112 §5.2); a server refuses it."""
+    fields: list[tuple[str, str]] = []
+    for _ in range(MAX_HEADERS + 1):
+        raw = readline(max_line + 1)
+        if len(raw) > max_line:
             raise HttpError(431, "header line too long")
         if raw in (b"\r\n", b"\n", b""):
-            return HeaderMap(headers)
-        if len(headers) >= MAX_HEADERS:
-            raise HttpError(431, "too many headers")
-        name, colon, value = str(raw, "iso-8859-1").partition(":")
-        if not colon or not name or name != name.strip() or raw[:1] in (b" ", b"\t"):
+            return HeaderMap(fields)
+        text = str(raw, "iso-8859-1")
+        if fold and fields and text[:1] in (" ", "\t"):
+            name, value = fields.pop()
+            fields.append((name, f"{value} {text.strip()}"))
+            continue
+        name, colon, value = text.partition(":")
+        if not colon or not _FIELD_NAME.fullmatch(name):
             raise HttpError(400, "malformed header line")
-        headers.append((name, value.strip()))
+        fields.append((name, value.strip()))
+    raise HttpError(431, "too many headers")
 
 
 def content_length(headers: HeaderMap, limit: int) -> int:
@@ -130,7 +139,7 @@ def content_length(headers: HeaderMap, limit: int) -> int:
     if "content-length" not in headers:
         raise HttpError(411, "Content-Length required")
     text = headers["content-length"].strip()
-    if headers.count("content-length") > 1 or not text.isdigit() or len(text) > 18:
+    if len(headers.get_all("content-length", [])) > 1 or not text.isdigit() or len(text) > 18:
         raise HttpError(400, "malformed Content-Length")
     length = int(text)
     if length > limit:
@@ -151,7 +160,7 @@ def check_xml_content_type(headers: HeaderMap) -> None:
 
 def reason_phrase(status: int) -> str:
     """The standard reason phrase for ``status`` (``Error`` for unknown codes)."""
-    return BaseHTTPRequestHandler.responses.get(status, ("Error",))[0]
+    return _PHRASES.get(status, "Error")
 
 
 def response_head(response: Response, *, server: str, request_id: str, close: bool, http10: bool) -> bytes:

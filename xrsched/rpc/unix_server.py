@@ -39,8 +39,6 @@ _umask_lock = threading.Lock()
 class RpcUnixServer(RpcHttpServer):
     """:class:`RpcHttpServer` on an ``AF_UNIX`` socket file created with mode 0600, never TLS."""
 
-    address_family = socket.AF_UNIX
-
     def __init__(
         self,
         path: str | os.PathLike[str],
