@@ -106,8 +106,12 @@ class WorkerBindings:
 
 
 def owns(task: Task, worker_ids: set[str]) -> bool:
-    """Whether one of ``worker_ids`` registered (stakeholder or may run) or runs ``task``."""
-    if task.worker_running in worker_ids:
+    """Whether one of ``worker_ids`` registered (stakeholder or may run) or runs ``task``, or
+    ran it until it was dropped and nobody runs it now (its late report is still news)."""
+    runner = task.worker_running
+    if runner in worker_ids:
+        return True
+    if runner is None and task.last_runner in worker_ids:
         return True
     return any(w in worker_ids for w in task.stakeholders) or any(w in worker_ids for w in task.workers)
 
