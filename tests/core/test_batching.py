@@ -303,3 +303,17 @@ def test_add_task_batcher_returns_none_and_replaces(sched):
     sched.add_task_batcher(worker="w1", task_family="F", batched_args=["p"], max_batch_size=2, now=T0)
     batch_setup(sched, n=3, max_batch_size=2)
     assert len(work(sched, now=T0 + 10)["batch_task_ids"]) == 2
+
+
+def test_a_batch_id_is_recorded_only_on_the_reporters_own_run(sched):
+    """A task someone else runs does not become the batch's runner: its end would otherwise end
+    the batch's members, which its runner never ran (the combined id was taken first)."""
+    batch_setup(sched)
+    reply = work(sched, now=T0 + 10)
+    sched.add_task(task_id="F_batch", worker="w2", status="RUNNING", family="F", now=T0 + 11)  # first
+    start_runner(sched, reply)  # w1, which runs the batch, reports the same combined id
+    task = sched.tasks["F_batch"]
+    assert (task.worker_running, task.batch_id) == ("w2", None)
+    finish(sched, "F_batch", "w2", now=T0 + 30)
+    assert status_of(sched, "F_batch") == "DONE"
+    assert all(status_of(sched, f"F_{i}") == "BATCH_RUNNING" for i in (1, 2, 3))

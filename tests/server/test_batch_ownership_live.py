@@ -55,6 +55,7 @@ def test_a_new_task_cannot_join_another_workers_batch_and_end_its_members(live_s
     text = _refused(team_b.add_task, {**KW, "task_id": "evil", "worker": "wb", "status": "RUNNING",
                                       "batch_id": batch_id, "family": "F"})  # fmt: skip
     assert "batch_id" in text and batch_id in text
+    team_b.add_task({**KW, "task_id": "evil", "worker": "wb", "family": "F"})  # B's own task
     for status in ("FAILED", "DONE"):
         _refused(team_b.add_task, {**KW, "task_id": "evil", "worker": "wb", "status": status, "batch_id": batch_id})
         # Without naming the batch, B's report reaches only B's own task.

@@ -98,6 +98,10 @@ class Task:
     expl = _Rare()
     failures = _Rare()
     first_failure_time = _Rare()
+    #: The worker whose run was failed because the worker was dropped (silent too long); its
+    #: late report of that run is accepted while nobody else runs the task. Cleared when the
+    #: task runs again or goes DONE.
+    last_runner = _Rare()
     message_responses = _Rare()
     param_visibilities = _Rare()
     progress_percentage = _Rare()

@@ -89,6 +89,8 @@ class Registration(Transitions):
             not_running_now = task.status not in (RUNNING, BATCH_RUNNING)
             if status == RUNNING and (task.worker_running is None or not_running_now):
                 self._start_run(task, worker_id, batch_id, now)
+            if task.worker_running != worker_id:
+                batch_id = None  # only the worker running the task makes it a batch's runner
             self._take_reported_fields(task, batch_id, accepts_messages, tracking_url, batchable, expl)
             if not_running_now or self._runner_reports(task, worker_id, status, new_dep_list):
                 self.set_status(task, status)

@@ -173,12 +173,15 @@ def _index_active(state: SchedulerState, active: list[Task]) -> None:
     """The bulk equivalent of indexing each task not DONE: counters, usage, runs, ready heaps."""
     waiting: list[Task] = []
     running: list[Task] = []
+    lost_runs = state.lost_runs
     for task in active:
         status = task.status
         if status in (PENDING, FAILED):
             waiting.append(task)
         elif status in (RUNNING, BATCH_RUNNING):
             running.append(task)
+        if task.more is not None and (last_runner := task.last_runner) is not None:
+            lost_runs.setdefault(last_runner, set()).add(task.id)
     _count_waiting(state, waiting)
     _index_ready(state, waiting)
     _index_runs(state, running)

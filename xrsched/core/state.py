@@ -62,6 +62,9 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
         self.rdeps: dict[str, str | tuple[str, ...] | set[str]] = {}
         #: worker id -> ids of the RUNNING or BATCH_RUNNING tasks it runs.
         self.running_by_worker: dict[str, set[str]] = {}
+        #: worker id -> ids of the tasks whose run failed when that worker was dropped and that
+        #: nobody has run (or finished) since: see :attr:`Task.last_runner`.
+        self.lost_runs: dict[str, set[str]] = {}
         #: batch id -> ids of its BATCH_RUNNING members.
         self.batches: dict[str, set[str]] = {}
         #: resource -> amount held by RUNNING tasks.
@@ -149,6 +152,7 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
         if self.listing is not None:
             self.listing.removed(task)
         del self.tasks[task.id]
+        self.forget_lost_run(task)
         self.changes.tasks.discard(task.id)
         self.changes.removed_tasks.add(task.id)
         for dep in task.deps:
@@ -158,6 +162,26 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
             if worker is not None:
                 worker.related.discard(task.id)
         self._queue_propagation(task.id, -1 if snap.done else 0, -1 if snap.flag else 0)
+
+    def note_lost_run(self, task: Task, worker_id: str) -> None:
+        """Remember that ``worker_id`` was running ``task`` when it was dropped (inside an edit)."""
+        self.forget_lost_run(task)
+        task.last_runner = worker_id
+        self.lost_runs.setdefault(worker_id, set()).add(task.id)
+
+    def forget_lost_run(self, task: Task) -> None:
+        """Clear ``task``'s lost run, if it has one: it runs again, is DONE, or is gone. O(1)."""
+        if task.more is None:
+            return
+        worker_id = task.last_runner
+        if worker_id is None:
+            return
+        task.last_runner = None
+        lost = self.lost_runs.get(worker_id)
+        if lost is not None:
+            lost.discard(task.id)
+            if not lost:
+                del self.lost_runs[worker_id]
 
     def set_deps(self, task: Task, deps: Iterable[str], *, replace: bool) -> None:
         """Replace (or extend) the dependencies of an open task, keeping the reverse index."""

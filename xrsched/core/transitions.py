@@ -47,6 +47,8 @@ class Transitions(SchedulerState):
                     self.deadlines.push(now + self.config.disable_persist, "reenable", task.id)
             elif new_status == DISABLED:
                 task.scheduler_disable_time = None
+            if new_status in (RUNNING, BATCH_RUNNING, DONE):
+                self.forget_lost_run(task)  # a new run, or an outcome: the lost run is history
             if new_status != task.status:
                 self.changes.transitions.append((task.id, task.status, new_status, now, task.worker_running))
                 task.status = new_status
@@ -169,7 +171,9 @@ class Transitions(SchedulerState):
 
     def fail_runs_of(self, worker_id: str) -> None:
         """Fail the tasks ``worker_id`` runs: it was dropped, or never came back after a restart
-        that recovered its runs without its record. O(its runs)."""
+        that recovered its runs without its record. Each failed task remembers ``worker_id`` as
+        its last runner, whose late report of the run stays acceptable while nobody else runs
+        it (as Luigi accepts it). O(its runs)."""
         for task_id in tuple(self.running_by_worker.get(worker_id, ())):
             task = self.tasks.get(task_id)
             # A batch runner failing fails its members too: don't fail them twice.
@@ -178,3 +182,4 @@ class Transitions(SchedulerState):
             with self.edit(task):
                 self.set_status(task, FAILED)
                 task.worker_running = None
+                self.note_lost_run(task, worker_id)

@@ -26,6 +26,7 @@ from xrsched.rpc import jsoncodec
 from xrsched.rpc.app import Peer, RequestInfo, RpcResult, peer_text
 from xrsched.rpc.dispatch import MULTICALL, CallContext, Dispatcher
 from xrsched.rpc.limits import RequestLimits
+from xrsched.server.commit_audit import REQUEST_CALLS, RequestCalls
 from xrsched.server.leadership import ANSWERED_BY_STANDBY, Leadership
 from xrsched.server.refusals import RefusalLog
 from xrsched.service import Caller, SchedulerService
@@ -159,19 +160,52 @@ class SchedulerApp:
         token = CURRENT_CALLER.set(caller)
         tickets: list[int] = []
         deferred = DEFERRED_DURABILITY.set(tickets)
+        calls = RequestCalls(tickets)
+        noted = REQUEST_CALLS.set(calls)
         try:
             with self._audit_batch():
                 answer = run(context)
         finally:
+            REQUEST_CALLS.reset(noted)
             DEFERRED_DURABILITY.reset(deferred)
             CURRENT_CALLER.reset(token)
         if tickets:
+            waited = time.perf_counter()
             try:
                 service.wait_durable("request", max(tickets))
             except Unavailable as exc:
-                self.on_refused(request, 503)
+                self._commit_failed(request, calls.uncommitted(), time.perf_counter() - waited)
                 return RpcResult.error(503, exc.message)
         return answer
+
+    def _commit_failed(self, request: RequestInfo, methods: list[str], waited: float) -> None:
+        """Audit a request whose commit failed (see :mod:`xrsched.server.commit_audit`): a 503
+        record for each call whose change was lost, or for the request if none can be named."""
+        if not methods:
+            self.on_refused(request, 503)
+            return
+        if self.metrics is not None:
+            self.metrics.http_refusal(503)
+        identity = request.identity if isinstance(request.identity, Identity) else None
+        via = {"via": request.via} if request.via else {}
+        with self.audit.batch():
+            for method in methods:
+                self._record_lost_commit(request, identity, method, waited, via)
+
+    def _record_lost_commit(
+        self, request: RequestInfo, identity: Identity | None, method: str, waited: float, via: dict[str, str]
+    ) -> None:
+        self.audit.record(
+            peer=peer_text(request.peer),
+            identity=identity.principal if identity else None,
+            role=identity.role.label if identity else None,
+            method=method,
+            outcome=503,
+            duration_ms=waited * 1000.0,
+            request_id=request.request_id,
+            commit="failed",
+            **via,
+        )
 
     def _audit_batch(self) -> contextlib.AbstractContextManager[None]:
         """The request's audit records in one write, before the reply; one by one with
@@ -270,6 +304,9 @@ class SchedulerApp:
     def _audit_call(self, context: CallContext, method: str, outcome: str | int, duration: float) -> None:
         if self.metrics is not None:
             self.metrics.rpc_call(method, outcome, duration)
+        calls = REQUEST_CALLS.get()
+        if calls is not None:
+            calls.audited(method, outcome)
         identity = context.identity if isinstance(context.identity, Identity) else None
         if context.via:  # a dashboard call: the general record, with "via"
             self.audit.record(

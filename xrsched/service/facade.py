@@ -268,10 +268,12 @@ class SchedulerService:
     # ------------------------------------------------------------ maintenance
 
     def run_maintenance(self) -> None:
-        """Fire due timed rules and forget bindings of workers the core has dropped."""
+        """Fire due timed rules and forget bindings of workers the core has dropped, except
+        those whose lost runs may still be reported (only their token may report them)."""
         with self._lock:
-            self.core.prune(now=self.now())
-            gone = [w for w in self._bindings.known() if w not in self.core.workers]
+            core = self.core
+            core.prune(now=self.now())
+            gone = [w for w in self._bindings.known() if w not in core.workers and w not in core.lost_runs]
             self._bindings.forget(gone)
             self._submit_changes(MAINTENANCE)
 

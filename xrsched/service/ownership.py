@@ -20,7 +20,7 @@ from typing import Any
 from xrsched.core.errors import Forbidden
 from xrsched.core.model import Task
 from xrsched.core.scheduler import READ_ONLY_METHODS
-from xrsched.core.states import DONE, FAILED, PENDING
+from xrsched.core.states import ACTIVE_RUN_STATUSES, DONE, FAILED, PENDING, RUNNING
 
 #: Methods whose ``worker`` argument must be one of the caller's own worker ids (the first such
 #: call claims the id for the caller). Write methods only: ``count_pending`` names a worker but
@@ -106,8 +106,12 @@ class WorkerBindings:
 
 
 def owns(task: Task, worker_ids: set[str]) -> bool:
-    """Whether one of ``worker_ids`` registered (stakeholder or may run) or runs ``task``."""
-    if task.worker_running in worker_ids:
+    """Whether one of ``worker_ids`` registered (stakeholder or may run) or runs ``task``, or
+    ran it until it was dropped and nobody runs it now (its late report is still news)."""
+    runner = task.worker_running
+    if runner in worker_ids:
+        return True
+    if runner is None and task.last_runner in worker_ids:
         return True
     return any(w in worker_ids for w in task.stakeholders) or any(w in worker_ids for w in task.workers)
 
@@ -149,21 +153,51 @@ def check_call(
 def _check_report(
     arguments: dict[str, Any], mine: set[str], tasks: dict[str, Task], batches: dict[str, set[str]]
 ) -> None:
-    """``add_task``: a status other than PENDING needs the task; a ``batch_id``, or an
-    explanation or tracking URL for a task in a batch, needs the batch."""
+    """``add_task``: a status other than PENDING needs the task (RUNNING: see
+    :func:`_check_run_start`); a ``batch_id``, or an explanation or tracking URL for a task in a
+    batch, needs the batch."""
     status = arguments.get("status", PENDING)
     task = _named_task(arguments, tasks)
-    if task is not None and status != PENDING and status != "SUSPENDED" and not owns(task, mine):
-        verb = {DONE: "finish", FAILED: "fail"}.get(status, "change")
-        raise Forbidden(f"task_id: this token may not {verb} task {task.id!r}: none of its workers holds it")
     batch_id = arguments.get("batch_id")
     # Whatever the status: the core records the batch id on the task, spreads the report's
     # explanation to the members, and ends them all when the task's run ends. Batch ids are
     # predictable, so one nobody runs yet is refused too.
     if isinstance(batch_id, str) and batch_id and not runs_batch(batch_id, mine, tasks, batches):
         raise Forbidden(f"batch_id: batch {batch_id!r} is not run by any worker of this token")
+    if status == RUNNING:
+        _check_run_start(arguments, task, mine, tasks, batches)
+    elif task is not None and status != PENDING and status != "SUSPENDED" and not owns(task, mine):
+        verb = {DONE: "finish", FAILED: "fail"}.get(status, "change")
+        raise Forbidden(f"task_id: this token may not {verb} task {task.id!r}: none of its workers holds it")
     if task is not None and (arguments.get("expl") is not None or arguments.get("tracking_url") is not None):
         _check_batch_of(task, mine, tasks, batches)  # the core copies both to the batch's members
+
+
+def _check_run_start(
+    arguments: dict[str, Any], task: Task | None, mine: set[str], tasks: dict[str, Task], batches: dict[str, set[str]]
+) -> None:
+    """``add_task`` RUNNING: the caller runs the task already (a tracking URL, say), or starts
+    a run of one of its own tasks, or of the combined task of a batch it runs (Luigi's worker
+    reports that one RUNNING with the ``batch_id``; its id is predictable, so whoever
+    registered it first, it is the batch runner's to start, if it is of the batch's family).
+    Starting a task nobody of this token holds, or one another token's worker runs, is refused:
+    its end would otherwise be the end of a batch its runner never ran."""
+    if task is not None and task.status in ACTIVE_RUN_STATUSES:
+        if task.worker_running in mine:
+            return
+        raise Forbidden(f"task_id: this token may not start task {task.id!r}: a worker of another token runs it")
+    if task is not None and owns(task, mine):
+        return
+    batch_id = arguments.get("batch_id")
+    if isinstance(batch_id, str) and batch_id:  # one the caller runs (checked before)
+        family = tasks[next(iter(batches[batch_id]))].family
+        if task is None or not task.family or task.family == family:
+            return
+    task_id = task.id if task is not None else arguments.get("task_id")
+    raise Forbidden(
+        f"task_id: this token may not start task {task_id!r}: it is not one of its tasks, nor the combined "
+        "task of a batch it runs"
+    )
 
 
 def _check_task_change(
