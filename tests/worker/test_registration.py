@@ -154,3 +154,37 @@ def test_the_rest_of_a_pipelined_registration_starts_small_and_grows():
     assert len(rest_chunks(10_000 - FIRST_CHUNK, 500)) <= 25  # still a few tens of requests
     assert rest_chunks(30, 500) == [30] and rest_chunks(0, 500) == []
     assert set(rest_chunks(100, 20)) == {20}  # never over batch_size
+
+
+class Link(xt.Task):
+    """Link ``i`` of a chain: needs link ``i - 1``."""
+
+    root = xt.StrParameter()
+    i = xt.IntParameter()
+
+    def output(self):
+        return xt.LocalTarget(str(Path(self.root) / f"{self.i}.done"), durable=False)
+
+    def requires(self):
+        return [Link(root=self.root, i=self.i - 1)] if self.i else []
+
+    def run(self):
+        with self.output().open("w") as handle:
+            handle.write("ok")
+
+
+def test_a_pipelined_chain_sends_its_first_links_before_recording_the_rest(server, tmp_path):
+    """A chain is walked to its bottom before anything can run, but only the first chunk is
+    registered (and recorded in the worker's index) before run() asks for work: the rest's calls
+    are built, recorded and sent by the registrar thread afterwards."""
+    root = Link(root=str(tmp_path), i=299)
+    quiet = WorkerSettings(ping_interval=3600)
+    with server.client("w1") as client, Worker(client, processes=2, settings=quiet, handle_signals=False) as worker:
+        assert worker.add(root, pipelined=True)
+        assert len(worker.index) == FIRST_CHUNK - 1  # add_worker + the 15 deepest links
+        with server.client() as admin:
+            assert admin.count_pending(worker=worker.worker_id)["n_pending_tasks"] == FIRST_CHUNK - 1
+        summary = worker.run()
+    assert summary.exit_code == 0, summary.render()
+    assert len(worker.index) == 300 and root.task_id in worker.index
+    assert sorted(int(p.stem) for p in tmp_path.glob("*.done")) == list(range(300))

@@ -14,7 +14,7 @@ from xrsched.client.errors import ClientError
 from xrsched.task import Task
 
 from .link import Call
-from .registration import GraphWalk, Walker, is_leaf_call, registration_calls
+from .registration import GraphWalk, Walker, add_task_calls, is_leaf_call, registration_calls
 
 if TYPE_CHECKING:
     from xrsched.client.retrying import Patience
@@ -129,31 +129,48 @@ class RegistrarMixin:
 
     def _add_walked(self, found: GraphWalk, *, pipelined: bool) -> bool:
         """Register a graph walked to its end: all of it now, or (``pipelined``) its deepest
-        :data:`FIRST_CHUNK` tasks now and the rest from a thread."""
-        self.index.ingest(found.calls)
-        calls = registration_calls(found, self.worker_id, self._batch_families)
+        :data:`FIRST_CHUNK` tasks now and the rest from a thread, which also builds the rest's
+        calls and records them in the index: a chain of 20,000 links asks for its first task
+        without first copying 20,000 registrations."""
         if pipelined and found.batchers:
             # A batch holds only tasks registered when it is handed out: a partial registration
             # would split batches into more runs than max_batch_size makes.
             log.info("registering in one go: the graph has batchable tasks (%s)", ", ".join(found.batchers))
             pipelined = False
-        calls = self._announced_with(calls)
-        rest: list[Call] = []
-        if pipelined:
-            calls, rest = calls[:FIRST_CHUNK], calls[FIRST_CHUNK:]
-        refused, seconds = self._send_first(calls)
-        log.info("registered %d task(s) in %.3fs (%d already complete, %d missing external input)%s",
-                 len(found.calls), seconds, len(found.complete), len(found.missing_external),
-                 f"; {len(rest)} more while running" if rest else "")  # fmt: skip
+        if not pipelined:
+            self.index.ingest(found.calls)
+            refused, seconds = self._send_first(
+                self._announced_with(registration_calls(found, self.worker_id, self._batch_families))
+            )
+            self._log_registered(found, seconds)
+            return not found.errors and not refused
+        first = found.calls[: FIRST_CHUNK - (0 if self._announced else 1)]
+        self.index.ingest(first)
+        refused, seconds = self._send_first(self._announced_with(add_task_calls(first, self.worker_id)))
+        rest = found.calls[len(first) :]
+        self._log_registered(found, seconds, len(rest))
         if rest:
-            self._start_registrar(self._register_rest, rest)
+            self._start_registrar(self._register_walked_rest, rest)
         return not found.errors and not refused
+
+    def _log_registered(self, found: GraphWalk, seconds: float, rest: int = 0) -> None:
+        log.info("registered %d task(s) in %.3fs (%d already complete, %d missing external input)%s",
+                 len(found.calls) - rest, seconds, len(found.complete), len(found.missing_external),
+                 f"; {rest} more while running" if rest else "")  # fmt: skip
+
+    def _register_walked_rest(self, rest: list[dict[str, Any]]) -> None:
+        """Register the rest of a graph walked to its end (no batchable tasks in it), once ``run``
+        has asked for the first tasks: record it in the index, then send it deepest first."""
+        self._first_asked.wait(REST_WAITS_FOR_FIRST_TASKS)
+        with self._lock:
+            self.index.ingest(rest)
+        self._register_rest(add_task_calls(rest, self.worker_id), wait=False)
 
     def _add_streamed(self, walker: Walker, leaves: list[dict[str, Any]]) -> bool:
         """Send the first leaves now; a thread walks the rest of the graph and registers it."""
         calls = self._announced_with([])
         leaves = leaves[: FIRST_CHUNK - len(calls)]
-        calls.extend(("add_task", {**kwargs, "worker": self.worker_id}) for kwargs in leaves)
+        calls.extend(add_task_calls(leaves, self.worker_id))
         self.index.ingest(leaves)
         refused, seconds = self._send_first(calls)
         log.info("registered the first %d task(s) in %.3fs; walking the rest of the graph while running",

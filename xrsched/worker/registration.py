@@ -228,7 +228,12 @@ def registration_calls(
     tasks not in ``sent`` (ids registered already)."""
     batchers = batcher_calls(found.batchers, set() if declared is None else declared, worker_id)
     calls = (kwargs for kwargs in found.calls if kwargs["task_id"] not in sent) if sent else found.calls
-    return [*batchers, *(("add_task", {**kwargs, "worker": worker_id}) for kwargs in calls)]
+    return [*batchers, *add_task_calls(calls, worker_id)]
+
+
+def add_task_calls(registrations: Iterable[Mapping[str, Any]], worker_id: str) -> list[Call]:
+    """The ``add_task`` calls that register ``registrations`` (a walk's calls) for ``worker_id``."""
+    return [("add_task", {**kwargs, "worker": worker_id}) for kwargs in registrations]
 
 
 def batcher_of(task: Task) -> tuple[str, dict[str, Any]] | None:
