@@ -134,3 +134,16 @@ def test_the_subject_must_be_printable_ascii_not_starting_with_a_blank(tmp_path,
         assert (result.identity.principal, result.reason) == (f"oidc:{subject}", "ok")
     else:
         assert (result.identity, result.reason) == (None, "bad subject claim")
+
+
+def test_a_key_replaced_under_the_same_kid_ends_the_cached_tokens_of_the_old_one(tmp_path, rsa_key):
+    verifier = make_verifier(tmp_path, rsa_key, min_refresh_interval=0)
+    now = time.time()
+    token = sign(rsa_key, claims(groups=["readers"]))
+    assert verifier.check(token, now).reason == "ok"
+    assert verifier.keys.refresh(now + 1)  # the same set again: the cached answer stays
+    assert len(verifier.cache) == 1
+    (tmp_path / "jwks.json").write_bytes(jwks_document(SigningKey.rsa("k1")))  # new key, same kid
+    assert verifier.keys.refresh(now + 2)
+    assert len(verifier.cache) == 0
+    assert verifier.check(token, now + 3).reason == "bad signature"
