@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.auth.oidc.idp import SigningKey, jwks_document
-from xrsched.auth.oidc.jwks import RETRY_AFTER_FAILURE, KeySet
+from xrsched.auth.oidc.jwks import RETRY_AFTER_FAILURE, JwksError, KeySet, KeySetState
 
 T0 = 1_000_000.0
 
@@ -105,3 +105,54 @@ def test_each_refresh_that_changes_the_keys_logs_why_it_ran(jwks, rsa_key, other
         f"oidc: loaded 1 signing key(s) from {jwks} (scheduled)",
         f"oidc: key set not refreshed (scheduled), keeping 1 cached key(s): JWKS file {jwks}: not JSON",
     ]
+
+
+def test_before_its_first_load_a_key_set_says_so(jwks):
+    assert KeySet(str(jwks)).state() == KeySetState(keys=0, last_refresh=None, ok=False, error="not loaded yet")
+
+
+def test_the_default_intervals_are_an_hour_and_30_seconds(jwks):
+    keys = KeySet(str(jwks))
+    keys.load_at_start(T0)
+    assert not keys.refresh(T0 + 29.5)  # too soon after the last fetch
+    assert keys.refresh(T0 + 30)
+    keys.refresh_if_due(T0 + 30 + 3599.5)
+    assert keys.state().last_refresh == T0 + 30
+    keys.refresh_if_due(T0 + 30 + 3600)
+    assert keys.state().last_refresh == T0 + 3630
+
+
+def test_a_refresh_asked_for_logs_its_change_and_warns_of_its_failure(jwks, other_key, caplog):
+    keys = KeySet(str(jwks), min_refresh_interval=0)
+    keys.load_at_start(T0)
+    jwks.write_bytes(jwks_document(other_key))
+    with caplog.at_level(logging.INFO, logger="xrsched.server"):
+        assert keys.refresh(T0 + 1)
+        jwks.write_text("[]")
+        assert not keys.refresh(T0 + 2)
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.INFO, f"oidc: loaded 1 signing key(s) from {jwks} (asked)"),
+        (
+            logging.WARNING,
+            f"oidc: key set not refreshed (asked), keeping 1 cached key(s): JWKS file {jwks}: "
+            "not a JWK Set (no 'keys' list)",
+        ),
+    ]
+
+
+def test_a_bad_file_at_start_up_stops_the_start_without_a_warning_of_its_own(jwks, caplog):
+    jwks.write_text("{broken")
+    with caplog.at_level(logging.INFO, logger="xrsched.server"), pytest.raises(JwksError) as refused:
+        KeySet(str(jwks)).load_at_start(T0)
+    assert refused.value.message == f"JWKS file {jwks}: not JSON"
+    assert caplog.records == []  # the server reports the error once, as it stops
+
+
+def test_an_unreachable_url_at_start_up_is_a_warning(caplog):
+    with caplog.at_level(logging.INFO, logger="xrsched.server"):
+        KeySet("https://localhost:1/certs").load_at_start(T0)
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING
+    assert record.getMessage().startswith(
+        "oidc: key set not refreshed (start-up), keeping 0 cached key(s): https://localhost:1/certs: "
+    )
