@@ -117,3 +117,13 @@ def test_cache_size_bounds():
     for bad in (-1, 1_000_001, False, 2.0, "5"):
         message = f"x.toml: oidc.cache_size must be a whole number from 0 to 1000000, got {bad!r}"
         assert refusal(cache_size=bad) == message
+
+
+@pytest.mark.parametrize("key", ["issuer", "audience", "jwks", "ca", "role_claim"])
+def test_every_text_key_is_refused_with_the_origin_and_its_name(key):
+    assert refusal(**{key: " "}) == f"x.toml: oidc.{key} must be a non-empty one-line string, got ' '"
+
+
+def test_a_text_may_hold_any_printable_character():
+    oidc = OidcSettings.from_mapping({**BASE, "audience": "XRSCHED api://x", "ca": "X.pem"})
+    assert (oidc.audience, oidc.ca) == ("XRSCHED api://x", Path("X.pem"))
