@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.auth.oidc.idp import SigningKey
-from xrsched.auth.oidc.jwks import JwksError, parse_jwks
+from xrsched.auth.oidc.jwks import JwksError, KeySet, parse_jwks
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +67,24 @@ def test_use_may_be_left_out_but_not_set_to_anything_else(rsa_jwk):
 def test_keys_without_a_kid_share_the_empty_id_and_a_kid_may_name_several(rsa_jwk, ec_jwk):
     no_kid = {k: v for k, v in rsa_jwk.items() if k != "kid"}
     assert parsed(no_kid, {**ec_jwk, "kid": "k1"}, rsa_jwk) == {"": ["RS256"], "k1": ["ES256", "RS256"]}
+
+
+def test_a_key_that_cannot_be_built_is_skipped_not_an_error(tmp_path, rsa_jwk, ec_jwk):
+    """PyJWT refuses these with InvalidKeyError (a malformed modulus, an unknown curve, wrong
+    coordinates, an OKP key without a curve): one such key must not cost the provider's others."""
+    broken = [
+        {**rsa_jwk, "kid": "short-n", "n": "AQ"},
+        {**rsa_jwk, "kid": "n-no-text", "n": 5},
+        {**ec_jwk, "kid": "curve", "crv": "P-999"},
+        {**ec_jwk, "kid": "coords", "x": "AA"},
+        {"kty": "OKP", "kid": "okp", "x": "AA"},
+    ]
+    assert parsed(*broken, rsa_jwk) == {"k1": ["RS256"]}
+    assert refused(json.dumps({"keys": broken}).encode()) == "https://idp/certs: no usable signing key in the set"
+    # A provider publishing one such key: the start and every refresh still load the good one.
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps({"keys": [*broken, rsa_jwk]}))
+    keys = KeySet(str(path), min_refresh_interval=0)
+    keys.load_at_start(1000.0)
+    assert keys.refresh(1001.0) and keys.state().keys == 1
+    assert keys.find("k1", "RS256", 1002.0) is not None
