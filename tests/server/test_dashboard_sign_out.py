@@ -4,9 +4,8 @@ connection carrying a sign-out and the requests after it (the body is read, the 
 from __future__ import annotations
 
 import socket
-import ssl
 
-from tests.server.dashboard_client import Browser
+from tests.server.dashboard_client import Browser, raw_request, read_head
 
 
 def test_a_sign_out_refused_for_its_csrf_token_is_audited_as_the_sessions_caller(live_server):
@@ -19,23 +18,6 @@ def test_a_sign_out_refused_for_its_csrf_token_is_audited_as_the_sessions_caller
     ]
 
 
-def _request(verb: str, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:
-    lines = [f"{verb} {path} HTTP/1.1", "Host: localhost", f"Content-Length: {len(body)}"]
-    lines += [f"{name}: {value}" for name, value in headers.items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-
-
-def _read_head(sock: ssl.SSLSocket, buffered: bytes) -> tuple[bytes, bytes]:
-    """One answer's head (a 204 or a short error: the rest is read by the caller), and what
-    arrived after it."""
-    while b"\r\n\r\n" not in buffered:
-        chunk = sock.recv(65536)
-        assert chunk, f"the server closed the connection after {buffered!r}"
-        buffered += chunk
-    head, _, rest = buffered.partition(b"\r\n\r\n")
-    return head, rest
-
-
 def test_a_sign_out_with_a_body_keeps_the_connection_and_sends_nothing_after_the_204(live_server):
     browser = Browser(live_server)
     browser.sign_in(live_server.admin)
@@ -43,12 +25,12 @@ def test_a_sign_out_with_a_body_keeps_the_connection_and_sends_nothing_after_the
     _, port = live_server.runtime.http.server_address
     raw = socket.create_connection(("127.0.0.1", port), timeout=10)
     with live_server.context().wrap_socket(raw, server_hostname="localhost") as sock:
-        sign_out = _request("DELETE", "/session", {**cookie, "X-CSRF-Token": browser.csrf}, b'{"bye": true}')
+        sign_out = raw_request("DELETE", "/session", {**cookie, "X-CSRF-Token": browser.csrf}, b'{"bye": true}')
         sock.sendall(sign_out)
-        head, rest = _read_head(sock, b"")
+        head, rest = read_head(sock, b"")
         assert head.startswith(b"HTTP/1.1 204 "), head
         assert b"\r\nConnection: close" not in head  # the body was read: the stream stays usable
-        sock.sendall(_request("GET", "/session", cookie))
-        head, _ = _read_head(sock, rest)
+        sock.sendall(raw_request("GET", "/session", cookie))
+        head, _ = read_head(sock, rest)
         # The next bytes after the 204's head are the next answer: the 204 carried no body.
         assert head.startswith(b"HTTP/1.1 401 "), head
