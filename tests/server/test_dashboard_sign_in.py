@@ -86,3 +86,18 @@ def test_a_304_sends_nothing_after_its_head_on_a_kept_alive_connection(live_serv
         sock.sendall(raw_request("GET", "/static/missing.js", {}))
         head, _ = read_head(sock, rest)
         assert head.startswith(b"HTTP/1.1 404 "), head
+
+
+def test_head_session_answers_as_get_without_the_body(live_server):
+    browser = Browser(live_server)
+    assert browser.request("HEAD", "/session").status == 401
+    browser.sign_in(live_server.admin)
+    body = browser.get("/session").body
+    head = browser.request("HEAD", "/session")
+    assert (head.status, head.body, int(head.headers["Content-Length"])) == (200, b"", len(body))
+
+
+@pytest.mark.parametrize("verb", ["GET", "DELETE"])
+def test_a_method_the_logout_path_does_not_take_is_405_method_not_allowed(live_server, verb):
+    answer = Browser(live_server).request(verb, "/session/logout")
+    assert (answer.status, answer.error(), answer.headers["Allow"]) == (405, "method not allowed", "POST")
