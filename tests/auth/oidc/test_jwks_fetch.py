@@ -71,3 +71,8 @@ def test_a_provider_that_never_answers_is_given_up_on_after_the_timeout(idp, dev
     assert not keys.refresh(1000.0)
     assert time.monotonic() - started < 3
     assert keys.state().error == f"{idp.url}: TimeoutError: The read operation timed out"
+
+
+def test_a_fetched_document_that_is_no_key_set_is_named_by_its_url(idp, dev_certs):
+    idp.document = b"<html>sign in</html>"
+    assert fetch_refusal(idp.url, ca=dev_certs.ca_cert) == f"{idp.url}: not JSON"
