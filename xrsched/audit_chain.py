@@ -141,7 +141,6 @@ class Chain:
     """
 
     def __init__(self, key: bytes | None = None) -> None:
-        self.key = key
         # Keyed once: copying a keyed HMAC is cheaper than keying one per record.
         self._mac = None if key is None else hmac.new(key, digestmod=hashlib.sha256)
         self.last: str | None = None  # None until known (from a file or a first write)

@@ -215,8 +215,6 @@ class _Checker:
         last = self.report.last_seq
         if last is not None and seq != last + 1:
             return self._bad_seq(line, seq, last)
-        if last is None and prev == GENESIS and seq != 1:
-            return Problem(line.path, line.number, f"the chain starts here but seq is {seq}, not 1")
         return None
 
     def _broken_link(self, line: _Line, seq: int, prev: str) -> Problem | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import ssl
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -89,3 +90,22 @@ class Browser:
 
     def get(self, path: str, headers: dict | None = None) -> Answer:
         return self.request("GET", path, headers=headers)
+
+
+def raw_request(verb: str, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:
+    """One HTTP/1.1 request's bytes, to send on a kept-alive socket (no Content-Length without
+    a body: the server closes the connection after a GET whose announced body it did not read)."""
+    lines = [f"{verb} {path} HTTP/1.1", "Host: localhost"] + ([f"Content-Length: {len(body)}"] if body else [])
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def read_head(sock: ssl.SSLSocket, buffered: bytes) -> tuple[bytes, bytes]:
+    """One answer's head from a kept-alive socket, and what arrived after it (the caller reads
+    any body): after a 204 or a 304 the next bytes must be the next answer's head."""
+    while b"\r\n\r\n" not in buffered:
+        chunk = sock.recv(65536)
+        assert chunk, f"the server closed the connection after {buffered!r}"
+        buffered += chunk
+    head, _, rest = buffered.partition(b"\r\n\r\n")
+    return head, rest

@@ -112,10 +112,6 @@ class DashboardSite:
         """Drop expired sessions and those of identities ``keep`` rejects; how many went."""
         return self.sessions.retain(keep, self._clock())
 
-    def refused(self, request: RequestInfo, identity: Identity | None, method: str, status: int) -> None:
-        """Audit a dashboard request refused before it reached a method (CSRF, signed out)."""
-        self._record(request, identity, method, status, time.perf_counter())
-
     def _record(
         self, request: RequestInfo, identity: Identity | None, method: str, outcome: str | int, started: float
     ) -> None:

@@ -79,6 +79,10 @@ class JwksServer:
     requests: int = 0
     #: Seconds between two bytes of the answer (0: all at once), to play a provider that drips.
     drip: float = 0.0
+    #: Seconds to wait before answering at all, to play a provider that hangs.
+    stall: float = 0.0
+    #: The request target and headers of each request answered.
+    seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = field(default=None, repr=False)
 
     def start(self) -> JwksServer:
@@ -87,8 +91,10 @@ class JwksServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 owner.requests += 1
+                owner.seen.append((self.path, dict(self.headers.items())))
+                time.sleep(owner.stall)
                 body = owner.document
-                self.send_response(200 if self.path == "/certs" else 404)
+                self.send_response(200 if self.path.split("?", 1)[0] == "/certs" else 404)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 import pytest
 
 from tests.auth.oidc.idp import SigningKey, jwks_document
@@ -38,3 +41,26 @@ def test_a_missing_file_is_named_with_the_reason_only(tmp_path):
     with pytest.raises(JwksError) as refused:
         load_jwks(str(path))
     assert refused.value.message == f"JWKS file {path}: No such file or directory"
+
+
+def test_a_jwks_file_that_never_ends_is_refused_at_the_limit_not_read_to_its_end(tmp_path, document):
+    """A named pipe whose writer stays open: only the limit's worth (plus one byte) is read."""
+    path = tmp_path / "jwks.fifo"
+    os.mkfifo(path)
+    refused = threading.Event()
+    closed_first: list[bool] = []
+
+    def writer() -> None:
+        with path.open("wb") as pipe:
+            pipe.write(padded(document, MAX_JWKS_BYTES + 1))
+            pipe.flush()
+            closed_first.append(not refused.wait(5))  # hold the pipe open until the reader gave up
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    with pytest.raises(JwksError) as error:
+        load_jwks(str(path))
+    refused.set()
+    thread.join(10)
+    assert error.value.message == f"JWKS file {path}: larger than {MAX_JWKS_BYTES} bytes"
+    assert closed_first == [False]

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from jwt import PyJWK
-from jwt.exceptions import PyJWKError, PyJWKSetError
+from jwt.exceptions import InvalidKeyError, PyJWKError, PyJWKSetError
 
 from xrsched.tls import TLSConfigError, client_context
 
@@ -77,7 +77,7 @@ def parse_jwks(data: bytes, where: str) -> Keys:
             continue  # encryption keys, shared secrets ("oct") and junk are not ours to use
         try:
             key = PyJWK(raw)
-        except (PyJWKError, PyJWKSetError):
+        except (PyJWKError, PyJWKSetError, InvalidKeyError):
             continue  # a key we cannot verify with (an unknown curve, a malformed modulus): skip it
         keys.setdefault(str(raw.get("kid", "")), []).append(key)
     if not keys:
