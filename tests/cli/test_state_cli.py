@@ -307,17 +307,22 @@ def test_history_shows_pending_running_done_with_worker_and_host(tmp_path, env, 
 # ------------------------------------------------------------------------------ server start-up
 
 
-def test_a_state_file_the_server_cannot_open_stops_start_up(tmp_path, env):
-    state = tmp_path / "state"
-    (state / STATE_FILE).mkdir(parents=True)  # what the server must open is a directory
-    result = subprocess.run(
+def run_server_to_its_end(state: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``xrsched-server`` on ``state``, expected to stop by itself (a refused state file)."""
+    return subprocess.run(
         [SERVER, "--port", "0", "--state-path", str(state)],
         capture_output=True,
         text=True,
         env=env,
-        timeout=30,
+        timeout=60,
         check=False,
     )
+
+
+def test_a_state_file_the_server_cannot_open_stops_start_up(tmp_path, env):
+    state = tmp_path / "state"
+    (state / STATE_FILE).mkdir(parents=True)  # what the server must open is a directory
+    result = run_server_to_its_end(state, env)
     assert_refused(result, state / STATE_FILE)
     assert "listening" not in result.stdout
 
@@ -326,14 +331,7 @@ def test_the_server_refuses_a_corrupt_state_file(tmp_path, env):
     state = tmp_path / "state"
     state.mkdir()
     (state / STATE_FILE).write_bytes(os.urandom(16384))
-    result = subprocess.run(
-        [SERVER, "--port", "0", "--state-path", str(state)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=30,
-        check=False,
-    )
+    result = run_server_to_its_end(state, env)
     assert_refused(result, state / STATE_FILE, "xrsched state import")
     assert "listening" not in result.stdout
 
@@ -347,13 +345,6 @@ def test_the_server_refuses_a_file_whose_damage_only_the_structure_check_finds(t
     state.mkdir()
     write_state(state / STATE_FILE)
     damage_history(state / STATE_FILE)
-    result = subprocess.run(
-        [SERVER, "--port", "0", "--state-path", str(state)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    result = run_server_to_its_end(state, env)
     assert_refused(result, state / STATE_FILE, "malformed", "xrsched state import")
     assert "listening" not in result.stdout
