@@ -120,3 +120,18 @@ def test_threads_building_tasks_at_once_get_their_own_values():
     for thread in threads:
         thread.join()
     assert wrong == []
+
+
+def test_a_class_with_its_own_new_is_built_through_it():
+    made: list[int] = []
+
+    class Counted(xt.Task):
+        n = xt.IntParameter()
+
+        def __new__(cls, *args, **kwargs):
+            made.append(kwargs["n"])
+            return super().__new__(cls)
+
+    task = Counted(n=3)
+    assert made == [3] and task.n == 3 and task.param_kwargs == {"n": 3}
+    assert task.task_id == task_id_str(task.task_family, {"n": "3"})

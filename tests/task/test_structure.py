@@ -53,6 +53,21 @@ def test_flatten_walks_every_shape():
     assert luigi.flatten(i for i in range(3)) == [0, 1, 2]
 
 
+def test_flatten_iterates_old_style_sequences_and_keeps_targets_whole(tmp_path):
+    class Sequence:
+        """Iterable through __getitem__ alone (no __iter__)."""
+
+        def __getitem__(self, index):
+            if index < 2:
+                return index * 10
+            raise IndexError(index)
+
+    target = luigi.LocalTarget(str(tmp_path / "out.txt"))
+    assert luigi.flatten(target) == [target]
+    assert luigi.flatten([Sequence(), None, target, [None]]) == [0, 10, target]
+    assert luigi.flatten(Sequence()) == [0, 10]
+
+
 def test_input_mirrors_the_shape_of_requires(tasks, tmp_path):
     Raw, Clean, _ = tasks
     Pair = namedtuple("Pair", "left right")

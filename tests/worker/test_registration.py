@@ -154,3 +154,95 @@ def test_the_rest_of_a_pipelined_registration_starts_small_and_grows():
     assert len(rest_chunks(10_000 - FIRST_CHUNK, 500)) <= 25  # still a few tens of requests
     assert rest_chunks(30, 500) == [30] and rest_chunks(0, 500) == []
     assert set(rest_chunks(100, 20)) == {20}  # never over batch_size
+
+
+class Link(xt.Task):
+    """Link ``i`` of a chain: needs link ``i - 1``."""
+
+    root = xt.StrParameter()
+    i = xt.IntParameter()
+
+    def output(self):
+        return xt.LocalTarget(str(Path(self.root) / f"{self.i}.done"), durable=False)
+
+    def requires(self):
+        return [Link(root=self.root, i=self.i - 1)] if self.i else []
+
+    def run(self):
+        with self.output().open("w") as handle:
+            handle.write("ok")
+
+
+def test_a_pipelined_chain_sends_its_first_links_before_recording_the_rest(server, tmp_path):
+    """A chain is walked to its bottom before anything can run, but only the first chunk is
+    registered (and recorded in the worker's index) before run() asks for work: the rest's calls
+    are built, recorded and sent by the registrar thread afterwards."""
+    root = Link(root=str(tmp_path), i=299)
+    quiet = WorkerSettings(ping_interval=3600)
+    with server.client("w1") as client, Worker(client, processes=2, settings=quiet, handle_signals=False) as worker:
+        assert worker.add(root, pipelined=True)
+        assert len(worker.index) == FIRST_CHUNK - 1  # add_worker + the 15 deepest links
+        with server.client() as admin:
+            assert admin.count_pending(worker=worker.worker_id)["n_pending_tasks"] == FIRST_CHUNK - 1
+        summary = worker.run()
+    assert summary.exit_code == 0, summary.render()
+    assert len(worker.index) == 300 and root.task_id in worker.index
+    assert sorted(int(p.stem) for p in tmp_path.glob("*.done")) == list(range(300))
+
+
+class GatedLink(Link):
+    """A chain link whose ``process_resources()`` (read when the link is described to the
+    scheduler) waits, from link 15 up, for the file ``root/0.done`` that link 0 writes when it
+    runs; after 30 s it raises, so a worker that reads every link's fields before running link 0
+    fails instead of hanging."""
+
+    def requires(self):
+        return [GatedLink(root=self.root, i=self.i - 1)] if self.i else []
+
+    def process_resources(self):
+        deadline = time.monotonic() + 30
+        while self.i >= FIRST_CHUNK - 1 and not (Path(self.root) / "0.done").exists():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"link {self.i} was described before link 0 ran")
+            time.sleep(0.01)
+        return {}
+
+
+def test_a_pipelined_chain_runs_its_first_link_before_the_rest_is_described(server, tmp_path):
+    """The walk of a chain reads no link's descriptive fields: the 15 links sent first are
+    described then, the rest by the registrar thread after run() asked for work. Checked by
+    order of events: the links above the first 15 cannot be described until link 0 has run."""
+    root = GatedLink(root=str(tmp_path), i=99)
+    quiet = WorkerSettings(ping_interval=3600)
+    with server.client("w1") as client, Worker(client, processes=2, settings=quiet, handle_signals=False) as worker:
+        assert worker.add(root, pipelined=True)
+        assert not (tmp_path / "0.done").exists()
+        summary = worker.run()
+    assert summary.exit_code == 0, summary.render()
+    assert sorted(int(p.stem) for p in tmp_path.glob("*.done")) == list(range(100))
+
+
+class BadFieldsLink(Link):
+    """A chain link whose ``process_resources()`` raises for link 50."""
+
+    def requires(self):
+        return [BadFieldsLink(root=self.root, i=self.i - 1)] if self.i else []
+
+    def process_resources(self):
+        if self.i == 50:
+            raise ValueError("no resources for link 50")
+        return {}
+
+
+def test_a_chain_link_whose_fields_cannot_be_read_leaves_the_rest_unscheduled(server, tmp_path, caplog):
+    """The rest of a pipelined chain is described by the registrar thread: a link whose fields
+    raise stops the registration there (logged, exit status 2), as a failed request does; the
+    links sent first still run and the worker ends instead of waiting."""
+    root = BadFieldsLink(root=str(tmp_path), i=99)
+    quiet = WorkerSettings(ping_interval=3600)
+    with server.client("w1") as client, Worker(client, processes=2, settings=quiet, handle_signals=False) as worker:
+        assert worker.add(root, pipelined=True)
+        summary = worker.run()
+    assert summary.exit_code == 2, summary.render()
+    assert "no resources for link 50" in caplog.text
+    assert sorted(int(p.stem) for p in tmp_path.glob("*.done")) == list(range(FIRST_CHUNK - 1))

@@ -69,11 +69,19 @@ class Task(metaclass=Register):
         values = handed_over(cls, args, kwargs)  # bound by the metaclass a moment ago
         if values is None:
             values = self.get_param_values(self.get_params(), args, kwargs)
+        self._set_up(values)
+
+    def _set_up(self, values: list[tuple[str, Any]]) -> None:
+        """Set the bound parameter values, ``param_kwargs`` and the task id (what ``__init__`` does
+        once the arguments are bound; the metaclass calls it directly when ``__init__`` is this one)."""
         for name, value in values:
             setattr(self, name, value)
         self.param_kwargs: dict[str, Any] = dict(values)
         self.task_id: str = task_id_str(self.task_family, self._id_params())
         self._hash = hash(self.task_id)
+
+    #: Task's own ``__init__``: the metaclass sets up a task whose class still has it directly.
+    _plain_init = __init__
 
     def _id_params(self) -> dict[str, str]:
         """The serialized values the task id is made of: ``to_str_params(only_significant=True,

@@ -108,14 +108,24 @@ class Register(type):
         except TypeError:  # an unhashable value (only the plain Parameter allows those)
             found = key = None
         if found is None:
-            # __init__ takes the values bound here instead of binding the same arguments again.
-            hand_over(cls, args, kwargs, values)
-            try:
-                made = super().__call__(*args, **kwargs)
-            finally:
-                hand_over(cls, args, kwargs, None)
+            made = cls._build(values, args, kwargs)  # type: ignore[attr-defined]
             found = made if key is None else _instances.setdefault(key, made)
         return found
+
+    def _build(cls, values: list[tuple[str, Any]], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """A new task from ``values`` (bound from ``args`` and ``kwargs`` a moment ago). A class
+        that keeps Task's own ``__new__`` and ``__init__`` is set up from them directly (a big
+        graph builds tens of thousands of tasks); any other is built as Python builds it, its
+        ``__init__`` taking the values bound here instead of binding the same arguments again."""
+        if cls.__init__ is cls._plain_init and cls.__new__ is object.__new__:  # type: ignore[attr-defined]
+            made = object.__new__(cls)
+            made._set_up(values)
+            return made
+        hand_over(cls, args, kwargs, values)
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            hand_over(cls, args, kwargs, None)
 
     def __setattr__(cls, name: str, value: Any) -> None:
         super().__setattr__(name, value)

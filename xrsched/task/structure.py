@@ -16,9 +16,8 @@ def flatten(struct: Any) -> list[Any]:
     """
     if struct is None:
         return []
-    kind = type(struct)
-    if isinstance(kind, Register) and not hasattr(kind, "__iter__"):
-        return [struct]  # a task, the usual leaf: no failed iter() (an exception) for each one
+    if _is_leaf(type(struct)):
+        return [struct]  # a task or a target, the usual leaves: no failed iter() (an exception) for each
     if isinstance(struct, str | bytes):
         return [struct]
     if isinstance(struct, Mapping):
@@ -27,7 +26,22 @@ def flatten(struct: Any) -> list[Any]:
         items = iter(struct)
     except TypeError:
         return [struct]
-    return [leaf for item in items for leaf in flatten(item)]
+    leaves: list[Any] = []
+    for item in items:  # a list of tasks (a fan-in's requires()) takes no call per task
+        if item is not None and _is_leaf(type(item)):
+            leaves.append(item)
+        else:
+            leaves.extend(flatten(item))
+    return leaves
+
+
+def _is_leaf(kind: type) -> bool:
+    """Whether values of ``kind`` are leaves without trying to iterate them: tasks that are not
+    iterable, and anything whose class has neither ``__iter__`` nor ``__getitem__`` (iter() would
+    refuse it), such as a target. A task with ``__getitem__`` but no ``__iter__`` stays a leaf."""
+    if isinstance(kind, Register):
+        return not hasattr(kind, "__iter__")
+    return not hasattr(kind, "__iter__") and not hasattr(kind, "__getitem__")
 
 
 def getpaths(struct: Any) -> Any:

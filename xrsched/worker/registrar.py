@@ -14,7 +14,7 @@ from xrsched.client.errors import ClientError
 from xrsched.task import Task
 
 from .link import Call
-from .registration import GraphWalk, Walker, is_leaf_call, registration_calls
+from .registration import GraphWalk, Walker, add_task_calls, describe, is_leaf_call, registration_calls
 
 if TYPE_CHECKING:
     from xrsched.client.retrying import Patience
@@ -116,7 +116,7 @@ class RegistrarMixin:
                 self.index.roots.append(task.task_id)
         leaves = self._first_leaves(walker) if pipelined else []
         if walker.finished or walker.found.batchers or not leaves:
-            return self._add_walked(walker.finish(), pipelined=pipelined)
+            return self._add_walked(walker.finish(described=False), pipelined=pipelined)
         return self._add_streamed(walker, leaves)
 
     def _first_leaves(self, walker: Walker) -> list[dict[str, Any]]:
@@ -128,32 +128,60 @@ class RegistrarMixin:
         return leaves[:FIRST_CHUNK]
 
     def _add_walked(self, found: GraphWalk, *, pipelined: bool) -> bool:
-        """Register a graph walked to its end: all of it now, or (``pipelined``) its deepest
-        :data:`FIRST_CHUNK` tasks now and the rest from a thread."""
-        self.index.ingest(found.calls)
-        calls = registration_calls(found, self.worker_id, self._batch_families)
+        """Register a graph walked to its end (its calls not described yet, see
+        :func:`~.registration.describe`): all of it now, or (``pipelined``) its deepest
+        :data:`FIRST_CHUNK` tasks now and the rest from a thread, which also describes the rest,
+        builds its calls and records them in the index: a chain of 20,000 links asks for its first
+        task without first reading 20,000 tasks' fields and copying their registrations."""
         if pipelined and found.batchers:
             # A batch holds only tasks registered when it is handed out: a partial registration
             # would split batches into more runs than max_batch_size makes.
             log.info("registering in one go: the graph has batchable tasks (%s)", ", ".join(found.batchers))
             pipelined = False
-        calls = self._announced_with(calls)
-        rest: list[Call] = []
-        if pipelined:
-            calls, rest = calls[:FIRST_CHUNK], calls[FIRST_CHUNK:]
-        refused, seconds = self._send_first(calls)
-        log.info("registered %d task(s) in %.3fs (%d already complete, %d missing external input)%s",
-                 len(found.calls), seconds, len(found.complete), len(found.missing_external),
-                 f"; {len(rest)} more while running" if rest else "")  # fmt: skip
+        if not pipelined:
+            found.calls = describe(found, found.calls)
+            self.index.ingest(found.calls)
+            refused, seconds = self._send_first(
+                self._announced_with(registration_calls(found, self.worker_id, self._batch_families))
+            )
+            self._log_registered(found, seconds)
+            return not found.errors and not refused
+        first = describe(found, found.calls[: FIRST_CHUNK - (0 if self._announced else 1)])
+        self.index.ingest(first)
+        refused, seconds = self._send_first(self._announced_with(add_task_calls(first, self.worker_id)))
+        rest = found.calls[len(first) :]
+        self._log_registered(found, seconds, len(rest))
         if rest:
-            self._start_registrar(self._register_rest, rest)
+            self._start_registrar(self._register_walked_rest, found, rest)
         return not found.errors and not refused
+
+    def _log_registered(self, found: GraphWalk, seconds: float, rest: int = 0) -> None:
+        log.info("registered %d task(s) in %.3fs (%d already complete, %d missing external input)%s",
+                 len(found.calls) - rest, seconds, len(found.complete), len(found.missing_external),
+                 f"; {rest} more while running" if rest else "")  # fmt: skip
+
+    def _register_walked_rest(self, found: GraphWalk, rest: list[dict[str, Any]]) -> None:
+        """Register the rest of a graph walked to its end (no batchable tasks in it), once ``run``
+        has asked for the first tasks: describe it, record it in the index, send it deepest first.
+        A task whose fields cannot be read (a ``process_resources()`` that raises...) stops the
+        registration there, as a request that fails does: the tasks left are not scheduled."""
+        self._first_asked.wait(REST_WAITS_FOR_FIRST_TASKS)
+        try:
+            described = describe(found, rest)
+        except Exception as exc:  # user code
+            log.error("cannot describe the rest of the graph to the scheduler: %s", exc)
+            described = []
+            with self._lock:
+                self.index.errors.update(kwargs["task_id"] for kwargs in rest)
+        with self._lock:
+            self.index.ingest(described)
+        self._register_rest(add_task_calls(described, self.worker_id), wait=False)
 
     def _add_streamed(self, walker: Walker, leaves: list[dict[str, Any]]) -> bool:
         """Send the first leaves now; a thread walks the rest of the graph and registers it."""
         calls = self._announced_with([])
         leaves = leaves[: FIRST_CHUNK - len(calls)]
-        calls.extend(("add_task", {**kwargs, "worker": self.worker_id}) for kwargs in leaves)
+        calls.extend(add_task_calls(describe(walker.found, leaves), self.worker_id))
         self.index.ingest(leaves)
         refused, seconds = self._send_first(calls)
         log.info("registered the first %d task(s) in %.3fs; walking the rest of the graph while running",

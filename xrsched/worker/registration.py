@@ -150,7 +150,8 @@ class Walker:
         return not self._level and not self._next
 
     def advance(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Visit up to ``limit`` more tasks (all that are left with None); their calls, in walk order."""
+        """Visit up to ``limit`` more tasks (all that are left with None); their calls, in walk
+        order, without the tasks' descriptive fields (:func:`describe` adds them)."""
         start = len(self._order)
         while not self.finished:
             if not self._level:
@@ -165,11 +166,26 @@ class Walker:
                 self._next.extend(_admit(self.found, deps, self._skip))
         return self._order[start:]
 
-    def finish(self) -> GraphWalk:
-        """Visit the rest; the walk with its calls deepest first (every task after its dependencies)."""
+    def finish(self, *, described: bool = True) -> GraphWalk:
+        """Visit the rest; the walk with its calls deepest first (every task after its dependencies).
+
+        With ``described`` False the calls lack the tasks' descriptive fields, for a caller that
+        sends the first ones before the rest is described (see :func:`describe`).
+        """
         self.advance()
         self.found.calls = self._order[::-1]
+        if described:
+            self.found.calls = describe(self.found, self.found.calls)
         return self.found
+
+
+def describe(found: GraphWalk, calls: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The walk's ``calls`` completed with each task's descriptive fields (``scheduler_fields()``:
+    family, module, params, priority, resources...). The walk leaves them out, so that a chain
+    walked to its bottom reads them for the few links sent first, not for all of it, before its
+    first task can start."""
+    tasks = found.tasks
+    return [{**tasks[call["task_id"]].scheduler_fields(), **call} for call in calls]
 
 
 def is_leaf_call(call: Mapping[str, Any]) -> bool:
@@ -191,29 +207,30 @@ def _admit(found: GraphWalk, tasks: Iterable[Task], skip: Callable[[str], bool] 
 
 def _classify(found: GraphWalk, task: Task, complete: bool | BaseException) -> tuple[dict[str, Any], list[Task]]:
     """Record what ``task`` is (broken, complete, missing external, or pending with its
-    dependencies) in ``found``; return its ``add_task`` call and the dependencies to visit."""
-    fields = task.scheduler_fields()
+    dependencies) in ``found``; return its ``add_task`` call without the descriptive fields
+    (see :func:`describe`) and the dependencies to visit."""
     task_id = task.task_id
+    call: dict[str, Any] = {"task_id": task_id, "batchable": task.batchable}
     if isinstance(complete, BaseException):
         found.errors[task_id] = _explain("complete()", task, complete)
-        return {**fields, "status": UNKNOWN, "runnable": False, "expl": found.errors[task_id]}, []
+        return {**call, "status": UNKNOWN, "runnable": False, "expl": found.errors[task_id]}, []
     if complete:
         found.complete.add(task_id)
-        return {**fields, "status": DONE}, []
+        return {**call, "status": DONE}, []
     if is_external(task):
         found.missing_external.add(task_id)
-        return {**fields, "status": PENDING, "runnable": False}, []
+        return {**call, "status": PENDING, "runnable": False}, []
     try:
         deps = task.deps()
     except Exception as exc:  # requires() is user code; report it like Luigi does
         found.errors[task_id] = _explain("requires()", task, exc)
-        return {**fields, "status": UNKNOWN, "runnable": False, "expl": found.errors[task_id]}, []
+        return {**call, "status": UNKNOWN, "runnable": False, "expl": found.errors[task_id]}, []
     dep_ids = [dep.task_id for dep in deps]
     found.deps[task_id] = dep_ids
-    batcher = batcher_of(task) if fields["batchable"] and fields["family"] not in found.batchers else None
+    batcher = batcher_of(task) if call["batchable"] and task.task_family not in found.batchers else None
     if batcher is not None:
         found.batchers[batcher[0]] = batcher[1]
-    return {**fields, "status": PENDING, "deps": dep_ids}, deps
+    return {**call, "status": PENDING, "deps": dep_ids}, deps
 
 
 def registration_calls(
@@ -228,7 +245,12 @@ def registration_calls(
     tasks not in ``sent`` (ids registered already)."""
     batchers = batcher_calls(found.batchers, set() if declared is None else declared, worker_id)
     calls = (kwargs for kwargs in found.calls if kwargs["task_id"] not in sent) if sent else found.calls
-    return [*batchers, *(("add_task", {**kwargs, "worker": worker_id}) for kwargs in calls)]
+    return [*batchers, *add_task_calls(calls, worker_id)]
+
+
+def add_task_calls(registrations: Iterable[Mapping[str, Any]], worker_id: str) -> list[Call]:
+    """The ``add_task`` calls that register ``registrations`` (a walk's calls) for ``worker_id``."""
+    return [("add_task", {**kwargs, "worker": worker_id}) for kwargs in registrations]
 
 
 def batcher_of(task: Task) -> tuple[str, dict[str, Any]] | None:
