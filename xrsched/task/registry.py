@@ -158,10 +158,15 @@ class Register(type):
         return cached
 
     def plan_of(cls) -> ParamPlan:
-        """What binding and naming a task of this class needs (see :mod:`.binding`)."""
+        """What binding and naming a task of this class needs (see :mod:`.binding`), made from its
+        ``get_params()``. A class that overrides that method is asked again at each use, as Luigi
+        asks it for everything; its plan is made again only when the answer changed."""
         plan = _plans.get(cls)
-        if plan is None:
-            plan = _plans[cls] = make_plan(cls.params_of())
+        if plan is not None and not plan.asked:
+            return plan
+        params = tuple(cls.get_params())  # type: ignore[attr-defined]
+        if plan is None or not plan.matches(params):
+            plan = _plans[cls] = make_plan(params, asked=cls._overrides_get_params())  # type: ignore[attr-defined]
         return plan
 
     @staticmethod
