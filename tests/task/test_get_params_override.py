@@ -5,6 +5,7 @@ on Luigi 3.8 and once on xrsched.task, and the two are compared."""
 
 from __future__ import annotations
 
+import datetime as dt
 from types import ModuleType
 from typing import Any
 
@@ -196,3 +197,21 @@ def test_an_override_is_asked_again_each_time_as_luigi_asks_it(side):
     assert (first.to_str_params(), second.to_str_params()) == ({"a": "1"}, {"a": "1", "b": "x"})
     assert visibilities == ({"a": 0}, {"a": 0, "b": 1})
     assert first.task_id == second.task_id  # b is hidden: not in the id
+
+
+def test_a_parameter_made_outside_a_class_body_is_named_and_its_default_read():
+    # xrsched checks a declared default when the class is made and parses a string given to a
+    # typed parameter; a parameter that only get_params() returns gets the same treatment.
+    when = xt.DateParameter(default="2024-01-02")
+
+    class Dated(xt.Task):
+        task_namespace = "getparams"
+
+        @classmethod
+        def get_params(cls):
+            return [("when", when)]
+
+    assert Dated().when == dt.date(2024, 1, 2)
+    assert Dated().to_str_params() == {"when": "2024-01-02"}
+    with pytest.raises(xt.BadParameterValue, match=r"getparams\.Dated\.when: "):
+        Dated(when="nope")

@@ -86,6 +86,15 @@ def task_class(family: str) -> type:
     return found[0]
 
 
+def _adopt(cls: type, params: tuple[tuple[str, Parameter[Any]], ...]) -> None:
+    """Name the parameters ``get_params()`` made outside any class body and check their defaults,
+    as a class body's are (a string default of a typed parameter is parsed)."""
+    for name, param in params:
+        if not param.name:
+            param.__set_name__(cls, name)
+            param.normalize_default(cls)
+
+
 class Register(type):
     """Metaclass of Task: registers each class by family and caches instances by parameters."""
 
@@ -166,6 +175,7 @@ class Register(type):
             return plan
         params = tuple(cls.get_params())  # type: ignore[attr-defined]
         if plan is None or not plan.matches(params):
+            _adopt(cls, params)
             plan = _plans[cls] = make_plan(params, asked=cls._overrides_get_params())  # type: ignore[attr-defined]
         return plan
 
