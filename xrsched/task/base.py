@@ -136,6 +136,11 @@ class Task(metaclass=Register):
         return list(type(cls).params_of(cls))  # type: ignore[arg-type]
 
     @classmethod
+    def _overrides_get_params(cls) -> bool:
+        """Whether the class overrides ``get_params()`` (the metaclass then follows each answer)."""
+        return cls.get_params.__func__ is not Task.get_params.__func__  # type: ignore[attr-defined]
+
+    @classmethod
     def get_param_names(cls, include_significant: bool = False) -> list[str]:
         """Names of the significant parameters, or of all of them with ``include_significant``."""
         return [name for name, p in cls.get_params() if include_significant or p.significant]
@@ -151,9 +156,7 @@ class Task(metaclass=Register):
     ) -> list[tuple[str, Any]]:
         """Match constructor arguments to ``params``, fill defaults and normalize every value."""
         plan = type(cls).plan_of(cls)  # type: ignore[attr-defined]
-        if len(params) != len(plan.slots) or any(
-            name != slot[0] or param is not slot[1] for (name, param), slot in zip(params, plan.slots, strict=True)
-        ):
+        if not plan.matches(params):
             plan = make_plan(tuple(params))
         return bind(cls.get_task_family, plan, args, kwargs)
 
@@ -191,25 +194,37 @@ class Task(metaclass=Register):
 
     def to_str_params(self, only_significant: bool = False, only_public: bool = False) -> dict[str, str]:
         """Serialized parameter values, never the private ones; the default set is the scheduler's ``params``."""
-        if not only_significant and not only_public:  # the scheduler's set, sent for every task
-            cls = type(self)
+        cls = type(self)
+        plan = type(cls).plan_of(cls)  # type: ignore[attr-defined]
+        if not only_significant and not only_public and not plan.asked:  # the scheduler's set, sent for every task
             values = self.param_kwargs
-            return {name: serialize(values[name]) for name, serialize in type(cls).plan_of(cls).shown_params}  # type: ignore[attr-defined]
+            return {name: serialize(values[name]) for name, serialize in plan.shown_params}
         result = {}
-        for name, param in self.get_params():
-            if param.visibility == ParameterVisibility.PRIVATE:
-                continue
+        for name, param, value in self._shown_values():
             if (only_significant and not param.significant) or (
                 only_public and param.visibility != ParameterVisibility.PUBLIC
             ):
                 continue
-            result[name] = param.serialize(self.param_kwargs[name])
+            result[name] = param.serialize(value)
         return result
 
     def param_visibilities(self) -> dict[str, int]:
         """``param_visibilities`` for the scheduler: 0 public, 1 hidden (private ones are left out)."""
         cls = type(self)
-        return dict(type(cls).plan_of(cls).visibilities)  # type: ignore[attr-defined]
+        plan = type(cls).plan_of(cls)  # type: ignore[attr-defined]
+        if not plan.asked:
+            return dict(plan.visibilities)
+        return {name: int(param.visibility) for name, param, _ in self._shown_values()}
+
+    def _shown_values(self) -> list[tuple[str, Parameter[Any], Any]]:
+        """``(name, parameter, value)`` of the values the task was built with, in that order, whose
+        names ``get_params()`` (asked now, as Luigi asks it) still has and does not make private."""
+        params = dict(self.get_params())
+        return [
+            (name, params[name], value)
+            for name, value in self.param_kwargs.items()
+            if name in params and params[name].visibility != ParameterVisibility.PRIVATE
+        ]
 
     def clone(self, cls: type[Task] | None = None, **kwargs: Any) -> Task:
         """A task of ``cls`` (default: this class) with this task's parameters it shares, and ``kwargs``."""

@@ -41,10 +41,20 @@ class ParamPlan:
     #: ``param_visibilities`` of the shown parameters.
     visibilities: Mapping[str, int]
     batch_names: tuple[str, ...]
+    #: Made from an overridden ``get_params()``: to be checked against its answer at each use.
+    asked: bool = False
+
+    def matches(self, params: tuple[tuple[str, Parameter[Any]], ...] | list[tuple[str, Parameter[Any]]]) -> bool:
+        """Whether the plan was made from these very ``(name, parameter)`` pairs, in this order."""
+        slots = self.slots
+        return len(params) == len(slots) and all(
+            name == slot[0] and param is slot[1] for (name, param), slot in zip(params, slots, strict=True)
+        )
 
 
-def make_plan(params: tuple[tuple[str, Parameter[Any]], ...]) -> ParamPlan:
-    """The plan of a class whose declared parameters are ``params``."""
+def make_plan(params: tuple[tuple[str, Parameter[Any]], ...], *, asked: bool = False) -> ParamPlan:
+    """The plan of a class whose parameters (``get_params()``) are ``params``; ``asked`` marks a
+    ``get_params()`` that the class overrides."""
     shown = [(name, p) for name, p in params if p.visibility != ParameterVisibility.PRIVATE]
     return ParamPlan(
         slots=tuple((name, p, p._default) for name, p in params),
@@ -56,6 +66,7 @@ def make_plan(params: tuple[tuple[str, Parameter[Any]], ...]) -> ParamPlan:
         shown_params=tuple((name, p.serialize) for name, p in shown),
         visibilities={name: int(p.visibility) for name, p in shown},
         batch_names=tuple(name for name, p in params if p.batchable),
+        asked=asked,
     )
 
 

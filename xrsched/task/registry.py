@@ -86,6 +86,15 @@ def task_class(family: str) -> type:
     return found[0]
 
 
+def _adopt(cls: type, params: tuple[tuple[str, Parameter[Any]], ...]) -> None:
+    """Name the parameters ``get_params()`` made outside any class body and check their defaults,
+    as a class body's are (a string default of a typed parameter is parsed)."""
+    for name, param in params:
+        if not param.name:
+            param.__set_name__(cls, name)
+            param.normalize_default(cls)
+
+
 class Register(type):
     """Metaclass of Task: registers each class by family and caches instances by parameters."""
 
@@ -158,10 +167,16 @@ class Register(type):
         return cached
 
     def plan_of(cls) -> ParamPlan:
-        """What binding and naming a task of this class needs (see :mod:`.binding`)."""
+        """What binding and naming a task of this class needs (see :mod:`.binding`), made from its
+        ``get_params()``. A class that overrides that method is asked again at each use, as Luigi
+        asks it for everything; its plan is made again only when the answer changed."""
         plan = _plans.get(cls)
-        if plan is None:
-            plan = _plans[cls] = make_plan(cls.params_of())
+        if plan is not None and not plan.asked:
+            return plan
+        params = tuple(cls.get_params())  # type: ignore[attr-defined]
+        if plan is None or not plan.matches(params):
+            _adopt(cls, params)
+            plan = _plans[cls] = make_plan(params, asked=cls._overrides_get_params())  # type: ignore[attr-defined]
         return plan
 
     @staticmethod
