@@ -31,6 +31,13 @@ read rows, decode, rebuild: ``load_into`` interleaves the last three a batch of 
 time; the structure check runs in a thread meanwhile, as in the server, and only the wait for its
 verdict counts), and under cProfile when the target is missed (or with ``--profile-restart``).
 
+A/B against another commit: ``--against DIR`` (a checkout, e.g. ``git archive BASE | tar -x -C
+DIR``) also starts that checkout's durable and in-memory servers (``PYTHONPATH=DIR``; those of
+the two that ``--only`` selects), measured in the same rounds as this checkout's, each base
+server right next to its counterpart (which of the two goes first alternates by round). The
+table gains "base" rows and a "vs base" column: this checkout's rate over the base's, the
+median of the per-round ratios. The restart part runs for this checkout only.
+
 Run through ``benchmarks/run_durability.sh`` (a venv with luigi). Leaving luigid out
 (``--only durable,normal,memory``) needs no luigi. ``--write`` puts the tables into benchmarks/README.md
 between the durability markers.
@@ -91,6 +98,9 @@ XRSCHED_FLAGS = {
     "normal": ["--sync", "normal"],
     "memory": ["--store", "memory"],
 }
+#: Servers that ``--against`` also starts from the other checkout (as "base-<name>").
+BASE_SERVERS = ("durable", "memory")
+BASE_PREFIX = "base-"
 #: Targets from the issue.
 TARGET_VS_LUIGID = 1.5
 TARGET_PG_VS_LUIGID = 1.2
@@ -137,16 +147,22 @@ def start_luigid(work: Path) -> Server:
     return Server("luigid", proc, {"kind": "luigi", "url": f"http://127.0.0.1:{port}"})
 
 
-def start_xrsched(work: Path, certs: Any, name: str) -> Server:
+def start_xrsched(work: Path, certs: Any, name: str, against: Path | None = None) -> Server:
+    """``xrsched-server`` of this checkout, or of ``against`` for a "base-" server."""
     state = work / f"{name}-state"
     state.mkdir(mode=0o700)
     secret = mint_token(state / "tokens.toml", "bench", "worker")
     log_path = work / f"{name}.out"
-    flags, cleanup = XRSCHED_FLAGS.get(name, []), None
+    flags, cleanup = XRSCHED_FLAGS.get(name.removeprefix(BASE_PREFIX), []), None
     if name == "postgresql":
         cluster = start_pg_cluster()
         flags, cleanup = ["--store", cluster.create_database("bench")], cluster.destroy
-    proc = spawn(server_command(state, certs, flags), log_path)
+    if name.startswith(BASE_PREFIX):
+        assert against is not None
+        with importing_from(against):
+            proc = spawn(server_command(state, certs, flags), log_path)
+    else:
+        proc = spawn(server_command(state, certs, flags), log_path)
     try:
         listening = r"xrsched-server listening on (https://\S+?/RPC2)"
         match = wait_for_line(proc, log_path, listening, START_TIMEOUT, poll=0.01)
@@ -158,6 +174,36 @@ def start_xrsched(work: Path, certs: Any, name: str) -> Server:
         raise
     spec = {"kind": "xmlrpc", "url": match.group(1), "ca": str(certs.ca_cert), "secret": secret}
     return Server(name, proc, spec, cleanup)
+
+
+def base_package(source: Path) -> str:
+    """Where ``PYTHONPATH=source`` makes this interpreter import xrsched from; refuses a
+    ``source`` that does not decide it (no xrsched package there, or the install wins)."""
+    where = subprocess.run(
+        [sys.executable, "-c", "import xrsched; print(xrsched.__file__)"],
+        env={**os.environ, "PYTHONPATH": str(source)},
+        cwd=tempfile.gettempdir(),
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if not where.startswith(str(source.resolve()) + os.sep):
+        raise RuntimeError(f"--against {source}: PYTHONPATH={source} imports xrsched from {where or 'nowhere'}")
+    return where
+
+
+@contextlib.contextmanager
+def importing_from(source: Path) -> Iterator[None]:
+    """``PYTHONPATH=source`` for the processes started inside (servers inherit the environment)."""
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = str(source.resolve())
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
 
 
 def start_pg_cluster() -> Any:
@@ -175,11 +221,13 @@ def start_pg_cluster() -> Any:
 
 
 @contextlib.contextmanager
-def running_servers(names: list[str], work: Path, certs: Any) -> Iterator[dict[str, Server]]:
+def running_servers(
+    names: list[str], work: Path, certs: Any, against: Path | None = None
+) -> Iterator[dict[str, Server]]:
     servers: dict[str, Server] = {}
     try:
         for name in names:
-            servers[name] = start_luigid(work) if name == "luigid" else start_xrsched(work, certs, name)
+            servers[name] = start_luigid(work) if name == "luigid" else start_xrsched(work, certs, name, against)
         yield servers
     finally:
         for server in servers.values():
@@ -617,17 +665,22 @@ def render(rows: list[Any], restart: RestartResult | None, info: dict[str, str],
     out: list[str] = []
     verdicts: list[str] = []
     if rows:
+        against = args.against is not None
         lines = [
             "| server | clients | add_task calls/s (median) | calls/s (min-max) | server CPU µs/call "
-            "| vs luigid | vs in-memory |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| vs luigid | vs in-memory |" + (" vs base |" if against else ""),
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |" + (" ---: |" if against else ""),
         ]
         for row in rows:
-            luigid, memory = by.get(("luigid", row.clients)), by.get(("memory", row.clients))
-            lines.append(
-                f"| {LABELS[row.server]} | {row.clients} | {row.rate:,.0f} | {row.spread} | {row.server_us:,.0f} "
+            prefix = BASE_PREFIX if row.server.startswith(BASE_PREFIX) else ""
+            luigid, memory = by.get(("luigid", row.clients)), by.get((prefix + "memory", row.clients))
+            line = (
+                f"| {label(row.server)} | {row.clients} | {row.rate:,.0f} | {row.spread} | {row.server_us:,.0f} "
                 f"| {_ratio(row, luigid)} | {_ratio(row, memory)} |"
             )
+            if against:
+                line += f" {_ratio(row, None if prefix else by.get((BASE_PREFIX + row.server, row.clients)))} |"
+            lines.append(line)
         out += ["\n".join(lines), ""]
         for clients in args.clients:
             durable = by.get(("durable", clients))
@@ -653,6 +706,12 @@ def render(rows: list[Any], restart: RestartResult | None, info: dict[str, str],
             f"Medians of {args.reps} repetition{'s' if args.reps != 1 else ''}; each a {args.warmup:g} s "
             f"warm-up then a {args.duration:g} s window; servers and repetitions interleaved round robin."
         )
+        if against:
+            out.append(
+                f"Base: {args.against} (xrsched from {args.base_package}); its servers ran next to their "
+                "counterparts in every round; vs base = this checkout's rate / the base's, median of the "
+                "per-round ratios."
+            )
         out.append("")
     if restart is not None:
         built = restart.built
@@ -688,6 +747,13 @@ def render(rows: list[Any], restart: RestartResult | None, info: dict[str, str],
     return "\n".join(out)
 
 
+def label(server: str) -> str:
+    """The table's name for a server ("base: ..." for the other checkout's)."""
+    if server.startswith(BASE_PREFIX):
+        return "base: " + LABELS[server.removeprefix(BASE_PREFIX)]
+    return LABELS[server]
+
+
 LABELS = {
     "durable": "xrsched durable (sqlite, sync full)",
     "normal": "xrsched durable (sqlite, sync normal)",
@@ -695,6 +761,18 @@ LABELS = {
     "postgresql": "xrsched PostgreSQL store (synchronous_commit on)",
     "luigid": "luigid (not durable)",
 }
+
+
+#: The README's paragraph on ``--against`` (kept here so that ``--write`` keeps it).
+AGAINST_DOC = (
+    "A/B against another commit: `git archive COMMIT | tar -x -C DIR`, then "
+    "`benchmarks/durability.py --against DIR` (or `run_durability.sh --against DIR`). The base's "
+    "durable (`--sync full`) and in-memory servers (`PYTHONPATH=DIR`; those of the two that `--only` "
+    "selects) run in the same rounds as this checkout's, each next to its counterpart, the pair's order "
+    'alternating by round; the table gains "base:" rows and a "vs base" column (this checkout\'s '
+    "calls/s over the base's: the median of the per-round ratios). The restart part runs for this "
+    "checkout only. Without `--against` the output is as below."
+)
 
 
 def write_readme(body: str) -> None:
@@ -713,6 +791,7 @@ def write_readme(body: str) -> None:
         '"listening" line.\n\n'
         "How to reproduce: `benchmarks/run_durability.sh --write` (makes `benchmarks/.venv-durability` "
         "with luigi and requests).\n\n"
+        f"{AGAINST_DOC}\n\n"
         f"{body}\n{END}"
     )
     write_block(README, BEGIN, END, section)
@@ -759,18 +838,41 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="1 repetition of 0.3 s + 1 s, 20k tasks (smoke)")
     parser.add_argument("--write", action="store_true", help="write the tables into benchmarks/README.md")
     parser.add_argument("--json", type=Path, help="also dump every sample here")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="a checkout of another commit: its durable and in-memory servers run in the same rounds (A/B)",
+    )
     args = parser.parse_args(argv)
     args.servers = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(args.servers) - set(SERVERS)
     if unknown:
         parser.error(f"unknown servers: {', '.join(sorted(unknown))} (known: {', '.join(SERVERS)})")
     args.servers = [s for s in SERVERS if s in args.servers]
+    if args.against is not None:
+        try:
+            args.base_package = base_package(args.against)
+        except RuntimeError as exc:
+            parser.error(str(exc))
+        args.servers = [x for s in args.servers for x in ((s, BASE_PREFIX + s) if s in BASE_SERVERS else (s,))]
     args.clients = [int(c) for c in args.clients.split(",") if c.strip()]
     args.restart_tasks = _count(args.restart_tasks)
     if args.quick:
         args.reps, args.warmup, args.duration = 1, 0.3, 1.0
         args.restart_tasks, args.restart_reps = min(args.restart_tasks, 20_000), 1
     return args
+
+
+def round_order(servers: list[str], rep: int) -> list[str]:
+    """The order of one round: as given, but a base server goes first in every other round (so
+    neither of a pair always follows the other server's clients)."""
+    if rep % 2 == 0:
+        return servers
+    order = list(servers)
+    for i, name in enumerate(order[:-1]):
+        if order[i + 1] == BASE_PREFIX + name:
+            order[i], order[i + 1] = order[i + 1], name
+    return order
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -788,10 +890,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         certs = make_dev_certificates(work / "certs")
         if args.servers:
-            with running_servers(args.servers, work, certs) as servers:
+            with running_servers(args.servers, work, certs, args.against) as servers:
                 for rep in range(args.reps):
                     for clients in args.clients:
-                        for name in args.servers:
+                        for name in round_order(args.servers, rep):
                             sample = measure(servers[name], clients, args.warmup, args.duration, f"r{rep}")
                             samples.append(sample)
                             print(

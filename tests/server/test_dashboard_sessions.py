@@ -161,6 +161,9 @@ def test_sign_in_and_out_are_audited_without_secrets(live_server):
         ("task_list", "ok", "token:admin"),
         ("dashboard.sign_out", "ok", "token:admin"),
     ]
+    # The dashboard's own records carry the same fields as a dispatched call's.
+    assert {frozenset(r) for r in records} == {frozenset(records[1])}, records
+    assert all(r["role"] == "admin" and r["peer"] and r["request_id"] for r in records), records
     text = live_server.audit_path.read_text()
     assert live_server.admin not in text and browser.cookie not in text and browser.csrf not in text
 

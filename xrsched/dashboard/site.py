@@ -16,13 +16,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from xrsched.audit import AuditLog
+from xrsched.audit_fields import request_fields
 from xrsched.auth import Identity
 from xrsched.dashboard.limiter import FailureLimiter
 from xrsched.dashboard.sessions import Session, SessionStore
 from xrsched.dashboard.settings import DashboardSettings
 from xrsched.dashboard.staticfiles import StaticFiles
 from xrsched.dashboard.web import cookie_values
-from xrsched.rpc.app import Peer, RequestInfo, peer_text
+from xrsched.rpc.app import Peer, RequestInfo
 
 SIGN_IN = "dashboard.sign_in"
 SIGN_OUT = "dashboard.sign_out"
@@ -115,16 +116,9 @@ class DashboardSite:
     def _record(
         self, request: RequestInfo, identity: Identity | None, method: str, outcome: str | int, started: float
     ) -> None:
-        self._audit.record(
-            peer=peer_text(request.peer),
-            identity=identity.principal if identity else None,
-            role=identity.role.label if identity else None,
-            method=method,
-            outcome=outcome,
-            duration_ms=(time.perf_counter() - started) * 1000.0,
-            request_id=request.request_id,
-            via=VIA,
-        )
+        duration_ms = (time.perf_counter() - started) * 1000.0
+        fields = request_fields(request.peer, identity, method, outcome, duration_ms, request.request_id, via=VIA)
+        self._audit.record(**fields)
 
 
 def _authorization(token: object) -> str | None:

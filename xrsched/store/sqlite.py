@@ -258,12 +258,24 @@ class SQLiteStore:
 
     # ---------------------------------------------------------------- writes
 
-    def write(self, batch: Batch) -> None:
-        """Apply one (merged) batch in one transaction; durable when this returns."""
-        self.verify()
+    @contextmanager
+    def _write_transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back if the body or the commit raises (unless
+        SQLite already rolled back itself, as it does on some errors such as a full disk)."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def write(self, batch: Batch) -> None:
+        """Apply one (merged) batch in one transaction; durable when this returns."""
+        self.verify()
+        with self._write_transaction() as db:
             if batch.task_rows:
                 db.executemany(_INSERT_TASK, batch.task_rows.values())
             if batch.removed_tasks:
@@ -279,11 +291,6 @@ class SQLiteStore:
                     "INSERT INTO history(task_id, old, new, time, worker, host) VALUES (?, ?, ?, ?, ?, ?)",
                     batch.history,
                 )
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
         self._trim_history()
 
     def _trim_history(self) -> None:
@@ -296,19 +303,12 @@ class SQLiteStore:
     def replace_all(self, tasks: list[tuple[Any, ...]], workers: list[tuple[str, str]], meta: str) -> None:
         """Replace every record (used by ``xrsched state import``)."""
         self.verify()
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._write_transaction() as db:
             db.execute("DELETE FROM tasks")
             db.execute("DELETE FROM workers")
             db.executemany(_INSERT_TASK, tasks)
             db.executemany("INSERT INTO workers(id, row) VALUES (?, ?)", workers)
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('scheduler', ?)", (meta,))
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
 
     def close(self) -> None:
         """Checkpoint the journal into the database (unless read-only) and close it."""
