@@ -1,10 +1,12 @@
-"""Change tracking: what an edit touched, and what the store must write again."""
+"""Change tracking: what an edit touched, what the store must write again, and the recording
+of it between two commits."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .model import Task, Worker
     from .state import ReadyKey
 
 
@@ -44,6 +46,47 @@ class ChangeSet:
         return bool(
             self.tasks or self.removed_tasks or self.workers or self.removed_workers or self.meta or self.transitions
         )
+
+
+class ChangeRecording:
+    """Mixin of :class:`~xrsched.core.state.SchedulerState` that owns ``changes``: what the store
+    (or an observer) will be handed at the next :meth:`take_changes`."""
+
+    #: Whether changes are recorded for a store (see :meth:`track_changes`).
+    tracking: bool
+    _transitions_only: bool
+    changes: ChangeSet
+
+    def track_changes(self, *, transitions_only: bool = False) -> None:
+        """Start recording changes for a store (with ``transitions_only``, only the status
+        transitions, for an observer when there is no store); :meth:`take_changes` hands them over."""
+        self.tracking = True
+        self._transitions_only = transitions_only
+        self.changes = self.fresh_changes()
+
+    def fresh_changes(self) -> ChangeSet:
+        """An empty change set of the kind being recorded (one that forgets all when not tracking)."""
+        if not self.tracking:
+            return ChangeSet.discarding()
+        return ChangeSet.transitions_only() if self._transitions_only else ChangeSet()
+
+    def take_changes(self) -> ChangeSet:
+        """Hand over what changed since the last call (for the store) and start afresh."""
+        changes = self.changes
+        self.changes = self.fresh_changes()
+        return changes
+
+    def mark_task(self, task: Task) -> None:
+        """Note a change to a task field that no index depends on (messages, progress)."""
+        self.changes.tasks.add(task.id)
+
+    def mark_worker(self, worker: Worker) -> None:
+        """Note a change to a worker record that the store keeps (info, disabled, messages)."""
+        self.changes.workers.add(worker.id)
+
+    def mark_meta(self) -> None:
+        """Note a change to pause, resource capacities or batchers."""
+        self.changes.meta = True
 
 
 class Snapshot:

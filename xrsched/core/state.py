@@ -17,6 +17,11 @@ exact without ever scanning all tasks:
 
 Heaps are invalidated lazily: an entry carries the task's ``gen`` and is skipped when the
 task has moved on; they are compacted when stale entries pile up.
+
+The parts with a life of their own are mixins in their own modules: the ready heaps
+(:mod:`.ready`), the reverse dependency index (:mod:`.edges`), the worker records with their
+counters and lost runs (:mod:`.worker_records`) and the recording of changes for the store
+(:mod:`.changes`).
 """
 
 from __future__ import annotations
@@ -25,16 +30,17 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
-from .changes import ChangeSet, Snapshot
+from .changes import ChangeRecording, ChangeSet, Snapshot
 from .config import RetryPolicy, SchedulerConfig
 from .edges import ReverseIndex
-from .errors import UnknownTask, UnknownWorker
+from .errors import UnknownTask
 from .heaps import DeadlineQueue
 from .listing import Listings
 from .model import Task, Worker
 from .ready import MIN_COMPACT_INTERVAL, Entry, ReadyHeaps, Sig
-from .states import BATCH_RUNNING, DONE, FAILED, PENDING, RUNNING, TASK_STATUSES
+from .states import BATCH_RUNNING, DONE, PENDING, RUNNING, TASK_STATUSES
 from .validate import identifier
+from .worker_records import WorkerRecords
 
 #: (-priority, first-seen time, resource signature, runnable by assistants)
 ReadyKey = tuple[float, float, Sig, bool]
@@ -47,7 +53,7 @@ def signature(resources: dict[str, int]) -> Sig:
     return tuple(sorted((name, amount) for name, amount in resources.items() if amount))
 
 
-class SchedulerState(ReadyHeaps, ReverseIndex):
+class SchedulerState(ReadyHeaps, ReverseIndex, WorkerRecords, ChangeRecording):
     """Tasks, workers and their indexes. The scheduler's public methods build on this."""
 
     def __init__(self, config: SchedulerConfig | None = None, resources: dict[str, int] | None = None) -> None:
@@ -62,8 +68,6 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
         self.rdeps: dict[str, str | tuple[str, ...] | set[str]] = {}
         #: worker id -> ids of the RUNNING or BATCH_RUNNING tasks it runs.
         self.running_by_worker: dict[str, set[str]] = {}
-        #: worker id -> ids of the tasks whose run failed when that worker was dropped and that
-        #: nobody has run (or finished) since: see :attr:`Task.last_runner`.
         self.lost_runs: dict[str, set[str]] = {}
         #: batch id -> ids of its BATCH_RUNNING members.
         self.batches: dict[str, set[str]] = {}
@@ -87,7 +91,6 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
         self._pushes = 0
         self._compact_at = MIN_COMPACT_INTERVAL
         self._policies: dict[RetryPolicy, RetryPolicy] = {}
-        #: Whether changes are recorded for a store (see :meth:`track_changes`).
         self.tracking = False
         self._transitions_only = False
         self.changes = ChangeSet.discarding()
@@ -115,6 +118,13 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
         """Whether the task exists and is DONE."""
         task = self.tasks.get(task_id)
         return task is not None and task.status == DONE
+
+    def known_task(self, task_id: Any) -> Task:
+        """The task record for an id a caller names, or UnknownTask (404)."""
+        record = self.tasks.get(identifier("task_id", task_id))
+        if record is None:
+            raise UnknownTask(task_id)
+        return record
 
     def shared_policy(self, policy: RetryPolicy) -> RetryPolicy:
         """One shared instance per distinct policy, so a million tasks hold a handful."""
@@ -162,26 +172,6 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
             if worker is not None:
                 worker.related.discard(task.id)
         self._queue_propagation(task.id, -1 if snap.done else 0, -1 if snap.flag else 0)
-
-    def note_lost_run(self, task: Task, worker_id: str) -> None:
-        """Remember that ``worker_id`` was running ``task`` when it was dropped (inside an edit)."""
-        self.forget_lost_run(task)
-        task.last_runner = worker_id
-        self.lost_runs.setdefault(worker_id, set()).add(task.id)
-
-    def forget_lost_run(self, task: Task) -> None:
-        """Clear ``task``'s lost run, if it has one: it runs again, is DONE, or is gone. O(1)."""
-        if task.more is None:
-            return
-        worker_id = task.last_runner
-        if worker_id is None:
-            return
-        task.last_runner = None
-        lost = self.lost_runs.get(worker_id)
-        if lost is not None:
-            lost.discard(task.id)
-            if not lost:
-                del self.lost_runs[worker_id]
 
     def set_deps(self, task: Task, deps: Iterable[str], *, replace: bool) -> None:
         """Replace (or extend) the dependencies of an open task, keeping the reverse index."""
@@ -296,41 +286,6 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
                 (1 if flag else -1) if flag != snap.flag else 0,
             )
 
-    def _count(self, task: Task, sign: int) -> None:
-        """Add (sign=1) or withdraw (sign=-1) the task's share of the per-worker counters."""
-        status = task.status
-        workers = task.workers
-        if not workers or status not in (PENDING, FAILED, RUNNING):
-            return
-        lookup = self.workers.get
-        if status == RUNNING:
-            for worker_id in workers:
-                worker = lookup(worker_id)
-                if worker is not None:
-                    if sign > 0:
-                        worker.reg_running.add(task.id)
-                    else:
-                        worker.reg_running.discard(task.id)
-            return
-        counted = status == FAILED or task.blocked == 0
-        unique = len(workers) == 1
-        last = workers[-1]
-        pending = status == PENDING
-        for worker_id in workers:
-            worker = lookup(worker_id)
-            if worker is None:
-                continue
-            if counted:
-                worker.n_pending += sign
-                if unique:
-                    worker.n_unique += sign
-                if worker_id == last:
-                    worker.n_last += sign
-            if pending:
-                worker.n_pend_all += sign
-                if unique:
-                    worker.n_uniq_all += sign
-
     # ------------------------------------------------------------- propagation
 
     def _queue_propagation(self, task_id: str, done_delta: int, flag_delta: int) -> None:
@@ -358,80 +313,6 @@ class SchedulerState(ReadyHeaps, ReverseIndex):
                         self._derived_only = False
         finally:
             self._draining = False
-
-    # ----------------------------------------------------------------- workers
-
-    def track_changes(self, *, transitions_only: bool = False) -> None:
-        """Start recording changes for a store (with ``transitions_only``, only the status
-        transitions, for an observer when there is no store); :meth:`take_changes` hands them over."""
-        self.tracking = True
-        self._transitions_only = transitions_only
-        self.changes = self.fresh_changes()
-
-    def fresh_changes(self) -> ChangeSet:
-        """An empty change set of the kind being recorded (one that forgets all when not tracking)."""
-        if not self.tracking:
-            return ChangeSet.discarding()
-        return ChangeSet.transitions_only() if self._transitions_only else ChangeSet()
-
-    def take_changes(self) -> ChangeSet:
-        """Hand over what changed since the last call (for the store) and start afresh."""
-        changes = self.changes
-        self.changes = self.fresh_changes()
-        return changes
-
-    def mark_task(self, task: Task) -> None:
-        """Note a change to a task field that no index depends on (messages, progress)."""
-        self.changes.tasks.add(task.id)
-
-    def mark_worker(self, worker: Worker) -> None:
-        """Note a change to a worker record that the store keeps (info, disabled, messages)."""
-        self.changes.workers.add(worker.id)
-
-    def mark_meta(self) -> None:
-        """Note a change to pause, resource capacities or batchers."""
-        self.changes.meta = True
-
-    def with_worker(self, members: tuple[str, ...], worker_id: str) -> tuple[str, ...]:
-        """``members`` plus ``worker_id``; a lone worker's tuple is shared by all its tasks."""
-        if members:
-            return (*members, worker_id)
-        solo = self._solo.get(worker_id)
-        if solo is None:
-            solo = self._solo[worker_id] = (worker_id,)
-        return solo
-
-    def known_worker(self, worker_id: Any) -> Worker:
-        """The worker record for an id a caller names, or UnknownWorker (404)."""
-        record = self.workers.get(identifier("worker", worker_id))
-        if record is None:
-            raise UnknownWorker(worker_id)
-        return record
-
-    def known_task(self, task_id: Any) -> Task:
-        """The task record for an id a caller names, or UnknownTask (404)."""
-        record = self.tasks.get(identifier("task_id", task_id))
-        if record is None:
-            raise UnknownTask(task_id)
-        return record
-
-    def touch_worker(
-        self, worker_id: str, now: float, *, reference: dict[str, Any] | None = None, get_work: bool = False
-    ) -> Worker:
-        """The worker record (created on first contact), marked active at ``now``."""
-        worker = self.workers.get(worker_id)
-        if worker is None:
-            worker = Worker(worker_id, now)
-            self.workers[worker_id] = worker
-            self.changes.workers.add(worker_id)
-            self.changes.removed_workers.discard(worker_id)
-            self.deadlines.push(now + self.config.worker_disconnect_delay, "worker", worker_id)
-        if reference:
-            worker.reference = reference
-        worker.last_active = now
-        if get_work:
-            worker.last_get_work = now
-        return worker
 
 
 class _Edit:
