@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from xrsched import __version__
 from xrsched.audit import AuditLog
+from xrsched.audit_fields import request_fields
 from xrsched.auth import Identity, Role, TokenStore, allowed, required_role
 from xrsched.auth.credentials import AuthResult, basic_user
 from xrsched.auth.oidc.shape import bearer_jwt
@@ -186,26 +187,11 @@ class SchedulerApp:
             return
         if self.metrics is not None:
             self.metrics.http_refusal(503)
-        identity = request.identity if isinstance(request.identity, Identity) else None
-        via = {"via": request.via} if request.via else {}
         with self.audit.batch():
             for method in methods:
-                self._record_lost_commit(request, identity, method, waited, via)
-
-    def _record_lost_commit(
-        self, request: RequestInfo, identity: Identity | None, method: str, waited: float, via: dict[str, str]
-    ) -> None:
-        self.audit.record(
-            peer=peer_text(request.peer),
-            identity=identity.principal if identity else None,
-            role=identity.role.label if identity else None,
-            method=method,
-            outcome=503,
-            duration_ms=waited * 1000.0,
-            request_id=request.request_id,
-            commit="failed",
-            **via,
-        )
+                fields = request_fields(request.peer, request.identity, method, 503, waited * 1000.0,
+                                        request.request_id, via=request.via)  # fmt: skip
+                self.audit.record(**fields, commit="failed")
 
     def _audit_batch(self) -> contextlib.AbstractContextManager[None]:
         """The request's audit records in one write, before the reply; one by one with
@@ -260,18 +246,9 @@ class SchedulerApp:
         """Audit a request refused at the HTTP level (401, 405, 411, 413, 503, ...)."""
         if self.metrics is not None:
             self.metrics.http_refusal(status)
-        identity = request.identity if isinstance(request.identity, Identity) else None
-        via = {"via": request.via} if request.via else {}
-        self.audit.record(
-            peer=peer_text(request.peer),
-            identity=identity.principal if identity else None,
-            role=identity.role.label if identity else None,
-            method=f"{request.method} {request.path}"[:120],
-            outcome=status,
-            duration_ms=0.0,
-            request_id=request.request_id,
-            **via,
-        )
+        method = f"{request.method} {request.path}"[:120]
+        self.audit.record(**request_fields(request.peer, request.identity, method, status, 0.0,
+                                           request.request_id, via=request.via))  # fmt: skip
 
     # ---------------------------------------------------------------- methods
 
@@ -307,19 +284,11 @@ class SchedulerApp:
         calls = REQUEST_CALLS.get()
         if calls is not None:
             calls.audited(method, outcome)
-        identity = context.identity if isinstance(context.identity, Identity) else None
         if context.via:  # a dashboard call: the general record, with "via"
-            self.audit.record(
-                peer=peer_text(context.peer),
-                identity=identity.principal if identity else None,
-                role=identity.role.label if identity else None,
-                method=method,
-                outcome=outcome,
-                duration_ms=duration * 1000.0,
-                request_id=context.request_id,
-                via=context.via,
-            )
+            self.audit.record(**request_fields(context.peer, context.identity, method, outcome, duration * 1000.0,
+                                               context.request_id, via=context.via))  # fmt: skip
             return
+        identity = context.identity if isinstance(context.identity, Identity) else None
         self.audit.record_call(
             peer_text(context.peer),
             identity.principal if identity else None,
