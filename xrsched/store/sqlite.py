@@ -93,7 +93,7 @@ class SQLiteStore:
             if not read_only:
                 self._migrate()
             #: The schema version of the file (0: nothing stored yet).
-            self.version: int = self.db.execute("PRAGMA user_version").fetchone()[0]
+            self.version: int = self._schema_version()
         except sqlite3.DatabaseError as exc:
             raise self._unreadable(exc) from None
 
@@ -107,7 +107,7 @@ class SQLiteStore:
 
     def _check_identity(self, existed: bool) -> None:
         app_id = self.db.execute("PRAGMA application_id").fetchone()[0]
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        version = self._schema_version()
         if existed and app_id not in (0, APPLICATION_ID):
             raise StoreCorrupt(f"{self.path} is an SQLite database of another program (application_id {app_id:#x})")
         if existed and app_id == 0 and version == 0:
@@ -144,7 +144,7 @@ class SQLiteStore:
             self._check_structure(problems)
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        version = self._schema_version()
         if version == 0:
             self._create_schema()
             return
