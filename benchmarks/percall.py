@@ -75,6 +75,7 @@ class Server:
             self.service, tokens=TokenStore.load(tokens_path), audit=AuditLog(directory / "audit.log")
         )
         self._sequence = itertools.count(1)
+        self._http: HttpPath | None = None
 
     def post(self, body: bytes) -> bytes:
         """One request as the HTTP handler makes it: authenticate, then handle the body."""
@@ -91,8 +92,83 @@ class Server:
             raise RuntimeError(f"HTTP {result.status}: {result.message}")
         return result.body
 
+    def http_path(self) -> HttpPath:
+        """The HTTP layer in front of this server's application (made on first use)."""
+        if self._http is None:
+            self._http = HttpPath(self)
+        return self._http
+
     def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
         self.service.close()
+
+
+class HttpPath:
+    """The server's own HTTP layer in front of the application: a block's requests are written
+    down a Unix socketpair at once (pipelined on one keep-alive connection) and read, routed
+    and answered by ``RpcRequestHandler`` in the timing thread, as a connection thread of
+    xrsched-server does, without TLS. Only the handler's thread is timed (``thread_time``): the
+    threads that write the requests and read the answers are the client's."""
+
+    def __init__(self, server: Server) -> None:
+        from xrsched.rpc.http_server import RpcHttpServer
+
+        self.server = server
+        self.http = RpcHttpServer(("127.0.0.1", 0), server.app, tls_context=None)
+        auth = server.headers["Authorization"]
+        self.head = ("POST /RPC2 HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\n"
+                     f"Content-Type: text/xml\r\nUser-Agent: percall\r\nAuthorization: {auth}\r\n")  # fmt: skip
+
+    def request(self, body: bytes) -> bytes:
+        """One HTTP request as xrsched's client sends it (its own request id in the body)."""
+        return (self.head + f"Content-Length: {len(body)}\r\n\r\n").encode("ascii") + body
+
+    def serve_block(self, bodies: list[bytes]) -> tuple[float, list[bytes]]:
+        """CPU seconds the handler spent on ``bodies``, and the answers' bodies."""
+        import socket
+
+        from xrsched.rpc.handler import RpcRequestHandler
+
+        client, served = socket.socketpair()
+        received = bytearray()
+
+        def send() -> None:
+            client.sendall(b"".join(self.request(body) for body in bodies))
+            client.shutdown(socket.SHUT_WR)
+
+        def receive() -> None:
+            while chunk := client.recv(1 << 20):
+                received.extend(chunk)
+
+        threads = [threading.Thread(target=send), threading.Thread(target=receive)]
+        for thread in threads:
+            thread.start()
+        started = time.thread_time()
+        RpcRequestHandler(served, ("127.0.0.1", 50000), self.http)  # serves until the input ends
+        cpu = time.thread_time() - started
+        for thread in threads:
+            thread.join()
+        client.close()
+        return cpu, _split_answers(bytes(received), len(bodies))
+
+    def close(self) -> None:
+        self.http.server_close()
+
+
+def _split_answers(data: bytes, count: int) -> list[bytes]:
+    """The bodies of ``count`` pipelined 200 answers (anything else is an error here)."""
+    answers = []
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200 "):
+            raise RuntimeError(f"answer {len(answers) + 1}: {head[:200]!r} {rest[:200]!r}")
+        length = int(head.lower().split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+        answers.append(rest[:length])
+        data = rest[length:]
+    if len(answers) != count:
+        raise RuntimeError(f"{len(answers)} answers to {count} requests")
+    return answers
 
 
 def _keywords(**kwargs: Any) -> dict[str, Any]:
@@ -232,7 +308,8 @@ def make_workload(name: str, server: Server, pool: int) -> Workload:
 
 
 def measure(
-    name: str, *, calls: int, reps: int, store: str | None, pool: int, profile: Path | None, threads: int = 1
+    name: str, *, calls: int, reps: int, store: str | None, pool: int, profile: Path | None, threads: int = 1,
+    http: bool = False,
 ) -> float:
     """Best µs of CPU per request over ``reps`` blocks of ``calls`` requests (``threads`` threads
     share each block of ping or add_task: group commit then has several callers to group)."""
@@ -245,7 +322,9 @@ def measure(
             best = float("inf")
             profiler = _profiler() if profile else None
             for _ in range(reps):
-                if name == "multicall":
+                if http:
+                    cpu = _timed_http(server, workload, [workload.next_body() for _ in range(calls)], profiler)
+                elif name == "multicall":
                     cpu = _timed_dependent(server, workload, calls, profiler)
                 elif threads > 1:
                     cpu = _timed_threads(server, workload, [workload.next_body() for _ in range(calls)], threads)
@@ -273,6 +352,18 @@ def _timed_block(server: Server, workload: Workload, bodies: list[bytes], profil
     for body in bodies:
         answers.append(server.post(body))
     cpu = time.process_time() - started
+    if profiler is not None:
+        profiler.disable()
+    for answer in answers:
+        workload.check(answer)
+    return cpu
+
+
+def _timed_http(server: Server, workload: Workload, bodies: list[bytes], profiler: Any) -> float:
+    path = server.http_path()
+    if profiler is not None:
+        profiler.enable()
+    cpu, answers = path.serve_block(bodies)
     if profiler is not None:
         profiler.disable()
     for answer in answers:
@@ -330,6 +421,8 @@ def _child(pythonpath: str, args: argparse.Namespace, workloads: list[str]) -> d
                "--threads", str(args.threads)]  # fmt: skip
     if args.store:
         command += ["--store", args.store]
+    if args.http:
+        command.append("--http")
     out = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=tempfile.gettempdir())
     if out.returncode != 0:
         raise SystemExit(f"run with PYTHONPATH={pythonpath} failed:\n{out.stderr[-3000:]}")
@@ -378,17 +471,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, help="write a cProfile of the timed blocks (one workload)")
     parser.add_argument("--against", type=Path, help="a checkout to compare with (A/B, interleaved)")
     parser.add_argument("--rounds", type=int, default=3, help="A/B rounds")
+    parser.add_argument("--http", action="store_true",
+                        help="through the server's HTTP handler too (pipelined over a socketpair, no TLS; "
+                             "ping and add_task)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON line of µs per request")
     args = parser.parse_args(argv)
     workloads = [w for w in args.workloads.split(",") if w]
     unknown = set(workloads) - set(WORKLOADS)
     if unknown:
         parser.error(f"unknown workload(s): {', '.join(sorted(unknown))}")
+    if args.http and ("multicall" in workloads or args.threads > 1):
+        parser.error("--http measures ping and add_task, one connection (multicall requests depend on answers)")
     if args.against is not None:
         compare(args, workloads)
         return 0
     figures = {w: measure(w, calls=args.calls, reps=args.reps, store=args.store, pool=args.pool,
-                          profile=args.profile, threads=args.threads) for w in workloads}  # fmt: skip
+                          profile=args.profile, threads=args.threads, http=args.http) for w in workloads}  # fmt: skip
     if args.json:
         import xrsched
 

@@ -195,6 +195,7 @@ def serve_xrsched_profiled(out: Path, server_args: list[str]) -> int:
     ``python -m cProfile`` would see only the main thread, which just waits for signals: the
     requests are served by one thread per connection.
     """
+    import atexit
     import cProfile
     import pstats
     import threading
@@ -211,21 +212,26 @@ def serve_xrsched_profiled(out: Path, server_args: list[str]) -> int:
         finally:
             profile.disable()
 
+    def dump() -> None:
+        merged: pstats.Stats | None = None
+        for profile in profiles:
+            profile.disable()  # a connection thread may still be waiting in its keep-alive loop
+            with contextlib.suppress(TypeError):  # a thread that ran nothing profiled
+                merged = pstats.Stats(profile) if merged is None else merged.add(profile)
+        if merged is not None:
+            merged.dump_stats(out)
+
     threading.Thread.run = profiled_run  # type: ignore[method-assign]
+    # xrsched-server ends with os._exit after the atexit handlers (no interpreter teardown),
+    # so the profile is written from one.
+    atexit.register(dump)
     from xrsched.cli.server import main as server_main
 
     try:
         server_main(server_args, prog_name="xrsched-server")
     except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else 0
-    else:
-        code = 0
-    merged: pstats.Stats | None = None
-    for profile in profiles:
-        merged = pstats.Stats(profile) if merged is None else merged.add(profile)
-    if merged is not None:
-        merged.dump_stats(out)
-    return code
+        return stop.code if isinstance(stop.code, int) else 0
+    return 0
 
 
 def print_profile(path: Path, top: int = 30) -> None:
