@@ -11,6 +11,7 @@ from xrsched.rpc.httpmsg import (
     Response,
     common_name,
     parse_request_line,
+    read_buffered_headers,
     read_headers,
     request_id,
     response_head,
@@ -54,6 +55,56 @@ def test_header_block_limits(raw, status):
     with pytest.raises(HttpError) as info:
         headers_of(raw)
     assert info.value.status == status
+
+
+HEADS = [
+    b"\r\n",
+    b"Host: a\r\nContent-Length: 5\r\n\r\n",
+    b"Host: a\r\nX-A: 1\r\nx-a: 2\r\nX-A: 3\r\n\r\n",  # repeated names: the first wins
+    b"Host:a\r\nX-Empty:\r\nX-Spaces:   padded \t \r\n\r\n",
+    b"Host: a\nX-Bare-LF: 1\r\n\r\n",  # a bare LF ends a line too
+    b"Host: a\r\nX-CR: a\rb\r\n\r\n",  # a lone CR inside a value
+    b"Host: a\r\nX-Colons: a:b:c\r\n\r\n",
+    b"Host: a\r\nX-Latin: caf\xe9\r\n\r\n",
+    b"Host: a\r\n folded: continuation\r\n\r\n",
+    b"Host: a\r\nno colon here\r\n\r\n",
+    b"Host: a\r\nName : space before colon\r\n\r\n",
+    b"Host: a\r\n: no name\r\n\r\n",
+    b"Host: a\r\nX-\xe9: not a token\r\n\r\n",
+    b"Host: a\r\n\nX-After-Bare-LF-Blank: 1\r\n\r\n",
+    b"X: " + b"a" * 8187 + b"\r\n\r\n",  # the longest line allowed: 8,192 bytes with its CRLF
+    b"X: " + b"a" * 8188 + b"\r\n\r\n",
+    b"".join(b"X-%d: y\r\n" % i for i in range(100)) + b"\r\n",  # the most lines allowed
+    b"".join(b"X-%d: y\r\n" % i for i in range(101)) + b"\r\n",
+    b"Host: a\r\nX-Unfinished: the head goes on",  # not all buffered yet: line by line
+]
+
+
+def read_both(raw: bytes):
+    """What each reader makes of ``raw`` (+ a body): fields or error status, and what is left."""
+    outcomes = []
+    for read in (lambda stream: read_headers(stream.readline), read_buffered_headers):
+        stream = io.BufferedReader(io.BytesIO(raw + b"BODY"), 64 * 1024)
+        try:
+            headers = read(stream)
+            outcome = (list(headers.items()), {name: headers.get_all(name) for name in headers})
+        except HttpError as exc:
+            outcome = exc.status
+        outcomes.append((outcome, stream.read()))
+    return outcomes
+
+
+@pytest.mark.parametrize("raw", HEADS)
+def test_the_buffered_reader_reads_every_head_as_the_line_reader_does(raw):
+    line_by_line, buffered = read_both(raw)
+    assert buffered == line_by_line
+
+
+def test_the_buffered_reader_takes_a_whole_head_in_one_read():
+    stream = io.BufferedReader(io.BytesIO(b"Host: a\r\nX-A: 1\r\nx-a: 2\r\n\r\nBODY"), 1024)
+    headers = read_buffered_headers(stream)
+    assert headers.get_all("x-a") == ["1", "2"] and headers["X-A"] == "1" and headers["host"] == "a"
+    assert stream.read() == b"BODY"
 
 
 def test_a_client_joins_folded_lines_within_the_line_count():

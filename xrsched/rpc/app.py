@@ -29,14 +29,15 @@ def peer_text(peer: Peer | None) -> str | None:
     return f"{peer[0]}:{peer[1]}"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RequestInfo:
     """What the transport knows about one HTTP request, safe to log and audit.
 
     ``headers`` is a small allow-listed subset (never ``Authorization`` or cookies);
     ``identity`` is whatever :meth:`Application.authenticate` returned, or None before
     authentication or when the request needed none; ``via`` is ``"dashboard"`` when the
-    credentials were a dashboard session cookie (the audit record says so).
+    credentials were a dashboard session cookie (the audit record says so). The handler sets
+    ``identity`` once it has authenticated the request, before the application sees it.
     """
 
     peer: Peer

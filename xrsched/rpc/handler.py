@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import replace
 from urllib.parse import urlsplit
 
 from xrsched import health as health_doc
@@ -27,7 +26,7 @@ from xrsched.rpc.httpmsg import (
     check_xml_content_type,
     content_length,
     parse_request_line,
-    read_headers,
+    read_buffered_headers,
     reason_phrase,
     request_id,
     response_head,
@@ -91,7 +90,7 @@ class RpcRequestHandler(ApiRoutes, DashboardRoutes, MetricsRoute, ConnectionHand
         self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
         try:
             self.command, self.path, self.request_version = parse_request_line(self.requestline)
-            self.headers = read_headers(self.rfile.readline)  # type: ignore[assignment]
+            self.headers = read_buffered_headers(self.rfile)  # type: ignore[assignment]
         except HttpError as exc:
             self.send_error(exc.status, exc.message)
             return False
@@ -109,14 +108,14 @@ class RpcRequestHandler(ApiRoutes, DashboardRoutes, MetricsRoute, ConnectionHand
         (the stdlib reads any body unauthenticated, inflates it without a cap and answers an
         exception with a 500 carrying its text). ``/api/<method>``: luigid's JSON codec;
         ``/session``: the dashboard's sign-in."""
-        if is_api_path(self.info.path):
-            self.serve_api(post=True)
-            return
-        if self.dashboard_serves(self.info.path, "POST"):
-            self.serve_dashboard()
-            return
         if not self.is_rpc_path_valid():
-            raise self._not_here()
+            if is_api_path(self.info.path):
+                self.serve_api(post=True)
+            elif self.dashboard_serves(self.info.path, "POST"):
+                self.serve_dashboard()
+            else:
+                raise self._not_here()
+            return
         self._authenticate()
         check_xml_content_type(self.headers)
         body = self.decode_request_content(self._read_body())
@@ -232,7 +231,7 @@ class RpcRequestHandler(ApiRoutes, DashboardRoutes, MetricsRoute, ConnectionHand
         identity = self.server.app.authenticate(self.headers, self.peer_cert_cn, peer=self.client_address)
         if identity is None:
             raise HttpError(401, hint, headers=[AUTH_CHALLENGE])
-        self.info = replace(self.info, identity=identity)
+        self.info.identity = identity
 
     def _read_body(self) -> bytes:
         """Check the announced length against the limit, then read exactly that many bytes."""
@@ -294,7 +293,10 @@ class RpcRequestHandler(ApiRoutes, DashboardRoutes, MetricsRoute, ConnectionHand
 
     def _request_info(self) -> RequestInfo:
         target = self.path or ""
-        path = (urlsplit(target).path if target else "") or ("/" if target else "")
+        if target in self.rpc_paths:
+            path = target  # what urlsplit would give, without its cost on every call
+        else:
+            path = (urlsplit(target).path if target else "") or ("/" if target else "")
         headers: HeaderMap = self.headers  # type: ignore[assignment]
         return RequestInfo(
             peer=self.client_address,

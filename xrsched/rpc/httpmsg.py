@@ -7,6 +7,7 @@ handler (:mod:`xrsched.rpc.handler`) only decides when to apply them.
 from __future__ import annotations
 
 import email.utils
+import io
 import itertools
 import os
 import re
@@ -21,6 +22,8 @@ MAX_HEADER_LINE = 8192
 MAX_HEADERS = 100
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token
+#: One whole ``name: value`` line of a head whose lines all end in CRLF (the last has none left).
+_FIELD_LINE = re.compile(r"^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):([^\r\n]*)(?:\r\n|\Z)", re.MULTILINE)
 #: Headers kept for logs and audit: never credentials or cookies.
 _SAFE_HEADERS = ("host", "user-agent", "content-type", "content-length", "content-encoding")
 #: Answers that never have a body, so no Content-Length (RFC 9110 §8.6; for 304 a cache would
@@ -69,9 +72,15 @@ class HeaderMap(Mapping[str, str]):
 
     def __init__(self, fields: list[tuple[str, str]]) -> None:
         self._fields = fields
-        self._first: dict[str, str] = {}
-        for name, value in fields:
-            self._first.setdefault(name.lower(), value)
+        # Built from the last field to the first, so that the first value of a name wins.
+        self._first = {name.lower(): value for name, value in reversed(fields)}
+        #: Lower-cased names that occur more than once (``get_all`` needs the list only for these).
+        self._repeated: set[str] = set()
+        if len(self._first) != len(fields):
+            seen: set[str] = set()
+            for name, _value in fields:
+                key = name.lower()
+                (self._repeated if key in seen else seen).add(key)
 
     def __getitem__(self, name: str) -> str:
         return self._first[name.lower()]
@@ -87,7 +96,9 @@ class HeaderMap(Mapping[str, str]):
     def get_all(self, name: str, default: list[str] | None = None) -> list[str] | None:
         """Every value of the header in order, else ``default``."""
         key = name.lower()
-        return [value for field, value in self._fields if field.lower() == key] or default
+        if key not in self._repeated:
+            return [self._first[key]] if key in self._first else default
+        return [value for field, value in self._fields if field.lower() == key]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._first)
@@ -109,6 +120,40 @@ def parse_request_line(line: str) -> tuple[str, str, str]:
     return words[0], words[1], words[2]
 
 
+def read_buffered_headers(reader: io.BufferedReader) -> HeaderMap:
+    """:func:`read_headers` for a request whose whole head already sits in ``reader``'s buffer
+    (a keep-alive call arrives in one piece): one split instead of a ``readline`` a line.
+
+    Only a head that the line-by-line reader would take as it is goes this way: every line ends
+    in CRLF, fits ``MAX_HEADER_LINE`` and there are at most ``MAX_HEADERS``. Anything else (a
+    head not yet received in full, bare LF line ends, a line or a count over the limits) is left
+    unread for :func:`read_headers`, which gives the same fields or the same error.
+    """
+    buffered = reader.peek(1)
+    if buffered[:2] == b"\r\n":
+        reader.read(2)
+        return HeaderMap([])
+    end = buffered.find(b"\r\n\r\n")
+    # A head no longer than one line's limit has no line over it; then count the lines.
+    if 0 <= end <= MAX_HEADER_LINE - 2:
+        head = str(buffered[:end], "iso-8859-1")
+        lines = head.count("\n") + 1
+        if lines <= MAX_HEADERS and head.count("\r\n") == lines - 1:
+            fields = _FIELD_LINE.findall(head)
+            if len(fields) == lines:  # else a line is malformed: read_headers says which error
+                reader.read(end + 4)
+                return HeaderMap([(name, value.strip()) for name, value in fields])
+    return read_headers(reader.readline)
+
+
+def _field(line: str) -> tuple[str, str]:
+    """``(name, value)`` of one header line (its line end already gone); HttpError 400 if malformed."""
+    name, colon, value = line.partition(":")
+    if not colon or not _FIELD_NAME.fullmatch(name):
+        raise HttpError(400, "malformed header line")
+    return name, value.strip()
+
+
 def read_headers(readline: Callable[[int], bytes], *, max_line: int = MAX_HEADER_LINE, fold: bool = False) -> HeaderMap:
     """Header lines up to the blank one: HttpError 431 past ``max_line`` bytes a line or 100
     lines, 400 for a line that is not ``token: value``. With ``fold``, an obs-fold line joins
@@ -125,10 +170,7 @@ def read_headers(readline: Callable[[int], bytes], *, max_line: int = MAX_HEADER
             name, value = fields.pop()
             fields.append((name, f"{value} {text.strip()}"))
             continue
-        name, colon, value = text.partition(":")
-        if not colon or not _FIELD_NAME.fullmatch(name):
-            raise HttpError(400, "malformed header line")
-        fields.append((name, value.strip()))
+        fields.append(_field(text))
     raise HttpError(431, "too many headers")
 
 
@@ -139,7 +181,7 @@ def content_length(headers: HeaderMap, limit: int) -> int:
     if "content-length" not in headers:
         raise HttpError(411, "Content-Length required")
     text = headers["content-length"].strip()
-    if len(headers.get_all("content-length", [])) > 1 or not text.isdigit() or len(text) > 18:
+    if len(headers.get_all("content-length") or ()) > 1 or not text.isdigit() or len(text) > 18:
         raise HttpError(400, "malformed Content-Length")
     length = int(text)
     if length > limit:
@@ -165,22 +207,20 @@ def reason_phrase(status: int) -> str:
 
 def response_head(response: Response, *, server: str, request_id: str, close: bool, http10: bool) -> bytes:
     """The status line and headers of ``response``, ready to send before its body."""
-    lines = [
-        f"HTTP/1.1 {response.status} {reason_phrase(response.status)}",
-        f"Server: {server}",
-        f"Date: {_http_date()}",
-    ]
-    if response.status not in _BODILESS:
-        lines += [f"Content-Type: {response.content_type}", f"Content-Length: {len(response.body)}"]
-    lines.append("X-Content-Type-Options: nosniff")
+    status = response.status
+    head = f"HTTP/1.1 {status} {reason_phrase(status)}\r\nServer: {server}\r\nDate: {_http_date()}\r\n"
+    if status not in _BODILESS:
+        head += f"Content-Type: {response.content_type}\r\nContent-Length: {len(response.body)}\r\n"
+    head += "X-Content-Type-Options: nosniff\r\n"
     if request_id:
-        lines.append(f"X-Request-Id: {request_id}")
-    lines.extend(f"{name}: {value}" for name, value in response.headers)
+        head += f"X-Request-Id: {request_id}\r\n"
+    for name, value in response.headers:
+        head += f"{name}: {value}\r\n"
     if close:
-        lines.append("Connection: close")
+        head += "Connection: close\r\n"
     elif http10:
-        lines.append("Connection: keep-alive")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+        head += "Connection: keep-alive\r\n"
+    return (head + "\r\n").encode("latin-1", "replace")
 
 
 def request_id(offered: str) -> str:
@@ -190,8 +230,7 @@ def request_id(offered: str) -> str:
 
 def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The allow-listed headers, each cut to 256 characters, for logs and audit."""
-    found = ((name, headers.get(name)) for name in _SAFE_HEADERS)
-    return {name: value[:256] for name, value in found if value is not None}
+    return {name: value[:256] for name in _SAFE_HEADERS if (value := headers.get(name)) is not None}
 
 
 def common_name(cert: dict[str, object] | None) -> str | None:
