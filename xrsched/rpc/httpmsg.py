@@ -93,6 +93,10 @@ class HeaderMap(Mapping[str, str]):
         ``__getitem__`` call and an exception per missing header, on every request)."""
         return self._first.get(name.lower(), default)
 
+    def repeats(self, name: str) -> bool:
+        """Whether the header occurs more than once."""
+        return name.lower() in self._repeated
+
     def get_all(self, name: str, default: list[str] | None = None) -> list[str] | None:
         """Every value of the header in order, else ``default``."""
         key = name.lower()
@@ -176,12 +180,13 @@ def read_headers(readline: Callable[[int], bytes], *, max_line: int = MAX_HEADER
 
 def content_length(headers: HeaderMap, limit: int) -> int:
     """The body size a request announces, or HttpError 411 / 400 / 413 (checked before reading)."""
-    if "transfer-encoding" in headers:
+    if headers.get("transfer-encoding") is not None:
         raise HttpError(411, "Content-Length required; chunked request bodies are not accepted")
-    if "content-length" not in headers:
+    announced = headers.get("content-length")
+    if announced is None:
         raise HttpError(411, "Content-Length required")
-    text = headers["content-length"].strip()
-    if len(headers.get_all("content-length") or ()) > 1 or not text.isdigit() or len(text) > 18:
+    text = announced.strip()
+    if headers.repeats("content-length") or not text.isdigit() or len(text) > 18:
         raise HttpError(400, "malformed Content-Length")
     length = int(text)
     if length > limit:
@@ -230,7 +235,8 @@ def request_id(offered: str) -> str:
 
 def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The allow-listed headers, each cut to 256 characters, for logs and audit."""
-    return {name: value[:256] for name in _SAFE_HEADERS if (value := headers.get(name)) is not None}
+    fields = headers._first if isinstance(headers, HeaderMap) else {k.lower(): v for k, v in headers.items()}
+    return {name: value[:256] for name in _SAFE_HEADERS if (value := fields.get(name)) is not None}
 
 
 def common_name(cert: dict[str, object] | None) -> str | None:

@@ -131,6 +131,16 @@ class MalformedBody(BodyError):
     http_status = 400
 
 
+def _codings(content_encoding: str) -> list[str]:
+    """The codings a ``Content-Encoding`` lists, in the order they were applied (``identity``
+    dropped); at most two."""
+    codings = [c.strip().lower() for c in content_encoding.split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if len(codings) > 2:
+        raise UnsupportedEncoding("too many content codings")
+    return codings
+
+
 def decode_body(body: bytes, content_encoding: str | None, limits: RequestLimits = DEFAULT_LIMITS) -> bytes:
     """Return ``body`` with its content codings removed, never inflating past the limit.
 
@@ -140,11 +150,7 @@ def decode_body(body: bytes, content_encoding: str | None, limits: RequestLimits
     """
     if len(body) > limits.max_request_bytes:
         raise BodyTooLarge(f"request body is over the {limits.max_request_bytes} byte limit")
-    codings = [c.strip().lower() for c in (content_encoding or "").split(",")]
-    codings = [c for c in codings if c and c != "identity"]
-    if len(codings) > 2:
-        raise UnsupportedEncoding("too many content codings")
-    for coding in reversed(codings):
+    for coding in reversed(_codings(content_encoding) if content_encoding else ()):
         if coding in ("gzip", "x-gzip"):
             body = _inflate(body, zlib.MAX_WBITS | 16, limits.max_decompressed_bytes, multi=True)
         elif coding == "deflate":
