@@ -120,10 +120,18 @@ class Result:
     code: int
     #: The graph's size as asked (``tasks`` is the number that ran).
     planned: int = 0
+    #: Seconds from the first task's start to the last task's end (NaN when unknown).
+    running: float = float("nan")
 
     @property
     def rate(self) -> float:
         return self.tasks / self.wall if self.wall else 0.0
+
+    @property
+    def running_rate(self) -> float:
+        """Tasks/s while tasks run: start-up (interpreter, walk, registration) and the worker's
+        exit left out, so that sizes compare by what grows with the graph."""
+        return self.tasks / self.running if self.running > 0 else float("nan")
 
 
 #: Seconds a worker command may run (``--timeout``); then it is stopped and its row shows the
@@ -156,8 +164,10 @@ def measure(root: Path, launched: float, finished: float, system: str, shape: st
             planned: int) -> Result:  # fmt: skip
     lines = (root / "runs.log").read_text().split() if (root / "runs.log").exists() else []
     starts = [float(v) for v in lines[0::2]]
+    ends = [float(v) for v in lines[1::2]]
+    running = (max(ends) - min(starts)) if starts and ends else float("nan")
     return Result(system, shape, len(starts), (min(starts) - launched) if starts else float("nan"),
-                  finished - launched, code, planned)  # fmt: skip
+                  finished - launched, code, planned, running)  # fmt: skip
 
 
 def run_order(
@@ -177,22 +187,27 @@ def run_order(
 def flatness(results: list[Result], sizes: list[int]) -> list[str]:
     """Per system and shape: the median rate and first task at each size, and the largest size's
     median rate over the smallest's (1.00 = flat with graph size), with the runs' spread."""
-    lines = ["Flat with graph size (median tasks/s [min-max]; median first task [min-max]):", ""]
+    lines = ["Flat with graph size (median tasks/s [min-max]; median first task [min-max]; *while running*: "
+             "tasks / (last task's end - first task's start), start-up and exit left out):", ""]  # fmt: skip
     keys = dict.fromkeys((r.system, r.shape) for r in results)
     for system, shape in keys:
         cells = []
-        medians = {}
+        medians: dict[int, float] = {}
+        running: dict[int, float] = {}
         for size in sizes:
             runs = [r for r in results if (r.system, r.shape, r.planned) == (system, shape, size)]
             if not runs:
                 continue
             rates, firsts = [r.rate for r in runs], [r.first for r in runs]
             medians[size] = statistics.median(rates)
+            running[size] = statistics.median(r.running_rate for r in runs)
             cells.append(f"{size:,}: {medians[size]:,.0f} [{min(rates):,.0f}-{max(rates):,.0f}] tasks/s, first "
-                         f"{statistics.median(firsts):.2f} s [{min(firsts):.2f}-{max(firsts):.2f}]")  # fmt: skip
+                         f"{statistics.median(firsts):.2f} s [{min(firsts):.2f}-{max(firsts):.2f}], "
+                         f"while running {running[size]:,.0f}")  # fmt: skip
         ratio = ""
         if sizes[0] in medians and sizes[-1] in medians and medians[sizes[0]]:
-            ratio = f"; {sizes[-1]:,} / {sizes[0]:,}: {medians[sizes[-1]] / medians[sizes[0]]:.2f}"
+            ratio = (f"; {sizes[-1]:,} / {sizes[0]:,}: {medians[sizes[-1]] / medians[sizes[0]]:.2f} "
+                     f"(while running: {running[sizes[-1]] / running[sizes[0]]:.2f})")  # fmt: skip
         lines.append(f"- {system}, {shape}: " + "; ".join(cells) + ratio)
     return lines
 

@@ -118,3 +118,4 @@ def test_e2e_bench_several_sizes_take_turns_and_are_compared():
     ], result.stdout
     flat = [line for line in lines if line.startswith("- xrsched, ")]
     assert len(flat) == 2 and all("16 / 8: " in line and "first" in line for line in flat), result.stdout
+    assert all("while running" in line and "(while running: " in line for line in flat), result.stdout
