@@ -15,10 +15,10 @@ from dataclasses import replace
 from urllib.parse import urlsplit
 
 from xrsched import health as health_doc
+from xrsched.dashboard.routes import DashboardRefusal, DashboardRoutes
 from xrsched.luigi_api.routes import ApiRoutes, is_api_path
 from xrsched.rpc.app import RequestInfo
 from xrsched.rpc.connection import ConnectionHandler
-from xrsched.rpc.dashboard_routes import DashboardRefusal, DashboardRoutes
 from xrsched.rpc.httpmsg import (
     AUTH_CHALLENGE,
     HeaderMap,
