@@ -34,7 +34,7 @@ from xrsched.rpc.httpmsg import (
     safe_headers,
 )
 from xrsched.rpc.limits import BodyError, decode_body
-from xrsched.rpc.metrics_route import METRICS_PATH, MetricsRoute
+from xrsched.server.metrics_route import METRICS_PATH, MetricsRoute
 
 log = logging.getLogger("xrsched.server")
 
