@@ -7,8 +7,7 @@ Names are imported on first use (as :mod:`xrsched.worker` does), so a client tha
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from xrsched.lazyexports import lazy_exports
 
 #: Public name -> submodule.
 _EXPORTS: dict[str, str] = {
@@ -35,15 +34,4 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
