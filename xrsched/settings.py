@@ -18,9 +18,9 @@ from xrsched.core.config import SchedulerConfig
 from xrsched.core.errors import BadValue
 from xrsched.dashboard.settings import DashboardSettings
 from xrsched.durations import parse_duration
+from xrsched.luigi_api.cors import CorsSettings
 from xrsched.options import env_name, layer_values, read_toml
 from xrsched.paths import DEFAULT_STATE_DIR_HELP
-from xrsched.rpc.cors import CorsSettings
 from xrsched.unixpath import SocketPathError, check_socket_path
 
 _T = TypeVar("_T")

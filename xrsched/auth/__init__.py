@@ -1,42 +1,37 @@
-"""Authentication and authorization: tokens file, roles, client-certificate identities."""
+"""Authentication and authorization: tokens file, roles, client-certificate identities, and the
+token file a client follows.
 
-from xrsched.auth.credentials import AuthResult, Identity, TokenStore
-from xrsched.auth.roles import (
-    METHOD_ROLES,
-    Role,
-    allowed,
-    required_role,
-)
-from xrsched.auth.tokenfile import CertificateMapping, TokenFileError, TokenRecord, parse_expiry
-from xrsched.auth.tokens import (
-    add_token,
-    create_initial_admin,
-    hash_secret,
-    list_tokens,
-    map_certificate,
-    new_secret,
-    revoke_token,
-    rotate_token,
-)
+Names are imported on first use (as :mod:`xrsched.worker` does), so a client that only needs
+:mod:`.tokenwatch` does not load the roles and, through them, the scheduler core.
+"""
 
-__all__ = [
-    "METHOD_ROLES",
-    "AuthResult",
-    "CertificateMapping",
-    "Identity",
-    "Role",
-    "TokenFileError",
-    "TokenRecord",
-    "TokenStore",
-    "add_token",
-    "allowed",
-    "create_initial_admin",
-    "hash_secret",
-    "list_tokens",
-    "map_certificate",
-    "new_secret",
-    "parse_expiry",
-    "required_role",
-    "revoke_token",
-    "rotate_token",
-]
+from __future__ import annotations
+
+from xrsched.lazyexports import lazy_exports
+
+#: Public name -> submodule.
+_EXPORTS: dict[str, str] = {
+    "METHOD_ROLES": "roles",
+    "AuthResult": "credentials",
+    "CertificateMapping": "tokenfile",
+    "Identity": "credentials",
+    "Role": "roles",
+    "TokenFileError": "tokenfile",
+    "TokenRecord": "tokenfile",
+    "TokenStore": "credentials",
+    "add_token": "tokens",
+    "allowed": "roles",
+    "create_initial_admin": "tokens",
+    "hash_secret": "tokens",
+    "list_tokens": "tokens",
+    "map_certificate": "tokens",
+    "new_secret": "tokens",
+    "parse_expiry": "tokenfile",
+    "required_role": "roles",
+    "revoke_token": "tokens",
+    "rotate_token": "tokens",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -21,7 +21,6 @@ import base64
 import binascii
 import hmac
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from types import MappingProxyType
 from xrsched.auth.roles import Role
 from xrsched.auth.tokenfile import CertificateMapping, TokenFileError, TokenRecord, read_tokens
 from xrsched.auth.tokens import hash_secret
+from xrsched.auth.tokenwatch import FileSignature, file_signature
 
 log = logging.getLogger("xrsched.server")
 
@@ -73,19 +73,6 @@ class _Table:
 def _table_from(path: Path) -> _Table:
     data = read_tokens(path)
     return _Table(MappingProxyType(dict(data.tokens)), MappingProxyType(dict(data.certificates)))
-
-
-#: What identifies one version of the tokens file: device, inode, size and modification time
-#: (an atomic rewrite changes the inode, an edit in place the size or the time). None: no file.
-FileSignature = tuple[int, int, int, int] | None
-
-
-def _signature(path: Path) -> FileSignature:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _split_header(header: str) -> tuple[str, str] | None:
@@ -136,7 +123,7 @@ class TokenStore:
     @classmethod
     def load(cls, path: Path) -> TokenStore:
         """Read the tokens file; raises :class:`TokenFileError` if it is missing or invalid."""
-        signature = _signature(Path(path))  # taken first: a change while reading is seen next time
+        signature = file_signature(Path(path))  # taken first: a change while reading is seen next time
         return cls(Path(path), _table_from(Path(path)), signature)
 
     def __len__(self) -> int:
@@ -145,7 +132,7 @@ class TokenStore:
     def reload(self) -> TokenFileError | None:
         """Re-read the file (on SIGHUP). On error keep the current table, log and return the error."""
         with self._reload_lock:
-            return self._reload_locked(_signature(self.path))
+            return self._reload_locked(file_signature(self.path))
 
     def reload_if_changed(self) -> bool:
         """Re-read the file if it changed since it was last read; True if it did.
@@ -153,10 +140,10 @@ class TokenStore:
         Costs one ``stat`` when nothing changed. A bad new file is logged once and the current
         tokens stay in force until the file changes again.
         """
-        if _signature(self.path) == self._seen:
+        if file_signature(self.path) == self._seen:
             return False
         with self._reload_lock:
-            signature = _signature(self.path)
+            signature = file_signature(self.path)
             if signature == self._seen:
                 return False  # another thread just reloaded it
             self._reload_locked(signature)

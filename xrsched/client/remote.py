@@ -19,11 +19,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xrsched.auth.tokenwatch import TokenFileWatcher
 from xrsched.client.endpoint import MIB, ClientStats, TransportSettings, split_urls
 from xrsched.client.failover import Cluster, Route
 from xrsched.client.proxy import SchedulerProxy
 from xrsched.client.retrying import Attempts, Patience, RetryPolicy
-from xrsched.client.tokenwatch import TokenFileWatcher
 from xrsched.client.transport import SchedulerTransport
 from xrsched.client.wire import keyword_struct, restore
 

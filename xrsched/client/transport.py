@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from xrsched import __version__
+from xrsched.auth.tokenwatch import TokenFileWatcher
 from xrsched.client.answers import DISCONNECTS, check_framing, inflate, read_capped, refusal, transport_error
 from xrsched.client.endpoint import ClientStats, Endpoint, TransportSettings, printable
 from xrsched.client.errors import AuthenticationFailed, ClientError, MalformedResponse, SchedulerFault
 from xrsched.client.head import LeanResponse
-from xrsched.client.tokenwatch import TokenFileWatcher
 from xrsched.client.wire import decode_response
 from xrsched.requestid import valid_request_id
 from xrsched.rpc.httpmsg import XML_TYPES

@@ -6,8 +6,9 @@ client does, through the fault codes) does not load the whole scheduler.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from xrsched.lazyexports import lazy_exports
 
 if TYPE_CHECKING:
     from .config import RetryPolicy, SchedulerConfig
@@ -24,14 +25,7 @@ _SOURCES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    source = _SOURCES.get(name)
-    if source is None:
-        raise AttributeError(f"module 'xrsched.core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{source}"), name)
-    globals()[name] = value
-    return value
-
+__getattr__, __dir__ = lazy_exports(__name__, _SOURCES)
 
 __all__ = [
     "PUBLIC_METHODS",

@@ -1,7 +1,7 @@
 """The browser dashboard's server side: static files, sign-in sessions and their settings.
 
-The HTTP routes live in :mod:`xrsched.rpc.dashboard_routes` (a mixin of the connection
-handler); this package holds what they use: :class:`~xrsched.dashboard.site.DashboardSite`
+The HTTP routes are :mod:`xrsched.dashboard.routes` (a mixin of the connection handler);
+beside them is what they use: :class:`~xrsched.dashboard.site.DashboardSite`
 (sign-in, sessions, audit), :class:`~xrsched.dashboard.staticfiles.StaticFiles` (the
 allow-listed files under ``static/``) and the response rules of :mod:`xrsched.dashboard.web`.
 """

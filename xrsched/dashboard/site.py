@@ -1,6 +1,6 @@
 """DashboardSite: signs browsers in with a token, keeps their sessions, audits both.
 
-The HTTP routes (:mod:`xrsched.rpc.dashboard_routes`) call it; it knows nothing of HTTP
+The HTTP routes (:mod:`xrsched.dashboard.routes`) call it; it knows nothing of HTTP
 framing. A sign-in is checked exactly as an ``Authorization`` header would be (the same
 tokens, the same refusal log), so every kind of credential the server accepts on the API can
 sign in; the session then carries that identity and role until it expires, its holder signs

@@ -67,7 +67,7 @@ def session_json(session: Session) -> bytes:
 
 
 def error_json(status: int, message: str) -> bytes:
-    """The ``/api/`` error body (``xrsched.rpc.jsoncodec.dump_error``'s shape)."""
+    """The ``/api/`` error body (``xrsched.luigi_api.jsoncodec.dump_error``'s shape)."""
     return dump({"error": {"status": status, "code": status, "message": message}})
 
 

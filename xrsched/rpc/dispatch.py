@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 from xmlrpc.server import SimpleXMLRPCDispatcher
 
-from xrsched.rpc import jsoncodec
+from xrsched.luigi_api import jsoncodec
 from xrsched.rpc.app import Peer
 from xrsched.rpc.faults import INVALID_REQUEST, METHOD_NOT_FOUND, ProtocolError, fault_for, printable
 from xrsched.rpc.limits import DEFAULT_LIMITS, RequestLimits

@@ -14,10 +14,10 @@ import uuid
 from urllib.parse import urlsplit
 
 from xrsched import health as health_doc
-from xrsched.rpc.api_routes import ApiRoutes, is_api_path
+from xrsched.dashboard.routes import DashboardRefusal, DashboardRoutes
+from xrsched.luigi_api.routes import ApiRoutes, is_api_path
 from xrsched.rpc.app import RequestInfo
 from xrsched.rpc.connection import ConnectionHandler
-from xrsched.rpc.dashboard_routes import DashboardRefusal, DashboardRoutes
 from xrsched.rpc.httpmsg import (
     AUTH_CHALLENGE,
     HeaderMap,
@@ -33,7 +33,7 @@ from xrsched.rpc.httpmsg import (
     safe_headers,
 )
 from xrsched.rpc.limits import BodyError, decode_body
-from xrsched.rpc.metrics_route import METRICS_PATH, MetricsRoute
+from xrsched.server.metrics_route import METRICS_PATH, MetricsRoute
 
 log = logging.getLogger("xrsched.server")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 
-from xrsched.rpc.cors import CorsSettings
+from xrsched.luigi_api.cors import CorsSettings
 
 MIB = 1024 * 1024
 _READ_CHUNK = 64 * 1024

@@ -22,8 +22,8 @@ from xrsched.auth.credentials import AuthResult, basic_user
 from xrsched.auth.oidc.shape import bearer_jwt
 from xrsched.core.errors import Forbidden, Unavailable
 from xrsched.health import HealthReport, OidcHealth, SchedulerCounts, StoreHealth, TlsHealth, assess, to_struct
+from xrsched.luigi_api import jsoncodec
 from xrsched.metrics import ServerMetrics, render
-from xrsched.rpc import jsoncodec
 from xrsched.rpc.app import Peer, RequestInfo, RpcResult, peer_text
 from xrsched.rpc.dispatch import MULTICALL, CallContext, Dispatcher
 from xrsched.rpc.limits import RequestLimits

@@ -45,8 +45,7 @@ Exit statuses (``RunSummary.exit_code``, and ``xrsched run``'s status):
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from xrsched.lazyexports import lazy_exports
 
 #: Public name -> submodule. Imported on first use, so a child process that only needs
 #: :mod:`.runner` does not pay for the client, the pool and the rest (it starts faster).
@@ -74,15 +73,4 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -28,7 +28,7 @@ from xrsched.dashboard.web import (
     session_json,
     set_cookie,
 )
-from xrsched.rpc import cors
+from xrsched.luigi_api import cors
 from xrsched.rpc.httpmsg import HttpError, Response, content_length
 
 if TYPE_CHECKING:

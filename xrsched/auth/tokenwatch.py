@@ -1,9 +1,11 @@
-"""Follow a ``--token-file``: a rotated secret reaches running clients without a restart.
+"""Follow a client's ``--token-file``: a rotated secret reaches running clients without a restart.
 
 The client looks at the file (one ``stat``) at most once a second on its request path, and at
 once after a 401; when device, inode, size or modification time changed it reads the file
 again. A file that is briefly missing, empty or unreadable (an editor or a deployment tool in
-the middle of replacing it) keeps the secret in use, with one warning.
+the middle of replacing it) keeps the secret in use, with one warning. The server's tokens
+file is followed the same way (:class:`~xrsched.auth.credentials.TokenStore`), by the same
+:func:`file_signature`. Imports nothing of xrsched: the client loads it.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ log = logging.getLogger("xrsched.client")
 #: Seconds between two looks at the file on the request path.
 CHECK_INTERVAL = 1.0
 
-_Signature = tuple[int, int, int, int] | None
+#: What identifies one version of a file: device, inode, size and modification time (an atomic
+#: rewrite changes the inode, an edit in place the size or the time). None: no file.
+FileSignature = tuple[int, int, int, int] | None
 
 
-def _signature(path: Path) -> _Signature:
+def file_signature(path: Path) -> FileSignature:
+    """The :data:`FileSignature` of ``path`` now (None when it cannot be looked at)."""
     try:
         st = os.stat(path)
     except OSError:
@@ -43,7 +48,7 @@ class TokenFileWatcher:
         self.interval = CHECK_INTERVAL
         self.secret = secret
         self._read = read
-        self._seen = _signature(self.path)
+        self._seen = file_signature(self.path)
         self._checked = time.monotonic()
         self._complained = False
 
@@ -60,7 +65,7 @@ class TokenFileWatcher:
         if not force and now - self._checked < self.interval:
             return False
         self._checked = now
-        signature = _signature(self.path)
+        signature = file_signature(self.path)
         if signature == self._seen or signature is None:
             return False
         try:

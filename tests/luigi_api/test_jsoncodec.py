@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xrsched.rpc import jsoncodec
-from xrsched.rpc.jsoncodec import ArgumentsError, dump_reply, http_status, parse_arguments, scan
+from xrsched.luigi_api import jsoncodec
+from xrsched.luigi_api.jsoncodec import ArgumentsError, dump_reply, http_status, parse_arguments, scan
 from xrsched.rpc.limits import RequestLimits
 
 LIMITS = RequestLimits(max_depth=8, max_json_values=20)

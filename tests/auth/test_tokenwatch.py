@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from xrsched.auth.tokenwatch import CHECK_INTERVAL, TokenFileWatcher
 from xrsched.client.remote import read_checked_token
-from xrsched.client.tokenwatch import CHECK_INTERVAL, TokenFileWatcher
 
 _reads: list[Path] = []
 

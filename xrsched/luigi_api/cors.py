@@ -1,6 +1,6 @@
 """Cross-origin rules for ``/api/``: luigid's ``[cors]`` settings and our cross-site POST refusal.
 
-Pure functions over headers: the handler (:mod:`xrsched.rpc.api_routes`) decides when to apply
+Pure functions over headers: the handler (:mod:`xrsched.luigi_api.routes`) decides when to apply
 them. Keys and defaults are luigid's (``luigi/server.py``, class ``cors``) so an operator copies
 the section from ``luigi.cfg``; the default is no CORS at all.
 

@@ -6,7 +6,7 @@ or with ``urllib``) send: a POST whose form field ``data`` is the JSON of the ke
 arguments, or a GET with ``?data=``; no ``data`` means no arguments. Differences from luigid,
 each on purpose: credentials are required (HTTP Basic from the URL, or Bearer); GET runs only
 methods that change nothing (luigid's visualiser changes state over GET); a POST from a page
-on another site is refused (:func:`xrsched.rpc.cors.cross_site_refusal`); errors are a JSON
+on another site is refused (:func:`xrsched.luigi_api.cors.cross_site_refusal`); errors are a JSON
 body with the right status instead of a stack trace page.
 """
 
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from xrsched.dashboard.web import SECURITY_HEADERS
-from xrsched.rpc import cors
+from xrsched.luigi_api import cors
 from xrsched.rpc.httpmsg import HttpError, Response
 
 if TYPE_CHECKING:

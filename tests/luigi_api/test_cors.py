@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from xrsched.core.errors import BadValue
-from xrsched.rpc.cors import CorsSettings, cross_site_refusal, preflight_headers, response_headers
+from xrsched.luigi_api.cors import CorsSettings, cross_site_refusal, preflight_headers, response_headers
 from xrsched.settings import build_settings
 
 OWN = "https://sched.example:8082"
