@@ -93,6 +93,29 @@ def test_http_10_closes_unless_keep_alive_is_asked(dev_certs):
             assert again.status == 200
 
 
+def test_a_get_announcing_an_empty_body_keeps_the_connection(dev_certs):
+    # Some monitoring clients send "Content-Length: 0" on every request, GET included: nothing
+    # is left unread, so the connection stays open (a body of 1 byte left unread closes it).
+    with run_server(dev_certs) as server, tls_socket(server, dev_certs) as sock:
+        for _ in range(2):
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n")
+            response = http.client.HTTPResponse(sock)
+            response.begin()
+            assert (response.status, response.getheader("Connection")) == (200, None)
+            response.read()
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\n\r\nx")
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        assert (response.status, response.getheader("Connection")) == (200, "close")
+    with run_server(dev_certs) as server, tls_socket(server, dev_certs) as sock:
+        # A chunked body is never read either: the connection closes rather than parse it as a request.
+        chunked = b"Transfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n"
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\n" + chunked)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        assert (response.status, response.getheader("Connection")) == (200, "close")
+
+
 def test_get_elsewhere_is_a_short_plain_404(dev_certs):
     app = EchoApp()
     with run_server(dev_certs, app) as server:

@@ -274,7 +274,10 @@ class RpcRequestHandler(ApiRoutes, DashboardRoutes, MetricsRoute, ConnectionHand
         self._send(error.response())
 
     def _reply(self, response: Response) -> None:
-        self._input_clean = self._body_read or "content-length" not in self.headers
+        # Nothing unread: the body was read, or none was announced (an empty one counts as none).
+        self._input_clean = self._body_read or (
+            "transfer-encoding" not in self.headers and self.headers.get("content-length", "0").strip() == "0"
+        )
         self._send(response)
 
     def _send(self, response: Response) -> None:
