@@ -159,13 +159,15 @@ class HttpPath:
 def _split_answers(data: bytes, count: int) -> list[bytes]:
     """The bodies of ``count`` pipelined 200 answers (anything else is an error here)."""
     answers = []
-    while data:
-        head, _, rest = data.partition(b"\r\n\r\n")
+    at = 0
+    while at < len(data):
+        end = data.index(b"\r\n\r\n", at)
+        head = data[at:end]
         if not head.startswith(b"HTTP/1.1 200 "):
-            raise RuntimeError(f"answer {len(answers) + 1}: {head[:200]!r} {rest[:200]!r}")
+            raise RuntimeError(f"answer {len(answers) + 1}: {data[at:at + 400]!r}")
         length = int(head.lower().split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
-        answers.append(rest[:length])
-        data = rest[length:]
+        answers.append(data[end + 4 : end + 4 + length])
+        at = end + 4 + length
     if len(answers) != count:
         raise RuntimeError(f"{len(answers)} answers to {count} requests")
     return answers
