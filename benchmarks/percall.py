@@ -2,10 +2,12 @@
 
 What a request costs the server past HTTP and TLS: authentication (a worker bearer token),
 parsing, argument checks, the role and ownership checks, the scheduler call, the reply cache,
-the audit record (written to a file) and marshalling. The body goes straight into
+the audit record (chained, written to a file), the metrics and marshalling. The application is
+the one a real ``ServerRuntime`` builds (never started). The body goes straight into
 ``SchedulerApp.authenticate`` + ``SchedulerApp.handle_rpc``, so no socket, no client and no
 other process shares the timing: on a shared machine these figures are far steadier than the
-end-to-end benchmarks', and the same script runs against any checkout (``PYTHONPATH``).
+end-to-end benchmarks', and the same script runs against any checkout (``PYTHONPATH``) that has
+``ServerRuntime`` (session 7 on). ``--http`` adds the server's own HTTP handler in front (no TLS).
 
 Workloads (every body is built before its timed block; each call carries its own request id,
 as xrsched's client sends, so the reply cache never answers in place of the method):
@@ -54,26 +56,26 @@ ASKS = 8
 
 
 class Server:
-    """A SchedulerApp as xrsched-server builds it: tokens file, audit log, optional store."""
+    """The application of a real ``ServerRuntime`` (as xrsched-server builds it: tokens file,
+    chained audit log, metrics, the chosen store), never started: no thread serves its
+    listener, requests go to its ``SchedulerApp`` directly or through ``HttpPath``."""
 
     def __init__(self, directory: Path, *, store: str | None) -> None:
-        from xrsched.audit import AuditLog
-        from xrsched.auth import Role, TokenStore, add_token
-        from xrsched.server.app import SchedulerApp
-        from xrsched.service import SchedulerService
+        import io
 
-        tokens_path = directory / "tokens.toml"
-        secret = add_token(tokens_path, "bench", Role.WORKER)
+        from xrsched.auth import Role, add_token
+        from xrsched.server.runtime import ServerRuntime
+        from xrsched.settings import ServerSettings
+
+        state = directory / "state"
+        state.mkdir(mode=0o700)
+        secret = add_token(state / "tokens.toml", "bench", Role.WORKER)
         self.headers = {"Authorization": f"Bearer {secret}", "Content-Type": "text/xml"}
-        backing = None
-        if store is not None:
-            from xrsched.store import SQLiteStore
-
-            backing = SQLiteStore(directory / "state.sqlite3", sync=store)
-        self.service = SchedulerService(store=backing)
-        self.app = SchedulerApp(
-            self.service, tokens=TokenStore.load(tokens_path), audit=AuditLog(directory / "audit.log")
-        )
+        backing = {"store": "memory"} if store is None else {"store": "sqlite", "sync": store}
+        settings = ServerSettings(port=0, state_path=state, **backing)  # type: ignore[arg-type]
+        self.runtime = ServerRuntime(settings, out=io.StringIO())
+        self.app = self.runtime.app
+        self.service = self.app.service
         self._sequence = itertools.count(1)
         self._http: HttpPath | None = None
 
@@ -101,7 +103,7 @@ class Server:
     def close(self) -> None:
         if self._http is not None:
             self._http.close()
-        self.service.close()
+        self.runtime.shutdown()
 
 
 class HttpPath:
