@@ -3,17 +3,18 @@
 ``http.client`` hands every answer's header block to :mod:`email.parser`, a MIME parser, which
 was most of the client's CPU per call after the stdlib status line and body reading are left
 aside. :class:`LeanResponse` keeps both of those and reads the header fields with the server's
-parser (:func:`xrsched.rpc.httpmsg.read_headers`) under ``http.client``'s limits (100 lines,
-64 KiB a line), refusing a malformed line where the e-mail parser would take it for the start
-of the body.
+parser (:func:`xrsched.rpc.httpmsg.read_buffered_headers`: in one pass when the whole head is
+buffered, else line by line) under ``http.client``'s limits (100 lines, 64 KiB a line), refusing
+a malformed line where the e-mail parser would take it for the start of the body.
 """
 
 from __future__ import annotations
 
 import http.client
+import io
 from typing import BinaryIO
 
-from xrsched.rpc.httpmsg import HeaderMap, HttpError, read_headers
+from xrsched.rpc.httpmsg import HeaderMap, HttpError, read_buffered_headers, read_headers
 
 #: ``http.client``'s limit on the length of an answer's header line.
 MAX_LINE = 65536
@@ -24,6 +25,8 @@ def read_head(fp: BinaryIO) -> HeaderMap:
     """Header lines up to the blank line, folded lines joined to their field with a space;
     ``http.client.HTTPException`` (a malformed answer) naming what is wrong."""
     try:
+        if isinstance(fp, io.BufferedReader):
+            return read_buffered_headers(fp, max_line=MAX_LINE, fold=True)
         return read_headers(fp.readline, max_line=MAX_LINE, fold=True)
     except HttpError as exc:
         raise http.client.HTTPException(exc.message) from None

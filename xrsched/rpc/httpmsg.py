@@ -124,14 +124,16 @@ def parse_request_line(line: str) -> tuple[str, str, str]:
     return words[0], words[1], words[2]
 
 
-def read_buffered_headers(reader: io.BufferedReader) -> HeaderMap:
-    """:func:`read_headers` for a request whose whole head already sits in ``reader``'s buffer
-    (a keep-alive call arrives in one piece): one split instead of a ``readline`` a line.
+def read_buffered_headers(
+    reader: io.BufferedReader, *, max_line: int = MAX_HEADER_LINE, fold: bool = False
+) -> HeaderMap:
+    """:func:`read_headers` for a message whose whole head already sits in ``reader``'s buffer
+    (a keep-alive call or answer arrives in one piece): one pass instead of a ``readline`` a line.
 
     Only a head that the line-by-line reader would take as it is goes this way: every line ends
-    in CRLF, fits ``MAX_HEADER_LINE`` and there are at most ``MAX_HEADERS``. Anything else (a
-    head not yet received in full, bare LF line ends, a line or a count over the limits) is left
-    unread for :func:`read_headers`, which gives the same fields or the same error.
+    in CRLF, fits ``max_line`` and there are at most ``MAX_HEADERS``, none folded. Anything else
+    (a head not yet received in full, bare LF line ends, a folded line, a line or a count over the
+    limits) is left unread for :func:`read_headers`, which gives the same fields or the same error.
     """
     buffered = reader.peek(1)
     if buffered[:2] == b"\r\n":
@@ -139,15 +141,15 @@ def read_buffered_headers(reader: io.BufferedReader) -> HeaderMap:
         return HeaderMap([])
     end = buffered.find(b"\r\n\r\n")
     # A head no longer than one line's limit has no line over it; then count the lines.
-    if 0 <= end <= MAX_HEADER_LINE - 2:
+    if 0 <= end <= max_line - 2:
         head = str(buffered[:end], "iso-8859-1")
         lines = head.count("\n") + 1
         if lines <= MAX_HEADERS and head.count("\r\n") == lines - 1:
             fields = _FIELD_LINE.findall(head)
-            if len(fields) == lines:  # else a line is malformed: read_headers says which error
+            if len(fields) == lines:  # else a line is malformed or folded: read_headers decides
                 reader.read(end + 4)
                 return HeaderMap([(name, value.strip()) for name, value in fields])
-    return read_headers(reader.readline)
+    return read_headers(reader.readline, max_line=max_line, fold=fold)
 
 
 def _field(line: str) -> tuple[str, str]:
