@@ -42,4 +42,5 @@ def test_percall_stages_prints_a_row_per_stage_that_adds_up():
         figures = [float(rows[s][column].replace(",", "")) for s in stages]
         total = float(rows["**total**"][column].replace(",", ""))
         assert figures[stages.index("parse")] > 0 and figures[stages.index("core")] > 0, result.stdout
-        assert abs(sum(figures) - total) <= 0.02 * total + 1, result.stdout
+        assert all(figure < total for figure in figures), result.stdout  # only the request's own work
+        assert abs(sum(figures) - total) <= 0.05 * total + 1, result.stdout
