@@ -13,7 +13,7 @@ re-enabled, from whatever start time the task last had.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -62,6 +62,9 @@ class LuigiTaskMetrics:
             registry=registry,
         )
         self._ended = {DONE: self.done, FAILED: self.failed, DISABLED: self.disabled}
+        #: Each metric's series by family, as ``labels()`` made them (``labels()`` validates and
+        #: locks on every call: four times per report and ask). Bounded as the families are.
+        self._series: dict[tuple[int, str], Any] = {}
 
     def observe(self, method: str, transitions: Iterable[Transition], tasks: Mapping[str, TaskView]) -> None:
         """Count one call's transitions; ``method`` is the scheduler method that made them
@@ -70,17 +73,25 @@ class LuigiTaskMetrics:
             if new == RUNNING:
                 if method == "get_work":
                     family = self._family_of(tasks.get(task_id))
-                    self.started.labels(family).inc()
-                    self.execution_time.labels(family)  # the series exists from the first start, as in luigid
+                    self._series_of(self.started, family).inc()
+                    self._series_of(self.execution_time, family)  # the series exists from the first start, as in luigid
                 continue
             counter = self._ended.get(new)
             if counter is None:
                 continue
             task = tasks.get(task_id)
             family = self._family_of(task)
-            counter.labels(family).inc()
+            self._series_of(counter, family).inc()
             if old in _RUN_STATUSES and task is not None and task.time_running is not None:
-                self.execution_time.labels(family).set(max(when - task.time_running, 0.0))
+                self._series_of(self.execution_time, family).set(max(when - task.time_running, 0.0))
+
+    def _series_of(self, metric: Counter | Gauge, family: str) -> Any:
+        """``metric.labels(family)``, made once per family."""
+        key = (id(metric), family)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = metric.labels(family)
+        return series
 
     def _family_of(self, task: TaskView | None) -> str:
         if task is None:
