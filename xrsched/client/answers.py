@@ -109,6 +109,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 def inflate(body: bytes, content_encoding: str | None, cap: int) -> bytes:
     """``body`` with gzip/deflate removed by the server's capped decoder: never more than ``cap`` bytes."""
+    if not content_encoding and len(body) <= cap:
+        return body  # most answers: nothing to undo, nothing over the cap
     try:
         return decode_body(body, content_encoding, RequestLimits(len(body) or 1, cap))  # raw size: read_capped
     except BodyTooLarge:
