@@ -232,6 +232,19 @@ def running_servers(
     finally:
         for server in servers.values():
             server.stop()
+        for name in names:
+            _say_commit_sizes(name, work / f"{name}.out")
+
+
+def _say_commit_sizes(name: str, log_path: Path) -> None:
+    """How many calls a transaction carried on average (the server's own count, logged on a
+    clean stop; warm-ups included): how well group commit shared each fsync."""
+    text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    match = re.search(r"(\d+) change sets written in (\d+) transactions", text)
+    if match:
+        changes, commits = int(match.group(1)), int(match.group(2))
+        print(f"{name}: {changes:,} change sets in {commits:,} transactions "
+              f"({changes / max(commits, 1):.2f} per commit)", file=sys.stderr, flush=True)  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ clients
