@@ -221,3 +221,23 @@ def test_a_caller_behind_a_write_that_never_ends_gives_up_at_its_timeout(tmp_pat
     committer.stop()
     store.close()
     assert _stored(tmp_path / "s.sqlite3") == {"a", "b"}
+
+
+def test_the_summary_says_how_many_changes_each_transaction_carried_and_how_long_callers_waited(tmp_path: Path):
+    store = GatedStore(tmp_path / "s.sqlite3")
+    committer = GroupCommitter(store, retry_interval=60)
+    gate = store.gate("a")
+    outcomes: dict[int, str] = {}
+    first = _waiter(committer, committer.submit(_batch("a")), outcomes)
+    assert store.entered["a"].wait(10)
+    later = [_waiter(committer, committer.submit(_batch(name)), outcomes) for name in ("b", "c", "d")]
+    time.sleep(0.3)  # every caller waits at least this long: the first write is held meanwhile
+    gate.set()
+    join_all([first, *later], 10)
+    summary = committer.summary()
+    committer.stop()
+    store.close()
+    assert store.writes == [{"a"}, {"b", "c", "d"}]
+    head, waited = summary.split("; callers waited ")
+    assert head.startswith("4 change sets written in 2 transactions (2.00 per transaction, ")
+    assert 300 <= float(waited.removesuffix(" ms on average")) < 10_000
