@@ -232,6 +232,17 @@ def running_servers(
     finally:
         for server in servers.values():
             server.stop()
+        for name in names:
+            _say_commit_sizes(name, work / f"{name}.out")
+
+
+def _say_commit_sizes(name: str, log_path: Path) -> None:
+    """The server's own account of its transactions (logged on a clean stop; warm-ups
+    included): how many calls each carried, how long each took and callers waited."""
+    text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    match = re.search(r"\d+ change sets written in \d+ transactions.*", text)
+    if match:
+        print(f"{name}: {match.group(0)}", file=sys.stderr, flush=True)
 
 
 # ------------------------------------------------------------------------------ clients

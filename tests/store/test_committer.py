@@ -221,3 +221,46 @@ def test_a_caller_behind_a_write_that_never_ends_gives_up_at_its_timeout(tmp_pat
     committer.stop()
     store.close()
     assert _stored(tmp_path / "s.sqlite3") == {"a", "b"}
+
+
+def test_the_summary_says_how_many_changes_each_transaction_carried_and_how_long_callers_waited(tmp_path: Path):
+    store = GatedStore(tmp_path / "s.sqlite3")
+    committer = GroupCommitter(store, retry_interval=60)
+    gate = store.gate("a")
+    outcomes: dict[int, str] = {}
+    first = _waiter(committer, committer.submit(_batch("a")), outcomes)
+    assert store.entered["a"].wait(10)
+    later = [_waiter(committer, committer.submit(_batch(name)), outcomes) for name in ("b", "c", "d")]
+    time.sleep(0.3)  # every caller waits at least this long: the first write is held meanwhile
+    gate.set()
+    join_all([first, *later], 10)
+    summary = committer.summary()
+    committer.stop()
+    store.close()
+    assert store.writes == [{"a"}, {"b", "c", "d"}]
+    head, waited = summary.split("; callers waited ")
+    assert head.startswith("4 change sets written in 2 transactions (2.00 per transaction, ")
+    assert 300 <= float(waited.removesuffix(" ms on average")) < 10_000
+
+
+def test_a_caller_that_gave_up_waiting_is_not_the_one_let_go_to_write_the_next_transaction(tmp_path: Path):
+    store = GatedStore(tmp_path / "s.sqlite3")
+    committer = GroupCommitter(store, retry_interval=60)  # no background write to fall back on
+    gate = store.gate("a")
+    writer = threading.Thread(target=committer.wait, args=(committer.submit(_batch("a")),), daemon=True)
+    writer.start()
+    assert store.entered["a"].wait(10)
+    gave_up = committer.submit(_batch("x"))
+    with pytest.raises(StoreUnavailable, match="in time"):
+        committer.wait(gave_up, timeout=0.2)  # queued first, then gone
+    outcomes: dict[int, str] = {}
+    y = committer.submit(_batch("y"))
+    queued = _waiter(committer, y, outcomes)
+    time.sleep(0.2)
+    gate.set()
+    wait_for(lambda: outcomes.get(y), 5, "the caller still waiting to write x and y once the turn is free")
+    join_all([writer, queued], 10)
+    assert outcomes[y] == "stored"
+    assert store.writes == [{"a"}, {"x", "y"}]
+    committer.stop()
+    store.close()
