@@ -8,6 +8,7 @@ gets its outcome.
 from __future__ import annotations
 
 import math
+import threading
 
 from tests.worker.batch_tasks import (
     MAX_BATCH,
@@ -165,6 +166,38 @@ def test_the_worker_asks_for_nothing_while_the_rest_with_batchable_tasks_is_sent
             thread.join(60)
         assert held[0] is False and held[1:] and all(held[1:]), held  # the first leaves, then the rest
         assert not worker._hold_asks.is_set()
+
+
+def test_a_registration_that_ends_while_asks_are_held_is_still_asked_for(server, tmp_path):
+    # The race behind a rare exit 2 with every task pending: the loop decided not to ask (asks
+    # held while the rest was sent), the registrar finished, and the loop then found nothing
+    # registering, running or handed out, and stopped. Here the registrar sends the rest only
+    # once the loop has decided, while asks are held, and the loop goes on only once it is done.
+    quiet = WorkerSettings(ping_interval=3600)
+    decided = threading.Event()
+    with server.client("w1") as client, Worker(client, processes=2, settings=quiet, handle_signals=False) as worker:
+        send_many, size = worker.link.send_many, worker._asks.size
+
+        def send_once_the_loop_decided(calls, **kwargs):
+            if worker._hold_asks.is_set():
+                decided.wait(30)
+            return send_many(calls, **kwargs)
+
+        def decide_then_let_the_registrar_finish(free):
+            if worker._hold_asks.is_set() and not decided.is_set():
+                decided.set()
+                for thread in list(worker._registrars):
+                    thread.join(60)
+            return size(free)
+
+        worker.link.send_many = send_once_the_loop_decided
+        worker._asks.size = decide_then_let_the_registrar_finish
+        assert worker.add(PartsThenNumbered(root=str(tmp_path), count=60), pipelined=True)
+        summary = worker.run()
+    assert decided.is_set(), "the loop never decided while asks were held: the race was not set up"
+    assert summary.exit_code == 0, summary
+    status = statuses(server, PartsThenNumbered(root=str(tmp_path), count=60))
+    assert set(status.values()) == {"DONE"}, status
 
 
 def test_each_batchable_family_is_declared_once_before_its_tasks(tmp_path):

@@ -171,14 +171,20 @@ class Worker(RegistrarMixin, ControlMixin):
                 break
             self._apply_control()
             self._dispatch_queued()
+            # Read before the asks are decided: a registration that ends after this point is
+            # seen on the next turn, which asks for what it registered (see ``idle`` below).
+            registering = self._registering()
             busy = self._pool.busy()
             stopping = self._stopping()
             ahead = prefetch_slots(self.processes, self._task_seconds, self.settings.prefetch_below)
             slots = min(self.processes - len(busy), len(self._idle())) + ahead - len(self._queue)
             free = 0 if stopping or self._hold_asks.is_set() else max(0, slots)
-            # A report (DONE, FAILED, new dependencies) may make tasks runnable: ask at once.
-            # Otherwise ask only when the backoff has passed.
-            news, self._news = self._news, False
+            # A report (DONE, FAILED, new dependencies) or newly registered tasks may make tasks
+            # runnable: ask at once. Otherwise ask only when the backoff has passed. News that
+            # comes while asks are held waits for the first turn that may ask.
+            news = False
+            if free:
+                news, self._news = self._news, False
             ask = self._asks.size(free) if (self._outgoing or news or time.monotonic() >= next_ask) else 0
             handed: int | None = 0
             if ask or self._outgoing or self._coalesced:
@@ -203,14 +209,15 @@ class Worker(RegistrarMixin, ControlMixin):
                 self._asks.record(ask, handed, self.processes + ahead)
                 delay = MIN_WAIT if handed else min(delay * 2, self.settings.wait_interval)
                 next_ask = time.monotonic() + delay
-            idle = not busy and not self._queue and not handed and not self._outgoing and not self._registering()
+            idle = not busy and not self._queue and not handed and not self._outgoing and not registering
             if idle and (stopping or not self._stay()):
                 break
             timeout = max(0.0, next_ask - time.monotonic()) if free else 1.0
             deadline = self._pool.next_deadline()
             if deadline is not None:  # wake for a task's timeout on time, not up to a second late
                 timeout = min(timeout, max(0.0, deadline - time.monotonic()))
-            self._wait(timeout if busy or free else 0.0)
+            # Asks held while the rest is registered: sleep until the registrar wakes us.
+            self._wait(timeout if busy or free or registering else 0.0)
             self._linger()
         self.summary = self._summarize()
         return self.summary
