@@ -36,6 +36,7 @@ def open_store(settings: ServerSettings, state_dir: Path) -> StateStore | None:
         sync=settings.sync,
         history_days=settings.history_days,
         check_in_background=True,  # verified in recover(), while the records load
+        snapshot_on_close=True,  # the next start reads it instead of every row
     )
 
 

@@ -17,6 +17,7 @@ from xrsched.core.scheduler import Scheduler
 
 from .base import Batch, StateStore, StoreCorrupt
 from .records import RecordError, TaskDecoder, decode_meta, decode_worker, encode_meta, encode_task, encode_worker
+from .sqlite import SQLiteStore
 
 log = logging.getLogger("xrsched.store")
 
@@ -60,6 +61,9 @@ def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
     frozen (``gc.freeze``), or the first collection after loading would scan every record once
     per generation (a second each at a million tasks). The records hold no reference cycles, so
     reference counting still frees them; a collection first keeps garbage out of the freeze.
+
+    From a store's valid snapshot (:mod:`.snapshot`, SQLite), only the tasks not DONE are
+    decoded; the DONE ones go to the core unbuilt (:mod:`xrsched.core.coldtasks`).
     """
     decoder = TaskDecoder(core.shared_policy(core.config.retry_policy))
     collecting = gc.isenabled()
@@ -69,9 +73,13 @@ def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
         with _unreadable(store):
             meta = decode_meta(store.load_meta())
             workers = [decode_worker(worker_id, row, now) for worker_id, row in store.iter_workers()]
-        tasks = chain.from_iterable(_decoded_batches(store, decoder))
+            loaded = store.load_snapshot(decoder) if isinstance(store, SQLiteStore) else None
+        if loaded is None:
+            tasks = chain.from_iterable(_decoded_batches(store, store.iter_task_batches(), decoder))
+        else:
+            tasks = chain.from_iterable(_decoded_batches(store, loaded.hot_batches(), decoder))
         restore(core, tasks, workers, paused=meta["paused"], resources={**core.resources, **meta["resources"]},
-                batchers=meta["batchers"], now=now)  # fmt: skip
+                batchers=meta["batchers"], now=now, cold=loaded.cold if loaded else None)  # fmt: skip
         for policy in decoder.policies.values():
             core.shared_policy(policy)
         core._solo.update((members[0], members) for members in decoder.members.values() if len(members) == 1)
@@ -83,9 +91,11 @@ def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
     return {"tasks": len(core.tasks), "workers": len(workers)}
 
 
-def _decoded_batches(store: StateStore, decoder: TaskDecoder) -> Iterator[list[Task]]:
+def _decoded_batches(
+    store: StateStore, batches: Iterator[list[tuple[Any, ...]]], decoder: TaskDecoder
+) -> Iterator[list[Task]]:
     with _unreadable(store):
-        for rows in store.iter_task_batches():
+        for rows in batches:
             yield decoder.decode_rows(rows)
 
 

@@ -116,6 +116,12 @@ def _data_column(texts: list[Any]) -> tuple[list[str], list[tuple[int, Any, Any]
     return texts, more
 
 
+def data_column(texts: list[Any]) -> tuple[list[str], list[tuple[int, Any, Any]]]:
+    """The params texts of a batch of ``data`` values (``texts`` is changed in place), and
+    (position, dependency ids, other fields) of those that hold more than params."""
+    return _data_column(texts)
+
+
 def _object_end(text: str, start: int) -> int:
     """Where the JSON value that starts at ``text[start]`` ends (ValueError if it is not one)."""
     return _SCANNER.raw_decode(text, start)[1]

@@ -4,10 +4,15 @@ Tables hold the live records (one row per task and per worker) plus the schedule
 settings and the task history. The row tables *are* the snapshot and the WAL is the journal:
 SQLite checkpoints the journal into the database as it goes, so the file and start-up time
 follow the live state, not the history of changes. History is trimmed to ``history_days``.
+
+A server's store also keeps a snapshot of the task rows (:mod:`.snapshot`), written when it
+closes and dropped with the first change to a task after that: starting from it skips reading
+the rows one by one and building every DONE task.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -18,9 +23,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from xrsched.core.config import RetryPolicy
+
+from . import snapshot
 from .base import Batch, StoreCorrupt, StoreError, StoreTooNew
 from .migrations import CURRENT_SCHEMA, MIGRATIONS, SCHEMA_VERSION, upgraded_v1_batches
-from .records import TASK_COLUMNS, RecordError
+from .records import TASK_COLUMNS, RecordError, TaskDecoder
 
 log = logging.getLogger("xrsched.store")
 
@@ -44,6 +52,9 @@ class SQLiteStore:
     :meth:`verify` waits for its verdict: SQLite releases the GIL while it checks, so on a
     machine with a second core the check costs no start-up time. Nothing is written before the
     verdict is in (:meth:`write` waits for it too).
+
+    With ``snapshot_on_close`` (the server), :meth:`close` writes a snapshot of the task rows
+    unless the stored one is still exact; :meth:`load_snapshot` reads it back.
     """
 
     kind = "sqlite"
@@ -58,12 +69,14 @@ class SQLiteStore:
         history_days: float = 30.0,
         read_only: bool = False,
         check_in_background: bool = False,
+        snapshot_on_close: bool = False,
     ) -> None:
         if sync not in ("full", "normal"):
             raise StoreError(f"sync must be 'full' or 'normal', not {sync!r}")
         self.path = path
         self.history_days = history_days
         self.read_only = read_only
+        self.snapshot_on_close = snapshot_on_close and not read_only
         self._last_trim = 0.0
         self._check: _BackgroundCheck | None = None
         if path.is_dir():
@@ -94,6 +107,8 @@ class SQLiteStore:
                 self._migrate()
             #: The schema version of the file (0: nothing stored yet).
             self.version: int = self._schema_version()
+            #: Whether a snapshot is stored and still exact (no task changed since it was written).
+            self.snapshot_valid = self._snapshot_info() is not None
         except sqlite3.DatabaseError as exc:
             raise self._unreadable(exc) from None
 
@@ -193,6 +208,31 @@ class SQLiteStore:
         row = self.db.execute("SELECT value FROM meta WHERE key='scheduler'").fetchone()
         return row[0] if row else None
 
+    def _snapshot_info(self) -> dict[str, Any] | None:
+        """What the meta row ``snapshot`` says of the stored snapshot, if one is valid."""
+        if self.version < 3:
+            return None
+        row = self.db.execute("SELECT value FROM meta WHERE key='snapshot'").fetchone()
+        return json.loads(row[0]) if row else None
+
+    def load_snapshot(self, decoder: TaskDecoder) -> snapshot.Loaded | None:
+        """The stored snapshot, read back, if one is valid and intact; None (and a log line
+        saying why, when one is stored but unusable) to read the rows instead."""
+        with self.reading():
+            info = self._snapshot_info()
+            if info is None:
+                return None
+            blob = b"".join(row[0] for row in self.db.execute("SELECT data FROM snapshot ORDER BY part"))
+        problem = _snapshot_problem(info, blob)
+        if problem is None:
+            try:
+                return snapshot.load(blob, decoder)
+            except snapshot.SnapshotError as exc:
+                problem = str(exc)
+        log.warning("the snapshot in %s cannot be used (%s): reading the task rows instead", self.path, problem)
+        self.snapshot_valid = False  # the next close writes a good one over it
+        return None
+
     @contextmanager
     def reading(self) -> Iterator[None]:
         """One read transaction: every read inside sees the same moment, whatever a server
@@ -275,7 +315,10 @@ class SQLiteStore:
     def write(self, batch: Batch) -> None:
         """Apply one (merged) batch in one transaction; durable when this returns."""
         self.verify()
+        stale = self.snapshot_valid and bool(batch.task_rows or batch.removed_tasks)
         with self._write_transaction() as db:
+            if stale:
+                db.execute("DELETE FROM meta WHERE key='snapshot'")  # the parts stay until the next one
             if batch.task_rows:
                 db.executemany(_INSERT_TASK, batch.task_rows.values())
             if batch.removed_tasks:
@@ -291,6 +334,8 @@ class SQLiteStore:
                     "INSERT INTO history(task_id, old, new, time, worker, host) VALUES (?, ?, ?, ?, ?, ?)",
                     batch.history,
                 )
+        if stale:
+            self.snapshot_valid = False
         self._trim_history()
 
     def _trim_history(self) -> None:
@@ -304,14 +349,45 @@ class SQLiteStore:
         """Replace every record (used by ``xrsched state import``)."""
         self.verify()
         with self._write_transaction() as db:
+            db.execute("DELETE FROM meta WHERE key='snapshot'")
+            db.execute("DELETE FROM snapshot")
             db.execute("DELETE FROM tasks")
             db.execute("DELETE FROM workers")
             db.executemany(_INSERT_TASK, tasks)
             db.executemany("INSERT INTO workers(id, row) VALUES (?, ?)", workers)
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('scheduler', ?)", (meta,))
+        self.snapshot_valid = False
+
+    def write_snapshot(self) -> bool:
+        """Store a snapshot of the task rows (replacing the last one) unless the stored one is
+        still exact; True if one was written. Reads every row: for a clean stop, not a request."""
+        self.verify()
+        if self.snapshot_valid or not self.version:
+            return False
+        with self._write_transaction() as db:
+            rows = db.execute(f"SELECT {_COLUMNS} FROM tasks ORDER BY id")  # noqa: S608 (fixed names)
+            blob = snapshot.build(rows, TaskDecoder(RetryPolicy()))
+            db.execute("DELETE FROM snapshot")
+            parts = range(0, len(blob), snapshot.PART_BYTES)
+            db.executemany(
+                "INSERT INTO snapshot(part, data) VALUES (?, ?)",
+                ((n, memoryview(blob)[start : start + snapshot.PART_BYTES]) for n, start in enumerate(parts)),
+            )
+            info = {"format": snapshot.FORMAT, "python": snapshot.python_tag(), "bytes": len(blob),
+                    "crc32": snapshot.checksum(blob)}  # fmt: skip
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('snapshot', ?)", (json.dumps(info),))
+        self.snapshot_valid = True
+        log.info("wrote a snapshot of the tasks to %s (%.0f MiB)", self.path, len(blob) / 2**20)
+        return True
 
     def close(self) -> None:
-        """Checkpoint the journal into the database (unless read-only) and close it."""
+        """Write the snapshot (with ``snapshot_on_close``), checkpoint the journal into the
+        database (unless read-only) and close it."""
+        if self.snapshot_on_close:
+            try:
+                self.write_snapshot()
+            except (sqlite3.Error, RecordError, StoreError) as exc:
+                log.warning("could not write a snapshot to %s: %s; the next start reads the task rows", self.path, exc)
         if self._check is not None:
             self._check.finish()  # its connection closes before the file is checkpointed
             self._check = None
@@ -321,6 +397,19 @@ class SQLiteStore:
             except sqlite3.Error as exc:
                 log.warning("could not checkpoint %s on close: %s", self.path, exc)
         self.db.close()
+
+
+def _snapshot_problem(info: dict[str, Any], blob: bytes) -> str | None:
+    """Why a stored snapshot must not be used (partial, damaged, another format), or None."""
+    if info.get("format") != snapshot.FORMAT:
+        return f"format {info.get('format')!r}, this xrsched reads {snapshot.FORMAT}"
+    if info.get("python") != snapshot.python_tag():
+        return f"written by {info.get('python')}, this is {snapshot.python_tag()}"
+    if len(blob) != info.get("bytes"):
+        return f"{len(blob)} bytes stored, {info.get('bytes')} written"
+    if snapshot.checksum(blob) != info.get("crc32"):
+        return "checksum mismatch"
+    return None
 
 
 class _BackgroundCheck:

@@ -1,0 +1,231 @@
+"""DONE tasks restored without being built: kept as stored rows until something asks for them.
+
+Most stored tasks are DONE, and a DONE task enters few indexes: its status set, the ``related``
+set of its workers, the reverse dependency index, and a removal deadline when nobody holds it.
+A store that can hand those over in bulk (a snapshot, see :mod:`xrsched.store.snapshot`) lets
+start-up skip building a million Task objects: :class:`TaskTable` keeps such tasks as rows and
+builds each one the first time the core looks it up (:meth:`TaskTable.get`, ``[]``), exactly as
+start-up would have built it, with its derived counts (``unmet``, ``blocked``) taken from the
+records as they are at that moment. Nothing is read from outside the core: the store hands in
+the rows and the function that decodes one.
+
+The derived counts of a cold task are never kept up to date while it is cold (a DONE task's
+counts feed no index); the propagation of a status change skips cold dependents
+(:meth:`TaskTable.hot`) and thawing counts afresh.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .model import Task
+from .states import DISABLED, DONE, PENDING
+
+if TYPE_CHECKING:
+    from .state import SchedulerState
+
+#: (stakeholders, workers) of a group of cold tasks.
+Members = tuple[tuple[str, ...], tuple[str, ...]]
+
+
+@dataclass
+class ColdTasks:
+    """DONE tasks as a store hands them over in bulk, with what the indexes need of them.
+
+    Every task named here is DONE; ``ids`` are distinct and sorted, and ``decode(i)`` builds
+    the task ``ids[i]`` as stored (its derived counts at 0).
+    """
+
+    ids: list[str]
+    decode: Callable[[int], Task]
+    #: (stakeholders, workers) as stored -> the ids of the tasks holding exactly those.
+    groups: dict[Members, list[str]] = field(default_factory=dict)
+    #: task id -> its stored removal time, for the tasks that have one.
+    removes: dict[str, float] = field(default_factory=dict)
+    #: The reverse dependency index of these tasks alone, in the shape of ``SchedulerState.rdeps``.
+    links: dict[str, str | tuple[str, ...] | set[str]] = field(default_factory=dict)
+    #: The highest creation number among them.
+    top_seq: int = 0
+
+
+class TaskTable(dict):  # type: ignore[type-arg]
+    """``SchedulerState.tasks`` after a restore with cold tasks: id -> Task, the cold ones built
+    on first lookup. Lookups, ``in`` and ``len`` build nothing but the task asked for;
+    iterating builds every cold task first (the dashboard's listings, a search: once).
+
+    A cold task is one of the restored ids still in the DONE set and not built: building it or
+    changing it builds it first, so no set of its own is needed (a million ids would cost a
+    tenth of a start-up to hash again)."""
+
+    __slots__ = ("_done", "_ids", "_left", "_thaw")
+
+    def __init__(self, ids: list[str], done: set[str], thaw: Callable[[str, int], Task]) -> None:
+        super().__init__()
+        self._ids = ids
+        self._done = done
+        self._left = len(ids)
+        self._thaw = thaw
+
+    @property
+    def cold_count(self) -> int:
+        """How many tasks are not built yet."""
+        return self._left
+
+    def is_cold(self, task_id: object) -> bool:
+        """Whether ``task_id`` names a task not built yet (a DONE task)."""
+        return self._left > 0 and task_id in self._done and not dict.__contains__(self, task_id)
+
+    def hot(self, task_id: str) -> Task | None:
+        """The task if it is built, without building a cold one."""
+        return dict.get(self, task_id)
+
+    def thaw(self, task_id: str) -> Task:
+        """Build a cold task and keep it (KeyError if ``task_id`` is not cold)."""
+        task = self.peek(task_id)
+        dict.__setitem__(self, task_id, task)
+        self._left -= 1
+        return task
+
+    def peek(self, task_id: str) -> Task:
+        """The task a cold one would be built as now, without keeping it (for checks and tools)."""
+        if not self.is_cold(task_id):
+            raise KeyError(task_id)
+        ids = self._ids
+        i = bisect_left(ids, task_id)
+        if i == len(ids) or ids[i] != task_id:
+            raise KeyError(task_id)  # DONE and not built, yet never restored cold: impossible
+        return self._thaw(task_id, i)
+
+    def cold_ids(self) -> list[str]:
+        """The ids of the tasks not built yet."""
+        return [task_id for task_id in self._ids if self.is_cold(task_id)] if self._left else []
+
+    def thaw_all(self) -> None:
+        """Build every cold task."""
+        for task_id in self.cold_ids():
+            self.thaw(task_id)
+
+    def get(self, task_id: str, default: Any = None) -> Any:  # type: ignore[override]
+        """The task, built first if it is cold."""
+        task = dict.get(self, task_id)
+        if task is None:
+            return self.thaw(task_id) if self.is_cold(task_id) else default
+        return task
+
+    def __missing__(self, task_id: str) -> Task:
+        return self.thaw(task_id)
+
+    def __contains__(self, task_id: object) -> bool:
+        return dict.__contains__(self, task_id) or self.is_cold(task_id)
+
+    def __len__(self) -> int:
+        return dict.__len__(self) + self._left
+
+    def __delitem__(self, task_id: str) -> None:
+        if self.is_cold(task_id):
+            self.thaw(task_id)
+        dict.__delitem__(self, task_id)
+
+    def __iter__(self) -> Iterator[str]:
+        self.thaw_all()
+        return dict.__iter__(self)
+
+    def keys(self) -> Any:  # type: ignore[override]
+        """Every id (building every cold task first)."""
+        self.thaw_all()
+        return dict.keys(self)
+
+    def values(self) -> Any:  # type: ignore[override]
+        """Every task (building every cold task first)."""
+        self.thaw_all()
+        return dict.values(self)
+
+    def items(self) -> Any:  # type: ignore[override]
+        """Every (id, task) (building every cold task first)."""
+        self.thaw_all()
+        return dict.items(self)
+
+    def __eq__(self, other: object) -> bool:
+        self.thaw_all()
+        return dict.__eq__(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def hot_tasks(records: dict[str, Task]) -> Iterator[Task]:
+    """The tasks already built (every task of a plain dict), without building cold ones."""
+    return iter(dict.values(records))
+
+
+def install(state: SchedulerState, cold: ColdTasks, remove_at: float) -> list[tuple[float, str, str]]:
+    """Put ``cold`` into a state being restored, its workers already in (its tasks not built);
+    returns their removal deadlines.
+
+    As for the tasks start-up builds, workers the store has no record of are dropped from a
+    task (those known at the restore decide, whenever the task is built), and a task nobody holds
+    is removed at ``remove_at`` unless it has a removal time already."""
+    known = set(state.workers)
+    kept_of: dict[tuple[str, ...], tuple[str, ...]] = {(): ()}
+
+    def kept(ids: tuple[str, ...]) -> tuple[str, ...]:
+        found = kept_of.get(ids)
+        if found is None:
+            found = kept_of[ids] = ids if all(w in known for w in ids) else tuple(w for w in ids if w in known)
+        return found
+
+    late_removes: dict[str, float] = {}
+    timed = [(when, "remove", task_id) for task_id, when in cold.removes.items()]
+    for (holders, runners), ids in cold.groups.items():
+        kept_holders = kept(holders)
+        for worker_id in dict.fromkeys((*kept_holders, *kept(runners))):
+            state.workers[worker_id].related.update(ids)
+        if not kept_holders:
+            orphans = [task_id for task_id in ids if task_id not in cold.removes]
+            late_removes.update(dict.fromkeys(orphans, remove_at))
+            timed.extend((remove_at, "remove", task_id) for task_id in orphans)
+    done = state.by_status[DONE]
+    done.update(cold.ids)
+    state.tasks = TaskTable(cold.ids, done, _thawing(state, cold.decode, kept, late_removes))
+    state.rdeps = cold.links
+    return timed
+
+
+def _thawing(
+    state: SchedulerState,
+    decode: Callable[[int], Task],
+    kept: Callable[[tuple[str, ...]], tuple[str, ...]],
+    late_removes: dict[str, float],
+) -> Callable[[str, int], Task]:
+    """The function that builds a cold task as start-up would have built it."""
+
+    def thaw(task_id: str, position: int) -> Task:
+        task = decode(position)
+        task.stakeholders = kept(task.stakeholders)
+        task.workers = task.stakeholders if task.workers == task.stakeholders else kept(task.workers)
+        if task_id in late_removes:
+            task.remove = late_removes[task_id]
+        task.unmet, task.blocked = _counts(state, task.deps)
+        return task
+
+    return thaw
+
+
+def _counts(state: SchedulerState, deps: tuple[str, ...]) -> tuple[int, int]:
+    """``unmet`` and ``blocked`` of a task with these dependencies, from the records now,
+    building no cold task (a cold task is DONE: met, and not disabled upstream)."""
+    records = state.tasks
+    unmet = blocked = 0
+    for dep in deps:
+        dep_task = records.hot(dep) if isinstance(records, TaskTable) else records.get(dep)
+        if dep_task is None:
+            if dep not in records:  # else a cold task: DONE
+                unmet += 1
+            continue
+        if dep_task.status != DONE:
+            unmet += 1
+        if dep_task.status == DISABLED or (dep_task.status == PENDING and dep_task.blocked > 0):
+            blocked += 1
+    return unmet, blocked
