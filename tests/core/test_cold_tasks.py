@@ -175,11 +175,26 @@ def test_cold_tasks_nobody_holds_are_pruned_on_time():
     assert "T3" not in lazy.tasks and "T3" not in lazy.by_status[DONE]
 
 
-def test_listing_or_searching_builds_every_task(twins):
+def test_listing_builds_the_tasks_it_lists(twins):
     both(twins, "task_list", status=DONE, now=T0 + 2)
     assert not cold_ids(twins[1])
-    eager, lazy = twins
-    assert dict(lazy.tasks.items()).keys() == dict(eager.tasks.items()).keys()
+
+
+def test_a_whole_graph_or_a_search_builds_every_task_at_once(twins):
+    both(twins, "add_task", task_id="T1", worker="w0", status=PENDING, now=T0 + 10)  # builds T1 and T0
+    lazy = twins[1]
+    assert sorted(cold_ids(lazy)) == ["T2", "T3", "T5"] and lazy.tasks.cold_count == 3 and len(lazy.tasks) == 7
+    both(twins, "graph", now=T0 + 11)
+    assert not cold_ids(lazy) and lazy.tasks.cold_count == 0 and len(lazy.tasks) == 7
+    both(twins, "task_search", task_str="T", now=T0 + 12)
+
+
+def test_a_snapshot_without_done_tasks_restores_nothing_cold():
+    old = Scheduler(CONFIG, resources={"db": 1})
+    old.add_task(task_id="P", worker="w0", now=T0)
+    eager = restarted(old, T0 + 1, via_snapshot=False)
+    lazy = restarted(old, T0 + 1, via_snapshot=True)
+    assert not cold_ids(lazy) and fingerprint(eager) == fingerprint(lazy)
 
 
 def test_a_restore_from_rows_is_unchanged():

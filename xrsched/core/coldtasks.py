@@ -19,6 +19,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import TYPE_CHECKING, Any
 
 from .model import Task
@@ -35,12 +36,12 @@ Members = tuple[tuple[str, ...], tuple[str, ...]]
 class ColdTasks:
     """DONE tasks as a store hands them over in bulk, with what the indexes need of them.
 
-    Every task named here is DONE; ``ids`` are distinct and sorted, and ``decode(i)`` builds
-    the task ``ids[i]`` as stored (its derived counts at 0).
+    Every task named here is DONE; ``ids`` are distinct and sorted, and ``decode(positions)``
+    builds the tasks ``ids[i]`` for each position, as stored (their derived counts at 0).
     """
 
     ids: list[str]
-    decode: Callable[[int], Task]
+    decode: Callable[[list[int]], list[Task]]
     #: (stakeholders, workers) as stored -> the ids of the tasks holding exactly those.
     groups: dict[Members, list[str]] = field(default_factory=dict)
     #: task id -> its stored removal time, for the tasks that have one.
@@ -62,7 +63,7 @@ class TaskTable(dict):  # type: ignore[type-arg]
 
     __slots__ = ("_done", "_ids", "_left", "_thaw")
 
-    def __init__(self, ids: list[str], done: set[str], thaw: Callable[[str, int], Task]) -> None:
+    def __init__(self, ids: list[str], done: set[str], thaw: Callable[[list[int]], list[Task]]) -> None:
         super().__init__()
         self._ids = ids
         self._done = done
@@ -97,16 +98,22 @@ class TaskTable(dict):  # type: ignore[type-arg]
         i = bisect_left(ids, task_id)
         if i == len(ids) or ids[i] != task_id:
             raise KeyError(task_id)  # DONE and not built, yet never restored cold: impossible
-        return self._thaw(task_id, i)
+        return self._thaw([i])[0]
 
     def cold_ids(self) -> list[str]:
         """The ids of the tasks not built yet."""
         return [task_id for task_id in self._ids if self.is_cold(task_id)] if self._left else []
 
-    def thaw_all(self) -> None:
-        """Build every cold task."""
-        for task_id in self.cold_ids():
-            self.thaw(task_id)
+    def thaw_all(self, batch: int = 10_000) -> None:
+        """Build every cold task (a batch at a time: several times faster than one by one)."""
+        if not self._left:
+            return
+        unbuilt = self._done.difference(dict.keys(self))
+        cold = list(compress(range(len(self._ids)), map(unbuilt.__contains__, self._ids)))
+        for start in range(0, len(cold), batch):
+            for task in self._thaw(cold[start : start + batch]):
+                dict.__setitem__(self, task.id, task)
+        self._left = 0
 
     def get(self, task_id: str, default: Any = None) -> Any:  # type: ignore[override]
         """The task, built first if it is cold."""
@@ -195,20 +202,22 @@ def install(state: SchedulerState, cold: ColdTasks, remove_at: float) -> list[tu
 
 def _thawing(
     state: SchedulerState,
-    decode: Callable[[int], Task],
+    decode: Callable[[list[int]], list[Task]],
     kept: Callable[[tuple[str, ...]], tuple[str, ...]],
     late_removes: dict[str, float],
-) -> Callable[[str, int], Task]:
-    """The function that builds a cold task as start-up would have built it."""
+) -> Callable[[list[int]], list[Task]]:
+    """The function that builds cold tasks (by position) as start-up would have built them."""
 
-    def thaw(task_id: str, position: int) -> Task:
-        task = decode(position)
-        task.stakeholders = kept(task.stakeholders)
-        task.workers = task.stakeholders if task.workers == task.stakeholders else kept(task.workers)
-        if task_id in late_removes:
-            task.remove = late_removes[task_id]
-        task.unmet, task.blocked = _counts(state, task.deps)
-        return task
+    def thaw(positions: list[int]) -> list[Task]:
+        tasks = decode(positions)
+        for task in tasks:
+            task.stakeholders = kept(task.stakeholders)
+            task.workers = task.stakeholders if task.workers == task.stakeholders else kept(task.workers)
+            if task.id in late_removes:
+                task.remove = late_removes[task.id]
+            if task.deps:
+                task.unmet, task.blocked = _counts(state, task.deps)
+        return tasks
 
     return thaw
 

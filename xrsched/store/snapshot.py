@@ -24,7 +24,7 @@ from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate, islice
-from operator import lt
+from operator import itemgetter, lt
 from typing import Any
 
 from xrsched.core.coldtasks import ColdTasks
@@ -169,9 +169,15 @@ def load(blob: bytes, decoder: TaskDecoder) -> Loaded:
         raise SnapshotError("the DONE tasks' ids are not in order")
     hot_rows = list(zip(hot_ids, map(heads.__getitem__, hot_heads), *hot_rest, strict=True))
 
-    def decode(i: int) -> Task:
-        data = text[ends[i - 1] if i else 0 : ends[i]]
-        return decoder.decode((ids[i], heads[head_of[i]], born[i], touched[i], seqs[i], data))
+    starts = array("Q", [0])
+    starts.extend(ends[:-1])
+
+    def decode(positions: list[int]) -> list[Task]:
+        pick = itemgetter(*positions, positions[0])  # a tuple even for one position (one too many)
+        texts = map(text.__getitem__, map(slice, pick(starts), pick(ends)))
+        rows = zip(pick(ids), map(heads.__getitem__, pick(head_of)), pick(born), pick(touched), pick(seqs), texts,
+                   strict=True)  # fmt: skip
+        return decoder.decode_rows(list(islice(rows, len(positions))))
 
     return Loaded(hot_rows, ColdTasks(ids, decode, groups, removes, links, int(top_seq)))
 
