@@ -36,7 +36,11 @@ def test_a_server_stops_with_a_snapshot_and_starts_from_it(tmp_path, env, start_
     assert info is not None and info["bytes"] > 0
 
     second = start_server(state)
-    assert any("recovered 25 tasks and 2 workers" in line for line in second.lines), second.lines
+    assert any(
+        "recovered 25 tasks and 2 workers" in line and "(from its snapshot; 1 DONE tasks built on first use)" in line
+        for line in second.lines
+    ), second.lines
+    assert not any("from its snapshot" in line for line in first.lines)
     assert not any("cannot be used" in line for line in second.lines), second.lines
     assert served(second, secret) == listing
     proxy = second.proxy(secret)

@@ -51,6 +51,8 @@ def encode_changes(core: Scheduler, changes: ChangeSet) -> Batch:
 
 def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
     """Fill an empty core from the store's records; StoreCorrupt names what could not be read.
+    Returns the counts of tasks and workers, and ``cold``: the DONE tasks left unbuilt, when
+    they came from a snapshot.
 
     Task rows are read and decoded a batch at a time while :func:`restore` consumes them, so
     each batch is indexed while it is still in the CPU cache. On StoreCorrupt the core is left
@@ -88,7 +90,10 @@ def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
         if collecting:
             gc.enable()
     log.debug("recovered %d tasks and %d workers from %s", len(core.tasks), len(workers), store.path)
-    return {"tasks": len(core.tasks), "workers": len(workers)}
+    counts = {"tasks": len(core.tasks), "workers": len(workers)}
+    if loaded is not None:
+        counts["cold"] = len(loaded.cold.ids)  # present: read from the snapshot
+    return counts
 
 
 def _decoded_batches(
