@@ -88,6 +88,8 @@ class TaskTable(dict):  # type: ignore[type-arg]
         task = self.peek(task_id)
         dict.__setitem__(self, task_id, task)
         self._left -= 1
+        if not self._left:
+            self._release()
         return task
 
     def peek(self, task_id: str) -> Task:
@@ -114,6 +116,12 @@ class TaskTable(dict):  # type: ignore[type-arg]
             for task in self._thaw(cold[start : start + batch]):
                 dict.__setitem__(self, task.id, task)
         self._left = 0
+        self._release()
+
+    def _release(self) -> None:
+        """Let the store's copy of the records go once every task is built."""
+        self._ids = []
+        self._thaw = _nothing_left
 
     def get(self, task_id: str, default: Any = None) -> Any:  # type: ignore[override]
         """The task, built first if it is cold."""
@@ -160,6 +168,10 @@ class TaskTable(dict):  # type: ignore[type-arg]
         return dict.__eq__(self, other)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _nothing_left(positions: list[int]) -> list[Task]:
+    raise KeyError("no cold task is left")
 
 
 def hot_tasks(records: dict[str, Task]) -> Iterator[Task]:
