@@ -657,6 +657,7 @@ def _build_with(against: Path, path: Path, tasks: int) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-c", script, str(HERE), str(path), str(tasks)],
         env={**os.environ, "PYTHONPATH": str(against.resolve())},
+        cwd=tempfile.gettempdir(),  # not a checkout: "-c" puts the working directory first on the path
         capture_output=True,
         text=True,
         check=True,
