@@ -7,11 +7,11 @@ start-up skip building a million Task objects: :class:`TaskTable` keeps such tas
 builds each one the first time the core looks it up (:meth:`TaskTable.get`, ``[]``), exactly as
 start-up would have built it, with its derived counts (``unmet``, ``blocked``) taken from the
 records as they are at that moment. Nothing is read from outside the core: the store hands in
-the rows and the function that decodes one.
+the records and the function that decodes them.
 
-The derived counts of a cold task are never kept up to date while it is cold (a DONE task's
-counts feed no index); the propagation of a status change skips cold dependents
-(:meth:`TaskTable.hot`) and thawing counts afresh.
+The derived counts of a cold task are not kept up to date while it is cold (a DONE task's
+counts feed no index): the propagation of a status change looks at built tasks only, and
+building a task counts afresh.
 """
 
 from __future__ import annotations
