@@ -1,5 +1,5 @@
-"""The real server writes a snapshot of its tasks when it stops cleanly, starts from it, and
-drops it with its first change to a task."""
+"""The real server writes a snapshot of its tasks when it stops cleanly, notes the tasks it
+writes after that, and starts from the snapshot with those tasks' rows on top, after a crash too."""
 
 from __future__ import annotations
 
@@ -18,6 +18,14 @@ def stored_snapshot(state: Path) -> dict[str, Any] | None:
     finally:
         db.close()
     return json.loads(row[0]) if row else None
+
+
+def changed_since(state: Path) -> set[str]:
+    db = sqlite3.connect(f"{(state / STATE_FILE).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return {row[0] for row in db.execute("SELECT id FROM snapshot_changes")}
+    finally:
+        db.close()
 
 
 def served(server: Any, secret: str) -> dict[str, Any]:
@@ -47,10 +55,14 @@ def test_a_server_stops_with_a_snapshot_and_starts_from_it(tmp_path, env, start_
     assert proxy.task_list(kw(status="DONE")).keys() == {"T0"}
     assert stored_snapshot(state) == info  # reading changes nothing
     proxy.add_task(kw(task_id="T0", worker="w1", status="FAILED", expl="again"))
-    assert stored_snapshot(state) is None  # dropped with the change, before the reply
-    assert second.stop() == 0
-    assert stored_snapshot(state) is not None
+    assert changed_since(state) == {"T0"}  # noted with the change, before the reply
+    listing = served(second, secret)
+    second.proc.kill()  # no clean stop: no new snapshot
+    second.proc.wait(10)
 
     third = start_server(state)
+    assert any("(from its snapshot;" in line for line in third.lines), third.lines
+    assert served(third, secret) == listing
     assert served(third, secret)["T0"]["status"] == "FAILED"
     assert third.stop() == 0
+    assert changed_since(state) == set() and stored_snapshot(state) != info

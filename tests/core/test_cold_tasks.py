@@ -1,8 +1,9 @@
 """DONE tasks restored cold (from a snapshot) behave exactly as DONE tasks restored from rows.
 
 Two schedulers are restored from the same records: one from the rows (every task built), one
-from a snapshot of them (DONE tasks built on first lookup, ``xrsched.core.coldtasks``). The
-same calls go to both; their replies, their records and every index must stay equal.
+from a snapshot (DONE tasks built on first lookup, ``xrsched.core.coldtasks``), taken then or
+earlier, with the rows changed since on top. The same calls go to both; their replies, their
+records and every index must stay equal.
 """
 
 from __future__ import annotations
@@ -17,12 +18,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from xrsched.core import Scheduler, SchedulerConfig
 from xrsched.core.coldtasks import TaskTable
 from xrsched.core.errors import SchedulerError
-from xrsched.core.restore import meta_of, restore
 from xrsched.core.states import DISABLED, DONE, FAILED, PENDING
-from xrsched.store import snapshot
-from xrsched.store.records import TaskDecoder, decode_meta, decode_worker, encode_meta, encode_task, encode_worker
+from xrsched.store.records import encode_task
 
-from .test_properties import records
+from .restarts import records, restarted, rows_of
 
 CONFIG = SchedulerConfig(
     retry_delay=5,
@@ -36,22 +35,6 @@ CONFIG = SchedulerConfig(
 TASKS = [f"T{i}" for i in range(8)]
 WORKERS = ["w0", "w1", "w2"]
 T0 = 1000.0
-
-
-def restarted(old: Scheduler, now: float, *, via_snapshot: bool, drop: str | None = None) -> Scheduler:
-    """A fresh scheduler restored from ``old``'s records (without worker ``drop``'s record)."""
-    policy = old.config.retry_policy
-    decoder = TaskDecoder(policy)
-    rows = sorted(encode_task(t, policy) for t in records(old).values())
-    workers = [decode_worker(w.id, encode_worker(w), now) for w in old.workers.values() if w.id != drop]
-    meta = decode_meta(encode_meta(meta_of(old)))
-    fresh = Scheduler(old.config, resources={"db": 1})
-    if via_snapshot:
-        loaded = snapshot.load(snapshot.build(rows, TaskDecoder(policy)), decoder)
-        restore(fresh, decoder.decode_rows(loaded.hot_rows), workers, now=now, cold=loaded.cold, **meta)
-    else:
-        restore(fresh, decoder.decode_rows(rows), workers, now=now, **meta)
-    return fresh
 
 
 def fingerprint(sched: Scheduler) -> dict[str, Any]:
@@ -197,6 +180,37 @@ def test_a_snapshot_without_done_tasks_restores_nothing_cold():
     assert not cold_ids(lazy) and fingerprint(eager) == fingerprint(lazy)
 
 
+def test_tasks_changed_since_the_snapshot_come_from_their_rows():
+    old = graph(T0)
+    before = rows_of(old)
+    old.add_task(task_id="T2", worker="w0", status=FAILED, now=T0 + 10)  # was DONE: cold in the snapshot
+    old.add_task(task_id="T7", worker="w2", deps=["T5"], now=T0 + 10)  # new; w2 becomes a stakeholder of T5
+    old.add_task(task_id="T6", worker="w1", status=DONE, now=T0 + 10)  # was PENDING
+    eager = restarted(old, T0 + 11, via_snapshot=False)
+    lazy = restarted(old, T0 + 11, via_snapshot=True, snapshot_rows=before)
+    assert sorted(cold_ids(lazy)) == ["T0", "T1", "T3"]
+    assert lazy.tasks.cold_count == 3 and len(lazy.tasks) == 8
+    assert lazy.tasks.hot("T2").status == FAILED and lazy.tasks.hot("T6").status == DONE
+    assert lazy.tasks.hot("T5").stakeholders == ("w0", "w2")
+    assert fingerprint(eager) == fingerprint(lazy)
+    both((eager, lazy), "add_task", task_id="T4", worker="w0", status=PENDING, now=T0 + 12)
+    both((eager, lazy), "get_work", worker="w0", now=T0 + 13)
+
+
+def test_a_task_deleted_since_the_snapshot_is_gone_with_its_edges():
+    old = graph(T0)
+    before = rows_of(old)
+    old.prune(now=T0 + 100)  # w0 and w1 fell silent: dropped, their tasks get removal times
+    old.prune(now=T0 + 200)  # and are removed (T5 among them, on T0 and T3)
+    assert "T5" not in old.tasks
+    old.add_task(task_id="T0", worker="w2", status=DONE, now=T0 + 201)  # one comes back
+    eager = restarted(old, T0 + 202, via_snapshot=False)
+    lazy = restarted(old, T0 + 202, via_snapshot=True, snapshot_rows=before)
+    assert sorted(lazy.tasks) == ["T0"]
+    assert "T5" not in lazy.tasks and "T5" not in lazy.by_status[DONE]
+    assert fingerprint(eager) == fingerprint(lazy)
+
+
 def test_a_restore_from_rows_is_unchanged():
     assert not isinstance(restarted(graph(T0), T0 + 1, via_snapshot=False).tasks, TaskTable)
 
@@ -214,16 +228,29 @@ class Twins(RuleBasedStateMachine):
         chain=st.lists(st.booleans(), min_size=8, max_size=8),
         owners=st.lists(st.sampled_from(WORKERS), min_size=8, max_size=8),
         dropped=st.sampled_from([None, None, "w2"]),
+        later=st.lists(
+            st.tuples(st.integers(0, 9), st.sampled_from([PENDING, DONE, FAILED]), st.sampled_from(WORKERS)),
+            max_size=6,
+        ),
+        prune=st.booleans(),
     )
-    def start(self, statuses, chain, owners, dropped):
+    def start(self, statuses, chain, owners, dropped, later, prune):
+        """Both from the same records; the snapshot taken before the ``later`` calls (and maybe
+        a prune that removes tasks), which come from the rows on top of it."""
         old = Scheduler(CONFIG, resources={"db": 1})
         for index, task_id in enumerate(TASKS):
             deps = [TASKS[index - 1]] if index and chain[index] else []
             old.add_task(task_id=task_id, worker=owners[index], deps=deps, status=statuses[index], now=self.tick())
+        before = rows_of(old)
+        for index, status, worker in later:
+            deps = [f"T{index - 1}"] if index else []
+            old.add_task(task_id=f"T{index}", worker=worker, deps=deps, status=status, now=self.tick(5))
+        if prune:
+            old.prune(now=self.tick(25))
         now = self.tick()
         self.twins = (
             restarted(old, now, via_snapshot=False, drop=dropped),
-            restarted(old, now, via_snapshot=True, drop=dropped),
+            restarted(old, now, via_snapshot=True, drop=dropped, snapshot_rows=before),
         )
 
     def tick(self, seconds: float = 0.5) -> float:

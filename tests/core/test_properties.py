@@ -18,6 +18,8 @@ from xrsched.core.coldtasks import TaskTable
 from xrsched.core.model import Task
 from xrsched.core.states import BATCH_RUNNING, DISABLED, DONE, FAILED, PENDING, RUNNING
 
+from .restarts import records, restarted, rows_of
+
 TASKS = [f"T{i}" for i in range(8)]
 WORKERS = ["w0", "w1", "w2"]
 CONFIG = SchedulerConfig(
@@ -29,14 +31,6 @@ CONFIG = SchedulerConfig(
     disable_persist=20,
     stable_done_cooldown_secs=2,
 )
-
-
-def records(sched: Scheduler) -> dict[str, Task]:
-    """Every task record, a cold one (not built yet) as the task building it now would make."""
-    tasks = sched.tasks
-    if not isinstance(tasks, TaskTable):
-        return dict(tasks)
-    return {**{task_id: tasks.peek(task_id) for task_id in tasks.cold_ids()}, **dict(dict.items(tasks))}
 
 
 def cold_count(sched: Scheduler) -> int:
@@ -88,6 +82,9 @@ class SchedulerMachine(RuleBasedStateMachine):
         super().__init__()
         self.sched = Scheduler(CONFIG, resources={"db": 1})
         self.now = 1000.0
+        #: The rows at the last restart: a later restart through a snapshot starts from these,
+        #: with the rows changed since on top.
+        self.last_rows: list | None = None
 
     @initialize(
         owners=st.lists(st.sampled_from(WORKERS), min_size=len(TASKS), max_size=len(TASKS)),
@@ -215,35 +212,17 @@ class SchedulerMachine(RuleBasedStateMachine):
         if dice == 0 and worker in self.sched.workers:
             self.sched.disable_worker(worker, now=self.tick())
 
-    @rule(dice=st.integers(0, 5), via_snapshot=st.booleans())
-    def restart(self, dice, via_snapshot):
+    @rule(dice=st.integers(0, 5), via=st.sampled_from(["rows", "snapshot", "older snapshot"]))
+    def restart(self, dice, via):
         """Round-trip every record through the store's encoding into a fresh scheduler: from
-        the rows, or from a snapshot of them (DONE tasks left cold)."""
+        the rows, from a snapshot of them, or from a snapshot taken at the last restart with the
+        rows changed since on top (DONE tasks left cold in both)."""
         if dice:
             return
-        from xrsched.core.restore import meta_of, restore
-        from xrsched.store import snapshot
-        from xrsched.store.records import (
-            TaskDecoder,
-            decode_meta,
-            decode_worker,
-            encode_meta,
-            encode_task,
-            encode_worker,
-        )
-
-        old = self.sched
-        decoder = TaskDecoder(old.config.retry_policy)
-        rows = sorted(encode_task(t, old.config.retry_policy) for t in records(old).values())
-        workers = [decode_worker(w.id, encode_worker(w), self.now) for w in old.workers.values()]
-        meta = decode_meta(encode_meta(meta_of(old)))
-        fresh = Scheduler(CONFIG, resources={"db": 1})
-        if via_snapshot:
-            loaded = snapshot.load(snapshot.build(rows, TaskDecoder(old.config.retry_policy)), decoder)
-            restore(fresh, decoder.decode_rows(loaded.hot_rows), workers, now=self.tick(), cold=loaded.cold, **meta)
-        else:
-            restore(fresh, decoder.decode_rows(rows), workers, now=self.tick(), **meta)
-        self.sched = fresh
+        older = self.last_rows if via == "older snapshot" else None
+        rows = rows_of(self.sched)
+        self.sched = restarted(self.sched, self.tick(), via_snapshot=via != "rows", snapshot_rows=older)
+        self.last_rows = rows
 
     @rule(
         status=st.sampled_from(["", PENDING, RUNNING, DONE, FAILED]),

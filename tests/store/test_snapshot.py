@@ -98,27 +98,56 @@ def test_a_clean_close_writes_a_snapshot_and_a_start_reads_it_with_done_tasks_co
     eager_store.close()
 
 
-def test_the_first_change_to_a_task_drops_the_snapshot_in_its_own_transaction(state):
+def changes(path: Path) -> set[str]:
+    with sqlite3.connect(path) as db:
+        ids = {row[0] for row in db.execute("SELECT id FROM snapshot_changes")}
+    db.close()
+    return ids
+
+
+def test_tasks_written_after_the_snapshot_are_noted_and_read_from_their_rows_on_top(state):
     path, clock = state
     second = service(path, clock)
-    assert second.store.snapshot_valid
-    second.call("add_worker", "w9", {"workers": 1})  # workers are not in the snapshot: it stays
-    assert second.store.snapshot_valid and stored_snapshot(path)[0] is not None
+    assert second.store.snapshot_valid and second.store.snapshot_changes == 0
+    second.call("add_worker", "w9", {"workers": 1})  # workers are not in the snapshot
+    assert changes(path) == set()
     clock.now += 3600  # past the cooldown that keeps a DONE task DONE
     second.call("add_task", task_id="B", worker="w1", status="PENDING")  # B was DONE (and cold)
-    assert not second.store.snapshot_valid
-    assert stored_snapshot(path)[0] is None
+    second.call("add_task", task_id="G", worker="w1", family="New", status="DONE")
+    assert changes(path) == {"B", "G"} and second.store.snapshot_changes == 2  # noted before the reply
+    assert stored_snapshot(path)[0] is not None
     expected = snapshot_rows(second.core)
-    # Until the next close, a start reads the rows: B as changed, not as the snapshot had it.
+    # A start now (as after a crash) reads the snapshot, with B and G from their rows.
     core, store = loaded(path, clock())
-    assert not isinstance(core.tasks, TaskTable)
-    assert core.tasks["B"].status == "PENDING"
+    assert isinstance(core.tasks, TaskTable) and sorted(core.tasks.cold_ids()) == ["F"]
+    assert core.tasks.hot("B").status == "PENDING" and core.tasks.hot("G").status == "DONE"
+    assert comparable(snapshot_rows(core))["tasks"] == comparable(expected)["tasks"]
+    store.db.close()
+    second.close()  # a fresh snapshot; nothing noted since
+    assert changes(path) == set()
+    again, store = loaded(path, clock())
+    assert isinstance(again.tasks, TaskTable) and again.tasks["B"].status == "PENDING"
+    assert comparable(snapshot_rows(again))["tasks"] == comparable(expected)["tasks"]
+    store.close()
+
+
+def test_past_the_limit_of_changes_the_snapshot_is_dropped(state, monkeypatch):
+    path, clock = state
+    monkeypatch.setattr("xrsched.store.sqlite.CHANGES_KEPT", 2)
+    second = service(path, clock)
+    second.call("add_task", task_id="N1", worker="w1")
+    second.call("add_task", task_id="N2", worker="w1")
+    assert second.store.snapshot_valid and changes(path) == {"N1", "N2"}
+    second.call("add_task", task_id="N3", worker="w1")
+    assert not second.store.snapshot_valid
+    assert stored_snapshot(path)[0] is None and changes(path) == set()
+    expected = snapshot_rows(second.core)
+    core, store = loaded(path, clock())
+    assert not isinstance(core.tasks, TaskTable)  # the rows, until the next clean stop
     assert comparable(snapshot_rows(core))["tasks"] == comparable(expected)["tasks"]
     store.db.close()
     second.close()
-    again, store = loaded(path, clock())
-    assert isinstance(again.tasks, TaskTable) and again.tasks["B"].status == "PENDING"
-    store.close()
+    assert stored_snapshot(path)[0] is not None
 
 
 def test_a_close_without_changes_keeps_the_snapshot_as_it_is(state):

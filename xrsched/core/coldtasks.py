@@ -19,7 +19,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import compress, filterfalse
 from typing import TYPE_CHECKING, Any
 
 from .model import Task
@@ -37,7 +37,9 @@ class ColdTasks:
     """DONE tasks as a store hands them over in bulk, with what the indexes need of them.
 
     Every task named here is DONE; ``ids`` are distinct and sorted, and ``decode(positions)``
-    builds the tasks ``ids[i]`` for each position, as stored (their derived counts at 0).
+    builds the tasks ``ids[i]`` for each position, as stored (their derived counts at 0). The
+    ``replaced`` ones are not restored from here (changed since: deleted, or among the tasks
+    restored built); the other fields may still name them.
     """
 
     ids: list[str]
@@ -48,8 +50,10 @@ class ColdTasks:
     removes: dict[str, float] = field(default_factory=dict)
     #: The reverse dependency index of these tasks alone, in the shape of ``SchedulerState.rdeps``.
     links: dict[str, str | tuple[str, ...] | set[str]] = field(default_factory=dict)
-    #: The highest creation number among them.
+    #: The highest creation number among them (the replaced ones left out).
     top_seq: int = 0
+    #: Ids to leave out.
+    replaced: set[str] = field(default_factory=set)
 
 
 class TaskTable(dict):  # type: ignore[type-arg]
@@ -63,11 +67,11 @@ class TaskTable(dict):  # type: ignore[type-arg]
 
     __slots__ = ("_done", "_ids", "_left", "_thaw")
 
-    def __init__(self, ids: list[str], done: set[str], thaw: Callable[[list[int]], list[Task]]) -> None:
+    def __init__(self, ids: list[str], done: set[str], thaw: Callable[[list[int]], list[Task]], left: int) -> None:
         super().__init__()
         self._ids = ids
         self._done = done
-        self._left = len(ids)
+        self._left = left
         self._thaw = thaw
 
     @property
@@ -195,21 +199,39 @@ def install(state: SchedulerState, cold: ColdTasks, remove_at: float) -> list[tu
             found = kept_of[ids] = ids if all(w in known for w in ids) else tuple(w for w in ids if w in known)
         return found
 
+    replaced = cold.replaced
     late_removes: dict[str, float] = {}
-    timed = [(when, "remove", task_id) for task_id, when in cold.removes.items()]
+    timed = [(when, "remove", task_id) for task_id, when in cold.removes.items() if task_id not in replaced]
     for (holders, runners), ids in cold.groups.items():
+        if replaced:
+            ids = list(filterfalse(replaced.__contains__, ids))
         kept_holders = kept(holders)
         for worker_id in dict.fromkeys((*kept_holders, *kept(runners))):
             state.workers[worker_id].related.update(ids)
-        if not kept_holders:
+        if not kept_holders and ids:
             orphans = [task_id for task_id in ids if task_id not in cold.removes]
             late_removes.update(dict.fromkeys(orphans, remove_at))
             timed.extend((remove_at, "remove", task_id) for task_id in orphans)
     done = state.by_status[DONE]
-    done.update(cold.ids)
-    state.tasks = TaskTable(cold.ids, done, _thawing(state, cold.decode, kept, late_removes))
+    done.update(filterfalse(replaced.__contains__, cold.ids) if replaced else cold.ids)
     state.rdeps = cold.links
+    gone = _positions(cold.ids, replaced)
+    for task in cold.decode(gone) if gone else ():
+        for dep in task.deps:
+            state._unlink(dep, task.id)
+    thaw = _thawing(state, cold.decode, kept, late_removes)
+    state.tasks = TaskTable(cold.ids, done, thaw, len(cold.ids) - len(gone))
     return timed
+
+
+def _positions(ids: list[str], wanted: set[str]) -> list[int]:
+    """Where the ``wanted`` ids that are among the sorted ``ids`` stand."""
+    found = []
+    for task_id in sorted(wanted):
+        i = bisect_left(ids, task_id)
+        if i < len(ids) and ids[i] == task_id:
+            found.append(i)
+    return found
 
 
 def _thawing(

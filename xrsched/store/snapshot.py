@@ -95,8 +95,7 @@ def build(rows: Iterable[TaskRow], decoder: TaskDecoder) -> bytes:
         else:
             hot.add(row, index)
     removes, links = _cold_details(cold)
-    top_seq = max(max(hot.seqs, default=0), max(cold.seqs, default=0))
-    value = (FORMAT, list(heads), hot.frozen(joined=False), cold.frozen(joined=True), groups, removes, links, top_seq)
+    value = (FORMAT, list(heads), hot.frozen(joined=False), cold.frozen(joined=True), groups, removes, links)
     return marshal.dumps(value)
 
 
@@ -148,12 +147,16 @@ def _cold_details(cold: _Columns) -> tuple[dict[str, float], dict[str, Any]]:
 # ------------------------------------------------------------------------------ reading
 
 
-def load(blob: bytes, decoder: TaskDecoder) -> Loaded:
+def load(
+    blob: bytes, decoder: TaskDecoder, changed: set[str] | None = None, current: list[TaskRow] | None = None
+) -> Loaded:
     """The rows and unbuilt DONE tasks of a snapshot (SnapshotError if its structure is off;
-    check its checksum first)."""
+    check its checksum first), with the tasks ``changed`` since (written or deleted) taken from
+    ``current``, their rows now (none for a deleted task), instead of from the snapshot."""
+    changed = changed or set()
     try:
         value = marshal.loads(blob)  # noqa: S302 (our own state file, mode 0600, its checksum checked)
-        fmt, heads, hot, cold, groups, removes, links, top_seq = value
+        fmt, heads, hot, cold, groups, removes, links = value
     except (ValueError, EOFError, TypeError) as exc:
         raise SnapshotError(f"unreadable ({exc.__class__.__name__})") from None
     if fmt != FORMAT:
@@ -168,6 +171,12 @@ def load(blob: bytes, decoder: TaskDecoder) -> Loaded:
     if not all(map(lt, ids, islice(ids, 1, None))):
         raise SnapshotError("the DONE tasks' ids are not in order")
     hot_rows = list(zip(hot_ids, map(heads.__getitem__, hot_heads), *hot_rest, strict=True))
+    if changed:
+        hot_rows = [row for row in hot_rows if row[0] not in changed]
+        hot_rows += current or []
+        top_seq = max((seq for task_id, seq in zip(ids, seqs, strict=True) if task_id not in changed), default=0)
+    else:
+        top_seq = max(seqs, default=0)
 
     starts = array("Q", [0])
     starts.extend(ends[:-1])
@@ -179,7 +188,7 @@ def load(blob: bytes, decoder: TaskDecoder) -> Loaded:
                    strict=True)  # fmt: skip
         return decoder.decode_rows(list(islice(rows, len(positions))))
 
-    return Loaded(hot_rows, ColdTasks(ids, decode, groups, removes, links, int(top_seq)))
+    return Loaded(hot_rows, ColdTasks(ids, decode, groups, removes, links, int(top_seq), changed))
 
 
 def _columns(value: Any, n_heads: int, *, joined: bool = False) -> tuple[Any, ...]:
