@@ -15,9 +15,10 @@ import pytest
 from xrsched.core import Scheduler
 from xrsched.core.coldtasks import TaskTable
 from xrsched.service import SchedulerService
-from xrsched.store import SQLiteStore, load_into
+from xrsched.store import Batch, SQLiteStore, load_into
 from xrsched.store.durability import snapshot_rows
 from xrsched.store.exchange import export_state, import_state
+from xrsched.store.records import encode_task
 
 from .test_recovery import CONFIG, Clock, build_rich_state, comparable
 
@@ -54,6 +55,19 @@ def view(core: Scheduler) -> dict[str, Any]:
         "deadlines": sorted((when, kind, key) for when, _, kind, key in core.deadlines._heap),
         "ready": core.n_ready,
     }
+
+
+def rows_view(path: Path, now: float) -> dict[str, Any]:
+    """The view of a start from the rows of ``path`` (a copy without its snapshot)."""
+    copy = path.with_name("rows-only.sqlite3")
+    shutil.copy(path, copy)
+    with sqlite3.connect(copy) as db:
+        db.execute("DELETE FROM meta WHERE key='snapshot'")
+    db.close()
+    core, store = loaded(copy, now)
+    assert not isinstance(core.tasks, TaskTable)
+    store.db.close()
+    return view(core)
 
 
 def stored_snapshot(path: Path) -> tuple[dict[str, Any] | None, int]:
@@ -185,9 +199,15 @@ def test_a_damaged_or_foreign_snapshot_is_refused_and_the_rows_are_read(state, c
     assert view(core) == expected_view
     [record] = caplog.records
     assert "cannot be used" in record.getMessage() and "reading the task rows instead" in record.getMessage()
+    # Changes are still noted: an interpreter that can read that snapshot must see them.
+    row = encode_task(core.tasks["B"], CONFIG.retry_policy)
+    store.write(Batch(task_rows={"G": ("G", *row[1:])}))
+    assert changes(path) == {"G"}
     store.close()  # a fresh, valid snapshot replaces it
+    assert changes(path) == set()
     again, store = loaded(path, clock())
-    assert isinstance(again.tasks, TaskTable) and view(again) == expected_view
+    assert isinstance(again.tasks, TaskTable) and "G" in again.tasks
+    assert view(again) == rows_view(path, clock())
     store.close()
 
 

@@ -113,8 +113,9 @@ class SQLiteStore:
             #: The schema version of the file (0: nothing stored yet).
             self.version: int = self._schema_version()
             info = self._snapshot_info()
-            #: Whether a usable snapshot is stored (with the ids of the tasks written since).
+            #: Whether a snapshot is stored (and the ids of the tasks written since are noted).
             self.snapshot_valid = info is not None
+            self._snapshot_unusable = False
             #: How many tasks were written since the snapshot, and how many may be.
             self.snapshot_changes = self._count_changes() if info is not None else 0
             self._changes_kept = max(CHANGES_KEPT, int(info.get("tasks", 0)) // 10) if info else 0
@@ -247,7 +248,8 @@ class SQLiteStore:
             except snapshot.SnapshotError as exc:
                 problem = str(exc)
         log.warning("the snapshot in %s cannot be used (%s): reading the task rows instead", self.path, problem)
-        self.snapshot_valid = False  # the next close writes a good one over it
+        # Changes are still noted (another interpreter may read it); the next close replaces it.
+        self._snapshot_unusable = True
         return None
 
     @contextmanager
@@ -391,7 +393,7 @@ class SQLiteStore:
         exact with no task written since; True if one was written. Reads every row: for a clean
         stop, not a request."""
         self.verify()
-        if (self.snapshot_valid and not self.snapshot_changes) or not self.version:
+        if (self.snapshot_valid and not self.snapshot_changes and not self._snapshot_unusable) or not self.version:
             return False
         with self._write_transaction() as db:
             rows = db.execute(f"SELECT {_COLUMNS} FROM tasks ORDER BY id")  # noqa: S608 (fixed names)
@@ -408,6 +410,7 @@ class SQLiteStore:
                     "crc32": snapshot.checksum(blob), "tasks": counter.count}  # fmt: skip
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('snapshot', ?)", (json.dumps(info),))
         self.snapshot_valid = True
+        self._snapshot_unusable = False
         self.snapshot_changes = 0
         self._changes_kept = max(CHANGES_KEPT, counter.count // 10)
         log.info("wrote a snapshot of the tasks to %s (%.0f MiB)", self.path, len(blob) / 2**20)
