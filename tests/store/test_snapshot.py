@@ -147,7 +147,7 @@ def test_tasks_written_after_the_snapshot_are_noted_and_read_from_their_rows_on_
 
 def test_past_the_limit_of_changes_the_snapshot_is_dropped(state, monkeypatch):
     path, clock = state
-    monkeypatch.setattr("xrsched.store.sqlite.CHANGES_KEPT", 2)
+    monkeypatch.setattr("xrsched.store.snapshot_tables.CHANGES_KEPT", 2)
     second = service(path, clock)
     second.call("add_task", task_id="N1", worker="w1")
     second.call("add_task", task_id="N2", worker="w1")

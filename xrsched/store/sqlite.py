@@ -5,16 +5,12 @@ settings and the task history. The row tables *are* the snapshot and the WAL is 
 SQLite checkpoints the journal into the database as it goes, so the file and start-up time
 follow the live state, not the history of changes. History is trimmed to ``history_days``.
 
-A server's store also keeps a snapshot of the task rows (:mod:`.snapshot`), written when it
-closes, and the ids of the tasks written since (``snapshot_changes``, in the same transaction
-as each write): a start reads the snapshot and, on top of it, the current rows of those tasks,
-which skips reading every row and building every DONE task. Past :data:`CHANGES_KEPT` changed
-tasks the snapshot is dropped instead (a start from it would gain little).
+A server's store also keeps a snapshot of the task rows and notes the tasks written since
+(:mod:`.snapshot_tables`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sqlite3
@@ -25,26 +21,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from xrsched.core.config import RetryPolicy
-
-from . import snapshot
 from .base import Batch, StoreCorrupt, StoreError, StoreTooNew
 from .migrations import CURRENT_SCHEMA, MIGRATIONS, SCHEMA_VERSION, upgraded_v1_batches
-from .records import TASK_COLUMNS, RecordError, TaskDecoder
+from .records import TASK_COLUMNS, RecordError
+from .snapshot_tables import SnapshotTables
 
 log = logging.getLogger("xrsched.store")
 
 #: Identifies our databases (``PRAGMA application_id``): "xrsc".
 APPLICATION_ID = 0x78727363
-#: Tasks written since the snapshot beyond which it is dropped: this many, or a tenth of the
-#: tasks it holds if that is more.
-CHANGES_KEPT = 50_000
 
 _COLUMNS = ", ".join(TASK_COLUMNS)
 _INSERT_TASK = f"INSERT OR REPLACE INTO tasks({_COLUMNS}) VALUES ({', '.join('?' * len(TASK_COLUMNS))})"  # noqa: S608
 
 
-class SQLiteStore:
+class SQLiteStore(SnapshotTables):
     """Durable records in ``<state dir>/state.sqlite3``. Not thread-safe: one writer thread.
 
     ``read_only`` opens an existing file without writing to it, ever: no migration (rows of an
@@ -112,13 +103,7 @@ class SQLiteStore:
                 self._migrate()
             #: The schema version of the file (0: nothing stored yet).
             self.version: int = self._schema_version()
-            info = self._snapshot_info()
-            #: Whether a snapshot is stored (and the ids of the tasks written since are noted).
-            self.snapshot_valid = info is not None
-            self._snapshot_unusable = False
-            #: How many tasks were written since the snapshot, and how many may be.
-            self.snapshot_changes = self._count_changes() if info is not None else 0
-            self._changes_kept = max(CHANGES_KEPT, int(info.get("tasks", 0)) // 10) if info else 0
+            self._open_snapshot()
         except sqlite3.DatabaseError as exc:
             raise self._unreadable(exc) from None
 
@@ -218,40 +203,6 @@ class SQLiteStore:
         row = self.db.execute("SELECT value FROM meta WHERE key='scheduler'").fetchone()
         return row[0] if row else None
 
-    def _snapshot_info(self) -> dict[str, Any] | None:
-        """What the meta row ``snapshot`` says of the stored snapshot, if one is valid."""
-        if self.version < 3:
-            return None
-        row = self.db.execute("SELECT value FROM meta WHERE key='snapshot'").fetchone()
-        return json.loads(row[0]) if row else None
-
-    def _count_changes(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM snapshot_changes").fetchone()[0])
-
-    def load_snapshot(self, decoder: TaskDecoder) -> snapshot.Loaded | None:
-        """The stored snapshot with the tasks written since on top, read back, if one is valid
-        and intact; None (and a log line saying why, when one is stored but unusable) to read
-        the rows instead."""
-        with self.reading():
-            info = self._snapshot_info()
-            if info is None:
-                return None
-            blob = b"".join(row[0] for row in self.db.execute("SELECT data FROM snapshot ORDER BY part"))
-            changed = {row[0] for row in self.db.execute("SELECT id FROM snapshot_changes")}
-            current = self.db.execute(
-                f"SELECT {_COLUMNS} FROM tasks WHERE id IN (SELECT id FROM snapshot_changes) ORDER BY id"  # noqa: S608
-            ).fetchall()
-        problem = _snapshot_problem(info, blob)
-        if problem is None:
-            try:
-                return snapshot.load(blob, decoder, changed, current)
-            except snapshot.SnapshotError as exc:
-                problem = str(exc)
-        log.warning("the snapshot in %s cannot be used (%s): reading the task rows instead", self.path, problem)
-        # Changes are still noted (another interpreter may read it); the next close replaces it.
-        self._snapshot_unusable = True
-        return None
-
     @contextmanager
     def reading(self) -> Iterator[None]:
         """One read transaction: every read inside sees the same moment, whatever a server
@@ -334,17 +285,8 @@ class SQLiteStore:
     def write(self, batch: Batch) -> None:
         """Apply one (merged) batch in one transaction; durable when this returns."""
         self.verify()
-        touched = (batch.task_rows.keys() | batch.removed_tasks) if self.snapshot_valid else ()
-        stale = len(touched) + self.snapshot_changes > self._changes_kept
-        noted = 0
         with self._write_transaction() as db:
-            if touched and stale:
-                db.execute("DELETE FROM meta WHERE key='snapshot'")  # the parts stay until the next one
-                db.execute("DELETE FROM snapshot_changes")
-            elif touched:
-                noted = db.executemany(
-                    "INSERT OR IGNORE INTO snapshot_changes(id) VALUES (?)", ((t,) for t in touched)
-                ).rowcount
+            noted = self._note_task_writes(db, batch)
             if batch.task_rows:
                 db.executemany(_INSERT_TASK, batch.task_rows.values())
             if batch.removed_tasks:
@@ -360,10 +302,7 @@ class SQLiteStore:
                     "INSERT INTO history(task_id, old, new, time, worker, host) VALUES (?, ?, ?, ?, ?, ?)",
                     batch.history,
                 )
-        if touched and stale:
-            self.snapshot_valid = False
-            self.snapshot_changes = 0
-        self.snapshot_changes += noted
+        self._noted(noted)
         self._trim_history()
 
     def _trim_history(self) -> None:
@@ -377,44 +316,13 @@ class SQLiteStore:
         """Replace every record (used by ``xrsched state import``)."""
         self.verify()
         with self._write_transaction() as db:
-            db.execute("DELETE FROM meta WHERE key='snapshot'")
-            db.execute("DELETE FROM snapshot")
-            db.execute("DELETE FROM snapshot_changes")
+            self._drop_snapshot(db, parts=True)
             db.execute("DELETE FROM tasks")
             db.execute("DELETE FROM workers")
             db.executemany(_INSERT_TASK, tasks)
             db.executemany("INSERT INTO workers(id, row) VALUES (?, ?)", workers)
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('scheduler', ?)", (meta,))
-        self.snapshot_valid = False
-        self.snapshot_changes = 0
-
-    def write_snapshot(self) -> bool:
-        """Store a snapshot of the task rows (replacing the last one) unless the stored one is
-        exact with no task written since; True if one was written. Reads every row: for a clean
-        stop, not a request."""
-        self.verify()
-        if (self.snapshot_valid and not self.snapshot_changes and not self._snapshot_unusable) or not self.version:
-            return False
-        with self._write_transaction() as db:
-            rows = db.execute(f"SELECT {_COLUMNS} FROM tasks ORDER BY id")  # noqa: S608 (fixed names)
-            counter = _Counted(rows)
-            blob = snapshot.build(counter, TaskDecoder(RetryPolicy()))
-            db.execute("DELETE FROM snapshot")
-            db.execute("DELETE FROM snapshot_changes")
-            parts = range(0, len(blob), snapshot.PART_BYTES)
-            db.executemany(
-                "INSERT INTO snapshot(part, data) VALUES (?, ?)",
-                ((n, memoryview(blob)[start : start + snapshot.PART_BYTES]) for n, start in enumerate(parts)),
-            )
-            info = {"format": snapshot.FORMAT, "python": snapshot.python_tag(), "bytes": len(blob),
-                    "crc32": snapshot.checksum(blob), "tasks": counter.count}  # fmt: skip
-            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('snapshot', ?)", (json.dumps(info),))
-        self.snapshot_valid = True
-        self._snapshot_unusable = False
-        self.snapshot_changes = 0
-        self._changes_kept = max(CHANGES_KEPT, counter.count // 10)
-        log.info("wrote a snapshot of the tasks to %s (%.0f MiB)", self.path, len(blob) / 2**20)
-        return True
+        self._noted(None)
 
     def close(self) -> None:
         """Write the snapshot (with ``snapshot_on_close``), checkpoint the journal into the
@@ -433,32 +341,6 @@ class SQLiteStore:
             except sqlite3.Error as exc:
                 log.warning("could not checkpoint %s on close: %s", self.path, exc)
         self.db.close()
-
-
-class _Counted:
-    """The rows of a cursor, counted as they pass."""
-
-    def __init__(self, rows: Iterator[tuple[Any, ...]]) -> None:
-        self._rows = rows
-        self.count = 0
-
-    def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        for row in self._rows:
-            self.count += 1
-            yield row
-
-
-def _snapshot_problem(info: dict[str, Any], blob: bytes) -> str | None:
-    """Why a stored snapshot must not be used (partial, damaged, another format), or None."""
-    if info.get("format") != snapshot.FORMAT:
-        return f"format {info.get('format')!r}, this xrsched reads {snapshot.FORMAT}"
-    if info.get("python") != snapshot.python_tag():
-        return f"written by {info.get('python')}, this is {snapshot.python_tag()}"
-    if len(blob) != info.get("bytes"):
-        return f"{len(blob)} bytes stored, {info.get('bytes')} written"
-    if snapshot.checksum(blob) != info.get("crc32"):
-        return "checksum mismatch"
-    return None
 
 
 class _BackgroundCheck:
