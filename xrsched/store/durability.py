@@ -11,6 +11,7 @@ from itertools import chain
 from typing import Any
 
 from xrsched.core.changes import ChangeSet
+from xrsched.core.coldtasks import TaskTable
 from xrsched.core.model import Task
 from xrsched.core.restore import meta_of, restore
 from xrsched.core.scheduler import Scheduler
@@ -91,8 +92,8 @@ def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
             gc.enable()
     log.debug("recovered %d tasks and %d workers from %s", len(core.tasks), len(workers), store.path)
     counts = {"tasks": len(core.tasks), "workers": len(workers)}
-    if loaded is not None:
-        counts["cold"] = len(loaded.cold.ids)  # present: read from the snapshot
+    if loaded is not None:  # present: read from the snapshot
+        counts["cold"] = core.tasks.cold_count if isinstance(core.tasks, TaskTable) else 0
     return counts
 
 
