@@ -52,5 +52,6 @@ def restarted(
     changed = {task_id for task_id in before.keys() | after.keys() if before.get(task_id) != after.get(task_id)}
     blob = snapshot.build(sorted(before.values()), TaskDecoder(policy))
     loaded = snapshot.load(blob, decoder, changed, sorted(after[t] for t in changed if t in after))
-    restore(fresh, decoder.decode_rows(loaded.hot_rows), workers, now=now, cold=loaded.cold, **meta)
+    tasks = [task for batch in loaded.decoded_batches(decoder, size=3) for task in batch]
+    restore(fresh, tasks, workers, now=now, cold=loaded.cold, **meta)
     return fresh

@@ -78,9 +78,10 @@ def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
             workers = [decode_worker(worker_id, row, now) for worker_id, row in store.iter_workers()]
             loaded = store.load_snapshot(decoder) if isinstance(store, SQLiteStore) else None
         if loaded is None:
-            tasks = chain.from_iterable(_decoded_batches(store, store.iter_task_batches(), decoder))
+            batches = (decoder.decode_rows(rows) for rows in store.iter_task_batches())
         else:
-            tasks = chain.from_iterable(_decoded_batches(store, loaded.hot_batches(), decoder))
+            batches = loaded.decoded_batches(decoder)
+        tasks = chain.from_iterable(_guarded(store, batches))
         restore(core, tasks, workers, paused=meta["paused"], resources={**core.resources, **meta["resources"]},
                 batchers=meta["batchers"], now=now, cold=loaded.cold if loaded else None)  # fmt: skip
         for policy in decoder.policies.values():
@@ -97,12 +98,10 @@ def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
     return counts
 
 
-def _decoded_batches(
-    store: StateStore, batches: Iterator[list[tuple[Any, ...]]], decoder: TaskDecoder
-) -> Iterator[list[Task]]:
+def _guarded(store: StateStore, batches: Iterator[list[Task]]) -> Iterator[list[Task]]:
+    """``batches``, with what reading and decoding them raises turned into StoreCorrupt."""
     with _unreadable(store):
-        for rows in batches:
-            yield decoder.decode_rows(rows)
+        yield from batches
 
 
 @contextmanager

@@ -21,10 +21,11 @@ import marshal
 import sys
 import zlib
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import accumulate, islice
-from operator import itemgetter, lt
+from itertools import accumulate, compress, islice, repeat
+from operator import itemgetter, lt, not_
 from typing import Any
 
 from xrsched.core.coldtasks import ColdTasks
@@ -32,7 +33,7 @@ from xrsched.core.edges import packed
 from xrsched.core.model import Task
 from xrsched.core.states import DONE
 
-from .records import HEAD_FIELDS, TaskDecoder, TaskRow, data_column
+from .records import HEAD_FIELDS, DataParts, TaskDecoder, TaskRow, data_column
 
 #: Version of the snapshot's layout; a snapshot of another version is not read.
 FORMAT = 1
@@ -60,16 +61,28 @@ def checksum(blob: bytes) -> int:
 
 @dataclass
 class Loaded:
-    """A snapshot read back: the rows of the tasks not DONE, and the DONE tasks unbuilt."""
+    """A snapshot read back: the tasks not DONE (as rows whose ``data`` is already split, and
+    the rows of the tasks changed since), and the DONE tasks unbuilt."""
 
     hot_rows: list[TaskRow]
+    hot_data: DataParts
+    #: Ids among ``hot_rows`` to leave out (changed since: ``current`` has their rows now, if any).
+    changed: set[str]
+    current: list[TaskRow]
     cold: ColdTasks
 
-    def hot_batches(self, size: int = 10_000) -> Iterator[list[TaskRow]]:
-        """The rows of the tasks not DONE, ``size`` at a time."""
-        rows = self.hot_rows
+    def decoded_batches(self, decoder: TaskDecoder, size: int = 10_000) -> Iterator[list[Task]]:
+        """The tasks not DONE, decoded ``size`` at a time (RecordError if one does not decode)."""
+        rows, (params, more) = self.hot_rows, self.hot_data
+        starts = [i for i, _, _ in more]
         for start in range(0, len(rows), size):
-            yield rows[start : start + size]
+            end = start + size
+            first, last = bisect_left(starts, start), bisect_left(starts, end)
+            split = (params[start:end], [(i - start, deps, extra) for i, deps, extra in more[first:last]])
+            tasks = decoder.decode_rows(rows[start:end], split)
+            yield [t for t in tasks if t.id not in self.changed] if self.changed else tasks
+        for start in range(0, len(self.current), size):
+            yield decoder.decode_rows(self.current[start : start + size])
 
 
 # ------------------------------------------------------------------------------ writing
@@ -95,7 +108,8 @@ def build(rows: Iterable[TaskRow], decoder: TaskDecoder) -> bytes:
         else:
             hot.add(row, index)
     removes, links = _cold_details(cold)
-    value = (FORMAT, list(heads), hot.frozen(joined=False), cold.frozen(joined=True), groups, removes, links)
+    hot_columns = (*hot.frozen(joined=False)[:5], data_column(list(hot.data)))
+    value = (FORMAT, list(heads), hot_columns, cold.frozen(joined=True), groups, removes, links)
     return marshal.dumps(value)
 
 
@@ -164,19 +178,16 @@ def load(
     if not (isinstance(heads, list) and isinstance(groups, dict) and isinstance(removes, dict)
             and isinstance(links, dict)):  # fmt: skip
         raise SnapshotError("bad structure")
-    hot_ids, hot_heads, *hot_rest = _columns(hot, len(heads))
+    hot_ids, hot_heads, hot_born, hot_touched, hot_seqs, hot_data = _columns(hot, len(heads), split=True)
     ids, head_of, born, touched, seqs, (text, ends) = _columns(cold, len(heads), joined=True)
     if sum(map(len, groups.values())) != len(ids):
         raise SnapshotError("the DONE tasks' groups do not cover them")
     if not all(map(lt, ids, islice(ids, 1, None))):
         raise SnapshotError("the DONE tasks' ids are not in order")
-    hot_rows = list(zip(hot_ids, map(heads.__getitem__, hot_heads), *hot_rest, strict=True))
-    if changed:
-        hot_rows = [row for row in hot_rows if row[0] not in changed]
-        hot_rows += current or []
-        top_seq = max((seq for task_id, seq in zip(ids, seqs, strict=True) if task_id not in changed), default=0)
-    else:
-        top_seq = max(seqs, default=0)
+    hot_rows = list(zip(hot_ids, map(heads.__getitem__, hot_heads), hot_born, hot_touched, hot_seqs,
+                        repeat(None, len(hot_ids)), strict=True))  # fmt: skip
+    kept_seqs = compress(seqs, map(not_, map(changed.__contains__, ids))) if changed else seqs
+    top_seq = max(kept_seqs, default=0)
 
     starts = array("Q", [0])
     starts.extend(ends[:-1])
@@ -188,11 +199,14 @@ def load(
                    strict=True)  # fmt: skip
         return decoder.decode_rows(list(islice(rows, len(positions))))
 
-    return Loaded(hot_rows, ColdTasks(ids, decode, groups, removes, links, int(top_seq), changed))
+    cold_tasks = ColdTasks(ids, decode, groups, removes, links, int(top_seq), changed)
+    return Loaded(hot_rows, hot_data, changed, current or [], cold_tasks)
 
 
-def _columns(value: Any, n_heads: int, *, joined: bool = False) -> tuple[Any, ...]:
-    """One side's columns, unpacked and checked for matching lengths."""
+def _columns(value: Any, n_heads: int, *, joined: bool = False, split: bool = False) -> tuple[Any, ...]:
+    """One side's columns, unpacked and checked for matching lengths. The ``data`` column is
+    a list of texts, or, ``joined``, one text and where each ends, or, ``split``, as
+    :func:`data_column` splits it."""
     try:
         ids, heads, times, updated, seqs, data = value
         if joined:
@@ -200,11 +214,15 @@ def _columns(value: Any, n_heads: int, *, joined: bool = False) -> tuple[Any, ..
             data = (text, _unpacked("Q", ends))
             if not isinstance(text, str) or (data[1] and data[1][-1] != len(text)):
                 raise ValueError("the data text and its ends differ")
+        elif split:
+            params, more = data
+            if not (isinstance(params, list) and isinstance(more, list)):
+                raise ValueError("the split data is not two lists")
         columns = (ids, _unpacked("I", heads), _unpacked("d", times), _unpacked("d", updated),
                    _unpacked("q", seqs))  # fmt: skip
     except (ValueError, TypeError) as exc:
         raise SnapshotError(f"bad columns ({exc.__class__.__name__})") from None
-    n_data = len(data[1]) if joined else len(data) if isinstance(data, list) else -1
+    n_data = len(data[1]) if joined else len(data[0]) if split else len(data) if isinstance(data, list) else -1
     if not isinstance(ids, list) or len({*map(len, columns), n_data}) != 1:
         raise SnapshotError("columns of different lengths")
     if columns[1] and max(columns[1]) >= n_heads:
