@@ -1,18 +1,18 @@
 """The snapshot: every task row in one compact value, read back at start-up without a loop per row.
 
 Start-up from the rows reads a million rows one by one and builds a Task from each. The
-snapshot keeps the same rows column by column (ids and ``data`` texts in lists, heads as
-indexes into the distinct head texts, numbers in packed arrays), split in two: tasks not DONE,
-decoded at start-up as rows are, and DONE tasks (most of them), handed to the core unbuilt
-(:class:`xrsched.core.coldtasks.ColdTasks`) with what its indexes need of them, worked out when
-the snapshot was written: the DONE tasks per (stakeholders, workers), their removal times,
-their reverse dependency index. The whole value is one ``marshal`` text, which CPython reads
-back in C.
+snapshot keeps the same rows column by column (ids in lists, heads as indexes into the distinct
+head texts, numbers in packed arrays), split in two. Tasks not DONE keep their ``data`` column
+already split into params texts, dependencies and other fields (:func:`.records.data_column`),
+and are decoded at start-up without scanning JSON. DONE tasks, most of them, keep their ``data``
+texts as one text, and go to the core unbuilt (:class:`xrsched.core.coldtasks.ColdTasks`) with
+what its indexes need of them, worked out when the snapshot was written: the DONE tasks per
+(stakeholders, workers), their removal times, their reverse dependency index. The whole value is
+one ``marshal`` text, which CPython reads back in C.
 
-The SQLite store writes it at a clean stop and drops it, in the same transaction, with the first
-change to a task after that (see :class:`xrsched.store.sqlite.SQLiteStore`): a snapshot present
-is always exactly the rows. Its digest and length are checked before it is used; the rows are
-read instead when anything about it is off.
+The SQLite store writes it at a clean stop and notes the tasks written after that
+(:mod:`.snapshot_tables`); :func:`load` takes those from their current rows instead. Its
+checksum and length are checked before it is used; the rows are read when anything is off.
 """
 
 from __future__ import annotations
