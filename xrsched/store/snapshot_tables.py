@@ -146,7 +146,7 @@ class SnapshotTables:
         self._snapshot_unusable = False
         self.snapshot_changes = 0
         self._changes_kept = max(CHANGES_KEPT, rows.count // 10)
-        log.info("wrote a snapshot of the tasks to %s (%.0f MiB)", self.path, len(blob) / 2**20)
+        log.debug("wrote a snapshot of the tasks to %s (%.0f MiB)", self.path, len(blob) / 2**20)
         return True
 
 
