@@ -6,6 +6,13 @@ from __future__ import annotations
 _SMALL_FANOUT = 8
 
 
+def packed(dependents: list[str]) -> str | tuple[str, ...] | set[str]:
+    """Distinct dependents in the shape :class:`ReverseIndex` keeps them (for building it in bulk)."""
+    if len(dependents) == 1:
+        return dependents[0]
+    return tuple(dependents) if len(dependents) <= _SMALL_FANOUT else set(dependents)
+
+
 class ReverseIndex:
     """Mixin of :class:`~xrsched.core.state.SchedulerState` that owns ``rdeps``.
 

@@ -11,6 +11,7 @@ import heapq
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .coldtasks import ColdTasks, TaskTable, hot_tasks, install
 from .model import Task, Worker
 from .state import SchedulerState, signature
 from .states import BATCH_RUNNING, DISABLED, DONE, FAILED, PENDING, RUNNING
@@ -28,6 +29,7 @@ def restore(
     resources: dict[str, int],
     batchers: dict[str, dict[str, tuple[tuple[str, ...], float]]],
     now: float,
+    cold: ColdTasks | None = None,
 ) -> None:
     """Fill an empty ``state`` with recovered records.
 
@@ -39,6 +41,9 @@ def restore(
     them, and those that do not come back are dropped ``worker_disconnect_delay`` later,
     failing their RUNNING tasks, exactly as for any silent worker. A runner of a RUNNING task
     without a worker record (an edited export, say) gets the same deadline.
+
+    ``cold``: DONE tasks handed over in bulk, left unbuilt until first looked up (see
+    :mod:`.coldtasks`); none of them may be among ``tasks``.
     """
     if state.tasks or state.workers:
         raise ValueError("restore() needs an empty scheduler")
@@ -49,7 +54,11 @@ def restore(
         worker.last_active = now
         state.workers[worker.id] = worker
         state.deadlines.push(now + config.worker_disconnect_delay, "worker", worker.id)
+    if cold is not None:
+        state.deadlines.extend(install(state, cold, now + config.remove_delay))
     with_deps, active = _add_all(state, tasks)
+    if cold is not None:
+        state._seq = max(state._seq, cold.top_seq)
     _link_deps(state, with_deps)
     if state.by_status[DISABLED]:
         _count_blocked(state.tasks)
@@ -122,6 +131,7 @@ def _add_all(state: SchedulerState, tasks: Iterable[Task]) -> tuple[list[Task], 
 def _link_deps(state: SchedulerState, with_deps: list[Task]) -> None:
     """The reverse index and ``unmet`` of every task with dependencies (all records are in)."""
     records = state.tasks
+    built = records.hot if isinstance(records, TaskTable) else records.get
     link = state._link
     missing: dict[str, str] = {}
     for task in with_deps:
@@ -130,10 +140,11 @@ def _link_deps(state: SchedulerState, with_deps: list[Task]) -> None:
         # Each dependency becomes the id its record holds: one string, not one per dependent.
         same: list[str] = []
         for dep in task.deps:
-            dep_task = records.get(dep)
+            dep_task = built(dep)
             if dep_task is None:
-                dep = missing.setdefault(dep, dep)
-                unmet += 1
+                if dep not in records:  # else a cold task: DONE
+                    dep = missing.setdefault(dep, dep)
+                    unmet += 1
             else:
                 dep = dep_task.id
                 if dep_task.status != DONE:
@@ -162,9 +173,10 @@ def _members(ids: tuple[str, ...], known: dict[str, Worker], members: dict[tuple
 
 
 def _count_blocked(records: dict[str, Task]) -> None:
-    """``blocked`` of every task with dependencies (only needed when some task is DISABLED)."""
+    """``blocked`` of every task with dependencies (only needed when some task is DISABLED).
+    Cold tasks are DONE: not flagged, and their own counts are made when they are built."""
     flags = _upstream_disabled_flags(records)
-    for task in records.values():
+    for task in hot_tasks(records):
         if task.deps:
             task.blocked = sum(1 for d in task.deps if flags.get(d, False))
 
@@ -282,26 +294,28 @@ def _ready_lists(
 
 
 def _upstream_disabled_flags(records: dict[str, Task]) -> dict[str, bool]:
-    """DISABLED, or PENDING with a flagged dependency; iterative, cycles count as unflagged."""
+    """DISABLED, or PENDING with a flagged dependency; iterative, cycles count as unflagged.
+    Only built tasks are looked at: a cold one is DONE, so unflagged (absent from the result)."""
+    built = {task.id: task for task in hot_tasks(records)}
     flags: dict[str, bool] = {}
-    for root in records:
+    for root in built:
         if root in flags:
             continue
         stack: list[tuple[str, bool]] = [(root, False)]
         while stack:
             task_id, expanded = stack.pop()
-            task = records[task_id]
+            task = built[task_id]
             if task.status != PENDING:
                 flags[task_id] = task.status == DISABLED
                 continue
             if expanded:
-                flags[task_id] = any(flags.get(d, False) for d in task.deps if d in records)
+                flags[task_id] = any(flags.get(d, False) for d in task.deps if d in built)
                 continue
             if task_id in flags:
                 continue
             flags[task_id] = False  # provisional, breaks cycles
             stack.append((task_id, True))
-            stack.extend((d, False) for d in task.deps if d in records and d not in flags)
+            stack.extend((d, False) for d in task.deps if d in built and d not in flags)
     return flags
 
 

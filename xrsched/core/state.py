@@ -300,7 +300,8 @@ class SchedulerState(ReadyHeaps, ReverseIndex, WorkerRecords, ChangeRecording):
             while queue:
                 dep_id, d_done, d_flag = queue.popleft()
                 for dependent_id in self.dependents(dep_id):
-                    dependent = self.tasks.get(dependent_id)
+                    # Built tasks only: a cold one (see .coldtasks) counts afresh when it is built.
+                    dependent = dict.get(self.tasks, dependent_id)
                     if dependent is None:
                         continue
                     # Only derived counts change here: nothing the store keeps.

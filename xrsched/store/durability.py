@@ -11,12 +11,14 @@ from itertools import chain
 from typing import Any
 
 from xrsched.core.changes import ChangeSet
+from xrsched.core.coldtasks import TaskTable
 from xrsched.core.model import Task
 from xrsched.core.restore import meta_of, restore
 from xrsched.core.scheduler import Scheduler
 
 from .base import Batch, StateStore, StoreCorrupt
 from .records import RecordError, TaskDecoder, decode_meta, decode_worker, encode_meta, encode_task, encode_worker
+from .sqlite import SQLiteStore
 
 log = logging.getLogger("xrsched.store")
 
@@ -50,6 +52,8 @@ def encode_changes(core: Scheduler, changes: ChangeSet) -> Batch:
 
 def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
     """Fill an empty core from the store's records; StoreCorrupt names what could not be read.
+    Returns the counts of tasks and workers, and ``cold``: the DONE tasks left unbuilt, when
+    they came from a snapshot.
 
     Task rows are read and decoded a batch at a time while :func:`restore` consumes them, so
     each batch is indexed while it is still in the CPU cache. On StoreCorrupt the core is left
@@ -60,6 +64,9 @@ def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
     frozen (``gc.freeze``), or the first collection after loading would scan every record once
     per generation (a second each at a million tasks). The records hold no reference cycles, so
     reference counting still frees them; a collection first keeps garbage out of the freeze.
+
+    From a store's valid snapshot (:mod:`.snapshot`, SQLite), only the tasks not DONE are
+    decoded; the DONE ones go to the core unbuilt (:mod:`xrsched.core.coldtasks`).
     """
     decoder = TaskDecoder(core.shared_policy(core.config.retry_policy))
     collecting = gc.isenabled()
@@ -69,9 +76,14 @@ def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
         with _unreadable(store):
             meta = decode_meta(store.load_meta())
             workers = [decode_worker(worker_id, row, now) for worker_id, row in store.iter_workers()]
-        tasks = chain.from_iterable(_decoded_batches(store, decoder))
+            loaded = store.load_snapshot(decoder) if isinstance(store, SQLiteStore) else None
+        if loaded is None:
+            batches = (decoder.decode_rows(rows) for rows in store.iter_task_batches())
+        else:
+            batches = loaded.decoded_batches(decoder)
+        tasks = chain.from_iterable(_guarded(store, batches))
         restore(core, tasks, workers, paused=meta["paused"], resources={**core.resources, **meta["resources"]},
-                batchers=meta["batchers"], now=now)  # fmt: skip
+                batchers=meta["batchers"], now=now, cold=loaded.cold if loaded else None)  # fmt: skip
         for policy in decoder.policies.values():
             core.shared_policy(policy)
         core._solo.update((members[0], members) for members in decoder.members.values() if len(members) == 1)
@@ -80,13 +92,16 @@ def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
         if collecting:
             gc.enable()
     log.debug("recovered %d tasks and %d workers from %s", len(core.tasks), len(workers), store.path)
-    return {"tasks": len(core.tasks), "workers": len(workers)}
+    counts = {"tasks": len(core.tasks), "workers": len(workers)}
+    if loaded is not None:  # present: read from the snapshot
+        counts["cold"] = core.tasks.cold_count if isinstance(core.tasks, TaskTable) else 0
+    return counts
 
 
-def _decoded_batches(store: StateStore, decoder: TaskDecoder) -> Iterator[list[Task]]:
+def _guarded(store: StateStore, batches: Iterator[list[Task]]) -> Iterator[list[Task]]:
+    """``batches``, with what reading and decoding them raises turned into StoreCorrupt."""
     with _unreadable(store):
-        for rows in store.iter_task_batches():
-            yield decoder.decode_rows(rows)
+        yield from batches
 
 
 @contextmanager

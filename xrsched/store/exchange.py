@@ -50,7 +50,7 @@ def import_state(store: StateStore, source: Path, *, force: bool = False) -> dic
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise StoreError(f"{source} is not an xrsched state export (no format: {FORMAT})")
     version = document.get("schema_version")
-    if version not in (1, SCHEMA_VERSION):
+    if version not in range(1, SCHEMA_VERSION + 1):  # versions 2 and later store tasks alike
         raise StoreError(f"{source} has schema version {version}, this xrsched reads 1 to {SCHEMA_VERSION}")
     if not force and store.counts()["tasks"]:
         raise StoreError(f"{store.path} already holds tasks; use --force to replace them")

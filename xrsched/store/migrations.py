@@ -106,8 +106,15 @@ def _tasks_to_v2(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE tasks_v2 RENAME TO tasks")
 
 
+#: Version 3: the snapshot of the task rows (see :mod:`xrsched.store.snapshot`), in parts, valid
+#: while the meta row ``snapshot`` describes it, and the ids of the tasks written since it was.
+_SNAPSHOT_V3 = (
+    "CREATE TABLE IF NOT EXISTS snapshot (part INTEGER PRIMARY KEY, data BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS snapshot_changes (id TEXT PRIMARY KEY) WITHOUT ROWID",
+)
+
 #: version -> the steps that bring a database from version-1 to version.
-MIGRATIONS: dict[int, tuple[Step, ...]] = {1: _SCHEMA_V1, 2: (_tasks_to_v2,)}
+MIGRATIONS: dict[int, tuple[Step, ...]] = {1: _SCHEMA_V1, 2: (_tasks_to_v2,), 3: _SNAPSHOT_V3}
 #: The version this code reads and writes.
 SCHEMA_VERSION = max(MIGRATIONS)
 #: The tables and indexes of :data:`SCHEMA_VERSION`, created at once in a brand-new database
@@ -115,4 +122,5 @@ SCHEMA_VERSION = max(MIGRATIONS)
 CURRENT_SCHEMA: tuple[str, ...] = (
     *(statement for statement in _SCHEMA_V1 if "TABLE IF NOT EXISTS tasks " not in statement),
     _TASKS_V2.replace("tasks_v2", "tasks", 1),
+    *_SNAPSHOT_V3,
 )

@@ -116,6 +116,17 @@ def _data_column(texts: list[Any]) -> tuple[list[str], list[tuple[int, Any, Any]
     return texts, more
 
 
+#: A ``data`` column split: the params texts, and (position, dependency ids, other fields) of the
+#: values that hold more than params.
+DataParts = tuple[list[str], list[tuple[int, Any, Any]]]
+
+
+def data_column(texts: list[Any]) -> DataParts:
+    """The params texts of a batch of ``data`` values (``texts`` is changed in place), and
+    (position, dependency ids, other fields) of those that hold more than params."""
+    return _data_column(texts)
+
+
 def _object_end(text: str, start: int) -> int:
     """Where the JSON value that starts at ``text[start]`` ends (ValueError if it is not one)."""
     return _SCANNER.raw_decode(text, start)[1]
@@ -182,11 +193,16 @@ class TaskDecoder:
         """A Task from its stored row (RecordError if it is not one)."""
         return self.decode_rows([row])[0]
 
-    def decode_rows(self, rows: Sequence[TaskRow]) -> list[Task]:
-        """Tasks from stored rows, in order; a RecordError names the first row that is not one."""
+    def decode_rows(self, rows: Sequence[TaskRow], split: DataParts | None = None) -> list[Task]:
+        """Tasks from stored rows, in order; a RecordError names the first row that is not one.
+
+        ``split``: the rows' ``data`` column already split as :func:`data_column` splits it
+        (a snapshot keeps it so); the rows' own ``data`` is not read then."""
         try:
-            return self._decode(rows)
+            return self._decode(rows, split)
         except (ValueError, TypeError, AttributeError, LookupError) as exc:
+            if split is not None:
+                raise RecordError(f"unreadable task records ({exc.__class__.__name__})") from None
             if len(rows) != 1:
                 for row in rows:  # find the row to blame
                     self.decode_rows([row])
@@ -195,10 +211,10 @@ class TaskDecoder:
             detail = str(exc) if isinstance(exc, RecordError) else exc.__class__.__name__
             raise RecordError(f"task {name!r}: unreadable record ({detail})") from None
 
-    def _decode(self, rows: Sequence[TaskRow]) -> list[Task]:
+    def _decode(self, rows: Sequence[TaskRow], split: DataParts | None) -> list[Task]:
         if not all(map(isinstance, map(_ID, rows), repeat(str))):
             raise TypeError("task ids must be text")
-        params, more = _data_column(list(map(_DATA, rows)))
+        params, more = _data_column(list(map(_DATA, rows))) if split is None else split
         policy = self._default_policy
         new = Task.__new__
         tasks = []

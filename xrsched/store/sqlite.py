@@ -4,6 +4,9 @@ Tables hold the live records (one row per task and per worker) plus the schedule
 settings and the task history. The row tables *are* the snapshot and the WAL is the journal:
 SQLite checkpoints the journal into the database as it goes, so the file and start-up time
 follow the live state, not the history of changes. History is trimmed to ``history_days``.
+
+A server's store also keeps a snapshot of the task rows and notes the tasks written since
+(:mod:`.snapshot_tables`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 from .base import Batch, StoreCorrupt, StoreError, StoreTooNew
 from .migrations import CURRENT_SCHEMA, MIGRATIONS, SCHEMA_VERSION, upgraded_v1_batches
 from .records import TASK_COLUMNS, RecordError
+from .snapshot_tables import SnapshotTables
 
 log = logging.getLogger("xrsched.store")
 
@@ -31,7 +35,7 @@ _COLUMNS = ", ".join(TASK_COLUMNS)
 _INSERT_TASK = f"INSERT OR REPLACE INTO tasks({_COLUMNS}) VALUES ({', '.join('?' * len(TASK_COLUMNS))})"  # noqa: S608
 
 
-class SQLiteStore:
+class SQLiteStore(SnapshotTables):
     """Durable records in ``<state dir>/state.sqlite3``. Not thread-safe: one writer thread.
 
     ``read_only`` opens an existing file without writing to it, ever: no migration (rows of an
@@ -44,6 +48,9 @@ class SQLiteStore:
     :meth:`verify` waits for its verdict: SQLite releases the GIL while it checks, so on a
     machine with a second core the check costs no start-up time. Nothing is written before the
     verdict is in (:meth:`write` waits for it too).
+
+    With ``snapshot_on_close`` (the server), :meth:`close` writes a snapshot of the task rows
+    unless the stored one is still exact; :meth:`load_snapshot` reads it back.
     """
 
     kind = "sqlite"
@@ -58,12 +65,14 @@ class SQLiteStore:
         history_days: float = 30.0,
         read_only: bool = False,
         check_in_background: bool = False,
+        snapshot_on_close: bool = False,
     ) -> None:
         if sync not in ("full", "normal"):
             raise StoreError(f"sync must be 'full' or 'normal', not {sync!r}")
         self.path = path
         self.history_days = history_days
         self.read_only = read_only
+        self.snapshot_on_close = snapshot_on_close and not read_only
         self._last_trim = 0.0
         self._check: _BackgroundCheck | None = None
         if path.is_dir():
@@ -94,6 +103,7 @@ class SQLiteStore:
                 self._migrate()
             #: The schema version of the file (0: nothing stored yet).
             self.version: int = self._schema_version()
+            self._open_snapshot()
         except sqlite3.DatabaseError as exc:
             raise self._unreadable(exc) from None
 
@@ -276,6 +286,7 @@ class SQLiteStore:
         """Apply one (merged) batch in one transaction; durable when this returns."""
         self.verify()
         with self._write_transaction() as db:
+            noted = self._note_task_writes(db, batch)
             if batch.task_rows:
                 db.executemany(_INSERT_TASK, batch.task_rows.values())
             if batch.removed_tasks:
@@ -291,6 +302,7 @@ class SQLiteStore:
                     "INSERT INTO history(task_id, old, new, time, worker, host) VALUES (?, ?, ?, ?, ?, ?)",
                     batch.history,
                 )
+        self._noted(noted)
         self._trim_history()
 
     def _trim_history(self) -> None:
@@ -304,14 +316,22 @@ class SQLiteStore:
         """Replace every record (used by ``xrsched state import``)."""
         self.verify()
         with self._write_transaction() as db:
+            self._drop_snapshot(db, parts=True)
             db.execute("DELETE FROM tasks")
             db.execute("DELETE FROM workers")
             db.executemany(_INSERT_TASK, tasks)
             db.executemany("INSERT INTO workers(id, row) VALUES (?, ?)", workers)
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('scheduler', ?)", (meta,))
+        self._noted(None)
 
     def close(self) -> None:
-        """Checkpoint the journal into the database (unless read-only) and close it."""
+        """Write the snapshot (with ``snapshot_on_close``), checkpoint the journal into the
+        database (unless read-only) and close it."""
+        if self.snapshot_on_close:
+            try:
+                self.write_snapshot()
+            except (sqlite3.Error, RecordError, StoreError) as exc:
+                log.warning("could not write a snapshot to %s: %s; the next start reads the task rows", self.path, exc)
         if self._check is not None:
             self._check.finish()  # its connection closes before the file is checkpointed
             self._check = None
