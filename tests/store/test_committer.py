@@ -157,14 +157,23 @@ def test_a_caller_covered_by_a_write_returns_when_it_ends_not_after_the_next_one
     store.close()
 
 
-def test_callers_that_came_during_a_write_share_the_next_one_and_all_return_when_it_ends(tmp_path: Path):
-    store = GatedStore(tmp_path / "s.sqlite3")
-    committer = GroupCommitter(store, retry_interval=60)
+def _three_behind_a_held_write(
+    store: GatedStore, committer: GroupCommitter
+) -> tuple[threading.Event, dict[int, str], threading.Thread, list[threading.Thread]]:
+    """Change set "a" held in its write (its gate, not yet set), then "b", "c" and "d" submitted
+    behind it; the gate, the callers' outcomes, the first caller and the three others."""
     gate = store.gate("a")
     outcomes: dict[int, str] = {}
     first = _waiter(committer, committer.submit(_batch("a")), outcomes)
     assert store.entered["a"].wait(10)
     later = [_waiter(committer, committer.submit(_batch(name)), outcomes) for name in ("b", "c", "d")]
+    return gate, outcomes, first, later
+
+
+def test_callers_that_came_during_a_write_share_the_next_one_and_all_return_when_it_ends(tmp_path: Path):
+    store = GatedStore(tmp_path / "s.sqlite3")
+    committer = GroupCommitter(store, retry_interval=60)
+    gate, outcomes, first, later = _three_behind_a_held_write(store, committer)
     time.sleep(0.2)
     gate.set()
     wait_for(lambda: len(outcomes) == 4, 5, "every caller to return after the second write")
@@ -226,11 +235,7 @@ def test_a_caller_behind_a_write_that_never_ends_gives_up_at_its_timeout(tmp_pat
 def test_the_summary_says_how_many_changes_each_transaction_carried_and_how_long_callers_waited(tmp_path: Path):
     store = GatedStore(tmp_path / "s.sqlite3")
     committer = GroupCommitter(store, retry_interval=60)
-    gate = store.gate("a")
-    outcomes: dict[int, str] = {}
-    first = _waiter(committer, committer.submit(_batch("a")), outcomes)
-    assert store.entered["a"].wait(10)
-    later = [_waiter(committer, committer.submit(_batch(name)), outcomes) for name in ("b", "c", "d")]
+    gate, _outcomes, first, later = _three_behind_a_held_write(store, committer)
     time.sleep(0.3)  # every caller waits at least this long: the first write is held meanwhile
     gate.set()
     join_all([first, *later], 10)
