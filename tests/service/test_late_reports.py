@@ -41,12 +41,17 @@ def test_the_dropped_runners_late_report_is_accepted_while_nobody_runs_the_task(
     assert service.core.tasks["A1"].status == outcome
 
 
-def test_the_late_report_is_refused_once_another_worker_runs_the_task(dropped):
-    service, clock = dropped
+def another_worker_takes_a1(service, clock):
+    """After the retry delay, worker wc (team C) is handed A1, the dropped runner's task."""
     clock[0] += 2
     call_as(service, TEAM_C, "ping", worker="wc")
     service.run_maintenance()
     assert call_as(service, TEAM_C, "get_work", worker="wc")["task_id"] == "A1"
+
+
+def test_the_late_report_is_refused_once_another_worker_runs_the_task(dropped):
+    service, clock = dropped
+    another_worker_takes_a1(service, clock)
     with pytest.raises(Forbidden, match="may not finish task 'A1': none of its workers holds it"):
         call_as(service, TEAM_A, "add_task", task_id="A1", worker="wa", status="DONE")
     task = service.core.tasks["A1"]
@@ -55,10 +60,7 @@ def test_the_late_report_is_refused_once_another_worker_runs_the_task(dropped):
 
 def test_the_late_report_is_refused_once_another_worker_finished_the_task(dropped):
     service, clock = dropped
-    clock[0] += 2
-    call_as(service, TEAM_C, "ping", worker="wc")
-    service.run_maintenance()
-    assert call_as(service, TEAM_C, "get_work", worker="wc")["task_id"] == "A1"
+    another_worker_takes_a1(service, clock)
     call_as(service, TEAM_C, "add_task", task_id="A1", worker="wc", status="DONE")
     with pytest.raises(Forbidden, match="may not fail task 'A1'"):
         call_as(service, TEAM_A, "add_task", task_id="A1", worker="wa", status="FAILED")
