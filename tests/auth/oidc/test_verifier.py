@@ -171,6 +171,27 @@ def test_refusals_say_why(idp, dev_certs, rsa_key):
         assert (result.identity, result.reason) == (None, reason)
 
 
+def test_times_are_judged_at_the_now_given_not_the_wall_clock(idp, dev_certs, rsa_key):
+    """exp, nbf and iat are compared with the caller's ``now`` (the server's clock reading),
+    so a token valid by the wall clock is refused at a ``now`` past its exp or before its iat."""
+    verifier = make_verifier(idp, dev_certs, leeway=5)
+    wall = int(time.time())
+    token = sign(rsa_key, claims(groups=["readers"], lifetime=300))  # iat = wall, exp = wall + 300
+    assert verifier.check(token, wall + 300 + 6).reason == "expired token"
+    assert verifier.check(token, wall - 3600).reason == "token not valid yet"
+    later = sign(rsa_key, claims(groups=["readers"], nbf=wall + 120, lifetime=600))
+    assert verifier.check(later, wall + 100).reason == "token not valid yet"
+    assert verifier.check(later, wall + 200).identity is not None
+
+
+def test_a_time_claim_that_is_not_a_number_is_refused(idp, dev_certs, rsa_key):
+    verifier = make_verifier(idp, dev_certs)
+    now = int(time.time())
+    for bad in ({"exp": str(now + 300)}, {"nbf": "soon"}, {"iat": True}):
+        result = verifier.check(sign(rsa_key, claims(groups=["readers"], **bad)), now)
+        assert (result.identity, result.reason) == (None, "malformed token"), bad
+
+
 def test_missing_sub_is_refused(idp, dev_certs, rsa_key):
     result = make_verifier(idp, dev_certs).check(sign(rsa_key, claims(sub=None)), time.time())
     assert (result.identity, result.reason) == (None, "required claim missing")

@@ -171,8 +171,15 @@ class OidcVerifier:
             audience=settings.audience,
             issuer=settings.issuer,
             leeway=settings.leeway,
-            options={"require": ["exp", "iss", "aud", "sub"]},
+            # The times are checked against the caller's ``now`` below, not PyJWT's own clock.
+            options={
+                "require": ["exp", "iss", "aud", "sub"],
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
         )
+        _check_times(claims, now, settings.leeway)
         subject = claims.get("sub")
         if not isinstance(subject, str) or len(subject) > MAX_SUBJECT_LENGTH or not _PRINTABLE.fullmatch(subject):
             raise _Refused("bad subject claim")
@@ -209,6 +216,19 @@ class _Refused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def _check_times(claims: dict[str, Any], now: float, leeway: float) -> None:
+    """Refuse a token whose ``exp`` has passed or whose ``nbf``/``iat`` lies ahead, at ``now``
+    with ``leeway``. The times are JSON numbers (RFC 7519's NumericDate); anything else is refused."""
+    for name in ("exp", "nbf", "iat"):
+        value = claims.get(name)
+        if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise _Refused("malformed token")
+    if claims["exp"] <= now - leeway:
+        raise _Refused("expired token")
+    if any(name in claims and claims[name] > now + leeway for name in ("nbf", "iat")):
+        raise _Refused("token not valid yet")
 
 
 def _reason(exc: jwt_errors.PyJWTError) -> str:
