@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.worker.conftest import XRSCHED, free_port
+from tests.worker.conftest import CONFIG, XRSCHED, free_port
 from tests.worker.tasks import Boom
 
 
@@ -15,6 +15,11 @@ def _task(server, *args: str, token_id: str = "admin") -> subprocess.CompletedPr
 
 
 def test_a_failure_prints_the_tasks_traceback_and_xrsched_task_shows_it_again(server, run_worker, tmp_path):
+    # The suite's retry_delay (1 s) would turn the FAILED task PENDING again before a loaded
+    # machine reads its status below: this test's scheduler waits 10 minutes before a retry.
+    server.stop()
+    server.config.write_text(CONFIG.replace("retry_delay = 1", "retry_delay = 600"))
+    server.start()
     root = str(tmp_path / "fail")
     args = ["--module", "tests.worker.tasks", "Boom", "--root", root, "--log-level", "DEBUG"]
     worker = run_worker(args, server.worker_env("w1"))
