@@ -14,6 +14,7 @@ from xrsched.client.errors import ClientError
 from xrsched.task import Task
 
 from .link import Call
+from .reclaim import calls_for
 from .registration import GraphWalk, Walker, add_task_calls, describe, is_leaf_call, registration_calls
 
 if TYPE_CHECKING:
@@ -78,6 +79,8 @@ class RegistrarMixin:
     _started_children: bool
     _preload_main: bool
     _registrars: list[threading.Thread]
+    #: The tasks given to ``add``, to walk again after a drop (:mod:`.reclaim`).
+    _root_tasks: list[Task]
     _first_asked: threading.Event
     #: Set while the rest of a registration that holds batchable tasks is sent: ``run`` asks for
     #: no work meanwhile, so that a batch can take every member that is ready.
@@ -114,6 +117,7 @@ class RegistrarMixin:
         for task in tasks:
             if task.task_id not in self.index.roots:
                 self.index.roots.append(task.task_id)
+                self._root_tasks.append(task)
         leaves = self._first_leaves(walker) if pipelined else []
         if walker.finished or walker.found.batchers or not leaves:
             return self._add_walked(walker.finish(described=False), pipelined=pipelined)
@@ -188,6 +192,16 @@ class RegistrarMixin:
                  len(leaves), seconds)  # fmt: skip
         self._start_registrar(self._walk_rest, walker, {kwargs["task_id"] for kwargs in leaves})
         return not walker.found.errors and not refused
+
+    def _register_again(self, lost: set[str]) -> int:
+        """Walk the graph from its roots again and register the ``lost`` tasks (see
+        :mod:`.reclaim`); the number of ``add_task`` calls sent."""
+        found = Walker(self._root_tasks, self._checker).finish()
+        calls = calls_for(registration_calls(found, self.worker_id, set()), lost)
+        if not any(method == "add_task" for method, _ in calls):
+            return 0
+        self._send_first(calls)
+        return sum(method == "add_task" for method, _ in calls)
 
     def _announced_with(self, calls: list[Call]) -> list[Call]:
         """``calls``, after an ``add_worker`` if this worker has not announced itself yet."""

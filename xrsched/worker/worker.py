@@ -35,6 +35,7 @@ from .control import ControlMixin
 from .heartbeat import Heartbeat
 from .link import Call, as_link
 from .pool import ChildPool
+from .reclaim import lost_tasks
 from .registrar import RegistrarMixin
 from .registration import CompletenessChecker
 from .runner import ChildOptions
@@ -90,6 +91,9 @@ class Worker(RegistrarMixin, ControlMixin):
         self._outgoing: list[Call] = []
         #: Threads sending the rest of pipelined registrations (``add(..., pipelined=True)``).
         self._registrars: list[threading.Thread] = []
+        self._root_tasks: list[Any] = []
+        #: Whether a drop may be looked for (see :mod:`.reclaim`): once per drop.
+        self._reclaim_armed = True
         #: Set once ``run`` has asked for work the first time (the registrars wait for it).
         self._first_asked = threading.Event()
         self._hold_asks = threading.Event()
@@ -211,6 +215,8 @@ class Worker(RegistrarMixin, ControlMixin):
                 next_ask = time.monotonic() + delay
             idle = not busy and not self._queue and not handed and not self._outgoing and not registering
             if idle and (stopping or not self._stay()):
+                if not stopping and self._reclaim():
+                    continue
                 break
             timeout = max(0.0, next_ask - time.monotonic()) if free else 1.0
             deadline = self._pool.next_deadline()
@@ -248,6 +254,31 @@ class Worker(RegistrarMixin, ControlMixin):
             return self.settings.assistant or reply.get("n_pending_tasks", 0) > 0
         return False
 
+    def _reclaim(self) -> bool:
+        """Before stopping for lack of work: register again the unfinished tasks the scheduler
+        holds for nobody since it dropped this worker (:mod:`.reclaim`); whether any were."""
+        if not self._reclaim_armed or not self._root_tasks or self._last_reply.get("n_pending_tasks", 0) > 0:
+            return False
+        self._reclaim_armed = False
+        unfinished = [t for t in self.index.unresolved(self.outcomes) if t not in self.outcomes]
+        if not unfinished:
+            return False
+        graph: dict[str, Any] = {}
+        try:
+            for root in self.index.roots:
+                graph.update(self.link.call("dep_graph", task_id=root, include_done=True) or {})
+            lost = lost_tasks(unfinished, graph, self.worker_id)
+            if not lost:
+                return False
+            log.warning("the scheduler holds none of this worker's %d unfinished task(s) (it dropped this "
+                        "worker while it was silent?): registering them again", len(lost))  # fmt: skip
+            sent = self._register_again(lost)
+        except ClientError as exc:
+            log.warning("cannot register the unfinished tasks again: %s", exc)
+            return False
+        self._news = bool(sent)
+        return bool(sent)
+
     def _exchange(self, free: int) -> int | None:
         """Send queued reports plus ``free`` get_work calls in one request; tasks started, or None
         when the scheduler could not be reached."""
@@ -281,6 +312,8 @@ class Worker(RegistrarMixin, ControlMixin):
             return 0
         if "running_tasks" in reply or not self._last_reply:  # a brief answer leaves it out
             self._last_reply = reply
+            if reply.get("n_pending_tasks", 0) > 0:  # held again: a later drop may be looked for
+                self._reclaim_armed = True
         if reply.get("worker_state") == "disabled" and not self._stop_reason:
             self._stop_reason = "disabled by the scheduler"
             log.warning("the scheduler disabled this worker: finishing running tasks, taking no new ones")
