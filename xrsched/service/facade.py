@@ -26,6 +26,7 @@ from xrsched.health import StoreHealth
 from xrsched.requestid import CURRENT_REQUEST_ID
 from xrsched.store import Batch, GroupCommitter, StoreUnavailable, encode_changes
 from xrsched.store.base import ReplyRow, StateStore
+from xrsched.store.durability import freeze_new_records
 
 from .audit_search import audit_page
 from .context import CURRENT_CALLER, DEFERRED_DURABILITY
@@ -335,13 +336,16 @@ class SchedulerService:
                 if self._thaw_began is None:
                     self._thaw_began = time.monotonic()
                     self._cold_at_start = self.core.cold_tasks_left()
-                if not self.core.build_cold_tasks(self._thaw_slice):
+                left = self.core.build_cold_tasks(self._thaw_slice)
+                if not left:
                     self._cold = False
                     _log.info(
                         "built the %d DONE tasks restored cold, up to %d per hold of the lock, in %.1fs",
                         self._cold_at_start, self._thaw_slice, time.monotonic() - self._thaw_began,
                     )  # fmt: skip
-                    return
+            freeze_new_records()  # outside the lock: other calls may run while it collects
+            if not left:
+                return
             if stop is None:
                 time.sleep(THAW_PAUSE)
             elif stop.wait(THAW_PAUSE):
