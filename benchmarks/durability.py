@@ -32,7 +32,10 @@ time; the structure check runs in a thread meanwhile, as in the server, and only
 verdict counts), and under cProfile when the target is missed (or with ``--profile-restart``).
 A clean stop leaves a snapshot of the tasks (issue 19), so the first start reads the rows and
 the later ones the snapshot: each run says which. The server's CPU time up to its "listening"
-line (``/proc/PID/stat``, every thread) is the figure that survives a loaded machine.
+line (``/proc/PID/stat``, every thread) is the figure that survives a loaded machine. Then the
+first ``task_search`` is sent at once, while another connection pings back to back: its time and
+the longest ping show whether the DONE tasks a snapshot left cold are built inside one call,
+every other call waiting for it, or a slice per hold of the lock (issue 19).
 
 A/B against another commit: ``--against DIR`` (a checkout, e.g. ``git archive BASE | tar -x -C
 DIR``) also starts that checkout's durable and in-memory servers (``PYTHONPATH=DIR``; those of
@@ -69,6 +72,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import xmlrpc.client
@@ -526,21 +530,70 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def restart_once(state: Path, certs: Any, log_path: Path, against: Path | None = None) -> dict[str, Any]:
+#: What the first search after a restart looks for: about 1 task in 476 of build_state's.
+FIRST_SEARCH = "BenchTask3_2026_11_05_"
+
+
+def first_search(url: str, certs: Any, secret: str) -> dict[str, float]:
+    """The first ``task_search`` right after the server listens, and meanwhile a ``ping`` loop
+    on another connection (a worker's heartbeat): the search's time, the longest ping, how many.
+
+    After a start from a snapshot the DONE tasks are cold: a server that builds them all inside
+    the first search holds every other call for as long (issue 19); one that builds them a slice
+    per hold of its lock keeps the longest ping near one slice."""
+    context = ssl.create_default_context(cafile=str(certs.ca_cert))
+
+    def proxy() -> xmlrpc.client.ServerProxy:
+        return xmlrpc.client.ServerProxy(url, transport=BearerTransport(secret, context), allow_none=True)
+
+    pinger, searcher = proxy(), proxy()
+    pinger.ping({"__starstar": True, "worker": "bench-probe"})  # both connections open before the clock starts
+    searcher.is_paused()
+    pings: list[float] = []
+    searching = threading.Event()
+
+    def ping_loop() -> None:
+        while searching.is_set():
+            mark = time.perf_counter()
+            pinger.ping({"__starstar": True, "worker": "bench-probe"})
+            pings.append(time.perf_counter() - mark)
+
+    searching.set()
+    thread = threading.Thread(target=ping_loop, daemon=True)
+    thread.start()
+    mark = time.perf_counter()
+    found = searcher.task_search(FIRST_SEARCH)
+    search = time.perf_counter() - mark
+    searching.clear()
+    thread.join(60)
+    if not found:
+        raise RuntimeError(f"task_search({FIRST_SEARCH!r}) found nothing")
+    return {"search": search, "longest_ping": max(pings, default=0.0), "pings": len(pings)}
+
+
+def restart_once(
+    state: Path, certs: Any, log_path: Path, against: Path | None = None, secret: str | None = None
+) -> dict[str, Any]:
     """Start xrsched-server (``against``'s with PYTHONPATH) on ``state``: exec -> listening, its CPU
-    time until then, its own recovery time, RSS, stop."""
+    time until then, its own recovery time, RSS, with ``secret`` (an admin token's) the first
+    search after listening (:func:`first_search`) and RSS after it, stop."""
     started = time.monotonic()
     with importing_from(against) if against is not None else contextlib.nullcontext():
         proc = spawn(server_command(state, certs, []), log_path)
     try:
-        wait_for_line(proc, log_path, r"xrsched-server listening on https://", RESTART_TIMEOUT, poll=0.01)
+        listening = r"xrsched-server listening on (https://\S+?/RPC2)"
+        url = wait_for_line(proc, log_path, listening, RESTART_TIMEOUT, poll=0.01).group(1)
         ready = time.monotonic() - started
         cpu = _cpu_seconds(proc.pid)
+        rss = _rss_mib(proc.pid)
+        probe: dict[str, float] = {}
+        if secret is not None:
+            probe = first_search(url, certs, secret)
+            probe["rss_after_search"] = _rss_mib(proc.pid)
         text = log_path.read_text(errors="replace")
         match = re.search(r"recovered (\d+) tasks and (\d+) workers from \S+ in ([\d.]+)s", text)
         if match is None:
             raise RuntimeError(f"no 'recovered' line:\n{text}")
-        rss = _rss_mib(proc.pid)
         stopping = time.monotonic()
         os.killpg(proc.pid, signal.SIGINT)
         code = proc.wait(120)
@@ -555,6 +608,7 @@ def restart_once(state: Path, certs: Any, log_path: Path, against: Path | None =
             "workers": int(match.group(2)),
             "rss": rss,
             "stop": time.monotonic() - stopping,
+            **probe,
         }
     finally:
         if proc.poll() is None:
@@ -704,19 +758,24 @@ def measure_restart(
     )
     runs: list[dict[str, Any]] = []
     base_runs: list[dict[str, Any]] = []
+    secret = mint_token(state / "tokens.toml", "bench", "admin")
+    if against is not None:
+        shutil.copy(state / "tokens.toml", work / "base-restart-state" / "tokens.toml")
     for rep in range(reps):
         order = [("this", state, None)]
         if against is not None:
             order.insert(rep % 2, ("base", work / "base-restart-state", against))
         for name, directory, source in order:
-            run = restart_once(directory, certs, work / f"restart-{name}-{rep}.out", source)
+            run = restart_once(directory, certs, work / f"restart-{name}-{rep}.out", source, secret)
             if run["tasks"] != tasks:
                 raise RuntimeError(f"the {name} server recovered {run['tasks']} tasks, not {tasks}")
             (runs if source is None else base_runs).append(run)
             print(
                 f"restart {rep + 1}/{reps} ({name}, from its {run['source']}): listening {run['ready']:.1f} s after "
                 f"exec, {run['cpu']:.2f} s of its CPU (its own recovery {run['recovered']:.1f} s), RSS "
-                f"{run['rss']:,.0f} MiB, stop {run['stop']:.1f} s",
+                f"{run['rss']:,.0f} MiB, stop {run['stop']:.1f} s; first task_search after listening "
+                f"{run['search']:.2f} s, longest of {run['pings']} pings meanwhile {run['longest_ping']:.3f} s, "
+                f"RSS after it {run['rss_after_search']:,.0f} MiB",
                 file=sys.stderr,
                 flush=True,
             )
@@ -794,8 +853,9 @@ def render(rows: list[Any], restart: RestartResult | None, info: dict[str, str],
             f"{built['bytes'] / 2**20:,.0f} MiB, built in {built['seconds']:.0f} s):",
             "",
             "| run | build | read from | exec → listening (s) | server CPU to listening (s) "
-            "| server's own recovery (s) | RSS after start (MiB) | clean stop (s) |",
-            "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |",
+            "| server's own recovery (s) | RSS after start (MiB) | first task_search (s) "
+            "| longest ping meanwhile (s) | RSS after it (MiB) | clean stop (s) |",
+            "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         pairs = itertools.zip_longest(restart.runs, restart.base_runs)
         for i, pair in enumerate(pairs, 1):
@@ -803,9 +863,16 @@ def render(rows: list[Any], restart: RestartResult | None, info: dict[str, str],
                 if run is not None:
                     out.append(
                         f"| {i} | {build} | {run['source']} | {run['ready']:.1f} | {run['cpu']:.2f} "
-                        f"| {run['recovered']:.1f} | {run['rss']:,.0f} | {run['stop']:.1f} |"
+                        f"| {run['recovered']:.1f} | {run['rss']:,.0f} | {run['search']:.2f} "
+                        f"| {run['longest_ping']:.3f} | {run['rss_after_search']:,.0f} | {run['stop']:.1f} |"
                     )
-        out.append("")
+        out += [
+            "",
+            f"First task_search: `task_search({FIRST_SEARCH!r})` sent as soon as the server listens, while "
+            "another connection pings back to back (a worker's heartbeat); the longest ping is the longest "
+            "any call waited for the server meanwhile.",
+            "",
+        ]
         if restart.base_runs:
             ratios = [a["cpu"] / b["cpu"] for a, b in zip(restart.runs, restart.base_runs, strict=True)]
             out += [

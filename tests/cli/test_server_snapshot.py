@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.cli.test_state_cli import STATE_FILE, build_state, kw, start_server  # noqa: F401 (a fixture)
+from tests.waiting import wait_for
 
 
 def stored_snapshot(state: Path) -> dict[str, Any] | None:
@@ -50,6 +51,11 @@ def test_a_server_stops_with_a_snapshot_and_starts_from_it(tmp_path, env, start_
     ), second.lines
     assert not any("from its snapshot" in line for line in first.lines)
     assert not any("cannot be used" in line for line in second.lines), second.lines
+    # The maintenance thread builds it (a slice per hold of the lock), once the server listens.
+    note = "built the 1 DONE tasks restored cold"
+    built = wait_for(lambda: [i for i, line in enumerate(second.lines) if note in line], 30, "the cold task built")
+    listening = next(i for i, line in enumerate(second.lines) if "listening on" in line)
+    assert listening < built[0], second.lines
     assert served(second, secret) == listing
     proxy = second.proxy(secret)
     assert proxy.task_list(kw(status="DONE")).keys() == {"T0"}

@@ -8,6 +8,7 @@ records and every index must stay equal.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import hypothesis.strategies as st
@@ -172,6 +173,36 @@ def test_a_whole_graph_or_a_search_builds_every_task_at_once(twins):
     both(twins, "task_search", task_str="T", now=T0 + 12)
 
 
+def test_slices_build_the_cold_tasks_in_id_order_as_lookups_would(twins):
+    eager, lazy = twins
+    both(twins, "add_task", task_id="T1", worker="w0", status=PENDING, now=T0 + 10)  # builds T1 (and T0)
+    assert lazy.build_cold_tasks(2) == 1 and sorted(cold_ids(lazy)) == ["T5"]  # T2, T3: T0 and T1 are built
+    assert lazy.tasks.hot("T2").unmet == 1  # counted against T1 as it is now: PENDING
+    assert fingerprint(eager) == fingerprint(lazy)
+    assert lazy.build_cold_tasks(2) == 0 and lazy.cold_tasks_left() == 0 and lazy.tasks.built == 5
+    assert lazy.build_cold_tasks(2) == 0 and eager.build_cold_tasks(2) == 0
+    assert fingerprint(eager) == fingerprint(lazy)
+    both(twins, "task_search", task_str="T", now=T0 + 11)
+    both(twins, "graph", now=T0 + 11)
+
+
+def test_a_capped_search_and_a_whole_graph_answer_alike_before_and_after_any_restart():
+    """Both depend on the order of the records: it is creation order, whatever order a restore
+    put them in (the rows by id, a snapshot's DONE tasks as they are built)."""
+    config = replace(CONFIG, max_shown_tasks=3)
+    old = Scheduler(config)
+    for index in reversed(range(6)):  # created in the reverse of id order
+        deps = [f"T{index + 1}"] if index < 5 else []
+        old.add_task(task_id=f"T{index}", worker="w0", deps=deps, status=DONE if index % 2 else PENDING, now=T0)
+    eager, lazy = restarted(old, T0 + 1, via_snapshot=False), restarted(old, T0 + 1, via_snapshot=True)
+    lazy.tasks["T1"]  # built before the others
+    for method, kwargs in (("task_search", {"task_str": "T"}), ("graph", {})):
+        replies = [getattr(sched, method)(now=T0 + 2, **kwargs) for sched in (old, eager, lazy)]
+        assert replies[0] == replies[1] == replies[2], method
+    found = old.task_search("T", now=T0 + 2)
+    assert sorted(found[PENDING]) == ["T4"] and sorted(found[DONE]) == ["T3", "T5"]  # the first 3 created
+
+
 def test_a_snapshot_without_done_tasks_restores_nothing_cold():
     old = Scheduler(CONFIG, resources={"db": 1})
     old.add_task(task_id="P", worker="w0", now=T0)
@@ -282,6 +313,27 @@ class Twins(RuleBasedStateMachine):
     @rule(index=st.integers(0, 7), query=st.sampled_from(["dep_graph", "inverse_dep_graph", "fetch_error"]))
     def ask(self, index, query):
         both(self.twins, query, task_id=TASKS[index], now=self.tick())
+
+    @rule(most=st.integers(1, 3))
+    def build_a_slice(self, most):
+        """What the service does between calls after a start from a snapshot: build a few cold
+        tasks, as they are now. Nothing a caller sees may change."""
+        self.twins[1].build_cold_tasks(most)
+
+    @rule(
+        query=st.sampled_from(["task_list", "task_search", "graph", "overview", "task_page"]),
+        status=st.sampled_from(["", PENDING, DONE]),
+        text=st.sampled_from(["", "T", "T1"]),
+    )
+    def list_tasks(self, query, status, text):
+        arguments: dict[str, Any] = {
+            "task_list": {"status": status, "search": text},
+            "task_search": {"task_str": text},
+            "graph": {},
+            "overview": {},
+            "task_page": {"status": status or None, "search": text or None},
+        }[query]
+        both(self.twins, query, now=self.tick(), **arguments)
 
     @invariant()
     def equal(self):

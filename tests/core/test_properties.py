@@ -224,6 +224,12 @@ class SchedulerMachine(RuleBasedStateMachine):
         self.sched = restarted(self.sched, self.tick(), via_snapshot=via != "rows", snapshot_rows=older)
         self.last_rows = rows
 
+    @rule(most=st.integers(1, 4))
+    def build_a_slice(self, most):
+        """Build a few of the tasks a snapshot left cold, as the service does between calls."""
+        left = cold_count(self.sched)
+        assert self.sched.build_cold_tasks(most) == max(0, left - most)
+
     @rule(
         status=st.sampled_from(["", PENDING, RUNNING, DONE, FAILED]),
         family=st.sampled_from(["", "F", "G"]),

@@ -12,6 +12,10 @@ the records and the function that decodes them.
 The derived counts of a cold task are not kept up to date while it is cold (a DONE task's
 counts feed no index): the propagation of a status change looks at built tasks only, and
 building a task counts afresh.
+
+Iterating the table builds every cold task first, which at a million tasks takes seconds: the
+service builds them beforehand a slice at a time (:meth:`TaskTable.thaw_some`), one slice per
+hold of its lock, so that no call waits for all of them at once.
 """
 
 from __future__ import annotations
@@ -59,13 +63,15 @@ class ColdTasks:
 class TaskTable(dict):  # type: ignore[type-arg]
     """``SchedulerState.tasks`` after a restore with cold tasks: id -> Task, the cold ones built
     on first lookup. Lookups, ``in`` and ``len`` build nothing but the task asked for;
-    iterating builds every cold task first (the dashboard's listings, a search: once).
+    iterating builds every cold task first (the dashboard's listings, a search: once);
+    :meth:`thaw_some` builds the next few.
 
     A cold task is one of the restored ids still in the DONE set and not built: building it or
     changing it builds it first, so no set of its own is needed (a million ids would cost a
-    tenth of a start-up to hash again)."""
+    tenth of a start-up to hash again). Once built (or deleted) an id is never cold again, so
+    :meth:`thaw_some` walks the sorted ids once, from where it stopped."""
 
-    __slots__ = ("_done", "_ids", "_left", "_thaw")
+    __slots__ = ("_cursor", "_done", "_ids", "_left", "_thaw", "built")
 
     def __init__(self, ids: list[str], done: set[str], thaw: Callable[[list[int]], list[Task]], left: int) -> None:
         super().__init__()
@@ -73,6 +79,9 @@ class TaskTable(dict):  # type: ignore[type-arg]
         self._done = done
         self._left = left
         self._thaw = thaw
+        self._cursor = 0
+        #: How many cold tasks have been built so far, by any means (lookups, slices, iteration).
+        self.built = 0
 
     @property
     def cold_count(self) -> int:
@@ -91,9 +100,7 @@ class TaskTable(dict):  # type: ignore[type-arg]
         """Build a cold task and keep it (KeyError if ``task_id`` is not cold)."""
         task = self.peek(task_id)
         dict.__setitem__(self, task_id, task)
-        self._left -= 1
-        if not self._left:
-            self._release()
+        self._kept(1)
         return task
 
     def peek(self, task_id: str) -> Task:
@@ -119,13 +126,37 @@ class TaskTable(dict):  # type: ignore[type-arg]
         for start in range(0, len(cold), batch):
             for task in self._thaw(cold[start : start + batch]):
                 dict.__setitem__(self, task.id, task)
-        self._left = 0
-        self._release()
+        self._kept(len(cold))
 
-    def _release(self) -> None:
-        """Let the store's copy of the records go once every task is built."""
-        self._ids = []
-        self._thaw = _nothing_left
+    def thaw_some(self, most: int) -> int:
+        """Build up to ``most`` (at least 1) cold tasks, the next ones in id order, exactly as a
+        lookup would build each of them now; returns how many are left cold."""
+        ids, done, cursor = self._ids, self._done, self._cursor
+        end = len(ids)
+        positions: list[int] = []
+        while cursor < end and len(positions) < most:
+            task_id = ids[cursor]
+            if task_id in done and not dict.__contains__(self, task_id):
+                positions.append(cursor)
+            cursor += 1
+        self._cursor = cursor
+        if cursor == end:  # the whole walk is done: these are the last ones
+            self._left = len(positions)
+        if positions:
+            for task in self._thaw(positions):
+                dict.__setitem__(self, task.id, task)
+        self._kept(len(positions))
+        return self._left
+
+    def _kept(self, count: int) -> None:
+        """``count`` cold tasks were just built and kept; once none is left, let the store's
+        copy of the records go."""
+        self.built += count
+        self._left -= count
+        if not self._left and self._ids:
+            self._ids = []
+            self._cursor = 0
+            self._thaw = _nothing_left
 
     def get(self, task_id: str, default: Any = None) -> Any:  # type: ignore[override]
         """The task, built first if it is cold."""

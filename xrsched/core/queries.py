@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable, Iterable
+from operator import attrgetter
 from typing import Any
 
 from . import validate as v
@@ -18,6 +19,16 @@ from .model import Task
 from .states import DISABLED, DONE, PENDING, RUNNING, STATUS_TO_UPSTREAM, UNKNOWN, UPSTREAM_RANK
 
 _FAMILY_RE = re.compile(r"([^(_]+)[(_]")
+_SEQ = attrgetter("seq")
+
+
+def _oldest_first(tasks: list[Task]) -> list[Task]:
+    """``tasks`` by creation (``seq``): the order of the records of a scheduler that never
+    restarted (a linear check then), and the same answer after any restore, whatever order it
+    put the records in (the rows by id; a snapshot's DONE tasks as they were built). A search's
+    cap and a graph's walks depend on it."""
+    tasks.sort(key=_SEQ)
+    return tasks
 
 
 class Queries(Assignment):
@@ -195,13 +206,9 @@ class Queries(Assignment):
         self.now = now
         self.run_deadlines()
         result: dict[str, dict[str, Any]] = {}
-        shown = 0
-        for task_id, task in self.tasks.items():
-            if needle in task_id:
-                result.setdefault(task.status, {})[task_id] = self.serialize_task(task, include_deps=False)
-                shown += 1
-                if shown >= self.config.max_shown_tasks:
-                    break
+        found = [task for task_id, task in self.tasks.items() if needle in task_id]
+        for task in _oldest_first(found)[: self.config.max_shown_tasks]:
+            result.setdefault(task.status, {})[task.id] = self.serialize_task(task, include_deps=False)
         return result
 
     def fetch_error(self, task_id: str, *, now: float, **kwargs: Any) -> dict[str, Any]:
@@ -225,9 +232,9 @@ class Queries(Assignment):
         self.run_deadlines()
         seen: set[str] = set()
         out: dict[str, Any] = {}
-        for task_id in list(self.tasks):
-            if task_id not in seen:
-                out.update(self._walk(task_id, seen, lambda t: t.deps, include_done=True))
+        for task in _oldest_first(list(self.tasks.values())):
+            if task.id not in seen:
+                out.update(self._walk(task.id, seen, lambda t: t.deps, include_done=True))
         return out
 
     def dep_graph(self, task_id: str, include_done: bool = True, *, now: float, **kwargs: Any) -> dict[str, Any]:

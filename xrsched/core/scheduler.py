@@ -82,6 +82,14 @@ READ_ONLY_METHODS: frozenset[str] = frozenset(
     }
 )
 
+#: The public methods that may look up an unbounded number of tasks (listings, search, graphs,
+#: the related tasks of a disabled worker). After a start from a snapshot, the service has the
+#: tasks left cold (see :mod:`.coldtasks`) built before it runs one of these, a slice per hold
+#: of its lock, rather than inside the call.
+MANY_TASK_METHODS: frozenset[str] = frozenset(
+    {"task_list", "task_search", "graph", "dep_graph", "inverse_dep_graph", "overview", "task_page", "disable_worker"}
+)
+
 
 class Scheduler(Control):
     """Luigi's central scheduler, rebuilt so that ``get_work``, ``add_task`` and ``ping`` never

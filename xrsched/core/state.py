@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .changes import ChangeRecording, ChangeSet, Snapshot
+from .coldtasks import TaskTable
 from .config import RetryPolicy, SchedulerConfig
 from .edges import ReverseIndex
 from .errors import UnknownTask
@@ -113,6 +114,17 @@ class SchedulerState(ReadyHeaps, ReverseIndex, WorkerRecords, ChangeRecording):
         if self.listing is None:
             self.listing = Listings(self.tasks.values())
         return self.listing
+
+    def cold_tasks_left(self) -> int:
+        """How many DONE tasks restored unbuilt (see :mod:`.coldtasks`) are still not built."""
+        tasks = self.tasks
+        return tasks.cold_count if isinstance(tasks, TaskTable) else 0
+
+    def build_cold_tasks(self, most: int) -> int:
+        """Build up to ``most`` (at least 1) of the tasks :meth:`cold_tasks_left` counts, each
+        as a lookup would build it now; returns how many are left. Changes no record or index."""
+        tasks = self.tasks
+        return tasks.thaw_some(most) if isinstance(tasks, TaskTable) else 0
 
     def is_done(self, task_id: str) -> bool:
         """Whether the task exists and is DONE."""

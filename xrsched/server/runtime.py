@@ -321,7 +321,6 @@ class ServerRuntime:
 
     def run(self, on_ready: Callable[[], None] | None = None) -> int:
         """Serve until stopped; returns the process exit code (0 after a clean stop)."""
-        self.app.service.start()
         if self.oidc is not None:
             identity_provider.start_key_refresh(self.oidc, self._stop)
         for server in self.listeners:
@@ -330,6 +329,9 @@ class ServerRuntime:
             self._say(f"xrsched-server listening on {self.url}")
         if self.unix is not None:
             self._say(f"xrsched-server listening on {self.unix_url} (mode 0600, no TLS)")
+        # Its first work after a start from a snapshot (building the tasks left cold) must not
+        # delay the line above.
+        self.app.service.start()
         if self.ha is not None:
             self.ha.start(self.app, self.settings.advertise_url or self.url)
         if on_ready is not None:

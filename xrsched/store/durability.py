@@ -98,6 +98,17 @@ def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
     return counts
 
 
+def freeze_new_records() -> None:
+    """Keep the records built since the last freeze (a slice of the tasks a snapshot left cold)
+    out of the collector's full passes, as :func:`load_into` keeps those it loads: collect the
+    garbage made since (a short pass: everything older is frozen already), then freeze what is
+    left. Without it, a full collection while the cold tasks are built scans every task built
+    so far, in whichever call allocated last: 160 ms at 140,000 tasks on a loaded machine, about
+    a second at 700,000."""
+    gc.collect()
+    gc.freeze()
+
+
 def _guarded(store: StateStore, batches: Iterator[list[Task]]) -> Iterator[list[Task]]:
     """``batches``, with what reading and decoding them raises turned into StoreCorrupt."""
     with _unreadable(store):
