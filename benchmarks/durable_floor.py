@@ -1,0 +1,309 @@
+"""Machine accounting and the durable path's floor, for ``durability.py`` (issue 19).
+
+**Machine accounting.** Over each measurement window, besides the server's CPU
+(``/proc/PID/stat``) and the clients' (their own ``process_time``), the whole machine's busy and
+idle time from ``/proc/stat``, and from a server that commits, how many transactions it wrote
+(its ``/metrics``: ``xrsched_store_commit_duration_seconds``). Per call, the machine's
+``cores x window / calls`` splits into server + clients + the rest of the machine (other work,
+steal, interrupts) + idle. A cell whose idle part is near zero is bound by the cores (CPU); one
+with idle time left is bound by waiting (latency: with a fixed number of clients calling back to
+back, calls/s = clients / latency). The clients share the machine with the server, so part of
+every call's machine CPU is the client's.
+
+**The floor.** The ablation rows (``ablation_server.py``) take the durable path apart step by
+step: in-memory → changes encoded → committer hand-off without a write → SQLite without fsync →
+``--sync full``. :func:`render_floor` turns them into what durable / in-memory can be at best on
+this machine: the steps nobody can remove (encoding the change, SQLite's own work, the fsync)
+added to in-memory's machine CPU per call (the ceiling when the cores bind) and the fsync's wait
+added to in-memory's latency (when waiting binds).
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import ssl
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+#: An idle share of the machine below this counts as bound by the cores.
+CPU_BOUND_IDLE = 0.10
+#: The ablation steps from in-memory to ``--sync full``, each with what it adds.
+STEPS = (
+    ("memory", "in-memory"),
+    ("encode", "+ changes recorded and encoded under the lock"),
+    ("handoff", "+ committer hand-off and wake-ups (write does nothing)"),
+    ("nosync", "+ SQLite transaction, no fsync (synchronous=OFF)"),
+    ("normal", "(--sync normal: fsync at checkpoints only)"),
+    ("durable", "+ fsync before the reply (--sync full)"),
+)
+#: Steps no commit path can remove: what each adds over the step before it.
+IRREDUCIBLE = (("encode", "memory"), ("nosync", "handoff"), ("durable", "nosync"))
+
+
+# ------------------------------------------------------------------------------ measuring
+
+
+@dataclass(frozen=True)
+class MachineTimes:
+    """CPU-seconds of the whole machine (every core) so far: busy, idle, and the core count."""
+
+    busy: float
+    idle: float
+    cpus: int
+
+
+def machine_times() -> MachineTimes:
+    """The machine's busy and idle time from the first line of ``/proc/stat`` (idle includes
+    iowait: a core waiting for the disk could run anything else; steal counts as busy)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    with open("/proc/stat") as handle:
+        lines = handle.read().splitlines()
+    fields = [int(value) for value in lines[0].split()[1:9]]
+    user, nice, system, idle, iowait, irq, softirq, steal = fields
+    cpus = sum(1 for line in lines if re.match(r"cpu\d", line))
+    return MachineTimes((user + nice + system + irq + softirq + steal) / tick, (idle + iowait) / tick, cpus)
+
+
+def commit_counts(spec: dict[str, Any]) -> tuple[float, float] | None:
+    """Transactions the server wrote so far and their seconds (its ``/metrics``), or None for a
+    server that does not commit (in-memory, luigid, an encode-only ablation)."""
+    if spec.get("kind") != "xmlrpc":
+        return None
+    url = urlsplit(spec["url"])
+    context = ssl.create_default_context(cafile=spec["ca"])
+    connection = http.client.HTTPSConnection(url.hostname or "127.0.0.1", url.port, context=context, timeout=30)
+    try:
+        connection.request("GET", "/metrics", headers={"Authorization": f"Bearer {spec['secret']}"})
+        text = connection.getresponse().read().decode()
+    finally:
+        connection.close()
+    count = re.search(r"^xrsched_store_commit_duration_seconds_count\s+(\S+)", text, re.MULTILINE)
+    total = re.search(r"^xrsched_store_commit_duration_seconds_sum\s+(\S+)", text, re.MULTILINE)
+    if count is None or total is None or float(count.group(1)) == 0:
+        return None
+    return float(count.group(1)), float(total.group(1))
+
+
+class Measured(Protocol):
+    """What a durability sample holds (``durability.Sample``)."""
+
+    server: str
+    clients: int
+    calls: int
+    seconds: float
+    server_cpu: float
+    client_cpu: float
+    machine_busy: float
+    machine_idle: float
+    cpus: int
+    commits: float | None
+    commit_seconds: float | None
+
+
+@dataclass(frozen=True)
+class PerCall:
+    """One window's accounting, in µs per call (``capacity = server + clients + rest + idle``)."""
+
+    rate: float
+    server: float
+    clients: float
+    rest: float
+    idle: float
+    capacity: float
+    latency: float
+    per_transaction: float | None
+    transaction_ms: float | None
+
+    @property
+    def machine(self) -> float:
+        """The benchmark's own CPU per call: server and clients."""
+        return self.server + self.clients
+
+
+def per_call(sample: Measured) -> PerCall:
+    """The sample's window, per call; latency from Little's law (each client calls back to back)."""
+    calls = max(sample.calls, 1)
+    us = 1e6 / calls
+    capacity = sample.cpus * sample.seconds * us
+    server, clients = sample.server_cpu * us, sample.client_cpu * us
+    idle = sample.machine_idle * us
+    rest = max(sample.machine_busy * us - server - clients, 0.0)
+    commits = sample.commits
+    return PerCall(
+        rate=sample.calls / sample.seconds,
+        server=server,
+        clients=clients,
+        rest=rest,
+        idle=idle,
+        capacity=capacity,
+        latency=sample.clients * sample.seconds * us,
+        per_transaction=sample.calls / commits if commits else None,
+        transaction_ms=(sample.commit_seconds or 0.0) / commits * 1e3 if commits else None,
+    )
+
+
+# ------------------------------------------------------------------------------ reporting
+
+
+def _median(samples: Sequence[Measured], value: Callable[[PerCall], float | None]) -> float | None:
+    values = [v for v in (value(per_call(s)) for s in samples) if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _fmt(value: float | None, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def bound_by(samples: Sequence[Measured]) -> str:
+    """CPU when the median window left under 10 % of the machine idle, else waiting."""
+    share = _median(samples, lambda p: p.idle / p.capacity) or 0.0
+    return f"CPU (idle {share:.0%})" if share < CPU_BOUND_IDLE else f"waiting (idle {share:.0%})"
+
+
+def render_accounting(rows: Sequence[tuple[str, Sequence[Measured]]]) -> str:
+    """The machine accounting table: one line per (label, samples), medians of the windows."""
+    lines = [
+        "| server | clients | calls/s | server cores | server CPU µs/call | clients' CPU µs/call | clients' share "
+        "| rest of machine µs/call | idle µs/call | machine µs/call | latency µs/call "
+        "| calls per transaction | transaction ms | bound by |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for label, samples in rows:
+        if not samples:
+            continue
+        share = _median(samples, lambda p: p.clients / p.machine if p.machine else 0.0) or 0.0
+        lines.append(
+            f"| {label} | {samples[0].clients} | {_fmt(_median(samples, lambda p: p.rate))} "
+            f"| {_fmt(_median(samples, lambda p: p.server * p.rate / 1e6), 2)} "
+            f"| {_fmt(_median(samples, lambda p: p.server))} | {_fmt(_median(samples, lambda p: p.clients))} "
+            f"| {share:.0%} | {_fmt(_median(samples, lambda p: p.rest))} | {_fmt(_median(samples, lambda p: p.idle))} "
+            f"| {_fmt(_median(samples, lambda p: p.capacity))} | {_fmt(_median(samples, lambda p: p.latency))} "
+            f"| {_fmt(_median(samples, lambda p: p.per_transaction), 2)} "
+            f"| {_fmt(_median(samples, lambda p: p.transaction_ms), 2)} | {bound_by(samples)} |"
+        )
+    return "\n".join(lines)
+
+
+def paired(a: Sequence[Measured], b: Sequence[Measured], value: Callable[[PerCall, PerCall], float]) -> float:
+    """Median over rounds of ``value(a's window, b's window)`` (same round: same load)."""
+    return statistics.median(value(per_call(x), per_call(y)) for x, y in zip(a, b, strict=True))
+
+
+def render_floor(
+    by_server: dict[str, Sequence[Measured]], fsync: float | None, target_vs_memory: float, target_vs_luigid: float
+) -> str | None:
+    """The ablation table and the ceiling's arithmetic (None unless in-memory, the three
+    ablation rows and durable were all measured)."""
+    if any(not by_server.get(name) for name, _ in STEPS if name != "normal"):
+        return None
+    memory = by_server["memory"]
+    steps = [(name, what) for name, what in STEPS if by_server.get(name)]
+    out = [
+        "| step | calls/s | vs in-memory | machine CPU µs/call | + over the step before | latency µs/call "
+        "| + over the step before | calls per transaction |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    previous: str | None = None
+    for name, what in steps:
+        samples = by_server[name]
+        before = by_server[previous] if previous else None
+        more_cpu = "-" if before is None else f"{paired(samples, before, lambda x, y: x.machine - y.machine):+,.0f}"
+        more_wait = "-" if before is None else f"{paired(samples, before, lambda x, y: x.latency - y.latency):+,.0f}"
+        out.append(
+            f"| {name}: {what} | {_fmt(_median(samples, lambda p: p.rate))} "
+            f"| {paired(samples, memory, lambda x, y: x.rate / y.rate):.2f}x "
+            f"| {_fmt(_median(samples, lambda p: p.machine))} | {more_cpu} "
+            f"| {_fmt(_median(samples, lambda p: p.latency))} | {more_wait} "
+            f"| {_fmt(_median(samples, lambda p: p.per_transaction), 2)} |"
+        )
+        if name != "normal":  # a side branch: the chain goes nosync → durable
+            previous = name
+    out += ["", *ceiling(by_server, fsync, target_vs_memory, target_vs_luigid)]
+    return "\n".join(out)
+
+
+def ceiling(
+    by_server: dict[str, Sequence[Measured]], fsync: float | None, target_vs_memory: float, target_vs_luigid: float
+) -> list[str]:
+    """The arithmetic: the irreducible steps over in-memory, as a CPU ceiling and a latency one
+    (``fsync``: the disk's own commit time, seconds, from :func:`fsync_latency`)."""
+    memory, durable, nosync = by_server["memory"], by_server["durable"], by_server["nosync"]
+
+    def irreducible(value: Callable[[PerCall], float]) -> float:
+        rounds = zip(*(by_server[name] for name in ("memory", "encode", "handoff", "nosync", "durable")), strict=True)
+        extras = []
+        for window in rounds:
+            m, e, h, n, d = (value(per_call(s)) for s in window)
+            extras.append(max(e - m, 0.0) + max(n - h, 0.0) + max(d - n, 0.0))
+        return statistics.median(extras)
+
+    cpu_extra = irreducible(lambda p: p.machine)
+    server_extra = irreducible(lambda p: p.server)
+    encode_extra = max(paired(by_server["encode"], memory, lambda x, y: x.server - y.server), 0.0)
+    memory_cores = _median(memory, lambda p: p.server * p.rate / 1e6) or 0.0
+    memory_machine = _median(memory, lambda p: p.machine) or 0.0
+    memory_server = _median(memory, lambda p: p.server) or 0.0
+    memory_latency = _median(memory, lambda p: p.latency) or 0.0
+    slower = paired(durable, nosync, lambda x, y: (x.transaction_ms or 0.0) - (y.transaction_ms or 0.0)) * 1e3
+    fsync_wait = slower if fsync is None else fsync * 1e6
+    cpu_ceiling = memory_machine / (memory_machine + cpu_extra)
+    server_ceiling = memory_server / (memory_server + server_extra)
+    latency_ceiling = memory_latency / (memory_latency + max(fsync_wait, 0.0))
+    best = min(cpu_ceiling, latency_ceiling)
+    today = paired(durable, memory, lambda x, y: x.rate / y.rate)
+    lines = [
+        f"- In-memory is bound by {bound_by(memory)}; durable by {bound_by(durable)}.",
+        f"- Irreducible over in-memory (encode + SQLite's work + fsync, medians of per-round sums): "
+        f"{cpu_extra:,.0f} µs of machine CPU per call ({server_extra:,.0f} of it the server's); "
+        f"the fsync's wait: {fsync_wait:,.0f} µs (16 KiB + fdatasync alone on this disk, median; durable's "
+        f"transactions take {slower:,.0f} µs longer than nosync's).",
+        f"- CPU ceiling (cores bind): {memory_machine:,.0f} / ({memory_machine:,.0f} + {cpu_extra:,.0f}) "
+        f"= {cpu_ceiling:.2f}x; with the clients on another machine (server CPU only): "
+        f"{memory_server:,.0f} / ({memory_server:,.0f} + {server_extra:,.0f}) = {server_ceiling:.2f}x.",
+        f"- GIL ceiling (the in-memory server used {memory_cores:.2f} cores; near 1.0 its one Python thread "
+        f"at a time binds first): between {server_ceiling:.2f}x (all the extra server CPU under the GIL) and "
+        f"{memory_server / (memory_server + encode_extra):.2f}x (only the encoding, {encode_extra:,.0f} µs: "
+        "SQLite's steps and the fsync release it).",
+        f"- Latency ceiling (waiting binds; a call waits for one fsync more than in memory): "
+        f"{memory_latency:,.0f} / ({memory_latency:,.0f} + {max(fsync_wait, 0.0):,.0f}) = {latency_ceiling:.2f}x.",
+        f"- At best durable / in-memory = {best:.2f}x on this machine (target ≥ {target_vs_memory}x: "
+        f"{'reachable' if best >= target_vs_memory else 'UNREACHABLE'}); today {today:.2f}x, so the "
+        f"removable part is {max(best - today, 0.0):.2f} of in-memory's rate.",
+    ]
+    luigid = by_server.get("luigid")
+    if luigid:
+        memory_vs_luigid = paired(memory, luigid, lambda x, y: x.rate / y.rate)
+        verdict = "above in-memory's own rate: unreachable by any commit path" if memory_vs_luigid < target_vs_luigid \
+            else "below in-memory's rate"  # fmt: skip
+        lines.append(
+            f"- {target_vs_luigid:g}x luigid: in-memory itself does {memory_vs_luigid:.2f}x luigid, so "
+            f"{target_vs_luigid:g}x is {verdict}; at the ceiling durable would do "
+            f"{best * memory_vs_luigid:.2f}x luigid."
+        )
+    return lines
+
+
+def fsync_latency(directory: Path, rounds: int = 50, size: int = 16_384) -> float:
+    """Median seconds of one ``size``-byte append + ``fdatasync`` in a file in ``directory``: the
+    disk's own price for a commit, with no SQLite and no GIL (a WAL commit appends a few pages)."""
+    path = directory / "fsync-probe"
+    block = os.urandom(size)
+    times = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        for _ in range(rounds):
+            started = time.perf_counter()
+            os.write(fd, block)
+            os.fdatasync(fd)
+            times.append(time.perf_counter() - started)
+    finally:
+        os.close(fd)
+        path.unlink()
+    return statistics.median(times)
