@@ -77,7 +77,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from durable_floor import commit_counts, fsync_latency, machine_times, render_accounting, render_floor
+from durable_floor import Fsync, commit_counts, fsync_latency, machine_times, render_accounting, render_floor
 from harness import (
     BearerTransport,
     kill_group,
@@ -769,7 +769,7 @@ def measure_restart(
 
 def render(
     rows: list[Any], restart: RestartResult | None, info: dict[str, str], args: argparse.Namespace,
-    fsync: float | None = None,
+    fsync: Fsync | None = None,
 ) -> str:
     by = {(r.server, r.clients): r for r in rows}
     out: list[str] = []
@@ -871,7 +871,7 @@ def render(
     return "\n".join(out)
 
 
-def render_machine(rows: list[Row], fsync: float | None, args: argparse.Namespace) -> list[str]:
+def render_machine(rows: list[Row], fsync: Fsync | None, args: argparse.Namespace) -> list[str]:
     """The machine accounting of every row, then (with the ablation rows) the durable floor."""
     out = [
         "Machine accounting per call (durable_floor.py): the window's cores x seconds / calls = server "
@@ -1043,7 +1043,7 @@ def main(argv: list[str] | None = None) -> int:
     (work / "luigi.cfg").write_text("")
     os.environ["LUIGI_CONFIG_PATH"] = str(work / "luigi.cfg")
     samples: list[Any] = []
-    probes: list[float] = []
+    probes: list[Fsync] = []
     restart: RestartResult | None = None
     started = time.monotonic()
     try:
@@ -1074,7 +1074,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.servers
         for clients in args.clients
     ]
-    body = render(rows, restart, info, args, statistics.median(probes) if probes else None)
+    body = render(rows, restart, info, args, Fsync.median(probes))
     print(body)
     print(f"\n(total {time.monotonic() - started:.0f} s)", file=sys.stderr)
     if args.json:

@@ -197,7 +197,7 @@ def paired(a: Sequence[Measured], b: Sequence[Measured], value: Callable[[PerCal
 
 
 def render_floor(
-    by_server: dict[str, Sequence[Measured]], fsync: float | None, target_vs_memory: float, target_vs_luigid: float
+    by_server: dict[str, Sequence[Measured]], fsync: Fsync | None, target_vs_memory: float, target_vs_luigid: float
 ) -> str | None:
     """The ablation table and the ceiling's arithmetic (None unless in-memory, the three
     ablation rows and durable were all measured)."""
@@ -229,53 +229,69 @@ def render_floor(
     return "\n".join(out)
 
 
+@dataclass(frozen=True)
+class Fsync:
+    """The disk's own price for a commit (:func:`fsync_latency`): wall and CPU seconds, medians."""
+
+    wall: float
+    cpu: float
+
+    @staticmethod
+    def median(probes: Sequence[Fsync]) -> Fsync | None:
+        """The medians of several probes' (one per round), None without any."""
+        if not probes:
+            return None
+        return Fsync(statistics.median(p.wall for p in probes), statistics.median(p.cpu for p in probes))
+
+
 def ceiling(
-    by_server: dict[str, Sequence[Measured]], fsync: float | None, target_vs_memory: float, target_vs_luigid: float
+    by_server: dict[str, Sequence[Measured]], fsync: Fsync | None, target_vs_memory: float, target_vs_luigid: float
 ) -> list[str]:
-    """The arithmetic: the irreducible steps over in-memory, as a CPU ceiling and a latency one
-    (``fsync``: the disk's own commit time, seconds, from :func:`fsync_latency`)."""
-    memory, durable, nosync = by_server["memory"], by_server["durable"], by_server["nosync"]
+    """The arithmetic. Over in-memory, a durable call must at least encode its change, have
+    SQLite write it and pay its share of one fsync: that, added to in-memory's CPU per call, is
+    the CPU ceiling; the fsync's wait added to in-memory's latency is the latency ceiling."""
+    memory, durable = by_server["memory"], by_server["durable"]
+    chain = [by_server[name] for name in ("memory", "encode", "handoff", "nosync", "durable")]
 
-    def irreducible(value: Callable[[PerCall], float]) -> float:
-        rounds = zip(*(by_server[name] for name in ("memory", "encode", "handoff", "nosync", "durable")), strict=True)
-        extras = []
-        for window in rounds:
-            m, e, h, n, d = (value(per_call(s)) for s in window)
-            extras.append(max(e - m, 0.0) + max(n - h, 0.0) + max(d - n, 0.0))
-        return statistics.median(extras)
+    def steps(value: Callable[[PerCall], float]) -> tuple[float, float, float, float]:
+        """Medians over rounds of what encode, hand-off, SQLite and the fsync step add."""
+        rounds = [[value(per_call(s)) for s in window] for window in zip(*chain, strict=True)]
+        return tuple(statistics.median(r[i + 1] - r[i] for r in rounds) for i in range(4))  # type: ignore[return-value]
 
-    cpu_extra = irreducible(lambda p: p.machine)
-    server_extra = irreducible(lambda p: p.server)
-    encode_extra = max(paired(by_server["encode"], memory, lambda x, y: x.server - y.server), 0.0)
-    memory_cores = _median(memory, lambda p: p.server * p.rate / 1e6) or 0.0
-    memory_machine = _median(memory, lambda p: p.machine) or 0.0
-    memory_server = _median(memory, lambda p: p.server) or 0.0
-    memory_latency = _median(memory, lambda p: p.latency) or 0.0
-    slower = paired(durable, nosync, lambda x, y: (x.transaction_ms or 0.0) - (y.transaction_ms or 0.0)) * 1e3
-    fsync_wait = slower if fsync is None else fsync * 1e6
-    cpu_ceiling = memory_machine / (memory_machine + cpu_extra)
-    server_ceiling = memory_server / (memory_server + server_extra)
-    latency_ceiling = memory_latency / (memory_latency + max(fsync_wait, 0.0))
+    per_transaction = _median(durable, lambda p: p.per_transaction) or 1.0
+    fsync_cpu = fsync.cpu * 1e6 / per_transaction if fsync else 0.0
+    fsync_wall = fsync.wall * 1e6 if fsync else 0.0
+    encode, handoff, sqlite, sync_step = steps(lambda p: p.machine)
+    s_encode, _, s_sqlite, _ = steps(lambda p: p.server)
+    irreducible = max(encode, 0.0) + max(sqlite, 0.0) + fsync_cpu
+    server_irreducible = max(s_encode, 0.0) + max(s_sqlite, 0.0) + fsync_cpu
+    extra = paired(durable, memory, lambda x, y: x.machine - y.machine)
+    m_machine = _median(memory, lambda p: p.machine) or 0.0
+    m_server = _median(memory, lambda p: p.server) or 0.0
+    m_latency = _median(memory, lambda p: p.latency) or 0.0
+    cpu_ceiling = m_machine / (m_machine + irreducible)
+    server_ceiling = m_server / (m_server + server_irreducible)
+    latency_ceiling = m_latency / (m_latency + fsync_wall)
     best = min(cpu_ceiling, latency_ceiling)
     today = paired(durable, memory, lambda x, y: x.rate / y.rate)
     lines = [
-        f"- In-memory is bound by {bound_by(memory)}; durable by {bound_by(durable)}.",
-        f"- Irreducible over in-memory (encode + SQLite's work + fsync, medians of per-round sums): "
-        f"{cpu_extra:,.0f} µs of machine CPU per call ({server_extra:,.0f} of it the server's); "
-        f"the fsync's wait: {fsync_wait:,.0f} µs (16 KiB + fdatasync alone on this disk, median; durable's "
-        f"transactions take {slower:,.0f} µs longer than nosync's).",
-        f"- CPU ceiling (cores bind): {memory_machine:,.0f} / ({memory_machine:,.0f} + {cpu_extra:,.0f}) "
-        f"= {cpu_ceiling:.2f}x; with the clients on another machine (server CPU only): "
-        f"{memory_server:,.0f} / ({memory_server:,.0f} + {server_extra:,.0f}) = {server_ceiling:.2f}x.",
-        f"- GIL ceiling (the in-memory server used {memory_cores:.2f} cores; near 1.0 its one Python thread "
-        f"at a time binds first): between {server_ceiling:.2f}x (all the extra server CPU under the GIL) and "
-        f"{memory_server / (memory_server + encode_extra):.2f}x (only the encoding, {encode_extra:,.0f} µs: "
-        "SQLite's steps and the fsync release it).",
+        f"- Bound by: in-memory {bound_by(memory)}, durable {bound_by(durable)}; the in-memory server used "
+        f"{_median(memory, lambda p: p.server * p.rate / 1e6) or 0.0:.2f} cores.",
+        f"- A durable call's machine CPU over in-memory: {extra:+,.0f} µs = encode {encode:+,.0f} + hand-off "
+        f"{handoff:+,.0f} + SQLite {sqlite:+,.0f} + fsync step {sync_step:+,.0f} (medians of per-round steps, "
+        "so they need not add up). Of the fsync step, the fsync's own CPU is "
+        f"{fsync_cpu:,.0f} µs per call ({fsync.cpu * 1e6 if fsync else 0.0:,.0f} µs per fdatasync of 16 KiB, "
+        f"alone, / {per_transaction:.2f} calls per transaction); the rest is waiting's cost (wake-ups, GIL turns).",
+        f"- Irreducible: encode + SQLite + the fsync's CPU = {irreducible:,.0f} µs of machine CPU per call "
+        f"({server_irreducible:,.0f} µs of the server's); one fsync's wait = {fsync_wall:,.0f} µs (alone, median).",
+        f"- CPU ceiling (cores bind): {m_machine:,.0f} / ({m_machine:,.0f} + {irreducible:,.0f}) = "
+        f"{cpu_ceiling:.2f}x; server CPU only (clients elsewhere, or the GIL binds): {m_server:,.0f} / "
+        f"({m_server:,.0f} + {server_irreducible:,.0f}) = {server_ceiling:.2f}x.",
         f"- Latency ceiling (waiting binds; a call waits for one fsync more than in memory): "
-        f"{memory_latency:,.0f} / ({memory_latency:,.0f} + {max(fsync_wait, 0.0):,.0f}) = {latency_ceiling:.2f}x.",
+        f"{m_latency:,.0f} / ({m_latency:,.0f} + {fsync_wall:,.0f}) = {latency_ceiling:.2f}x.",
         f"- At best durable / in-memory = {best:.2f}x on this machine (target ≥ {target_vs_memory}x: "
-        f"{'reachable' if best >= target_vs_memory else 'UNREACHABLE'}); today {today:.2f}x, so the "
-        f"removable part is {max(best - today, 0.0):.2f} of in-memory's rate.",
+        f"{'reachable' if best >= target_vs_memory else 'UNREACHABLE'}); today {today:.2f}x: the commit path "
+        f"leaves {max(best - today, 0.0):.2f} of in-memory's rate on the table.",
     ]
     luigid = by_server.get("luigid")
     if luigid:
@@ -290,20 +306,22 @@ def ceiling(
     return lines
 
 
-def fsync_latency(directory: Path, rounds: int = 50, size: int = 16_384) -> float:
-    """Median seconds of one ``size``-byte append + ``fdatasync`` in a file in ``directory``: the
-    disk's own price for a commit, with no SQLite and no GIL (a WAL commit appends a few pages)."""
+def fsync_latency(directory: Path, rounds: int = 50, size: int = 16_384) -> Fsync:
+    """One ``size``-byte append + ``fdatasync`` in a file in ``directory``, ``rounds`` times: the
+    disk's own price for a commit, with no SQLite and no GIL (a WAL commit appends a few pages);
+    medians of the wall time and of this thread's CPU time (the kernel's work included)."""
     path = directory / "fsync-probe"
     block = os.urandom(size)
-    times = []
+    walls, cpus = [], []
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         for _ in range(rounds):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             os.write(fd, block)
             os.fdatasync(fd)
-            times.append(time.perf_counter() - started)
+            walls.append(time.perf_counter() - started)
+            cpus.append(time.thread_time() - cpu)
     finally:
         os.close(fd)
         path.unlink()
-    return statistics.median(times)
+    return Fsync(statistics.median(walls), statistics.median(cpus))
