@@ -77,7 +77,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from durable_floor import Fsync, commit_counts, fsync_latency, machine_times, render_accounting, render_floor
+from durable_floor import (
+    Fsync,
+    commit_counts,
+    context_switches,
+    fsync_latency,
+    machine_times,
+    render_accounting,
+    render_floor,
+)
 from harness import (
     BearerTransport,
     kill_group,
@@ -359,6 +367,8 @@ class Sample:
     #: Transactions the server wrote in the window and their seconds (None: it commits nothing).
     commits: float | None = None
     commit_seconds: float | None = None
+    #: Context switches of the server's threads in the window.
+    server_switches: int = 0
 
     @property
     def rate(self) -> float:
@@ -433,10 +443,10 @@ def measure(server: Server, clients: int, warmup: float, duration: float, tag: s
         times[0], times[1] = now + warmup, now + warmup + duration
         go.set()
         sleep_until(times[0])
-        cpu0, machine0 = process_cpu(server.pid), machine_times()
+        cpu0, machine0, switches0 = process_cpu(server.pid), machine_times(), context_switches(server.pid)
         commits0 = commit_counts(server.spec)
         sleep_until(times[1])
-        cpu1, machine1 = process_cpu(server.pid), machine_times()
+        cpu1, machine1, switches1 = process_cpu(server.pid), machine_times(), context_switches(server.pid)
         commits1 = commit_counts(server.spec)
         while len(done) < clients:
             collect(START_TIMEOUT)
@@ -461,6 +471,7 @@ def measure(server: Server, clients: int, warmup: float, duration: float, tag: s
         cpus=machine1.cpus,
         commits=commits[0] or None,
         commit_seconds=commits[1],
+        server_switches=switches1 - switches0,
     )
 
 

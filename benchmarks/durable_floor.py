@@ -71,6 +71,19 @@ def machine_times() -> MachineTimes:
     return MachineTimes((user + nice + system + irq + softirq + steal) / tick, (idle + iowait) / tick, cpus)
 
 
+def context_switches(pid: int) -> int:
+    """Context switches of the process's live threads so far, voluntary (blocking: a lock, a
+    condition, the GIL, I/O) and not: how often its threads hand the cores over."""
+    total = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        try:
+            text = status.read_text()
+        except OSError:  # the thread ended meanwhile
+            continue
+        total += sum(int(n) for n in re.findall(r"^(?:non)?voluntary_ctxt_switches:\s+(\d+)", text, re.MULTILINE))
+    return total
+
+
 def commit_counts(spec: dict[str, Any]) -> tuple[float, float] | None:
     """Transactions the server wrote so far and their seconds (its ``/metrics``), or None for a
     server that does not commit (in-memory, luigid, an encode-only ablation)."""
@@ -105,6 +118,7 @@ class Measured(Protocol):
     cpus: int
     commits: float | None
     commit_seconds: float | None
+    server_switches: int
 
 
 @dataclass(frozen=True)
@@ -120,6 +134,7 @@ class PerCall:
     latency: float
     per_transaction: float | None
     transaction_ms: float | None
+    switches: float
 
     @property
     def machine(self) -> float:
@@ -146,6 +161,7 @@ def per_call(sample: Measured) -> PerCall:
         latency=sample.clients * sample.seconds * us,
         per_transaction=sample.calls / commits if commits else None,
         transaction_ms=(sample.commit_seconds or 0.0) / commits * 1e3 if commits else None,
+        switches=sample.server_switches / calls,
     )
 
 
@@ -172,8 +188,8 @@ def render_accounting(rows: Sequence[tuple[str, Sequence[Measured]]]) -> str:
     lines = [
         "| server | clients | calls/s | server cores | server CPU µs/call | clients' CPU µs/call | clients' share "
         "| rest of machine µs/call | idle µs/call | machine µs/call | latency µs/call "
-        "| calls per transaction | transaction ms | bound by |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| calls per transaction | transaction ms | server context switches/call | bound by |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for label, samples in rows:
         if not samples:
@@ -186,7 +202,8 @@ def render_accounting(rows: Sequence[tuple[str, Sequence[Measured]]]) -> str:
             f"| {share:.0%} | {_fmt(_median(samples, lambda p: p.rest))} | {_fmt(_median(samples, lambda p: p.idle))} "
             f"| {_fmt(_median(samples, lambda p: p.capacity))} | {_fmt(_median(samples, lambda p: p.latency))} "
             f"| {_fmt(_median(samples, lambda p: p.per_transaction), 2)} "
-            f"| {_fmt(_median(samples, lambda p: p.transaction_ms), 2)} | {bound_by(samples)} |"
+            f"| {_fmt(_median(samples, lambda p: p.transaction_ms), 2)} "
+            f"| {_fmt(_median(samples, lambda p: p.switches), 1)} | {bound_by(samples)} |"
         )
     return "\n".join(lines)
 
@@ -207,8 +224,8 @@ def render_floor(
     steps = [(name, what) for name, what in STEPS if by_server.get(name)]
     out = [
         "| step | calls/s | vs in-memory | machine CPU µs/call | + over the step before | latency µs/call "
-        "| + over the step before | calls per transaction |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| + over the step before | server context switches/call | calls per transaction |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     previous: str | None = None
     for name, what in steps:
@@ -221,6 +238,7 @@ def render_floor(
             f"| {paired(samples, memory, lambda x, y: x.rate / y.rate):.2f}x "
             f"| {_fmt(_median(samples, lambda p: p.machine))} | {more_cpu} "
             f"| {_fmt(_median(samples, lambda p: p.latency))} | {more_wait} "
+            f"| {_fmt(_median(samples, lambda p: p.switches), 1)} "
             f"| {_fmt(_median(samples, lambda p: p.per_transaction), 2)} |"
         )
         if name != "normal":  # a side branch: the chain goes nosync → durable

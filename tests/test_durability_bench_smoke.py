@@ -105,11 +105,12 @@ def test_durability_floor_accounts_for_the_machine_and_takes_the_commit_path_apa
     for cells in accounting.values():
         assert re.fullmatch(r"\d+%", cells[5]), cells  # the clients' share of the call's CPU
         assert re.match(r"(CPU|waiting) \(idle \d+%\)", cells[-1]), cells
+        assert re.fullmatch(r"\d+\.\d", cells[-2]), cells  # the server's context switches per call
     # Calls per transaction from the server's /metrics: only servers that commit have one.
-    assert re.fullmatch(r"\d+\.\d\d", accounting["xrsched durable (sqlite, sync full)"][-3]), accounting
-    assert re.fullmatch(r"\d+\.\d\d", accounting["ablation: committer hand-off, no write"][-3]), accounting
-    assert accounting["ablation: changes encoded, then dropped"][-3] == "-", accounting
-    assert accounting["xrsched in-memory"][-3] == "-", accounting
+    assert re.fullmatch(r"\d+\.\d\d", accounting["xrsched durable (sqlite, sync full)"][-4]), accounting
+    assert re.fullmatch(r"\d+\.\d\d", accounting["ablation: committer hand-off, no write"][-4]), accounting
+    assert accounting["ablation: changes encoded, then dropped"][-4] == "-", accounting
+    assert accounting["xrsched in-memory"][-4] == "-", accounting
     # Each ablation did what it says: the hand-off server's committer took every change set,
     # the encode-only server's none.
     handed = re.search(r"^handoff: (\d+) change sets written in (\d+) transactions", result.stderr, re.MULTILINE)
