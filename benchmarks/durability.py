@@ -85,6 +85,7 @@ from durable_floor import (
     machine_times,
     render_accounting,
     render_floor,
+    switches_between,
 )
 from harness import (
     BearerTransport,
@@ -471,7 +472,7 @@ def measure(server: Server, clients: int, warmup: float, duration: float, tag: s
         cpus=machine1.cpus,
         commits=commits[0] or None,
         commit_seconds=commits[1],
-        server_switches=switches1 - switches0,
+        server_switches=switches_between(switches0, switches1),
     )
 
 

@@ -34,6 +34,9 @@ from urllib.parse import urlsplit
 
 #: An idle share of the machine below this counts as bound by the cores.
 CPU_BOUND_IDLE = 0.10
+#: A server using this many cores or more is bound by its one process: its Python runs one
+#: thread at a time (the GIL), so the rest of the machine cannot help it.
+ONE_PROCESS_CORES = 0.85
 #: The ablation steps from in-memory to ``--sync full``, each with what it adds.
 STEPS = (
     ("memory", "in-memory"),
@@ -71,17 +74,26 @@ def machine_times() -> MachineTimes:
     return MachineTimes((user + nice + system + irq + softirq + steal) / tick, (idle + iowait) / tick, cpus)
 
 
-def context_switches(pid: int) -> int:
-    """Context switches of the process's live threads so far, voluntary (blocking: a lock, a
-    condition, the GIL, I/O) and not: how often its threads hand the cores over."""
-    total = 0
+def context_switches(pid: int) -> dict[str, int]:
+    """Context switches so far of each live thread of the process (by thread id), voluntary
+    (blocking: a lock, a condition, the GIL, I/O) and not: how often they hand the cores over."""
+    counts = {}
     for status in Path(f"/proc/{pid}/task").glob("*/status"):
         try:
             text = status.read_text()
         except OSError:  # the thread ended meanwhile
             continue
-        total += sum(int(n) for n in re.findall(r"^(?:non)?voluntary_ctxt_switches:\s+(\d+)", text, re.MULTILINE))
-    return total
+        numbers = re.findall(r"^(?:non)?voluntary_ctxt_switches:\s+(\d+)", text, re.MULTILINE)
+        counts[status.parent.name] = sum(int(n) for n in numbers)
+    return counts
+
+
+def switches_between(before: dict[str, int], after: dict[str, int]) -> int:
+    """Context switches between two :func:`context_switches` readings, of the threads alive at
+    the second (a thread that ended meanwhile, e.g. the last clients' connections, took its
+    count with it: leaving it out keeps the figure from going negative; a thread id the kernel
+    gave again to a new thread counts from zero)."""
+    return sum(count - before[tid] if count >= before.get(tid, 0) else count for tid, count in after.items())
 
 
 def commit_counts(spec: dict[str, Any]) -> tuple[float, float] | None:
@@ -290,11 +302,14 @@ def ceiling(
     cpu_ceiling = m_machine / (m_machine + irreducible)
     server_ceiling = m_server / (m_server + server_irreducible)
     latency_ceiling = m_latency / (m_latency + fsync_wall)
-    best = min(cpu_ceiling, latency_ceiling)
+    m_cores = _median(memory, lambda p: p.server * p.rate / 1e6) or 0.0
+    one_process = m_cores >= ONE_PROCESS_CORES
+    best = min(cpu_ceiling, latency_ceiling, *([server_ceiling] if one_process else []))
     today = paired(durable, memory, lambda x, y: x.rate / y.rate)
     lines = [
         f"- Bound by: in-memory {bound_by(memory)}, durable {bound_by(durable)}; the in-memory server used "
-        f"{_median(memory, lambda p: p.server * p.rate / 1e6) or 0.0:.2f} cores.",
+        f"{m_cores:.2f} cores (at {ONE_PROCESS_CORES:g} or more its one process binds, and the server CPU "
+        f"ceiling counts: {'yes' if one_process else 'no'}).",
         f"- A durable call's machine CPU over in-memory: {extra:+,.0f} µs = encode {encode:+,.0f} + hand-off "
         f"{handoff:+,.0f} + SQLite {sqlite:+,.0f} + fsync step {sync_step:+,.0f} (medians of per-round steps, "
         "so they need not add up). Of the fsync step, the fsync's own CPU is "
@@ -303,7 +318,7 @@ def ceiling(
         f"- Irreducible: encode + SQLite + the fsync's CPU = {irreducible:,.0f} µs of machine CPU per call "
         f"({server_irreducible:,.0f} µs of the server's); one fsync's wait = {fsync_wall:,.0f} µs (alone, median).",
         f"- CPU ceiling (cores bind): {m_machine:,.0f} / ({m_machine:,.0f} + {irreducible:,.0f}) = "
-        f"{cpu_ceiling:.2f}x; server CPU only (clients elsewhere, or the GIL binds): {m_server:,.0f} / "
+        f"{cpu_ceiling:.2f}x; server CPU ceiling (its one process binds): {m_server:,.0f} / "
         f"({m_server:,.0f} + {server_irreducible:,.0f}) = {server_ceiling:.2f}x.",
         f"- Latency ceiling (waiting binds; a call waits for one fsync more than in memory): "
         f"{m_latency:,.0f} / ({m_latency:,.0f} + {fsync_wall:,.0f}) = {latency_ceiling:.2f}x.",
