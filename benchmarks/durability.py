@@ -21,6 +21,15 @@ xrsched runs with TLS, a worker bearer token and its audit log, as in production
 repetitions are interleaved round robin; the table shows medians, and ratios are medians of
 the ratios within each round.
 
+Every row also gets a **machine accounting** (``durable_floor.py``): per call, the server's CPU,
+the clients' (they share the cores), the rest of the machine and its idle time (``/proc/stat``),
+latency (clients x window / calls), the server's context switches and, from a server that
+commits, calls per transaction (its ``/metrics``); and whether the cores or waiting bind.
+``--floor`` (issue 19) adds three **ablation rows**, servers started through
+``ablation_server.py`` with one step of the durable path taken out (changes encoded then
+dropped; the committer's hand-off with no write; SQLite without fsync), and prints the ceiling
+of durable / in-memory that the steps no commit path can remove leave on this machine.
+
 Part 2, **restart time**: a state database holding 1,000,000 tasks (70 % DONE, 20 % PENDING,
 some behind a dependency, 5 % FAILED, 5 % RUNNING, 50 workers) is built directly through the
 store's own record encoder (``xrsched.store.records.encode_task`` on Task objects, written with
@@ -78,15 +87,14 @@ from pathlib import Path
 from typing import Any
 
 from durable_floor import (
-    Fsync,
     commit_counts,
     context_switches,
-    fsync_latency,
     machine_times,
     render_accounting,
     render_floor,
     switches_between,
 )
+from durable_work import DurableWork, measure_work
 from harness import (
     BearerTransport,
     kill_group,
@@ -781,7 +789,7 @@ def measure_restart(
 
 def render(
     rows: list[Any], restart: RestartResult | None, info: dict[str, str], args: argparse.Namespace,
-    fsync: Fsync | None = None,
+    work: DurableWork | None = None,
 ) -> str:
     by = {(r.server, r.clients): r for r in rows}
     out: list[str] = []
@@ -834,7 +842,7 @@ def render(
                 "counterparts in every round; vs base = this checkout's rate / the base's, median of the "
                 "per-round ratios."
             )
-        out += ["", *render_machine(rows, fsync, args)]
+        out += ["", *render_machine(rows, work, args)]
     if restart is not None:
         built = restart.built
         statuses = ", ".join(f"{n:,} {s}" for s, n in sorted(built["by_status"].items()))
@@ -883,7 +891,7 @@ def render(
     return "\n".join(out)
 
 
-def render_machine(rows: list[Row], fsync: Fsync | None, args: argparse.Namespace) -> list[str]:
+def render_machine(rows: list[Row], work: DurableWork | None, args: argparse.Namespace) -> list[str]:
     """The machine accounting of every row, then (with the ablation rows) the durable floor."""
     out = [
         "Machine accounting per call (durable_floor.py): the window's cores x seconds / calls = server "
@@ -896,7 +904,7 @@ def render_machine(rows: list[Row], fsync: Fsync | None, args: argparse.Namespac
     for clients in args.clients:
         floor = render_floor(
             {row.server: row.samples for row in rows if row.clients == clients},
-            fsync,
+            work,
             TARGET_VS_MEMORY,
             TARGET_VS_LUIGID,
         )
@@ -1055,7 +1063,7 @@ def main(argv: list[str] | None = None) -> int:
     (work / "luigi.cfg").write_text("")
     os.environ["LUIGI_CONFIG_PATH"] = str(work / "luigi.cfg")
     samples: list[Any] = []
-    probes: list[Fsync] = []
+    works: list[DurableWork] = []
     restart: RestartResult | None = None
     started = time.monotonic()
     try:
@@ -1067,8 +1075,9 @@ def main(argv: list[str] | None = None) -> int:
                         for name in round_order(args.servers, rep):
                             sample = measure(servers[name], clients, args.warmup, args.duration, f"r{rep}")
                             samples.append(sample)
-                            if name == "durable":  # the disk's own commit time, next to durable's window
-                                probes.append(fsync_latency(work))
+                            if name == "durable":  # the irreducible work, next to durable's window
+                                per_transaction = sample.calls / sample.commits if sample.commits else 1.0
+                                works.append(measure_work(work, per_transaction))
                             print(
                                 f"rep {rep + 1}/{args.reps} {name:8} clients={clients}: {sample.rate:8,.0f} "
                                 f"add_task/s  server {sample.server_us:6,.0f} us/call",
@@ -1086,7 +1095,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.servers
         for clients in args.clients
     ]
-    body = render(rows, restart, info, args, Fsync.median(probes))
+    body = render(rows, restart, info, args, DurableWork.median(works))
     print(body)
     print(f"\n(total {time.monotonic() - started:.0f} s)", file=sys.stderr)
     if args.json:

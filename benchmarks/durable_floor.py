@@ -13,9 +13,10 @@ every call's machine CPU is the client's.
 **The floor.** The ablation rows (``ablation_server.py``) take the durable path apart step by
 step: in-memory → changes encoded → committer hand-off without a write → SQLite without fsync →
 ``--sync full``. :func:`render_floor` turns them into what durable / in-memory can be at best on
-this machine: the steps nobody can remove (encoding the change, SQLite's own work, the fsync)
-added to in-memory's machine CPU per call (the ceiling when the cores bind) and the fsync's wait
-added to in-memory's latency (when waiting binds).
+this machine: the work no commit path can skip (encoding the change, SQLite's own work, the
+fsync; measured in process by ``durable_work.py``) added to in-memory's CPU per call (the
+ceiling when the cores, or the server's one process, bind) and one synced commit's wait added to
+in-memory's latency (when waiting binds).
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ import os
 import re
 import ssl
 import statistics
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
+
+from durable_work import DurableWork
 
 #: An idle share of the machine below this counts as bound by the cores.
 CPU_BOUND_IDLE = 0.10
@@ -226,7 +228,7 @@ def paired(a: Sequence[Measured], b: Sequence[Measured], value: Callable[[PerCal
 
 
 def render_floor(
-    by_server: dict[str, Sequence[Measured]], fsync: Fsync | None, target_vs_memory: float, target_vs_luigid: float
+    by_server: dict[str, Sequence[Measured]], work: DurableWork | None, target_vs_memory: float, target_vs_luigid: float
 ) -> str | None:
     """The ablation table and the ceiling's arithmetic (None unless in-memory, the three
     ablation rows and durable were all measured)."""
@@ -255,31 +257,18 @@ def render_floor(
         )
         if name != "normal":  # a side branch: the chain goes nosync → durable
             previous = name
-    out += ["", *ceiling(by_server, fsync, target_vs_memory, target_vs_luigid)]
+    out += ["", *ceiling(by_server, work, target_vs_memory, target_vs_luigid)]
     return "\n".join(out)
 
 
-@dataclass(frozen=True)
-class Fsync:
-    """The disk's own price for a commit (:func:`fsync_latency`): wall and CPU seconds, medians."""
-
-    wall: float
-    cpu: float
-
-    @staticmethod
-    def median(probes: Sequence[Fsync]) -> Fsync | None:
-        """The medians of several probes' (one per round), None without any."""
-        if not probes:
-            return None
-        return Fsync(statistics.median(p.wall for p in probes), statistics.median(p.cpu for p in probes))
-
-
 def ceiling(
-    by_server: dict[str, Sequence[Measured]], fsync: Fsync | None, target_vs_memory: float, target_vs_luigid: float
+    by_server: dict[str, Sequence[Measured]], work: DurableWork | None, target_vs_memory: float, target_vs_luigid: float
 ) -> list[str]:
     """The arithmetic. Over in-memory, a durable call must at least encode its change, have
-    SQLite write it and pay its share of one fsync: that, added to in-memory's CPU per call, is
-    the CPU ceiling; the fsync's wait added to in-memory's latency is the latency ceiling."""
+    SQLite write it and pay its share of one fsync (``work``, measured in process with nothing
+    else running): that, added to in-memory's CPU per call, is the CPU ceiling; one synced
+    commit's wall time added to in-memory's latency is the latency ceiling. Without ``work``
+    the server's own steps stand in (they also hold the cost of sharing the GIL)."""
     memory, durable = by_server["memory"], by_server["durable"]
     chain = [by_server[name] for name in ("memory", "encode", "handoff", "nosync", "durable")]
 
@@ -288,21 +277,24 @@ def ceiling(
         rounds = [[value(per_call(s)) for s in window] for window in zip(*chain, strict=True)]
         return tuple(statistics.median(r[i + 1] - r[i] for r in rounds) for i in range(4))  # type: ignore[return-value]
 
-    per_transaction = _median(durable, lambda p: p.per_transaction) or 1.0
-    fsync_cpu = fsync.cpu * 1e6 / per_transaction if fsync else 0.0
-    fsync_wall = fsync.wall * 1e6 if fsync else 0.0
     encode, handoff, sqlite, sync_step = steps(lambda p: p.machine)
-    s_encode, _, s_sqlite, _ = steps(lambda p: p.server)
-    irreducible = max(encode, 0.0) + max(sqlite, 0.0) + fsync_cpu
-    server_irreducible = max(s_encode, 0.0) + max(s_sqlite, 0.0) + fsync_cpu
+    if work is not None:
+        irreducible, commit_wall = work.cpu, work.commit_wall
+        source = (
+            f"measured in process, one thread, {work.per_transaction:g} calls per transaction: encode "
+            f"{work.encode:,.0f} + SQLite {work.sqlite:,.0f} + the fsync's CPU {work.sync:,.0f}"
+        )
+    else:
+        irreducible, commit_wall = max(encode, 0.0) + max(sqlite, 0.0), 0.0
+        source = "the server's encode and SQLite steps (no in-process measurement)"
     extra = paired(durable, memory, lambda x, y: x.machine - y.machine)
     m_machine = _median(memory, lambda p: p.machine) or 0.0
     m_server = _median(memory, lambda p: p.server) or 0.0
     m_latency = _median(memory, lambda p: p.latency) or 0.0
-    cpu_ceiling = m_machine / (m_machine + irreducible)
-    server_ceiling = m_server / (m_server + server_irreducible)
-    latency_ceiling = m_latency / (m_latency + fsync_wall)
     m_cores = _median(memory, lambda p: p.server * p.rate / 1e6) or 0.0
+    cpu_ceiling = m_machine / (m_machine + irreducible)
+    server_ceiling = m_server / (m_server + irreducible)
+    latency_ceiling = m_latency / (m_latency + commit_wall)
     one_process = m_cores >= ONE_PROCESS_CORES
     best = min(cpu_ceiling, latency_ceiling, *([server_ceiling] if one_process else []))
     today = paired(durable, memory, lambda x, y: x.rate / y.rate)
@@ -310,18 +302,17 @@ def ceiling(
         f"- Bound by: in-memory {bound_by(memory)}, durable {bound_by(durable)}; the in-memory server used "
         f"{m_cores:.2f} cores (at {ONE_PROCESS_CORES:g} or more its one process binds, and the server CPU "
         f"ceiling counts: {'yes' if one_process else 'no'}).",
-        f"- A durable call's machine CPU over in-memory: {extra:+,.0f} µs = encode {encode:+,.0f} + hand-off "
-        f"{handoff:+,.0f} + SQLite {sqlite:+,.0f} + fsync step {sync_step:+,.0f} (medians of per-round steps, "
-        "so they need not add up). Of the fsync step, the fsync's own CPU is "
-        f"{fsync_cpu:,.0f} µs per call ({fsync.cpu * 1e6 if fsync else 0.0:,.0f} µs per fdatasync of 16 KiB, "
-        f"alone, / {per_transaction:.2f} calls per transaction); the rest is waiting's cost (wake-ups, GIL turns).",
-        f"- Irreducible: encode + SQLite + the fsync's CPU = {irreducible:,.0f} µs of machine CPU per call "
-        f"({server_irreducible:,.0f} µs of the server's); one fsync's wait = {fsync_wall:,.0f} µs (alone, median).",
+        f"- A durable call's machine CPU over in-memory, in the server: {extra:+,.0f} µs = encode {encode:+,.0f} "
+        f"+ hand-off {handoff:+,.0f} + SQLite {sqlite:+,.0f} + fsync step {sync_step:+,.0f} (medians of "
+        "per-round steps, so they need not add up).",
+        f"- Irreducible: {irreducible:,.0f} µs of CPU per call ({source}); one synced commit's wait: "
+        f"{commit_wall:,.0f} µs. What the server's steps cost beyond it is the price of doing that work among "
+        "the request threads (wake-ups, GIL turns): reducible by design, not by this commit path alone.",
         f"- CPU ceiling (cores bind): {m_machine:,.0f} / ({m_machine:,.0f} + {irreducible:,.0f}) = "
         f"{cpu_ceiling:.2f}x; server CPU ceiling (its one process binds): {m_server:,.0f} / "
-        f"({m_server:,.0f} + {server_irreducible:,.0f}) = {server_ceiling:.2f}x.",
-        f"- Latency ceiling (waiting binds; a call waits for one fsync more than in memory): "
-        f"{m_latency:,.0f} / ({m_latency:,.0f} + {fsync_wall:,.0f}) = {latency_ceiling:.2f}x.",
+        f"({m_server:,.0f} + {irreducible:,.0f}) = {server_ceiling:.2f}x.",
+        f"- Latency ceiling (waiting binds; a call waits for one synced commit more than in memory): "
+        f"{m_latency:,.0f} / ({m_latency:,.0f} + {commit_wall:,.0f}) = {latency_ceiling:.2f}x.",
         f"- At best durable / in-memory = {best:.2f}x on this machine (target ≥ {target_vs_memory}x: "
         f"{'reachable' if best >= target_vs_memory else 'UNREACHABLE'}); today {today:.2f}x: the commit path "
         f"leaves {max(best - today, 0.0):.2f} of in-memory's rate on the table.",
@@ -337,24 +328,3 @@ def ceiling(
             f"{best * memory_vs_luigid:.2f}x luigid."
         )
     return lines
-
-
-def fsync_latency(directory: Path, rounds: int = 50, size: int = 16_384) -> Fsync:
-    """One ``size``-byte append + ``fdatasync`` in a file in ``directory``, ``rounds`` times: the
-    disk's own price for a commit, with no SQLite and no GIL (a WAL commit appends a few pages);
-    medians of the wall time and of this thread's CPU time (the kernel's work included)."""
-    path = directory / "fsync-probe"
-    block = os.urandom(size)
-    walls, cpus = [], []
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        for _ in range(rounds):
-            started, cpu = time.perf_counter(), time.thread_time()
-            os.write(fd, block)
-            os.fdatasync(fd)
-            walls.append(time.perf_counter() - started)
-            cpus.append(time.thread_time() - cpu)
-    finally:
-        os.close(fd)
-        path.unlink()
-    return Fsync(statistics.median(walls), statistics.median(cpus))
