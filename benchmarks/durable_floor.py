@@ -201,7 +201,7 @@ def render_accounting(rows: Sequence[tuple[str, Sequence[Measured]]]) -> str:
     """The machine accounting table: one line per (label, samples), medians of the windows."""
     lines = [
         "| server | clients | calls/s | server cores | server CPU µs/call | clients' CPU µs/call | clients' share "
-        "| rest of machine µs/call | idle µs/call | machine µs/call | latency µs/call "
+        "| rest of machine µs/call | idle µs/call | capacity µs/call (cores x window / calls) | latency µs/call "
         "| calls per transaction | transaction ms | server context switches/call | bound by |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
