@@ -21,6 +21,15 @@ xrsched runs with TLS, a worker bearer token and its audit log, as in production
 repetitions are interleaved round robin; the table shows medians, and ratios are medians of
 the ratios within each round.
 
+Every row also gets a **machine accounting** (``durable_floor.py``): per call, the server's CPU,
+the clients' (they share the cores), the rest of the machine and its idle time (``/proc/stat``),
+latency (clients x window / calls), the server's context switches and, from a server that
+commits, calls per transaction (its ``/metrics``); and whether the cores or waiting bind.
+``--floor`` (issue 19) adds three **ablation rows**, servers started through
+``ablation_server.py`` with one step of the durable path taken out (changes encoded then
+dropped; the committer's hand-off with no write; SQLite without fsync), and prints the ceiling
+of durable / in-memory that the steps no commit path can remove leave on this machine.
+
 Part 2, **restart time**: a state database holding 1,000,000 tasks (70 % DONE, 20 % PENDING,
 some behind a dependency, 5 % FAILED, 5 % RUNNING, 50 workers) is built directly through the
 store's own record encoder (``xrsched.store.records.encode_task`` on Task objects, written with
@@ -81,6 +90,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from durable_floor import (
+    commit_counts,
+    context_switches,
+    machine_times,
+    render_accounting,
+    render_floor,
+    switches_between,
+)
+from durable_work import DurableWork, measure_work
 from harness import (
     BearerTransport,
     kill_group,
@@ -100,19 +118,28 @@ HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
 BEGIN = "<!-- durability:begin -->"
 END = "<!-- durability:end -->"
-SERVERS = ("durable", "normal", "memory", "postgresql", "luigid")
+SERVERS = ("durable", "normal", "nosync", "handoff", "encode", "memory", "postgresql", "luigid")
+#: The servers the default run measures (the ablation rows are asked for by name: ``--only``).
+DEFAULT_SERVERS = ("durable", "normal", "memory", "postgresql", "luigid")
+#: The durable path taken apart (issue 19's floor): what ``--floor`` measures.
+FLOOR_SERVERS = ("durable", "normal", "nosync", "handoff", "encode", "memory", "luigid")
 XRSCHED_FLAGS = {
     "durable": ["--sync", "full"],
     "normal": ["--sync", "normal"],
+    "nosync": ["--sync", "normal"],  # then synchronous=OFF, by the shim
+    "handoff": ["--sync", "full"],
+    "encode": ["--sync", "full"],
     "memory": ["--store", "memory"],
 }
+#: Ablation rows: ``ablation_server.py`` in that mode (``XRSCHED_BENCH_ABLATION``), never the package.
+ABLATIONS = ("nosync", "handoff", "encode")
 #: Servers that ``--against`` also starts from the other checkout (as "base-<name>").
 BASE_SERVERS = ("durable", "memory")
 BASE_PREFIX = "base-"
-#: Targets from the issue.
-TARGET_VS_LUIGID = 1.5
+#: Targets from the issues (issue 19 for durable: ≥ 0.85x in-memory and ≥ 2x luigid).
+TARGET_VS_LUIGID = 2.0
 TARGET_PG_VS_LUIGID = 1.2
-TARGET_VS_MEMORY = 0.70
+TARGET_VS_MEMORY = 0.85
 TARGET_RESTART_S = 3.0  # issue 19 (issue 5 said 10)
 START_TIMEOUT = 30.0
 RESTART_TIMEOUT = 600.0
@@ -167,8 +194,12 @@ def start_xrsched(work: Path, certs: Any, name: str, against: Path | None = None
         flags, cleanup = ["--store", cluster.create_database("bench")], cluster.destroy
     if name.startswith(BASE_PREFIX):
         assert against is not None
-        with importing_from(against):
+        with environment(PYTHONPATH=str(against.resolve())):
             proc = spawn(server_command(state, certs, flags), log_path)
+    elif name in ABLATIONS:
+        with environment(XRSCHED_BENCH_ABLATION=name):
+            proc = spawn(server_command(state, certs, flags, [sys.executable, str(HERE / "ablation_server.py")]),
+                         log_path)  # fmt: skip
     else:
         proc = spawn(server_command(state, certs, flags), log_path)
     try:
@@ -176,6 +207,8 @@ def start_xrsched(work: Path, certs: Any, name: str, against: Path | None = None
         match = wait_for_line(proc, log_path, listening, START_TIMEOUT, poll=0.01)
         if name == "postgresql":
             wait_for_line(proc, log_path, r"leader at epoch \d+: recovered", START_TIMEOUT, poll=0.01)
+        if name in ABLATIONS and f"ablation {name}:" not in log_path.read_text(errors="replace"):
+            raise RuntimeError(f"the {name} server did not say it runs that ablation")
     except BaseException:
         if cleanup is not None:
             cleanup()
@@ -201,17 +234,19 @@ def base_package(source: Path) -> str:
 
 
 @contextlib.contextmanager
-def importing_from(source: Path) -> Iterator[None]:
-    """``PYTHONPATH=source`` for the processes started inside (servers inherit the environment)."""
-    saved = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = str(source.resolve())
+def environment(**values: str) -> Iterator[None]:
+    """These environment variables for the processes started inside (servers inherit the
+    environment): ``PYTHONPATH`` for a base server, the ablation's mode for a shim."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if saved is None:
-            del os.environ["PYTHONPATH"]
-        else:
-            os.environ["PYTHONPATH"] = saved
+        for name, value in saved.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
 
 
 def start_pg_cluster() -> Any:
@@ -337,6 +372,16 @@ class Sample:
     server_cpu: float
     client_cpu: float
     client: str
+    #: The whole machine over the window (``/proc/stat``, CPU-seconds of every core): see
+    #: durable_floor.py for the accounting per call.
+    machine_busy: float = 0.0
+    machine_idle: float = 0.0
+    cpus: int = 0
+    #: Transactions the server wrote in the window and their seconds (None: it commits nothing).
+    commits: float | None = None
+    commit_seconds: float | None = None
+    #: Context switches of the server's threads in the window.
+    server_switches: int = 0
 
     @property
     def rate(self) -> float:
@@ -411,9 +456,11 @@ def measure(server: Server, clients: int, warmup: float, duration: float, tag: s
         times[0], times[1] = now + warmup, now + warmup + duration
         go.set()
         sleep_until(times[0])
-        cpu0 = process_cpu(server.pid)
+        cpu0, machine0, switches0 = process_cpu(server.pid), machine_times(), context_switches(server.pid)
+        commits0 = commit_counts(server.spec)
         sleep_until(times[1])
-        cpu1 = process_cpu(server.pid)
+        cpu1, machine1, switches1 = process_cpu(server.pid), machine_times(), context_switches(server.pid)
+        commits1 = commit_counts(server.spec)
         while len(done) < clients:
             collect(START_TIMEOUT)
     finally:
@@ -423,6 +470,7 @@ def measure(server: Server, clients: int, warmup: float, duration: float, tag: s
                 proc.kill()
                 proc.join()
     stats = list(done.values())
+    commits = (commits1[0] - commits0[0], commits1[1] - commits0[1]) if commits0 and commits1 else (None, None)
     return Sample(
         server=server.name,
         clients=clients,
@@ -431,6 +479,12 @@ def measure(server: Server, clients: int, warmup: float, duration: float, tag: s
         server_cpu=cpu1 - cpu0,
         client_cpu=sum(s["cpu"] for s in stats),
         client=stats[0]["client"],
+        machine_busy=machine1.busy - machine0.busy,
+        machine_idle=machine1.idle - machine0.idle,
+        cpus=machine1.cpus,
+        commits=commits[0] or None,
+        commit_seconds=commits[1],
+        server_switches=switches_between(switches0, switches1),
     )
 
 
@@ -578,7 +632,7 @@ def restart_once(
     time until then, its own recovery time, RSS, with ``secret`` (an admin token's) the first
     search after listening (:func:`first_search`) and RSS after it, stop."""
     started = time.monotonic()
-    with importing_from(against) if against is not None else contextlib.nullcontext():
+    with environment(PYTHONPATH=str(against.resolve())) if against is not None else contextlib.nullcontext():
         proc = spawn(server_command(state, certs, []), log_path)
     try:
         listening = r"xrsched-server listening on (https://\S+?/RPC2)"
@@ -792,7 +846,10 @@ def measure_restart(
 # ------------------------------------------------------------------------------ reporting
 
 
-def render(rows: list[Any], restart: RestartResult | None, info: dict[str, str], args: argparse.Namespace) -> str:
+def render(
+    rows: list[Any], restart: RestartResult | None, info: dict[str, str], args: argparse.Namespace,
+    work: DurableWork | None = None,
+) -> str:
     by = {(r.server, r.clients): r for r in rows}
     out: list[str] = []
     verdicts: list[str] = []
@@ -844,7 +901,7 @@ def render(rows: list[Any], restart: RestartResult | None, info: dict[str, str],
                 "counterparts in every round; vs base = this checkout's rate / the base's, median of the "
                 "per-round ratios."
             )
-        out.append("")
+        out += ["", *render_machine(rows, work, args)]
     if restart is not None:
         built = restart.built
         statuses = ", ".join(f"{n:,} {s}" for s, n in sorted(built["by_status"].items()))
@@ -901,6 +958,29 @@ def render(rows: list[Any], restart: RestartResult | None, info: dict[str, str],
     return "\n".join(out)
 
 
+def render_machine(rows: list[Row], work: DurableWork | None, args: argparse.Namespace) -> list[str]:
+    """The machine accounting of every row, then (with the ablation rows) the durable floor."""
+    out = [
+        "Machine accounting per call (durable_floor.py): the window's cores x seconds / calls = server "
+        "+ clients + rest of machine (other work, steal, interrupts) + idle; latency = clients x "
+        "seconds / calls; calls per transaction and a transaction's time from the server's /metrics.",
+        "",
+        render_accounting([(label(row.server), row.samples) for row in rows]),
+        "",
+    ]
+    for clients in args.clients:
+        floor = render_floor(
+            {row.server: row.samples for row in rows if row.clients == clients},
+            work,
+            TARGET_VS_MEMORY,
+            TARGET_VS_LUIGID,
+        )
+        if floor is not None:
+            out += [f"Durable floor, {clients} clients: the durable path taken apart (ablation_server.py).", "",
+                    floor, ""]  # fmt: skip
+    return out
+
+
 def label(server: str) -> str:
     """The table's name for a server ("base: ..." for the other checkout's)."""
     if server.startswith(BASE_PREFIX):
@@ -914,6 +994,9 @@ LABELS = {
     "memory": "xrsched in-memory",
     "postgresql": "xrsched PostgreSQL store (synchronous_commit on)",
     "luigid": "luigid (not durable)",
+    "nosync": "ablation: sqlite, synchronous=OFF (no fsync)",
+    "handoff": "ablation: committer hand-off, no write",
+    "encode": "ablation: changes encoded, then dropped",
 }
 
 
@@ -968,8 +1051,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
         "--only",
-        default=",".join(SERVERS),
-        help=f"servers, comma-separated, from {', '.join(SERVERS)} (default: all)",
+        default=",".join(DEFAULT_SERVERS),
+        help=f"servers, comma-separated, from {', '.join(SERVERS)} (default: {','.join(DEFAULT_SERVERS)}; "
+        "nosync, handoff and encode are ablation rows: ablation_server.py)",
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help=f"the durable path's floor (issue 19): --only {','.join(FLOOR_SERVERS)} and the ceiling's arithmetic",
     )
     parser.add_argument("--clients", default="8", help="client counts, comma-separated (default: 8)")
     parser.add_argument(
@@ -998,6 +1087,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="a checkout of another commit: its durable and in-memory servers run in the same rounds (A/B)",
     )
     args = parser.parse_args(argv)
+    if args.floor:
+        args.only = ",".join(FLOOR_SERVERS)
     args.servers = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(args.servers) - set(SERVERS)
     if unknown:
@@ -1039,6 +1130,7 @@ def main(argv: list[str] | None = None) -> int:
     (work / "luigi.cfg").write_text("")
     os.environ["LUIGI_CONFIG_PATH"] = str(work / "luigi.cfg")
     samples: list[Any] = []
+    works: list[DurableWork] = []
     restart: RestartResult | None = None
     started = time.monotonic()
     try:
@@ -1050,6 +1142,9 @@ def main(argv: list[str] | None = None) -> int:
                         for name in round_order(args.servers, rep):
                             sample = measure(servers[name], clients, args.warmup, args.duration, f"r{rep}")
                             samples.append(sample)
+                            if name == "durable":  # the irreducible work, next to durable's window
+                                per_transaction = sample.calls / sample.commits if sample.commits else 1.0
+                                works.append(measure_work(work, per_transaction))
                             print(
                                 f"rep {rep + 1}/{args.reps} {name:8} clients={clients}: {sample.rate:8,.0f} "
                                 f"add_task/s  server {sample.server_us:6,.0f} us/call",
@@ -1067,7 +1162,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.servers
         for clients in args.clients
     ]
-    body = render(rows, restart, info, args)
+    body = render(rows, restart, info, args, DurableWork.median(works))
     print(body)
     print(f"\n(total {time.monotonic() - started:.0f} s)", file=sys.stderr)
     if args.json:

@@ -5,7 +5,8 @@
 # Luigi is never a dependency of xrsched: it lives only in benchmarks/.venv-durability, made
 # here with python3 -m venv, together with requests (so luigi's RemoteScheduler keeps its
 # HTTP connection alive) and an editable install of this repo. Every argument is passed on
-# to durability.py (e.g. --write, --quick, --only durable,memory, --restart-tasks 0, --against DIR).
+# to durability.py (e.g. --write, --quick, --only durable,memory, --restart-tasks 0, --against DIR,
+# --floor: the durable path taken apart, issue 19).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -49,7 +49,8 @@ def test_durability_ab_against_a_checkout_adds_base_rows_and_ratios(tmp_path: Pa
         "--restart-tasks", "0", "--against", str(base), timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in result.stdout.splitlines() if "| 8 |" in line}
+    rates = result.stdout.split("Machine accounting per call", 1)[0]  # the first table only
+    rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in rates.splitlines() if "| 8 |" in line}
     assert set(rows) == {
         "xrsched durable (sqlite, sync full)",
         "base: xrsched durable (sqlite, sync full)",
@@ -81,3 +82,70 @@ def test_durability_against_a_directory_without_xrsched_is_refused(tmp_path: Pat
     result = run_benchmark("durability.py", "--quick", "--restart-tasks", "0", "--against", str(tmp_path), timeout=120)
     assert result.returncode != 0
     assert f"--against {tmp_path}: PYTHONPATH={tmp_path} imports xrsched from" in result.stderr, result.stderr[-3000:]
+
+
+def test_durability_floor_accounts_for_the_machine_and_takes_the_commit_path_apart():
+    result = run_benchmark(
+        "durability.py", "--quick", "--only", "durable,nosync,handoff,encode,memory", "--restart-tasks", "0",
+        timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    accounting = {
+        line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
+        for line in result.stdout.split("Machine accounting per call", 1)[1].split("Durable floor", 1)[0].splitlines()
+        if "| 8 |" in line
+    }
+    assert set(accounting) == {
+        "xrsched durable (sqlite, sync full)",
+        "ablation: sqlite, synchronous=OFF (no fsync)",
+        "ablation: committer hand-off, no write",
+        "ablation: changes encoded, then dropped",
+        "xrsched in-memory",
+    }, result.stdout
+    for cells in accounting.values():
+        assert re.fullmatch(r"\d+%", cells[5]), cells  # the clients' share of the call's CPU
+        assert re.match(r"(CPU|waiting) \(idle \d+%\)", cells[-1]), cells
+        assert re.fullmatch(r"\d+\.\d", cells[-2]), cells  # the server's context switches per call
+    # Calls per transaction from the server's /metrics: only servers that commit have one.
+    assert re.fullmatch(r"\d+\.\d\d", accounting["xrsched durable (sqlite, sync full)"][-4]), accounting
+    assert re.fullmatch(r"\d+\.\d\d", accounting["ablation: committer hand-off, no write"][-4]), accounting
+    assert accounting["ablation: changes encoded, then dropped"][-4] == "-", accounting
+    assert accounting["xrsched in-memory"][-4] == "-", accounting
+    # Each ablation did what it says: the hand-off server's committer took every change set,
+    # the encode-only server's none.
+    handed = re.search(r"^handoff: (\d+) change sets written in (\d+) transactions", result.stderr, re.MULTILINE)
+    assert handed is not None and int(handed.group(1)) > 0 and int(handed.group(2)) > 0, result.stderr[-3000:]
+    assert re.search(r"^encode: 0 change sets written", result.stderr, re.MULTILINE), result.stderr[-3000:]
+    floor = result.stdout.split("Durable floor, 8 clients", 1)[1]
+    assert "| handoff: + committer hand-off" in floor
+    assert re.search(r"At best durable / in-memory = \d+\.\d\dx on this machine", floor), floor
+
+
+def test_the_ablation_server_refuses_to_start_without_a_mode():
+    import os
+    import subprocess
+    import sys
+
+    environment = {k: v for k, v in os.environ.items() if k != "XRSCHED_BENCH_ABLATION"}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "ablation_server.py"), "--port", "0"],
+        env=environment, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "XRSCHED_BENCH_ABLATION must be one of encode, handoff, nosync" in result.stderr
+
+
+def test_committer_cost_compares_the_committer_with_none():
+    result = run_benchmark("committer_cost.py", "--rounds", "2", "--seconds", "0.2", "--write-ms", "0.2", timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    line = (r"^committer +\d+\.\d µs/call, none +\d+\.\d µs/call, "
+            r"difference +-?\d+\.\d \(\d+\.\d\d calls per transaction\)$")
+    rounds = re.findall(line, result.stdout, re.MULTILINE)
+    assert len(rounds) == 2, result.stdout
+    assert re.search(r"the committer's cost per call: -?\d+\.\d µs \(median of 2 rounds", result.stdout), result.stdout
+
+
+def test_committer_cost_with_a_real_sqlite_store():
+    result = run_benchmark("committer_cost.py", "--rounds", "1", "--seconds", "0.2", "--sqlite", "off", timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert re.search(r"the committer's cost per call: -?\d+\.\d µs \(median of 1 rounds", result.stdout), result.stdout
