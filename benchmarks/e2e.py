@@ -49,6 +49,14 @@ run ``--reps`` times (3 by default), the systems taking turns within each repeti
 table shows medians: tasks/s is the median of the runs' rates and *vs luigid* the median of
 the ratios within each repetition; the range of the rates is shown beside them.
 
+Each run's line also gives its tasks/s by tenths of its tasks (in the order they ended), and with
+several ``--tasks`` sizes the comparison gives their medians per size. ``--out-dir DIR`` puts the
+tasks' outputs (and ``runs.log``) in DIR, e.g. ``/dev/shm``, instead of the system's temporary
+directory; the server's state stays there. On a file system whose cost of creating a file
+changes during a run (ext4 without a journal, after many deletions: benchmarks/README.md, "Flat
+with graph size: why"), that cost would otherwise weigh differently on runs of different sizes;
+the machine line says which file system the outputs were on.
+
 Run through ``benchmarks/run_e2e.sh`` (makes ``benchmarks/.venv-e2e`` with luigi; xrsched never
 depends on luigi). ``--only xrsched`` needs no luigi. ``--write`` puts the table into
 benchmarks/README.md between the markers of ``--block`` (``e2e`` by default; ``e2e-luigi`` for
@@ -74,6 +82,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from e2e_tenths import filesystem, tenth_rates
 from harness import free_port, machine_info, machine_line, write_block
 
 HERE = Path(__file__).resolve().parent
@@ -122,6 +131,8 @@ class Result:
     planned: int = 0
     #: Seconds from the first task's start to the last task's end (NaN when unknown).
     running: float = float("nan")
+    #: Tasks/s over each tenth of the tasks, in the order they ended (see :func:`tenth_rates`).
+    tenths: tuple[float, ...] = ()
 
     @property
     def rate(self) -> float:
@@ -138,6 +149,14 @@ class Result:
 #: tasks run so far, exit :data:`TIMED_OUT`, and the rate up to then.
 RUN_TIMEOUT = [1800.0]
 TIMED_OUT = 124
+#: Where the tasks' outputs and ``runs.log`` go (``--out-dir``): None for the run's own temporary
+#: directory (next to the server's state), else a directory of that name inside this one.
+OUT_DIR: list[Path | None] = [None]
+
+
+def task_root(work: Path) -> Path:
+    """The directory a run's tasks write into (the ``--root`` parameter of the benchmark tasks)."""
+    return work / "out" if OUT_DIR[0] is None else OUT_DIR[0] / work.name
 
 
 def run_bounded(args: list[str], env: dict[str, str], cwd: Path) -> int:
@@ -167,7 +186,7 @@ def measure(root: Path, launched: float, finished: float, system: str, shape: st
     ends = [float(v) for v in lines[1::2]]
     running = (max(ends) - min(starts)) if starts and ends else float("nan")
     return Result(system, shape, len(starts), (min(starts) - launched) if starts else float("nan"),
-                  finished - launched, code, planned, running)  # fmt: skip
+                  finished - launched, code, planned, running, tuple(tenth_rates(starts, ends)))  # fmt: skip
 
 
 def run_order(
@@ -209,6 +228,19 @@ def flatness(results: list[Result], sizes: list[int]) -> list[str]:
             ratio = (f"; {sizes[-1]:,} / {sizes[0]:,}: {medians[sizes[-1]] / medians[sizes[0]]:.2f} "
                      f"(while running: {running[sizes[-1]] / running[sizes[0]]:.2f})")  # fmt: skip
         lines.append(f"- {system}, {shape}: " + "; ".join(cells) + ratio)
+        lines += by_tenths([r for r in results if (r.system, r.shape) == (system, shape)], sizes)
+    return lines
+
+
+def by_tenths(runs: list[Result], sizes: list[int]) -> list[str]:
+    """One line per size: the median over ``runs`` of each tenth's tasks/s (see :func:`tenth_rates`)."""
+    lines = []
+    for size in sizes:
+        tenths = [r.tenths for r in runs if r.planned == size and len(r.tenths) == 10]
+        if tenths:
+            medians = (statistics.median(column) for column in zip(*tenths, strict=True))
+            lines.append(f"  - {size:,} by tenths of its tasks (median tasks/s): " + ", ".join(
+                f"{m:,.0f}" for m in medians))  # fmt: skip
     return lines
 
 
@@ -246,7 +278,7 @@ def xrsched_server(sync: str, work: Path) -> Iterator[dict[str, str]]:
 
 
 def run_xrsched(shape: str, tasks: int, workers: int, sync: str, work: Path) -> Result:
-    root = work / "out"
+    root = task_root(work)
     with xrsched_server(sync, work) as env:
         command = [str(BIN / "xrsched"), "run"]
         if subprocess.run([*command, "--help"], capture_output=True, env=env, check=False).returncode != 0:
@@ -274,7 +306,7 @@ def run_requests_only(tasks: int, work: Path) -> Result:
     worker = "requests-only"
     with xrsched_server("full", work) as env:
         client = RemoteScheduler(env["XRSCHED_SCHEDULER_URL"], token=env["XRSCHED_TOKEN"], ca=env["XRSCHED_CA"])
-        found = walk([e2e_tasks.Chain(root=str(work / "out"), i=tasks - 1)], CompletenessChecker(1))
+        found = walk([e2e_tasks.Chain(root=str(task_root(work)), i=tasks - 1)], CompletenessChecker(1))
         client.send_many([("add_worker", {"worker": worker, "info": {"host": "bench"}}),
                           *registration_calls(found, worker)])  # fmt: skip
         fields = {
@@ -310,7 +342,7 @@ def run_luigi_xrsched(shape: str, tasks: int, workers: int, work: Path, sync: st
     """Luigi's ``luigi`` command, unchanged but for ``--scheduler-url``, against the xrsched row's
     server (TLS, worker token, ``sync`` as given: ``full`` for the target row) through luigid's
     ``/api/``."""
-    root = work / "out"
+    root = task_root(work)
     with xrsched_server(sync, work) as server_env:
         env = {k: v for k, v in server_env.items() if not k.startswith(("XRSCHED_", "LUIGI_"))}
         # Luigi talks through requests if it can import it, else through urllib (a plain
@@ -328,7 +360,7 @@ def run_luigi_xrsched(shape: str, tasks: int, workers: int, work: Path, sync: st
 def run_luigi_local(shape: str, tasks: int, workers: int, work: Path) -> Result:
     """The same ``luigi`` command with ``--local-scheduler`` (no server, no HTTP, no state on
     disk): what Luigi's worker alone costs, so the best any remote scheduler could reach."""
-    root = work / "out"
+    root = task_root(work)
     env = {**os.environ, "PYTHONPATH": str(HERE)}
     args = luigi_command(shape, tasks, workers, root, "--local-scheduler")
     launched = time.time()
@@ -338,7 +370,7 @@ def run_luigi_local(shape: str, tasks: int, workers: int, work: Path) -> Result:
 
 
 def run_luigi(shape: str, tasks: int, workers: int, work: Path) -> Result:
-    port, root = free_port(), work / "out"
+    port, root = free_port(), task_root(work)
     (work / "logs").mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(HERE))
     server = subprocess.Popen(
@@ -467,17 +499,25 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=RUN_TIMEOUT[0],
                         help="stop a worker command after this many seconds and show the rate so far "
                         "(exit 124; default 1800)")  # fmt: skip
+    parser.add_argument("--out-dir", type=Path, default=None,
+                        help="put each run's task outputs and runs.log in a directory of its own in this one "
+                        "(made if missing; e.g. /dev/shm), instead of next to the server's state in the "
+                        "system's temporary directory; the server's state stays there either way")  # fmt: skip
     parser.add_argument("--write", action="store_true", help="update benchmarks/README.md")
     parser.add_argument("--readme", type=Path, default=README)
     parser.add_argument("--block", choices=sorted(BLOCKS), default="e2e",
                         help="the README table --write replaces (default: e2e, the one of all systems)")  # fmt: skip
     options = parser.parse_args()
     RUN_TIMEOUT[0] = options.timeout
+    if options.out_dir is not None:
+        options.out_dir.mkdir(parents=True, exist_ok=True)
+        OUT_DIR[0] = options.out_dir.resolve()
     systems = options.only.split(",")
     unknown = sorted(set(systems) - set(SYSTEMS))
     if unknown:
         parser.error(f"unknown system(s) {', '.join(unknown)}; known: {', '.join(SYSTEMS)}")
     info = machine_info()  # the load average before the runs
+    info["task outputs on"] = filesystem(OUT_DIR[0] or Path(tempfile.gettempdir()))
     if any(system.startswith("luigi") for system in systems):
         info["luigi's HTTP client"] = luigi_http_client()
     sizes = [int(size) for size in options.tasks.split(",")]
@@ -503,10 +543,12 @@ def main() -> int:
                 sync = "normal" if system == "xrsched-normal" else "full"
                 result = run_xrsched(shape, tasks, options.workers, sync, work)
         finally:
+            shutil.rmtree(task_root(work), ignore_errors=True)
             shutil.rmtree(work, ignore_errors=True)
         first = _seconds(result.first) + ("s" if result.first == result.first else "")
         print(f"rep {rep + 1}/{options.reps} {result.system:22} {shape:7} tasks={result.tasks} first={first} "
-              f"wall={result.wall:.2f}s rate={result.rate:.0f}/s exit={result.code}", flush=True)  # fmt: skip
+              f"wall={result.wall:.2f}s rate={result.rate:.0f}/s exit={result.code} "
+              f"tenths={','.join(f'{rate:.0f}' for rate in result.tenths) or '-'}", flush=True)  # fmt: skip
         results.append(result)
     command = " ".join(["benchmarks/run_e2e.sh", *sys.argv[1:]])
     text = "\n\n".join(

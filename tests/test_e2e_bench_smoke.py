@@ -3,9 +3,14 @@ requests-only loop gets through the chain, and the table has its rows (no luigi 
 
 from __future__ import annotations
 
+import importlib.util
+import time
+from pathlib import Path
+from types import ModuleType
+
 import pytest
 
-from tests.benchscripts import run_benchmark
+from tests.benchscripts import ROOT, run_benchmark
 
 
 def test_e2e_bench_small_run_prints_a_table_of_medians():
@@ -119,3 +124,61 @@ def test_e2e_bench_several_sizes_take_turns_and_are_compared():
     flat = [line for line in lines if line.startswith("- xrsched, ")]
     assert len(flat) == 2 and all("16 / 8: " in line and "first" in line for line in flat), result.stdout
     assert all("while running" in line and "(while running: " in line for line in flat), result.stdout
+
+
+def test_e2e_bench_out_dir_takes_the_task_outputs_and_each_run_shows_its_rate_by_tenths(tmp_path):
+    """``--out-dir``: the tasks write under it (emptied after each run) and the
+    machine line names its file system; every run's line gives 10 rates, one per tenth of its tasks."""
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    before = outputs.stat().st_mtime_ns
+    time.sleep(0.01)
+    result = run_benchmark(
+        "e2e.py", "--only", "xrsched", "--shapes", "fan-in", "--tasks", "20,40", "--reps", "1",
+        "--out-dir", str(outputs), timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    runs = [line for line in lines if line.startswith("rep ")]
+    assert len(runs) == 2 and all(" exit=0 " in line for line in runs), result.stdout
+    for line in runs:
+        tenths = line.rsplit("tenths=", 1)[1].split(",")
+        assert len(tenths) == 10 and all(float(rate) > 0 for rate in tenths), line
+    # Each run's directory was made in it (which changes its mtime) and removed after the run.
+    assert outputs.stat().st_mtime_ns != before and list(outputs.iterdir()) == [], list(outputs.iterdir())
+    assert "task outputs on: ext4 at /" in result.stdout or "task outputs on: tmpfs at /" in result.stdout
+    medians = [line for line in lines if " by tenths of its tasks (median tasks/s): " in line]
+    assert [line.split(" by ")[0].strip() for line in medians] == ["- 20", "- 40"], result.stdout
+
+
+def _tenths_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("e2e_tenths", ROOT / "benchmarks" / "e2e_tenths.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tenth_rates_measure_each_tenth_from_the_end_of_the_one_before():
+    tenth_rates = _tenths_module().tenth_rates
+    # 20 tasks, two per tenth; the first tenth is counted from the first start (t=0), the k-th
+    # ends at 2k seconds except the first (1 s): rates 2/1, then 2/3 (from 1 to 4), then 2/2...
+    starts = [0.0] * 20
+    ends = [0.5, 1.0, 3.0, 4.0, *(2.0 * k + d for k in range(3, 11) for d in (-0.5, 0.0))]
+    rates = tenth_rates(starts, list(reversed(ends)))  # in the order they ended, whatever the log's
+    assert rates == [2.0, 2 / 3, *([1.0] * 8)]
+    assert tenth_rates([0.0] * 9, [1.0] * 9) == []
+    assert len(tenth_rates([0.0] * 25, [float(i + 1) for i in range(25)])) == 10  # 5 left out
+
+
+def test_filesystem_names_the_longest_mount_point_above_a_path(tmp_path):
+    filesystem = _tenths_module().filesystem
+    mounts = tmp_path / "mounts"
+    mounts.write_text(
+        "/dev/vda / ext4 rw 0 0\ntmpfs /dev/shm tmpfs rw 0 0\nshm /dev/shmx tmpfs rw 0 0\n"
+        "tmpfs /mnt/my\\040disk tmpfs rw 0 0\n"
+    )
+    assert filesystem(Path("/dev/shm/e2e"), str(mounts)) == "tmpfs at /dev/shm"
+    assert filesystem(Path("/dev/shmy/e2e"), str(mounts)) == "ext4 at /"
+    assert filesystem(Path("/mnt/my disk/x"), str(mounts)) == "tmpfs at /mnt/my disk"
+    assert filesystem(Path("/x"), str(tmp_path / "missing")) == "unknown"
