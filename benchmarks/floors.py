@@ -500,11 +500,12 @@ def _one_round(
     variants = [removal.name for removal in REMOVALS] + ["bare stdlib"]
     shift = round_ % len(variants)
     for row, bench in benches.items():
+        calls = args.calls if bench.pipelined else 16 * args.requests
         for name in variants[shift:] + variants[:shift]:
             if name == "bare stdlib":
-                us = bares[row].block_us(args.calls)
+                us = bares[row].block_us(calls)
             else:
-                us = block_us(bench, next(r for r in REMOVALS if r.name == name), args.calls)
+                us = block_us(bench, next(r for r in REMOVALS if r.name == name), calls)
             figures.add(figures.inproc, (row, name), us)
     if e2e is not None:
         for key in ["bare", *benches]:
@@ -551,7 +552,7 @@ def render(figures: Figures, args: argparse.Namespace) -> str:
                                                                  for r in rows])  # fmt: skip
     out.append("")
     out.append(f"{args.rounds} interleaved rounds; blocks of {args.calls} requests (the 16-call request: "
-               f"{max(1, args.calls // 16)}); a saving is the best block with the component minus the best "
+               f"{args.requests}); a saving is the best block with the component minus the best "
                "without it, and (in brackets) the median of the per-round differences. ping and add_task "
                "through the HTTP handler (no TLS), the 16-call request through the application.")  # fmt: skip
     out.append("")
@@ -591,19 +592,25 @@ def budget(figures: Figures, args: argparse.Namespace, med: dict[tuple[str, str]
     line("bare-equivalent: xrsched-server without the required components", [f"{base[r]:,.0f}" for r in rows])
     line("**budget for the required: target - bare-equivalent**", [f"{targets[r] - base[r]:,.0f}" for r in rows])
     line("**required components (removed together)**", [f"{required[r]:,.0f}" for r in rows])
-    line("floor: bare-equivalent + required", [f"{e2e[r]:,.0f} ({e2e[r] / targets[r]:.2f}x target)" for r in rows])
+    line("floor: bare-equivalent + required", [f"{e2e[r]:,.0f} ({_times(e2e[r], targets[r])} target)" for r in rows])
     if "ping" in rows:
         line("ping with the bare server's base instead of ours: bare + required",
-             [f"{bare + required['ping']:,.0f} ({(bare + required['ping']) / bare:.2f}x bare)" if r == "ping" else "-"
+             [f"{bare + required['ping']:,.0f} ({_times(bare + required['ping'], bare)} bare)" if r == "ping" else "-"
               for r in rows])  # fmt: skip
     return out
+
+
+def _times(value: float, reference: float) -> str:
+    """``value / reference`` as ``1.23x``; ``-`` when a short block measured no CPU (one kernel tick)."""
+    return f"{value / reference:.2f}x" if reference > 0 else "-"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated: " + ", ".join(ROWS))
     parser.add_argument("--rounds", type=int, default=9, help="interleaved rounds; the table shows medians")
-    parser.add_argument("--calls", type=int, default=300, help="requests per in-process block (16-call: calls/16)")
+    parser.add_argument("--calls", type=int, default=300, help="ping or add_task requests per in-process block")
+    parser.add_argument("--requests", type=int, default=40, help="16-call requests per in-process block")
     parser.add_argument("--pool", type=int, default=4000, help="tasks registered ahead for the 16-call request")
     parser.add_argument("--e2e-calls", type=int, default=1000,
                         help="the real servers end to end, blocks of this many calls (0: none; the budget then uses "

@@ -16,8 +16,8 @@ CELL = re.compile(r"^-?[\d,]+\.\d \(-?[\d,]+\.\d\)$")
 
 
 def test_floors_tiny_run_prints_the_ablation_and_the_budget():
-    result = run_benchmark("floors.py", "--rounds", "1", "--calls", "16", "--pool", "200", "--e2e-calls", "32",
-                           timeout=300)  # fmt: skip
+    tiny = ("--rounds", "1", "--calls", "16", "--requests", "2", "--pool", "200", "--e2e-calls", "32")
+    result = run_benchmark("floors.py", *tiny, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[3:-1]]
             for line in result.stdout.splitlines() if line.startswith("| ")}  # fmt: skip
