@@ -33,6 +33,7 @@ import argparse
 import itertools
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +42,7 @@ import threading
 import time
 import uuid
 import xmlrpc.client
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 WORKLOADS = ("ping", "add_task", "multicall")
 WORKER = "bench-worker-1"
+PEER = ("127.0.0.1", 50000)
 REPORTS = 8
 ASKS = 8
 
@@ -84,9 +87,9 @@ class Server:
         from xrsched.rpc.app import RequestInfo
 
         sequence = next(self._sequence)
-        identity = self.app.authenticate(self.headers, None, peer=("127.0.0.1", 50000))
+        identity = self.app.authenticate(self.headers, None, peer=PEER)
         request = RequestInfo(
-            peer=("127.0.0.1", 50000), method="POST", path="/RPC2", request_id=f"r{sequence}",
+            peer=PEER, method="POST", path="/RPC2", request_id=f"r{sequence}",
             identity=identity, tls=True, headers={"User-Agent": "percall"},
         )  # fmt: skip
         result = self.app.handle_rpc(body, request)
@@ -128,34 +131,43 @@ class HttpPath:
 
     def serve_block(self, bodies: list[bytes]) -> tuple[float, list[bytes]]:
         """CPU seconds the handler spent on ``bodies``, and the answers' bodies."""
-        import socket
-
         from xrsched.rpc.handler import RpcRequestHandler
 
-        client, served = socket.socketpair()
-        received = bytearray()
-
-        def send() -> None:
-            client.sendall(b"".join(self.request(body) for body in bodies))
-            client.shutdown(socket.SHUT_WR)
-
-        def receive() -> None:
-            while chunk := client.recv(1 << 20):
-                received.extend(chunk)
-
-        threads = [threading.Thread(target=send), threading.Thread(target=receive)]
-        for thread in threads:
-            thread.start()
-        started = time.thread_time()
-        RpcRequestHandler(served, ("127.0.0.1", 50000), self.http)  # serves until the input ends
-        cpu = time.thread_time() - started
-        for thread in threads:
-            thread.join()
-        client.close()
-        return cpu, _split_answers(bytes(received), len(bodies))
+        requests = b"".join(self.request(body) for body in bodies)
+        return serve_pipelined(requests, len(bodies), lambda served: RpcRequestHandler(served, PEER, self.http))
 
     def close(self) -> None:
         self.http.server_close()
+
+
+def serve_pipelined(
+    requests: bytes, count: int, handle: Callable[[socket.socket], object]
+) -> tuple[float, list[bytes]]:
+    """``requests`` (``count`` of them) written down a Unix socketpair at once and served by
+    ``handle(socket)`` in this thread until the input ends: the handler thread's CPU seconds
+    (``thread_time``; the threads that write and read are the client's) and the answers' bodies."""
+    client, served = socket.socketpair()
+    received = bytearray()
+
+    def send() -> None:
+        client.sendall(requests)
+        client.shutdown(socket.SHUT_WR)
+
+    def receive() -> None:
+        while chunk := client.recv(1 << 20):
+            received.extend(chunk)
+
+    threads = [threading.Thread(target=send), threading.Thread(target=receive)]
+    for thread in threads:
+        thread.start()
+    started = time.thread_time()
+    handle(served)  # serves until the input ends
+    cpu = time.thread_time() - started
+    served.close()  # as the server's shutdown_request does (the stdlib's handler leaves it open)
+    for thread in threads:
+        thread.join()
+    client.close()
+    return cpu, _split_answers(bytes(received), count)
 
 
 def _split_answers(data: bytes, count: int) -> list[bytes]:

@@ -36,6 +36,7 @@ import os
 import queue
 import shutil
 import signal
+import socketserver
 import ssl
 import statistics
 import subprocess
@@ -48,6 +49,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
 from harness import (
     BearerTransport,
@@ -157,30 +159,34 @@ def start_bare(work: Path, certs: Any) -> Server:
     )
 
 
+class BareHandler(SimpleXMLRPCRequestHandler):
+    """The stdlib's handler, as little changed as keep-alive over TLS needs."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive
+    # The handler writes headers and body in two sends; with Nagle on, the body waits for
+    # the client's delayed ACK of the headers (~40 ms a call). The stdlib switch for it:
+    disable_nagle_algorithm = True
+
+
+class BareServer(socketserver.ThreadingMixIn, SimpleXMLRPCServer):
+    """The stdlib's server, a thread per connection."""
+
+    daemon_threads = True
+
+
+def bare_ping(worker: str | None = None) -> dict[str, Any]:
+    """The bare server's only method: what xrsched's ping answers a worker with no messages."""
+    return {"rpc_messages": []}
+
+
 def serve_bare(cert: str, key: str) -> None:
     """The ceiling: stdlib SimpleXMLRPCServer, threaded, TLS, HTTP/1.1 keep-alive, nothing else."""
-    import socketserver
-    from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
-
-    class Handler(SimpleXMLRPCRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive
-        # The handler writes headers and body in two sends; with Nagle on, the body waits for
-        # the client's delayed ACK of the headers (~40 ms a call). The stdlib switch for it:
-        disable_nagle_algorithm = True
-
-    class Server(socketserver.ThreadingMixIn, SimpleXMLRPCServer):
-        daemon_threads = True
-
-    server = Server(("127.0.0.1", 0), requestHandler=Handler, logRequests=False, allow_none=True)
+    server = BareServer(("127.0.0.1", 0), requestHandler=BareHandler, logRequests=False, allow_none=True)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     # Handshakes then run in accept(), on the serving thread: fine for keep-alive clients.
     server.socket = context.wrap_socket(server.socket, server_side=True)
-
-    def ping(worker: str | None = None) -> dict[str, Any]:
-        return {"rpc_messages": []}
-
-    server.register_function(ping, "ping")
+    server.register_function(bare_ping, "ping")
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     host, port = server.server_address[:2]
     print(f"bare listening on https://{host}:{port}/RPC2", flush=True)
