@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
 import time
@@ -249,3 +250,74 @@ def test_two_servers_in_one_process_count_apart(live_server_factory):
     first.proxy(first.admin).ping("w")
     assert scrape(first, first.admin).value("xrsched_rpc_calls_total", method="ping", outcome="ok") == 1
     assert scrape(second, second.admin).value("xrsched_rpc_calls_total", method="ping", outcome="ok") == 0
+
+
+# -- the per-call families after a known sequence ---------------------------------------------
+
+
+def test_per_call_families_count_a_known_sequence(live_server):
+    """Three tasks in two families, four asks (one finds nothing), two reports DONE, one FAILED."""
+    admin = live_server.proxy(live_server.admin)
+    for task_id, family in (("Load_1", "Load"), ("Load_2", "Load"), ("Sum_1", "Sum")):
+        admin.add_task({"__starstar": True, "task_id": task_id, "worker": "w", "family": family,
+                        "retry_policy_dict": {"retry_count": 5}})  # fmt: skip
+    given = [admin.get_work({"__starstar": True, "worker": "w"}).get("task_id") for _ in range(4)]
+    assert sorted(given[:3]) == ["Load_1", "Load_2", "Sum_1"] and given[3] is None
+    for task_id, status in (("Load_1", "DONE"), ("Load_2", "DONE"), ("Sum_1", "FAILED")):
+        admin.add_task({"__starstar": True, "task_id": task_id, "worker": "w", "status": status})
+
+    found = scrape(live_server, live_server.admin)
+    assert found.value("luigi_task_started_total", family="Load") == 2
+    assert found.value("luigi_task_started_total", family="Sum") == 1
+    assert found.value("luigi_task_done_total", family="Load") == 2
+    assert found.value("luigi_task_failed_total", family="Sum") == 1
+    assert found.label_values("luigi_task_done_total", "family") == {"Load"}
+    assert found.label_values("luigi_task_disabled_total", "family") == set()
+    assert found.label_values("luigi_task_execution_time_seconds", "family") == {"Load", "Sum"}
+    assert found.label_values("luigi_task_started_created", "family") == {"Load", "Sum"}
+    assert 0 <= found.value("luigi_task_execution_time_seconds", family="Load") < 30
+    assert found.value("xrsched_rpc_calls_total", method="get_work", outcome="ok") == 4
+    assert found.value("xrsched_rpc_calls_total", method="add_task", outcome="ok") == 6
+    assert found.value("xrsched_rpc_call_duration_seconds_count", method="add_task") == 6
+    buckets = [found.value("xrsched_get_work_duration_seconds_bucket", le=le) for le in LE]
+    assert buckets == sorted(buckets) and buckets[-1] == 4  # cumulative, every ask counted once
+    assert found.value("xrsched_get_work_duration_seconds_count") == 4
+    assert 0 < found.value("xrsched_get_work_duration_seconds_sum") < 4 * 10
+    assert found.value("xrsched_get_work_duration_seconds_created") > 1.7e9
+    declared = [line for line in found.text.splitlines() if line.startswith("# ") and PER_CALL.match(line.split()[2])]
+    assert declared == PER_CALL_DECLARATIONS
+
+
+#: The bounds of the call and get_work histograms as scraped (``le`` labels).
+LE = ("0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0",
+      "10.0", "+Inf")  # fmt: skip
+PER_CALL = re.compile(r"^(luigi_task_|xrsched_get_work_|xrsched_rpc_call)")
+#: HELP and TYPE of the per-call families in a scrape, as main's prometheus_client objects declared them.
+PER_CALL_DECLARATIONS = [
+    "# HELP luigi_task_started_total Tasks handed out to a worker by get_work.",
+    "# TYPE luigi_task_started_total counter",
+    "# HELP luigi_task_started_created Tasks handed out to a worker by get_work.",
+    "# TYPE luigi_task_started_created gauge",
+    "# HELP luigi_task_done_total Tasks that became DONE.",
+    "# TYPE luigi_task_done_total counter",
+    "# HELP luigi_task_done_created Tasks that became DONE.",
+    "# TYPE luigi_task_done_created gauge",
+    "# HELP luigi_task_failed_total Tasks that became FAILED (not counting failures that disabled them).",
+    "# TYPE luigi_task_failed_total counter",
+    "# HELP luigi_task_failed_created Tasks that became FAILED (not counting failures that disabled them).",
+    "# TYPE luigi_task_failed_created gauge",
+    "# HELP luigi_task_disabled_total Tasks that became DISABLED.",
+    "# TYPE luigi_task_disabled_total counter",
+    "# HELP luigi_task_execution_time_seconds Length of the last run of a task of this family that ended.",
+    "# TYPE luigi_task_execution_time_seconds gauge",
+    "# HELP xrsched_rpc_calls_total Method calls (XML-RPC, multicall entries, /api/) by method and outcome.",
+    "# TYPE xrsched_rpc_calls_total counter",
+    "# HELP xrsched_rpc_call_duration_seconds Time to check, run and encode one method call.",
+    "# TYPE xrsched_rpc_call_duration_seconds histogram",
+    "# HELP xrsched_get_work_duration_seconds Time get_work spends in the scheduler: waiting for its lock and "
+    "choosing a task.",
+    "# TYPE xrsched_get_work_duration_seconds histogram",
+    "# HELP xrsched_get_work_duration_seconds_created Time get_work spends in the scheduler: waiting for its lock "
+    "and choosing a task.",
+    "# TYPE xrsched_get_work_duration_seconds_created gauge",
+]
