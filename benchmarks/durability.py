@@ -847,7 +847,10 @@ def measure_restart(
 
 
 def render(
-    rows: list[Any], restart: RestartResult | None, info: dict[str, str], args: argparse.Namespace,
+    rows: list[Any],
+    restart: RestartResult | None,
+    info: dict[str, str],
+    args: argparse.Namespace,
     work: DurableWork | None = None,
 ) -> str:
     by = {(r.server, r.clients): r for r in rows}
@@ -933,7 +936,8 @@ def render(
         if restart.base_runs:
             ratios = [a["cpu"] / b["cpu"] for a, b in zip(restart.runs, restart.base_runs, strict=True)]
             out += [
-                "Server CPU to listening, this / base, per run: " + ", ".join(f"{r:.2f}x" for r in ratios)
+                "Server CPU to listening, this / base, per run: "
+                + ", ".join(f"{r:.2f}x" for r in ratios)
                 + f" (median {statistics.median(ratios):.2f}x).",
                 "",
             ]

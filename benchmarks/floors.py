@@ -304,8 +304,9 @@ def render(figures: Figures, args: argparse.Namespace) -> str:
             label = "**all required removed at once: saved**"
         cells = [(best_saving(figures, r, removal.name), saving(figures, r, removal.name)) for r in rows]
         line(label, "yes" if removal.required else "no", cells)
-    summed = [(sum(best_saving(figures, r, n) for n in SUMMED), sum(saving(figures, r, n) for n in SUMMED))
-              for r in rows]
+    summed = [
+        (sum(best_saving(figures, r, n) for n in SUMMED), sum(saving(figures, r, n) for n in SUMMED)) for r in rows
+    ]
     line("sum of the required, one by one", "", summed)
     line("bare stdlib handler + dispatcher, same requests", "", [(best[r, "bare stdlib"], med[r, "bare stdlib"])
                                                                  for r in rows])  # fmt: skip
@@ -340,8 +341,10 @@ def budget(figures: Figures, args: argparse.Namespace, med: dict[tuple[str, str]
     if measured:
         line("  of which kernel (stime)", [f"{statistics.median(figures.kernel[r]) * e2e[r]:,.0f}" for r in rows])
     if measured:
-        line("  of which outside the in-process path (TLS, syscalls, threads)",
-             [f"{e2e[r] - med[r, 'full']:,.0f}" for r in rows])
+        line(
+            "  of which outside the in-process path (TLS, syscalls, threads)",
+            [f"{e2e[r] - med[r, 'full']:,.0f}" for r in rows],
+        )
     line("bare stdlib server (ping only)", [f"{bare:,.0f}" if r == "ping" else "-" for r in rows])
     if measured:
         line("  of which kernel (stime)", [f"{statistics.median(figures.kernel['bare']) * bare:,.0f}" if r == "ping"

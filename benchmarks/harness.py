@@ -148,9 +148,7 @@ def wait_for_line(
 def mint_token(tokens: Path, token_id: str, role: str) -> str:
     """A new token in ``tokens`` made by ``xrsched token add`` (as an operator would); its secret."""
     command = [*console_script("xrsched", "xrsched.cli.main"), "token", "add", "--id", token_id, "--role", role]
-    made = subprocess.run(
-        [*command, "--tokens", str(tokens)], capture_output=True, text=True, check=True, timeout=60
-    )
+    made = subprocess.run([*command, "--tokens", str(tokens)], capture_output=True, text=True, check=True, timeout=60)
     return made.stdout.strip().splitlines()[0]
 
 

@@ -60,8 +60,13 @@ def token(keys: dict[str, Any], algorithm: str, lifetime: int = 3600) -> str:
 
 
 def oidc_table(jwks: Path, cache_size: int) -> dict[str, Any]:
-    return {"issuer": ISSUER, "audience": AUDIENCE, "jwks": str(jwks), "roles": {"bots": "worker"},
-            "cache_size": cache_size}
+    return {
+        "issuer": ISSUER,
+        "audience": AUDIENCE,
+        "jwks": str(jwks),
+        "roles": {"bots": "worker"},
+        "cache_size": cache_size,
+    }
 
 
 def per_call_us(check: Callable[[], object], seconds: float) -> float:
@@ -136,9 +141,10 @@ def ping_rate(url: str, pid: int, bearer: str, ca: Path, seconds: float) -> tupl
 def server_rows(work: Path, certs: Any, jwks: Path, keys: dict[str, Any], seconds: float, reps: int) -> list[str]:
     samples: dict[str, list[tuple[float, float]]] = {}
     value = token(keys, "RS256")
-    with server(work, certs, {"oidc": oidc_table(jwks, 1024)}, "cached") as cached, server(
-        work, certs, {"oidc": oidc_table(jwks, 0)}, "uncached"
-    ) as uncached:
+    with (
+        server(work, certs, {"oidc": oidc_table(jwks, 1024)}, "cached") as cached,
+        server(work, certs, {"oidc": oidc_table(jwks, 0)}, "uncached") as uncached,
+    ):
         for _ in range(reps):
             for label, (url, pid, secret), bearer in (
                 ("our own token", cached, None),

@@ -178,7 +178,7 @@ def _split_answers(data: bytes, count: int) -> list[bytes]:
         end = data.index(b"\r\n\r\n", at)
         head = data[at:end]
         if not head.startswith(b"HTTP/1.1 200 "):
-            raise RuntimeError(f"answer {len(answers) + 1}: {data[at:at + 400]!r}")
+            raise RuntimeError(f"answer {len(answers) + 1}: {data[at : at + 400]!r}")
         length = int(head.lower().split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
         answers.append(data[end + 4 : end + 4 + length])
         at = end + 4 + length
@@ -324,7 +324,14 @@ def make_workload(name: str, server: Server, pool: int) -> Workload:
 
 
 def measure(
-    name: str, *, calls: int, reps: int, store: str | None, pool: int, profile: Path | None, threads: int = 1,
+    name: str,
+    *,
+    calls: int,
+    reps: int,
+    store: str | None,
+    pool: int,
+    profile: Path | None,
+    threads: int = 1,
     http: bool = False,
 ) -> float:
     """Best µs of CPU per request over ``reps`` blocks of ``calls`` requests (``threads`` threads

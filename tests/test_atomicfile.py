@@ -148,9 +148,7 @@ _KILLED_MID_WRITE = textwrap.dedent(
 def test_a_process_killed_mid_write_leaves_the_old_file_whole(tmp_path):
     path = tmp_path / "data.bin"
     write_atomic(path, b"O" * 1000)
-    child = subprocess.Popen(
-        [sys.executable, "-c", _KILLED_MID_WRITE, str(path)], stdout=subprocess.PIPE, text=True
-    )
+    child = subprocess.Popen([sys.executable, "-c", _KILLED_MID_WRITE, str(path)], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None
         assert child.stdout.readline() == "halfway\n"

@@ -138,8 +138,10 @@ def test_the_ablation_server_refuses_to_start_without_a_mode():
 def test_committer_cost_compares_the_committer_with_none():
     result = run_benchmark("committer_cost.py", "--rounds", "2", "--seconds", "0.2", "--write-ms", "0.2", timeout=120)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    line = (r"^committer +\d+\.\d µs/call, none +\d+\.\d µs/call, "
-            r"difference +-?\d+\.\d \(\d+\.\d\d calls per transaction\)$")
+    line = (
+        r"^committer +\d+\.\d µs/call, none +\d+\.\d µs/call, "
+        r"difference +-?\d+\.\d \(\d+\.\d\d calls per transaction\)$"
+    )
     rounds = re.findall(line, result.stdout, re.MULTILINE)
     assert len(rounds) == 2, result.stdout
     assert re.search(r"the committer's cost per call: -?\d+\.\d µs \(median of 2 rounds", result.stdout), result.stdout

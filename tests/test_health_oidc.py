@@ -40,7 +40,10 @@ def test_the_element_and_the_struct():
         healthy
     )
     assert to_struct(healthy)["oidc"] == {
-        "configured": True, "keys": 2, "refresh_ok": True, "last_refresh": NOW.timestamp()
+        "configured": True,
+        "keys": 2,
+        "refresh_ok": True,
+        "last_refresh": NOW.timestamp(),
     }
     assert "oidc" not in to_struct(report(None))
     assert b"<oidc" not in to_xml(report(None))

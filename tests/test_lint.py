@@ -1,4 +1,4 @@
-"""The code base stays ruff-clean: lint runs as part of the test command."""
+"""The code base stays ruff-clean and ruff-formatted: both run as part of the test command."""
 
 from __future__ import annotations
 
@@ -12,6 +12,20 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_ruff_check_is_clean():
     result = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--output-format", "concise", "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_is_clean():
+    """One layout everywhere: ``ruff format`` leaves every file as it is (``# fmt: skip`` marks
+    the few lines laid out by hand)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "."],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -29,4 +29,3 @@ def default_tokens_path() -> Path:
     if explicit:
         return Path(explicit)
     return default_state_dir() / "tokens.toml"
-

@@ -118,7 +118,6 @@ def test_an_operator_drains_a_worker_and_sets_its_processes(
     assert state["lot-worker"] == "disabled"
 
 
-
 def test_an_operator_edits_a_resource_and_a_viewer_cannot(page: Page, dash_server: DashServer) -> None:
     page.sign_in("view")
     page.go("#/resources")

@@ -12,9 +12,7 @@ from tests.rpc.http_support import EchoApp, https, post_rpc, read_until_close, r
 from xrsched.rpc.sockio import looks_like_plain_http, plain_http_answer
 
 
-@pytest.mark.parametrize(
-    "first", [b"GET / HT", b"POST /RP", b"HEAD /he", b"OPTIONS ", b"PUT /x H", b"DELETE /"]
-)
+@pytest.mark.parametrize("first", [b"GET / HT", b"POST /RP", b"HEAD /he", b"OPTIONS ", b"PUT /x H", b"DELETE /"])
 def test_http_request_lines_are_recognised(first):
     assert looks_like_plain_http(first)
 

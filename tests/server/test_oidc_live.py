@@ -228,7 +228,10 @@ def test_a_key_server_that_is_down_keeps_cached_keys_and_degrades_health(start, 
     _, port = live.runtime.http.server_address
     probe = subprocess.run(
         [XRSCHED, "health", f"localhost:{port}", "--ca", str(live.ca)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert probe.returncode == 1, probe.stdout + probe.stderr
     assert "DEGRADED" in probe.stdout
@@ -251,13 +254,15 @@ def test_health_without_oidc_has_no_oidc_element(live_server):
 
 def test_an_unreadable_jwks_file_stops_the_server_with_one_line(tmp_path, env):
     config = tmp_path / "server.toml"
-    config.write_text(
-        f'[oidc]\nissuer = "{ISSUER}"\naudience = "{AUDIENCE}"\njwks = "{tmp_path / "nope.json"}"\n'
-    )
+    config.write_text(f'[oidc]\nissuer = "{ISSUER}"\naudience = "{AUDIENCE}"\njwks = "{tmp_path / "nope.json"}"\n')
     server = str(Path(sys.executable).parent / "xrsched-server")
     result = subprocess.run(
         [server, "--config", str(config), "--port", "0", "--state-path", str(tmp_path / "state")],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 1
     assert result.stderr.strip() == (
@@ -293,7 +298,10 @@ def test_xrsched_health_checks_a_jwt(start, rsa_key, groups, audience, verdict):
     token = sign(rsa_key, claims(groups=groups, aud=audience))
     probe = subprocess.run(
         [XRSCHED, "health", f"localhost:{port}", "--ca", str(live.ca), "--token", token],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert probe.returncode == 0, probe.stdout + probe.stderr
     assert probe.stdout.rstrip().split(" - ")[-1].startswith(verdict), probe.stdout

@@ -248,7 +248,6 @@ def test_calls_during_the_thaw_and_after_it_answer_as_a_start_from_the_rows(twin
     assert lazy.core.cold_tasks_left() == 0 and max(builds.holds) <= SLICE
 
 
-
 def test_the_tasks_built_in_slices_are_kept_out_of_the_collectors_full_passes(twins):
     """As those loaded at start are (``gc.freeze``): else a full collection while they are built
     scans all built so far, inside one call (a second at 700,000 tasks)."""

@@ -186,9 +186,7 @@ def test_a_read_only_store_of_a_file_with_nothing_stored_reads_as_empty(tmp_path
 def _layout(path: Path) -> dict[str, Any]:
     with sqlite3.connect(path) as db:
         tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
-        layout: dict[str, Any] = {
-            table: db.execute(f"PRAGMA table_xinfo({table})").fetchall() for table in tables
-        }
+        layout: dict[str, Any] = {table: db.execute(f"PRAGMA table_xinfo({table})").fetchall() for table in tables}
         layout["indexes"] = db.execute(
             "SELECT name, tbl_name FROM sqlite_master WHERE type='index' AND sql IS NOT NULL ORDER BY name"
         ).fetchall()

@@ -244,6 +244,7 @@ class SchedulerService:
         info = self._core_task_info(task_id)
         info["history"] = self.task_history(task_id)
         return info
+
     def audit_search(
         self,
         identity: str | None = None,

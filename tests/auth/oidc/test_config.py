@@ -79,11 +79,17 @@ def test_the_server_refuses_a_bad_table_with_one_line_and_exit_2(tmp_path, env):
     config.write_text('[oidc]\nissuer = "https://i"\naudience = "a"\njwks = "/k.json"\nalgorithms = ["HS256"]\n')
     result = subprocess.run(
         [SERVER, "--config", str(config), "--state-path", str(tmp_path / "state")],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert errors == [f"Error: {config}: oidc.algorithms: 'HS256' is refused (an HMAC algorithm: anyone who "
-                      "has the public key set could sign tokens with it)"]
+    assert errors == [
+        f"Error: {config}: oidc.algorithms: 'HS256' is refused (an HMAC algorithm: anyone who "
+        "has the public key set could sign tokens with it)"
+    ]
     assert not (tmp_path / "state").exists()

@@ -63,7 +63,9 @@ def test_texts_must_be_non_empty_and_one_line(value):
 
 
 def test_a_jwks_location_is_a_path_or_an_https_url():
-    assert refusal(jwks="ftp://x/certs") == "x.toml: oidc.jwks must be a file path or an https:// URL, got 'ftp://x/certs'"
+    assert (
+        refusal(jwks="ftp://x/certs") == "x.toml: oidc.jwks must be a file path or an https:// URL, got 'ftp://x/certs'"
+    )
     assert OidcSettings.from_mapping({**BASE, "jwks": "certs/jwks.json"}).jwks == "certs/jwks.json"
     assert not OidcSettings.from_mapping({**BASE, "jwks": "certs/jwks.json"}).jwks_is_url
 
