@@ -79,10 +79,12 @@ def graph(now: float) -> Scheduler:
     return sched
 
 
-@pytest.fixture
-def twins() -> tuple[Scheduler, Scheduler]:
+@pytest.fixture(params=["snapshot", "split"])
+def twins(request: pytest.FixtureRequest) -> tuple[Scheduler, Scheduler]:
+    """From the rows, and cold: from a snapshot (SQLite) or from the rows split as read (PostgreSQL)."""
     old = graph(T0)
-    return restarted(old, T0 + 1, via_snapshot=False), restarted(old, T0 + 1, via_snapshot=True)
+    lazy = restarted(old, T0 + 1, via_snapshot=request.param == "snapshot", split=request.param == "split")
+    return restarted(old, T0 + 1, via_snapshot=False), lazy
 
 
 def both(twins: tuple[Scheduler, Scheduler], method: str, **kwargs: Any) -> Any:
@@ -147,11 +149,12 @@ def test_a_disabled_dependency_blocks_a_cold_task_built_later(twins):
     both(twins, "re_enable_task", task_id="T3", now=T0 + 12)
 
 
-def test_cold_tasks_nobody_holds_are_pruned_on_time():
+@pytest.mark.parametrize("split", [False, True])
+def test_cold_tasks_nobody_holds_are_pruned_on_time(split):
     old = graph(T0)
     # w0's record is gone: its DONE tasks lose their only stakeholder and are removed after remove_delay.
     eager = restarted(old, T0 + 1, via_snapshot=False, drop="w0")
-    lazy = restarted(old, T0 + 1, via_snapshot=True, drop="w0")
+    lazy = restarted(old, T0 + 1, via_snapshot=not split, drop="w0", split=split)
     assert fingerprint(eager) == fingerprint(lazy)
     assert "T3" in cold_ids(lazy)
     both((eager, lazy), "prune", now=T0 + 1 + CONFIG.remove_delay + 1)
@@ -172,11 +175,12 @@ def test_a_whole_graph_or_a_search_builds_every_task_at_once(twins):
     both(twins, "task_search", task_str="T", now=T0 + 12)
 
 
-def test_a_snapshot_without_done_tasks_restores_nothing_cold():
+@pytest.mark.parametrize("split", [False, True])
+def test_a_snapshot_without_done_tasks_restores_nothing_cold(split):
     old = Scheduler(CONFIG, resources={"db": 1})
     old.add_task(task_id="P", worker="w0", now=T0)
     eager = restarted(old, T0 + 1, via_snapshot=False)
-    lazy = restarted(old, T0 + 1, via_snapshot=True)
+    lazy = restarted(old, T0 + 1, via_snapshot=not split, split=split)
     assert not cold_ids(lazy) and fingerprint(eager) == fingerprint(lazy)
 
 
@@ -233,10 +237,12 @@ class Twins(RuleBasedStateMachine):
             max_size=6,
         ),
         prune=st.booleans(),
+        split=st.booleans(),
     )
-    def start(self, statuses, chain, owners, dropped, later, prune):
+    def start(self, statuses, chain, owners, dropped, later, prune, split):
         """Both from the same records; the snapshot taken before the ``later`` calls (and maybe
-        a prune that removes tasks), which come from the rows on top of it."""
+        a prune that removes tasks), which come from the rows on top of it; or, with ``split``,
+        the cold one from the rows split as PostgreSQL's are read."""
         old = Scheduler(CONFIG, resources={"db": 1})
         for index, task_id in enumerate(TASKS):
             deps = [TASKS[index - 1]] if index and chain[index] else []
@@ -250,7 +256,7 @@ class Twins(RuleBasedStateMachine):
         now = self.tick()
         self.twins = (
             restarted(old, now, via_snapshot=False, drop=dropped),
-            restarted(old, now, via_snapshot=True, drop=dropped, snapshot_rows=before),
+            restarted(old, now, via_snapshot=not split, drop=dropped, snapshot_rows=before, split=split),
         )
 
     def tick(self, seconds: float = 0.5) -> float:
