@@ -1,6 +1,5 @@
-"""Restarting a scheduler from its records in tests: from the rows, from a snapshot of older
-rows plus the rows changed since, or from the rows split as they are read, as the PostgreSQL
-store reads them (DONE tasks left cold in both, ``xrsched.core.coldtasks``)."""
+"""Restarting a scheduler from its records in tests: from the rows, or from a snapshot of older
+rows plus the rows changed since (DONE tasks left cold, ``xrsched.core.coldtasks``)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from xrsched.core import Scheduler
 from xrsched.core.coldtasks import TaskTable
 from xrsched.core.model import Task
 from xrsched.core.restore import meta_of, restore
-from xrsched.store import coldrows, snapshot
+from xrsched.store import snapshot
 from xrsched.store.records import TaskDecoder, decode_meta, decode_worker, encode_meta, encode_task, encode_worker
 
 
@@ -35,25 +34,16 @@ def restarted(
     via_snapshot: bool,
     drop: str | None = None,
     snapshot_rows: list[tuple[Any, ...]] | None = None,
-    split: bool = False,
 ) -> Scheduler:
     """A fresh scheduler restored from ``old``'s records (without worker ``drop``'s record): from
     the rows, or from a snapshot of ``snapshot_rows`` (default: the rows now) with the rows that
-    differ from them on top, as the SQLite store hands them over; with ``split`` (and not
-    ``via_snapshot``), from the rows split as the PostgreSQL store reads them: out of id order,
-    a few at a time."""
+    differ from them on top, as the SQLite store hands them over."""
     policy = old.config.retry_policy
     decoder = TaskDecoder(policy)
     rows = rows_of(old)
     workers = [decode_worker(w.id, encode_worker(w), now) for w in old.workers.values() if w.id != drop]
     meta = decode_meta(encode_meta(meta_of(old)))
     fresh = Scheduler(old.config, resources=dict(old.resources))
-    if split:
-        read = rows[1::2] + rows[::2][::-1]  # PostgreSQL hands rows over in no particular order
-        loaded = coldrows.split((read[i : i + 3] for i in range(0, len(read), 3)), decoder)
-        tasks = [task for batch in loaded.decoded_batches(decoder, size=3) for task in batch]
-        restore(fresh, tasks, workers, now=now, cold=loaded.cold, **meta)
-        return fresh
     if not via_snapshot:
         restore(fresh, decoder.decode_rows(rows), workers, now=now, **meta)
         return fresh

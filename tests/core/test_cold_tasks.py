@@ -79,12 +79,10 @@ def graph(now: float) -> Scheduler:
     return sched
 
 
-@pytest.fixture(params=["snapshot", "split"])
-def twins(request: pytest.FixtureRequest) -> tuple[Scheduler, Scheduler]:
-    """From the rows, and cold: from a snapshot (SQLite) or from the rows split as read (PostgreSQL)."""
+@pytest.fixture
+def twins() -> tuple[Scheduler, Scheduler]:
     old = graph(T0)
-    lazy = restarted(old, T0 + 1, via_snapshot=request.param == "snapshot", split=request.param == "split")
-    return restarted(old, T0 + 1, via_snapshot=False), lazy
+    return restarted(old, T0 + 1, via_snapshot=False), restarted(old, T0 + 1, via_snapshot=True)
 
 
 def both(twins: tuple[Scheduler, Scheduler], method: str, **kwargs: Any) -> Any:
@@ -149,12 +147,11 @@ def test_a_disabled_dependency_blocks_a_cold_task_built_later(twins):
     both(twins, "re_enable_task", task_id="T3", now=T0 + 12)
 
 
-@pytest.mark.parametrize("split", [False, True])
-def test_cold_tasks_nobody_holds_are_pruned_on_time(split):
+def test_cold_tasks_nobody_holds_are_pruned_on_time():
     old = graph(T0)
     # w0's record is gone: its DONE tasks lose their only stakeholder and are removed after remove_delay.
     eager = restarted(old, T0 + 1, via_snapshot=False, drop="w0")
-    lazy = restarted(old, T0 + 1, via_snapshot=not split, drop="w0", split=split)
+    lazy = restarted(old, T0 + 1, via_snapshot=True, drop="w0")
     assert fingerprint(eager) == fingerprint(lazy)
     assert "T3" in cold_ids(lazy)
     both((eager, lazy), "prune", now=T0 + 1 + CONFIG.remove_delay + 1)
@@ -175,12 +172,11 @@ def test_a_whole_graph_or_a_search_builds_every_task_at_once(twins):
     both(twins, "task_search", task_str="T", now=T0 + 12)
 
 
-@pytest.mark.parametrize("split", [False, True])
-def test_a_snapshot_without_done_tasks_restores_nothing_cold(split):
+def test_a_snapshot_without_done_tasks_restores_nothing_cold():
     old = Scheduler(CONFIG, resources={"db": 1})
     old.add_task(task_id="P", worker="w0", now=T0)
     eager = restarted(old, T0 + 1, via_snapshot=False)
-    lazy = restarted(old, T0 + 1, via_snapshot=not split, split=split)
+    lazy = restarted(old, T0 + 1, via_snapshot=True)
     assert not cold_ids(lazy) and fingerprint(eager) == fingerprint(lazy)
 
 
@@ -237,12 +233,10 @@ class Twins(RuleBasedStateMachine):
             max_size=6,
         ),
         prune=st.booleans(),
-        split=st.booleans(),
     )
-    def start(self, statuses, chain, owners, dropped, later, prune, split):
+    def start(self, statuses, chain, owners, dropped, later, prune):
         """Both from the same records; the snapshot taken before the ``later`` calls (and maybe
-        a prune that removes tasks), which come from the rows on top of it; or, with ``split``,
-        the cold one from the rows split as PostgreSQL's are read."""
+        a prune that removes tasks), which come from the rows on top of it."""
         old = Scheduler(CONFIG, resources={"db": 1})
         for index, task_id in enumerate(TASKS):
             deps = [TASKS[index - 1]] if index and chain[index] else []
@@ -256,7 +250,7 @@ class Twins(RuleBasedStateMachine):
         now = self.tick()
         self.twins = (
             restarted(old, now, via_snapshot=False, drop=dropped),
-            restarted(old, now, via_snapshot=not split, drop=dropped, snapshot_rows=before, split=split),
+            restarted(old, now, via_snapshot=True, drop=dropped, snapshot_rows=before),
         )
 
     def tick(self, seconds: float = 0.5) -> float:

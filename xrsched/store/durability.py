@@ -18,7 +18,6 @@ from xrsched.core.scheduler import Scheduler
 
 from .base import Batch, StateStore, StoreCorrupt
 from .records import RecordError, TaskDecoder, decode_meta, decode_worker, encode_meta, encode_task, encode_worker
-from .snapshot import Loaded
 from .sqlite import SQLiteStore
 
 log = logging.getLogger("xrsched.store")
@@ -54,7 +53,7 @@ def encode_changes(core: Scheduler, changes: ChangeSet) -> Batch:
 def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
     """Fill an empty core from the store's records; StoreCorrupt names what could not be read.
     Returns the counts of tasks and workers, and ``cold``: the DONE tasks left unbuilt, when
-    they came from a snapshot or a split.
+    they came from a snapshot.
 
     Task rows are read and decoded a batch at a time while :func:`restore` consumes them, so
     each batch is indexed while it is still in the CPU cache. On StoreCorrupt the core is left
@@ -66,9 +65,8 @@ def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
     per generation (a second each at a million tasks). The records hold no reference cycles, so
     reference counting still frees them; a collection first keeps garbage out of the freeze.
 
-    From a store's valid snapshot (:mod:`.snapshot`, SQLite), or from PostgreSQL's rows split
-    as they are read (:mod:`.coldrows`), only the tasks not DONE are decoded; the DONE ones go
-    to the core unbuilt (:mod:`xrsched.core.coldtasks`).
+    From a store's valid snapshot (:mod:`.snapshot`, SQLite), only the tasks not DONE are
+    decoded; the DONE ones go to the core unbuilt (:mod:`xrsched.core.coldtasks`).
     """
     decoder = TaskDecoder(core.shared_policy(core.config.retry_policy))
     collecting = gc.isenabled()
@@ -78,7 +76,7 @@ def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
         with _unreadable(store):
             meta = decode_meta(store.load_meta())
             workers = [decode_worker(worker_id, row, now) for worker_id, row in store.iter_workers()]
-            loaded = _split(store, decoder)
+            loaded = store.load_snapshot(decoder) if isinstance(store, SQLiteStore) else None
         if loaded is None:
             batches = (decoder.decode_rows(rows) for rows in store.iter_task_batches())
         else:
@@ -95,18 +93,9 @@ def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
             gc.enable()
     log.debug("recovered %d tasks and %d workers from %s", len(core.tasks), len(workers), store.path)
     counts = {"tasks": len(core.tasks), "workers": len(workers)}
-    if loaded is not None:  # present: read from the snapshot or a split
+    if loaded is not None:  # present: read from the snapshot
         counts["cold"] = core.tasks.cold_count if isinstance(core.tasks, TaskTable) else 0
     return counts
-
-
-def _split(store: StateStore, decoder: TaskDecoder) -> Loaded | None:
-    """The tasks split in two, the DONE ones unbuilt: from SQLite's snapshot when it holds a
-    usable one, from PostgreSQL's rows as they are read (``load_split``); None to read the rows."""
-    if isinstance(store, SQLiteStore):
-        return store.load_snapshot(decoder)
-    load_split = getattr(store, "load_split", None)
-    return load_split(decoder) if load_split is not None else None
 
 
 def _guarded(store: StateStore, batches: Iterator[list[Task]]) -> Iterator[list[Task]]:

@@ -20,7 +20,6 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from . import coldrows
 from .base import Batch, Fenced, ReplyRow, StoreConnectionError, StoreError, StoreTooNew
 from .migrations import SCHEMA_VERSION
 from .pgschema import (
@@ -35,8 +34,6 @@ from .pgschema import (
     UPSERT_WORKER,
 )
 from .pgurl import PgTarget
-from .records import TaskDecoder
-from .snapshot import Loaded
 
 log = logging.getLogger("xrsched.store")
 
@@ -205,11 +202,6 @@ class PostgresStore:
             cursor.execute(SELECT_TASKS)  # type: ignore[arg-type]
             while rows := cursor.fetchmany(size):
                 yield rows
-
-    def load_split(self, decoder: TaskDecoder) -> Loaded:
-        """Every stored task row, read once and split as the SQLite store's snapshot splits
-        them (:mod:`.coldrows`): the tasks not DONE as rows to decode, the DONE ones unbuilt."""
-        return coldrows.split(self.iter_task_batches(), decoder)
 
     def iter_workers(self) -> Iterator[tuple[str, str]]:
         """(worker id, encoded row) for every stored worker."""

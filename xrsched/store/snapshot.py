@@ -107,7 +107,7 @@ def build(rows: Iterable[TaskRow], decoder: TaskDecoder) -> bytes:
             groups.setdefault((fields[_STAKEHOLDERS], fields[_WORKERS]), []).append(row[0])
         else:
             hot.add(row, index)
-    removes, links = cold_details(cold.ids, cold.data)
+    removes, links = _cold_details(cold)
     hot_columns = (*hot.frozen(joined=False)[:5], data_column(list(hot.data)))
     value = (FORMAT, list(heads), hot_columns, cold.frozen(joined=True), groups, removes, links)
     return marshal.dumps(value)
@@ -144,14 +144,13 @@ class _Columns:
                 self.seqs.tobytes(), data)  # fmt: skip
 
 
-def cold_details(ids: list[str], data: list[str]) -> tuple[dict[str, float], dict[str, Any]]:
-    """The removal times and the reverse dependency index of DONE tasks (their ids and ``data``
-    texts, in the same order; RecordError if a text is not one)."""
-    _, more = data_column(list(data))
+def _cold_details(cold: _Columns) -> tuple[dict[str, float], dict[str, Any]]:
+    """The removal times and the reverse dependency index of the DONE tasks."""
+    _, more = data_column(list(cold.data))
     removes: dict[str, float] = {}
     dependents: dict[str, list[str]] = {}
     for i, deps, extra in more:
-        task_id = ids[i]
+        task_id = cold.ids[i]
         for dep in dict.fromkeys(deps or ()):
             dependents.setdefault(dep, []).append(task_id)
         if isinstance(extra, dict) and extra.get("remove") is not None:
