@@ -9,14 +9,17 @@ A client (``RemoteScheduler(urls=[A, B])``, short backoff so its own waiting har
 figure) makes one successful call to A; then A is killed with SIGKILL and the client calls
 ``ping`` until one succeeds. Reported: that time, and B's own "recovered N tasks ... in X s"
 (the state load that is part of it). Repeated ``--reps`` times per size, alternating the roles.
+With ``--against DIR`` (another checkout, e.g. ``git archive main | tar -x -C DIR``), that
+checkout's servers fail over on the same database too, alternating with this one's (an A/B).
 
-``python benchmarks/failover.py [--tasks 1k,100k] [--reps 3] [--write]``; ``--write`` puts the
-table into benchmarks/README.md between the failover markers.
+``python benchmarks/failover.py [--tasks 1k,100k] [--reps 3] [--against DIR] [--write]``;
+``--write`` puts the table into benchmarks/README.md between the failover markers.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import signal
@@ -27,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from durability import _count, build_state, start_pg_cluster
+from durability import _count, build_state, importing_from, start_pg_cluster
 from harness import (
     free_port,
     kill_group,
@@ -61,7 +64,7 @@ def start_server(work: Path, certs: Any, name: str, store_url: str, tokens: Path
     return proc, url, log
 
 
-def one_failover(work: Path, certs: Any, store_url: str, tokens: Path, secret: str, rep: int) -> dict[str, float]:
+def one_failover(work: Path, certs: Any, store_url: str, tokens: Path, secret: str, rep: str) -> dict[str, float]:
     from xrsched.client import RemoteScheduler
 
     first, first_url, first_log = start_server(work, certs, f"a{rep}", store_url, tokens)
@@ -88,19 +91,19 @@ def one_failover(work: Path, certs: Any, store_url: str, tokens: Path, secret: s
                 kill_group(proc)
 
 
-def render(results: dict[int, list[dict[str, float]]], info: dict[str, str]) -> str:
+def render(results: dict[tuple[int, str], list[dict[str, float]]], info: dict[str, str]) -> str:
     lines = [
         "| stored tasks | kill -9 → first successful call (s, median) | min-max | new leader's state load (s) |",
         "| ---: | ---: | ---: | ---: |",
     ]
-    for tasks, runs in results.items():
+    for (tasks, name), runs in results.items():
         times = [r["failover"] for r in runs]
         loads = [r["load"] for r in runs]
         lines.append(
-            f"| {tasks:,} | {statistics.median(times):.2f} | {min(times):.2f}-{max(times):.2f} "
-            f"| {statistics.median(loads):.2f} |"
+            f"| {tasks:,}{f' ({name})' if name != 'this' else ''} | {statistics.median(times):.2f} "
+            f"| {min(times):.2f}-{max(times):.2f} | {statistics.median(loads):.2f} |"
         )
-    reps = len(next(iter(results.values()))) if results else 0
+    reps = len(next(iter(results.values()))) if results else 0  # per size and checkout
     return "\n".join(
         [
             *lines,
@@ -129,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--tasks", default="1k,100k", help="state sizes, comma-separated (default 1k,100k)")
     parser.add_argument("--reps", type=int, default=3, help="failovers per size (default 3)")
+    parser.add_argument("--against", type=Path, help="another checkout whose servers fail over too, alternating")
     parser.add_argument("--write", action="store_true", help="write the table into benchmarks/README.md")
     args = parser.parse_args(argv)
     sizes = [_count(size) for size in args.tasks.split(",") if size.strip()]
@@ -142,19 +146,23 @@ def main(argv: list[str] | None = None) -> int:
     tokens = work / "tokens.toml"
     secret = mint_token(tokens, "bench", "worker")
     cluster = start_pg_cluster()
-    results: dict[int, list[dict[str, float]]] = {}
+    results: dict[tuple[int, str], list[dict[str, float]]] = {}
     try:
         for tasks in sizes:
             store_url = cluster.create_database(f"failover{tasks}")
             store = PostgresStore(parse_store_url(store_url), history_days=0)
             built = build_state(work / "unused", tasks, store=store)
             print(f"{tasks:,} tasks written in {built['seconds']:.1f} s", file=sys.stderr, flush=True)
-            results[tasks] = []
             for rep in range(args.reps):
-                run = one_failover(work, certs, store_url, tokens, secret, rep)
-                results[tasks].append(run)
-                print(f"{tasks:,} tasks, failover {rep + 1}/{args.reps}: {run['failover']:.2f} s "
-                      f"(state load {run['load']:.2f} s)", file=sys.stderr, flush=True)  # fmt: skip
+                order: list[tuple[str, Path | None]] = [("this", None)]
+                if args.against is not None:
+                    order.insert(rep % 2, ("base", args.against))
+                for name, source in order:
+                    with importing_from(source) if source is not None else contextlib.nullcontext():
+                        run = one_failover(work, certs, store_url, tokens, secret, f"{name}{rep}")
+                    results.setdefault((tasks, name), []).append(run)
+                    print(f"{tasks:,} tasks, failover {rep + 1}/{args.reps} ({name}): {run['failover']:.2f} s "
+                          f"(state load {run['load']:.2f} s)", file=sys.stderr, flush=True)  # fmt: skip
     finally:
         cluster.destroy()
     body = render(results, info)
