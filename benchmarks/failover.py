@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from durability import _count, build_state, importing_from, start_pg_cluster
+from durability import _count, build_state, environment, start_pg_cluster
 from harness import (
     free_port,
     kill_group,
@@ -158,7 +158,11 @@ def main(argv: list[str] | None = None) -> int:
                 if args.against is not None:
                     order.insert(rep % 2, ("base", args.against))
                 for name, source in order:
-                    with importing_from(source) if source is not None else contextlib.nullcontext():
+                    with (
+                        environment(PYTHONPATH=str(source.resolve()))
+                        if source is not None
+                        else contextlib.nullcontext()
+                    ):
                         run = one_failover(work, certs, store_url, tokens, secret, f"{name}{rep}")
                     results.setdefault((tasks, name), []).append(run)
                     print(f"{tasks:,} tasks, failover {rep + 1}/{args.reps} ({name}): {run['failover']:.2f} s "
