@@ -11,7 +11,9 @@ When to stop (Luigi's rules, simplified): after a ``get_work`` that handed out n
 nothing running here, the worker stops unless tasks it registered are running on other workers
 (their end may unblock ours). With ``keep_alive`` it also stays while the scheduler counts
 pending tasks of ours (``n_pending_tasks``), waiting for retries of failed tasks, for other
-workers' tasks, or for inputs; an assistant with ``keep_alive`` never stops by itself.
+workers' tasks, or for inputs; an assistant with ``keep_alive`` never stops by itself. Before
+it stops, it takes back unfinished tasks the scheduler no longer holds for it because it was
+dropped meanwhile (:mod:`.reclaim`).
 """
 
 from __future__ import annotations
