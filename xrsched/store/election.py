@@ -11,7 +11,9 @@ The bound that keeps two leaders from serving at once: the lock session runs wit
 earliest ``takeover_delay`` after the leader's last check was sent; the leader's lease ends
 ``LEASE_FRACTION * takeover_delay`` after that same moment, and it answers nothing as leader
 past its lease. A leader that is stopped, partitioned or starved therefore stops serving
-before any standby can take the lock; its writes are refused by the epoch in any case. TCP
+before any standby can take the lock; its writes are refused by the epoch in any case, and a
+write of its that stalled mid-transaction and holds the epoch row is ended by the new leader
+(:func:`_end_stalled_writers`). TCP
 keepalives on both ends (libpq's and the session's ``tcp_keepalives_*``) make a dead peer's
 connection fail in seconds rather than the kernel's two hours.
 """
@@ -23,6 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import psycopg
 
@@ -145,12 +148,12 @@ class LeaderElection:
             epoch, url = self._leader_row(conn)
             self.hooks.following(epoch, url)
             return
-        with conn.transaction():
-            row = conn.execute(
-                "UPDATE xrsched_leader SET epoch = epoch + 1, url = %s, since = extract(epoch from now()) "
-                "WHERE id = 1 RETURNING epoch",
-                (self.advertise_url,),
-            ).fetchone()
+        try:
+            row = self._bump_epoch(conn)
+        except psycopg.errors.LockNotAvailable:
+            if not _end_stalled_writers(conn):
+                raise
+            row = self._bump_epoch(conn)
         if row is None:
             raise StoreConnectionError("xrsched_leader has no row; the schema is damaged")
         self._epoch = int(row[0])
@@ -197,6 +200,14 @@ class LeaderElection:
             with contextlib.suppress(psycopg.Error):  # gone either way: PostgreSQL frees the lock with it
                 conn.close()
 
+    def _bump_epoch(self, conn: psycopg.Connection) -> tuple[Any, ...] | None:
+        with conn.transaction():
+            return conn.execute(
+                "UPDATE xrsched_leader SET epoch = epoch + 1, url = %s, since = extract(epoch from now()) "
+                "WHERE id = 1 RETURNING epoch",
+                (self.advertise_url,),
+            ).fetchone()
+
     @staticmethod
     def _leader_row(conn: psycopg.Connection) -> tuple[int, str | None]:
         row = conn.execute("SELECT epoch, url FROM xrsched_leader WHERE id = 1").fetchone()
@@ -210,6 +221,35 @@ def hold_leader_lock(target: PgTarget) -> Iterator[bool]:
     with connect(target, autocommit=True) as conn:
         row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,)).fetchone()
         yield bool(row and row[0])
+
+
+def _end_stalled_writers(conn: psycopg.Connection) -> int:
+    """End the sessions that hold the epoch row's share lock (a write's fence) although this
+    server holds the leader lock and its epoch bump waited ``lock_timeout`` (``takeover_delay``)
+    for them; how many were ended.
+
+    Such a write belongs to an old leader that stopped in the middle of it: a stopped or frozen
+    process keeps its connection open, and a transaction caught between the statements of a
+    pipeline and their Sync is not idle, so ``idle_in_transaction_session_timeout`` never ends
+    it. That leader's lease is over (it could not have lost the leader lock otherwise), so its
+    write can only end refused: ending its session rolls it back and lets the takeover go on.
+    Needs the right to signal those sessions (the same database role, or ``pg_signal_backend``).
+    """
+    try:
+        ended = conn.execute(
+            "SELECT pid, pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'relation' "
+            "AND relation = 'xrsched_leader'::regclass AND mode = 'RowShareLock' AND granted "
+            "AND pid <> pg_backend_pid()"
+        ).fetchall()
+    except psycopg.errors.InsufficientPrivilege as exc:
+        log.error("election: a stalled write of the old leader holds the takeover, and this role may not "
+                  "end its session (%s): grant it pg_signal_backend or use the same role", _one_line(exc))  # fmt: skip
+        return 0
+    pids = [pid for pid, done in ended if done]
+    if pids:
+        log.warning("election: ended the old leader's stalled write session(s) %s that held the takeover",
+                    ", ".join(map(str, pids)))  # fmt: skip
+    return len(pids)
 
 
 def _one_line(exc: BaseException) -> str:
