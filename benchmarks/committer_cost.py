@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from durable_work import add_bench_task
+
 from xrsched.store.base import Batch
 from xrsched.store.committer import GroupCommitter
 
@@ -61,11 +63,7 @@ def add_task_batches(count: int) -> list[Batch]:
     core.track_changes(transitions_only=False)
     batches = []
     for n in range(count):
-        core.add_task(
-            f"BenchTask_cost_c{n % 8}_{n}", now=1_000_000.0 + n, status="PENDING", runnable=True, deps=[],
-            priority=n % 5, family="BenchTask", module="bench.tasks", params={"date": "2026-11-22", "n": str(n)},
-            param_visibilities={"date": 0, "n": 0}, worker=f"bench-w{n % 8}",
-        )  # fmt: skip
+        add_bench_task(core, n, "cost")
         batches.append(encode_changes(core, core.take_changes()))
     return batches
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,16 @@ class DurableWork:
         return DurableWork(*(statistics.median(getattr(r, name) for r in runs) for name in DurableWork.__annotations__))
 
 
+def add_bench_task(core: Any, n: int, tag: str) -> None:
+    """The ``n``-th add_task of 8 clients, with the arguments the durability benchmark's clients
+    send, registered in ``core`` (ids ``BenchTask_<tag>_c<client>_<n>``)."""
+    core.add_task(
+        f"BenchTask_{tag}_c{n % 8}_{n}", now=1_000_000.0 + n, status="PENDING", runnable=True, deps=[],
+        priority=n % 5, family="BenchTask", module="bench.tasks", params={"date": "2026-11-22", "n": str(n)},
+        param_visibilities={"date": 0, "n": 0}, worker=f"bench-w{n % 8}",
+    )  # fmt: skip
+
+
 def _encoded_calls(calls: int) -> tuple[list[object], float]:
     """``calls`` add_task change sets as the benchmark's clients make them, encoded; and the
     CPU seconds the encoding took (the core's own work left out)."""
@@ -53,11 +64,7 @@ def _encoded_calls(calls: int) -> tuple[list[object], float]:
     core.track_changes(transitions_only=False)
     batches, encoding = [], 0.0
     for n in range(calls):
-        core.add_task(
-            f"BenchTask_work_c{n % 8}_{n}", now=1_000_000.0 + n, status="PENDING", runnable=True, deps=[],
-            priority=n % 5, family="BenchTask", module="bench.tasks", params={"date": "2026-11-22", "n": str(n)},
-            param_visibilities={"date": 0, "n": 0}, worker=f"bench-w{n % 8}",
-        )  # fmt: skip
+        add_bench_task(core, n, "work")
         started = time.thread_time()
         batches.append(encode_changes(core, core.take_changes()))
         encoding += time.thread_time() - started

@@ -9,29 +9,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_ruff_check_is_clean():
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--output-format", "concise", "."],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+def _ruff(*args: str) -> subprocess.CompletedProcess[str]:
+    """``ruff ARGS`` run on the whole repository."""
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )
+
+
+def test_ruff_check_is_clean():
+    result = _ruff("check", "--output-format", "concise", ".")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format_is_clean():
     """One layout everywhere: ``ruff format`` leaves every file as it is (``# fmt: skip`` marks
     the few lines laid out by hand)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--check", "."],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = _ruff("format", "--check", ".")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
