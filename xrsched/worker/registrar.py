@@ -14,7 +14,6 @@ from xrsched.client.errors import ClientError
 from xrsched.task import Task
 
 from .link import Call
-from .reclaim import calls_for
 from .registration import GraphWalk, Walker, add_task_calls, describe, is_leaf_call, registration_calls
 
 if TYPE_CHECKING:
@@ -192,16 +191,6 @@ class RegistrarMixin:
                  len(leaves), seconds)  # fmt: skip
         self._start_registrar(self._walk_rest, walker, {kwargs["task_id"] for kwargs in leaves})
         return not walker.found.errors and not refused
-
-    def _register_again(self, lost: set[str]) -> int:
-        """Walk the graph from its roots again and register the ``lost`` tasks (see
-        :mod:`.reclaim`); the number of ``add_task`` calls sent."""
-        found = Walker(self._root_tasks, self._checker).finish()
-        calls = calls_for(registration_calls(found, self.worker_id, set()), lost)
-        if not any(method == "add_task" for method, _ in calls):
-            return 0
-        self._send_first(calls)
-        return sum(method == "add_task" for method, _ in calls)
 
     def _announced_with(self, calls: list[Call]) -> list[Call]:
         """``calls``, after an ``add_worker`` if this worker has not announced itself yet."""

@@ -37,7 +37,7 @@ from .control import ControlMixin
 from .heartbeat import Heartbeat
 from .link import Call, as_link
 from .pool import ChildPool
-from .reclaim import lost_tasks
+from .reclaim import ReclaimMixin
 from .registrar import RegistrarMixin
 from .registration import CompletenessChecker
 from .runner import ChildOptions
@@ -56,7 +56,7 @@ def new_worker_id(host: str) -> str:
     return f"{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
-class Worker(RegistrarMixin, ControlMixin):
+class Worker(RegistrarMixin, ControlMixin, ReclaimMixin):
     """Runs tasks for a scheduler (a RemoteScheduler or an in-process SchedulerService).
 
     Use as a context manager: ``with Worker(scheduler, processes=4) as w: w.add(task); w.run()``.
@@ -94,7 +94,6 @@ class Worker(RegistrarMixin, ControlMixin):
         #: Threads sending the rest of pipelined registrations (``add(..., pipelined=True)``).
         self._registrars: list[threading.Thread] = []
         self._root_tasks: list[Any] = []
-        #: Whether a drop may be looked for (see :mod:`.reclaim`): once per drop.
         self._reclaim_armed = True
         #: Set once ``run`` has asked for work the first time (the registrars wait for it).
         self._first_asked = threading.Event()
@@ -256,31 +255,6 @@ class Worker(RegistrarMixin, ControlMixin):
             return self.settings.assistant or reply.get("n_pending_tasks", 0) > 0
         return False
 
-    def _reclaim(self) -> bool:
-        """Before stopping for lack of work: register again the unfinished tasks the scheduler
-        holds for nobody since it dropped this worker (:mod:`.reclaim`); whether any were."""
-        if not self._reclaim_armed or not self._root_tasks or self._last_reply.get("n_pending_tasks", 0) > 0:
-            return False
-        self._reclaim_armed = False
-        unfinished = [t for t in self.index.unresolved(self.outcomes) if t not in self.outcomes]
-        if not unfinished:
-            return False
-        graph: dict[str, Any] = {}
-        try:
-            for root in self.index.roots:
-                graph.update(self.link.call("dep_graph", task_id=root, include_done=True) or {})
-            lost = lost_tasks(unfinished, graph, self.worker_id)
-            if not lost:
-                return False
-            log.warning("the scheduler holds none of this worker's %d unfinished task(s) (it dropped this "
-                        "worker while it was silent?): registering them again", len(lost))  # fmt: skip
-            sent = self._register_again(lost)
-        except ClientError as exc:
-            log.warning("cannot register the unfinished tasks again: %s", exc)
-            return False
-        self._news = bool(sent)
-        return bool(sent)
-
     def _exchange(self, free: int) -> int | None:
         """Send queued reports plus ``free`` get_work calls in one request; tasks started, or None
         when the scheduler could not be reached."""
@@ -403,13 +377,11 @@ class Worker(RegistrarMixin, ControlMixin):
         statuses: dict[str, str] = {}
         unresolved = self.index.unresolved(self.outcomes) or self.index.external
         if unresolved and not self.lost_scheduler:
-            for root in self.index.roots:
-                try:
-                    graph = self.link.call("dep_graph", task_id=root, include_done=True)
-                except ClientError as exc:
-                    log.warning("cannot fetch the task graph for the summary: %s", exc)
-                    break
-                statuses.update({tid: info.get("status", "") for tid, info in (graph or {}).items()})
+            try:
+                for graph in self._root_graphs():
+                    statuses.update({tid: info.get("status", "") for tid, info in graph.items()})
+            except ClientError as exc:
+                log.warning("cannot fetch the task graph for the summary: %s", exc)
         interrupted = self._signals.name() or self._stop_reason
         summary = summarize(self.index, self.outcomes, statuses, worker_id=self.worker_id, interrupted=interrupted)
         summary.lost_scheduler = self.lost_scheduler
