@@ -23,7 +23,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import compress, filterfalse
+from itertools import filterfalse
 from typing import TYPE_CHECKING, Any
 
 from .model import Task
@@ -119,14 +119,8 @@ class TaskTable(dict):  # type: ignore[type-arg]
 
     def thaw_all(self, batch: int = 10_000) -> None:
         """Build every cold task (a batch at a time: several times faster than one by one)."""
-        if not self._left:
-            return
-        unbuilt = self._done.difference(dict.keys(self))
-        cold = list(compress(range(len(self._ids)), map(unbuilt.__contains__, self._ids)))
-        for start in range(0, len(cold), batch):
-            for task in self._thaw(cold[start : start + batch]):
-                dict.__setitem__(self, task.id, task)
-        self._kept(len(cold))
+        while self._left:
+            self.thaw_some(batch)
 
     def thaw_some(self, most: int) -> int:
         """Build up to ``most`` (at least 1) cold tasks, the next ones in id order, exactly as a
