@@ -2,7 +2,10 @@
 
 Elected: load the state from the database as a restart does (workers count as active from
 now), take the remembered answers to request ids, swap the freshly loaded service in, then
-serve. Lost or fenced: stop answering as leader at once, drop the service and its memory
+serve. A standby keeps a warm copy of the records meanwhile (:mod:`xrsched.store.pgwarm`,
+read in full once it follows a leader, then the changes every ``lock_check_interval``), so
+the load at takeover reads only the last changes; without a usable copy it reads everything.
+Lost or fenced: stop answering as leader at once, drop the service and its memory
 (stale from now on) without writing anything more, and go back to waiting as a standby. The
 process keeps running in both cases: a server that stepped down is a standby again, and may
 lead again later from what the database holds.
@@ -26,6 +29,7 @@ from xrsched.service import SchedulerService
 from xrsched.settings import ServerSettings
 from xrsched.store import StoreError, load_into
 from xrsched.store.election import ElectionHooks, LeaderElection
+from xrsched.store.pgwarm import WarmStandby
 from xrsched.store.postgres import PostgresStore
 
 log = logging.getLogger("xrsched.server")
@@ -53,6 +57,8 @@ class HaCoordinator(ElectionHooks):
         self.election: LeaderElection | None = None
         self._db_ok = True
         self._swap = threading.Lock()
+        #: The standby's copy of the records, while following a leader (election thread only).
+        self._warm: WarmStandby | None = None
         store.on_fenced = self._fenced
 
     def start(self, app: SchedulerApp, advertise_url: str) -> None:
@@ -73,6 +79,9 @@ class HaCoordinator(ElectionHooks):
         """Leave the election (closing the lock session releases the lock)."""
         if self.election is not None:
             self.election.stop()
+        warm, self._warm = self._warm, None
+        if warm is not None:
+            warm.stop()
 
     def store_health(self) -> StoreHealth:
         """postgresql; ok while the leader's writes succeed, or while a standby reaches the database."""
@@ -87,6 +96,9 @@ class HaCoordinator(ElectionHooks):
         """A standby's view of the leader (no URL before any server has led)."""
         self._db_ok = True
         self.leadership.follow(epoch, leader_url)
+        if self._warm is None and leader_url is not None:
+            self._warm = WarmStandby(self.store, self._new_core(), self.settings.lock_check_interval)
+            self._warm.start()
 
     def unreachable(self, reason: str) -> None:
         """A standby lost the database: health says so, and no leader is known."""
@@ -100,7 +112,8 @@ class HaCoordinator(ElectionHooks):
 
     def elected(self, epoch: int) -> None:
         """Load the state in a thread of its own: the election thread keeps the lock alive meanwhile."""
-        threading.Thread(target=self._take_over, args=(epoch,), name="xrsched-takeover", daemon=True).start()
+        warm, self._warm = self._warm, None
+        threading.Thread(target=self._take_over, args=(epoch, warm), name="xrsched-takeover", daemon=True).start()
 
     def lost(self, reason: str) -> None:
         """Stop serving at once and drop the stale service."""
@@ -108,12 +121,12 @@ class HaCoordinator(ElectionHooks):
 
     # ---------------------------------------------------------------- the steps
 
-    def _take_over(self, epoch: int) -> None:
+    def _take_over(self, epoch: int, warm: WarmStandby | None) -> None:
         started = time.monotonic()
         try:
             self.store.epoch = epoch
             self.store.pool.check()  # drop connections a PostgreSQL restart left broken before reading
-            service = self._load_service()
+            service = self._load_service(warm)
         except Exception as exc:
             if isinstance(exc, psycopg.Error | StoreError):
                 log.error("could not load the state after winning epoch %d (%s); giving the lock back", epoch,
@@ -141,10 +154,17 @@ class HaCoordinator(ElectionHooks):
             time.monotonic() - started,
         )
 
-    def _load_service(self) -> SchedulerService:
+    def _new_core(self) -> Scheduler:
         settings = self.settings
-        core = Scheduler(replace(settings.scheduler, record_task_history=True), settings.resources)
-        load_into(self.store, core, time.time())
+        return Scheduler(replace(settings.scheduler, record_task_history=True), settings.resources)
+
+    def _load_service(self, warm: WarmStandby | None) -> SchedulerService:
+        """The service of the state as stored now: from the warm copy (after the epoch bump, so
+        the old leader can change nothing more), or loaded in full."""
+        core = warm.take(time.time()) if warm is not None else None
+        if core is None:
+            core = self._new_core()
+            load_into(self.store, core, time.time())
         service = self._make_service(core, self.store)
         service.seed_replies(self.store.load_replies())
         return service

@@ -113,8 +113,10 @@ _SNAPSHOT_V3 = (
     "CREATE TABLE IF NOT EXISTS snapshot_changes (id TEXT PRIMARY KEY) WITHOUT ROWID",
 )
 
-#: version -> the steps that bring a database from version-1 to version.
-MIGRATIONS: dict[int, tuple[Step, ...]] = {1: _SCHEMA_V1, 2: (_tasks_to_v2,), 3: _SNAPSHOT_V3}
+#: version -> the steps that bring a database from version-1 to version. Version 4 changed the
+#: PostgreSQL schema only (change numbers for warm standbys, :mod:`.pgschema`): the numbering is
+#: shared, so SQLite takes it as a step that changes nothing.
+MIGRATIONS: dict[int, tuple[Step, ...]] = {1: _SCHEMA_V1, 2: (_tasks_to_v2,), 3: _SNAPSHOT_V3, 4: ()}
 #: The version this code reads and writes.
 SCHEMA_VERSION = max(MIGRATIONS)
 #: The tables and indexes of :data:`SCHEMA_VERSION`, created at once in a brand-new database

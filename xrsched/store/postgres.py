@@ -27,6 +27,8 @@ from .pgschema import (
     INSERT_HISTORY,
     INSERT_REPLY,
     MIGRATIONS,
+    NEXT_CHANGE,
+    REMOVE_ROWS,
     SCHEMA_LOCK_KEY,
     SELECT_TASKS,
     UPSERT_META,
@@ -43,6 +45,9 @@ CONNECT_TIMEOUT = 5
 #: How long answers to request ids are kept in the database, and how many at most.
 REPLY_TTL = 3600.0
 REPLY_CAPACITY = 65_536
+#: How long the ids of deleted tasks and workers are kept for standbys; one that last read
+#: longer ago than this reads everything again.
+REMOVED_TTL = 600.0
 _TRIM_EVERY = 60.0
 _READ_EPOCH = "SELECT epoch FROM xrsched_leader WHERE id = 1 FOR SHARE"
 
@@ -78,8 +83,10 @@ class PostgresStore:
         stall_timeout: float = 5.0,
         reply_ttl: float = REPLY_TTL,
         reply_capacity: int = REPLY_CAPACITY,
+        removed_ttl: float = REMOVED_TTL,
     ) -> None:
         self.target = target
+        self.removed_ttl = removed_ttl
         self.reply_ttl = reply_ttl
         self.reply_capacity = reply_capacity
         #: Seconds PostgreSQL lets one of our sessions sit in an open transaction (or silent on the
@@ -254,21 +261,26 @@ class PostgresStore:
 
         The statements go out in one pipeline (one round trip, not one per statement); the epoch
         read under its share lock is checked before the commit, so a stale leader rolls back.
+        A batch that changes records takes the next change number first (see
+        :data:`~xrsched.store.pgschema.NEXT_CHANGE`) and its rows carry it, for warm standbys.
         """
         epoch = self.epoch
         if epoch is not None and epoch < 0:
             raise Fenced("this server stepped down; it does not write any more")
+        now = time.time()
         with self._connection() as conn, conn.transaction():
             with conn.pipeline(), conn.cursor() as cur:
                 fence = conn.execute(_READ_EPOCH) if epoch is not None else None
+                if batch.task_rows or batch.removed_tasks or batch.worker_rows or batch.removed_workers or batch.meta:
+                    cur.execute(NEXT_CHANGE)
                 if batch.task_rows:
                     cur.executemany(UPSERT_TASK, list(batch.task_rows.values()))
                 if batch.removed_tasks:
-                    cur.execute("DELETE FROM xrsched_tasks WHERE id = ANY(%s)", (list(batch.removed_tasks),))
+                    cur.execute(REMOVE_ROWS["task"], (list(batch.removed_tasks), now))
                 if batch.worker_rows:
                     cur.executemany(UPSERT_WORKER, list(batch.worker_rows.items()))
                 if batch.removed_workers:
-                    cur.execute("DELETE FROM xrsched_workers WHERE id = ANY(%s)", (list(batch.removed_workers),))
+                    cur.execute(REMOVE_ROWS["worker"], (list(batch.removed_workers), now))
                 if batch.meta is not None:
                     cur.execute(UPSERT_META, (batch.meta,))
                 if batch.history:
@@ -294,7 +306,8 @@ class PostgresStore:
             raise Fenced(f"another server leads now (epoch {current}); this one stepped down")
 
     def _trim(self) -> None:
-        """Now and then: history past ``history_days``, answers past their time or count."""
+        """Now and then: history past ``history_days``, answers past their time or count, ids of
+        removed records past ``removed_ttl`` (raising the horizon standbys check)."""
         now = time.time()
         if now - self._last_trim < _TRIM_EVERY:
             return
@@ -307,19 +320,36 @@ class PostgresStore:
             )
             if self.history_days > 0:
                 conn.execute("DELETE FROM xrsched_history WHERE time < %s", (now - self.history_days * 86400,))
+            self.trim_removed(conn, now - self.removed_ttl)
+
+    @staticmethod
+    def trim_removed(conn: psycopg.Connection, before: float) -> None:
+        """Forget the removals recorded before ``before``; a standby that last read a change
+        number below the highest one forgotten must read everything again."""
+        conn.execute(
+            "WITH gone AS (DELETE FROM xrsched_removed WHERE time < %s RETURNING change) "
+            "UPDATE xrsched_changes SET trimmed = greatest(trimmed, (SELECT max(change) FROM gone)) "
+            "WHERE id = 1 AND EXISTS (SELECT 1 FROM gone)",
+            (before,),
+        )
 
     def replace_all(self, tasks: list[tuple[Any, ...]], workers: list[tuple[str, str]], meta: str) -> None:
         """Replace every record (``xrsched state import``), in one transaction."""
         with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
             if self.epoch is not None:
                 self._check_epoch(conn.execute(_READ_EPOCH).fetchone(), self.epoch)
+            # Standbys cannot follow a replacement row by row: ``reset`` sends them to read it all.
+            cur.execute(NEXT_CHANGE + " RETURNING last")
+            change = cur.fetchone()[0]  # type: ignore[index]
+            cur.execute("UPDATE xrsched_changes SET reset = last WHERE id = 1")
             cur.execute("DELETE FROM xrsched_tasks")
             cur.execute("DELETE FROM xrsched_workers")
             cur.execute("DELETE FROM xrsched_replies")
-            with cur.copy("COPY xrsched_tasks(id, head, time, updated, seq, data) FROM STDIN") as copy:
+            cur.execute("DELETE FROM xrsched_removed")
+            with cur.copy("COPY xrsched_tasks(id, head, time, updated, seq, data, change) FROM STDIN") as copy:
                 for row in tasks:
-                    copy.write_row(row)
-            cur.executemany("INSERT INTO xrsched_workers(id, row) VALUES (%s, %s)", workers)
+                    copy.write_row((*row, change))
+            cur.executemany(UPSERT_WORKER, workers)
             cur.execute(UPSERT_META, (meta,))
 
     def close(self) -> None:

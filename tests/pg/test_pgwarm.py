@@ -1,0 +1,258 @@
+"""Warm standby (xrsched.store.pgwarm) against a real PostgreSQL: change numbers (schema
+version 4), the copy a standby keeps current by reading only the changes, and a takeover's
+restore from that copy, which must equal a full load exactly (every record, every index, the
+replies to the same calls afterwards)."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from tests.core.test_cold_tasks import fingerprint
+from tests.store.test_recovery import CONFIG, Clock, build_rich_state
+from tests.waiting import join_all
+from xrsched.core import Scheduler
+from xrsched.core.errors import SchedulerError
+from xrsched.service import SchedulerService
+from xrsched.store import Batch, load_into
+from xrsched.store.exchange import export_state, import_state
+from xrsched.store.pgschema import NEXT_CHANGE
+from xrsched.store.pgurl import parse_store_url
+from xrsched.store.pgwarm import NotWarm, WarmStandby, WarmState
+from xrsched.store.postgres import PostgresStore
+
+_opened: list[PostgresStore] = []
+WARM_CONFIG = dataclasses.replace(CONFIG, remove_delay=50, worker_disconnect_delay=30)
+
+
+def open_store(url: str) -> PostgresStore:
+    store = PostgresStore(parse_store_url(url))
+    _opened.append(store)
+    return store
+
+
+@pytest.fixture(autouse=True)
+def _close_stores():
+    yield
+    while _opened:
+        _opened.pop().close()
+
+
+def new_core() -> Scheduler:
+    return Scheduler(WARM_CONFIG, {"db": 2})
+
+
+def leader(url: str, clock: Clock) -> SchedulerService:
+    store = open_store(url)
+    core = new_core()
+    load_into(store, core, clock())
+    return SchedulerService(core, clock=clock, store=store)
+
+
+def maintain(service: SchedulerService) -> None:
+    """Run the timed rules and wait until their changes are stored."""
+    service.run_maintenance()
+    assert service.committer is not None
+    service.committer.flush()
+
+
+def full_load(url: str, now: float) -> Scheduler:
+    core = new_core()
+    load_into(open_store(url), core, now)
+    return core
+
+
+def marks(conn: Any) -> tuple[int, int, int]:
+    return conn.execute("SELECT last, reset, trimmed FROM xrsched_changes").fetchone()
+
+
+def same_replies(a: Scheduler, b: Scheduler, now: float) -> None:
+    """The same calls to both give the same replies and leave the same records and indexes."""
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("get_work", {"worker": "w1", "host": "h1"}),
+        ("add_task", {"task_id": "New", "worker": "w2", "deps": ["A", "E"]}),
+        ("get_work", {"worker": "w2", "host": "h2"}),
+        ("task_list", {"status": "", "upstream_status": ""}),
+        ("dep_graph", {"task_id": "D"}),
+        ("add_task", {"task_id": "B", "worker": "w1", "status": "PENDING"}),
+        ("get_work", {"worker": "w1", "host": "h1"}),
+    ]
+    for step, (method, kwargs) in enumerate(calls):
+        replies = []
+        for sched in (a, b):
+            try:
+                replies.append(getattr(sched, method)(**kwargs, now=now + step))
+            except SchedulerError as exc:
+                replies.append((type(exc), str(exc)))
+        assert replies[0] == replies[1], method
+        assert fingerprint(a) == fingerprint(b), method
+
+
+# ------------------------------------------------------------------------ change numbers
+
+
+def test_every_write_that_changes_records_takes_the_next_change_number(pg_url, pg_cluster):
+    store = open_store(pg_url)
+    store.write(Batch(task_rows={"T": ("T", '["PENDING","F",null,0,true,[],[]]', 1.0, 1.0, 1, "{}")}))
+    store.write(Batch(worker_rows={"w": "[1.0, {}, false, [], null]"}, meta='{"paused": true}'))
+    store.write(Batch(history=[("T", None, "PENDING", 1.0, "w", None)]))  # history only: no number
+    store.write(Batch(removed_tasks={"T", "never-stored"}, removed_workers={"w"}))
+    with pg_cluster.connect(pg_url.rsplit("/", 1)[1]) as conn:
+        assert marks(conn) == (3, 0, 0)
+        assert conn.execute("SELECT value, change FROM xrsched_meta").fetchone() == ('{"paused": true}', 2)
+        removed = conn.execute("SELECT kind, id, change FROM xrsched_removed ORDER BY kind").fetchall()
+        assert removed == [("task", "T", 3), ("worker", "w", 3)]
+
+
+def test_writes_are_numbered_in_commit_order_a_second_writer_waits_for_the_first(pg_url, pg_cluster):
+    """Two overlapping writers (two connections as two leaders' writes would be): the second's
+    number is taken only once the first has committed, so a reader that saw ``last = n`` can never
+    see a lower number appear later. With a sequence, the second would commit 2 while 1 is
+    still in flight."""
+    open_store(pg_url)
+    database = pg_url.rsplit("/", 1)[1]
+    first, second, reader = (pg_cluster.connect(database) for _ in range(3))
+    for conn in (first, second, reader):
+        conn.autocommit = False
+    try:
+        first.execute(NEXT_CHANGE)
+        first.execute("UPDATE xrsched_meta SET change = 0")  # some write of its own, in flight
+        taken: list[int] = []
+
+        def take_the_next_number() -> None:
+            taken.append(second.execute(NEXT_CHANGE + " RETURNING last").fetchone()[0])
+            second.commit()
+
+        waiter = threading.Thread(target=take_the_next_number, daemon=True)
+        waiter.start()
+        time.sleep(0.5)
+        assert waiter.is_alive() and not taken  # waits for the first writer
+        assert marks(reader)[0] == 0  # nothing visible yet
+        reader.rollback()
+        first.commit()
+        join_all([waiter], 10)
+        assert taken == [2]
+        assert marks(reader)[0] == 2
+    finally:
+        for conn in (first, second, reader):
+            conn.close()
+
+
+def test_a_version_3_database_migrates_to_change_numbers(pg_url, pg_cluster):
+    clock = Clock()
+    service = leader(pg_url, clock)
+    build_rich_state(service, clock)
+    service.close()
+    with pg_cluster.connect(pg_url.rsplit("/", 1)[1]) as conn:  # back to version 3's layout
+        for table in ("meta", "tasks", "workers"):
+            conn.execute(f"ALTER TABLE xrsched_{table} DROP COLUMN change")
+        conn.execute("DROP TABLE xrsched_changes, xrsched_removed")
+        conn.execute("UPDATE xrsched_schema SET version = 3")
+    warm = WarmState(open_store(pg_url), new_core())
+    warm.read_all()
+    assert warm.mark == 0 and set(warm.tasks) == {"A", "B", "C", "D", "E"}
+    again = leader(pg_url, clock)
+    again.call("add_task", task_id="F", worker="w1")
+    again.close()
+    assert warm.catch_up() == 1 and "F" in warm.tasks
+
+
+# ------------------------------------------------------------------- the warm copy
+
+
+def test_a_warm_takeover_equals_a_full_load_after_a_real_leaders_writes(pg_url):
+    """A standby reads everything early, then polls while a real leader keeps writing: new and
+    re-registered tasks, removals after remove_delay (some re-added under the same id), worker
+    rows added and dropped, settings. Its restore equals a full load at the same moment."""
+    clock = Clock()
+    first = leader(pg_url, clock)
+    build_rich_state(first, clock)
+    warm = WarmState(open_store(pg_url), new_core())
+    warm.read_all()
+    call = first.call
+    call("unpause")
+    call("add_task", task_id="G", worker="w3", family="Late", deps=["A"])
+    assert warm.catch_up() > 0
+    call("add_task", task_id="E", worker="w1", family="Gone", status="DONE")  # re-registered
+    call("add_worker", "w4", {"workers": 1, "host": "h4"})
+    call("add_task", task_id="H", worker="w4", status="DONE")
+    clock.now += 40  # w2, w3, w4 silent past worker_disconnect_delay; w1 keeps calling
+    call("ping", worker="w1")
+    maintain(first)  # drops w2..w4: their tasks lose stakeholders, removal times set
+    assert warm.catch_up() > 0
+    clock.now += 60  # past remove_delay: tasks nobody holds are removed
+    call("ping", worker="w1")
+    maintain(first)
+    assert warm.catch_up() > 0
+    call("add_task", task_id="H", worker="w1", status="PENDING")  # removed, then back
+    call("update_resource", "gpu", 5)
+    first.close()  # every write committed
+    assert warm.catch_up() > 0
+    assert warm.catch_up() == 0
+    now = clock.now + 1
+    loaded = full_load(pg_url, now)
+    removed_some = {"B", "C", "G"} - set(loaded.tasks)
+    assert removed_some, "the test needs removals"
+    assert "H" in loaded.tasks and "w4" not in loaded.workers
+    restored = warm.restore_into(now)
+    assert fingerprint(restored) == fingerprint(loaded)
+    assert sorted(restored.workers) == sorted(loaded.workers)
+    assert (restored.paused, restored.resources, restored.batchers) == (loaded.paused, loaded.resources,
+                                                                       loaded.batchers)  # fmt: skip
+    same_replies(restored, loaded, now + 1)
+
+
+def test_a_standby_behind_the_trim_horizon_or_an_import_reads_everything_again(pg_url, tmp_path):
+    clock = Clock()
+    first = leader(pg_url, clock)
+    build_rich_state(first, clock)
+    first.close()
+    store = open_store(pg_url)
+    warm = WarmState(store, new_core())
+    warm.read_all()
+    store.write(Batch(removed_tasks={"E"}))
+    with store.pool.connection() as conn:
+        PostgresStore.trim_removed(conn, time.time() + 1)  # the removal of E is forgotten
+    with pytest.raises(NotWarm, match="trimmed"):
+        warm.catch_up()
+    warm.read_all()
+    assert "E" not in warm.tasks and warm.catch_up() == 0
+
+    export_state(store, tmp_path / "export.json")
+    import_state(store, tmp_path / "export.json", force=True)
+    with pytest.raises(NotWarm, match="replaced"):
+        warm.catch_up()
+
+
+def test_the_standby_thread_warms_polls_and_falls_back_when_it_cannot_catch_up(pg_url):
+    clock = Clock()
+    first = leader(pg_url, clock)
+    build_rich_state(first, clock)
+    store = open_store(pg_url)
+    standby = WarmStandby(store, new_core(), interval=0.05)
+    standby.start()
+    deadline = time.monotonic() + 30
+    while standby.state.mark is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    first.call("add_task", task_id="Z", worker="w1")
+    mark = standby.state.mark
+    while standby.state.mark == mark and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert "Z" in standby.state.tasks  # polled while waiting
+    first.call("add_task", task_id="Y", worker="w1")  # read only at takeover
+    first.close()
+    restored = standby.take(clock.now)
+    assert restored is not None and {"Y", "Z"} <= set(restored.tasks)
+    assert fingerprint(restored) == fingerprint(full_load(pg_url, clock.now))
+
+    behind = WarmStandby(store, new_core(), interval=60)
+    behind.state.read_all()
+    store.write(Batch(removed_tasks={"Y"}))
+    with store.pool.connection() as conn:
+        PostgresStore.trim_removed(conn, time.time() + 1)
+    assert behind.take(clock.now) is None  # the caller loads in full
+    assert WarmStandby(store, new_core(), interval=60).take(clock.now) is None  # never read

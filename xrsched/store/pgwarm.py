@@ -1,0 +1,250 @@
+"""A warm standby: a copy of the PostgreSQL store's records kept current while a server waits to lead.
+
+A standby reads every record once (:meth:`WarmState.read_all`), decoded as a load decodes them,
+then, every poll, only the rows written since (:meth:`WarmState.catch_up`): each task, worker and
+settings row carries the change number of the write that last touched it, and
+``xrsched_removed`` the number of the write that deleted a task or worker (schema version 4,
+:mod:`.pgschema`; why ``last`` is safe to trust: :data:`~.pgschema.NEXT_CHANGE`). At takeover,
+after the epoch bump (the old leader can commit nothing more), the new leader catches up once
+more and restores its core from the copy (:meth:`WarmState.restore_into`), skipping the read and
+the decode of every row. The copy is held as decoded tasks that nothing has indexed yet, so the
+restore is the same :func:`~xrsched.core.restore.restore` a full load runs, at the same ``now``:
+the state equals a full load's by construction.
+
+When the copy cannot be trusted (an import replaced every record, removals were trimmed past the
+copy's number, a read failed), it is read again in full; a takeover without a usable copy loads
+the state in full as before (:class:`WarmStandby.take` returns None). Reads never write.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import psycopg
+
+from xrsched.core.model import Task
+from xrsched.core.restore import restore
+from xrsched.core.scheduler import Scheduler
+
+from .base import StoreError
+from .pgschema import SELECT_CHANGED_TASKS, SELECT_TASKS
+from .postgres import PostgresStore
+from .records import RecordError, TaskDecoder, decode_meta, decode_worker
+
+log = logging.getLogger("xrsched.store")
+
+_BATCH = 10_000
+
+
+class NotWarm(Exception):
+    """The copy cannot be brought up to date by changes alone (or reading was stopped)."""
+
+
+@dataclass(frozen=True)
+class Marks:
+    """``xrsched_changes`` as one snapshot saw it."""
+
+    last: int
+    reset: int
+    trimmed: int
+
+
+class WarmState:
+    """The records as stored at change number :attr:`mark` (None: not read yet). One thread at a time."""
+
+    def __init__(self, store: PostgresStore, core: Scheduler) -> None:
+        self.store = store
+        #: The empty core the takeover restores into (its shared retry policy seeds the decoder).
+        self.core = core
+        self.decoder = TaskDecoder(core.shared_policy(core.config.retry_policy))
+        self.tasks: dict[str, Task] = {}
+        self.workers: dict[str, str] = {}
+        self.meta: str | None = None
+        self.mark: int | None = None
+
+    def read_all(self, stop: threading.Event | None = None) -> None:
+        """Read every record in one snapshot; NotWarm if ``stop`` is set meanwhile."""
+        self.mark = None
+        self.tasks, self.workers, self.meta = {}, {}, None  # let the old copy go before the new one grows
+        tasks: dict[str, Task] = {}
+        with _collector_paused(), _snapshot(self.store) as conn:
+            marks = _marks(conn)
+            meta = _meta(conn, None)
+            workers = dict(conn.execute("SELECT id, row FROM xrsched_workers").fetchall())
+            with conn.cursor(name="warm", binary=True) as cursor:
+                cursor.itersize = _BATCH
+                cursor.execute(SELECT_TASKS)  # type: ignore[arg-type]  (a fixed statement)
+                while rows := cursor.fetchmany(_BATCH):
+                    if stop is not None and stop.is_set():
+                        raise NotWarm("stopped while reading")
+                    for task in self.decoder.decode_rows(rows):
+                        tasks[task.id] = task
+        self.tasks, self.workers, self.meta, self.mark = tasks, workers, meta, marks.last
+
+    def catch_up(self) -> int:
+        """Apply the changes written since :attr:`mark`; how many rows changed. NotWarm if the
+        copy cannot be brought up to date that way (not read yet, replaced, trimmed past)."""
+        mark = self.mark
+        if mark is None:
+            raise NotWarm("not read yet")
+        with _snapshot(self.store) as conn:
+            marks = _marks(conn)
+            if marks.reset > mark:
+                raise NotWarm(f"every record was replaced at change {marks.reset} (an import)")
+            if marks.trimmed > mark:
+                raise NotWarm(f"removals up to change {marks.trimmed} were trimmed; the copy is at {mark}")
+            if marks.last == mark:
+                return 0
+            removed = conn.execute("SELECT kind, id FROM xrsched_removed WHERE change > %s", (mark,)).fetchall()
+            workers = conn.execute("SELECT id, row FROM xrsched_workers WHERE change > %s", (mark,)).fetchall()
+            meta = _meta(conn, mark)
+            with conn.cursor(binary=True) as cursor:
+                rows = cursor.execute(SELECT_CHANGED_TASKS, (mark,)).fetchall()  # type: ignore[arg-type]
+        # Removals first: a row present now was written after any removal of its id.
+        for kind, record_id in removed:
+            (self.tasks if kind == "task" else self.workers).pop(record_id, None)
+        self.workers.update(workers)
+        for task in self.decoder.decode_rows(rows):
+            self.tasks[task.id] = task
+        if meta is not None:
+            self.meta = meta
+        self.mark = marks.last
+        return len(removed) + len(workers) + len(rows) + (meta is not None)
+
+    def restore_into(self, now: float) -> Scheduler:
+        """Fill :attr:`core` from the copy as a full load at ``now`` would; the copy is used up
+        (restoring fills the tasks' derived fields), so this state is not warm any more."""
+        if self.mark is None:
+            raise NotWarm("not read yet")
+        core, tasks, self.mark, self.tasks = self.core, self.tasks, None, {}
+        meta = decode_meta(self.meta)
+        workers = [decode_worker(worker_id, row, now) for worker_id, row in self.workers.items()]
+        with _collector_paused():
+            restore(core, tasks.values(), workers, paused=meta["paused"], resources={**core.resources,
+                    **meta["resources"]}, batchers=meta["batchers"], now=now)  # fmt: skip
+            for policy in self.decoder.policies.values():
+                core.shared_policy(policy)
+            core._solo.update((members[0], members) for members in self.decoder.members.values() if len(members) == 1)
+        return core
+
+
+class WarmStandby:
+    """The thread that keeps a :class:`WarmState` current, every ``interval`` seconds."""
+
+    def __init__(self, store: PostgresStore, core: Scheduler, interval: float) -> None:
+        self.state = WarmState(store, core)
+        self.interval = interval
+        self._stop = threading.Event()
+        self._failing = ""
+        self._thread = threading.Thread(target=self._run, name="xrsched-warm-standby", daemon=True)
+
+    def start(self) -> None:
+        """Start reading (in full, then the changes)."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop the thread (a full read in progress gives up); False if it did not end in time."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def take(self, now: float) -> Scheduler | None:
+        """Stop, catch up once more and restore the core (call after the epoch bump); None when
+        the copy is not usable: the caller loads in full."""
+        if not self.stop():
+            log.warning("warm standby: the copy is still being read; loading the state in full")
+            return None
+        state = self.state
+        try:
+            changed = state.catch_up()
+        except NotWarm as exc:
+            log.warning("warm standby: %s; loading the state in full", exc)
+            return None
+        except (psycopg.Error, StoreError, RecordError) as exc:
+            log.warning("warm standby: reading the last changes failed (%s); loading the state in full", _line(exc))
+            return None
+        log.info("warm standby: %d rows changed since the last poll; restoring from the copy", changed)
+        return state.restore_into(now)
+
+    def _run(self) -> None:
+        state = self.state
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                if state.mark is None:
+                    state.read_all(self._stop)
+                    log.info("standby: warm at change %d (%d tasks, %d workers read in %.1fs)", state.mark,
+                             len(state.tasks), len(state.workers), time.monotonic() - started)  # fmt: skip
+                else:
+                    state.catch_up()
+                self._failing = ""
+            except NotWarm as exc:
+                if not self._stop.is_set():
+                    log.info("warm standby: %s; reading every record again", exc)
+                    state.mark = None
+                    continue
+            except (psycopg.Error, StoreError, RecordError) as exc:
+                state.mark = None  # never trust a copy a failed read may have left half applied
+                if _line(exc) != self._failing:
+                    self._failing = _line(exc)
+                    log.warning("warm standby: reading the store failed (%s); retrying", self._failing)
+            self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
+
+
+@contextmanager
+def _snapshot(store: PostgresStore) -> Iterator[psycopg.Connection]:
+    """A read-only REPEATABLE READ transaction on a pool connection: every read sees one moment."""
+    with store.pool.connection() as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        try:
+            with conn.transaction():
+                yield conn
+        finally:
+            conn.isolation_level = None
+            conn.read_only = None
+
+
+def _marks(conn: psycopg.Connection) -> Marks:
+    row = conn.execute("SELECT last, reset, trimmed FROM xrsched_changes WHERE id = 1").fetchone()
+    if row is None:
+        raise StoreError("xrsched_changes has no row; the schema is damaged")
+    return Marks(*map(int, row))
+
+
+def _meta(conn: psycopg.Connection, since: int | None) -> str | None:
+    """The settings row (changed after ``since`` unless None), if any."""
+    if since is None:
+        row = conn.execute("SELECT value FROM xrsched_meta WHERE key = 'scheduler'").fetchone()
+    else:
+        row = conn.execute(
+            "SELECT value FROM xrsched_meta WHERE key = 'scheduler' AND change > %s", (since,)
+        ).fetchone()
+    return row[0] if row else None
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A million new objects would trigger collections that scan them all, again and again: pause
+    the collector, then freeze what is alive (see :func:`~.durability.load_into`)."""
+    collecting = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+        gc.freeze()
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
