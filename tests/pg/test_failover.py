@@ -34,7 +34,8 @@ def test_one_leads_the_other_answers_503_naming_it_and_takes_over_after_kill_9(p
     assert pair.wait_leader() is a
     b = pair.start()
     wait_for(lambda: b.role() == "standby" and b.health().ha.leader_url == a.url, 10, "b to follow a")
-    add(a, "T1", "w1")
+    wait_for(lambda: any("standby: warm at change" in line for line in b.lines), 20, "b's copy of the state")
+    add(a, "T1", "w1")  # after b's full read: b reads it as a change
     with pytest.raises(xmlrpc.client.Fault) as caught:
         b.proxy().ping("w1")
     assert (caught.value.faultCode, caught.value.faultString) == (503, f"standby; leader is {a.url}")
@@ -49,7 +50,7 @@ def test_one_leads_the_other_answers_503_naming_it_and_takes_over_after_kill_9(p
     tasks = b.proxy().task_list("PENDING", "")
     assert "T1" in tasks
     assert b.health().ha.epoch == report.ha.epoch + 1
-    assert any("leader at epoch" in line for line in b.lines)
+    assert any("leader at epoch" in line and "from the warm standby's copy" in line for line in b.lines), b.lines
 
 
 def test_a_stopped_leader_never_answers_or_writes_as_leader_again(pair, pg_cluster, pg_url):

@@ -126,7 +126,7 @@ class HaCoordinator(ElectionHooks):
         try:
             self.store.epoch = epoch
             self.store.pool.check()  # drop connections a PostgreSQL restart left broken before reading
-            service = self._load_service(warm)
+            service, source = self._load_service(warm)
         except Exception as exc:
             if isinstance(exc, psycopg.Error | StoreError):
                 log.error("could not load the state after winning epoch %d (%s); giving the lock back", epoch,
@@ -147,27 +147,29 @@ class HaCoordinator(ElectionHooks):
             self.leadership.lead(epoch)
         counts = service.counts()
         log.warning(
-            "leader at epoch %d: recovered %d tasks and %d workers in %.1fs; serving",
+            "leader at epoch %d: recovered %d tasks and %d workers in %.1fs (%s); serving",
             epoch,
             counts["tasks"],
             counts["workers"],
             time.monotonic() - started,
+            source,
         )
 
     def _new_core(self) -> Scheduler:
         settings = self.settings
         return Scheduler(replace(settings.scheduler, record_task_history=True), settings.resources)
 
-    def _load_service(self, warm: WarmStandby | None) -> SchedulerService:
-        """The service of the state as stored now: from the warm copy (after the epoch bump, so
-        the old leader can change nothing more), or loaded in full."""
+    def _load_service(self, warm: WarmStandby | None) -> tuple[SchedulerService, str]:
+        """The service of the state as stored now, and where it came from: the warm copy (read
+        after the epoch bump, so the old leader can change nothing more), or a full load."""
         core = warm.take(time.time()) if warm is not None else None
+        source = "from the warm standby's copy"
         if core is None:
-            core = self._new_core()
+            core, source = self._new_core(), "loaded in full"
             load_into(self.store, core, time.time())
         service = self._make_service(core, self.store)
         service.seed_replies(self.store.load_replies())
-        return service
+        return service, source
 
     def _fenced(self) -> None:
         """Called inside a failing write (maybe the committer's own thread): stop answering as
