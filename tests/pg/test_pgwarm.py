@@ -14,7 +14,7 @@ import pytest
 
 from tests.core.test_cold_tasks import fingerprint
 from tests.store.test_recovery import CONFIG, Clock, build_rich_state
-from tests.waiting import join_all
+from tests.waiting import join_all, wait_for
 from xrsched.core import Scheduler
 from xrsched.core.errors import SchedulerError
 from xrsched.service import SchedulerService
@@ -256,3 +256,28 @@ def test_the_standby_thread_warms_polls_and_falls_back_when_it_cannot_catch_up(p
         PostgresStore.trim_removed(conn, time.time() + 1)
     assert behind.take(clock.now) is None  # the caller loads in full
     assert WarmStandby(store, new_core(), interval=60).take(clock.now) is None  # never read
+
+
+def test_a_failed_poll_drops_the_copy_and_the_standby_reads_everything_again(pg_url, pg_cluster, caplog):
+    clock = Clock()
+    first = leader(pg_url, clock)
+    build_rich_state(first, clock)
+    first.close()
+    standby = WarmStandby(open_store(pg_url), new_core(), interval=0.05)
+    standby.start()
+    try:
+        wait_for(lambda: standby.state.mark is not None, 30, "the first full read")
+        with pg_cluster.connect(pg_url.rsplit("/", 1)[1]) as conn:
+            conn.execute("ALTER TABLE xrsched_changes RENAME TO xrsched_changes_away")
+            wait_for(lambda: standby.state.mark is None, 30, "the failed poll to drop the copy")
+            assert standby.take(clock.now) is None  # a takeover now loads in full
+    finally:
+        standby.stop()
+    assert "reading the store failed" in caplog.text
+    with pg_cluster.connect(pg_url.rsplit("/", 1)[1]) as conn:
+        conn.execute("ALTER TABLE xrsched_changes_away RENAME TO xrsched_changes")
+    again = WarmStandby(open_store(pg_url), new_core(), interval=0.05)
+    again.start()
+    wait_for(lambda: again.state.mark is not None, 30, "a full read again")
+    restored = again.take(clock.now)
+    assert restored is not None and fingerprint(restored) == fingerprint(full_load(pg_url, clock.now))

@@ -40,6 +40,8 @@ from .records import RecordError, TaskDecoder, decode_meta, decode_worker
 log = logging.getLogger("xrsched.store")
 
 _BATCH = 10_000
+_REMOVED_SINCE = "SELECT kind, id FROM xrsched_removed WHERE change > %s"
+_WORKERS_SINCE = "SELECT id, row FROM xrsched_workers WHERE change > %s"
 
 
 class NotWarm(Exception):
@@ -101,11 +103,13 @@ class WarmState:
                 raise NotWarm(f"removals up to change {marks.trimmed} were trimmed; the copy is at {mark}")
             if marks.last == mark:
                 return 0
-            removed = conn.execute("SELECT kind, id FROM xrsched_removed WHERE change > %s", (mark,)).fetchall()
-            workers = conn.execute("SELECT id, row FROM xrsched_workers WHERE change > %s", (mark,)).fetchall()
+            # Never prepared: a prepared statement's generic plan does not know how few rows are
+            # above the mark and may scan every row, every poll.
+            removed = conn.execute(_REMOVED_SINCE, (mark,), prepare=False).fetchall()
+            workers = conn.execute(_WORKERS_SINCE, (mark,), prepare=False).fetchall()
             meta = _meta(conn, mark)
             with conn.cursor(binary=True) as cursor:
-                rows = cursor.execute(SELECT_CHANGED_TASKS, (mark,)).fetchall()  # type: ignore[arg-type]
+                rows = cursor.execute(SELECT_CHANGED_TASKS, (mark,), prepare=False).fetchall()  # type: ignore[arg-type]
         # Removals first: a row present now was written after any removal of its id.
         for kind, record_id in removed:
             (self.tasks if kind == "task" else self.workers).pop(record_id, None)
