@@ -16,6 +16,7 @@ from tests.core.test_cold_tasks import fingerprint
 from tests.store.test_recovery import CONFIG, Clock, build_rich_state
 from tests.waiting import join_all, wait_for
 from xrsched.core import Scheduler
+from xrsched.core.coldtasks import TaskTable
 from xrsched.core.errors import SchedulerError
 from xrsched.service import SchedulerService
 from xrsched.store import Batch, load_into
@@ -154,11 +155,11 @@ def test_a_version_3_database_migrates_to_change_numbers(pg_url, pg_cluster):
         conn.execute("UPDATE xrsched_schema SET version = 3")
     warm = WarmState(open_store(pg_url), new_core())
     warm.read_all()
-    assert warm.mark == 0 and set(warm.tasks) == {"A", "B", "C", "D", "E"}
+    assert warm.mark == 0 and warm.task_ids() == {"A", "B", "C", "D", "E"}
     again = leader(pg_url, clock)
     again.call("add_task", task_id="F", worker="w1")
     again.close()
-    assert warm.catch_up() == 1 and "F" in warm.tasks
+    assert warm.catch_up() == 1 and "F" in warm.task_ids()
 
 
 # ------------------------------------------------------------------- the warm copy
@@ -171,9 +172,15 @@ def test_a_warm_takeover_equals_a_full_load_after_a_real_leaders_writes(pg_url):
     clock = Clock()
     first = leader(pg_url, clock)
     build_rich_state(first, clock)
+    call = first.call
+    # DONE when read: kept unbuilt by the standby, some of them through the takeover.
+    call("add_task", task_id="K1", worker="w1", status="DONE")
+    call("add_task", task_id="K2", worker="w1", status="DONE", deps=["A", "K1"])
+    call("add_task", task_id="K3", worker="w3", status="DONE", deps=["K1"])
+    call("add_task", task_id="K4", worker="w1", status="DONE", deps=["K3", "Nowhere"])
     warm = WarmState(open_store(pg_url), new_core())
     warm.read_all()
-    call = first.call
+    assert warm.cold is not None and {"B", "K1", "K2", "K3", "K4"} <= set(warm.cold.ids)
     call("unpause")
     call("add_task", task_id="G", worker="w3", family="Late", deps=["A"])
     assert warm.catch_up() > 0
@@ -199,11 +206,29 @@ def test_a_warm_takeover_equals_a_full_load_after_a_real_leaders_writes(pg_url):
     assert removed_some, "the test needs removals"
     assert "H" in loaded.tasks and "w4" not in loaded.workers
     restored = warm.restore_into(now)
+    assert isinstance(restored.tasks, TaskTable) and {"K2", "K4"} <= set(restored.tasks.cold_ids())
     assert fingerprint(restored) == fingerprint(loaded)
     assert sorted(restored.workers) == sorted(loaded.workers)
     assert (restored.paused, restored.resources, restored.batchers) == (loaded.paused, loaded.resources,
                                                                        loaded.batchers)  # fmt: skip
     same_replies(restored, loaded, now + 1)
+
+
+def test_a_task_read_unbuilt_then_removed_leaves_the_next_creation_number_as_a_full_load_does(pg_url):
+    clock = Clock()
+    first = leader(pg_url, clock)
+    build_rich_state(first, clock)
+    first.call("add_task", task_id="Last", worker="w1", status="DONE")  # the highest creation number
+    first.close()
+    store = open_store(pg_url)
+    warm = WarmState(store, new_core())
+    warm.read_all()
+    store.write(Batch(removed_tasks={"Last"}))
+    assert warm.catch_up() == 1
+    restored = warm.restore_into(clock.now)
+    loaded = full_load(pg_url, clock.now)
+    assert restored.next_seq() == loaded.next_seq()
+    assert fingerprint(restored) == fingerprint(loaded)
 
 
 def test_a_standby_behind_the_trim_horizon_or_an_import_reads_everything_again(pg_url, tmp_path):
@@ -220,7 +245,7 @@ def test_a_standby_behind_the_trim_horizon_or_an_import_reads_everything_again(p
     with pytest.raises(NotWarm, match="trimmed"):
         warm.catch_up()
     warm.read_all()
-    assert "E" not in warm.tasks and warm.catch_up() == 0
+    assert "E" not in warm.task_ids() and warm.catch_up() == 0
 
     export_state(store, tmp_path / "export.json")
     import_state(store, tmp_path / "export.json", force=True)
@@ -242,7 +267,7 @@ def test_the_standby_thread_warms_polls_and_falls_back_when_it_cannot_catch_up(p
     mark = standby.state.mark
     while standby.state.mark == mark and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert "Z" in standby.state.tasks  # polled while waiting
+    assert "Z" in standby.state.task_ids()  # polled while waiting
     first.call("add_task", task_id="Y", worker="w1")  # read only at takeover
     first.close()
     restored = standby.take(clock.now)

@@ -7,9 +7,12 @@ settings row carries the change number of the write that last touched it, and
 :mod:`.pgschema`; why ``last`` is safe to trust: :data:`~.pgschema.NEXT_CHANGE`). At takeover,
 after the epoch bump (the old leader can commit nothing more), the new leader catches up once
 more and restores its core from the copy (:meth:`WarmState.restore_into`), skipping the read and
-the decode of every row. The copy is held as decoded tasks that nothing has indexed yet, so the
-restore is the same :func:`~xrsched.core.restore.restore` a full load runs, at the same ``now``:
-the state equals a full load's by construction.
+the decode of every row. The copy holds the tasks not DONE (and every task written since) decoded,
+with nothing indexed yet, and the DONE tasks as read, unbuilt (:mod:`.coldrows`, as a SQLite
+snapshot holds them; those written or removed since are left out of them), so the restore is the
+same :func:`~xrsched.core.restore.restore` a restart from a snapshot runs, at the same ``now``:
+the state equals a full load's. When a quarter of the unbuilt tasks have changed, the standby
+reads everything again.
 
 When the copy cannot be trusted (an import replaced every record, removals were trimmed past the
 copy's number, a read failed), it is read again in full; a takeover without a usable copy loads
@@ -25,17 +28,20 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
+from xrsched.core.coldtasks import ColdTasks
 from xrsched.core.model import Task
 from xrsched.core.restore import restore
 from xrsched.core.scheduler import Scheduler
 
 from .base import StoreError
+from .coldrows import ColdColumns, split
 from .pgschema import SELECT_CHANGED_TASKS, SELECT_TASKS
 from .postgres import PostgresStore
-from .records import RecordError, TaskDecoder, decode_meta, decode_worker
+from .records import RecordError, TaskDecoder, TaskRow, decode_meta, decode_worker
 
 log = logging.getLogger("xrsched.store")
 
@@ -65,16 +71,32 @@ class WarmState:
         #: The empty core the takeover restores into (its shared retry policy seeds the decoder).
         self.core = core
         self.decoder = TaskDecoder(core.shared_policy(core.config.retry_policy))
+        #: The tasks decoded: those not DONE when read, and every task written since.
         self.tasks: dict[str, Task] = {}
+        #: The DONE tasks as read, unbuilt; ``cold.replaced``: those changed or removed since.
+        self.cold: ColdTasks | None = None
+        self._cold_columns: ColdColumns | None = None
         self.workers: dict[str, str] = {}
         self.meta: str | None = None
         self.mark: int | None = None
 
+    @property
+    def worn(self) -> bool:
+        """Whether so many DONE tasks read unbuilt changed since that reading again pays."""
+        cold = self.cold
+        return cold is not None and len(cold.replaced) > max(_BATCH, len(cold.ids) // 4)
+
+    def task_ids(self) -> set[str]:
+        """The ids of the tasks in the copy (built or not)."""
+        cold = self.cold
+        unbuilt = set(cold.ids) - cold.replaced if cold is not None else set()
+        return unbuilt | self.tasks.keys()
+
     def read_all(self, stop: threading.Event | None = None) -> None:
         """Read every record in one snapshot; NotWarm if ``stop`` is set meanwhile."""
         self.mark = None
-        self.tasks, self.workers, self.meta = {}, {}, None  # let the old copy go before the new one grows
-        tasks: dict[str, Task] = {}
+        # Let the old copy go before the new one grows.
+        self.tasks, self.cold, self._cold_columns, self.workers, self.meta = {}, None, None, {}, None
         with _collector_paused(), _snapshot(self.store) as conn:
             marks = _marks(conn)
             meta = _meta(conn, None)
@@ -82,12 +104,11 @@ class WarmState:
             with conn.cursor(name="warm", binary=True) as cursor:
                 cursor.itersize = _BATCH
                 cursor.execute(SELECT_TASKS)  # type: ignore[arg-type]  (a fixed statement)
-                while rows := cursor.fetchmany(_BATCH):
-                    if stop is not None and stop.is_set():
-                        raise NotWarm("stopped while reading")
-                    for task in self.decoder.decode_rows(rows):
-                        tasks[task.id] = task
-        self.tasks, self.workers, self.meta, self.mark = tasks, workers, meta, marks.last
+                hot, cold, columns = split(_batches(cursor, stop), self.decoder)
+            tasks = {task.id: task for start in range(0, len(hot), _BATCH)
+                     for task in self.decoder.decode_rows(hot[start : start + _BATCH])}  # fmt: skip
+        self.tasks, self.cold, self._cold_columns = tasks, cold, columns
+        self.workers, self.meta, self.mark = workers, meta, marks.last
 
     def catch_up(self) -> int:
         """Apply the changes written since :attr:`mark`; how many rows changed. NotWarm if the
@@ -110,12 +131,19 @@ class WarmState:
             meta = _meta(conn, mark)
             with conn.cursor(binary=True) as cursor:
                 rows = cursor.execute(SELECT_CHANGED_TASKS, (mark,), prepare=False).fetchall()  # type: ignore[arg-type]
-        # Removals first: a row present now was written after any removal of its id.
+        # Removals first: a row present now was written after any removal of its id. A task
+        # read unbuilt and written or removed since is left out of the unbuilt ones.
+        replaced = self.cold.replaced if self.cold is not None else set()
         for kind, record_id in removed:
-            (self.tasks if kind == "task" else self.workers).pop(record_id, None)
+            if kind == "task":
+                self.tasks.pop(record_id, None)
+                replaced.add(record_id)
+            else:
+                self.workers.pop(record_id, None)
         self.workers.update(workers)
         for task in self.decoder.decode_rows(rows):
             self.tasks[task.id] = task
+            replaced.add(task.id)
         if meta is not None:
             self.meta = meta
         self.mark = marks.last
@@ -126,12 +154,14 @@ class WarmState:
         (restoring fills the tasks' derived fields), so this state is not warm any more."""
         if self.mark is None:
             raise NotWarm("not read yet")
-        core, tasks, self.mark, self.tasks = self.core, self.tasks, None, {}
+        core, tasks, cold, self.mark, self.tasks, self.cold = self.core, self.tasks, self.cold, None, {}, None
+        if cold is not None and self._cold_columns is not None:
+            cold.top_seq = self._cold_columns.top_seq(cold.replaced)
         meta = decode_meta(self.meta)
         workers = [decode_worker(worker_id, row, now) for worker_id, row in self.workers.items()]
         with _collector_paused():
             restore(core, tasks.values(), workers, paused=meta["paused"], resources={**core.resources,
-                    **meta["resources"]}, batchers=meta["batchers"], now=now)  # fmt: skip
+                    **meta["resources"]}, batchers=meta["batchers"], now=now, cold=cold)  # fmt: skip
             for policy in self.decoder.policies.values():
                 core.shared_policy(policy)
             core._solo.update((members[0], members) for members in self.decoder.members.values() if len(members) == 1)
@@ -188,6 +218,8 @@ class WarmStandby:
                              len(state.tasks), len(state.workers), time.monotonic() - started)  # fmt: skip
                 else:
                     state.catch_up()
+                    if state.worn:
+                        raise NotWarm("many of the tasks read unbuilt changed since")
                 self._failing = ""
             except NotWarm as exc:
                 if not self._stop.is_set():
@@ -214,6 +246,14 @@ def _snapshot(store: PostgresStore) -> Iterator[psycopg.Connection]:
         finally:
             conn.isolation_level = None
             conn.read_only = None
+
+
+def _batches(cursor: psycopg.Cursor[Any], stop: threading.Event | None) -> Iterator[list[TaskRow]]:
+    """The rows of a server-side cursor, a batch at a time; NotWarm once ``stop`` is set."""
+    while rows := cursor.fetchmany(_BATCH):
+        if stop is not None and stop.is_set():
+            raise NotWarm("stopped while reading")
+        yield rows
 
 
 def _marks(conn: psycopg.Connection) -> Marks:
