@@ -6,6 +6,7 @@ replies to the same calls afterwards)."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 from typing import Any
@@ -20,6 +21,7 @@ from xrsched.core.coldtasks import TaskTable
 from xrsched.core.errors import SchedulerError
 from xrsched.service import SchedulerService
 from xrsched.store import Batch, load_into
+from xrsched.store.durability import snapshot_rows
 from xrsched.store.exchange import export_state, import_state
 from xrsched.store.pgschema import NEXT_CHANGE
 from xrsched.store.pgurl import parse_store_url
@@ -160,6 +162,7 @@ def test_a_version_3_database_migrates_to_change_numbers(pg_url, pg_cluster):
     again.call("add_task", task_id="F", worker="w1")
     again.close()
     assert warm.catch_up() == 1 and "F" in warm.task_ids()
+    assert warm.task_count == len(warm.task_ids()) == 6
 
 
 # ------------------------------------------------------------------- the warm copy
@@ -205,6 +208,7 @@ def test_a_warm_takeover_equals_a_full_load_after_a_real_leaders_writes(pg_url):
     removed_some = {"B", "C", "G"} - set(loaded.tasks)
     assert removed_some, "the test needs removals"
     assert "H" in loaded.tasks and "w4" not in loaded.workers
+    assert warm.task_count == len(warm.task_ids()) == len(loaded.tasks)
     restored = warm.restore_into(now)
     assert isinstance(restored.tasks, TaskTable) and {"K2", "K4"} <= set(restored.tasks.cold_ids())
     assert fingerprint(restored) == fingerprint(loaded)
@@ -306,3 +310,24 @@ def test_a_failed_poll_drops_the_copy_and_the_standby_reads_everything_again(pg_
     wait_for(lambda: again.state.mark is not None, 30, "a full read again")
     restored = again.take(clock.now)
     assert restored is not None and fingerprint(restored) == fingerprint(full_load(pg_url, clock.now))
+
+
+def test_when_many_tasks_read_unbuilt_change_the_standby_reads_everything_again(pg_url, caplog):
+    caplog.set_level(logging.INFO, logger="xrsched.store")
+    core = new_core()
+    for i in range(10_001):
+        core.add_task(task_id=f"D{i:05}", worker="w", status="DONE", now=1000.0)
+    rows = snapshot_rows(core)["tasks"]
+    store = open_store(pg_url)
+    store.write(Batch(task_rows=rows))
+    standby = WarmStandby(store, new_core(), interval=0.05)
+    standby.start()
+    try:
+        wait_for(lambda: standby.state.mark is not None, 60, "the first full read")
+        assert standby.state.cold is not None and len(standby.state.cold.ids) == 10_001
+        store.write(Batch(task_rows=rows))  # every one written again
+        wait_for(lambda: "many of the tasks read unbuilt changed" in caplog.text, 60, "the standby to notice")
+        wait_for(lambda: standby.state.mark is not None and not standby.state.tasks, 60, "a fresh full read")
+        assert standby.state.cold is not None and not standby.state.cold.replaced
+    finally:
+        standby.stop()

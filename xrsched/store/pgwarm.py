@@ -86,6 +86,15 @@ class WarmState:
         cold = self.cold
         return cold is not None and len(cold.replaced) > max(_BATCH, len(cold.ids) // 4)
 
+    @property
+    def task_count(self) -> int:
+        """How many tasks the copy holds (built or not)."""
+        cold = self.cold
+        if cold is None:
+            return len(self.tasks)
+        left_out = len(cold.replaced.intersection(cold.ids)) if cold.replaced else 0
+        return len(self.tasks) + len(cold.ids) - left_out
+
     def task_ids(self) -> set[str]:
         """The ids of the tasks in the copy (built or not)."""
         cold = self.cold
@@ -215,7 +224,7 @@ class WarmStandby:
                 if state.mark is None:
                     state.read_all(self._stop)
                     log.info("standby: warm at change %d (%d tasks, %d workers read in %.1fs)", state.mark,
-                             len(state.tasks), len(state.workers), time.monotonic() - started)  # fmt: skip
+                             state.task_count, len(state.workers), time.monotonic() - started)  # fmt: skip
                 else:
                     state.catch_up()
                     if state.worn:
