@@ -26,8 +26,6 @@ TLS_HANDSHAKE = 0x16
 _HEAD_LIMIT = 16 * 1024
 #: How long, at most, the rest of a plain request is read and dropped after the answer.
 _DRAIN_SECONDS = 0.5
-#: How long after its deadline a read may end: within it, the socket's timeout is left as it is.
-DEADLINE_SLACK = 0.01
 _MESSAGE = "400 Bad Request: this port speaks HTTPS. The plain HTTP request was refused; use https:// instead."
 
 
@@ -106,14 +104,7 @@ def _peer(sock: socket.socket) -> str:
 
 
 class DeadlineReader(io.RawIOBase):
-    """Socket reads that give up at an absolute deadline, not per ``recv``.
-
-    Each ``settimeout`` is a system call (CPython sets the blocking mode again every time), so
-    the socket's timeout is changed only when the one in force would outlast the deadline by
-    more than :data:`DEADLINE_SLACK`; the timeout a write or the previous deadline left usually
-    serves the next deadline as it is. A wait that times out before the deadline (a timeout in
-    force shorter than the time left) waits again for the rest.
-    """
+    """Socket reads that give up at an absolute deadline, not per ``recv``."""
 
     def __init__(self, sock: socket.socket) -> None:
         super().__init__()
@@ -129,32 +120,19 @@ class DeadlineReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        sock = self._sock
-        while True:
-            left = _remaining(self.deadline)
-            timeout = sock.gettimeout()
-            if not timeout or timeout > left + DEADLINE_SLACK:  # None (blocking) or 0 never bound a read
-                sock.settimeout(left)
-            try:
-                return sock.recv_into(buffer)
-            except TimeoutError:
-                # Nothing was consumed (a TLS record read in part stays in OpenSSL's buffer).
-                if time.monotonic() >= self.deadline:
-                    raise
-                sock.settimeout(_remaining(self.deadline))
+        self._sock.settimeout(_remaining(self.deadline))
+        return self._sock.recv_into(buffer)
 
 
 class TimedWriter:
-    """``wfile`` for BaseHTTPRequestHandler: each write is one ``sendall`` under the write
-    timeout (set only when the socket's timeout is another: see :class:`DeadlineReader`)."""
+    """``wfile`` for BaseHTTPRequestHandler: each write is one timed ``sendall``."""
 
     def __init__(self, sock: socket.socket, timeout: float) -> None:
         self._sock = sock
         self._timeout = timeout
 
     def write(self, data: bytes) -> int:
-        if self._sock.gettimeout() != self._timeout:
-            self._sock.settimeout(self._timeout)
+        self._sock.settimeout(self._timeout)
         self._sock.sendall(data)
         return len(data)
 
