@@ -302,3 +302,17 @@ def test_plain_http_to_the_tls_port_is_told_to_use_https(server):
     assert info.value.code == 400
     assert b"use https://" in info.value.read()
     assert server.proc.poll() is None
+
+
+def test_background_mode_reports_a_refused_start_with_its_reason_and_code(tmp_path, env):
+    pidfile = tmp_path / "xrsched.pid"
+    pidfile.write_text(f"{os.getpid()}\n")  # a live process: this test's
+    result = subprocess.run(
+        [SERVER, "--port", "0", "--state-path", str(tmp_path / "state"), "--background", "--pidfile", str(pidfile),
+         "--logdir", str(tmp_path / "logs")],
+        capture_output=True, text=True, env=env, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert f"names running process {os.getpid()}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert pidfile.read_text() == f"{os.getpid()}\n"

@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -16,6 +16,9 @@ from xrsched import __version__
 from xrsched.cli.options import command_line_values, config_from_environment, settings_options
 from xrsched.core.errors import BadValue
 from xrsched.settings import build_settings, load_config_file, option_fields
+
+if TYPE_CHECKING:
+    from xrsched.server.daemon import Detached
 
 _options = settings_options(option_fields(), switch_pairs=False, paths_may_be_dirs=True)
 
@@ -55,32 +58,39 @@ def main(ctx: click.Context, config_file: Path | None, **given: Any) -> None:
 
     # Imported here so that --help stays fast and never touches the network stack.
     from xrsched.auth import TokenFileError
-    from xrsched.server.daemon import detach, write_pidfile
+    from xrsched.server.daemon import PidfileInUse, detach, write_pidfile
     from xrsched.server.preflight import StartupError
     from xrsched.server.runtime import ServerRuntime
     from xrsched.store import StoreConnectionError, StoreError
     from xrsched.tls import TLSConfigError
     from xrsched.unixpath import SocketPathError
 
+    # Before anything starts a thread (threads do not survive a fork); the terminal's process
+    # waits for the daemon's verdict, so a refused start still fails with its code and reason.
+    detached = detach() if settings.background else None
     try:
         runtime = ServerRuntime(settings)
+        if settings.pidfile is not None:
+            write_pidfile(settings.pidfile)
     except StoreConnectionError as exc:  # bad URL, wrong credentials, database unreachable
-        click.echo(f"xrsched-server: {exc}", err=True)
-        sys.exit(2)
-    except (StartupError, TLSConfigError, TokenFileError, StoreError, BadValue, SocketPathError) as exc:
-        click.echo(f"xrsched-server: {exc}", err=True)
-        sys.exit(1)
+        _refuse(detached, 2, str(exc))
+    except (StartupError, TLSConfigError, TokenFileError, StoreError, BadValue, SocketPathError, PidfileInUse) as exc:
+        _refuse(detached, 1, str(exc))
     except OSError as exc:  # a check missed it: still say which file or directory
         where = f"{exc.filename}: " if exc.filename else ""
-        click.echo(f"xrsched-server: cannot start: {where}{exc.strerror or exc}", err=True)
-        sys.exit(1)
-    if settings.background:
-        log_file = (settings.logdir / "xrsched-server.log") if settings.logdir else None
-        detach(log_file)
-    if settings.pidfile is not None:
-        write_pidfile(settings.pidfile)
+        _refuse(detached, 1, f"cannot start: {where}{exc.strerror or exc}")
+    if detached is not None:
+        detached.ready((settings.logdir / "xrsched-server.log") if settings.logdir else None)
     runtime.install_signal_handlers()
     _exit_at_once(runtime.run())
+
+
+def _refuse(detached: Detached | None, code: int, reason: str) -> NoReturn:
+    """Say why the server cannot start and exit ``code`` (the waiting process too, when detached)."""
+    click.echo(f"xrsched-server: {reason}", err=True)
+    if detached is not None:
+        detached.failed(code)
+    sys.exit(code)
 
 
 def _exit_at_once(code: int) -> None:
