@@ -17,7 +17,7 @@ from tests.serverproc import SERVER
 from tests.waiting import wait_for
 
 
-def test_a_background_server_on_postgresql_leads_and_keeps_what_it_is_told(pg_url, pg_cluster, tmp_path, dev_certs, env):
+def test_a_background_server_on_postgresql_leads_and_stores(pg_url, pg_cluster, tmp_path, dev_certs, env):
     group = HaPair(pg_url, tmp_path, dev_certs, env)
     port = free_port()
     pidfile = tmp_path / "run" / "xrsched.pid"
