@@ -7,15 +7,19 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xrsched.core import Scheduler
-from xrsched.server.ha import HaCoordinator
-from xrsched.server.leadership import Leadership
 from xrsched.service import SchedulerService
 from xrsched.settings import ServerSettings
 from xrsched.store import SQLiteStore, StateStore, load_into
 from xrsched.store.pgurl import is_postgres_url, parse_store_url
-from xrsched.store.postgres import PostgresStore
+
+if TYPE_CHECKING:
+    from xrsched.server.ha import HaCoordinator
+
+# PostgreSQL's modules (psycopg and its own copy of libssl) are imported only by a server whose
+# --store names PostgreSQL: the others start faster and smaller without them.
 
 #: The state database's file name inside the state directory.
 DATABASE_NAME = "state.sqlite3"
@@ -24,6 +28,8 @@ DATABASE_NAME = "state.sqlite3"
 def open_store(settings: ServerSettings, state_dir: Path) -> StateStore | None:
     """The store ``--store`` names: PostgreSQL for a URL, SQLite in ``state_dir``, or none (``memory``)."""
     if is_postgres_url(settings.store):
+        from xrsched.store.postgres import PostgresStore
+
         return PostgresStore(
             parse_store_url(settings.store),
             history_days=settings.history_days,
@@ -47,7 +53,13 @@ def ha_coordinator(
     make_service: Callable[[Scheduler, StateStore | None], SchedulerService],
 ) -> HaCoordinator | None:
     """With a PostgreSQL store, what joins the leader election; None with any other store."""
-    if not isinstance(store, PostgresStore):
+    if store is None or not is_postgres_url(settings.store):
+        return None
+    from xrsched.server.ha import HaCoordinator
+    from xrsched.server.leadership import Leadership
+    from xrsched.store.postgres import PostgresStore
+
+    if not isinstance(store, PostgresStore):  # open_store made it from the same setting
         return None
     leadership = Leadership(settings.advertise_url or "")
     return HaCoordinator(settings, store, leadership, say, make_service=make_service)
