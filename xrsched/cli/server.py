@@ -80,6 +80,9 @@ def main(ctx: click.Context, config_file: Path | None, **given: Any) -> None:
     if settings.pidfile is not None:
         write_pidfile(settings.pidfile)
     runtime.install_signal_handlers()
+    from xrsched.server.collector import tune_collector
+
+    tune_collector()
     _exit_at_once(runtime.run())
 
 
