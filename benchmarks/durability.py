@@ -394,7 +394,7 @@ class Sample:
     commit_seconds: float | None = None
     #: Context switches of the server's threads in the window.
     server_switches: int = 0
-    #: Full (gen 2) collections in the window and their seconds (``--gc-probe``), else None.
+    #: Full (gen 2) collections in the window and their CPU seconds (``--gc-probe``), else None.
     gc_full: tuple[int, float] | None = None
 
     @property
@@ -1180,7 +1180,7 @@ def main(argv: list[str] | None = None) -> int:
                             print(
                                 f"rep {rep + 1}/{args.reps} {name:8} clients={clients}: {sample.rate:8,.0f} "
                                 f"add_task/s  server {sample.server_us:6,.0f} us/call"
-                                + (f"  gc: {full[0]} full passes, {full[1] * 1e3:.0f} ms" if full else ""),
+                                + (f"  gc: {full[0]} full passes, {full[1] * 1e3:.0f} ms CPU" if full else ""),
                                 file=sys.stderr,
                                 flush=True,
                             )

@@ -6,8 +6,9 @@ Not a server to run for real: it lives in ``benchmarks/`` (never in the package)
 start without the environment variable ``XRSCHED_BENCH_GC_PROBE``, read only here: the JSON file
 the counts go to, rewritten every :data:`EVERY` seconds and at exit (so a server stopped by a
 signal still leaves its figures). The arguments are ``xrsched-server``'s, passed on unchanged.
-The timer is ``gc.callbacks``: the time from a collection's start to its end, in whichever
-thread triggered it.
+The timer is ``gc.callbacks``: the CPU time (``time.thread_time``) from a collection's start to
+its end, in whichever thread triggered it, so that a collection preempted on a loaded machine
+does not count the time other processes ran; the wall-clock time is kept beside it.
 """
 
 from __future__ import annotations
@@ -33,27 +34,30 @@ class Probe:
     def __init__(self) -> None:
         self.count = [0, 0, 0]
         self.seconds = [0.0, 0.0, 0.0]
+        self.wall = [0.0, 0.0, 0.0]
         self.longest = [0.0, 0.0, 0.0]
-        self._began = 0.0
+        self._began = (0.0, 0.0)
         #: At exit: the cyclic garbage found only once the frozen objects are unfrozen (what
         #: freezing kept from the collector: a leak while the process runs); None before.
         self.frozen_garbage: int | None = None
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
-            self._began = time.perf_counter()
+            self._began = (time.thread_time(), time.perf_counter())
             return
-        took = time.perf_counter() - self._began
+        took, wall = time.thread_time() - self._began[0], time.perf_counter() - self._began[1]
         generation = info["generation"]
         self.count[generation] += 1
         self.seconds[generation] += took
-        self.longest[generation] = max(self.longest[generation], took)
+        self.wall[generation] += wall
+        self.longest[generation] = max(self.longest[generation], wall)
 
     def figures(self) -> dict[str, Any]:
         """The counts so far, with the number of objects frozen and the process's CPU seconds."""
         return {
             "count": list(self.count),
             "seconds": list(self.seconds),
+            "wall": list(self.wall),
             "longest": list(self.longest),
             "frozen": gc.get_freeze_count(),
             "cpu": time.process_time(),
@@ -96,15 +100,16 @@ def read(path: Path) -> dict[str, Any] | None:
 
 
 def describe(figures: dict[str, Any] | None) -> str:
-    """One line: the full (gen 2) collections, their time, the longest, and the younger ones."""
+    """One line: the full (gen 2) collections, their CPU time, the longest (wall-clock), and the
+    younger ones."""
     if figures is None:
         return "gc: no figures"
     count, seconds, longest = figures["count"], figures["seconds"], figures["longest"]
     share = seconds[2] / figures["cpu"] * 100 if figures["cpu"] else 0.0
     return (
-        f"gc: {count[2]} full passes {seconds[2]:.2f} s ({share:.1f} % of the server's "
-        f"{figures['cpu']:.1f} s CPU), longest {longest[2] * 1e3:.0f} ms; gen 0/1: {count[0]}/{count[1]} "
-        f"in {seconds[0] + seconds[1]:.2f} s; frozen {figures['frozen']:,}"
+        f"gc: {count[2]} full passes {seconds[2]:.2f} s CPU ({share:.1f} % of the server's "
+        f"{figures['cpu']:.1f} s), longest {longest[2] * 1e3:.0f} ms wall; gen 0/1: {count[0]}/{count[1]} "
+        f"in {seconds[0] + seconds[1]:.2f} s CPU; frozen {figures['frozen']:,}"
         + ("" if figures.get("frozen_garbage") is None else f", frozen garbage at exit {figures['frozen_garbage']:,}")
     )
 
