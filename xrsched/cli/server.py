@@ -55,6 +55,7 @@ def main(ctx: click.Context, config_file: Path | None, **given: Any) -> None:
 
     # Imported here so that --help stays fast and never touches the network stack.
     from xrsched.auth import TokenFileError
+    from xrsched.server.collector import tune_collector
     from xrsched.server.daemon import detach, write_pidfile
     from xrsched.server.preflight import StartupError
     from xrsched.server.runtime import ServerRuntime
@@ -80,8 +81,6 @@ def main(ctx: click.Context, config_file: Path | None, **given: Any) -> None:
     if settings.pidfile is not None:
         write_pidfile(settings.pidfile)
     runtime.install_signal_handlers()
-    from xrsched.server.collector import tune_collector
-
     tune_collector()
     _exit_at_once(runtime.run())
 

@@ -7,15 +7,16 @@ task and worker records included) runs once the objects that reached the oldest 
 the last one number a quarter of those it kept then.
 
 A server's calls are short but many are in flight at once (threads, a commit batch, the reply
-cache): with 700, much of what one call allocates is still alive at two collections and is promoted to
-the oldest generation, then dies there. Those promotions count towards the next full pass as if the records
-had grown: a 20,000-task fan-in (``benchmarks/e2e.py --gc-probe``) made 25 to 27 full passes over
-every record, 1.5 to 1.7 s of CPU of the server's 12 to 14 s. With :data:`YOUNG` allocations
-between young collections, a call's objects are mostly freed (by reference counting) before a
-young collection sees them: the same run made 2 full passes (0.15 s), and the server used 15 %
-less CPU (median of 6 interleaved pairs; benchmarks/README.md, "The server's garbage-collector
-passes"). The records that do live long still reach the oldest generation and are still
-collected if they form cycles: nothing is kept from the collector, unlike ``gc.freeze``.
+cache): with 700, much of what one call allocates is still alive at two collections and is
+promoted to the oldest generation, then dies there. Those promotions count towards the next full
+pass as if the records had grown: a 20,000-task fan-in (``benchmarks/e2e.py --gc-probe``) made
+25 to 27 full passes over every record, 1.5 to 1.7 s of CPU of the server's 12 to 14 s. With
+:data:`YOUNG` allocations between young collections, a call's objects are mostly freed (by
+reference counting) before a young collection sees them: the same run made 2 full passes (0.15
+s), and the server used 15 % less CPU (median of 6 interleaved pairs; benchmarks/README.md, "The
+server's garbage-collector passes"). The records that do live long still reach the oldest
+generation and are still collected if they form cycles: nothing is kept from the collector,
+unlike ``gc.freeze``.
 
 A young collection then scans up to :data:`YOUNG` objects instead of 700: a few milliseconds,
 about 20 times less often.
