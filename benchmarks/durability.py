@@ -57,6 +57,10 @@ checkout's, each on its own copy of one database (built by the base's code, so b
 Run through ``benchmarks/run_durability.sh`` (a venv with luigi). Leaving luigid out
 (``--only durable,normal,memory``) needs no luigi. ``--write`` puts the tables into benchmarks/README.md
 between the durability markers.
+
+``--gc-probe`` starts xrsched's servers (not the ablation rows) through ``gc_probe.py``: each
+window's line shows the full garbage collections the server made in it, and each server's
+totals are printed when it stops.
 """
 
 from __future__ import annotations

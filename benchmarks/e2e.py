@@ -61,6 +61,9 @@ Run through ``benchmarks/run_e2e.sh`` (makes ``benchmarks/.venv-e2e`` with luigi
 depends on luigi). ``--only xrsched`` needs no luigi. ``--write`` puts the table into
 benchmarks/README.md between the markers of ``--block`` (``e2e`` by default; ``e2e-luigi`` for
 the luigid / luigi-xrsched comparison).
+
+``--gc-probe`` starts xrsched's server through ``gc_probe.py``: each run's line then shows the
+server's garbage collections (full passes and their CPU time, the younger ones, what is frozen).
 """
 
 from __future__ import annotations
