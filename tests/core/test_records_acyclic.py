@@ -71,8 +71,8 @@ def run_everything(sched: Scheduler) -> float:
 
 def test_records_dropped_by_the_scheduler_are_freed_by_reference_counting():
     sched = make({"r": 2}, retry_delay=5, remove_delay=10, worker_disconnect_delay=20)
-    baseline = records_alive()
     with collector_off():
+        baseline = records_alive()  # after the collection: other tests' garbage is gone
         now = run_everything(sched)
         assert records_alive() == baseline + TASKS + WORKERS
         gc.freeze()  # as the server does: records frozen while alive are still freed
