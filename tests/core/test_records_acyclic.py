@@ -18,6 +18,8 @@ from xrsched.core.model import Task, Worker
 
 TASKS = 300
 WORKERS = 4
+#: Every id this test makes starts so: other tests' records (or their threads) do not count.
+MINE = "acyclic-"
 
 
 @contextmanager
@@ -34,9 +36,9 @@ def collector_off() -> Iterator[None]:
 
 
 def records_alive() -> int:
-    """Task and Worker objects alive in this process, frozen ones included."""
+    """This test's Task and Worker objects alive in the process, frozen ones included."""
     gc.unfreeze()  # frozen objects are in no generation gc.get_objects() lists
-    return sum(1 for obj in gc.get_objects() if type(obj) in (Task, Worker))
+    return sum(1 for obj in gc.get_objects() if type(obj) in (Task, Worker) and obj.id.startswith(MINE))
 
 
 def run_everything(sched: Scheduler) -> float:
@@ -44,24 +46,24 @@ def run_everything(sched: Scheduler) -> float:
     several workers, run to DONE (some failing once first); returns the time at the end."""
     now = T0
     for w in range(WORKERS):
-        sched.add_worker(worker=f"w{w}", info={"host": f"h{w}"}, now=now)
+        sched.add_worker(worker=f"{MINE}w{w}", info={"host": f"h{w}"}, now=now)
     for i in range(TASKS):
-        deps = [f"T{i - 1}"] if i % 10 else []
+        deps = [f"{MINE}T{i - 1}"] if i % 10 else []
         if i % 7 == 0 and i:
-            deps.append("T0")
-        sched.add_task(worker=f"w{i % WORKERS}", task_id=f"T{i}", family="F", params={"i": str(i)}, deps=deps,
-                       priority=i % 3, resources={"r": 1}, now=now)  # fmt: skip
+            deps.append(f"{MINE}T0")
+        sched.add_task(worker=f"{MINE}w{i % WORKERS}", task_id=f"{MINE}T{i}", family="F", params={"i": str(i)},
+                       deps=deps, priority=i % 3, resources={"r": 1}, now=now)  # fmt: skip
     failed: set[str] = set()
     done = 0
     while done < TASKS:
         now += 1
         for w in range(WORKERS):
-            task_id = sched.get_work(worker=f"w{w}", host=f"h{w}", now=now)["task_id"]
+            task_id = sched.get_work(worker=f"{MINE}w{w}", host=f"h{w}", now=now)["task_id"]
             if task_id is None:
                 continue
             status = "FAILED" if task_id.endswith("3") and task_id not in failed else "DONE"
             failed.add(task_id)
-            sched.add_task(worker=f"w{w}", task_id=task_id, status=status, expl="boom" * (status == "FAILED"),
+            sched.add_task(worker=f"{MINE}w{w}", task_id=task_id, status=status, expl="boom" * (status == "FAILED"),
                            now=now)  # fmt: skip
             done += status == "DONE"
         now += sched.config.retry_delay * (not done % 50)
@@ -72,7 +74,7 @@ def run_everything(sched: Scheduler) -> float:
 def test_records_dropped_by_the_scheduler_are_freed_by_reference_counting():
     sched = make({"r": 2}, retry_delay=5, remove_delay=10, worker_disconnect_delay=20)
     with collector_off():
-        baseline = records_alive()  # after the collection: other tests' garbage is gone
+        baseline = records_alive()
         now = run_everything(sched)
         assert records_alive() == baseline + TASKS + WORKERS
         gc.freeze()  # as the server does: records frozen while alive are still freed
@@ -81,7 +83,7 @@ def test_records_dropped_by_the_scheduler_are_freed_by_reference_counting():
         assert not sched.tasks and not sched.workers
         # Removed tasks still named by stale entries of the shared ready heap stay until those
         # are dropped: an assistant's ask drops them (so does the heaps' periodic sweep).
-        sched.get_work(worker="assistant", assistant=True, now=now + 33)
+        sched.get_work(worker=f"{MINE}assistant", assistant=True, now=now + 33)
         assert records_alive() == baseline + 1  # the assistant
         del sched
         assert records_alive() == baseline
