@@ -57,6 +57,10 @@ checkout's, each on its own copy of one database (built by the base's code, so b
 Run through ``benchmarks/run_durability.sh`` (a venv with luigi). Leaving luigid out
 (``--only durable,normal,memory``) needs no luigi. ``--write`` puts the tables into benchmarks/README.md
 between the durability markers.
+
+``--gc-probe`` starts xrsched's servers (not the ablation rows) through ``gc_probe.py``: each
+window's line shows the full garbage collections the server made in it, and each server's
+totals are printed when it stops.
 """
 
 from __future__ import annotations
@@ -99,6 +103,8 @@ from durable_floor import (
     switches_between,
 )
 from durable_work import DurableWork, measure_work
+from gc_probe import ENV as GC_PROBE_ENV
+from gc_probe import describe, read
 from harness import (
     BearerTransport,
     kill_group,
@@ -143,6 +149,8 @@ TARGET_VS_MEMORY = 0.85
 TARGET_RESTART_S = 3.0  # issue 19 (issue 5 said 10)
 START_TIMEOUT = 30.0
 RESTART_TIMEOUT = 600.0
+#: ``--gc-probe``: xrsched's servers (not the ablation rows) run through ``gc_probe.py``.
+GC_PROBE = [False]
 
 
 # ------------------------------------------------------------------------------ servers
@@ -158,6 +166,8 @@ class Server:
     spec: dict[str, Any]
     #: Run after the server stopped (the PostgreSQL row's cluster is removed).
     cleanup: Callable[[], None] | None = None
+    #: Where ``gc_probe.py`` writes the server's collections (``--gc-probe``), else None.
+    gc_path: Path | None = None
 
     @property
     def pid(self) -> int:
@@ -192,16 +202,20 @@ def start_xrsched(work: Path, certs: Any, name: str, against: Path | None = None
     if name == "postgresql":
         cluster = start_pg_cluster()
         flags, cleanup = ["--store", cluster.create_database("bench")], cluster.destroy
+    gc_path = work / f"{name}.gc.json" if GC_PROBE[0] and name not in ABLATIONS else None
+    probe = {GC_PROBE_ENV: str(gc_path)} if gc_path else {}
+    launcher = [sys.executable, str(HERE / "gc_probe.py")] if gc_path else None
     if name.startswith(BASE_PREFIX):
         assert against is not None
-        with environment(PYTHONPATH=str(against.resolve())):
-            proc = spawn(server_command(state, certs, flags), log_path)
+        with environment(PYTHONPATH=str(against.resolve()), **probe):
+            proc = spawn(server_command(state, certs, flags, launcher), log_path)
     elif name in ABLATIONS:
         with environment(XRSCHED_BENCH_ABLATION=name):
             proc = spawn(server_command(state, certs, flags, [sys.executable, str(HERE / "ablation_server.py")]),
                          log_path)  # fmt: skip
     else:
-        proc = spawn(server_command(state, certs, flags), log_path)
+        with environment(**probe):
+            proc = spawn(server_command(state, certs, flags, launcher), log_path)
     try:
         listening = r"xrsched-server listening on (https://\S+?/RPC2)"
         match = wait_for_line(proc, log_path, listening, START_TIMEOUT, poll=0.01)
@@ -214,7 +228,7 @@ def start_xrsched(work: Path, certs: Any, name: str, against: Path | None = None
             cleanup()
         raise
     spec = {"kind": "xmlrpc", "url": match.group(1), "ca": str(certs.ca_cert), "secret": secret}
-    return Server(name, proc, spec, cleanup)
+    return Server(name, proc, spec, cleanup, gc_path)
 
 
 def base_package(source: Path) -> str:
@@ -275,6 +289,8 @@ def running_servers(
     finally:
         for server in servers.values():
             server.stop()
+            if server.gc_path is not None:
+                print(f"{server.name}: in all, {describe(read(server.gc_path))}", file=sys.stderr, flush=True)
         for name in names:
             _say_commit_sizes(name, work / f"{name}.out")
 
@@ -382,6 +398,8 @@ class Sample:
     commit_seconds: float | None = None
     #: Context switches of the server's threads in the window.
     server_switches: int = 0
+    #: Full (gen 2) collections in the window and their CPU seconds (``--gc-probe``), else None.
+    gc_full: tuple[int, float] | None = None
 
     @property
     def rate(self) -> float:
@@ -457,10 +475,10 @@ def measure(server: Server, clients: int, warmup: float, duration: float, tag: s
         go.set()
         sleep_until(times[0])
         cpu0, machine0, switches0 = process_cpu(server.pid), machine_times(), context_switches(server.pid)
-        commits0 = commit_counts(server.spec)
+        commits0, gc0 = commit_counts(server.spec), _gc_figures(server)
         sleep_until(times[1])
         cpu1, machine1, switches1 = process_cpu(server.pid), machine_times(), context_switches(server.pid)
-        commits1 = commit_counts(server.spec)
+        commits1, gc1 = commit_counts(server.spec), _gc_figures(server)
         while len(done) < clients:
             collect(START_TIMEOUT)
     finally:
@@ -485,7 +503,14 @@ def measure(server: Server, clients: int, warmup: float, duration: float, tag: s
         commits=commits[0] or None,
         commit_seconds=commits[1],
         server_switches=switches_between(switches0, switches1),
+        gc_full=(gc1["count"][2] - gc0["count"][2], gc1["seconds"][2] - gc0["seconds"][2]) if gc0 and gc1 else None,
     )
+
+
+def _gc_figures(server: Server) -> dict[str, Any] | None:
+    """The collections the server made so far (``--gc-probe``; within half a second: the probe
+    writes them that often)."""
+    return read(server.gc_path) if server.gc_path is not None else None
 
 
 # ------------------------------------------------------------------------------ restart
@@ -1086,11 +1111,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--write", action="store_true", help="write the tables into benchmarks/README.md")
     parser.add_argument("--json", type=Path, help="also dump every sample here")
     parser.add_argument(
+        "--gc-probe",
+        action="store_true",
+        help="start xrsched's servers through benchmarks/gc_probe.py: full collections per window and in all",
+    )
+    parser.add_argument(
         "--against",
         type=Path,
         help="a checkout of another commit: its durable and in-memory servers run in the same rounds (A/B)",
     )
     args = parser.parse_args(argv)
+    GC_PROBE[0] = args.gc_probe
     if args.floor:
         args.only = ",".join(FLOOR_SERVERS)
     args.servers = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -1149,9 +1180,11 @@ def main(argv: list[str] | None = None) -> int:
                             if name == "durable":  # the irreducible work, next to durable's window
                                 per_transaction = sample.calls / sample.commits if sample.commits else 1.0
                                 works.append(measure_work(work, per_transaction))
+                            full = sample.gc_full
                             print(
                                 f"rep {rep + 1}/{args.reps} {name:8} clients={clients}: {sample.rate:8,.0f} "
-                                f"add_task/s  server {sample.server_us:6,.0f} us/call",
+                                f"add_task/s  server {sample.server_us:6,.0f} us/call"
+                                + (f"  gc: {full[0]} full passes, {full[1] * 1e3:.0f} ms CPU" if full else ""),
                                 file=sys.stderr,
                                 flush=True,
                             )

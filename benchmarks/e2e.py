@@ -61,6 +61,9 @@ Run through ``benchmarks/run_e2e.sh`` (makes ``benchmarks/.venv-e2e`` with luigi
 depends on luigi). ``--only xrsched`` needs no luigi. ``--write`` puts the table into
 benchmarks/README.md between the markers of ``--block`` (``e2e`` by default; ``e2e-luigi`` for
 the luigid / luigi-xrsched comparison).
+
+``--gc-probe`` starts xrsched's server through ``gc_probe.py``: each run's line then shows the
+server's garbage collections (full passes and their CPU time, the younger ones, what is frozen).
 """
 
 from __future__ import annotations
@@ -83,6 +86,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from e2e_tenths import filesystem, tenth_rates
+from gc_probe import ENV as GC_PROBE_ENV
+from gc_probe import describe, read
 from harness import free_port, machine_info, machine_line, write_block
 
 HERE = Path(__file__).resolve().parent
@@ -133,6 +138,8 @@ class Result:
     running: float = float("nan")
     #: Tasks/s over each tenth of the tasks, in the order they ended (see :func:`tenth_rates`).
     tenths: tuple[float, ...] = ()
+    #: The server's garbage-collector passes (``--gc-probe``; empty without).
+    gc: str = ""
 
     @property
     def rate(self) -> float:
@@ -152,6 +159,8 @@ TIMED_OUT = 124
 #: Where the tasks' outputs and ``runs.log`` go (``--out-dir``): None for the run's own temporary
 #: directory (next to the server's state), else a directory of that name inside this one.
 OUT_DIR: list[Path | None] = [None]
+#: ``--gc-probe``: start the server through ``gc_probe.py``, which times its collector's passes.
+GC_PROBE = [False]
 
 
 def task_root(work: Path) -> Path:
@@ -254,8 +263,12 @@ def xrsched_server(sync: str, work: Path) -> Iterator[dict[str, str]]:
     mint += ["--tokens", str(state / "tokens.toml")]
     added = subprocess.run(mint, capture_output=True, text=True, check=True, env=env)
     secret = added.stdout.strip().splitlines()[-1]
+    launcher = [str(BIN / "xrsched-server")]
+    if GC_PROBE[0]:
+        launcher = [sys.executable, str(HERE / "gc_probe.py")]
+        env[GC_PROBE_ENV] = str(work / "gc.json")
     server = subprocess.Popen(
-        [str(BIN / "xrsched-server"), "--port", "0", "--state-path", str(state), "--sync", sync,
+        [*launcher, "--port", "0", "--state-path", str(state), "--sync", sync,
          "--log-level", "WARNING"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )  # fmt: skip
@@ -289,7 +302,10 @@ def run_xrsched(shape: str, tasks: int, workers: int, sync: str, work: Path) -> 
         code = run_bounded(args, env, work)
         finished = time.time()
     name = "xrsched" if sync == "full" else f"xrsched (sync {sync})"
-    return measure(root, launched, finished, name, shape, code, tasks)
+    result = measure(root, launched, finished, name, shape, code, tasks)
+    if GC_PROBE[0]:
+        result.gc = describe(read(work / "gc.json"))
+    return result
 
 
 def run_requests_only(tasks: int, work: Path) -> Result:
@@ -503,12 +519,16 @@ def main() -> int:
                         help="put each run's task outputs and runs.log in a directory of its own in this one "
                         "(made if missing; e.g. /dev/shm), instead of next to the server's state in the "
                         "system's temporary directory; the server's state stays there either way")  # fmt: skip
+    parser.add_argument("--gc-probe", action="store_true",
+                        help="start xrsched's server through benchmarks/gc_probe.py and show its garbage "
+                        "collections (count and time per generation) on each run's line")  # fmt: skip
     parser.add_argument("--write", action="store_true", help="update benchmarks/README.md")
     parser.add_argument("--readme", type=Path, default=README)
     parser.add_argument("--block", choices=sorted(BLOCKS), default="e2e",
                         help="the README table --write replaces (default: e2e, the one of all systems)")  # fmt: skip
     options = parser.parse_args()
     RUN_TIMEOUT[0] = options.timeout
+    GC_PROBE[0] = options.gc_probe
     if options.out_dir is not None:
         options.out_dir.mkdir(parents=True, exist_ok=True)
         OUT_DIR[0] = options.out_dir.resolve()
@@ -548,7 +568,8 @@ def main() -> int:
         first = _seconds(result.first) + ("s" if result.first == result.first else "")
         print(f"rep {rep + 1}/{options.reps} {result.system:22} {shape:7} tasks={result.tasks} first={first} "
               f"wall={result.wall:.2f}s rate={result.rate:.0f}/s exit={result.code} "
-              f"tenths={','.join(f'{rate:.0f}' for rate in result.tenths) or '-'}", flush=True)  # fmt: skip
+              f"tenths={','.join(f'{rate:.0f}' for rate in result.tenths) or '-'}"
+              + (f" {result.gc}" if result.gc else ""), flush=True)  # fmt: skip
         results.append(result)
     command = " ".join(["benchmarks/run_e2e.sh", *sys.argv[1:]])
     text = "\n\n".join(

@@ -4,6 +4,7 @@ requests-only loop gets through the chain, and the table has its rows (no luigi 
 from __future__ import annotations
 
 import importlib.util
+import re
 import time
 from pathlib import Path
 from types import ModuleType
@@ -29,6 +30,21 @@ def test_e2e_bench_small_run_prints_a_table_of_medians():
     assert len(ceiling) == 1 and ceiling[0][2].strip() == "chain", result.stdout
     assert ceiling[0][3].strip() == "30" and ceiling[0][4].strip() == "-" and ceiling[0][9].strip() == "0", ceiling
     assert "no luigid run to compare with" in result.stdout
+
+
+def test_e2e_bench_gc_probe_shows_the_servers_collections_on_each_run():
+    """``--gc-probe``: the server runs through benchmarks/gc_probe.py, whose counts (written at
+    its exit, after a SIGTERM) end each run's line."""
+    result = run_benchmark("e2e.py", "--only", "xrsched", "--shapes", "fan-in", "--tasks", "20", "--reps", "1",
+                           "--gc-probe", timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    runs = [line for line in result.stdout.splitlines() if line.startswith("rep ")]
+    assert len(runs) == 1 and "tasks=20 " in runs[0], result.stdout
+    probe = re.search(
+        r"gc: (\d+) full passes [\d.]+ s CPU .* gen 0/1: (\d+)/\d+ .*frozen garbage at exit (\d+)", runs[0]
+    )
+    assert probe is not None, runs[0]
+    assert int(probe.group(2)) > 0 and probe.group(3) == "0", runs[0]
 
 
 def test_e2e_bench_luigi_workers_row_runs_luigi_against_xrsched_and_fills_its_own_block(tmp_path):

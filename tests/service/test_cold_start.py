@@ -257,3 +257,23 @@ def test_the_tasks_built_in_slices_are_kept_out_of_the_collectors_full_passes(tw
     built = dict.get(lazy.core.tasks, "D00")
     assert built is not None and gc.get_freeze_count() >= frozen + COLD
     assert not any(obj is built for obj in gc.get_objects())  # in no generation a collection scans
+
+
+@pytest.mark.parametrize("how", ["maintenance", "prune", "worker_list", "resource_list", "task_info"])
+def test_a_restored_worker_dropped_while_tasks_are_cold_has_them_built_a_slice_per_hold(state, twins, how):
+    """A restored worker that never comes back is dropped ``worker_disconnect_delay`` after the
+    start, and dropping it edits every task it holds, the cold ones too: they are built a slice
+    per hold of the lock first (by the maintenance pass, or by the call that would drop it),
+    not all inside the hold that drops it."""
+    _, clock = state
+    lazy, eager, builds = twins
+    clock.now += CONFIG.worker_disconnect_delay + 1
+    for service in (lazy, eager):
+        if how == "maintenance":
+            service.run_maintenance()
+        else:
+            service.call(how, *(("P0",) if how == "task_info" else ()))
+    assert "w0" not in lazy.core.workers and "w0" not in eager.core.workers
+    assert builds.holds and max(builds.holds) <= SLICE, builds.holds
+    assert lazy.core.cold_tasks_left() == 0
+    assert stored(lazy) == stored(eager)

@@ -58,6 +58,7 @@ def main(ctx: click.Context, config_file: Path | None, **given: Any) -> None:
 
     # Imported here so that --help stays fast and never touches the network stack.
     from xrsched.auth import TokenFileError
+    from xrsched.server.collector import tune_collector
     from xrsched.server.daemon import PidfileInUse, detach, write_pidfile
     from xrsched.server.preflight import StartupError
     from xrsched.server.runtime import ServerRuntime
@@ -82,6 +83,7 @@ def main(ctx: click.Context, config_file: Path | None, **given: Any) -> None:
     if detached is not None:
         detached.ready((settings.logdir / "xrsched-server.log") if settings.logdir else None)
     runtime.install_signal_handlers()
+    tune_collector()
     _exit_at_once(runtime.run())
 
 

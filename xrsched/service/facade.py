@@ -82,6 +82,9 @@ class SchedulerService:
         self._cold = self.core.cold_tasks_left() > 0
         self._thaw_began: float | None = None
         self._cold_at_start = 0
+        #: From when a restored worker (whose ``related`` tasks may be cold) can be dropped: the
+        #: restore's time plus the disconnect delay. Dropping a worker edits every task it holds.
+        self._drops_from = self.core.now + self.core.config.worker_disconnect_delay
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._methods: dict[str, Callable[..., Any]] = {name: self._expose(name) for name in PUBLIC_METHODS}
@@ -137,7 +140,7 @@ class SchedulerService:
             request_id = CURRENT_REQUEST_ID.get() if remembers else None
             who = caller.identity if caller is not None else ""
             started = time.perf_counter() if timer is not None else 0.0
-            if many and self._cold:
+            if self._cold and (many or self._clock() >= self._drops_from):
                 self.build_cold_tasks()  # not inside the call: every other call would wait for it
             with self._lock:
                 if request_id is not None:
@@ -290,7 +293,10 @@ class SchedulerService:
 
     def run_maintenance(self) -> None:
         """Fire due timed rules and forget bindings of workers the core has dropped, except
-        those whose lost runs may still be reported (only their token may report them)."""
+        those whose lost runs may still be reported (only their token may report them). A silent
+        worker dropped edits each task it holds: any left cold are built first, a slice at a time."""
+        if self._cold and self._clock() >= self._drops_from:
+            self.build_cold_tasks()
         with self._lock:
             core = self.core
             core.prune(now=self.now())
