@@ -121,6 +121,11 @@ class SQLiteStore(SnapshotTables):
         if writer_process and not read_only:
             self._writer = ProcessWriter(path, sync=sync, history_days=history_days)
 
+    @property
+    def writer_pid(self) -> int | None:
+        """The id of the writer process (``writer_process``), if one runs now."""
+        return self._writer.pid if self._writer is not None else None
+
     def _unreadable(self, exc: sqlite3.DatabaseError) -> StoreCorrupt:
         return StoreCorrupt(
             f"{self.path} is not a readable xrsched state database ({exc}). Restore it from a backup "

@@ -30,6 +30,9 @@ def main(argv: list[str]) -> int:
     # too, which still has changes to hand over before it closes the pipe.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # Past a file size limit a write fails (SQLite's "disk I/O error", reported like any other)
+    # instead of ending the process.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     requests, answers = _protocol_pipes()
     path, sync, history_days = argv
     try:
@@ -37,9 +40,12 @@ def main(argv: list[str]) -> int:
     except _WRITE_ERRORS as exc:
         send_frame(answers, str(exc).encode())
         return 1
+    server = os.getppid()
     try:
         send_frame(answers, b"")
         while (frame := read_frame(requests)) is not None:
+            if os.getppid() != server:  # it died with this batch sent: a new server may be reading the file
+                break
             try:
                 store.write(decode_batch(frame))
                 answer = b""
