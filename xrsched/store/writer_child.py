@@ -30,9 +30,6 @@ def main(argv: list[str]) -> int:
     # too, which still has changes to hand over before it closes the pipe.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    # Past a file size limit a write fails (SQLite's "disk I/O error", reported like any other)
-    # instead of ending the process.
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     requests, answers = _protocol_pipes()
     path, sync, history_days = argv
     try:
