@@ -21,6 +21,7 @@ from xrsched.service import SchedulerService
 from xrsched.store import SQLiteStore
 from xrsched.store.base import Batch
 from xrsched.store.writer_process import ProcessWriter, WriterFailed
+from xrsched.store.writer_wire import encode_batch, read_frame, send_frame
 
 
 def _alive(pid: int) -> bool:
@@ -190,3 +191,44 @@ def test_a_writer_that_cannot_open_the_file_says_why_and_the_next_write_starts_a
             writer.write(Batch(meta="{}"))
     finally:
         writer.close()
+
+
+def _writer_child(path: Path) -> subprocess.Popen[bytes]:
+    """A writer process on ``path``, driven here as the server drives it, once it is ready."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "xrsched.store.writer_child", str(path), "full", "30.0"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert child.stdout is not None and read_frame(child.stdout.fileno()) == b""
+    return child
+
+
+def _send(child: subprocess.Popen[bytes], batch: Batch, mark: str, in_doubt: list[tuple[str, int]]) -> bytes | None:
+    assert child.stdin is not None and child.stdout is not None
+    send_frame(child.stdin.fileno(), encode_batch(batch, mark, in_doubt))
+    return read_frame(child.stdout.fileno())
+
+
+def test_history_of_a_batch_that_committed_before_its_writer_died_is_not_stored_twice(tmp_path: Path):
+    """The writer died after its commit, before the server read its answer: the server's next
+    batch begins with the same changes, marked in doubt; the new writer sees from the stored
+    mark that they committed and leaves their history entries out."""
+    path = tmp_path / "state.sqlite3"
+    SQLiteStore(path).close()
+    registered = ("A", None, "PENDING", time.time(), "w", None)
+    first = _writer_child(path)
+    assert _send(first, Batch(history=[registered]), "run:1", []) == b""  # committed: the answer is "lost"
+    first.kill()
+    first.wait()
+    later = ("A", "PENDING", "RUNNING", time.time(), "w", None)
+    second = _writer_child(path)
+    try:
+        assert _send(second, Batch(history=[registered, later]), "run:2", [("run:1", 1)]) == b""
+        # A batch in doubt that never committed (another mark is stored): nothing is left out.
+        assert _send(second, Batch(history=[later]), "run:4", [("run:3", 1)]) == b""
+    finally:
+        assert second.stdin is not None
+        second.stdin.close()
+        second.wait(10)
+    assert _history(path, "A") == [("", "PENDING"), ("PENDING", "RUNNING"), ("PENDING", "RUNNING")]

@@ -306,13 +306,16 @@ class SQLiteStore(SnapshotTables):
                 db.execute("ROLLBACK")
             raise
 
-    def write(self, batch: Batch) -> None:
-        """Apply one (merged) batch in one transaction; durable when this returns."""
+    def write(self, batch: Batch, *, mark: str | None = None) -> None:
+        """Apply one (merged) batch in one transaction; durable when this returns. ``mark`` (a
+        writer process's name for the batch) is stored with it: see :meth:`written_mark`."""
         self.verify()
         if self._writer is not None:
             self._writer.write(batch)
             return
         with self._write_transaction() as db:
+            if mark is not None:
+                db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('writer', ?)", (mark,))
             noted = self._note_task_writes(db, batch)
             if batch.task_rows:
                 db.executemany(_INSERT_TASK, batch.task_rows.values())
@@ -331,6 +334,11 @@ class SQLiteStore(SnapshotTables):
                 )
         self._noted(noted)
         self._trim_history()
+
+    def written_mark(self) -> str | None:
+        """The mark of the last batch written with one (by a writer process), if any."""
+        row = self.db.execute("SELECT value FROM meta WHERE key='writer'").fetchone()
+        return row[0] if row else None
 
     def _trim_history(self) -> None:
         now = time.time()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .base import StoreError
 from .sqlite import SQLiteStore
-from .writer_wire import decode_batch, read_frame, send_frame
+from .writer_wire import decode_batch, drop_written_history, read_frame, send_frame
 
 #: What a write may fail with and the server is told (other errors end the process, with their
 #: traceback in the server's log: the server reports that the writer ended).
@@ -44,7 +44,10 @@ def main(argv: list[str]) -> int:
             if os.getppid() != server:  # it died with this batch sent: a new server may be reading the file
                 break
             try:
-                store.write(decode_batch(frame))
+                mark, in_doubt, batch = decode_batch(frame)
+                if in_doubt:
+                    drop_written_history(batch, in_doubt, store.written_mark())
+                store.write(batch, mark=mark)
                 answer = b""
             except _WRITE_ERRORS as exc:
                 answer = str(exc).encode()

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import IO
 
 from .base import Batch
-from .writer_wire import encode_batch, read_frame, send_frame
+from .writer_wire import InDoubt, encode_batch, read_frame, send_frame
 
 #: Seconds the child gets to end after its pipe closed (it finishes the transaction in progress).
 STOP_TIMEOUT = 30.0
@@ -38,6 +38,10 @@ STOP_TIMEOUT = 30.0
 
 class WriterFailed(Exception):
     """The writer process could not make a batch durable; the text says why."""
+
+
+class _Lost(Exception):
+    """The writer's pipe ended: it died."""
 
 
 class ProcessWriter:
@@ -51,6 +55,10 @@ class ProcessWriter:
         self._lock = threading.Lock()
         self._child: subprocess.Popen[bytes] | None = None
         self._ready = False
+        #: Marks the batches sent (stored with each, see :func:`.writer_wire.drop_written_history`).
+        self._run = os.urandom(6).hex()
+        self._sent = 0
+        self._in_doubt: InDoubt = []
         self._start()
         _WRITERS.add(self)
 
@@ -73,21 +81,28 @@ class ProcessWriter:
                 self._start()
             child = self._child
             assert child is not None and child.stdin is not None and child.stdout is not None
+            if not self._ready:
+                self._answer(child, child.stdout)
+                self._ready = True
+            self._sent += 1
+            mark = f"{self._run}:{self._sent}"
             try:
-                if not self._ready:
-                    self._answer(child, child.stdout, "could not start")
-                    self._ready = True
-                send_frame(child.stdin.fileno(), encode_batch(batch))
-            except BrokenPipeError:
+                send_frame(child.stdin.fileno(), encode_batch(batch, mark, self._in_doubt))
+                self._answer(child, child.stdout)
+            except (BrokenPipeError, _Lost):
+                self._in_doubt.append((mark, len(batch.history)))
                 self._lost(child)
-            self._answer(child, child.stdout, "could not write")
+            self._in_doubt.clear()
 
-    def _answer(self, child: subprocess.Popen[bytes], stdout: IO[bytes], doing: str) -> None:
-        """Read the writer's answer: return if it is done, raise if it failed or died."""
+    def _answer(self, child: subprocess.Popen[bytes], stdout: IO[bytes]) -> None:
+        """Read the writer's answer: return if it is done; WriterFailed if it failed, _Lost if
+        it died."""
         answer = read_frame(stdout.fileno())
         if answer is None:
-            self._lost(child)
-        elif answer:
+            if not self._ready:
+                self._lost(child)
+            raise _Lost
+        if answer:
             if not self._ready:  # it could not open the file: it exits; the next write starts another
                 self._reap(child)
             raise WriterFailed(answer.decode("utf-8", "replace"))

@@ -51,14 +51,34 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
     return b"".join(parts)
 
 
-def encode_batch(batch: Batch) -> bytes:
-    """A batch's fields as bytes (answers to request ids are left out: SQLite keeps none)."""
-    return marshal.dumps(
-        (batch.task_rows, batch.removed_tasks, batch.worker_rows, batch.removed_workers, batch.meta, batch.history)
-    )
+#: Batches whose writer died before it answered, as (mark, how many history entries), oldest
+#: first: each may have committed or not (see :func:`drop_written_history`).
+InDoubt = list[tuple[str, int]]
 
 
-def decode_batch(data: bytes) -> Batch:
-    """The batch :func:`encode_batch` encoded."""
-    task_rows, removed_tasks, worker_rows, removed_workers, meta, history = marshal.loads(data)  # noqa: S302 (our own pipe)
-    return Batch(task_rows, removed_tasks, worker_rows, removed_workers, meta, history)
+def encode_batch(batch: Batch, mark: str, in_doubt: InDoubt) -> bytes:
+    """A batch's fields as bytes, with its mark and the batches in doubt (answers to request ids
+    are left out: SQLite keeps none)."""
+    fields = (batch.task_rows, batch.removed_tasks, batch.worker_rows, batch.removed_workers, batch.meta, batch.history)
+    return marshal.dumps((mark, in_doubt, fields))
+
+
+def decode_batch(data: bytes) -> tuple[str, InDoubt, Batch]:
+    """The mark, the batches in doubt and the batch that :func:`encode_batch` encoded."""
+    mark, in_doubt, fields = marshal.loads(data)  # noqa: S302 (our own pipe)
+    return mark, in_doubt, Batch(*fields)
+
+
+def drop_written_history(batch: Batch, in_doubt: InDoubt, stored_mark: str | None) -> None:
+    """Leave out of ``batch`` the history a batch in doubt already wrote, if it committed.
+
+    A writer can die after its commit and before its answer. The server's next batch then
+    begins with that one's changes (the committer keeps a failed batch and folds the later
+    ones into it): rows and removals are written again harmlessly, but history entries would
+    be stored twice. The stored mark says which batch committed last: if it is one in doubt,
+    its history (a prefix of this batch's) is already stored.
+    """
+    for mark, entries in reversed(in_doubt):
+        if mark == stored_mark:
+            del batch.history[:entries]
+            return
