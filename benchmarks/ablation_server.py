@@ -9,9 +9,13 @@ the environment variable ``XRSCHED_BENCH_ABLATION``, read only here; the argumen
 * ``encode``: the service records and encodes each call's changes under its lock, as a durable
   server does, then drops them: no committer queue, no wait, nothing written.
 * ``handoff``: the committer runs as in a durable server (submit, the waiting rounds, the
-  writer's merge of the pending batches, the wake-ups), but the store's write does nothing.
+  writer's merge of the pending batches, the wake-ups) and hands each batch to the writer
+  process over its pipe, which answers at once: it writes nothing.
 * ``nosync``: SQLite writes every transaction with ``PRAGMA synchronous=OFF``: SQLite's own
   work and the WAL's pwrite, never an fsync (``--sync normal`` still syncs at checkpoints).
+
+The server's writer process (``xrsched.store.writer_process``) runs through this file as well
+(``--writer-child``), so the mode applies to the writes it makes.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 ENV = "XRSCHED_BENCH_ABLATION"
@@ -36,10 +41,27 @@ def _drop_encoded_changes() -> None:
 def _write_nothing() -> None:
     from xrsched.store import SQLiteStore
 
-    def write(self: Any, batch: Any) -> None:
+    def write(self: Any, batch: Any, **_: Any) -> None:
         self.verify()  # as the real write: nothing before the structure check's verdict
 
     SQLiteStore.write = write  # type: ignore[method-assign]
+
+
+def _nothing() -> None:
+    pass
+
+
+def _writer_through_this_file() -> None:
+    """In the server: its writer process runs this file with ``--writer-child``."""
+    from xrsched.store.writer_process import ProcessWriter
+
+    def start(self: Any) -> None:
+        if self._command[1:3] == ["-m", "xrsched.store.writer_child"]:
+            self._command[1:3] = [str(Path(__file__).resolve()), WRITER_CHILD]
+        started(self)
+
+    started = ProcessWriter._start
+    ProcessWriter._start = start  # type: ignore[method-assign]
 
 
 def _never_sync() -> None:
@@ -55,11 +77,13 @@ def _never_sync() -> None:
     SQLiteStore.__init__ = __init__  # type: ignore[method-assign]
 
 
-MODES: dict[str, tuple[Callable[[], None], str]] = {
-    "encode": (_drop_encoded_changes, "changes encoded under the lock, then dropped (no committer, no write)"),
-    "handoff": (_write_nothing, "the committer hands batches over and wakes callers; the store writes nothing"),
-    "nosync": (_never_sync, "SQLite writes with synchronous=OFF (no fsync)"),
+#: Mode: (patch in the server, patch in its writer process, what it measures).
+MODES: dict[str, tuple[Callable[[], None], Callable[[], None], str]] = {
+    "encode": (_drop_encoded_changes, _nothing, "changes encoded under the lock, then dropped (no committer)"),
+    "handoff": (_nothing, _write_nothing, "the committer hands batches to the writer process, which writes nothing"),
+    "nosync": (_nothing, _never_sync, "SQLite writes with synchronous=OFF (no fsync)"),
 }
+WRITER_CHILD = "--writer-child"
 
 
 def main() -> int:
@@ -68,8 +92,16 @@ def main() -> int:
         print(f"{ENV} must be one of {', '.join(MODES)} (got {mode!r}): this server is for the benchmark only",
               file=sys.stderr)  # fmt: skip
         return 2
-    patch, what = MODES[mode]
-    patch()
+    server_patch, writer_patch, what = MODES[mode]
+    if sys.argv[1:2] == [WRITER_CHILD]:
+        writer_patch()
+        from xrsched.store.writer_child import main as writer_main
+
+        code = writer_main(sys.argv[2:])
+        sys.stderr.flush()
+        os._exit(code)
+    server_patch()
+    _writer_through_this_file()
     print(f"ablation {mode}: {what}", flush=True)
     from xrsched.cli.server import main as server_main
 

@@ -400,6 +400,9 @@ class Sample:
     server_switches: int = 0
     #: Full (gen 2) collections in the window and their CPU seconds (``--gc-probe``), else None.
     gc_full: tuple[int, float] | None = None
+    #: CPU-seconds of the server's child processes in the window (its SQLite writer), counted
+    #: apart from ``server_cpu`` (the server's own process).
+    writer_cpu: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -408,6 +411,10 @@ class Sample:
     @property
     def server_us(self) -> float:
         return self.server_cpu / max(self.calls, 1) * 1e6
+
+    @property
+    def writer_us(self) -> float:
+        return self.writer_cpu / max(self.calls, 1) * 1e6
 
 
 @dataclass
@@ -423,6 +430,15 @@ class Row:
     @property
     def server_us(self) -> float:
         return statistics.median(s.server_us for s in self.samples)
+
+    @property
+    def writer_us(self) -> float:
+        return statistics.median(s.writer_us for s in self.samples)
+
+    @property
+    def total_us(self) -> float:
+        """Server process + writer process, per call (median over the samples)."""
+        return statistics.median(s.server_us + s.writer_us for s in self.samples)
 
     @property
     def spread(self) -> str:
@@ -475,9 +491,11 @@ def measure(server: Server, clients: int, warmup: float, duration: float, tag: s
         go.set()
         sleep_until(times[0])
         cpu0, machine0, switches0 = process_cpu(server.pid), machine_times(), context_switches(server.pid)
+        writer0 = children_cpu(server.pid)
         commits0, gc0 = commit_counts(server.spec), _gc_figures(server)
         sleep_until(times[1])
         cpu1, machine1, switches1 = process_cpu(server.pid), machine_times(), context_switches(server.pid)
+        writer1 = children_cpu(server.pid)
         commits1, gc1 = commit_counts(server.spec), _gc_figures(server)
         while len(done) < clients:
             collect(START_TIMEOUT)
@@ -504,6 +522,7 @@ def measure(server: Server, clients: int, warmup: float, duration: float, tag: s
         commit_seconds=commits[1],
         server_switches=switches_between(switches0, switches1),
         gc_full=(gc1["count"][2] - gc0["count"][2], gc1["seconds"][2] - gc0["seconds"][2]) if gc0 and gc1 else None,
+        writer_cpu=sum(writer1.get(pid, 0.0) - cpu for pid, cpu in writer0.items()),
     )
 
 
@@ -511,6 +530,19 @@ def _gc_figures(server: Server) -> dict[str, Any] | None:
     """The collections the server made so far (``--gc-probe``; within half a second: the probe
     writes them that often)."""
     return read(server.gc_path) if server.gc_path is not None else None
+
+
+def children_cpu(pid: int) -> dict[int, float]:
+    """CPU-seconds so far of each child process of ``pid`` (the server's writer process)."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found[int(stat.parent.name)] = process_cpu(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):  # the process ended meanwhile
+            continue
+    return found
 
 
 # ------------------------------------------------------------------------------ restart
@@ -885,15 +917,16 @@ def render(
         against = args.against is not None
         lines = [
             "| server | clients | add_task calls/s (median) | calls/s (min-max) | server CPU µs/call "
-            "| vs luigid | vs in-memory |" + (" vs base |" if against else ""),
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |" + (" ---: |" if against else ""),
+            "| writer process CPU µs/call | both µs/call | vs luigid | vs in-memory |"
+            + (" vs base |" if against else ""),
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + (" ---: |" if against else ""),
         ]
         for row in rows:
             prefix = BASE_PREFIX if row.server.startswith(BASE_PREFIX) else ""
             luigid, memory = by.get(("luigid", row.clients)), by.get((prefix + "memory", row.clients))
             line = (
                 f"| {label(row.server)} | {row.clients} | {row.rate:,.0f} | {row.spread} | {row.server_us:,.0f} "
-                f"| {_ratio(row, luigid)} | {_ratio(row, memory)} |"
+                f"| {row.writer_us:,.0f} | {row.total_us:,.0f} | {_ratio(row, luigid)} | {_ratio(row, memory)} |"
             )
             if against:
                 line += f" {_ratio(row, None if prefix else by.get((BASE_PREFIX + row.server, row.clients)))} |"
@@ -1184,6 +1217,7 @@ def main(argv: list[str] | None = None) -> int:
                             print(
                                 f"rep {rep + 1}/{args.reps} {name:8} clients={clients}: {sample.rate:8,.0f} "
                                 f"add_task/s  server {sample.server_us:6,.0f} us/call"
+                                f" + writer {sample.writer_us:4,.0f}"
                                 + (f"  gc: {full[0]} full passes, {full[1] * 1e3:.0f} ms CPU" if full else ""),
                                 file=sys.stderr,
                                 flush=True,
@@ -1205,7 +1239,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         document = {
             "machine": info,
-            "samples": [{**s.__dict__, "rate": s.rate, "server_us": s.server_us} for s in samples],
+            "samples": [
+                {**s.__dict__, "rate": s.rate, "server_us": s.server_us, "writer_us": s.writer_us} for s in samples
+            ],
             "restart": restart.__dict__ if restart else None,
         }
         args.json.write_text(json.dumps(document, indent=2, default=str))

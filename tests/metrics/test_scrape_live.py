@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import resource
 import socket
 import ssl
 import time
@@ -218,15 +219,15 @@ def wait_for(condition, server, timeout: float = 10.0):
 def test_store_errors_and_commit_times(live_server):
     admin = live_server.proxy(live_server.admin)
     admin.add_task({"__starstar": True, "task_id": "before", "worker": "w"})
-    db = live_server.runtime.store.db
-    pages = db.execute("PRAGMA page_count").fetchone()[0]
-    db.execute(f"PRAGMA max_page_count={pages}")  # SQLite now answers SQLITE_FULL, like a full disk
+    writer = live_server.runtime.store.writer_pid  # the server's SQLite writes run in this process
+    limits = resource.prlimit(writer, resource.RLIMIT_FSIZE)
+    resource.prlimit(writer, resource.RLIMIT_FSIZE, (1, limits[1]))  # a real write error: "disk I/O error"
     try:
         with pytest.raises(xmlrpc.client.ProtocolError) as info:
             admin.add_task({"__starstar": True, "task_id": "during", "worker": "w", "params": {"x": "y" * 200_000}})
         assert info.value.errcode == 503
     finally:
-        db.execute("PRAGMA max_page_count=1073741823")
+        resource.prlimit(writer, resource.RLIMIT_FSIZE, limits)
     found = scrape(live_server, live_server.admin)
     assert found.value("xrsched_store_errors_total") >= 1
     assert found.value("xrsched_store_commit_duration_seconds_count") >= 1

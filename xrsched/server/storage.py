@@ -43,6 +43,7 @@ def open_store(settings: ServerSettings, state_dir: Path) -> StateStore | None:
         history_days=settings.history_days,
         check_in_background=True,  # verified in recover(), while the records load
         snapshot_on_close=True,  # the next start reads it instead of every row
+        writer_process=True,  # SQLite's work and its wake-ups off the server's GIL (issue 19)
     )
 
 

@@ -59,6 +59,12 @@ class SnapshotTables:
         self._changes_kept = max(CHANGES_KEPT, int(info.get("tasks", 0)) // 10) if info else 0
         self._snapshot_unusable = False
 
+    def _reread_snapshot_state(self) -> None:
+        """Read what another connection (the server's writer process) noted since the open."""
+        unusable = self._snapshot_unusable
+        self._open_snapshot()
+        self._snapshot_unusable = unusable
+
     def _snapshot_info(self) -> dict[str, Any] | None:
         """What the meta row ``snapshot`` says of the stored snapshot, if one is in use."""
         if self.version < 3:

@@ -25,6 +25,7 @@ from .base import Batch, StoreCorrupt, StoreError, StoreTooNew
 from .migrations import CURRENT_SCHEMA, MIGRATIONS, SCHEMA_VERSION, upgraded_v1_batches
 from .records import TASK_COLUMNS, RecordError
 from .snapshot_tables import SnapshotTables
+from .writer_process import ProcessWriter
 
 log = logging.getLogger("xrsched.store")
 
@@ -51,6 +52,12 @@ class SQLiteStore(SnapshotTables):
 
     With ``snapshot_on_close`` (the server), :meth:`close` writes a snapshot of the task rows
     unless the stored one is still exact; :meth:`load_snapshot` reads it back.
+
+    With ``writer_process`` (the server), :meth:`write` hands each batch to a writer process
+    (:mod:`.writer_process`), started now, which writes it on a connection of its own and
+    answers once it is durable; this connection reads, and writes again once :meth:`close`
+    has ended that process. The writer opens its store with ``checked_by_server``: the server
+    checked and migrated the file, and waits for the check's verdict before handing it a batch.
     """
 
     kind = "sqlite"
@@ -66,6 +73,8 @@ class SQLiteStore(SnapshotTables):
         read_only: bool = False,
         check_in_background: bool = False,
         snapshot_on_close: bool = False,
+        writer_process: bool = False,
+        checked_by_server: bool = False,
     ) -> None:
         if sync not in ("full", "normal"):
             raise StoreError(f"sync must be 'full' or 'normal', not {sync!r}")
@@ -75,6 +84,7 @@ class SQLiteStore(SnapshotTables):
         self.snapshot_on_close = snapshot_on_close and not read_only
         self._last_trim = 0.0
         self._check: _BackgroundCheck | None = None
+        self._writer: ProcessWriter | None = None
         if path.is_dir():
             raise StoreError(f"{path} is a directory, not a state file: move it away or choose another --state-path")
         if read_only and not path.exists():
@@ -95,7 +105,9 @@ class SQLiteStore(SnapshotTables):
                 self.db.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
             self.db.execute("PRAGMA busy_timeout=5000")
             self._check_identity(existed)
-            if check_in_background and not read_only and self._schema_version() == SCHEMA_VERSION:
+            if checked_by_server:
+                self._check_checked_version()
+            elif check_in_background and not read_only and self._schema_version() == SCHEMA_VERSION:
                 self._check = _BackgroundCheck(path)
             else:
                 self._check_structure(self.db.execute("PRAGMA quick_check").fetchall())
@@ -106,6 +118,13 @@ class SQLiteStore(SnapshotTables):
             self._open_snapshot()
         except sqlite3.DatabaseError as exc:
             raise self._unreadable(exc) from None
+        if writer_process and not read_only:
+            self._writer = ProcessWriter(path, sync=sync, history_days=history_days)
+
+    @property
+    def writer_pid(self) -> int | None:
+        """The id of the writer process (``writer_process``), if one runs now."""
+        return self._writer.pid if self._writer is not None else None
 
     def _unreadable(self, exc: sqlite3.DatabaseError) -> StoreCorrupt:
         return StoreCorrupt(
@@ -129,6 +148,11 @@ class SQLiteStore(SnapshotTables):
                 f"{self.path} has schema version {version}, newer than this xrsched understands "
                 f"({SCHEMA_VERSION}). Upgrade xrsched, or export with the newer version and import here."
             )
+
+    def _check_checked_version(self) -> None:
+        """A writer process's open: the server made the file current before starting it."""
+        if self._schema_version() != SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has schema version {self._schema_version()}, not {SCHEMA_VERSION}")
 
     def _schema_version(self) -> int:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
@@ -282,10 +306,16 @@ class SQLiteStore(SnapshotTables):
                 db.execute("ROLLBACK")
             raise
 
-    def write(self, batch: Batch) -> None:
-        """Apply one (merged) batch in one transaction; durable when this returns."""
+    def write(self, batch: Batch, *, mark: str | None = None) -> None:
+        """Apply one (merged) batch in one transaction; durable when this returns. ``mark`` (a
+        writer process's name for the batch) is stored with it: see :meth:`written_mark`."""
         self.verify()
+        if self._writer is not None:
+            self._writer.write(batch)
+            return
         with self._write_transaction() as db:
+            if mark is not None:
+                db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('writer', ?)", (mark,))
             noted = self._note_task_writes(db, batch)
             if batch.task_rows:
                 db.executemany(_INSERT_TASK, batch.task_rows.values())
@@ -304,6 +334,11 @@ class SQLiteStore(SnapshotTables):
                 )
         self._noted(noted)
         self._trim_history()
+
+    def written_mark(self) -> str | None:
+        """The mark of the last batch written with one (by a writer process), if any."""
+        row = self.db.execute("SELECT value FROM meta WHERE key='writer'").fetchone()
+        return row[0] if row else None
 
     def _trim_history(self) -> None:
         now = time.time()
@@ -327,6 +362,10 @@ class SQLiteStore(SnapshotTables):
     def close(self) -> None:
         """Write the snapshot (with ``snapshot_on_close``), checkpoint the journal into the
         database (unless read-only) and close it."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+            self._reread_snapshot_state()  # what the writer noted since
         if self.snapshot_on_close:
             try:
                 self.write_snapshot()
