@@ -12,25 +12,27 @@ The child is started with ``sys.executable -m`` (no fork of a threaded server) w
 opens, in a session of its own, and is not waited for: it opens the file while the server
 loads it. It ends when its pipe closes: when the store closes, or the server dies. If it dies,
 the write in progress fails (the committer keeps the batch and health reports the store as
-failing) and the next write starts a new one. A forked copy of the server (``--background``
-detaches after opening the store) closes its copies of the pipes at once and starts a writer
-of its own at its first write: the first one then ends with the processes that started it,
-and with it their standard error, which whoever started the server may be reading to its end.
+failing) and the next write starts a new one. What the child writes to its standard error
+(a traceback, should it fail in a way it cannot report) goes to the server's log, through a
+pipe: the child holds none of the server's standard streams, which ``--background`` gives
+back to the terminal once the server is built, while the writer runs on.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import subprocess
 import sys
 import threading
-import weakref
 from pathlib import Path
 from typing import IO
 
 from .base import Batch
 from .writer_wire import InDoubt, encode_batch, read_frame, send_frame
+
+log = logging.getLogger("xrsched.store")
 
 #: Seconds the child gets to end after its pipe closed (it finishes the transaction in progress).
 STOP_TIMEOUT = 30.0
@@ -60,7 +62,6 @@ class ProcessWriter:
         self._sent = 0
         self._in_doubt: InDoubt = []
         self._start()
-        _WRITERS.add(self)
 
     @property
     def pid(self) -> int | None:
@@ -68,10 +69,17 @@ class ProcessWriter:
         return self._child.pid if self._child is not None else None
 
     def _start(self) -> None:
-        self._child = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-            self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True
+        child = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            self._command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
+        self._child = child
         self._ready = False
+        name = f"xrsched-writer-log-{child.pid}"
+        threading.Thread(target=_log_lines, args=(child.pid, child.stderr), name=name, daemon=True).start()
 
     def write(self, batch: Batch) -> None:
         """Have the writer process write ``batch`` in one transaction; durable on return.
@@ -126,16 +134,6 @@ class ProcessWriter:
             child.kill()
             return child.wait()
 
-    def _forget_inherited(self) -> None:
-        """In a forked child: close the pipes to the parent's writer without waiting for it."""
-        child, self._child = self._child, None
-        if child is not None:
-            for pipe in (child.stdin, child.stdout):
-                if pipe is not None:
-                    with contextlib.suppress(OSError):  # nothing is buffered: frames go to the fd
-                        pipe.close()
-        self._lock = threading.Lock()  # another thread of the parent may have held it
-
     def close(self) -> None:
         """End the writer process: it sees its pipe close, closes its connection and exits."""
         with self._lock:
@@ -143,13 +141,12 @@ class ProcessWriter:
                 self._reap(self._child)
 
 
-#: Every open writer, so that a fork can let go of them (:meth:`ProcessWriter._forget_inherited`).
-_WRITERS: weakref.WeakSet[ProcessWriter] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for writer in list(_WRITERS):
-        writer._forget_inherited()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
+def _log_lines(pid: int, stream: IO[bytes] | None) -> None:
+    """Log what the writer process ``pid`` writes to its standard error, line by line, until it ends."""
+    if stream is None:
+        return
+    with stream:
+        for line in stream:
+            text = line.decode("utf-8", "replace").rstrip()
+            if text:
+                log.warning("writer process %d: %s", pid, text)
