@@ -287,6 +287,21 @@ def test_the_standby_thread_warms_polls_and_falls_back_when_it_cannot_catch_up(p
     assert WarmStandby(store, new_core(), interval=60).take(clock.now) is None  # never read
 
 
+def test_a_copy_that_cannot_be_restored_leaves_the_takeover_to_a_full_load(pg_url, caplog):
+    clock = Clock()
+    first = leader(pg_url, clock)
+    build_rich_state(first, clock)
+    first.close()
+    store = open_store(pg_url)
+    standby = WarmStandby(store, new_core(), interval=60)
+    standby.state.read_all()
+    standby.state.workers["w1"] = "{not a worker row"  # the copy alone is damaged: the rows are fine
+    with caplog.at_level(logging.ERROR, logger="xrsched.store"):
+        assert standby.take(clock.now) is None  # the caller loads in full
+    assert "restoring from the copy failed; loading the state in full" in caplog.text
+    assert full_load(pg_url, clock.now).workers  # and that load works
+
+
 def test_a_failed_poll_drops_the_copy_and_the_standby_reads_everything_again(pg_url, pg_cluster, caplog):
     clock = Clock()
     first = leader(pg_url, clock)

@@ -214,7 +214,11 @@ class WarmStandby:
             log.warning("warm standby: reading the last changes failed (%s); loading the state in full", _line(exc))
             return None
         log.info("warm standby: %d rows changed since the last poll; restoring from the copy", changed)
-        return state.restore_into(now)
+        try:
+            return state.restore_into(now)
+        except Exception:  # a fault of the copy alone: the rows themselves may still load
+            log.exception("warm standby: restoring from the copy failed; loading the state in full")
+            return None
 
     def _run(self) -> None:
         state = self.state
