@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.pg.cluster import PASSWORD, PgCluster, find_binaries
+from tests.pg.stores import close_opened
 
 _numbers = itertools.count()
 
@@ -40,3 +41,10 @@ def pg_url(pg_cluster: PgCluster, monkeypatch: pytest.MonkeyPatch) -> str:
     """The store URL of a fresh, empty database; PGPASSWORD is set for this process."""
     monkeypatch.setenv("PGPASSWORD", PASSWORD)
     return pg_cluster.create_database(f"t{os.getpid()}_{next(_numbers)}")
+
+
+@pytest.fixture(autouse=True)
+def _close_stores() -> Iterator[None]:
+    """Close the stores the test opened with :func:`tests.pg.stores.open_store`."""
+    yield
+    close_opened()

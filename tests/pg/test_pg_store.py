@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.pg.stores import open_store
 from tests.store.test_recovery import CONFIG, Clock, build_rich_state, comparable
 from tests.waiting import join_all, wait_for
 from xrsched.core import Scheduler
@@ -20,23 +21,7 @@ from xrsched.service import SchedulerService
 from xrsched.store import Batch, Fenced, SQLiteStore, StoreTooNew, load_into
 from xrsched.store.durability import snapshot_rows
 from xrsched.store.exchange import export_state, import_state
-from xrsched.store.pgurl import parse_store_url
 from xrsched.store.postgres import PostgresStore
-
-_opened: list[PostgresStore] = []
-
-
-def open_store(url: str) -> PostgresStore:
-    store = PostgresStore(parse_store_url(url))
-    _opened.append(store)
-    return store
-
-
-@pytest.fixture(autouse=True)
-def _close_stores():
-    yield
-    while _opened:
-        _opened.pop().close()
 
 
 def durable_service(store: PostgresStore, clock: Clock, **config) -> SchedulerService:
@@ -213,8 +198,7 @@ def test_export_import_and_an_sqlite_state_moves_into_postgresql(pg_url, tmp_pat
 
 
 def test_answers_are_bounded_and_expire(pg_url, pg_cluster):
-    store = PostgresStore(parse_store_url(pg_url), reply_ttl=600.0, reply_capacity=3)
-    _opened.append(store)
+    store = open_store(pg_url, reply_ttl=600.0, reply_capacity=3)
     now = time.time()
     rows = [("w", "old", "ping", "true", now - 601)]
     rows += [("w", f"r{i}", "ping", "true", now) for i in range(5)]

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.core.test_cold_tasks import fingerprint
+from tests.pg.stores import open_store
 from tests.store.test_recovery import CONFIG, Clock, build_rich_state
 from tests.waiting import join_all, wait_for
 from xrsched.core import Scheduler
@@ -24,25 +25,18 @@ from xrsched.store import Batch, load_into
 from xrsched.store.durability import snapshot_rows
 from xrsched.store.exchange import export_state, import_state
 from xrsched.store.pgschema import NEXT_CHANGE
-from xrsched.store.pgurl import parse_store_url
 from xrsched.store.pgwarm import NotWarm, WarmStandby, WarmState
 from xrsched.store.postgres import PostgresStore
 
-_opened: list[PostgresStore] = []
 WARM_CONFIG = dataclasses.replace(CONFIG, remove_delay=50, worker_disconnect_delay=30)
 
 
-def open_store(url: str) -> PostgresStore:
-    store = PostgresStore(parse_store_url(url))
-    _opened.append(store)
-    return store
-
-
-@pytest.fixture(autouse=True)
-def _close_stores():
-    yield
-    while _opened:
-        _opened.pop().close()
+def stored_rich_state(pg_url: str, clock: Clock) -> PostgresStore:
+    """A store on ``pg_url`` after a leader wrote :func:`build_rich_state` and closed."""
+    first = leader(pg_url, clock)
+    build_rich_state(first, clock)
+    first.close()
+    return open_store(pg_url)
 
 
 def new_core() -> Scheduler:
@@ -237,10 +231,7 @@ def test_a_task_read_unbuilt_then_removed_leaves_the_next_creation_number_as_a_f
 
 def test_a_standby_behind_the_trim_horizon_or_an_import_reads_everything_again(pg_url, tmp_path):
     clock = Clock()
-    first = leader(pg_url, clock)
-    build_rich_state(first, clock)
-    first.close()
-    store = open_store(pg_url)
+    store = stored_rich_state(pg_url, clock)
     warm = WarmState(store, new_core())
     warm.read_all()
     store.write(Batch(removed_tasks={"E"}))
@@ -289,10 +280,7 @@ def test_the_standby_thread_warms_polls_and_falls_back_when_it_cannot_catch_up(p
 
 def test_a_copy_that_cannot_be_restored_leaves_the_takeover_to_a_full_load(pg_url, caplog):
     clock = Clock()
-    first = leader(pg_url, clock)
-    build_rich_state(first, clock)
-    first.close()
-    store = open_store(pg_url)
+    store = stored_rich_state(pg_url, clock)
     standby = WarmStandby(store, new_core(), interval=60)
     standby.state.read_all()
     standby.state.workers["w1"] = "{not a worker row"  # the copy alone is damaged: the rows are fine
