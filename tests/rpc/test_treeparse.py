@@ -142,6 +142,10 @@ def test_edge_documents_agree(body):
         (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><methodCall/>', False),
         (b"<methodCall><!-- a comment --></methodCall>", False),
         (b"<methodCall><![CDATA[x]]></methodCall>", False),
+        # "!" alone is text; "<!" anywhere, even after a lone "!", is a declaration's start.
+        (b"<methodCall><methodName>ping!</methodName></methodCall>", True),
+        (b"<methodCall><methodName>a!</methodName><!-- b! --></methodCall>", False),
+        (b"<methodCall><methodName>a!!<</methodName>!</methodCall><!", False),
         ("<methodCall/>".encode("utf-16"), False),
         (b"<methodCall>" + b" " * TREE_LIMIT + b"</methodCall>", False),
     ],

@@ -48,7 +48,11 @@ _STAND_ASIDE = (_Unplain, ProtocolError)
 
 def is_plain(body: bytes) -> bool:
     """True when ``body`` can hold no markup declaration and is small enough for a tree."""
-    if len(body) > TREE_LIMIT or b"<!" in body or b"\x00" in body:
+    if len(body) > TREE_LIMIT or b"\x00" in body:
+        return False
+    # A one-byte search runs at memchr's speed; a search for "<!" stops at every "<" (some
+    # 1,600 in a worker's 16-call request): it runs only when the body holds a "!" at all.
+    if b"!" in body and b"<!" in body:
         return False
     if body.startswith((b"<?xml", b"\xef\xbb\xbf<?xml")):
         declared = _DECLARED_ENCODING.match(body)
