@@ -6,8 +6,9 @@ it: pushes (at least :data:`MIN_COMPACT_INTERVAL`, else twice the live entries o
 sweep), and removed tasks. A removed task's entries name a record the scheduler no longer
 knows; left until the next push-driven sweep, they would keep it in memory for as long as
 no task is registered. So once the tasks removed since the last sweep outnumber half the
-entries still held (plus the workers, whose heaps a sweep visits), the removals sweep: a
-sweep costs what those removals paid, and a quiet scheduler keeps no removed task."""
+entries still held (plus the workers, whose heaps a sweep visits, and
+:data:`REMOVAL_SWEEP_FLOOR`), the removals sweep: a sweep costs what those removals paid, and
+the removed tasks the heaps still hold are at most half the live entries and a few more."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ Sig = tuple[tuple[str, int], ...]
 Entry = tuple[float, float, int, int, Task]
 #: How many heap pushes may happen before stale entries are swept (at least).
 MIN_COMPACT_INTERVAL = 100_000
+#: Removals that count as this much more sweep work than there is: a sweep has a fixed cost
+#: (a call, a walk of the heap dicts) that a handful of removals must pay for between sweeps.
+REMOVAL_SWEEP_FLOOR = 32
 
 
 class ReadyHeaps:
@@ -90,7 +94,8 @@ class ReadyHeaps:
         """Count a removed task towards the sweep that drops its stale entries. Amortized O(1):
         the sweep runs once the removals since the last one reach half of what it visits."""
         self._removed_since_sweep += 1
-        if 2 * self._removed_since_sweep > self._heap_entries + len(self.workers) and not self._open:
+        work = self._heap_entries + len(self.workers) + REMOVAL_SWEEP_FLOOR
+        if 2 * self._removed_since_sweep > work and not self._open:
             self.compact()
 
     def drop_worker_heaps(self, worker: Worker) -> None:
