@@ -22,9 +22,10 @@ repetitions are interleaved round robin; the table shows medians, and ratios are
 the ratios within each round.
 
 Every row also gets a **machine accounting** (``durable_floor.py``): per call, the server's CPU,
-the clients' (they share the cores), the rest of the machine and its idle time (``/proc/stat``),
-latency (clients x window / calls), the server's context switches and, from a server that
-commits, calls per transaction (its ``/metrics``); and whether the cores or waiting bind.
+its SQLite writer process's, the clients' (they share the cores), the rest of the machine and
+its idle time (``/proc/stat``), latency (clients x window / calls), the server's context
+switches and, from a server that commits, calls per transaction (its ``/metrics``); and
+whether the cores or waiting bind.
 ``--floor`` (issue 19) adds three **ablation rows**, servers started through
 ``ablation_server.py`` with one step of the durable path taken out (changes encoded then
 dropped; the committer's hand-off with no write; SQLite without fsync), and prints the ceiling
@@ -1024,7 +1025,7 @@ def render_machine(rows: list[Row], work: DurableWork | None, args: argparse.Nam
     """The machine accounting of every row, then (with the ablation rows) the durable floor."""
     out = [
         "Machine accounting per call (durable_floor.py): the window's cores x seconds / calls = server "
-        "+ clients + rest of machine (other work, steal, interrupts) + idle; latency = clients x "
+        "+ writer + clients + rest of machine (other work, steal, interrupts) + idle; latency = clients x "
         "seconds / calls; calls per transaction and a transaction's time from the server's /metrics.",
         "",
         render_accounting([(label(row.server), row.samples) for row in rows]),

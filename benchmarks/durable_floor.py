@@ -1,11 +1,12 @@
 """Machine accounting and the durable path's floor, for ``durability.py`` (issue 19).
 
 **Machine accounting.** Over each measurement window, besides the server's CPU
-(``/proc/PID/stat``) and the clients' (their own ``process_time``), the whole machine's busy and
-idle time from ``/proc/stat``, and from a server that commits, how many transactions it wrote
-(its ``/metrics``: ``xrsched_store_commit_duration_seconds``). Per call, the machine's
-``cores x window / calls`` splits into server + clients + the rest of the machine (other work,
-steal, interrupts) + idle. A cell whose idle part is near zero is bound by the cores (CPU); one
+(``/proc/PID/stat``), its SQLite writer's (the server's child processes, counted apart) and the
+clients' (their own ``process_time``), the whole machine's busy and idle time from
+``/proc/stat``, and from a server that commits, how many transactions it wrote (its
+``/metrics``: ``xrsched_store_commit_duration_seconds``). Per call, the machine's
+``cores x window / calls`` splits into server + writer + clients + the rest of the machine
+(other work, steal, interrupts) + idle. A cell whose idle part is near zero is bound by the cores (CPU); one
 with idle time left is bound by waiting (latency: with a fixed number of clients calling back to
 back, calls/s = clients / latency). The clients share the machine with the server, so part of
 every call's machine CPU is the client's.
@@ -133,14 +134,17 @@ class Measured(Protocol):
     commits: float | None
     commit_seconds: float | None
     server_switches: int
+    writer_cpu: float
 
 
 @dataclass(frozen=True)
 class PerCall:
-    """One window's accounting, in µs per call (``capacity = server + clients + rest + idle``)."""
+    """One window's accounting, in µs per call (``capacity = server + writer + clients + rest + idle``)."""
 
     rate: float
     server: float
+    #: The server's child processes: its SQLite writer (0 for a server without one).
+    writer: float
     clients: float
     rest: float
     idle: float
@@ -151,9 +155,14 @@ class PerCall:
     switches: float
 
     @property
+    def server_and_writer(self) -> float:
+        """The server's CPU per call, its writer process's included."""
+        return self.server + self.writer
+
+    @property
     def machine(self) -> float:
-        """The benchmark's own CPU per call: server and clients."""
-        return self.server + self.clients
+        """The benchmark's own CPU per call: server, its writer and clients."""
+        return self.server + self.writer + self.clients
 
 
 def per_call(sample: Measured) -> PerCall:
@@ -161,13 +170,14 @@ def per_call(sample: Measured) -> PerCall:
     calls = max(sample.calls, 1)
     us = 1e6 / calls
     capacity = sample.cpus * sample.seconds * us
-    server, clients = sample.server_cpu * us, sample.client_cpu * us
+    server, writer, clients = sample.server_cpu * us, sample.writer_cpu * us, sample.client_cpu * us
     idle = sample.machine_idle * us
-    rest = max(sample.machine_busy * us - server - clients, 0.0)
+    rest = max(sample.machine_busy * us - server - writer - clients, 0.0)
     commits = sample.commits
     return PerCall(
         rate=sample.calls / sample.seconds,
         server=server,
+        writer=writer,
         clients=clients,
         rest=rest,
         idle=idle,
@@ -200,10 +210,12 @@ def bound_by(samples: Sequence[Measured]) -> str:
 def render_accounting(rows: Sequence[tuple[str, Sequence[Measured]]]) -> str:
     """The machine accounting table: one line per (label, samples), medians of the windows."""
     lines = [
-        "| server | clients | calls/s | server cores | server CPU µs/call | clients' CPU µs/call | clients' share "
+        "| server | clients | calls/s | server cores | server CPU µs/call | writer CPU µs/call "
+        "| server + writer µs/call | clients' CPU µs/call | clients' share "
         "| rest of machine µs/call | idle µs/call | capacity µs/call (cores x window / calls) | latency µs/call "
         "| calls per transaction | transaction ms | server context switches/call | bound by |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: | --- |",
     ]
     for label, samples in rows:
         if not samples:
@@ -212,7 +224,9 @@ def render_accounting(rows: Sequence[tuple[str, Sequence[Measured]]]) -> str:
         lines.append(
             f"| {label} | {samples[0].clients} | {_fmt(_median(samples, lambda p: p.rate))} "
             f"| {_fmt(_median(samples, lambda p: p.server * p.rate / 1e6), 2)} "
-            f"| {_fmt(_median(samples, lambda p: p.server))} | {_fmt(_median(samples, lambda p: p.clients))} "
+            f"| {_fmt(_median(samples, lambda p: p.server))} | {_fmt(_median(samples, lambda p: p.writer))} "
+            f"| {_fmt(_median(samples, lambda p: p.server_and_writer))} "
+            f"| {_fmt(_median(samples, lambda p: p.clients))} "
             f"| {share:.0%} | {_fmt(_median(samples, lambda p: p.rest))} | {_fmt(_median(samples, lambda p: p.idle))} "
             f"| {_fmt(_median(samples, lambda p: p.capacity))} | {_fmt(_median(samples, lambda p: p.latency))} "
             f"| {_fmt(_median(samples, lambda p: p.per_transaction), 2)} "
@@ -302,8 +316,8 @@ def ceiling(
         f"- Bound by: in-memory {bound_by(memory)}, durable {bound_by(durable)}; the in-memory server used "
         f"{m_cores:.2f} cores (at {ONE_PROCESS_CORES:g} or more its one process binds, and the server CPU "
         f"ceiling counts: {'yes' if one_process else 'no'}).",
-        f"- A durable call's machine CPU over in-memory, in the server: {extra:+,.0f} µs = encode {encode:+,.0f} "
-        f"+ hand-off {handoff:+,.0f} + SQLite {sqlite:+,.0f} + fsync step {sync_step:+,.0f} (medians of "
+        f"- A durable call's machine CPU over in-memory, in the server and its writer: {extra:+,.0f} µs = encode "
+        f"{encode:+,.0f} + hand-off {handoff:+,.0f} + SQLite {sqlite:+,.0f} + fsync step {sync_step:+,.0f} (medians of "
         "per-round steps, so they need not add up).",
         f"- Irreducible: {irreducible:,.0f} µs of CPU per call ({source}); one synced commit's wait: "
         f"{commit_wall:,.0f} µs. What the server's steps cost beyond it is the price of doing that work among "

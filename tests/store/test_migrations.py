@@ -19,7 +19,7 @@ from xrsched.store.durability import snapshot_rows
 from xrsched.store.exchange import import_state
 from xrsched.store.migrations import _SCHEMA_V1, SCHEMA_VERSION, SEP_V1, TASK_COLUMNS_V1
 from xrsched.store.records import dumps, encode_meta, encode_task, encode_worker
-from xrsched.store.sqlite import APPLICATION_ID
+from xrsched.store.sqlite_schema import APPLICATION_ID
 
 CONFIG = SchedulerConfig(retry_delay=30, retry_count=3, disable_persist=500)
 COLD_V1 = (

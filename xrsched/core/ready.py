@@ -1,11 +1,20 @@
 """Ready heaps: the runnable tasks of each worker (and of all workers), per resource
-signature, ordered by rank, invalidated lazily and compacted when stale entries pile up."""
+signature, ordered by rank, invalidated lazily and compacted when stale entries pile up.
+
+Two things start a sweep (:meth:`ReadyHeaps.compact`), each paid for by the work that earned
+it: pushes (at least :data:`MIN_COMPACT_INTERVAL`, else twice the live entries of the last
+sweep), and removed tasks. A removed task's entries name a record the scheduler no longer
+knows; left until the next push-driven sweep, they would keep it in memory for as long as
+no task is registered. So once the tasks removed since the last sweep outnumber half the
+entries still held (plus the workers, whose heaps a sweep visits, and
+:data:`REMOVAL_SWEEP_FLOOR`), the removals sweep: a sweep costs what those removals paid, and
+the removed tasks the heaps still hold are at most half the live entries and a few more."""
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .model import Task
 from .states import PENDING
@@ -18,6 +27,9 @@ Sig = tuple[tuple[str, int], ...]
 Entry = tuple[float, float, int, int, Task]
 #: How many heap pushes may happen before stale entries are swept (at least).
 MIN_COMPACT_INTERVAL = 100_000
+#: Removals that count as this much more sweep work than there is: a sweep has a fixed cost
+#: (a call, a walk of the heap dicts) that a handful of removals must pay for between sweeps.
+REMOVAL_SWEEP_FLOOR = 32
 
 
 class ReadyHeaps:
@@ -31,6 +43,12 @@ class ReadyHeaps:
     workers_needing: dict[str, set[str]]
     _pushes: int
     _compact_at: int
+    #: How many entries the ready heaps hold, live or stale (exact after a sweep; kept by
+    #: every push and pop; only the sweep triggers read it).
+    _heap_entries: int
+    #: Tasks removed since the last sweep.
+    _removed_since_sweep: int
+    _open: dict[str, Any]
 
     def _push_ready(self, task: Task, sig: Sig, worker_ids: Iterable[str], *, everywhere: bool) -> None:
         entry: Entry = (-task.priority, task.time, task.seq, task.gen, task)
@@ -47,6 +65,7 @@ class ReadyHeaps:
             heapq.heappush(self.global_buckets.setdefault(sig, []), entry)
             pushes += 1
         self._pushes += pushes
+        self._heap_entries += pushes
         if self._pushes > self._compact_at:
             self.compact()
 
@@ -68,7 +87,21 @@ class ReadyHeaps:
             if self.entry_valid(entry, worker_id):
                 return entry
             heapq.heappop(heap)
+            self._heap_entries -= 1
         return None
+
+    def note_task_removed(self) -> None:
+        """Count a removed task towards the sweep that drops its stale entries. Amortized O(1):
+        the sweep runs once the removals since the last one reach half of what it visits."""
+        self._removed_since_sweep += 1
+        work = self._heap_entries + len(self.workers) + REMOVAL_SWEEP_FLOOR
+        if 2 * self._removed_since_sweep > work and not self._open:
+            self.compact()
+
+    def drop_worker_heaps(self, worker: Worker) -> None:
+        """Empty a worker's ready heaps (it is leaving, or takes no task any more)."""
+        self._heap_entries -= sum(len(heap) for heap in worker.buckets.values())
+        worker.buckets.clear()
 
     def compact(self) -> None:
         """Drop stale entries from every ready heap. O(total heap size), amortized O(1) per push."""
@@ -76,6 +109,8 @@ class ReadyHeaps:
         for worker in self.workers.values():
             total += self._compact_buckets(worker.buckets, worker.id)
         total += self._compact_buckets(self.global_buckets, None)
+        self._heap_entries = total
+        self._removed_since_sweep = 0
         self._pushes = 0
         self._compact_at = max(MIN_COMPACT_INTERVAL, 2 * total)
 

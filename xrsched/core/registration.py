@@ -316,7 +316,7 @@ class Registration(Transitions):
             if task is not None and worker_id in task.workers:
                 with self.edit(task):
                     task.workers = tuple(w for w in task.workers if w != worker_id)
-        record.buckets.clear()
+        self.drop_worker_heaps(record)
 
     def set_worker_processes(self, worker: str, n: int, *, now: float) -> None:
         """Ask ``worker`` (through its next ``ping``) to run ``n`` processes. O(1)."""

@@ -239,6 +239,7 @@ def _index_ready(state: SchedulerState, waiting: list[Task]) -> None:
         for entries in lists:
             entries.append(entry)
     state.n_ready += n_ready
+    state._heap_entries += sum(len(entries) for entries in pending_lists.values())
     for key, entries in pending_lists.items():
         heapq.heapify(entries)
         _install_heap(state, key, entries)

@@ -91,6 +91,8 @@ class SchedulerState(ReadyHeaps, ReverseIndex, WorkerRecords, ChangeRecording):
         self._derived_only = False
         self._pushes = 0
         self._compact_at = MIN_COMPACT_INTERVAL
+        self._heap_entries = 0
+        self._removed_since_sweep = 0
         self._policies: dict[RetryPolicy, RetryPolicy] = {}
         self.tracking = False
         self._transitions_only = False
@@ -184,6 +186,7 @@ class SchedulerState(ReadyHeaps, ReverseIndex, WorkerRecords, ChangeRecording):
             if worker is not None:
                 worker.related.discard(task.id)
         self._queue_propagation(task.id, -1 if snap.done else 0, -1 if snap.flag else 0)
+        self.note_task_removed()
 
     def set_deps(self, task: Task, deps: Iterable[str], *, replace: bool) -> None:
         """Replace (or extend) the dependencies of an open task, keeping the reverse index."""

@@ -161,6 +161,7 @@ class Transitions(SchedulerState):
             with self.edit(task):
                 task.stakeholders = tuple(w for w in task.stakeholders if w != worker_id)
                 task.workers = tuple(w for w in task.workers if w != worker_id)
+        self.drop_worker_heaps(worker)
         del self.workers[worker_id]
         self._solo.pop(worker_id, None)
         self.changes.workers.discard(worker_id)
