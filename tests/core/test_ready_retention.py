@@ -12,6 +12,7 @@ from tests.core.conftest import T0, add, finish, make, run
 from tests.core.restarts import restarted
 from xrsched.core import Scheduler
 from xrsched.core.ready import REMOVAL_SWEEP_FLOOR
+from xrsched.core.states import PENDING, RUNNING
 
 #: Drops the silent worker at T0 + 2 and the tasks it left 1 s later.
 QUICK = {"remove_delay": 1, "worker_disconnect_delay": 1}
@@ -85,3 +86,15 @@ def test_a_restored_scheduler_counts_the_entries_it_rebuilt():
     s = restarted(old, T0, via_snapshot=False)
     assert len(heap_entries(s)) == 120  # w1's heap, w2's and the global one
     assert s._heap_entries == 120
+
+
+def test_a_sweep_while_another_task_is_edited_leaves_that_task_ready():
+    s = make()
+    add(s, "A", worker="w1")
+    task = s.tasks["A"]
+    with s.edit(task):  # A is between two states, as inside a call that edits it twice
+        task.status = RUNNING
+        s._pushes = s._compact_at  # the next push is due to sweep
+        add(s, "B", worker="w1")  # ... and comes while A's edit is open
+        task.status = PENDING  # A ends as ready as it began: it is not pushed again
+    assert {run(s, "w1", T0), run(s, "w1", T0)} == {"A", "B"}

@@ -66,7 +66,10 @@ class ReadyHeaps:
             pushes += 1
         self._pushes += pushes
         self._heap_entries += pushes
-        if self._pushes > self._compact_at:
+        # Not while another task's edit is open: a sweep judges entries by the task's fields as
+        # they are, and an open edit's task may be between two states; its entry, dropped then,
+        # would not be pushed again if the edit ends with the task as ready as before.
+        if self._pushes > self._compact_at and not self._open:
             self.compact()
 
     def entry_valid(self, entry: Entry, worker_id: str | None) -> bool:
