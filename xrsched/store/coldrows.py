@@ -131,8 +131,9 @@ def _cold_tasks(cold: ColdColumns, heads: _Heads, decoder: TaskDecoder) -> ColdT
 
 
 def cold_details(ids: list[str], data: list[str]) -> tuple[dict[str, float], dict[str, Any]]:
-    """The removal times and the reverse dependency index of DONE tasks, from the ``data``
-    texts of those that hold more than params (``ids`` theirs, in the same order)."""
+    """The removal times and the reverse dependency index of DONE tasks, from their ``data``
+    texts (``ids`` theirs, in the same order; texts that hold only params add nothing): what
+    the SQLite snapshot stores and a warm standby works out once, when it reads the rows."""
     _, more = data_column(list(data))
     removes: dict[str, float] = {}
     dependents: dict[str, list[str]] = {}

@@ -29,10 +29,10 @@ from operator import itemgetter, lt, not_
 from typing import Any
 
 from xrsched.core.coldtasks import ColdTasks
-from xrsched.core.edges import packed
 from xrsched.core.model import Task
 from xrsched.core.states import DONE
 
+from .coldrows import cold_details
 from .records import HEAD_FIELDS, DataParts, TaskDecoder, TaskRow, data_column
 
 #: Version of the snapshot's layout; a snapshot of another version is not read.
@@ -107,7 +107,7 @@ def build(rows: Iterable[TaskRow], decoder: TaskDecoder) -> bytes:
             groups.setdefault((fields[_STAKEHOLDERS], fields[_WORKERS]), []).append(row[0])
         else:
             hot.add(row, index)
-    removes, links = _cold_details(cold)
+    removes, links = cold_details(cold.ids, cold.data)
     hot_columns = (*hot.frozen(joined=False)[:5], data_column(list(hot.data)))
     value = (FORMAT, list(heads), hot_columns, cold.frozen(joined=True), groups, removes, links)
     return marshal.dumps(value)
@@ -142,20 +142,6 @@ class _Columns:
             data = ("".join(data), ends.tobytes())
         return (self.ids, self.heads.tobytes(), self.times.tobytes(), self.updated.tobytes(),
                 self.seqs.tobytes(), data)  # fmt: skip
-
-
-def _cold_details(cold: _Columns) -> tuple[dict[str, float], dict[str, Any]]:
-    """The removal times and the reverse dependency index of the DONE tasks."""
-    _, more = data_column(list(cold.data))
-    removes: dict[str, float] = {}
-    dependents: dict[str, list[str]] = {}
-    for i, deps, extra in more:
-        task_id = cold.ids[i]
-        for dep in dict.fromkeys(deps or ()):
-            dependents.setdefault(dep, []).append(task_id)
-        if isinstance(extra, dict) and extra.get("remove") is not None:
-            removes[task_id] = float(extra["remove"])
-    return removes, {dep: packed(ids) for dep, ids in dependents.items()}
 
 
 # ------------------------------------------------------------------------------ reading
