@@ -5,14 +5,14 @@ from __future__ import annotations
 import gc
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from itertools import chain
 from typing import Any
 
 from xrsched.core.changes import ChangeSet
-from xrsched.core.coldtasks import TaskTable
-from xrsched.core.model import Task
+from xrsched.core.coldtasks import ColdTasks, TaskTable
+from xrsched.core.model import Task, Worker
 from xrsched.core.restore import meta_of, restore
 from xrsched.core.scheduler import Scheduler
 
@@ -59,20 +59,13 @@ def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
     each batch is indexed while it is still in the CPU cache. On StoreCorrupt the core is left
     half filled: discard it.
 
-    The garbage collector is paused meanwhile: a million new objects would otherwise trigger
-    collections that scan them all, again and again, for nothing. Then everything alive is
-    frozen (``gc.freeze``), or the first collection after loading would scan every record once
-    per generation (a second each at a million tasks). The records hold no reference cycles, so
-    reference counting still frees them; a collection first keeps garbage out of the freeze.
+    The garbage collector is paused meanwhile (:func:`collector_paused`).
 
     From a store's valid snapshot (:mod:`.snapshot`, SQLite), only the tasks not DONE are
     decoded; the DONE ones go to the core unbuilt (:mod:`xrsched.core.coldtasks`).
     """
     decoder = TaskDecoder(core.shared_policy(core.config.retry_policy))
-    collecting = gc.isenabled()
-    gc.collect()
-    gc.disable()
-    try:
+    with collector_paused():
         with _unreadable(store):
             meta = decode_meta(store.load_meta())
             workers = [decode_worker(worker_id, row, now) for worker_id, row in store.iter_workers()]
@@ -82,20 +75,51 @@ def load_into(store: StateStore, core: Scheduler, now: float) -> dict[str, int]:
         else:
             batches = loaded.decoded_batches(decoder)
         tasks = chain.from_iterable(_guarded(store, batches))
-        restore(core, tasks, workers, paused=meta["paused"], resources={**core.resources, **meta["resources"]},
-                batchers=meta["batchers"], now=now, cold=loaded.cold if loaded else None)  # fmt: skip
-        for policy in decoder.policies.values():
-            core.shared_policy(policy)
-        core._solo.update((members[0], members) for members in decoder.members.values() if len(members) == 1)
-        gc.freeze()
-    finally:
-        if collecting:
-            gc.enable()
+        restore_decoded(core, decoder, tasks, workers, meta, now, loaded.cold if loaded else None)
     log.debug("recovered %d tasks and %d workers from %s", len(core.tasks), len(workers), store.path)
     counts = {"tasks": len(core.tasks), "workers": len(workers)}
     if loaded is not None:  # present: read from the snapshot
         counts["cold"] = core.tasks.cold_count if isinstance(core.tasks, TaskTable) else 0
     return counts
+
+
+def restore_decoded(
+    core: Scheduler,
+    decoder: TaskDecoder,
+    tasks: Iterable[Task],
+    workers: list[Worker],
+    meta: dict[str, Any],
+    now: float,
+    cold: ColdTasks | None,
+) -> None:
+    """Restore decoded records into the empty ``core`` (:func:`restore`), then hand it what the
+    decoder shared among them: the retry policies, and the one-member batches."""
+    restore(core, tasks, workers, paused=meta["paused"], resources={**core.resources, **meta["resources"]},
+            batchers=meta["batchers"], now=now, cold=cold)  # fmt: skip
+    for policy in decoder.policies.values():
+        core.shared_policy(policy)
+    core._solo.update((members[0], members) for members in decoder.members.values() if len(members) == 1)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the garbage collector while a state is built, then freeze what is alive.
+
+    A million new objects would otherwise trigger collections that scan them all, again and
+    again, for nothing; and unfrozen, the first collection after loading would scan every record
+    once per generation (a second each at a million tasks). The records hold no reference cycles,
+    so reference counting still frees them; a collection first keeps garbage out of the freeze.
+    Nothing is frozen when the block raises.
+    """
+    collecting = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+        gc.freeze()
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def freeze_new_records() -> None:

@@ -21,7 +21,6 @@ the state in full as before (:class:`WarmStandby.take` returns None). Reads neve
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
@@ -34,11 +33,11 @@ import psycopg
 
 from xrsched.core.coldtasks import ColdTasks
 from xrsched.core.model import Task
-from xrsched.core.restore import restore
 from xrsched.core.scheduler import Scheduler
 
 from .base import StoreError
 from .coldrows import ColdColumns, split
+from .durability import collector_paused, restore_decoded
 from .pgschema import SELECT_CHANGED_TASKS, SELECT_TASKS
 from .postgres import PostgresStore
 from .records import RecordError, TaskDecoder, TaskRow, decode_meta, decode_worker
@@ -106,7 +105,7 @@ class WarmState:
         self.mark = None
         # Let the old copy go before the new one grows.
         self.tasks, self.cold, self._cold_columns, self.workers, self.meta = {}, None, None, {}, None
-        with _collector_paused(), _snapshot(self.store) as conn:
+        with collector_paused(), _snapshot(self.store) as conn:
             marks = _marks(conn)
             meta = _meta(conn, None)
             workers = dict(conn.execute("SELECT id, row FROM xrsched_workers").fetchall())
@@ -168,12 +167,8 @@ class WarmState:
             cold.top_seq = self._cold_columns.top_seq(cold.replaced)
         meta = decode_meta(self.meta)
         workers = [decode_worker(worker_id, row, now) for worker_id, row in self.workers.items()]
-        with _collector_paused():
-            restore(core, tasks.values(), workers, paused=meta["paused"], resources={**core.resources,
-                    **meta["resources"]}, batchers=meta["batchers"], now=now, cold=cold)  # fmt: skip
-            for policy in self.decoder.policies.values():
-                core.shared_policy(policy)
-            core._solo.update((members[0], members) for members in self.decoder.members.values() if len(members) == 1)
+        with collector_paused():
+            restore_decoded(core, self.decoder, tasks.values(), workers, meta, now, cold)
         return core
 
 
@@ -285,21 +280,6 @@ def _meta(conn: psycopg.Connection, since: int | None) -> str | None:
             "SELECT value FROM xrsched_meta WHERE key = 'scheduler' AND change > %s", (since,)
         ).fetchone()
     return row[0] if row else None
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """A million new objects would trigger collections that scan them all, again and again: pause
-    the collector, then freeze what is alive (see :func:`~.durability.load_into`)."""
-    collecting = gc.isenabled()
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-        gc.freeze()
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _line(exc: BaseException) -> str:
